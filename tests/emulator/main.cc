@@ -1,0 +1,137 @@
+// main.cc - command line of strava-emulator: parses options, generates the
+// athlete, binds 127.0.0.1, announces the port (stdout line and optional
+// --port-file), serves until SIGTERM/SIGINT, then exits 0.
+// Signals are blocked in every thread and consumed by one watcher thread
+// that calls Emulator::stop() (thread-safe).
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "server.h"
+#include "state.h"
+#include "timeutil.h"
+
+namespace {
+
+[[noreturn]] void usage(const char *msg) {
+  if (msg) std::fprintf(stderr, "strava-emulator: %s\n", msg);
+  std::fprintf(stderr,
+               "usage: strava-emulator [--port N] [--port-file FILE] [--activities N] [--seed S]\n"
+               "  [--end YYYY-MM-DD] [--athlete-id ID] [--client-id ID] [--client-secret S]\n"
+               "  [--limit S,D] [--read-limit S,D] [--window SECONDS] [--day SECONDS]\n"
+               "  [--token-lifetime SECONDS] [--grant-scope SCOPES] [--deny] [--samples N]\n"
+               "  [--hidden-every K] [--threads N]\n"
+               "See tests/emulator/README.md.\n");
+  std::exit(2);
+}
+
+int64_t to_i64(const std::string &opt, const std::string &v, int64_t min) {
+  char *end = nullptr;
+  errno = 0;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  if (errno || v.empty() || *end || x < min) usage((opt + ": bad value '" + v + "'").c_str());
+  return x;
+}
+
+void pair(const std::string &opt, const std::string &v, int64_t &a, int64_t &b) {
+  const size_t c = v.find(',');
+  if (c == std::string::npos) usage((opt + " wants S,D").c_str());
+  a = to_i64(opt, v.substr(0, c), 0);
+  b = to_i64(opt, v.substr(c + 1), 0);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  emu::Config cfg;
+  cfg.end = *emu::parse_iso("2026-11-01");
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) usage((a + " needs a value").c_str());
+      return argv[++i];
+    };
+    if (a == "--port") cfg.port = static_cast<int>(to_i64(a, val(), 0));
+    else if (a == "--port-file") cfg.port_file = val();
+    else if (a == "--activities") cfg.activities = to_i64(a, val(), 0);
+    else if (a == "--seed") cfg.seed = static_cast<uint64_t>(to_i64(a, val(), 0));
+    else if (a == "--end") {
+      const std::string v = val();
+      auto t = emu::parse_iso(v);
+      if (!t || v.size() != 10) usage("--end wants YYYY-MM-DD");
+      cfg.end = *t;
+    } else if (a == "--athlete-id") cfg.athlete_id = to_i64(a, val(), 1);
+    else if (a == "--client-id") cfg.client_id = val();
+    else if (a == "--client-secret") cfg.client_secret = val();
+    else if (a == "--limit") pair(a, val(), cfg.limits.limit_s, cfg.limits.limit_d);
+    else if (a == "--read-limit") pair(a, val(), cfg.limits.read_s, cfg.limits.read_d);
+    else if (a == "--window") cfg.limits.window = to_i64(a, val(), 1);
+    else if (a == "--day") cfg.limits.day = to_i64(a, val(), 1);
+    else if (a == "--token-lifetime") cfg.token_lifetime = to_i64(a, val(), 0);
+    else if (a == "--grant-scope") cfg.grant_scope = emu::parse_scopes(val());
+    else if (a == "--deny") cfg.deny = true;
+    else if (a == "--samples") cfg.samples = static_cast<int>(to_i64(a, val(), 2));
+    else if (a == "--hidden-every") cfg.hidden_every = to_i64(a, val(), 0);
+    else if (a == "--threads") cfg.threads = static_cast<int>(to_i64(a, val(), 2));
+    else if (a == "-h" || a == "--help") usage(nullptr);
+    else usage(("unknown option " + a).c_str());
+  }
+
+  // Block the stop signals in every thread; one watcher thread takes them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  emu::Emulator server(cfg);
+  std::fprintf(stderr, "strava-emulator: generated %lld activities in %.3f s\n",
+               static_cast<long long>(cfg.activities), server.generation_seconds());
+  const int port = server.bind();
+  if (port <= 0) {
+    std::fprintf(stderr, "strava-emulator: cannot bind 127.0.0.1:%d\n", cfg.port);
+    return 1;
+  }
+  if (!cfg.port_file.empty()) {
+    const std::string tmp = cfg.port_file + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << port << "\n";
+      if (!f) {
+        std::fprintf(stderr, "strava-emulator: cannot write %s\n", tmp.c_str());
+        return 1;
+      }
+    }
+    if (std::rename(tmp.c_str(), cfg.port_file.c_str()) != 0) {
+      std::fprintf(stderr, "strava-emulator: cannot write %s\n", cfg.port_file.c_str());
+      return 1;
+    }
+  }
+  std::printf("listening on http://127.0.0.1:%d\n", port);
+  std::fflush(stdout);
+
+  std::atomic<bool> done{false}, stopped{false};
+  std::thread watcher([&] {
+    const timespec tick{0, 200 * 1000 * 1000};
+    while (!done.load()) {
+      if (sigtimedwait(&set, nullptr, &tick) > 0) {
+        stopped = true;
+        server.stop();
+        return;
+      }
+    }
+  });
+  const bool ok = server.listen();
+  done = true;
+  watcher.join();
+  return ok || stopped ? 0 : 1;
+}
