@@ -1,0 +1,62 @@
+// The activity columns: how a Strava activity JSON becomes a typed cache row.
+//
+// One table, kActivityColumns, names every typed column of `activities`, its
+// SQL type and where its value comes from in Strava's JSON. The schema, the
+// upsert and (later) the SQLite extension are all generated from it, so a
+// column is added in exactly one place. Parsing is lenient the way Strava
+// needs: numbers may come as ints or floats, optional keys may be absent or
+// null, latlng may be [] or null. A row is never built from a reply that fails
+// the shape check (ValidateActivity), so garbage never reaches the cache.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "status.h"
+
+namespace stravafs {
+
+using Json = nlohmann::ordered_json;  // ordered: the stored JSON keeps Strava's field order
+
+enum class ColumnType { kInteger, kReal, kText, kBool };
+
+struct ActivityColumn {
+  const char* name;
+  ColumnType type;
+  const char* json_path;  // "a.b" for nested keys, "a[1]" for an array element; "" = computed
+  const char* doc;        // units and meaning, for the schema docs and the vtab
+};
+
+// Every typed column of `activities`, in table order (id first, json last is
+// not listed: it is the raw JSON and always present).
+std::span<const ActivityColumn> ActivityColumns();
+
+// Checks that `j` looks like an activity: an object with an integer `id`,
+// a string `start_date` ending in Z and a string `start_date_local`.
+// Returns a message naming what is wrong, or ok.
+Status ValidateActivity(const Json& j);
+
+// The value of column `c` for activity `j`: nullopt when absent or null.
+// Text is returned as is; booleans as 0/1 in `i`.
+struct ColumnValue {
+  enum Kind { kNull, kInt, kReal, kText } kind = kNull;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;
+};
+ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c);
+
+// "2024-05-12T11:30:00Z" → seconds since the epoch; nullopt if malformed.
+std::optional<int64_t> ParseIsoUtc(std::string_view text);
+// Seconds since the epoch → "2024-05-12T11:30:00Z".
+std::string FormatIsoUtc(int64_t epoch);
+
+// A stable 64-bit fingerprint (FNV-1a) of text; used to notice edited summaries.
+uint64_t Fingerprint(std::string_view text);
+
+}  // namespace stravafs

@@ -1,0 +1,167 @@
+// Cache: the SQLite database every face reads (schema in stravafs-sqlite(7)).
+//
+// Owns one sqlite3 connection. WAL mode, so readers (mount, extension, BI
+// tools) never block the sync and always see whole transactions. The schema
+// is versioned with PRAGMA user_version and migrated forward on open; a cache
+// from a newer stravafs is refused rather than damaged.
+//
+// This is the one place that knows SQLite result codes: every failure comes
+// back as a Status naming the cache path and what failed.
+//
+// Not thread-safe: one Cache per thread.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "activity.h"
+#include "status.h"
+
+namespace stravafs {
+
+inline constexpr int kSchemaVersion = 1;
+
+// A prepared statement; resets itself for reuse.
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& Bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindNull(int i) { sqlite3_bind_null(s_, i); return *this; }
+  // Steps once: true while a row is available; errors are left in `rc`.
+  bool Step() {
+    rc_ = sqlite3_step(s_);
+    return rc_ == SQLITE_ROW;
+  }
+  int rc() const { return rc_; }
+  bool Done() const { return rc_ == SQLITE_DONE || rc_ == SQLITE_ROW; }
+  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Real(int col) const { return sqlite3_column_double(s_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(s_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";
+  }
+  void Reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
+  sqlite3_stmt* raw() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+  int rc_ = SQLITE_OK;
+};
+
+// What UpsertSummary found.
+enum class Upsert { kNew, kChanged, kUnchanged };
+
+// Work the deep fetch still has to do for one activity.
+struct DeepWork {
+  int64_t id = 0;
+  bool detail = false;
+  bool streams = false;
+};
+
+struct CacheCounts {
+  int64_t activities = 0, detailed = 0, with_streams = 0, stream_samples = 0, laps = 0, gear = 0;
+  std::string oldest_start, newest_start;  // start_date_local, "" when empty
+};
+
+class Cache {
+ public:
+  enum class Mode { kReadWrite, kReadOnly };
+
+  // Opens (creating in read-write mode, with a 0700 directory and a 0600 file)
+  // and migrates. Read-only opening a missing cache is a kCache error that
+  // says to run `stravafs sync` first.
+  static Result<std::unique_ptr<Cache>> Open(const std::string& path, Mode mode);
+  ~Cache();
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  const std::string& path() const { return path_; }
+  sqlite3* db() const { return db_; }
+
+  // Runs SQL without results.
+  Status Exec(const std::string& sql);
+  // A cached prepared statement, reset and ready; nullptr only if the SQL is
+  // wrong (a programming error, reported through LastError()).
+  Stmt* Prepare(const std::string& sql);
+  Status Check(int rc, const char* what) const;
+
+  Status Begin();   // BEGIN IMMEDIATE: the writer takes the lock up front
+  Status Commit();
+  void Rollback();
+
+  // --- activities ---
+  // Stores a summary from a listing. Unchanged summaries are only marked as
+  // seen by `run`. A changed one keeps whatever detail is held (summary keys
+  // overlay the stored JSON) and is queued for a fresh detail fetch.
+  Result<Upsert> UpsertSummary(const Json& summary, int64_t run);
+  // Stores a detailed activity (and its laps) and marks its detail fetched.
+  Status StoreDetail(const Json& detail);
+  // Stores streams keyed by type (key_by_type=true), replacing any held.
+  Status StoreStreams(int64_t id, const Json& by_type);
+  Status MarkNoStreams(int64_t id);
+  Status DeleteActivity(int64_t id);
+  Status StoreAthlete(const Json& athlete);
+  Status StoreGear(const Json& gear);
+
+  Result<std::optional<int64_t>> NewestStartEpoch();
+  Result<bool> Exists(int64_t id);
+  // Ids whose start_date lies in (after, before) (epoch seconds, exclusive).
+  Result<std::vector<int64_t>> IdsStartingBetween(int64_t after, int64_t before);
+  // Ids not seen by listing `run` that start before `before`.
+  Result<std::vector<int64_t>> IdsNotListedBy(int64_t run, int64_t before);
+  // Newest first, at most `limit`.
+  Result<std::vector<DeepWork>> PendingDeepWork(bool details, bool streams, int limit);
+  Result<int64_t> CountPendingDeepWork(bool details, bool streams);
+  Result<std::vector<std::string>> MissingGearIds();
+  Result<bool> HasAthlete();
+  Result<CacheCounts> Counts();
+
+  // --- sync_state: small key/value facts (cursors, last success, errors) ---
+  Result<std::optional<std::string>> GetState(const std::string& key);
+  Status SetState(const std::string& key, const std::string& value);
+  Status DeleteState(const std::string& key);
+
+ private:
+  Cache(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  Status Migrate();
+  Status WriteActivityRow(const Json& j, uint64_t summary_hash, int64_t run, bool detail_fetched,
+                          bool keep_streams_state);
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> stmts_;  // before db_ closes
+};
+
+// RAII transaction: rolls back unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Cache& cache) : cache_(cache) { status_ = cache_.Begin(); }
+  ~Transaction() { if (status_.ok() && !done_) cache_.Rollback(); }
+  const Status& status() const { return status_; }
+  Status Commit() {
+    done_ = true;
+    return cache_.Commit();
+  }
+
+ private:
+  Cache& cache_;
+  Status status_;
+  bool done_ = false;
+};
+
+}  // namespace stravafs

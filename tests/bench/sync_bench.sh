@@ -1,0 +1,71 @@
+#!/bin/bash
+# Sync ingest benchmark: `stravafs sync` of N summaries from the emulator,
+# against curl fetching the very same pages over one kept-alive connection in
+# the same run. Prints the time ratio and stravafs's peak RSS at two sizes (is
+# memory flat in N?). Not pass/fail: it reports. Usage:
+#   tests/bench/sync_bench.sh [BUILD_DIR] [N]      (defaults: build, 100000)
+set -euo pipefail
+BUILD=$(realpath "${1:-build}")
+N=${2:-100000}
+STRAVAFS=$BUILD/src/stravafs
+EMULATOR=$BUILD/tests/emulator/strava-emulator
+[ -x "$STRAVAFS" ] && [ -x "$EMULATOR" ] || { echo "build first: ./dev build" >&2; exit 2; }
+
+WORK=$(mktemp -d)
+EMU_PID=
+cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# One measured run for athlete size $1: prints "seconds_stravafs seconds_curl rss_kb pages".
+measure() {
+  local n=$1 dir=$WORK/$1
+  mkdir -p "$dir"
+  "$EMULATOR" --port 0 --port-file "$dir/port" --activities "$n" --seed 7 --samples 10 \
+    --limit 100000000,100000000 --read-limit 100000000,100000000 >/dev/null &
+  EMU_PID=$!
+  for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.05; done
+  local port; port=$(cat "$dir/port")
+  local base=http://127.0.0.1:$port
+  export HOME=$dir XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
+  mkdir -p "$XDG_CONFIG_HOME"
+  cat >"$dir/stravafs.conf" <<CONF
+[strava]
+client_id = 12345
+client_secret = emulator-secret
+base_url = $base
+[cache]
+path = $dir/cache.db
+[sync]
+details = no
+streams =
+CONF
+  chmod 600 "$dir/stravafs.conf"
+  local code; code=$(curl -s -X POST -d '{"scope":"read,activity:read_all"}' "$base/_emulator/code" | jq -r .code)
+  "$STRAVAFS" --config "$dir/stravafs.conf" auth --code "$code" 2>/dev/null
+
+  local t0 t1 t2 t3
+  t0=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$dir/rss" "$STRAVAFS" --config "$dir/stravafs.conf" sync --quiet
+  t1=$(date +%s.%N)
+
+  # The same pages, fetched by curl over one connection into /dev/null.
+  local pages=$(( (n + 199) / 200 + 1 )) token
+  token=$(jq -r .access_token "$XDG_STATE_HOME/stravafs/tokens.json")
+  local args=()
+  for p in $(seq "$pages"); do args+=("$base/api/v3/athlete/activities?per_page=200&page=$p" -o /dev/null); done
+  t2=$(date +%s.%N)
+  curl -s -H @<(echo "Authorization: Bearer $token") "${args[@]}"
+  t3=$(date +%s.%N)
+  kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=
+  echo "$(echo "$t1 - $t0" | bc) $(echo "$t3 - $t2" | bc) $(cat "$dir/rss") $pages"
+}
+
+small=$((N / 10))
+read -r s_small c_small rss_small _ < <(measure "$small")
+read -r s_big c_big rss_big pages < <(measure "$N")
+printf 'machine: %s, %s cores\n' "$(uname -srm)" "$(nproc)"
+printf '%-34s %10s %10s %8s\n' "sync of summaries" "stravafs" "curl" "ratio"
+printf '%-34s %9.2fs %9.2fs %7.2fx\n' "$small activities" "$s_small" "$c_small" "$(echo "$s_small / $c_small" | bc -l)"
+printf '%-34s %9.2fs %9.2fs %7.2fx\n' "$N activities ($pages pages)" "$s_big" "$c_big" "$(echo "$s_big / $c_big" | bc -l)"
+printf 'peak RSS of stravafs sync: %d MB at %d activities, %d MB at %d\n' \
+  $((rss_small / 1024)) "$small" $((rss_big / 1024)) "$N"
