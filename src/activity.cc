@@ -83,7 +83,7 @@ const Json* Lookup(const Json& j, std::string_view path) {
       part = part.substr(0, br);
     }
     if (!cur->is_object()) return nullptr;
-    auto it = cur->find(std::string(part));
+    auto it = cur->find(part);  // heterogeneous lookup: no string built per key
     if (it == cur->end()) return nullptr;
     cur = &*it;
     if (index) {

@@ -242,13 +242,13 @@ std::string UpsertActivitySql() {
 
 }  // namespace
 
-Status Cache::WriteActivityRow(const Json& j, uint64_t summary_hash, int64_t run, bool detail_fetched,
-                               bool keep_streams_state) {
+Status Cache::WriteActivityRow(const Json& j, const std::string& text, uint64_t summary_hash, int64_t run,
+                               bool detail_fetched, bool keep_streams_state) {
   static const std::string kUpsert = UpsertActivitySql();
   Stmt* st = Prepare(kUpsert);
   int i = 1;
   for (const auto& c : ActivityColumns()) BindColumnValue(*st, i++, ExtractColumn(j, c));
-  st->Bind(i, j.dump());
+  st->Bind(i, text);
   st->Step();
   if (auto s = Check(st->rc(), "storing an activity"); !s.ok()) return s;
 
@@ -268,7 +268,8 @@ Status Cache::WriteActivityRow(const Json& j, uint64_t summary_hash, int64_t run
 Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   if (auto s = ValidateActivity(summary); !s.ok()) return s;
   int64_t id = summary.at("id").get<int64_t>();
-  uint64_t hash = Fingerprint(summary.dump());
+  const std::string text = summary.dump();
+  uint64_t hash = Fingerprint(text);
 
   Stmt* q = Prepare(
       "SELECT s.summary_hash, a.json, a.distance, a.elapsed_time FROM activity_sync s "
@@ -276,7 +277,7 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   q->Bind(1, id);
   if (!q->Step()) {
     if (auto s = Check(q->rc(), "reading an activity"); !s.ok()) return s;
-    if (auto s = WriteActivityRow(summary, hash, run, false, false); !s.ok()) return s;
+    if (auto s = WriteActivityRow(summary, text, hash, run, false, false); !s.ok()) return s;
     return Upsert::kNew;
   }
   if (static_cast<uint64_t>(q->Int(0)) == hash) {
@@ -299,7 +300,7 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   int64_t level = merged.value("resource_state", 2);
   merged.update(summary);
   if (level > 2) merged["resource_state"] = level;  // still holds the detail-only keys
-  if (auto s = WriteActivityRow(merged, hash, run, false, track_same); !s.ok()) return s;
+  if (auto s = WriteActivityRow(merged, merged.dump(), hash, run, false, track_same); !s.ok()) return s;
   return Upsert::kChanged;
 }
 
@@ -311,7 +312,7 @@ Status Cache::StoreDetail(const Json& detail) {
   if (!q->Step()) return Check(q->rc(), "reading an activity");  // deleted meanwhile: nothing to do
   uint64_t hash = static_cast<uint64_t>(q->Int(0));
   q->Reset();
-  if (auto s = WriteActivityRow(detail, hash, 0, true, true); !s.ok()) return s;
+  if (auto s = WriteActivityRow(detail, detail.dump(), hash, 0, true, true); !s.ok()) return s;
 
   Stmt* del = Prepare("DELETE FROM laps WHERE activity_id=?");
   del->Bind(1, id);

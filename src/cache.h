@@ -139,8 +139,9 @@ class Cache {
  private:
   Cache(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   Status Migrate();
-  Status WriteActivityRow(const Json& j, uint64_t summary_hash, int64_t run, bool detail_fetched,
-                          bool keep_streams_state);
+  // `text` is j.dump(), when the caller already has it.
+  Status WriteActivityRow(const Json& j, const std::string& text, uint64_t summary_hash, int64_t run,
+                          bool detail_fetched, bool keep_streams_state);
 
   std::string path_;
   sqlite3* db_ = nullptr;

@@ -1,5 +1,6 @@
 #include "sync_engine.h"
 
+#include <future>
 #include <unordered_set>
 
 namespace stravafs {
@@ -62,12 +63,16 @@ Json ReportToJson(const SyncReport& r) {
   return j;
 }
 
-Result<Json> SyncEngine::ListPage(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page) {
+static std::string ListQuery(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page) {
   std::string q = "/athlete/activities?per_page=" + std::to_string(kPerPage) + "&page=" + std::to_string(page);
   if (after) q += "&after=" + std::to_string(*after);
   if (before) q += "&before=" + std::to_string(*before);
+  return q;
+}
+
+Result<Json> SyncEngine::ListPage(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page) {
   ++report_.list_requests;
-  return client_.Get(q, CheckActivityList);
+  return client_.Get(ListQuery(after, before, page), CheckActivityList);
 }
 
 Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
@@ -126,11 +131,25 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     if (auto s = tx.Commit(); !s.ok()) return s;
   }
   report_.mode = job.kind;
+  // While a full page is stored, the next one is already on its way: parsing
+  // and storing overlap the network and the server, the same requests are made
+  // in the same order, and a page is still only stored once it is complete.
+  // Progress is reported only when no fetch is in flight (the fetching thread
+  // reports waits and retries).
+  std::future<Result<Json>> ahead;
+  auto fetch = [&](int64_t page_no) {
+    ++report_.list_requests;
+    return std::async(std::launch::async, [this, after = job.after, before = job.before, page_no] {
+      return client_.Get(ListQuery(after, before, page_no), CheckActivityList);
+    });
+  };
+  ahead = fetch(job.page);
   for (;;) {
-    if (Cancelled()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
-    auto page = ListPage(job.after, job.before, job.page);
+    Result<Json> page = ahead.get();
     if (!page.ok()) return page.status();
     if (page->empty()) break;
+    const bool full = page->size() >= kPerPage;
+    if (full && !Cancelled()) ahead = fetch(job.page + 1);
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
     for (const auto& a : *page) {
@@ -142,6 +161,10 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     job.listed += static_cast<int64_t>(page->size());
     if (auto s = SaveJob(job); !s.ok()) return s;
     if (auto s = tx.Commit(); !s.ok()) return s;
+    if (!full && !Cancelled()) ahead = fetch(job.page);  // a short page does not prove the end
+    // Cancelled: the page in hand is stored; stop before asking for another.
+    if (!ahead.valid()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
+    ahead.wait();
     ++report_.pages;
     report_.listed += static_cast<int64_t>(page->size());
     progress_.OnUpdate("listing", report_);
