@@ -271,17 +271,16 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   const std::string text = summary.dump();
   uint64_t hash = Fingerprint(text);
 
-  Stmt* q = Prepare(
-      "SELECT s.summary_hash, a.json, a.distance, a.elapsed_time FROM activity_sync s "
-      "JOIN activities a USING(id) WHERE s.id=?");
-  q->Bind(1, id);
-  if (!q->Step()) {
-    if (auto s = Check(q->rc(), "reading an activity"); !s.ok()) return s;
+  Stmt* known = Prepare("SELECT summary_hash FROM activity_sync WHERE id=?");
+  known->Bind(1, id);
+  if (!known->Step()) {
+    if (auto s = Check(known->rc(), "reading an activity"); !s.ok()) return s;
     if (auto s = WriteActivityRow(summary, text, hash, run, false, false); !s.ok()) return s;
     return Upsert::kNew;
   }
-  if (static_cast<uint64_t>(q->Int(0)) == hash) {
-    q->Reset();
+  const bool same = static_cast<uint64_t>(known->Int(0)) == hash;
+  known->Reset();
+  if (same) {
     Stmt* seen = Prepare("UPDATE activity_sync SET listed_run=max(listed_run, ?2) WHERE id=?1");
     seen->Bind(1, id).Bind(2, run);
     seen->Step();
@@ -290,14 +289,18 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   }
   // Edited on Strava: overlay the new summary on what we hold, so detail-only
   // fields survive until the detail is fetched again.
-  Json merged = Json::parse(q->Text(1), nullptr, false);
+  Stmt* q = Prepare("SELECT json, distance, elapsed_time FROM activities WHERE id=?");
+  q->Bind(1, id);
+  if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an edited activity");
+  Json merged = Json::parse(q->Text(0), nullptr, false);
   if (merged.is_discarded() || !merged.is_object()) merged = Json::object();
-  bool track_same = !q->IsNull(2) && summary.contains("distance") && summary["distance"].is_number() &&
-                    summary["distance"].get<double>() == q->Real(2) && summary.contains("elapsed_time") &&
+  bool track_same = !q->IsNull(1) && summary.contains("distance") && summary["distance"].is_number() &&
+                    summary["distance"].get<double>() == q->Real(1) && summary.contains("elapsed_time") &&
                     summary["elapsed_time"].is_number() &&
-                    summary["elapsed_time"].get<double>() == static_cast<double>(q->Int(3));
+                    summary["elapsed_time"].get<double>() == static_cast<double>(q->Int(2));
   q->Reset();
-  int64_t level = merged.value("resource_state", 2);
+  auto rs = merged.find("resource_state");
+  int64_t level = rs != merged.end() && rs->is_number_integer() ? rs->get<int64_t>() : 2;
   merged.update(summary);
   if (level > 2) merged["resource_state"] = level;  // still holds the detail-only keys
   if (auto s = WriteActivityRow(merged, merged.dump(), hash, run, false, track_same); !s.ok()) return s;

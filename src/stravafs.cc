@@ -300,9 +300,15 @@ int CmdStatus(const Config& config, Args& args) {
             {"history_complete", !state(kStateHistoryComplete).empty()},
             {"last_attempt", state(kStateLastAttempt)},
             {"last_success", state(kStateLastSuccess)}};
-  if (athlete.is_object())
-    j["athlete"] = {{"id", athlete.value("id", int64_t{0})},
-                    {"name", athlete.value("firstname", "") + " " + athlete.value("lastname", "")}};
+  if (athlete.is_object()) {
+    // Strava sends null for names it does not have.
+    auto text = [&](const char* key) {
+      auto it = athlete.find(key);
+      return it != athlete.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    j["athlete"] = {{"id", athlete.contains("id") && athlete["id"].is_number_integer() ? athlete["id"].get<int64_t>() : 0},
+                    {"name", text("firstname") + " " + text("lastname")}};
+  }
   if (last_error.is_object()) j["last_error"] = last_error;
   if (rate.is_object()) j["rate_usage"] = rate;
   if (job.is_object()) j["interrupted_listing"] = job;
