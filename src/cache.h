@@ -11,7 +11,14 @@
 // Not thread-safe: one Cache per thread.
 #pragma once
 
+// Built into the loadable extension (vtab/), every SQLite call must go
+// through the host's API table, never a second copy of SQLite.
+#ifdef STRAVAFS_SQLITE_EXTENSION
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT3
+#else
 #include <sqlite3.h>
+#endif
 
 #include <cstdint>
 #include <memory>
