@@ -132,6 +132,9 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
   sqlite3_busy_timeout(db, 10000);
   sqlite3_extended_result_codes(db, 1);
   if (mode == Mode::kReadWrite) {
+    // Larger pages: a row holds ~1.5 KB of JSON; fewer, bigger pages cut the
+    // per-page cost of every commit. Takes effect only on a new, empty file.
+    if (auto s = cache->Exec("PRAGMA page_size=16384"); !s.ok()) return s;
     if (auto s = cache->Migrate(); !s.ok()) return s;  // refuses a newer cache before touching it
     if (auto s = cache->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) return s;
   } else {
