@@ -86,7 +86,7 @@ RateLimiter::Decision RateLimiter::Before(int64_t now_ms) {
   for (const Pair* p : {&overall_, &read_}) {
     const char* which = p == &read_ ? "read " : "";
     if (p->short_limit > 0 && p->short_usage >= Allowed(p->short_limit))
-      return {Decision::kWait, NextWindowMs(now_ms),
+      return {Decision::kWait, NextWindowMs(now_ms) + Margin(),
               std::string("15-minute ") + which + "rate limit budget spent: " + std::to_string(p->short_usage) +
                   " of " + std::to_string(p->short_limit) + " requests used, budget " + percent};
   }
@@ -103,7 +103,7 @@ RateLimiter::Decision RateLimiter::OnRejected(int64_t now_ms) {
   // Mark the short window full so Before() waits too.
   overall_.short_usage = std::max(overall_.short_usage, overall_.short_limit);
   read_.short_usage = std::max(read_.short_usage, read_.short_limit);
-  return {Decision::kWait, NextWindowMs(now_ms),
+  return {Decision::kWait, NextWindowMs(now_ms) + Margin(),
           "Strava answered 429 Rate Limit Exceeded (other apps share this limit)"};
 }
 

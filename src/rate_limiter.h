@@ -10,6 +10,7 @@
 // Not thread-safe; one per sync.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ class RateLimiter {
 
   // The tighter of the overall and read limits, as last seen.
   RateUsage Usage() const;
+  // kWait decisions end this long after the boundary: clocks differ, and a
+  // request that lands a hair early counts in the spent window and earns a 429.
+  int64_t Margin() const { return std::min<int64_t>(1000, window_ms_ / 100); }
   int64_t NextWindowMs(int64_t now_ms) const { return (now_ms / window_ms_ + 1) * window_ms_; }
   int64_t NextDayMs(int64_t now_ms) const { return (now_ms / day_ms_ + 1) * day_ms_; }
 
@@ -56,6 +60,7 @@ class RateLimiter {
     int64_t short_limit = 0, daily_limit = 0, short_usage = 0, daily_usage = 0;
   };
   void Roll(int64_t now_ms);
+
   int64_t Allowed(int64_t limit) const;
 
   double budget_;

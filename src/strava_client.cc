@@ -52,7 +52,8 @@ Result<Json> StravaClient::Get(const std::string& path_and_query, const Check& c
     if (d.kind == RateLimiter::Decision::kWait) {
       if (!options_.wait_for_window) {
         resume_at_ms_ = d.until_ms;
-        return Status::Error(ErrorKind::kRateLimited, d.reason + "; next window at " + FormatClock(d.until_ms));
+        return Status::Error(ErrorKind::kRateLimited,
+                             d.reason + "; next window at " + FormatClock(d.until_ms - limiter_.Margin()));
       }
       if (!wait_until(d.until_ms, d.reason)) return interrupted();
       continue;
@@ -123,7 +124,8 @@ Result<Json> StravaClient::Get(const std::string& path_and_query, const Check& c
       if (r.kind == RateLimiter::Decision::kStop)
         return Status::Error(ErrorKind::kRateLimited, r.reason + "; resumes after " + FormatClock(r.until_ms));
       if (!options_.wait_for_window)
-        return Status::Error(ErrorKind::kRateLimited, r.reason + "; next window at " + FormatClock(r.until_ms));
+        return Status::Error(ErrorKind::kRateLimited,
+                             r.reason + "; next window at " + FormatClock(r.until_ms - limiter_.Margin()));
       if (!wait_until(r.until_ms, r.reason)) return interrupted();
       continue;
     }

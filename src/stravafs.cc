@@ -137,7 +137,8 @@ int CmdAuth(const Config& config, Args& args) {
       auto v = args.Value(a);
       if (!v.ok()) return Fail(v.status());
       port = std::atoi(v->c_str());
-      if (port <= 0 || port > 65535) return Fail(Status::Error(ErrorKind::kUsage, "--port takes 1-65535"));
+      if (*v != std::to_string(port) || port < 0 || port > 65535)
+        return Fail(Status::Error(ErrorKind::kUsage, "--port takes 0 (any free port) to 65535"));
     } else if (a == "--timeout") {
       auto v = args.Value(a);
       if (!v.ok()) return Fail(v.status());
@@ -195,7 +196,7 @@ int CmdAuth(const Config& config, Args& args) {
 
 int CmdSync(const Config& config, Args& args) {
   SyncOptions options;
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, full = false;
   while (!args.Empty()) {
     std::string a = args.Next();
     if (a == "--since" || a == "--until") {
@@ -203,11 +204,10 @@ int CmdSync(const Config& config, Args& args) {
       if (!v.ok()) return Fail(v.status());
       auto t = ParseDateArg(*v);
       if (!t) return Fail(Status::Error(ErrorKind::kUsage, a + " takes a date like 2024-05-01, not \"" + *v + "\""));
-      options.mode = SyncOptions::Mode::kBackfill;
       if (a == "--since") options.since = *t;
       else options.until = v->size() == 10 ? *t + 86400 : *t;  // a date includes its whole day
     } else if (a == "--full") {
-      options.mode = SyncOptions::Mode::kFull;
+      full = true;
     } else if (a == "--no-deep") {
       options.deep = false;
     } else if (a == "--json") {
@@ -218,8 +218,10 @@ int CmdSync(const Config& config, Args& args) {
       return Fail(Status::Error(ErrorKind::kUsage, "sync: unknown option " + a + "\n" + kUsage));
     }
   }
-  if (options.mode == SyncOptions::Mode::kFull && (options.since || options.until))
+  if (full && (options.since || options.until))
     return Fail(Status::Error(ErrorKind::kUsage, "--full lists everything; it does not combine with --since/--until"));
+  if (full) options.mode = SyncOptions::Mode::kFull;
+  else if (options.since || options.until) options.mode = SyncOptions::Mode::kBackfill;
   if (options.since && options.until && *options.since >= *options.until)
     return Fail(Status::Error(ErrorKind::kUsage, "--since must come before --until"));
 

@@ -235,16 +235,29 @@ Status SyncEngine::RunIncremental() {
       if (same) return Status::Ok();
     }
   }
-  // The window was listed to its end: what we hold there and Strava no
-  // longer lists was deleted.
-  Transaction tx(cache_);
-  if (!tx.status().ok()) return tx.status();
+  // The window was listed to its end. What we hold there and Strava no
+  // longer lists was deleted, or moved out of the window (its start date
+  // edited): ask for each one, so an edit never loses an activity and an
+  // empty listing never wipes the window.
   for (int64_t id : known) {
     if (seen.count(id)) continue;
-    if (auto s = cache_.DeleteActivity(id); !s.ok()) return s;
-    ++report_.deleted;
+    auto detail = client_.Get("/activities/" + std::to_string(id) + "?include_all_efforts=false", [&](const Json& j) {
+      if (auto s = ValidateActivity(j); !s.ok()) return s;
+      return j["id"].get<int64_t>() == id ? Status::Ok() : Status::Error(ErrorKind::kServer, "detail of another activity");
+    });
+    if (!detail.ok() && detail.status().kind() != ErrorKind::kNotFound) return detail.status();
+    Transaction tx(cache_);
+    if (!tx.status().ok()) return tx.status();
+    if (detail.ok()) {
+      if (auto s = cache_.StoreDetail(*detail); !s.ok()) return s;
+      ++report_.changed;
+    } else {
+      if (auto s = cache_.DeleteActivity(id); !s.ok()) return s;
+      ++report_.deleted;
+    }
+    if (auto s = tx.Commit(); !s.ok()) return s;
   }
-  return tx.Commit();
+  return Status::Ok();
 }
 
 Status SyncEngine::RunDeep() {

@@ -22,7 +22,12 @@ namespace {
 
 const char *kJson = "application/json; charset=utf-8";
 
-int64_t now_s() { return static_cast<int64_t>(std::time(nullptr)); }
+// system_clock, not time(): time() lags the real clock by up to a tick, which
+// would count a request sent just after a window boundary in the old window.
+int64_t now_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
 
 std::string dump(const ojson &j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
 

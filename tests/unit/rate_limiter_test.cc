@@ -95,7 +95,7 @@ TEST_CASE("A budget of 80% of 100 waits at 80 until the next window", "[rate_lim
   limiter.Sent(kNow);  // the 80th
   auto d = limiter.Before(kNow);
   CHECK(d.kind == RateLimiter::Decision::kWait);
-  CHECK(d.until_ms == kNextWindow);
+  CHECK(d.until_ms == kNextWindow + 1000);  // 1 s past the boundary
   CHECK(d.reason == "15-minute read rate limit budget spent: 80 of 100 requests used, budget 80%");
   // Still spent one millisecond before the boundary; free again on it.
   CHECK(limiter.Before(kNextWindow - 1).kind == RateLimiter::Decision::kWait);
@@ -202,7 +202,7 @@ TEST_CASE("OnRejected waits for the next window", "[rate_limiter]") {
   limiter.Observe(Reply("200,2000", "201,500", "100,1000", "101,500"), kNow);
   auto d = limiter.OnRejected(kNow);
   CHECK(d.kind == RateLimiter::Decision::kWait);
-  CHECK(d.until_ms == kNextWindow);
+  CHECK(d.until_ms == kNextWindow + 1000);  // 1 s past the boundary
   CHECK(d.reason == "Strava answered 429 Rate Limit Exceeded (other apps share this limit)");
   CHECK(limiter.Before(kNow).kind == RateLimiter::Decision::kWait);
   CHECK(limiter.Before(kNextWindow).kind == RateLimiter::Decision::kGo);
@@ -221,7 +221,7 @@ TEST_CASE("OnRejected with no figures known waits for the next window", "[rate_l
   RateLimiter limiter(0.8, kWindow, kDay);
   auto d = limiter.OnRejected(kNow);
   CHECK(d.kind == RateLimiter::Decision::kWait);
-  CHECK(d.until_ms == kNextWindow);
+  CHECK(d.until_ms == kNextWindow + 1000);  // 1 s past the boundary
 }
 
 TEST_CASE("OnRejected stops when the daily limit itself is spent", "[rate_limiter]") {

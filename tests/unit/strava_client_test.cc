@@ -23,7 +23,8 @@ using testing::TempDir;
 
 constexpr int64_t kWindow = 15 * 60 * 1000;
 // FakeClock starts at 10:03:20Z; its window ends at 10:15:00Z.
-constexpr int64_t kToBoundary = 11 * 60 * 1000 + 40 * 1000;
+// Waits end 1 s past the boundary (RateLimiter::Margin for a 15-minute window).
+constexpr int64_t kToBoundary = 11 * 60 * 1000 + 40 * 1000 + 1000;
 
 class RecordingObserver : public ClientObserver {
  public:
@@ -299,7 +300,7 @@ TEST_CASE("StravaClient: 429 waits until the next window, then succeeds", "[stra
   REQUIRE(api.size() == 2);
   CHECK(api[0].status == 429);
   CHECK(api[1].status == 200);
-  CHECK(api[1].at_ms == start + kToBoundary);  // 10:15:00 exactly
+  CHECK(api[1].at_ms == start + kToBoundary);  // 10:15:01, just past the boundary
   CHECK(w.clock.sleeps() == std::vector<int64_t>{kToBoundary});
   REQUIRE(w.observer.waits.size() == 1);
   CHECK(w.observer.waits[0].first == kToBoundary);

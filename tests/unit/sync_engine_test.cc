@@ -32,7 +32,7 @@ using testing::TempDir;
 constexpr int64_t kDayMs = 86400 * 1000;
 constexpr int64_t kWindowMs = 15 * 60 * 1000;
 constexpr int64_t kMidnightMs = INT64_C(1715644800000);  // 2024-05-14T00:00:00Z, the FakeClock's next day
-constexpr int64_t kToBoundary = 11 * 60 * 1000 + 40 * 1000;  // 10:03:20 → 10:15:00
+constexpr int64_t kToBoundary = 11 * 60 * 1000 + 40 * 1000 + 1000;  // 10:03:20 → 10:15:01 (1 s margin)
 
 class RecordingProgress : public SyncProgress {
  public:
@@ -387,7 +387,8 @@ TEST_CASE("SyncEngine: a deletion inside the window removes the activity", "[syn
   CHECK(w.Rows() == 59);
   CHECK(StoredRows(w.db()) == ExpectedRows(w.strava));
   CHECK(w.ListPages() == std::vector<int64_t>{1, 2});
-  CHECK(w.strava.requests().size() == 2);
+  // 2 list pages + the detail that confirms the deletion (404)
+  CHECK(w.strava.requests().size() == 3);
 }
 
 TEST_CASE("SyncEngine: a deletion outside the window survives incremental syncs; --full removes it",
