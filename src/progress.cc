@@ -66,7 +66,8 @@ void TerminalProgress::OnNote(const std::string& text) {
 }
 
 void TerminalProgress::OnWait(int64_t ms, const std::string& reason) {
-  Line("waiting " + FormatDuration(Millis(ms)) + " for the next rate-limit window: " + reason);
+  // Whole seconds: "14m38s" reads better than "14m38.422s".
+  Line("waiting " + FormatDuration(Millis((ms + 999) / 1000 * 1000)) + " for the next rate-limit window: " + reason);
 }
 
 void TerminalProgress::OnRetry(int attempt, int max, int64_t delay_ms, const std::string& reason) {
