@@ -1,0 +1,241 @@
+#include "fs_render.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <cmath>
+
+#include "fs_utf8.h"
+
+namespace stravafs {
+
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+
+// Columns of ActivityColumns() that activities.csv leaves out (see the header).
+bool LeftOutOfCsv(std::string_view column) {
+  return column == "summary_polyline" || column == "polyline" || column == "description";
+}
+
+std::vector<const ActivityColumn*> MakeCsvColumns() {
+  std::vector<const ActivityColumn*> columns;
+  for (const auto& c : ActivityColumns())
+    if (!LeftOutOfCsv(c.name)) columns.push_back(&c);
+  return columns;
+}
+
+std::string FormatInt(int64_t value) {
+  std::array<char, 24> buf;
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  assert(ec == std::errc());
+  return std::string(buf.data(), end);
+}
+
+// Shortest round-trip text in plain decimal notation, for xsd:decimal.
+std::string FormatDecimal(double value) {
+  if (!std::isfinite(value)) return "";
+  if (value == 0) value = 0;  // no "-0"
+  std::array<char, 512> buf;  // enough for any double in fixed notation
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
+  assert(ec == std::errc());
+  return std::string(buf.data(), end);
+}
+
+std::string CsvValue(const ColumnValue& v) {
+  switch (v.kind) {
+    case ColumnValue::kNull: return "";
+    case ColumnValue::kInt: return FormatInt(v.i);
+    case ColumnValue::kReal: return FormatNumber(v.d);
+    case ColumnValue::kText: return CsvField(v.s);
+  }
+  return "";
+}
+
+std::string OptionalNumber(const std::optional<double>& v) { return v ? FormatNumber(*v) : ""; }
+
+bool AllowedInXml(char32_t cp) {
+  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+const std::string* StringField(const Json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+// A whole number for the Garmin extensions' unsigned types, clamped to them.
+std::string WholeNumber(double value, double max) {
+  return FormatInt(static_cast<int64_t>(std::llround(std::clamp(value, 0.0, max))));
+}
+
+bool Usable(const std::optional<double>& v) { return v && std::isfinite(*v); }
+
+}  // namespace
+
+// --- JSON ----------------------------------------------------------------------
+
+std::string RenderJsonFile(const Json& j) {
+  return j.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
+}
+
+// --- CSV -------------------------------------------------------------------------
+
+std::span<const ActivityColumn* const> ActivitiesCsvColumns() {
+  static const std::vector<const ActivityColumn*> columns = MakeCsvColumns();
+  return columns;
+}
+
+std::string ActivitiesCsvHeader() {
+  std::string line;
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) {
+    if (!line.empty()) line += ',';
+    line += c->name;
+  }
+  line += kCrlf;
+  return line;
+}
+
+std::string ActivityCsvRow(const Json& activity) {
+  std::vector<ColumnValue> values;
+  values.reserve(ActivitiesCsvColumns().size());
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) values.push_back(ExtractColumn(activity, *c));
+  return ActivityCsvRow(values);
+}
+
+std::string ActivityCsvRow(std::span<const ColumnValue> values) {
+  assert(values.size() == ActivitiesCsvColumns().size());
+  std::string line;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) line += ',';
+    line += CsvValue(values[i]);
+  }
+  line += kCrlf;
+  return line;
+}
+
+std::string CsvField(std::string_view text) {
+  std::string valid = ToValidUtf8(text);
+  const bool quote = valid.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!valid.empty() && (valid.front() == ' ' || valid.front() == '\t' ||
+                                         valid.back() == ' ' || valid.back() == '\t'));
+  if (!quote) return valid;
+  std::string out = "\"";
+  for (char ch : valid) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+  return out;
+}
+
+std::string FormatNumber(double value) {
+  if (!std::isfinite(value)) return "";
+  if (value == 0) value = 0;  // no "-0"
+  std::array<char, 32> buf;   // the shortest form is at most 24 characters
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  assert(ec == std::errc());
+  return std::string(buf.data(), end);
+}
+
+std::string StreamsCsvHeader() {
+  return "seq,time,distance,lat,lng,altitude,velocity,heartrate,cadence,watts,temp,moving,grade\r\n";
+}
+
+std::string StreamCsvRow(const StreamSample& s) {
+  std::string line = FormatInt(s.seq);
+  for (const auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate,
+                        &s.cadence, &s.watts, &s.temp, &s.moving, &s.grade}) {
+    line += ',';
+    line += OptionalNumber(*v);
+  }
+  line += kCrlf;
+  return line;
+}
+
+std::string RenderStreamsCsv(std::span<const StreamSample> samples) {
+  std::string out = StreamsCsvHeader();
+  for (const auto& s : samples) out += StreamCsvRow(s);
+  return out;
+}
+
+// --- GPX ------------------------------------------------------------------------
+
+bool HasGps(std::span<const StreamSample> samples) {
+  return std::any_of(samples.begin(), samples.end(),
+                     [](const StreamSample& s) { return Usable(s.lat) && Usable(s.lng); });
+}
+
+std::string XmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    const Utf8Char c = DecodeUtf8(text, pos);
+    pos += c.len;
+    switch (c.cp) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (AllowedInXml(c.cp)) AppendUtf8(out, c.cp);
+        break;
+    }
+  }
+  return out;
+}
+
+std::string RenderGpx(const Json& activity, std::span<const StreamSample> samples) {
+  const std::string* name = StringField(activity, "name");
+  const std::string* sport = StringField(activity, "sport_type");
+  if (sport == nullptr) sport = StringField(activity, "type");
+  const std::string* start_text = StringField(activity, "start_date");
+  // A plain flag and value rather than std::optional: GCC 12 warns (falsely)
+  // that the optional may be used uninitialized, and warnings are errors.
+  const std::optional<int64_t> parsed = start_text ? ParseIsoUtc(*start_text) : std::nullopt;
+  const bool has_start = parsed.has_value();
+  const int64_t start = parsed.value_or(0);
+
+  std::string out =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<gpx version=\"1.1\" creator=\"stravafs\" xmlns=\"http://www.topografix.com/GPX/1/1\""
+      " xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v1\""
+      " xmlns:pwr=\"http://www.garmin.com/xmlschemas/PowerExtension/v1\">\n";
+  if (name || has_start) {
+    out += " <metadata>\n";
+    if (name) out += "  <name>" + XmlEscape(*name) + "</name>\n";
+    if (has_start) out += "  <time>" + FormatIsoUtc(start) + "</time>\n";
+    out += " </metadata>\n";
+  }
+  out += " <trk>\n";
+  if (name) out += "  <name>" + XmlEscape(*name) + "</name>\n";
+  if (sport) out += "  <type>" + XmlEscape(*sport) + "</type>\n";
+  out += "  <trkseg>\n";
+  for (const StreamSample& s : samples) {
+    if (!Usable(s.lat) || !Usable(s.lng)) continue;
+    out += "   <trkpt lat=\"" + FormatDecimal(*s.lat) + "\" lon=\"" + FormatDecimal(*s.lng) + "\">\n";
+    if (Usable(s.altitude)) out += "    <ele>" + FormatDecimal(*s.altitude) + "</ele>\n";
+    if (has_start && Usable(s.time))
+      out += "    <time>" + FormatIsoUtc(start + std::llround(*s.time)) + "</time>\n";
+    std::string tpx;
+    if (Usable(s.temp)) tpx += "      <gpxtpx:atemp>" + FormatDecimal(*s.temp) + "</gpxtpx:atemp>\n";
+    if (Usable(s.heartrate)) tpx += "      <gpxtpx:hr>" + WholeNumber(*s.heartrate, 255) + "</gpxtpx:hr>\n";
+    if (Usable(s.cadence)) tpx += "      <gpxtpx:cad>" + WholeNumber(*s.cadence, 254) + "</gpxtpx:cad>\n";
+    const bool power = Usable(s.watts);
+    if (!tpx.empty() || power) {
+      out += "    <extensions>\n";
+      if (!tpx.empty())
+        out += "     <gpxtpx:TrackPointExtension>\n" + tpx + "     </gpxtpx:TrackPointExtension>\n";
+      if (power) out += "     <pwr:PowerInWatts>" + WholeNumber(*s.watts, 65535) + "</pwr:PowerInWatts>\n";
+      out += "    </extensions>\n";
+    }
+    out += "   </trkpt>\n";
+  }
+  out += "  </trkseg>\n </trk>\n</gpx>\n";
+  return out;
+}
+
+}  // namespace stravafs
