@@ -39,6 +39,7 @@
 
 #include "activity.h"
 #include "clock.h"
+#include "config.h"
 #include "http.h"
 #include "token_store.h"
 
@@ -245,5 +246,16 @@ class FakeStrava final : public Transport {
   int64_t short_usage_ = 0, daily_usage_ = 0;
   int rejected_ = 0;
 };
+
+// A config pointing at FakeStrava, with its file and token dir inside `tmp`.
+inline Config ConfigForFake(const TempDir& tmp) {
+  Config config;
+  config.path = tmp / "stravafs.conf";
+  config.base_url = FakeStrava::kBaseUrl;
+  config.client_id = FakeStrava::kClientId;
+  config.client_secret = FakeStrava::kClientSecret;
+  config.state_dir = tmp / "state";
+  return config;
+}
 
 }  // namespace stravafs::testing

@@ -32,11 +32,7 @@ struct World {
   Config config;
 
   World() {
-    config.path = tmp / "stravafs.conf";
-    config.base_url = FakeStrava::kBaseUrl;
-    config.client_id = FakeStrava::kClientId;
-    config.client_secret = FakeStrava::kClientSecret;
-    config.state_dir = tmp / "state";
+    config = testing::ConfigForFake(tmp);
   }
   TokenStore store() const { return TokenStore(config.state_dir); }
   // Stores the fake's first tokens, set to expire `left_s` from now.

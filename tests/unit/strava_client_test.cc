@@ -46,10 +46,7 @@ struct World {
   std::atomic<bool> cancel{false};
 
   World() {
-    config.base_url = FakeStrava::kBaseUrl;
-    config.client_id = FakeStrava::kClientId;
-    config.client_secret = FakeStrava::kClientSecret;
-    config.state_dir = tmp / "state";
+    config = testing::ConfigForFake(tmp);
     config.retry_base = std::chrono::milliseconds(1000);
     Tokens t = strava.IssueInitialTokens();
     REQUIRE(TokenStore(config.state_dir).Save(t).ok());

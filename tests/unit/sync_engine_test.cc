@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fake_clock.h"
+#include "sql_helpers.h"
 #include "fake_transport.h"
 
 namespace stravafs {
@@ -28,6 +29,7 @@ using testing::FakeClock;
 using testing::FakeStrava;
 using testing::RecordedRequest;
 using testing::TempDir;
+using testing::QueryInt;
 
 constexpr int64_t kDayMs = 86400 * 1000;
 constexpr int64_t kWindowMs = 15 * 60 * 1000;
@@ -45,17 +47,6 @@ class RecordingProgress : public SyncProgress {
   std::vector<std::pair<int64_t, std::string>> waits;
   std::vector<int64_t> retries;
 };
-
-// --- plain SQL helpers ----------------------------------------------------------------
-
-int64_t QueryInt(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
 
 struct StoredRow {
   int64_t id;
@@ -109,11 +100,7 @@ struct World {
   int64_t now_s() { return clock.NowMs() / 1000; }
 
   World() {
-    config.path = tmp / "stravafs.conf";
-    config.base_url = FakeStrava::kBaseUrl;
-    config.client_id = FakeStrava::kClientId;
-    config.client_secret = FakeStrava::kClientSecret;
-    config.state_dir = tmp / "state";
+    config = testing::ConfigForFake(tmp);
     config.cache_path = tmp / "data/cache.db";
     config.retry_base = std::chrono::milliseconds(1000);
     // Unless a test is about the limits, they never bind.
