@@ -11,8 +11,9 @@ namespace {
 
 using enum ColumnType;
 
-// Computed columns (json_path ""): start_date_local drops Strava's misleading
-// Z (it is local wall clock, not UTC); timezone keeps only the IANA name.
+// Two columns are normalised (NormalizeColumn): start_date_local drops
+// Strava's misleading Z (it is local wall clock, not UTC); timezone keeps only
+// the IANA name.
 constexpr std::array kColumns = {
     ActivityColumn{"id", kInteger, "id", "Strava activity id"},
     ActivityColumn{"athlete_id", kInteger, "athlete.id", "owner's athlete id"},
@@ -21,8 +22,8 @@ constexpr std::array kColumns = {
     ActivityColumn{"type", kText, "type", "deprecated coarse type"},
     ActivityColumn{"workout_type", kInteger, "workout_type", "0 default, 1 race, 2 long run, 3 workout, 10-12 rides"},
     ActivityColumn{"start_date", kText, "start_date", "start, UTC, ISO 8601 with Z"},
-    ActivityColumn{"start_date_local", kText, "", "start, local wall clock, ISO 8601 without zone"},
-    ActivityColumn{"timezone", kText, "", "IANA time zone name"},
+    ActivityColumn{"start_date_local", kText, "start_date_local", "start, local wall clock, ISO 8601 without zone"},
+    ActivityColumn{"timezone", kText, "timezone", "IANA time zone name"},
     ActivityColumn{"utc_offset", kReal, "utc_offset", "offset in force at the start, seconds"},
     ActivityColumn{"distance", kReal, "distance", "meters"},
     ActivityColumn{"moving_time", kInteger, "moving_time", "seconds"},
@@ -114,26 +115,19 @@ Status ValidateActivity(const Json& j) {
   return Status::Ok();
 }
 
-ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c) {
-  ColumnValue v;
+void NormalizeColumn(const ActivityColumn& c, ColumnValue& v) {
+  if (v.kind != ColumnValue::kText) return;
   std::string_view name = c.name;
   if (name == "start_date_local") {
-    auto it = j.find("start_date_local");
-    if (it == j.end() || !it->is_string()) return v;
-    v.kind = ColumnValue::kText;
-    v.s = it->get<std::string>();
     if (!v.s.empty() && v.s.back() == 'Z') v.s.pop_back();
-    return v;
+  } else if (name == "timezone") {
+    size_t space = v.s.find(' ');
+    if (v.s.rfind("(GMT", 0) == 0 && space != std::string::npos) v.s.erase(0, space + 1);
   }
-  if (name == "timezone") {
-    auto it = j.find("timezone");
-    if (it == j.end() || !it->is_string()) return v;
-    const auto& tz = it->get_ref<const std::string&>();
-    size_t space = tz.find(' ');
-    v.kind = ColumnValue::kText;
-    v.s = (tz.rfind("(GMT", 0) == 0 && space != std::string::npos) ? tz.substr(space + 1) : tz;
-    return v;
-  }
+}
+
+ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c) {
+  ColumnValue v;
   const Json* p = Lookup(j, c.json_path);
   if (p == nullptr || p->is_null()) return v;
   switch (c.type) {
@@ -171,6 +165,7 @@ ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c) {
       }
       break;
   }
+  NormalizeColumn(c, v);
   return v;
 }
 
@@ -209,6 +204,15 @@ std::string FormatIsoUtc(int64_t epoch) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+ActivityRow RowFromJson(const Json& j) {
+  ActivityRow row;
+  row.id = j.at("id").get<int64_t>();
+  row.json = j.dump();
+  row.hash = Fingerprint(row.json);
+  for (const auto& c : ActivityColumns()) row.columns.push_back(ExtractColumn(j, c));
+  return row;
 }
 
 uint64_t Fingerprint(std::string_view text) {

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,20 @@ struct ColumnValue {
   std::string s;
 };
 ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c);
+// The per-column clean-up both JSON paths apply: start_date_local loses the
+// Z, timezone "(GMT-05:00) America/New_York" becomes "America/New_York".
+void NormalizeColumn(const ActivityColumn& c, ColumnValue& v);
+
+// An activity ready for the cache: the JSON text as received, its
+// fingerprint, and every typed column (in ActivityColumns() order).
+struct ActivityRow {
+  int64_t id = 0;
+  std::string json;
+  uint64_t hash = 0;
+  std::vector<ColumnValue> columns;
+};
+// The row for a parsed activity (its JSON text is j.dump()).
+ActivityRow RowFromJson(const Json& j);
 
 // "2024-05-12T11:30:00Z" → seconds since the epoch; nullopt if malformed.
 std::optional<int64_t> ParseIsoUtc(std::string_view text);

@@ -141,11 +141,13 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     Stmt* v = cache->Prepare("PRAGMA user_version");
     if (v == nullptr || !v->Step())
       return Status::Error(ErrorKind::kCache, path + " is not a stravafs cache (not an SQLite database, or damaged): move it aside and run `stravafs sync` to rebuild it");
-    if (v->Int(0) != kSchemaVersion)
+    const int64_t version = v->Int(0);
+    v->Reset();  // an unfinished statement would hold a read transaction open
+    if (version != kSchemaVersion)
       return Status::Error(ErrorKind::kCache,
-                           "cache " + path + " has schema version " + std::to_string(v->Int(0)) +
+                           "cache " + path + " has schema version " + std::to_string(version) +
                                ", this stravafs reads version " + std::to_string(kSchemaVersion) +
-                               (v->Int(0) > kSchemaVersion ? ": upgrade stravafs"
+                               (version > kSchemaVersion ? ": upgrade stravafs"
                                                            : ": run `stravafs sync` once to migrate it"));
   }
   return cache;
@@ -245,13 +247,13 @@ std::string UpsertActivitySql() {
 
 }  // namespace
 
-Status Cache::WriteActivityRow(const Json& j, const std::string& text, uint64_t summary_hash, int64_t run,
-                               bool detail_fetched, bool keep_streams_state) {
+Status Cache::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, int64_t run, bool detail_fetched,
+                               bool keep_streams_state) {
   static const std::string kUpsert = UpsertActivitySql();
   Stmt* st = Prepare(kUpsert);
   int i = 1;
-  for (const auto& c : ActivityColumns()) BindColumnValue(*st, i++, ExtractColumn(j, c));
-  st->Bind(i, text);
+  for (const auto& v : row.columns) BindColumnValue(*st, i++, v);
+  st->Bind(i, row.json);
   st->Step();
   if (auto s = Check(st->rc(), "storing an activity"); !s.ok()) return s;
 
@@ -259,7 +261,7 @@ Status Cache::WriteActivityRow(const Json& j, const std::string& text, uint64_t 
       "INSERT INTO activity_sync(id, summary_hash, detail_state, streams_state, listed_run) "
       "VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(id) DO UPDATE SET summary_hash=?2, detail_state=?3, "
       "streams_state=CASE WHEN ?5 THEN streams_state ELSE 0 END, listed_run=max(listed_run, ?4)");
-  sync->Bind(1, j.at("id").get<int64_t>())
+  sync->Bind(1, row.id)
       .Bind(2, static_cast<int64_t>(summary_hash))
       .Bind(3, static_cast<int64_t>(detail_fetched ? 1 : 0))
       .Bind(4, run)
@@ -270,18 +272,19 @@ Status Cache::WriteActivityRow(const Json& j, const std::string& text, uint64_t 
 
 Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   if (auto s = ValidateActivity(summary); !s.ok()) return s;
-  int64_t id = summary.at("id").get<int64_t>();
-  const std::string text = summary.dump();
-  uint64_t hash = Fingerprint(text);
+  return UpsertRow(RowFromJson(summary), run);
+}
 
+Result<Upsert> Cache::UpsertRow(const ActivityRow& row, int64_t run) {
+  const int64_t id = row.id;
   Stmt* known = Prepare("SELECT summary_hash FROM activity_sync WHERE id=?");
   known->Bind(1, id);
   if (!known->Step()) {
     if (auto s = Check(known->rc(), "reading an activity"); !s.ok()) return s;
-    if (auto s = WriteActivityRow(summary, text, hash, run, false, false); !s.ok()) return s;
+    if (auto s = WriteActivityRow(row, row.hash, run, false, false); !s.ok()) return s;
     return Upsert::kNew;
   }
-  const bool same = static_cast<uint64_t>(known->Int(0)) == hash;
+  const bool same = static_cast<uint64_t>(known->Int(0)) == row.hash;
   known->Reset();
   if (same) {
     Stmt* seen = Prepare("UPDATE activity_sync SET listed_run=max(listed_run, ?2) WHERE id=?1");
@@ -292,6 +295,9 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   }
   // Edited on Strava: overlay the new summary on what we hold, so detail-only
   // fields survive until the detail is fetched again.
+  Json summary = Json::parse(row.json, nullptr, false);
+  if (summary.is_discarded() || !summary.is_object())
+    return Status::Error(ErrorKind::kServer, "activity " + std::to_string(id) + " is not a JSON object");
   Stmt* q = Prepare("SELECT json, distance, elapsed_time FROM activities WHERE id=?");
   q->Bind(1, id);
   if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an edited activity");
@@ -306,7 +312,7 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
   int64_t level = rs != merged.end() && rs->is_number_integer() ? rs->get<int64_t>() : 2;
   merged.update(summary);
   if (level > 2) merged["resource_state"] = level;  // still holds the detail-only keys
-  if (auto s = WriteActivityRow(merged, merged.dump(), hash, run, false, track_same); !s.ok()) return s;
+  if (auto s = WriteActivityRow(RowFromJson(merged), row.hash, run, false, track_same); !s.ok()) return s;
   return Upsert::kChanged;
 }
 
@@ -318,7 +324,7 @@ Status Cache::StoreDetail(const Json& detail) {
   if (!q->Step()) return Check(q->rc(), "reading an activity");  // deleted meanwhile: nothing to do
   uint64_t hash = static_cast<uint64_t>(q->Int(0));
   q->Reset();
-  if (auto s = WriteActivityRow(detail, detail.dump(), hash, 0, true, true); !s.ok()) return s;
+  if (auto s = WriteActivityRow(RowFromJson(detail), hash, 0, true, true); !s.ok()) return s;
 
   Stmt* del = Prepare("DELETE FROM laps WHERE activity_id=?");
   del->Bind(1, id);
@@ -504,8 +510,9 @@ Status Cache::StoreGear(const Json& g) {
 Result<std::optional<int64_t>> Cache::NewestStartEpoch() {
   Stmt* st = Prepare("SELECT max(start_date) FROM activities");
   if (!st->Step()) return Check(st->rc(), "reading the newest activity");
-  if (st->IsNull(0)) return std::optional<int64_t>();
-  return std::optional<int64_t>(ParseIsoUtc(st->Text(0)));
+  std::optional<int64_t> newest = st->IsNull(0) ? std::nullopt : ParseIsoUtc(st->Text(0));
+  st->Reset();
+  return newest;
 }
 
 Result<bool> Cache::Exists(int64_t id) {
@@ -513,6 +520,7 @@ Result<bool> Cache::Exists(int64_t id) {
   st->Bind(1, id);
   bool found = st->Step();
   if (auto s = Check(st->rc(), "reading an activity"); !s.ok()) return s;
+  st->Reset();
   return found;
 }
 
@@ -554,7 +562,9 @@ Result<int64_t> Cache::CountPendingDeepWork(bool details, bool streams) {
       "(SELECT count(*) FROM activity_sync WHERE ?2 AND streams_state = 0)");
   st->Bind(1, int64_t{details}).Bind(2, int64_t{streams});
   if (!st->Step()) return Check(st->rc(), "counting pending work");
-  return st->Int(0);
+  int64_t n = st->Int(0);
+  st->Reset();
+  return n;
 }
 
 Result<std::vector<std::string>> Cache::MissingGearIds() {
@@ -571,6 +581,7 @@ Result<bool> Cache::HasAthlete() {
   Stmt* st = Prepare("SELECT 1 FROM athletes LIMIT 1");
   bool found = st->Step();
   if (auto s = Check(st->rc(), "reading the athlete"); !s.ok()) return s;
+  st->Reset();
   return found;
 }
 
@@ -590,13 +601,18 @@ Result<CacheCounts> Cache::Counts() {
   c.gear = st->Int(5);
   c.oldest_start = st->Text(6);
   c.newest_start = st->Text(7);
+  st->Reset();
   return c;
 }
 
 Result<std::optional<std::string>> Cache::GetState(const std::string& key) {
   Stmt* st = Prepare("SELECT value FROM sync_state WHERE key=?");
   st->Bind(1, key);
-  if (st->Step()) return std::optional<std::string>(st->Text(0));
+  if (st->Step()) {
+    std::optional<std::string> value = st->Text(0);
+    st->Reset();
+    return value;
+  }
   if (auto s = Check(st->rc(), "reading sync state"); !s.ok()) return s;
   return std::optional<std::string>();
 }

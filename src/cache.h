@@ -102,7 +102,9 @@ class Cache {
 
   // Runs SQL without results.
   Status Exec(const std::string& sql);
-  // A cached prepared statement, reset and ready; nullptr only if the SQL is
+  // A cached prepared statement, reset and ready (callers Reset() it after
+  // reading a row they stop at: an unfinished statement holds a read
+  // transaction open); nullptr only if the SQL is
   // wrong (a programming error, reported through LastError()).
   Stmt* Prepare(const std::string& sql);
   Status Check(int rc, const char* what) const;
@@ -116,6 +118,8 @@ class Cache {
   // seen by `run`. A changed one keeps whatever detail is held (summary keys
   // overlay the stored JSON) and is queued for a fresh detail fetch.
   Result<Upsert> UpsertSummary(const Json& summary, int64_t run);
+  // The same for a row made by ParseActivityPage (already validated).
+  Result<Upsert> UpsertRow(const ActivityRow& row, int64_t run);
   // Stores a detailed activity (and its laps) and marks its detail fetched.
   Status StoreDetail(const Json& detail);
   // Stores streams keyed by type (key_by_type=true), replacing any held.
@@ -146,9 +150,9 @@ class Cache {
  private:
   Cache(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   Status Migrate();
-  // `text` is j.dump(), when the caller already has it.
-  Status WriteActivityRow(const Json& j, const std::string& text, uint64_t summary_hash, int64_t run,
-                          bool detail_fetched, bool keep_streams_state);
+  // Writes `row` (its json and columns) with the given bookkeeping.
+  Status WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, int64_t run, bool detail_fetched,
+                          bool keep_streams_state);
 
   std::string path_;
   sqlite3* db_ = nullptr;

@@ -17,6 +17,21 @@ std::string FormatClock(int64_t epoch_ms) {
 }  // namespace
 
 Result<Json> StravaClient::Get(const std::string& path_and_query, const Check& check) {
+  Json out;
+  Status s = GetWith(path_and_query, [&](const std::string& body) {
+    Json parsed = Json::parse(body, nullptr, false);
+    if (parsed.is_discarded())
+      return Status::Error(ErrorKind::kServer, "reply was not valid JSON (malformed or truncated)");
+    if (Status ok = check(parsed); !ok.ok()) return Status::Error(ErrorKind::kServer, "unexpected reply: " + ok.message());
+    out = std::move(parsed);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status StravaClient::GetWith(const std::string& path_and_query,
+                             const std::function<Status(const std::string&)>& accept) {
   const std::string url = config_.base_url + "/api/v3" + path_and_query;
   int attempt = 0;
   bool refreshed = false;
@@ -81,16 +96,11 @@ Result<Json> StravaClient::Get(const std::string& path_and_query, const Check& c
     long code = resp->status;
 
     if (code == 200) {
-      Json body = Json::parse(resp->body, nullptr, false);
-      if (body.is_discarded()) {
-        if (auto s = retry(ErrorKind::kServer, "reply was not valid JSON (malformed or truncated)")) return *s;
+      if (Status ok = accept(resp->body); !ok.ok()) {
+        if (auto s = retry(ErrorKind::kServer, ok.message())) return *s;
         continue;
       }
-      if (Status ok = check(body); !ok.ok()) {
-        if (auto s = retry(ErrorKind::kServer, "unexpected reply: " + ok.message())) return *s;
-        continue;
-      }
-      return body;
+      return Status::Ok();
     }
     std::string why = DescribeErrorBody(code, resp->body);
     if (code == 401) {

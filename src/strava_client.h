@@ -51,6 +51,9 @@ class StravaClient {
 
   // GET {base_url}/api/v3{path_and_query}; `check` validates the parsed body.
   Result<Json> Get(const std::string& path_and_query, const Check& check);
+  // The same for callers that parse the body themselves: `accept` parses and
+  // keeps what it needs, or returns why the body is unusable (then retried).
+  Status GetWith(const std::string& path_and_query, const std::function<Status(const std::string&)>& accept);
 
   int64_t requests() const { return requests_; }
   // When a kRateLimited result says the sync can resume (epoch ms).

@@ -1,5 +1,7 @@
 #include "sync_engine.h"
 
+#include "activity_page.h"
+
 #include <future>
 #include <unordered_set>
 
@@ -8,13 +10,6 @@ namespace stravafs {
 namespace {
 
 constexpr int kPerPage = 200;
-
-Status CheckActivityList(const Json& j) {
-  if (!j.is_array()) return Status::Error(ErrorKind::kServer, "the activity list is not a JSON array");
-  for (const auto& a : j)
-    if (auto s = ValidateActivity(a); !s.ok()) return s;
-  return Status::Ok();
-}
 
 // Streams come keyed by type with key_by_type=true; older replies are an
 // array of {"type":…}. Both become the keyed form.
@@ -70,9 +65,22 @@ static std::string ListQuery(std::optional<int64_t> after, std::optional<int64_t
   return q;
 }
 
-Result<Json> SyncEngine::ListPage(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page) {
+Result<std::vector<ActivityRow>> SyncEngine::FetchPage(const std::string& query) {
+  std::vector<ActivityRow> rows;
+  Status s = client_.GetWith(query, [&](const std::string& body) {
+    auto parsed = ParseActivityPage(body);
+    if (!parsed.ok()) return parsed.status();
+    rows = std::move(*parsed);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return rows;
+}
+
+Result<std::vector<ActivityRow>> SyncEngine::ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
+                                                      int64_t page) {
   ++report_.list_requests;
-  return client_.Get(ListQuery(after, before, page), CheckActivityList);
+  return FetchPage(ListQuery(after, before, page));
 }
 
 Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
@@ -136,24 +144,24 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
   // in the same order, and a page is still only stored once it is complete.
   // Progress is reported only when no fetch is in flight (the fetching thread
   // reports waits and retries).
-  std::future<Result<Json>> ahead;
+  std::future<Result<std::vector<ActivityRow>>> ahead;
   auto fetch = [&](int64_t page_no) {
     ++report_.list_requests;
-    return std::async(std::launch::async, [this, after = job.after, before = job.before, page_no] {
-      return client_.Get(ListQuery(after, before, page_no), CheckActivityList);
+    return std::async(std::launch::async, [this, query = ListQuery(job.after, job.before, page_no)] {
+      return FetchPage(query);
     });
   };
   ahead = fetch(job.page);
   for (;;) {
-    Result<Json> page = ahead.get();
+    Result<std::vector<ActivityRow>> page = ahead.get();
     if (!page.ok()) return page.status();
     if (page->empty()) break;
     const bool full = page->size() >= kPerPage;
     if (full && !Cancelled()) ahead = fetch(job.page + 1);
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
-    for (const auto& a : *page) {
-      auto outcome = cache_.UpsertSummary(a, job.run);
+    for (const ActivityRow& row : *page) {
+      auto outcome = cache_.UpsertRow(row, job.run);
       if (!outcome.ok()) return outcome.status();
       ++(*outcome == Upsert::kNew ? report_.added : *outcome == Upsert::kChanged ? report_.changed : report_.unchanged);
     }
@@ -211,10 +219,10 @@ Status SyncEngine::RunIncremental() {
     bool changed = false;
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
-    for (const auto& a : *page) {
-      auto outcome = cache_.UpsertSummary(a, 0);
+    for (const ActivityRow& row : *page) {
+      auto outcome = cache_.UpsertRow(row, 0);
       if (!outcome.ok()) return outcome.status();
-      seen.insert(a["id"].get<int64_t>());
+      seen.insert(row.id);
       if (*outcome == Upsert::kUnchanged) {
         ++report_.unchanged;
       } else {

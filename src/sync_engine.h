@@ -75,7 +75,9 @@ class SyncEngine {
   Status SaveJob(const Job& job);
   Result<std::optional<Job>> LoadJob();
   Result<int64_t> NextRunId();
-  Result<Json> ListPage(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page);
+  Result<std::vector<ActivityRow>> ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
+                                            int64_t page);
+  Result<std::vector<ActivityRow>> FetchPage(const std::string& query);  // thread-safe w.r.t. the cache
   bool Cancelled() const { return options_.cancel && options_.cancel->load(); }
 
   Cache& cache_;
