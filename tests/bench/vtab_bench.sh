@@ -1,0 +1,99 @@
+#!/bin/bash
+# SQLite extension benchmark: the same queries on strava_activities (through
+# strava.so) and on the cache's own `activities` table, in one sqlite3
+# process, at N/10 and N activities. Prints the time ratios (goal <= 1.3x) and
+# shows whether id lookups and a one-month range stay flat in N. Not
+# pass/fail: it reports. Usage:
+#   tests/bench/vtab_bench.sh [BUILD_DIR] [N]      (defaults: build, 100000)
+set -euo pipefail
+BUILD=$(realpath "${1:-build}")
+N=${2:-100000}
+STRAVAFS=$BUILD/src/stravafs
+EMULATOR=$BUILD/tests/emulator/strava-emulator
+EXT=$BUILD/vtab/strava.so
+[ -x "$STRAVAFS" ] && [ -x "$EMULATOR" ] && [ -f "$EXT" ] || { echo "build first: ./dev build" >&2; exit 2; }
+
+WORK=$(mktemp -d)
+EMU_PID=
+cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# A cache of $1 summaries, quickly: no details, no streams, no rate limits.
+# Prints the config path.
+make_cache() {
+  local n=$1 dir=$WORK/$1
+  mkdir -p "$dir"
+  "$EMULATOR" --port 0 --port-file "$dir/port" --activities "$n" --seed 7 --samples 10 \
+    --limit 100000000,100000000 --read-limit 100000000,100000000 >/dev/null 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.05; done
+  local base=http://127.0.0.1:$(cat "$dir/port")
+  cat >"$dir/stravafs.conf" <<CONF
+[strava]
+client_id = 12345
+client_secret = emulator-secret
+base_url = $base
+[cache]
+path = $dir/cache.db
+[sync]
+details = no
+streams =
+max_age = 365d
+CONF
+  chmod 600 "$dir/stravafs.conf"
+  export HOME=$dir XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
+  local code; code=$(curl -s -X POST -d '{"scope":"read,activity:read_all"}' "$base/_emulator/code" | jq -r .code)
+  "$STRAVAFS" --config "$dir/stravafs.conf" auth --code "$code" 2>/dev/null
+  "$STRAVAFS" --config "$dir/stravafs.conf" sync --quiet
+  kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=
+  echo "$dir/stravafs.conf"
+}
+
+# Best of 5 "Run Time: real" of each statement, in one sqlite3 process with a
+# warm cache. Prints: full_act full_vt ids_act ids_vt month_act month_vt.
+measure() {
+  local conf=$1 db; db=$(dirname "$conf")/cache.db
+  local month; month=$(sqlite3 "$db" "SELECT substr(max(start_date), 1, 7) || '-01' FROM activities")
+  local sql=".load $EXT
+CREATE TEMP TABLE ids AS SELECT id FROM activities ORDER BY random() LIMIT 20000;
+CREATE TEMP TABLE months AS WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM r WHERE i < 999)
+  SELECT date('$month', '-' || (i % 24) || ' months') AS lo, date('$month', '-' || (i % 24 - 1) || ' months') AS hi FROM r;
+SELECT count(*) FROM months m CROSS JOIN activities a ON a.start_date >= m.lo AND a.start_date < m.hi;
+.timer on
+"
+  local t
+  for rep in 1 2 3 4 5; do
+    for t in activities strava_activities; do
+      sql+="SELECT count(*), sum(distance), sum(moving_time), max(average_speed) FROM $t;
+SELECT sum(a.distance) FROM ids CROSS JOIN $t a ON a.id = ids.id;
+SELECT count(*), sum(a.distance) FROM months m CROSS JOIN $t a ON a.start_date >= m.lo AND a.start_date < m.hi;
+"
+    done
+  done
+  STRAVAFS_CONFIG=$conf sqlite3 "$db" <<<"$sql" | awk '
+    NR == 1 { rows = $1 }
+    /^Run Time:/ { t = $4; k = n % 6; if (!(k in best) || t < best[k]) best[k] = t; n++ }
+    END { printf "%s %s %s %s %s %s %s\n", best[0], best[3], best[1], best[4], best[2], best[5], rows }'
+}
+
+ratio() { echo "$2 / $1" | bc -l; }
+
+small=$((N / 10))
+conf_small=$(make_cache "$small")
+conf_big=$(make_cache "$N")
+read -r fa_s fv_s ia_s iv_s ma_s mv_s rows_s < <(measure "$conf_small")
+read -r fa_b fv_b ia_b iv_b ma_b mv_b rows_b < <(measure "$conf_big")
+
+printf 'machine: %s, %s cores; SQLite %s\n' "$(uname -srm)" "$(nproc)" "$(sqlite3 --version | cut -d' ' -f1)"
+printf '%-44s %11s %11s %8s\n' "query (best of 5)" "activities" "strava_act." "ratio"
+for size in small big; do
+  if [ $size = small ]; then n=$small fa=$fa_s fv=$fv_s ia=$ia_s iv=$iv_s ma=$ma_s mv=$mv_s
+  else n=$N fa=$fa_b fv=$fv_b ia=$ia_b iv=$iv_b ma=$ma_b mv=$mv_b; fi
+  printf '%-44s %10.4fs %10.4fs %7.2fx\n' "$n: full-scan aggregate" "$fa" "$fv" "$(ratio "$fa" "$fv")"
+  printf '%-44s %10.4fs %10.4fs %7.2fx\n' "$n: 20000 id lookups" "$ia" "$iv" "$(ratio "$ia" "$iv")"
+  printf '%-44s %10.4fs %10.4fs %7.2fx\n' "$n: 1000 one-month ranges" "$ma" "$mv" "$(ratio "$ma" "$mv")"
+done
+# The generated history is denser at larger N: compare month ranges per row returned.
+printf 'strava_activities at %d vs %d activities: id lookups %.2fx, month ranges per row %.2fx (1.0 = independent of N)\n' \
+  "$N" "$small" "$(ratio "$iv_s" "$iv_b")" "$(echo "($mv_b / $rows_b) / ($mv_s / $rows_s)" | bc -l)"
+printf '(the 1000 month ranges return %d rows at %d activities, %d at %d)\n' "$rows_s" "$small" "$rows_b" "$N"

@@ -1,0 +1,251 @@
+// Source: one cache as the extension sees it, and its bounded refresh.
+//
+// The refresh is the one place the extension touches the network. It runs
+// before a scan reads anything, never inside xBestIndex or between rows, and
+// it is bounded: a try-once lock (a running `stravafs sync` wins and the scan
+// answers from the cache), at most 2 attempts per request with a short
+// timeout, no waiting for a rate-limit window, the listing only (no details
+// or streams), and a deadline on the whole sync. It writes through its own
+// read-write Cache, so the read-only one the scans use never holds a lock.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "clock.h"
+#include "http.h"
+#include "oauth.h"
+#include "rate_limiter.h"
+#include "strava_client.h"
+#include "strava_vtab.h"
+#include "sync_engine.h"
+#include "sync_lock.h"
+
+namespace stravafs::vtab {
+
+namespace {
+
+// Per request: a refresh must not hang a query on a dead network.
+constexpr Millis kRequestTimeout{std::chrono::seconds(3)};
+// The whole refresh: it is stopped (state saved) after this long.
+constexpr Millis kRefreshDeadline{std::chrono::seconds(15)};
+// After a failed automatic refresh, later scans answer from the cache without
+// trying again for this long (or max_age, if shorter): an offline laptop
+// should not pay a timeout on every query.
+constexpr Millis kFailureBackoff{std::chrono::minutes(1)};
+
+// Sets `cancel` once `limit` has passed, unless destroyed first.
+class Deadline {
+ public:
+  Deadline(std::atomic<bool>& cancel, Millis limit)
+      : thread_([this, &cancel, limit] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) cancel.store(true);
+        }) {}
+  ~Deadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_one();
+    thread_.join();
+  }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
+std::string Plural(int64_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+int SetError(sqlite3_vtab* vtab, const std::string& message) {
+  sqlite3_free(vtab->zErrMsg);
+  vtab->zErrMsg = sqlite3_mprintf("%s", message.c_str());
+  return SQLITE_ERROR;
+}
+
+int SetError(sqlite3_vtab* vtab, const Status& status) { return SetError(vtab, status.message()); }
+
+Result<std::shared_ptr<Source>> Source::Open(Config config) {
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly);
+  if (!cache.ok()) return cache.status();
+  // Opening leaves its version check stepped but not reset, which would pin
+  // this connection to the snapshot of that moment; no scan is running yet,
+  // so resetting every statement is safe.
+  for (sqlite3_stmt* s = sqlite3_next_stmt((*cache)->db(), nullptr); s; s = sqlite3_next_stmt((*cache)->db(), s))
+    sqlite3_reset(s);
+  return std::shared_ptr<Source>(new Source(std::move(config), std::move(*cache)));
+}
+
+Result<std::optional<std::string>> Source::State(const std::string& key) {
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(cache_->db(), "SELECT value FROM sync_state WHERE key=?1", -1, &st, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return cache_->Check(rc, "reading sync_state");
+  }
+  sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  std::optional<std::string> value;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    value = std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+    rc = SQLITE_OK;
+  }
+  Status s = cache_->Check(rc, "reading sync_state");
+  sqlite3_finalize(st);
+  if (!s.ok()) return s;
+  return value;
+}
+
+void Source::Record(std::string outcome) {
+  last_refresh_ = std::move(outcome);
+  last_refresh_at_ = FormatIsoUtc(SystemClock().NowMs() / 1000);
+}
+
+void Source::RefreshIfStale() {
+  const int64_t now = SystemClock().NowMs();
+  const int64_t max_age = config_.max_age.count();
+  auto last = State(kStateLastSuccess);
+  if (!last.ok()) return Record("failed: " + last.status().message());
+  if (max_age > 0 && *last) {
+    auto at = ParseIsoUtc(**last);
+    if (at && now - *at * 1000 < max_age) return Record("skipped: fresh");
+  }
+  const int64_t backoff = std::min<int64_t>(max_age, kFailureBackoff.count());
+  if (last_failure_ms_ > 0 && now - last_failure_ms_ < backoff) {
+    return Record("skipped: the refresh failed " + FormatDuration(Millis(now - last_failure_ms_)) +
+                  " ago, next try after " + FormatDuration(Millis(backoff)) + " (" + last_failure_ + ")");
+  }
+  std::string outcome;
+  Status s = RunRefresh(&outcome);
+  if (!s.ok() && s.kind() != ErrorKind::kLocked) {
+    last_failure_ms_ = now;
+    last_failure_ = s.message();
+  } else {
+    last_failure_ms_ = 0;
+  }
+  Record(outcome);
+}
+
+Status Source::ForceRefresh() {
+  std::string outcome;
+  Status s = RunRefresh(&outcome);
+  Record(outcome);
+  last_failure_ms_ = 0;
+  if (!s.ok()) return s.WithContext("strava_activities: refresh failed");
+  return s;
+}
+
+Status Source::RunRefresh(std::string* outcome) {
+  // A listing that never finished would be resumed first: that is a full
+  // `stravafs sync`, not a bounded refresh.
+  for (const char* key : {kStateHistoryComplete, kStateJob}) {
+    auto v = State(key);
+    if (!v.ok()) {
+      *outcome = "failed: " + v.status().message();
+      return v.status();
+    }
+    const bool pending = key == kStateJob ? v->has_value() : !v->has_value();
+    if (pending) {
+      Status s = Status::Error(ErrorKind::kGeneric,
+                               key == kStateJob ? "a listing of " + config_.cache_path +
+                                                      " was interrupted: run `stravafs sync` to finish it"
+                                                : "the first full sync of " + config_.cache_path +
+                                                      " has not finished: run `stravafs sync`");
+      *outcome = "skipped: " + s.message();
+      return s;
+    }
+  }
+  auto lock = SyncLock::Acquire(config_.cache_path, 0);
+  if (!lock.ok()) {
+    *outcome = "skipped: locked (" + lock.status().message() + ")";
+    return lock.status();
+  }
+  auto rw = Cache::Open(config_.cache_path, Cache::Mode::kReadWrite);
+  if (!rw.ok()) {
+    *outcome = "failed: " + rw.status().message();
+    return rw.status();
+  }
+
+  Config config = config_;
+  config.timeout = std::min(config.timeout, kRequestTimeout);
+  std::atomic<bool> cancel{false};
+  auto transport = MakeCurlTransport();
+  Clock& clock = SystemClock();
+  TokenSource tokens(*transport, config, clock);
+  RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
+  ClientOptions client_options;
+  client_options.max_attempts = 2;
+  client_options.wait_for_window = false;
+  client_options.cancel = &cancel;
+  SyncProgress silent;  // nobody watches a progress line inside a query
+  StravaClient client(*transport, config, clock, tokens, limiter, client_options, &silent);
+  SyncEngine engine(**rw, client, config, clock, silent);
+  SyncOptions options;
+  options.deep = false;
+  options.cancel = &cancel;
+
+  SyncReport r;
+  {
+    Deadline deadline(cancel, kRefreshDeadline);
+    r = engine.Run(options);
+  }
+  if (!r.status.ok()) {
+    Status s = r.status;
+    if (cancel.load())
+      s = Status::Error(ErrorKind::kNetwork, "stopped after " + FormatDuration(kRefreshDeadline) +
+                                                 " (run `stravafs sync` for a long catch-up): " + s.message());
+    *outcome = "failed: " + s.message();
+    return s;
+  }
+  *outcome = "refreshed: " + std::to_string(r.added) + " added, " + std::to_string(r.changed) + " changed, " +
+             std::to_string(r.deleted) + " deleted, " + Plural(r.requests, "request");
+  return Status::Ok();
+}
+
+std::shared_ptr<Source> Context::Connect(const char* module, int argc, const char* const* argv, char** err) {
+  auto fail = [&](const std::string& message) {
+    *err = sqlite3_mprintf("%s: %s", module, message.c_str());
+    return nullptr;
+  };
+  std::optional<std::string> config_path;
+  for (int i = 3; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t\n"));
+      s.erase(s.find_last_not_of(" \t\n") + 1);
+      return s;
+    };
+    size_t eq = arg.find('=');
+    std::string key = trim(arg.substr(0, eq));
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (eq == std::string::npos || key != "config")
+      return fail("unknown argument \"" + arg + "\": the only one is config='/path/to/stravafs.conf'");
+    std::string value = trim(arg.substr(eq + 1));
+    if (value.size() >= 2 && (value[0] == '\'' || value[0] == '"') && value.back() == value[0])
+      value = value.substr(1, value.size() - 2);
+    if (value.empty()) return fail("config='' names no file");
+    config_path = value;
+  }
+  auto config = LoadConfig(config_path);
+  if (!config.ok()) return fail(config.status().message());
+  if (auto it = sources.find(config->path); it != sources.end())
+    if (auto alive = it->second.lock()) return alive;
+  auto source = Source::Open(std::move(*config));
+  if (!source.ok()) return fail(source.status().message());
+  sources[(*source)->config().path] = *source;
+  return *source;
+}
+
+}  // namespace stravafs::vtab

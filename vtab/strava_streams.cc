@@ -1,0 +1,230 @@
+/*
+** strava_streams(activity_id): one activity's samples, a table-valued function.
+**
+** USAGE
+**
+**     SELECT time, heartrate FROM strava_streams(11234567890);
+**     SELECT a.name, max(s.watts)
+**       FROM strava_activities a, strava_streams(a.id) s
+**      WHERE a.start_date >= '2024-05-01' GROUP BY a.id;
+**
+** Columns (units in stravafs-sqlite(7)): seq, time, distance, lat, lng,
+** altitude, velocity, heartrate, cadence, watts, temp, moving, grade, and the
+** hidden argument activity_id. Rows come in seq order; an activity without
+** streams (manual, or not fetched yet) has none.
+**
+** HOW IT WORKS
+**
+** The argument is required: xBestIndex refuses plans where it is not yet
+** known (SQLITE_CONSTRAINT, so the planner puts the activity first), and a
+** statement that does not give it at all fails in xFilter with a message
+** saying how to call it. Each xFilter is one primary-key range of the cache's
+** `streams` table on the read-only connection. No refresh happens here: the
+** extension's refresh lists activities only.
+*/
+#include <memory>
+#include <string>
+
+#include "strava_vtab.h"
+
+namespace stravafs::vtab {
+
+namespace {
+
+// Named columns, in declaration order.
+enum StreamColumn {
+  STRAVA_STREAM_SEQ = 0,
+  STRAVA_STREAM_TIME,
+  STRAVA_STREAM_DISTANCE,
+  STRAVA_STREAM_LAT,
+  STRAVA_STREAM_LNG,
+  STRAVA_STREAM_ALTITUDE,
+  STRAVA_STREAM_VELOCITY,
+  STRAVA_STREAM_HEARTRATE,
+  STRAVA_STREAM_CADENCE,
+  STRAVA_STREAM_WATTS,
+  STRAVA_STREAM_TEMP,
+  STRAVA_STREAM_MOVING,
+  STRAVA_STREAM_GRADE,
+  STRAVA_STREAM_ACTIVITY_ID,  // HIDDEN: the argument
+};
+
+constexpr const char* kSchema =
+    "CREATE TABLE x(seq INTEGER, time INTEGER, distance REAL, lat REAL, lng REAL, altitude REAL, "
+    "velocity REAL, heartrate REAL, cadence REAL, watts REAL, temp REAL, moving INTEGER, grade REAL, "
+    "activity_id HIDDEN)";
+// Selects the same columns in the same order, activity_id last.
+constexpr const char* kQuery =
+    "SELECT seq, time, distance, lat, lng, altitude, velocity, heartrate, cadence, watts, temp, moving, grade, "
+    "activity_id FROM streams WHERE activity_id = ?1 ORDER BY seq";
+
+// idxNum values.
+constexpr int kNoArgument = 0;
+constexpr int kByActivity = 1;
+
+struct StreamsTable {
+  sqlite3_vtab base;  // first
+  std::shared_ptr<Source> source;
+};
+
+struct StreamsCursor {
+  sqlite3_vtab_cursor base;  // first
+  sqlite3_stmt* stmt = nullptr;  // kQuery, prepared once per cursor
+  bool eof = true;
+
+  StreamsTable* table() const { return reinterpret_cast<StreamsTable*>(base.pVtab); }
+};
+
+/* xConnect (and xCreate) */
+int StreamsConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
+  return Guard(nullptr, [&] {
+    int rc = sqlite3_declare_vtab(db, kSchema);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+    auto source = static_cast<Context*>(aux)->Connect("strava_streams", argc, argv, err);
+    if (!source) return SQLITE_ERROR;
+    auto* table = new StreamsTable{};
+    table->source = std::move(source);
+    *out = &table->base;
+    return SQLITE_OK;
+  });
+}
+
+/* xDisconnect (and xDestroy) */
+int StreamsDisconnect(sqlite3_vtab* vtab) {
+  delete reinterpret_cast<StreamsTable*>(vtab);
+  return SQLITE_OK;
+}
+
+/*
+** xBestIndex: activity_id = ? is the whole plan; rows come in seq order.
+*/
+int StreamsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
+  bool unusable = false;
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& c = info->aConstraint[i];
+    if (c.iColumn != STRAVA_STREAM_ACTIVITY_ID || c.op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (!c.usable) {
+      unusable = true;
+      continue;
+    }
+    info->aConstraintUsage[i].argvIndex = 1;
+    info->aConstraintUsage[i].omit = 1;
+    info->idxNum = kByActivity;
+    info->idxStr = const_cast<char*>("activity_id=");
+    info->estimatedCost = 1000;
+    info->estimatedRows = 1000;
+    if (info->nOrderBy == 1 && info->aOrderBy[0].iColumn == STRAVA_STREAM_SEQ && !info->aOrderBy[0].desc)
+      info->orderByConsumed = 1;
+    return SQLITE_OK;
+  }
+  // Known later in the join: ask for another order. Not given at all: a plan
+  // whose xFilter explains the mistake.
+  if (unusable) return SQLITE_CONSTRAINT;
+  info->idxNum = kNoArgument;
+  info->estimatedCost = 1e12;
+  info->estimatedRows = 1;
+  return SQLITE_OK;
+}
+
+/* xOpen */
+int StreamsOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
+  return Guard(vtab, [&] {
+    *out = &(new StreamsCursor{})->base;
+    return SQLITE_OK;
+  });
+}
+
+/* xClose */
+int StreamsClose(sqlite3_vtab_cursor* base) {
+  auto* cur = reinterpret_cast<StreamsCursor*>(base);
+  sqlite3_finalize(cur->stmt);
+  delete cur;
+  return SQLITE_OK;
+}
+
+int StreamsStep(StreamsCursor* cur) {
+  int rc = sqlite3_step(cur->stmt);
+  if (rc == SQLITE_ROW) {
+    cur->eof = false;
+    return SQLITE_OK;
+  }
+  cur->eof = true;
+  rc = sqlite3_reset(cur->stmt);  // ends the read either way
+  if (rc == SQLITE_OK) return SQLITE_OK;
+  return SetError(&cur->table()->base, cur->table()->source->cache().Check(rc, "reading streams"));
+}
+
+/* xFilter: all samples of argv[0], in seq order. */
+int StreamsFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc, sqlite3_value** argv) {
+  auto* cur = reinterpret_cast<StreamsCursor*>(base);
+  StreamsTable* table = cur->table();
+  return Guard(&table->base, [&] {
+    if (idx_num != kByActivity || argc < 1)
+      return SetError(&table->base,
+                      "strava_streams needs an activity id: SELECT * FROM strava_streams(12345), or join it as "
+                      "FROM strava_activities a, strava_streams(a.id)");
+    if (cur->stmt == nullptr) {
+      int rc = sqlite3_prepare_v3(table->source->cache().db(), kQuery, -1, SQLITE_PREPARE_PERSISTENT, &cur->stmt,
+                                  nullptr);
+      if (rc != SQLITE_OK) return SetError(&table->base, table->source->cache().Check(rc, "reading streams"));
+    } else {
+      sqlite3_reset(cur->stmt);
+    }
+    sqlite3_bind_value(cur->stmt, 1, argv[0]);
+    return StreamsStep(cur);
+  });
+}
+
+/* xNext */
+int StreamsNext(sqlite3_vtab_cursor* base) {
+  auto* cur = reinterpret_cast<StreamsCursor*>(base);
+  return Guard(&cur->table()->base, [&] { return StreamsStep(cur); });
+}
+
+/* xEof */
+int StreamsEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<StreamsCursor*>(base)->eof; }
+
+/* xColumn: the query selects the columns in declaration order. */
+int StreamsColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
+  sqlite3_result_value(ctx, sqlite3_column_value(reinterpret_cast<StreamsCursor*>(base)->stmt, column));
+  return SQLITE_OK;
+}
+
+/* xRowid: seq, unique within one activity. */
+int StreamsRowid(sqlite3_vtab_cursor* base, sqlite_int64* rowid) {
+  *rowid = sqlite3_column_int64(reinterpret_cast<StreamsCursor*>(base)->stmt, STRAVA_STREAM_SEQ);
+  return SQLITE_OK;
+}
+
+}  // namespace
+
+/* The module: eponymous, read-only (no xUpdate). */
+const sqlite3_module kStreamsModule = {
+    /* iVersion    */ 0,
+    /* xCreate     */ StreamsConnect,
+    /* xConnect    */ StreamsConnect,
+    /* xBestIndex  */ StreamsBestIndex,
+    /* xDisconnect */ StreamsDisconnect,
+    /* xDestroy    */ StreamsDisconnect,
+    /* xOpen       */ StreamsOpen,
+    /* xClose      */ StreamsClose,
+    /* xFilter     */ StreamsFilter,
+    /* xNext       */ StreamsNext,
+    /* xEof        */ StreamsEof,
+    /* xColumn     */ StreamsColumn,
+    /* xRowid      */ StreamsRowid,
+    /* xUpdate     */ nullptr,
+    /* xBegin      */ nullptr,
+    /* xSync       */ nullptr,
+    /* xCommit     */ nullptr,
+    /* xRollback   */ nullptr,
+    /* xFindMethod */ nullptr,
+    /* xRename     */ nullptr,
+    /* xSavepoint  */ nullptr,
+    /* xRelease    */ nullptr,
+    /* xRollbackTo */ nullptr,
+    /* xShadowName */ nullptr,
+};
+
+}  // namespace stravafs::vtab
