@@ -9,7 +9,7 @@
 // from its host connection's callbacks, which SQLite serializes: it needs no
 // lock of its own.
 //
-// This file and errors.cc are the one place in vtab/ that knows SQLite result
+// This file is the one place in vtab/ that knows SQLite result
 // codes; every module method runs its body through Guard(), so no C++
 // exception ever crosses into SQLite.
 #pragma once
