@@ -99,6 +99,17 @@ const Json* Lookup(const Json& j, std::string_view path) {
 
 std::span<const ActivityColumn> ActivityColumns() { return kColumns; }
 
+const char* SqlType(ColumnType t) {
+  switch (t) {
+    case ColumnType::kInteger:
+    case ColumnType::kBool: return "INTEGER";
+    case ColumnType::kReal: return "REAL";
+    case ColumnType::kText: return "TEXT";
+  }
+  return "";
+}
+
+
 Status ValidateActivity(const Json& j) {
   if (!j.is_object()) return Status::Error(ErrorKind::kServer, "activity is not a JSON object");
   auto id = j.find("id");

@@ -33,6 +33,9 @@ struct ActivityColumn {
   const char* doc;        // units and meaning, for the schema docs and the vtab
 };
 
+// The SQLite column type of a ColumnType (booleans are INTEGER 0/1).
+const char* SqlType(ColumnType t);
+
 // Every typed column of `activities`, in table order (id first, json last is
 // not listed: it is the raw JSON and always present).
 std::span<const ActivityColumn> ActivityColumns();

@@ -12,16 +12,6 @@ namespace stravafs {
 
 namespace {
 
-const char* SqlType(ColumnType t) {
-  switch (t) {
-    case ColumnType::kInteger:
-    case ColumnType::kBool: return "INTEGER";
-    case ColumnType::kReal: return "REAL";
-    case ColumnType::kText: return "TEXT";
-  }
-  return "";
-}
-
 std::string ActivitiesDdl() {
   std::string sql = "CREATE TABLE activities (\n";
   for (const auto& c : ActivityColumns()) {

@@ -69,16 +69,6 @@ const int STRAVA_ACT_START_DATE_LOCAL = ColumnIndex("start_date_local");
 const int STRAVA_ACT_JSON = kColumnCount;         // the stored JSON text
 const int STRAVA_ACT_COMMAND = kColumnCount + 1;  // HIDDEN, named like the table
 
-const char* SqlType(ColumnType t) {
-  switch (t) {
-    case ColumnType::kInteger:
-    case ColumnType::kBool: return "INTEGER";
-    case ColumnType::kReal: return "REAL";
-    case ColumnType::kText: return "TEXT";
-  }
-  return "";
-}
-
 std::string ColumnName(int column) {
   return column == STRAVA_ACT_JSON ? "json" : ActivityColumns()[static_cast<size_t>(column)].name;
 }

@@ -7,41 +7,12 @@
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 N=${2:-100000}
-STRAVAFS=$BUILD/src/stravafs
-EMULATOR=$BUILD/tests/emulator/strava-emulator
-[ -x "$STRAVAFS" ] && [ -x "$EMULATOR" ] || { echo "build first: ./dev build" >&2; exit 2; }
-
-WORK=$(mktemp -d)
-EMU_PID=
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 # One measured run for athlete size $1: prints "seconds_stravafs seconds_curl rss_kb pages".
 measure() {
   local n=$1 dir=$WORK/$1
-  mkdir -p "$dir"
-  "$EMULATOR" --port 0 --port-file "$dir/port" --activities "$n" --seed 7 --samples 10 \
-    --limit 100000000,100000000 --read-limit 100000000,100000000 >/dev/null &
-  EMU_PID=$!
-  for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.05; done
-  local port; port=$(cat "$dir/port")
-  local base=http://127.0.0.1:$port
-  export HOME=$dir XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
-  mkdir -p "$XDG_CONFIG_HOME"
-  cat >"$dir/stravafs.conf" <<CONF
-[strava]
-client_id = 12345
-client_secret = emulator-secret
-base_url = $base
-[cache]
-path = $dir/cache.db
-[sync]
-details = no
-streams =
-CONF
-  chmod 600 "$dir/stravafs.conf"
-  local code; code=$(curl -s -X POST -d '{"scope":"read,activity:read_all"}' "$base/_emulator/code" | jq -r .code)
-  "$STRAVAFS" --config "$dir/stravafs.conf" auth --code "$code" 2>/dev/null
+  start_athlete "$n" "$dir"
 
   local t0 t1 t2 t3
   t0=$(date +%s.%N)
@@ -52,11 +23,11 @@ CONF
   local pages=$(( (n + 199) / 200 + 1 )) token
   token=$(jq -r .access_token "$XDG_STATE_HOME/stravafs/tokens.json")
   local args=()
-  for p in $(seq "$pages"); do args+=("$base/api/v3/athlete/activities?per_page=200&page=$p" -o /dev/null); done
+  for p in $(seq "$pages"); do args+=("$BASE/api/v3/athlete/activities?per_page=200&page=$p" -o /dev/null); done
   t2=$(date +%s.%N)
   curl -s -H @<(echo "Authorization: Bearer $token") "${args[@]}"
   t3=$(date +%s.%N)
-  kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=
+  stop_athlete
   echo "$(echo "$t1 - $t0" | bc) $(echo "$t3 - $t2" | bc) $(cat "$dir/rss") $pages"
 }
 

@@ -8,44 +8,17 @@
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 N=${2:-100000}
-STRAVAFS=$BUILD/src/stravafs
-EMULATOR=$BUILD/tests/emulator/strava-emulator
+source "$(dirname "$0")/lib.sh"
 EXT=$BUILD/vtab/strava.so
-[ -x "$STRAVAFS" ] && [ -x "$EMULATOR" ] && [ -f "$EXT" ] || { echo "build first: ./dev build" >&2; exit 2; }
-
-WORK=$(mktemp -d)
-EMU_PID=
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
+[ -f "$EXT" ] || { echo "build first: ./dev build" >&2; exit 2; }
 
 # A cache of $1 summaries, quickly: no details, no streams, no rate limits.
 # Prints the config path.
 make_cache() {
   local n=$1 dir=$WORK/$1
-  mkdir -p "$dir"
-  "$EMULATOR" --port 0 --port-file "$dir/port" --activities "$n" --seed 7 --samples 10 \
-    --limit 100000000,100000000 --read-limit 100000000,100000000 >/dev/null 2>&1 &
-  EMU_PID=$!
-  for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.05; done
-  local base=http://127.0.0.1:$(cat "$dir/port")
-  cat >"$dir/stravafs.conf" <<CONF
-[strava]
-client_id = 12345
-client_secret = emulator-secret
-base_url = $base
-[cache]
-path = $dir/cache.db
-[sync]
-details = no
-streams =
-max_age = 365d
-CONF
-  chmod 600 "$dir/stravafs.conf"
-  export HOME=$dir XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
-  local code; code=$(curl -s -X POST -d '{"scope":"read,activity:read_all"}' "$base/_emulator/code" | jq -r .code)
-  "$STRAVAFS" --config "$dir/stravafs.conf" auth --code "$code" 2>/dev/null
+  start_athlete "$n" "$dir" $'max_age = 365d\n'
   "$STRAVAFS" --config "$dir/stravafs.conf" sync --quiet
-  kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=
+  stop_athlete
   echo "$dir/stravafs.conf"
 }
 
