@@ -505,15 +505,6 @@ Result<std::optional<int64_t>> Cache::NewestStartEpoch() {
   return newest;
 }
 
-Result<bool> Cache::Exists(int64_t id) {
-  Stmt* st = Prepare("SELECT 1 FROM activities WHERE id=?");
-  st->Bind(1, id);
-  bool found = st->Step();
-  if (auto s = Check(st->rc(), "reading an activity"); !s.ok()) return s;
-  st->Reset();
-  return found;
-}
-
 Result<std::vector<int64_t>> Cache::IdsStartingBetween(int64_t after, int64_t before) {
   Stmt* st = Prepare("SELECT id FROM activities WHERE start_date > ? AND start_date < ?");
   st->Bind(1, FormatIsoUtc(after)).Bind(2, FormatIsoUtc(before));

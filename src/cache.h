@@ -54,7 +54,6 @@ class Stmt {
     return rc_ == SQLITE_ROW;
   }
   int rc() const { return rc_; }
-  bool Done() const { return rc_ == SQLITE_DONE || rc_ == SQLITE_ROW; }
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   double Real(int col) const { return sqlite3_column_double(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
@@ -63,7 +62,6 @@ class Stmt {
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";
   }
   void Reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
-  sqlite3_stmt* raw() const { return s_; }
 
  private:
   sqlite3_stmt* s_;
@@ -130,7 +128,6 @@ class Cache {
   Status StoreGear(const Json& gear);
 
   Result<std::optional<int64_t>> NewestStartEpoch();
-  Result<bool> Exists(int64_t id);
   // Ids whose start_date lies in (after, before) (epoch seconds, exclusive).
   Result<std::vector<int64_t>> IdsStartingBetween(int64_t after, int64_t before);
   // Ids not seen by listing `run` that start before `before`.

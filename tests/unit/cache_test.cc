@@ -398,8 +398,6 @@ TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "
   CHECK(QueryInt(db, "SELECT count(*) FROM activities WHERE id=8") == 1);
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=8") == 3);
   CHECK(QueryInt(db, "SELECT count(*) FROM laps WHERE activity_id=8") == 2);
-  CHECK(*cache->Exists(7) == false);
-  CHECK(*cache->Exists(8) == true);
   REQUIRE(cache->DeleteActivity(7).ok());  // twice: nothing to do, no error
 }
 
