@@ -2,9 +2,13 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cmath>
+#include <cstdlib>
 #include <string>
-#include <unordered_map>
+#include <vector>
+
+#include "fs_sizes.h"
 
 namespace stravafs {
 
@@ -15,14 +19,21 @@ using simdjson::dom::element_type;
 
 // Where each column lives: a top-level key, a key of a nested object
 // ("athlete.id"), or an element of a two-number array ("start_latlng[0]").
+// `slot` numbers the distinct top-level keys.
 struct ColumnPath {
   std::string key, child;
   int index = -1;
+  size_t slot = 0;
 };
 
-const std::vector<ColumnPath>& Paths() {
-  static const std::vector<ColumnPath> paths = [] {
-    std::vector<ColumnPath> out;
+constexpr size_t kMaxSlots = 96;
+
+// The columns' paths, and their top-level keys found by a small hash table:
+// an element's fields are read in one pass, instead of one search through
+// them per column (which cost about as much as all the rest of the parse).
+class Layout {
+ public:
+  Layout() {
     for (const auto& c : ActivityColumns()) {
       std::string path = c.json_path;
       ColumnPath p;
@@ -35,19 +46,87 @@ const std::vector<ColumnPath>& Paths() {
       } else {
         p.key = path;
       }
-      out.push_back(p);
+      p.slot = Add(p.key);
+      paths_.push_back(p);
     }
-    return out;
+    for (const char* key : {"id", "start_date", "start_date_local"}) Add(key);  // validated
+  }
+  const std::vector<ColumnPath>& paths() const { return paths_; }
+  // The slot of a top-level key, or -1 when no column reads it.
+  int SlotOf(std::string_view key) const {
+    for (size_t h = Hash(key);; h = (h + 1) % table_.size()) {
+      const int slot = table_[h];
+      if (slot < 0 || keys_[static_cast<size_t>(slot)] == key) return slot;
+    }
+  }
+
+ private:
+  static size_t Hash(std::string_view key) {
+    uint64_t h = key.size();
+    if (!key.empty())
+      h = h << 24 ^ uint64_t{static_cast<unsigned char>(key.front())} << 16 ^
+          uint64_t{static_cast<unsigned char>(key[key.size() / 2])} << 8 ^ static_cast<unsigned char>(key.back());
+    return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> 56);  // 256 buckets
+  }
+  size_t Add(const std::string& key) {
+    if (int slot = SlotOf(key); slot >= 0) return static_cast<size_t>(slot);
+    if (keys_.size() >= kMaxSlots) std::abort();  // a programming error: raise kMaxSlots
+    keys_.push_back(key);
+    size_t h = Hash(key);
+    while (table_[h] >= 0) h = (h + 1) % table_.size();
+    table_[h] = static_cast<int>(keys_.size() - 1);
+    return keys_.size() - 1;
+  }
+  std::vector<ColumnPath> paths_;
+  std::vector<std::string> keys_;
+  std::array<int, 256> table_ = [] {
+    std::array<int, 256> t;
+    t.fill(-1);
+    return t;
   }();
-  return paths;
+};
+
+const Layout& TheLayout() {
+  static const Layout layout;
+  return layout;
 }
 
-// The value at `p` in `obj`, or a NULL element type when absent.
-bool Find(const element& obj, const ColumnPath& p, element& out) {
+// The top-level fields of an activity that columns read, by slot. Of a key
+// given twice the last value counts, as in nlohmann's parse (ExtractColumn).
+struct Fields {
+  std::array<element, kMaxSlots> value;
+  std::array<bool, kMaxSlots> present{};
+
+  Fields(const simdjson::dom::object& obj, const Layout& layout) {
+    for (auto [key, v] : obj) {
+      if (int slot = layout.SlotOf(key); slot >= 0) {
+        value[static_cast<size_t>(slot)] = v;
+        present[static_cast<size_t>(slot)] = true;
+      }
+    }
+  }
+  bool Get(size_t slot, element& out) const {
+    if (!present[slot]) return false;
+    out = value[slot];
+    return true;
+  }
+};
+
+// The value at `p`, or false when absent.
+bool Find(const Fields& fields, const ColumnPath& p, element& out) {
   element v;
-  if (obj[p.key].get(v) != simdjson::SUCCESS) return false;
+  if (!fields.Get(p.slot, v)) return false;
   if (!p.child.empty()) {
-    if (!v.is_object() || v[p.child].get(v) != simdjson::SUCCESS) return false;
+    simdjson::dom::object nested;
+    if (v.get_object().get(nested) != simdjson::SUCCESS) return false;
+    bool found = false;
+    for (auto [key, value] : nested) {  // the last of a repeated key, as above
+      if (key == p.child) {
+        v = value;
+        found = true;
+      }
+    }
+    if (!found) return false;
   } else if (p.index >= 0) {
     simdjson::dom::array a;
     if (v.get_array().get(a) != simdjson::SUCCESS || a.size() <= static_cast<size_t>(p.index)) return false;
@@ -135,7 +214,8 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
   std::vector<ActivityRow> rows;
   rows.reserve(items.size());
   const auto columns = ActivityColumns();
-  const auto& paths = Paths();
+  const Layout& layout = TheLayout();
+  const auto& paths = layout.paths();
   for (element item : items) {
     if (lazy_it == lazy_items.end()) return Malformed("the activity list changed while read");
     simdjson::ondemand::object lazy_obj;
@@ -143,7 +223,10 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
     if ((*lazy_it).get_object().get(lazy_obj) != simdjson::SUCCESS || lazy_obj.raw_json().get(raw) != simdjson::SUCCESS)
       return Malformed("an element of the activity list is not an object");
     ++lazy_it;
-    if (!item.is_object()) return Malformed("an element of the activity list is not an object");
+    simdjson::dom::object obj;
+    if (item.get_object().get(obj) != simdjson::SUCCESS)
+      return Malformed("an element of the activity list is not an object");
+    const Fields fields(obj, layout);
 
     ActivityRow row;
     row.json.assign(raw);
@@ -151,22 +234,26 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
                                  row.json.back() == '\t'))
       row.json.pop_back();
     row.hash = Fingerprint(row.json);
+    row.json_size = JsonFileSizeOfDom(item);  // here, on the fetching thread, rather than in the cache's writer
     row.columns.reserve(columns.size());
     for (size_t i = 0; i < columns.size(); ++i) {
       element v;
       ColumnValue cv;
-      if (Find(item, paths[i], v)) cv = Convert(v, columns[i].type);
+      if (Find(fields, paths[i], v)) cv = Convert(v, columns[i].type);
       NormalizeColumn(columns[i], cv);
       row.columns.push_back(std::move(cv));
     }
+    row.csv_row_size = ActivityCsvRowSize(row.columns);
     // The checks of ValidateActivity, on the same values.
     element id;
-    if (item["id"].get(id) != simdjson::SUCCESS || id.type() != element_type::INT64)
+    if (!fields.Get(static_cast<size_t>(layout.SlotOf("id")), id) || id.type() != element_type::INT64)
       return Malformed("activity has no integer id");
     row.id = int64_t(id);
     for (const char* key : {"start_date", "start_date_local"}) {
+      element date;
       std::string_view s;
-      bool valid = item[key].get_string().get(s) == simdjson::SUCCESS && ParseIsoUtc(s) &&
+      bool valid = fields.Get(static_cast<size_t>(layout.SlotOf(key)), date) &&
+                   date.get_string().get(s) == simdjson::SUCCESS && ParseIsoUtc(s) &&
                    (std::string_view(key) != "start_date" || s.back() == 'Z');
       if (!valid) return Malformed("activity " + std::to_string(row.id) + " has no valid " + key);
     }

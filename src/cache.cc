@@ -4,9 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+
+#include "fs_names.h"
+#include "fs_sizes.h"
 
 namespace stravafs {
 
@@ -133,12 +137,15 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
       return Status::Error(ErrorKind::kCache, path + " is not a stravafs cache (not an SQLite database, or damaged): move it aside and run `stravafs sync` to rebuild it");
     const int64_t version = v->Int(0);
     v->Reset();  // an unfinished statement would hold a read transaction open
-    if (version != kSchemaVersion)
-      return Status::Error(ErrorKind::kCache,
-                           "cache " + path + " has schema version " + std::to_string(version) +
-                               ", this stravafs reads version " + std::to_string(kSchemaVersion) +
-                               (version > kSchemaVersion ? ": upgrade stravafs"
-                                                           : ": run `stravafs sync` once to migrate it"));
+    // Only a writer migrates: readers (the mount, the extension) must not
+    // take the write lock, nor find tables half way through a change.
+    if (version < kSchemaVersion)
+      return Status::Error(ErrorKind::kCache, "cache " + path + " has schema version " + std::to_string(version) +
+                                                  ": run `stravafs sync` once to upgrade it");
+    if (version > kSchemaVersion)
+      return Status::Error(ErrorKind::kCache, "cache " + path + " has schema version " + std::to_string(version) +
+                                                  ", this stravafs reads version " +
+                                                  std::to_string(kSchemaVersion) + ": upgrade stravafs");
   }
   return cache;
 }
@@ -207,8 +214,80 @@ Status Cache::Migrate() {
   if (version < 1) {
     if (auto s = Exec(SchemaV1()); !s.ok()) return s;
   }
+  if (version < 2) {
+    if (auto s = MigrateToV2(); !s.ok()) return s;
+  }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
+}
+
+namespace {
+
+// A typed column as the cache holds it (what the mount reads back).
+ColumnValue ReadColumnValue(const Stmt& st, int col) {
+  ColumnValue v;
+  switch (st.Type(col)) {
+    case SQLITE_INTEGER: v.kind = ColumnValue::kInt, v.i = st.Int(col); break;
+    case SQLITE_FLOAT: v.kind = ColumnValue::kReal, v.d = st.Real(col); break;
+    case SQLITE_NULL: break;
+    default: v.kind = ColumnValue::kText, v.s = st.Text(col); break;
+  }
+  return v;
+}
+
+}  // namespace
+
+Status Cache::MigrateToV2() {
+  // The sizes live beside the bookkeeping, not in `activities`, which holds
+  // only Strava's data for BI tools.
+  if (auto s = Exec(R"SQL(
+ALTER TABLE activity_sync ADD COLUMN json_size INTEGER;        -- bytes of <name>.json
+ALTER TABLE activity_sync ADD COLUMN csv_row_size INTEGER;     -- bytes of its line in activities.csv
+ALTER TABLE activity_sync ADD COLUMN streams_csv_size INTEGER; -- bytes of <name>.csv; NULL = no streams held
+ALTER TABLE activity_sync ADD COLUMN gpx_size INTEGER;         -- bytes of <name>.gpx; NULL = no GPS sample
+CREATE TABLE fs_changes (                  -- what the mount must invalidate
+  seq INTEGER PRIMARY KEY,                 -- grows with every logged write
+  activity_id INTEGER NOT NULL,
+  old_year INTEGER, old_month INTEGER, old_base TEXT  -- where its files were before; NULL if new
+);
+-- Samples of an activity deleted while its streams were being fetched: no
+-- file shows them, and streams_csv_size must mean "samples are held".
+DELETE FROM streams WHERE activity_id NOT IN (SELECT id FROM activity_sync);
+)SQL");
+      !s.ok())
+    return s;
+
+  // Measure everything first, then write: no table changes under a reading statement.
+  struct Sizes {
+    int64_t id, json, csv_row;
+  };
+  std::vector<Sizes> sizes;
+  std::string sql = "SELECT a.id, a.json";
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) sql += std::string(", a.") + c->name;
+  sql += " FROM activities a JOIN activity_sync s ON s.id = a.id";
+  Stmt* all = Prepare(sql);
+  if (all == nullptr) return Check(SQLITE_ERROR, "measuring the mount's files");
+  std::vector<ColumnValue> values(ActivitiesCsvColumns().size());
+  while (all->Step()) {
+    for (size_t i = 0; i < values.size(); ++i) values[i] = ReadColumnValue(*all, static_cast<int>(i) + 2);
+    sizes.push_back({all->Int(0), JsonFileSizeOfText(all->Text(1)), static_cast<int64_t>(ActivityCsvRow(values).size())});
+  }
+  if (auto s = Check(all->rc(), "measuring the mount's files"); !s.ok()) return s;
+  Stmt* put = Prepare("UPDATE activity_sync SET json_size=?2, csv_row_size=?3 WHERE id=?1");
+  for (const Sizes& z : sizes) {
+    put->Bind(1, z.id).Bind(2, z.json).Bind(3, z.csv_row);
+    put->Step();
+    if (auto s = Check(put->rc(), "storing the mount's file sizes"); !s.ok()) return s;
+    put->Reset();
+  }
+
+  std::vector<int64_t> with_streams;
+  Stmt* ids = Prepare("SELECT DISTINCT activity_id FROM streams");
+  while (ids->Step()) with_streams.push_back(ids->Int(0));
+  if (auto s = Check(ids->rc(), "measuring the mount's files"); !s.ok()) return s;
+  for (int64_t id : with_streams)
+    if (auto s = WriteStreamSizes(id); !s.ok()) return s;
+  return Status::Ok();
 }
 
 namespace {
@@ -238,7 +317,7 @@ std::string UpsertActivitySql() {
 }  // namespace
 
 Status Cache::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, int64_t run, bool detail_fetched,
-                               bool keep_streams_state) {
+                               bool keep_streams_state, bool gps) {
   static const std::string kUpsert = UpsertActivitySql();
   Stmt* st = Prepare(kUpsert);
   int i = 1;
@@ -247,17 +326,102 @@ Status Cache::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, in
   st->Step();
   if (auto s = Check(st->rc(), "storing an activity"); !s.ok()) return s;
 
+  // Samples, and so streams_csv_size, are untouched by a row; a new row has none.
   Stmt* sync = Prepare(
-      "INSERT INTO activity_sync(id, summary_hash, detail_state, streams_state, listed_run) "
-      "VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT(id) DO UPDATE SET summary_hash=?2, detail_state=?3, "
-      "streams_state=CASE WHEN ?5 THEN streams_state ELSE 0 END, listed_run=max(listed_run, ?4)");
+      "INSERT INTO activity_sync(id, summary_hash, detail_state, streams_state, listed_run, json_size, csv_row_size) "
+      "VALUES(?1, ?2, ?3, 0, ?4, ?6, ?7) ON CONFLICT(id) DO UPDATE SET summary_hash=?2, detail_state=?3, "
+      "streams_state=CASE WHEN ?5 THEN streams_state ELSE 0 END, listed_run=max(listed_run, ?4), "
+      "json_size=?6, csv_row_size=?7");
   sync->Bind(1, row.id)
       .Bind(2, static_cast<int64_t>(summary_hash))
       .Bind(3, static_cast<int64_t>(detail_fetched ? 1 : 0))
       .Bind(4, run)
-      .Bind(5, static_cast<int64_t>(keep_streams_state ? 1 : 0));
+      .Bind(5, static_cast<int64_t>(keep_streams_state ? 1 : 0))
+      .Bind(6, row.json_size >= 0 ? row.json_size : JsonFileSizeOfText(row.json))
+      .Bind(7, row.csv_row_size >= 0 ? row.csv_row_size : ActivityCsvRowSize(row.columns));
   sync->Step();
-  return Check(sync->rc(), "storing sync bookkeeping");
+  if (auto s = Check(sync->rc(), "storing sync bookkeeping"); !s.ok()) return s;
+  return gps ? WriteStreamSizes(row.id) : Status::Ok();
+}
+
+Status Cache::WriteStreamSizes(int64_t id) {
+  auto samples = LoadSamples(id);
+  if (!samples.ok()) return samples.status();
+  Stmt* put = Prepare("UPDATE activity_sync SET streams_csv_size=?2, gpx_size=?3 WHERE id=?1");
+  put->Bind(1, id).BindNull(2).BindNull(3);
+  if (!samples->empty()) {
+    // RenderStreamsCsv is the header and one line per sample: summed, not built.
+    int64_t csv = static_cast<int64_t>(StreamsCsvHeader().size());
+    for (const StreamSample& s : *samples) csv += static_cast<int64_t>(StreamCsvRow(s).size());
+    put->Bind(2, csv);
+  }
+  if (HasGps(*samples)) {
+    Stmt* q = Prepare("SELECT json FROM activities WHERE id=?");
+    q->Bind(1, id);
+    if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an activity");
+    const Json activity = Json::parse(q->Text(0), nullptr, false);
+    q->Reset();
+    put->Bind(3, static_cast<int64_t>(RenderGpx(activity, *samples).size()));
+  }
+  put->Step();
+  return Check(put->rc(), "storing the sizes of streams");
+}
+
+Result<std::vector<StreamSample>> Cache::LoadSamples(int64_t id) {
+  Stmt* st = Prepare(
+      "SELECT seq, time, distance, lat, lng, altitude, velocity, heartrate, cadence, watts, temp, moving, grade "
+      "FROM streams WHERE activity_id=? ORDER BY seq");
+  st->Bind(1, id);
+  std::vector<StreamSample> samples;
+  auto value = [&](int col) { return st->IsNull(col) ? std::nullopt : std::optional<double>(st->Real(col)); };
+  while (st->Step()) {
+    StreamSample& s = samples.emplace_back();
+    s.seq = st->Int(0);
+    int col = 1;
+    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
+                    &s.watts, &s.temp, &s.moving, &s.grade})
+      *v = value(col++);
+  }
+  if (auto s = Check(st->rc(), "reading stream samples"); !s.ok()) return s;
+  return samples;
+}
+
+Result<std::optional<Cache::Location>> Cache::LocationOf(int64_t id) {
+  Stmt* st = Prepare("SELECT start_date_local, name, sport_type FROM activities WHERE id=?");
+  st->Bind(1, id);
+  if (!st->Step()) {
+    if (auto s = Check(st->rc(), "reading an activity"); !s.ok()) return s;
+    return std::optional<Location>();
+  }
+  std::optional<Location> where;
+  if (auto start = ParseLocalStart(st->Text(0))) {
+    where.emplace();
+    where->year = start->year;
+    where->month = start->month;
+    where->base = ActivityBaseName(*start, st->Text(1), id, st->Text(2));
+  }
+  st->Reset();
+  return where;
+}
+
+Status Cache::LogFsChange(int64_t id, const std::optional<Location>& old) {
+  Stmt* st = Prepare("INSERT INTO fs_changes(activity_id, old_year, old_month, old_base) VALUES(?,?,?,?)");
+  st->Bind(1, id);
+  if (old) {
+    st->Bind(2, int64_t{old->year}).Bind(3, int64_t{old->month}).Bind(4, old->base);
+  } else {
+    st->BindNull(2).BindNull(3).BindNull(4);
+  }
+  st->Step();
+  return Check(st->rc(), "logging a change for the mount");
+}
+
+Status Cache::PruneFsChanges(int64_t keep) {
+  Stmt* st = Prepare(
+      "DELETE FROM fs_changes WHERE seq <= (SELECT seq FROM fs_changes ORDER BY seq DESC LIMIT 1 OFFSET ?)");
+  st->Bind(1, std::max<int64_t>(keep, 1));
+  st->Step();
+  return Check(st->rc(), "pruning the change log");
 }
 
 Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
@@ -267,14 +431,16 @@ Result<Upsert> Cache::UpsertSummary(const Json& summary, int64_t run) {
 
 Result<Upsert> Cache::UpsertRow(const ActivityRow& row, int64_t run) {
   const int64_t id = row.id;
-  Stmt* known = Prepare("SELECT summary_hash FROM activity_sync WHERE id=?");
+  Stmt* known = Prepare("SELECT summary_hash, gpx_size IS NOT NULL FROM activity_sync WHERE id=?");
   known->Bind(1, id);
   if (!known->Step()) {
     if (auto s = Check(known->rc(), "reading an activity"); !s.ok()) return s;
-    if (auto s = WriteActivityRow(row, row.hash, run, false, false); !s.ok()) return s;
+    if (auto s = WriteActivityRow(row, row.hash, run, false, false, false); !s.ok()) return s;
+    if (auto s = LogFsChange(id, std::nullopt); !s.ok()) return s;
     return Upsert::kNew;
   }
   const bool same = static_cast<uint64_t>(known->Int(0)) == row.hash;
+  const bool gps = known->Int(1) != 0;
   known->Reset();
   if (same) {
     Stmt* seen = Prepare("UPDATE activity_sync SET listed_run=max(listed_run, ?2) WHERE id=?1");
@@ -288,6 +454,8 @@ Result<Upsert> Cache::UpsertRow(const ActivityRow& row, int64_t run) {
   Json summary = Json::parse(row.json, nullptr, false);
   if (summary.is_discarded() || !summary.is_object())
     return Status::Error(ErrorKind::kServer, "activity " + std::to_string(id) + " is not a JSON object");
+  auto old = LocationOf(id);
+  if (!old.ok()) return old.status();
   Stmt* q = Prepare("SELECT json, distance, elapsed_time FROM activities WHERE id=?");
   q->Bind(1, id);
   if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an edited activity");
@@ -302,19 +470,24 @@ Result<Upsert> Cache::UpsertRow(const ActivityRow& row, int64_t run) {
   int64_t level = rs != merged.end() && rs->is_number_integer() ? rs->get<int64_t>() : 2;
   merged.update(summary);
   if (level > 2) merged["resource_state"] = level;  // still holds the detail-only keys
-  if (auto s = WriteActivityRow(RowFromJson(merged), row.hash, run, false, track_same); !s.ok()) return s;
+  if (auto s = WriteActivityRow(RowFromJson(merged), row.hash, run, false, track_same, gps); !s.ok()) return s;
+  if (auto s = LogFsChange(id, *old); !s.ok()) return s;
   return Upsert::kChanged;
 }
 
 Status Cache::StoreDetail(const Json& detail) {
   if (auto s = ValidateActivity(detail); !s.ok()) return s;
   int64_t id = detail.at("id").get<int64_t>();
-  Stmt* q = Prepare("SELECT summary_hash FROM activity_sync WHERE id=?");
+  Stmt* q = Prepare("SELECT summary_hash, gpx_size IS NOT NULL FROM activity_sync WHERE id=?");
   q->Bind(1, id);
   if (!q->Step()) return Check(q->rc(), "reading an activity");  // deleted meanwhile: nothing to do
   uint64_t hash = static_cast<uint64_t>(q->Int(0));
+  const bool gps = q->Int(1) != 0;
   q->Reset();
-  if (auto s = WriteActivityRow(RowFromJson(detail), hash, 0, true, true); !s.ok()) return s;
+  auto old = LocationOf(id);
+  if (!old.ok()) return old.status();
+  if (auto s = WriteActivityRow(RowFromJson(detail), hash, 0, true, true, gps); !s.ok()) return s;
+  if (auto s = LogFsChange(id, *old); !s.ok()) return s;
 
   Stmt* del = Prepare("DELETE FROM laps WHERE activity_id=?");
   del->Bind(1, id);
@@ -378,6 +551,16 @@ Status Cache::StoreDetail(const Json& detail) {
 }
 
 Status Cache::StoreStreams(int64_t id, const Json& by_type) {
+  // Deleted meanwhile: nothing to do. Samples of an activity not held would
+  // show in no file, and would make a later activity of that id look as if
+  // it held streams.
+  Stmt* held = Prepare("SELECT 1 FROM activity_sync WHERE id=?");
+  held->Bind(1, id);
+  if (!held->Step()) return Check(held->rc(), "reading an activity");
+  held->Reset();
+  auto old = LocationOf(id);
+  if (!old.ok()) return old.status();
+
   Stmt* del = Prepare("DELETE FROM streams WHERE activity_id=?");
   del->Bind(1, id);
   del->Step();
@@ -426,7 +609,9 @@ Status Cache::StoreStreams(int64_t id, const Json& by_type) {
   Stmt* mark = Prepare("UPDATE activity_sync SET streams_state=1 WHERE id=?");
   mark->Bind(1, id);
   mark->Step();
-  return Check(mark->rc(), "marking streams fetched");
+  if (auto s = Check(mark->rc(), "marking streams fetched"); !s.ok()) return s;
+  if (auto s = WriteStreamSizes(id); !s.ok()) return s;
+  return LogFsChange(id, *old);  // the files stay where they were; the .csv and .gpx are new
 }
 
 Status Cache::MarkNoStreams(int64_t id) {
@@ -437,14 +622,18 @@ Status Cache::MarkNoStreams(int64_t id) {
 }
 
 Status Cache::DeleteActivity(int64_t id) {
+  auto old = LocationOf(id);
+  if (!old.ok()) return old.status();
+  bool held = false;
   for (const char* sql : {"DELETE FROM activities WHERE id=?", "DELETE FROM activity_sync WHERE id=?",
                           "DELETE FROM streams WHERE activity_id=?", "DELETE FROM laps WHERE activity_id=?"}) {
     Stmt* st = Prepare(sql);
     st->Bind(1, id);
     st->Step();
     if (auto s = Check(st->rc(), "deleting an activity"); !s.ok()) return s;
+    held = held || sqlite3_changes(db_) > 0;
   }
-  return Status::Ok();
+  return held ? LogFsChange(id, *old) : Status::Ok();
 }
 
 Status Cache::StoreAthlete(const Json& a) {

@@ -28,11 +28,14 @@ SQLITE_EXTENSION_INIT3
 #include <vector>
 
 #include "activity.h"
+#include "fs_render.h"
 #include "status.h"
 
 namespace stravafs {
 
-inline constexpr int kSchemaVersion = 1;
+// Version 2 added the mount's file sizes (activity_sync's *_size columns) and
+// the fs_changes log.
+inline constexpr int kSchemaVersion = 2;
 
 // A prepared statement; resets itself for reuse.
 class Stmt {
@@ -57,6 +60,7 @@ class Stmt {
   int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
   double Real(int col) const { return sqlite3_column_double(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  int Type(int col) const { return sqlite3_column_type(s_, col); }  // SQLITE_INTEGER, ...
   std::string Text(int col) const {
     const auto* p = sqlite3_column_text(s_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";
@@ -83,13 +87,20 @@ struct CacheCounts {
   std::string oldest_start, newest_start;  // start_date_local, "" when empty
 };
 
+// Every write of an activity (its row, detail or streams; a deletion) keeps
+// the sizes of the files the mount shows for it exact in activity_sync
+// (json_size, csv_row_size, streams_csv_size, gpx_size: fs_sizes.h) and logs
+// one fs_changes row: the activity and where its files were before the write
+// (year, month, base name; NULL for a new activity), so the mount knows what
+// to invalidate. A listing that finds a summary unchanged writes nothing.
 class Cache {
  public:
   enum class Mode { kReadWrite, kReadOnly };
 
   // Opens (creating in read-write mode, with a 0700 directory and a 0600 file)
   // and migrates. Read-only opening a missing cache is a kCache error that
-  // says to run `stravafs sync` first.
+  // says to run `stravafs sync` first; so is read-only opening a cache of an
+  // older schema, which only a read-write open migrates.
   static Result<std::unique_ptr<Cache>> Open(const std::string& path, Mode mode);
   ~Cache();
   Cache(const Cache&) = delete;
@@ -124,6 +135,8 @@ class Cache {
   Status StoreStreams(int64_t id, const Json& by_type);
   Status MarkNoStreams(int64_t id);
   Status DeleteActivity(int64_t id);
+  // The stream samples held for an activity, ordered by seq; empty when none.
+  Result<std::vector<StreamSample>> LoadSamples(int64_t id);
   Status StoreAthlete(const Json& athlete);
   Status StoreGear(const Json& gear);
 
@@ -144,12 +157,36 @@ class Cache {
   Status SetState(const std::string& key, const std::string& value);
   Status DeleteState(const std::string& key);
 
+  // --- fs_changes ---
+  // Deletes all but the newest `keep` rows. The newest row always stays (as
+  // if keep were 1), so seq keeps growing and a reader that remembers the
+  // last seq it saw never mistakes new rows for old ones.
+  Status PruneFsChanges(int64_t keep);
+
  private:
   Cache(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   Status Migrate();
-  // Writes `row` (its json and columns) with the given bookkeeping.
+  // Schema v1 -> v2: the size columns, filled for every activity held, and fs_changes.
+  Status MigrateToV2();
+  // Writes `row` (its json, columns and sizes) with the given bookkeeping.
+  // `gps`: the activity holds samples with a position, so its .gpx, which
+  // shows the name, sport and start, is measured again.
   Status WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, int64_t run, bool detail_fetched,
-                          bool keep_streams_state);
+                          bool keep_streams_state, bool gps);
+  // Measures the .csv and .gpx of an activity from the samples held and its
+  // stored JSON, into activity_sync.
+  Status WriteStreamSizes(int64_t id);
+
+  // Where an activity's files are in the mount.
+  struct Location {
+    int year = 0, month = 0;
+    std::string base;  // ActivityBaseName
+  };
+  // Where the files of activity `id` are now; nullopt when it is not held (or
+  // its start_date_local is not a date, so it has no files).
+  Result<std::optional<Location>> LocationOf(int64_t id);
+  // Appends to fs_changes; `old` is where the files were before the write.
+  Status LogFsChange(int64_t id, const std::optional<Location>& old);
 
   std::string path_;
   sqlite3* db_ = nullptr;

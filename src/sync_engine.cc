@@ -11,6 +11,11 @@ namespace {
 
 constexpr int kPerPage = 200;
 
+// Rows of fs_changes kept after a run. The mount reads the log within a
+// second of each commit; the rest is there so one that was away a while
+// can still catch up with a large sync, without the log growing forever.
+constexpr int64_t kFsChangesKept = 100000;
+
 // Streams come keyed by type with key_by_type=true; older replies are an
 // array of {"type":…}. Both become the keyed form.
 Json StreamsByType(const Json& j) {
@@ -403,6 +408,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
                                               {"short_usage", u.short_usage},
                                               {"daily_usage", u.daily_usage},
                                               {"at", NowIso(clock_)}}.dump());
+  (void)cache_.PruneFsChanges(kFsChangesKept);
   if (status.ok()) {
     (void)cache_.SetState(kStateLastSuccess, NowIso(clock_));
     (void)cache_.DeleteState(kStateLastError);

@@ -2,8 +2,10 @@
 // version, WAL, private file, refusing newer and damaged caches), the
 // activity upsert (new/unchanged/changed, detail-only fields surviving an
 // edit), details with laps, streams, deletions, the deep-work queue and the
-// sync_state key/value store. Assertions read the tables with plain SQL, the
-// way BI tools will.
+// sync_state key/value store; and schema v2: after every write the mount's
+// file sizes equal what fs_render makes of what the cache holds, fs_changes
+// logs where the files were, and a v1 cache upgrades with nothing lost.
+// Assertions read the tables with plain SQL, the way BI tools will.
 #include "cache.h"
 
 #include <sqlite3.h>
@@ -15,7 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "../emulator/render.h"
+#include "activity_page.h"
 #include "fake_transport.h"
+#include "fs_render.h"
 #include "sql_helpers.h"
 
 namespace stravafs {
@@ -85,12 +90,12 @@ SyncRow SyncState(Cache& c, int64_t id) {
 
 // --- opening -------------------------------------------------------------------------
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 1", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 2", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 1);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 1);
+  CHECK(kSchemaVersion == 2);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 2);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -99,8 +104,8 @@ TEST_CASE("Cache::Open creates a private WAL database at schema version 1", "[ca
   CHECK((st.st_mode & 07777) == 0700);
   CHECK(cache->path() == path);
   auto tables = QueryColumn(cache->db(), "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name");
-  CHECK(tables == std::vector<std::string>{"activities", "activities_units", "activity_sync", "athletes", "gear",
-                                           "laps", "streams", "sync_state"});
+  CHECK(tables == std::vector<std::string>{"activities", "activities_units", "activity_sync", "athletes",
+                                           "fs_changes", "gear", "laps", "streams", "sync_state"});
 }
 
 TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
@@ -112,7 +117,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 1);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 2);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
@@ -123,21 +128,21 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 2;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 3;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() == "cache " + path +
-                                     " has schema version 2, newer than this stravafs understands (1): upgrade stravafs");
+                                     " has schema version 3, newer than this stravafs understands (2): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "cache " + path + " has schema version 2, this stravafs reads version 1: upgrade stravafs");
+  CHECK(ro.status().message() == "cache " + path + " has schema version 3, this stravafs reads version 2: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 2);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 3);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -161,8 +166,7 @@ TEST_CASE("Cache::Open read-only of an old empty file asks for a migrating sync"
   sqlite3_close(raw);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
-  CHECK(ro.status().message() == "cache " + path +
-                                     " has schema version 0, this stravafs reads version 1: run `stravafs sync` once to migrate it");
+  CHECK(ro.status().message() == "cache " + path + " has schema version 0: run `stravafs sync` once to upgrade it");
 }
 
 TEST_CASE("Cache::Open of a file that is not SQLite says it is damaged", "[cache]") {
@@ -562,6 +566,486 @@ TEST_CASE("activities_units view converts units", "[cache]") {
   REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
   CHECK(QueryReal(cache->db(), "SELECT distance_km FROM activities_units WHERE id=1") == Approx(5.0005));
   CHECK(QueryReal(cache->db(), "SELECT moving_time_min FROM activities_units WHERE id=1") == 25.0);
+}
+
+// --- schema v2: the mount's file sizes and the change log ----------------------------------
+
+// What the mount renders from what the cache holds, read with plain SQL.
+std::vector<StreamSample> SamplesBySql(sqlite3* db, int64_t id) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "SELECT seq, time, distance, lat, lng, altitude, velocity, heartrate, cadence, watts, "
+                             "temp, moving, grade FROM streams WHERE activity_id=? ORDER BY seq",
+                             -1, &st, nullptr) == SQLITE_OK);
+  sqlite3_bind_int64(st, 1, id);
+  std::vector<StreamSample> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    StreamSample& s = out.emplace_back();
+    s.seq = sqlite3_column_int64(st, 0);
+    int col = 1;
+    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
+                    &s.watts, &s.temp, &s.moving, &s.grade}) {
+      if (sqlite3_column_type(st, col) != SQLITE_NULL) *v = sqlite3_column_double(st, col);
+      ++col;
+    }
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::vector<ColumnValue> CsvValuesBySql(sqlite3* db, int64_t id) {
+  std::string sql = "SELECT ";
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) sql += std::string(sql.size() > 7 ? "," : "") + c->name;
+  sql += " FROM activities WHERE id=" + std::to_string(id);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  std::vector<ColumnValue> values;
+  for (int i = 0; i < sqlite3_column_count(st); ++i) {
+    ColumnValue& v = values.emplace_back();
+    switch (sqlite3_column_type(st, i)) {
+      case SQLITE_NULL: break;
+      case SQLITE_INTEGER: v.kind = ColumnValue::kInt, v.i = sqlite3_column_int64(st, i); break;
+      case SQLITE_FLOAT: v.kind = ColumnValue::kReal, v.d = sqlite3_column_double(st, i); break;
+      default:
+        v.kind = ColumnValue::kText;
+        v.s.assign(reinterpret_cast<const char*>(sqlite3_column_text(st, i)), sqlite3_column_bytes(st, i));
+    }
+  }
+  sqlite3_finalize(st);
+  return values;
+}
+
+// The four sizes of activity `id` are the bytes the mount renders.
+void CheckSizes(Cache& c, int64_t id) {
+  INFO("activity " << id);
+  sqlite3* db = c.db();
+  const std::string sync = " FROM activity_sync WHERE id=" + std::to_string(id);
+  const Json activity = Json::parse(QueryText(db, "SELECT json FROM activities WHERE id=" + std::to_string(id)));
+  CHECK(QueryInt(db, "SELECT json_size" + sync) == static_cast<int64_t>(RenderJsonFile(activity).size()));
+  CHECK(QueryInt(db, "SELECT csv_row_size" + sync) ==
+        static_cast<int64_t>(ActivityCsvRow(CsvValuesBySql(db, id)).size()));
+  const std::vector<StreamSample> samples = SamplesBySql(db, id);
+  if (samples.empty()) {
+    CHECK(QueryText(db, "SELECT typeof(streams_csv_size)" + sync) == "null");
+  } else {
+    CHECK(QueryInt(db, "SELECT streams_csv_size" + sync) == static_cast<int64_t>(RenderStreamsCsv(samples).size()));
+  }
+  if (HasGps(samples)) {
+    CHECK(QueryInt(db, "SELECT gpx_size" + sync) == static_cast<int64_t>(RenderGpx(activity, samples).size()));
+  } else {
+    CHECK(QueryText(db, "SELECT typeof(gpx_size)" + sync) == "null");
+  }
+}
+
+const char* kGpsStreams = R"({
+  "time": {"data": [0, 10, 20, 30]},
+  "latlng": {"data": [[48.8566, 2.3522], [48.857, 2.353], null, [48.858, 2.354]]},
+  "altitude": {"data": [35.2, 36.0, 36.4, 37.1]},
+  "heartrate": {"data": [120, 131, null, 140]},
+  "watts": {"data": [200, 210, 220, 230]},
+  "moving": {"data": [false, true, true, true]}
+})";
+
+TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  // A hostile name: quotes, commas and a newline in the CSV, escapes in the JSON, XML in the GPX.
+  Json s = Summary(7, "2024-05-12T05:30:00Z", "Café \"Tempo\", <5k> & more\nline 🏃");
+  s["elapsed_time"] = 1620.0;  // a float where an integer is usual: "1620.0" in the .json
+  s["max_speed"] = -0.0;
+  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
+  CheckSizes(*cache, 7);
+
+  // From the listing's parser: the size comes from the simdjson walk.
+  auto rows = ParseActivityPage("[" + Summary(8, "2024-05-13T05:30:00Z", "Lunch \\ Ride").dump(2) + "]");
+  REQUIRE(rows.ok());
+  REQUIRE((*rows)[0].json_size > 0);
+  REQUIRE(*cache->UpsertRow((*rows)[0], 1) == Upsert::kNew);
+  CheckSizes(*cache, 8);
+  // A row of unknown size is measured by the cache.
+  ActivityRow unknown = RowFromJson(Summary(9, "2024-05-14T05:30:00Z"));
+  unknown.json_size = -1;
+  unknown.csv_row_size = -1;
+  REQUIRE(*cache->UpsertRow(unknown, 1) == Upsert::kNew);
+  CheckSizes(*cache, 9);
+
+  REQUIRE(cache->StoreDetail(Detail(s, 3)).ok());
+  CheckSizes(*cache, 7);
+  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  CHECK(QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7") > 0);
+  CheckSizes(*cache, 7);
+
+  SECTION("a new title renames the .gpx's track too") {
+    const int64_t before = QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7");
+    Json edited = s;
+    edited["name"] = "A much, much longer title than before";
+    REQUIRE(*cache->UpsertSummary(edited, 2) == Upsert::kChanged);
+    CheckSizes(*cache, 7);
+    CHECK(QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7") != before);
+    // A fresh detail with streams held: measured again.
+    Json detail = Detail(edited, 1);
+    detail["name"] = "Short";
+    detail["sport_type"] = "TrailRun";
+    REQUIRE(cache->StoreDetail(detail).ok());
+    CheckSizes(*cache, 7);
+  }
+  SECTION("a crop re-queues the streams; the samples held keep their files") {
+    Json cropped = s;
+    cropped["distance"] = 4000.0;
+    REQUIRE(*cache->UpsertSummary(cropped, 2) == Upsert::kChanged);
+    CHECK(SyncState(*cache, 7).streams_state == 0);
+    CheckSizes(*cache, 7);
+    CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "integer");
+  }
+  SECTION("streams without a position: a .csv, no .gpx") {
+    REQUIRE(cache->StoreStreams(7, Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})")).ok());
+    CheckSizes(*cache, 7);
+    CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "null");
+  }
+  SECTION("empty streams: neither") {
+    REQUIRE(cache->StoreStreams(7, Json::object()).ok());
+    CheckSizes(*cache, 7);
+    CHECK(QueryText(cache->db(), "SELECT typeof(streams_csv_size) FROM activity_sync WHERE id=7") == "null");
+  }
+  SECTION("MarkNoStreams changes no file") {
+    REQUIRE(cache->MarkNoStreams(8).ok());
+    CheckSizes(*cache, 8);
+    REQUIRE(cache->MarkNoStreams(7).ok());
+    CheckSizes(*cache, 7);
+  }
+}
+
+TEST_CASE("Sizes are exact for every activity the emulator makes, summary to streams", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  emu::GenParams params;
+  params.count = 120;
+  params.seed = 11;
+  params.end = 1767225600;
+  const emu::Generated gen = emu::generate(params);
+  emu::RenderCtx ctx;
+  ctx.athlete_id = params.athlete_id;
+  ctx.samples = 40;
+  std::string page = "[";
+  for (size_t i = 0; i < gen.activities.size(); ++i) page += (i ? "," : "") + emu::summary_json(gen.activities[i], ctx).dump();
+  auto rows = ParseActivityPage(page + "]");
+  REQUIRE(rows.ok());
+  for (const ActivityRow& row : *rows) REQUIRE(*cache->UpsertRow(row, 1) == Upsert::kNew);
+  const std::vector<std::string> keys = {"time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
+                                         "cadence", "watts", "temp", "moving", "grade_smooth"};
+  for (size_t i = 0; i < gen.activities.size(); ++i) {
+    const emu::Activity& a = gen.activities[i];
+    if (i % 3 != 0) REQUIRE(cache->StoreDetail(emu::detail_json(a, ctx)).ok());
+    if (!a.has_streams()) REQUIRE(cache->MarkNoStreams(a.id).ok());
+    else if (i % 4 != 0) REQUIRE(cache->StoreStreams(a.id, emu::streams_json(a, ctx, keys, true)).ok());
+    if (i % 5 == 0) {  // renamed on Strava
+      Json edited = emu::summary_json(a, ctx);
+      edited["name"] = "Renamed, \"again\" <" + std::to_string(i) + ">";
+      REQUIRE(*cache->UpsertSummary(edited, 2) == Upsert::kChanged);
+    }
+  }
+  for (const emu::Activity& a : gen.activities) CheckSizes(*cache, a.id);
+  CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activity_sync WHERE gpx_size IS NOT NULL") > 10);
+}
+
+TEST_CASE("LoadSamples gives the samples held, in seq order", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  REQUIRE(cache->UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  CHECK(cache->LoadSamples(7)->empty());
+  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  auto samples = cache->LoadSamples(7);
+  REQUIRE(samples.ok());
+  REQUIRE(samples->size() == 4);
+  CHECK(RenderStreamsCsv(*samples) == RenderStreamsCsv(SamplesBySql(cache->db(), 7)));
+  for (size_t i = 0; i < 4; ++i) CHECK((*samples)[i].seq == static_cast<int64_t>(i));
+  CHECK((*samples)[1].lat == 48.857);
+  CHECK_FALSE((*samples)[2].lat.has_value());
+  CHECK_FALSE((*samples)[2].heartrate.has_value());
+  CHECK((*samples)[0].moving == 0.0);
+  CHECK((*samples)[3].time == 30.0);
+  CHECK_FALSE((*samples)[0].cadence.has_value());
+  CHECK(cache->LoadSamples(8)->empty());
+}
+
+TEST_CASE("StoreStreams of an activity not held stores nothing", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  REQUIRE(cache->StoreStreams(99, Json::parse(kGpsStreams)).ok());
+  CHECK(QueryInt(cache->db(), "SELECT count(*) FROM streams") == 0);
+  CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 0);
+  // So an activity of that id, listed later, holds no streams.
+  REQUIRE(cache->UpsertSummary(Summary(99, "2024-05-12T11:30:00Z"), 1).ok());
+  CheckSizes(*cache, 99);
+}
+
+struct Change {
+  int64_t id;
+  std::string year, month, base;  // "NULL" when NULL
+};
+
+std::vector<Change> ChangesAfter(Cache& c, int64_t seq) {
+  const std::string tail = " FROM fs_changes WHERE seq > " + std::to_string(seq) + " ORDER BY seq";
+  auto ids = QueryColumn(c.db(), "SELECT activity_id" + tail), years = QueryColumn(c.db(), "SELECT old_year" + tail),
+       months = QueryColumn(c.db(), "SELECT old_month" + tail), bases = QueryColumn(c.db(), "SELECT old_base" + tail);
+  std::vector<Change> out;
+  for (size_t i = 0; i < ids.size(); ++i) out.push_back({std::stoll(ids[i]), years[i], months[i], bases[i]});
+  return out;
+}
+
+int64_t LastSeq(Cache& c) { return QueryInt(c.db(), "SELECT coalesce(max(seq), 0) FROM fs_changes"); }
+
+TEST_CASE("fs_changes logs every write with where the files were before it", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  // Starts 05:30 UTC, 07:30 local (Summary adds two hours).
+  Json s = Summary(7, "2024-05-12T05:30:00Z", "Morning Run");
+  const std::string base = "2024-05-12_0730_Morning-Run_7";
+
+  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
+  auto log = ChangesAfter(*cache, 0);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].id == 7);
+  CHECK(log[0].year == "NULL");
+  CHECK(log[0].month == "NULL");
+  CHECK(log[0].base == "NULL");
+
+  int64_t seq = LastSeq(*cache);
+  REQUIRE(*cache->UpsertSummary(s, 2) == Upsert::kUnchanged);
+  CHECK(ChangesAfter(*cache, seq).empty());
+
+  Json renamed = s;
+  renamed["name"] = "Evening Run";
+  REQUIRE(*cache->UpsertSummary(renamed, 3) == Upsert::kChanged);
+  log = ChangesAfter(*cache, seq);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].id == 7);
+  CHECK(log[0].year == "2024");
+  CHECK(log[0].month == "5");
+  CHECK(log[0].base == base);
+
+  // Moved to another month: the old place is logged.
+  seq = LastSeq(*cache);
+  Json moved = renamed;
+  moved["start_date"] = "2024-06-02T05:30:00Z";
+  moved["start_date_local"] = "2024-06-02T07:30:00Z";
+  REQUIRE(*cache->UpsertSummary(moved, 4) == Upsert::kChanged);
+  log = ChangesAfter(*cache, seq);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].base == "2024-05-12_0730_Evening-Run_7");
+  CHECK(log[0].month == "5");
+
+  // Detail and streams: logged where the files are.
+  const std::string now = "2024-06-02_0730_Evening-Run_7";
+  seq = LastSeq(*cache);
+  REQUIRE(cache->StoreDetail(Detail(moved, 1)).ok());
+  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  log = ChangesAfter(*cache, seq);
+  REQUIRE(log.size() == 2);
+  for (const Change& c : log) {
+    CHECK(c.id == 7);
+    CHECK(c.year == "2024");
+    CHECK(c.month == "6");
+    CHECK(c.base == now);
+  }
+  // MarkNoStreams changes no file; writes to activities not held log nothing.
+  seq = LastSeq(*cache);
+  REQUIRE(cache->MarkNoStreams(7).ok());
+  REQUIRE(cache->StoreDetail(Detail(Summary(8, "2024-05-13T11:30:00Z"), 1)).ok());
+  REQUIRE(cache->StoreStreams(8, Json::parse(kGpsStreams)).ok());
+  REQUIRE(cache->DeleteActivity(8).ok());
+  CHECK(ChangesAfter(*cache, seq).empty());
+
+  REQUIRE(cache->DeleteActivity(7).ok());
+  log = ChangesAfter(*cache, seq);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].id == 7);
+  CHECK(log[0].base == now);
+  CHECK(log[0].month == "6");
+  seq = LastSeq(*cache);
+  REQUIRE(cache->DeleteActivity(7).ok());
+  CHECK(ChangesAfter(*cache, seq).empty());
+
+  // A title that leaves nothing takes the sport's name, as the mount does.
+  REQUIRE(*cache->UpsertSummary(Summary(9, "2024-05-12T05:30:00Z", "///"), 1) == Upsert::kNew);
+  REQUIRE(cache->DeleteActivity(9).ok());
+  CHECK(ChangesAfter(*cache, LastSeq(*cache) - 1)[0].base == "2024-05-12_0730_Run_9");
+
+  // Rolled back with its transaction, like the write it logs.
+  seq = LastSeq(*cache);
+  {
+    Transaction tx(*cache);
+    REQUIRE(*cache->UpsertSummary(Summary(10, "2024-05-12T05:30:00Z"), 1) == Upsert::kNew);
+  }
+  CHECK(ChangesAfter(*cache, seq).empty());
+}
+
+TEST_CASE("PruneFsChanges keeps the newest rows, and seq keeps growing", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  REQUIRE(cache->PruneFsChanges(10).ok());  // empty: nothing to do
+  for (int id = 1; id <= 20; ++id)
+    REQUIRE(cache->UpsertSummary(Summary(id, "2024-05-12T05:30:00Z"), 1).ok());
+  const int64_t last = LastSeq(*cache);
+  REQUIRE(cache->PruneFsChanges(100).ok());
+  CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 20);
+  REQUIRE(cache->PruneFsChanges(5).ok());
+  CHECK(QueryColumn(cache->db(), "SELECT activity_id FROM fs_changes ORDER BY seq") ==
+        std::vector<std::string>{"16", "17", "18", "19", "20"});
+  CHECK(LastSeq(*cache) == last);
+  REQUIRE(cache->PruneFsChanges(0).ok());
+  CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 1);
+  CHECK(LastSeq(*cache) == last);
+  REQUIRE(cache->DeleteActivity(3).ok());
+  CHECK(LastSeq(*cache) == last + 1);
+}
+
+// Every row of a table, every column quoted: for comparing whole tables.
+std::vector<std::string> TableRows(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::vector<std::string> rows;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const int type = sqlite3_column_type(st, i);
+      if (type == SQLITE_NULL) row += "NULL|";
+      else if (type == SQLITE_INTEGER) row += std::to_string(sqlite3_column_int64(st, i)) + "|";
+      else if (type == SQLITE_FLOAT) row += std::to_string(sqlite3_column_double(st, i)) + "|";
+      else row += std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)), sqlite3_column_bytes(st, i)) + "|";
+    }
+    rows.push_back(row);
+  }
+  sqlite3_finalize(st);
+  return rows;
+}
+
+// Schema v1 as stravafs 0.1 created it (activities comes from ActivityColumns(),
+// which v2 did not change).
+std::string SchemaV1Ddl() {
+  std::string sql = "CREATE TABLE activities (\n";
+  for (const auto& c : ActivityColumns())
+    sql += "  " + std::string(c.name) + " " + SqlType(c.type) + (std::string_view(c.name) == "id" ? " PRIMARY KEY" : "") + ",\n";
+  sql += "  json TEXT NOT NULL\n);\n";
+  return sql + R"SQL(
+CREATE INDEX activities_start_date ON activities(start_date);
+CREATE INDEX activities_start_date_local ON activities(start_date_local);
+CREATE INDEX activities_sport_type ON activities(sport_type, start_date);
+CREATE TABLE activity_sync (
+  id INTEGER PRIMARY KEY,
+  summary_hash INTEGER NOT NULL,
+  detail_state INTEGER NOT NULL,
+  streams_state INTEGER NOT NULL,
+  listed_run INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX activity_sync_pending ON activity_sync(detail_state, streams_state);
+CREATE TABLE streams (
+  activity_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  time INTEGER, distance REAL, lat REAL, lng REAL, altitude REAL, velocity REAL,
+  heartrate REAL, cadence REAL, watts REAL, temp REAL, moving INTEGER, grade REAL,
+  PRIMARY KEY (activity_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE laps (
+  activity_id INTEGER NOT NULL,
+  lap_index INTEGER NOT NULL,
+  id INTEGER, name TEXT, start_date TEXT, start_date_local TEXT,
+  elapsed_time INTEGER, moving_time INTEGER, distance REAL, total_elevation_gain REAL,
+  average_speed REAL, max_speed REAL, average_heartrate REAL, max_heartrate REAL,
+  average_cadence REAL, average_watts REAL, start_index INTEGER, end_index INTEGER,
+  json TEXT NOT NULL,
+  PRIMARY KEY (activity_id, lap_index)
+) WITHOUT ROWID;
+CREATE TABLE gear (
+  id TEXT PRIMARY KEY, name TEXT, brand_name TEXT, model_name TEXT,
+  distance REAL, primary_gear INTEGER, retired INTEGER, json TEXT NOT NULL
+);
+CREATE TABLE athletes (
+  id INTEGER PRIMARY KEY, username TEXT, firstname TEXT, lastname TEXT,
+  city TEXT, state TEXT, country TEXT, sex TEXT, premium INTEGER,
+  created_at TEXT, weight REAL, ftp REAL, json TEXT NOT NULL
+);
+CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE VIEW activities_units AS SELECT id, name FROM activities;
+PRAGMA user_version = 1;
+)SQL";
+}
+
+TEST_CASE("A v1 cache upgrades to v2 with every size filled and no data lost", "[cache][sizes]") {
+  TempDir tmp;
+  const std::string v2_path = tmp / "v2.db", v1_path = tmp / "v1.db";
+  // The data, written by this stravafs; then copied into a cache made with the v1 DDL.
+  auto source = OpenCache(v2_path);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    Json s = Summary(100 + i, "2024-0" + std::to_string(1 + i) + "-12T05:30:00Z", "Run \"" + std::to_string(i) + "\", ü");
+    REQUIRE(source->UpsertSummary(s, 1).ok());
+    if (i % 2 == 0) REQUIRE(source->StoreDetail(Detail(s, 2)).ok());
+    if (i % 3 == 0) REQUIRE(source->StoreStreams(100 + i, Json::parse(kGpsStreams)).ok());
+    if (i == 1) REQUIRE(source->StoreStreams(100 + i, Json::parse(R"({"time": {"data": [0, 1]}})")).ok());
+    if (i == 5) REQUIRE(source->MarkNoStreams(100 + i).ok());
+    ids.push_back(100 + i);
+  }
+  REQUIRE(source->StoreGear({{"id", "b1"}, {"name", "Trusty"}}).ok());
+  REQUIRE(source->StoreAthlete({{"id", 4242}, {"firstname", "Ada"}}).ok());
+  REQUIRE(source->SetState("history_complete", "2024-07-01T00:00:00Z").ok());
+
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(v1_path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, SchemaV1Ddl().c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  const std::string copy = "ATTACH '" + v2_path + "' AS v2;"
+                           "INSERT INTO activities SELECT * FROM v2.activities;"
+                           "INSERT INTO activity_sync SELECT id, summary_hash, detail_state, streams_state, listed_run "
+                           "FROM v2.activity_sync;"
+                           "INSERT INTO streams SELECT * FROM v2.streams;"
+                           "INSERT INTO streams(activity_id, seq, time) VALUES(999, 0, 1);"  // an orphan sample
+                           "INSERT INTO laps SELECT * FROM v2.laps;"
+                           "INSERT INTO gear SELECT * FROM v2.gear;"
+                           "INSERT INTO athletes SELECT * FROM v2.athletes;"
+                           "INSERT INTO sync_state SELECT * FROM v2.sync_state;"
+                           "DETACH v2;";
+  REQUIRE(sqlite3_exec(raw, copy.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+
+  // Readers never migrate: they say what to do and leave the file alone.
+  auto ro = Cache::Open(v1_path, Cache::Mode::kReadOnly);
+  REQUIRE_FALSE(ro.ok());
+  CHECK(ro.status().kind() == ErrorKind::kCache);
+  CHECK(ro.status().message() == "cache " + v1_path + " has schema version 1: run `stravafs sync` once to upgrade it");
+  REQUIRE(sqlite3_open(v1_path.c_str(), &raw) == SQLITE_OK);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 1);
+  CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='fs_changes'") == 0);
+  sqlite3_close(raw);
+
+  auto upgraded = OpenCache(v1_path);
+  sqlite3* db = upgraded->db();
+  CHECK(QueryInt(db, "PRAGMA user_version") == 2);
+  for (int64_t id : ids) CheckSizes(*upgraded, id);
+  CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE gpx_size IS NOT NULL") == 2);
+  CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE streams_csv_size IS NOT NULL") == 3);
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=999") == 0);
+  // The same sizes as the cache that wrote them, and the same data.
+  const std::string sizes = "SELECT id, json_size, csv_row_size, streams_csv_size, gpx_size FROM activity_sync ORDER BY id";
+  CHECK(TableRows(db, sizes) == TableRows(source->db(), sizes));
+  for (const char* sql :
+       {"SELECT * FROM activities ORDER BY id", "SELECT * FROM streams ORDER BY activity_id, seq",
+        "SELECT * FROM laps ORDER BY activity_id, lap_index", "SELECT * FROM gear", "SELECT * FROM athletes",
+        "SELECT * FROM sync_state ORDER BY key",
+        "SELECT id, summary_hash, detail_state, streams_state, listed_run FROM activity_sync ORDER BY id"}) {
+    INFO(sql);
+    CHECK(TableRows(db, sql) == TableRows(source->db(), sql));
+  }
+  // And it works as a v2 cache from then on.
+  REQUIRE(*upgraded->UpsertSummary(Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) == Upsert::kChanged);
+  CheckSizes(*upgraded, 100);
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == 1);
+  upgraded.reset();
+  auto reader = Cache::Open(v1_path, Cache::Mode::kReadOnly);
+  INFO(reader.status().message());
+  CHECK(reader.ok());
 }
 
 }  // namespace

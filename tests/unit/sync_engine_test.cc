@@ -861,5 +861,29 @@ TEST_CASE("ReportToJson", "[sync_engine]") {
   CHECK(j["resume_at"] == "2024-05-14T00:00:00Z");
 }
 
+// --- the mount's change log ------------------------------------------------------------------
+
+TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log to 100000 rows",
+          "[sync_engine]") {
+  World w;
+  FirstSync(w, 20);
+  // Each activity: new, its detail, its streams (the manual ones have none).
+  CHECK(QueryInt(w.db(), "SELECT count(DISTINCT activity_id) FROM fs_changes") == 20);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE old_base IS NULL") == 20);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
+
+  // A long history of changes, then a sync that changes nothing.
+  REQUIRE(sqlite3_exec(w.db(),
+                       "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100010) "
+                       "INSERT INTO fs_changes(activity_id) SELECT 1 FROM n; COMMIT;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  const int64_t last = QueryInt(w.db(), "SELECT max(seq) FROM fs_changes");
+  SyncReport r = w.Sync();
+  REQUIRE(r.status.ok());
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes") == 100000);
+  CHECK(QueryInt(w.db(), "SELECT max(seq) FROM fs_changes") == last);
+  CHECK(QueryInt(w.db(), "SELECT min(seq) FROM fs_changes") == last - 99999);
+}
+
 }  // namespace
 }  // namespace stravafs
