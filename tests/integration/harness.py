@@ -25,6 +25,7 @@ import os
 import signal
 import sqlite3
 import random
+import re
 import subprocess
 import tempfile
 import time
@@ -35,6 +36,7 @@ import urllib.request
 
 STRAVAFS = os.environ.get("STRAVAFS", "")
 EMULATOR = os.environ.get("STRAVA_EMULATOR", "")
+MOUNT_STRAVAFS = os.environ.get("MOUNT_STRAVAFS", "")  # only the mount tests need it
 
 CLIENT_ID = "12345"
 CLIENT_SECRET = "emulator-secret"
@@ -100,6 +102,102 @@ def iso(epoch):
 def parse_iso(text):
     return int(datetime.datetime.strptime(text.rstrip("Z"), "%Y-%m-%dT%H:%M:%S")
                .replace(tzinfo=datetime.timezone.utc).timestamp())
+
+
+def _mountinfo_unescape(text):
+    # /proc/self/mountinfo writes space, tab, newline and backslash as \ooo.
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def mounts():
+    """[(mount point, file system type)] of this mount namespace, in mount order."""
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            out.append((_mountinfo_unescape(fields[4]), fields[sep + 1]))
+    return out
+
+
+def mount_type(path):
+    """The type of the file system mounted at `path` last ("fuse.stravafs"),
+    or None when nothing is mounted there."""
+    path = os.path.realpath(path)
+    types = [t for m, t in mounts() if m == path]
+    return types[-1] if types else None
+
+
+def unmount(path):
+    """Unmounts every mount at `path` with `fusermount3 -u`, and lazily
+    (`fusermount3 -uz`) when that fails (busy). Returns the complaints of the
+    failed attempts, empty when the plain unmount worked."""
+    complaints = []
+    for _ in range(10):
+        if mount_type(path) is None:
+            break
+        p = subprocess.run(["fusermount3", "-u", path], capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            complaints.append("fusermount3 -u %s: exit %d %s" % (path, p.returncode, p.stderr.strip()))
+            subprocess.run(["fusermount3", "-uz", path], capture_output=True, timeout=30)
+    return complaints
+
+
+def processes_of(executable, mountpoint):
+    """Pids of the running processes of `executable` with `mountpoint` among
+    their arguments: how a daemonized mount is found."""
+    pids = []
+    want = os.fsencode(os.path.basename(executable))
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == want and os.fsencode(mountpoint) in argv[1:]:
+            pids.append(int(d))
+    return pids
+
+
+def process_gone(pid):
+    """Whether `pid` has exited (gone, or a zombie waiting for its parent)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(") ", 1)[1][0] in "ZX"
+    except (OSError, IndexError):
+        return True
+
+
+def wait_until(predicate, seconds, what):
+    """Polls `predicate` every 10 ms until it is true; fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("not within %g s: %s" % (seconds, what))
+        time.sleep(0.01)
+
+
+class Mount:
+    """A mount.stravafs mount made by TestCase.mount: `path`, and `proc` (the
+    Popen) in the foreground (-f) mode, or `run` (the finished helper) when it
+    daemonized."""
+
+    def __init__(self, path, argv, proc=None, run=None, files=None):
+        self.path, self.argv, self.proc, self.run, self.files = path, argv, proc, run, files
+
+    def stderr(self):
+        if self.files is None:
+            return self.run.err if self.run else ""
+        self.files[1].seek(0)
+        return self.files[1].read().decode(errors="replace")
+
+    def daemon_pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else \
+            processes_of(self.argv[0], self.path)
 
 
 class Emulator:
@@ -370,6 +468,29 @@ class Sandbox:
         self.runs.append(r)
         return r
 
+    def run_mount(self, *args, timeout=60):
+        """mount.stravafs ARGS (with this sandbox's environment), to its exit.
+        Use TestCase.run_mount, which unmounts whatever it mounted."""
+        argv = [MOUNT_STRAVAFS] + list(args)
+        t0 = time.monotonic()
+        # Files, not pipes: a daemon keeping them open must not hang this
+        # (test_mount.py checks that separately).
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=self.env(),
+                                 preexec_fn=die_with_parent, cwd=self.root)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                raise
+            out.seek(0)
+            err.seek(0)
+            r = Run(argv, p.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                    time.monotonic() - t0)
+        self.runs.append(r)
+        return r
+
     def authorize(self, scope="read,activity:read_all,profile:read_all"):
         code = self.emulator.code(scope)["code"]
         r = self.run("auth", "--code", code)
@@ -450,6 +571,82 @@ class TestCase(unittest.TestCase):
         p = sandbox.start(*args)
         self._procs.append(p)
         return p
+
+    # ---- mounts
+    def _sweep_mounts(self):
+        """Cleanup: unmount whatever is still mounted under this test's
+        directory (deepest first), then stop the daemons of those mounts."""
+        root = os.path.realpath(self.tmp) + "/"
+        complaints = []
+        left = sorted({m for m, _ in mounts() if m.startswith(root)}, key=len, reverse=True)
+        for m in left:
+            complaints += unmount(m)
+            for pid in processes_of(MOUNT_STRAVAFS, m):
+                try:
+                    wait_until(lambda: process_gone(pid), 10, "exit")
+                except AssertionError:
+                    complaints.append("mount.stravafs pid %d did not exit after the unmount" % pid)
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        if complaints:
+            raise AssertionError("\n".join(complaints))
+
+    def _arm_mount_sweep(self):
+        if not getattr(self, "_mount_sweep_armed", False):
+            self._mount_sweep_armed = True
+            self.addCleanup(self._sweep_mounts)
+
+    def run_mount(self, sandbox, *args, timeout=60):
+        """mount.stravafs ARGS to its exit (a Run); anything it mounts under the
+        test's directory is unmounted in the cleanup."""
+        if not MOUNT_STRAVAFS:
+            self.skipTest("set MOUNT_STRAVAFS (meson test does)")
+        self._arm_mount_sweep()
+        return sandbox.run_mount(*args, timeout=timeout)
+
+    def mount(self, sandbox, mountpoint=None, options=(), foreground=True, config=True, ready=30):
+        """Mounts the sandbox's cache with mount.stravafs and returns a Mount
+        once the mount point shows in /proc/self/mountinfo. `config`: True for
+        the sandbox's config path as the CONFIG argument, a string for that
+        argument, None for none (the default lookup). `options`: more
+        arguments (["-o", "refresh=0"]). foreground=True runs it with -f
+        (Mount.proc is the daemon); False lets it daemonize and requires the
+        mount to be ready when the helper exits 0. Unmounted in the cleanup
+        (fusermount3 -u, then -uz)."""
+        if not MOUNT_STRAVAFS:
+            self.skipTest("set MOUNT_STRAVAFS (meson test does)")
+        mountpoint = mountpoint or os.path.join(sandbox.root, "mnt")
+        os.makedirs(mountpoint, exist_ok=True)
+        mountpoint = os.path.realpath(mountpoint)
+        argv = [MOUNT_STRAVAFS] + ([sandbox.config_path] if config is True else [config] if config else [])
+        argv += [mountpoint] + (["-f"] if foreground else []) + list(options)
+        self._arm_mount_sweep()
+        if not foreground:
+            r = sandbox.run_mount(*argv[1:], timeout=ready + 30)
+            if r.rc != 0:
+                raise AssertionError("mount.stravafs failed:\n%r" % r)
+            if mount_type(mountpoint) is None:
+                raise AssertionError("mount.stravafs exited 0 before %s was mounted:\n%r" % (mountpoint, r))
+            return Mount(mountpoint, argv, run=r)
+        n = len(os.listdir(sandbox.root))
+        files = (open(os.path.join(sandbox.root, "mount%d.out" % n), "w+b"),
+                 open(os.path.join(sandbox.root, "mount%d.err" % n), "w+b"))
+        self.addCleanup(lambda: [f.close() for f in files])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=files[0], stderr=files[1], env=sandbox.env(),
+                             preexec_fn=die_with_parent, cwd=sandbox.root)
+        self._procs.append(p)
+        m = Mount(mountpoint, argv, proc=p, files=files)
+        deadline = time.monotonic() + ready
+        while mount_type(mountpoint) is None:
+            if p.poll() is not None:
+                raise AssertionError("mount.stravafs -f exited with %d before mounting:\n%s" % (
+                    p.returncode, m.stderr()))
+            if time.monotonic() > deadline:
+                raise AssertionError("%s not mounted within %d s:\n%s" % (mountpoint, ready, m.stderr()))
+            time.sleep(0.01)
+        return m
 
     # ---- assertions
     def assertExit(self, run, code, *substrings):

@@ -1,0 +1,608 @@
+// mount.stravafs: the cache as a read-only folder tree (mount.stravafs(8)).
+//
+// A thin libfuse low-level adapter over FsTree (src/fs_tree.h): each handler
+// asks the tree, then replies. Handlers never touch the network; each worker
+// thread has its own read-only SQLite connection. Two helper threads run
+// beside the loop:
+//   - the watcher polls PRAGMA data_version and, when any process committed
+//     to the cache, reads fs_changes and tells the kernel exactly what to
+//     forget (the notify calls must not come from a handler);
+//   - the refresher runs `stravafs sync` in-process every [mount] refresh.
+// The kernel may then cache names, attributes and bytes for a day.
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache.h"
+#include "clock.h"
+#include "config.h"
+#include "fs_names.h"
+#include "fs_tree.h"
+#include "http.h"
+#include "mount_options.h"
+#include "oauth.h"
+#include "rate_limiter.h"
+#include "strava_client.h"
+#include "sync_engine.h"
+#include "sync_lock.h"
+
+namespace stravafs {
+namespace {
+
+constexpr const char* kProg = "mount.stravafs";
+constexpr double kKernelCacheSeconds = 86400;  // names and attributes; the watcher invalidates
+constexpr auto kWatchInterval = std::chrono::milliseconds(250);
+
+constexpr const char* kUsageText =
+    "usage: mount.stravafs [CONFIG] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+    "\n"
+    "Shows the stravafs cache at MOUNTPOINT as folders of JSON, CSV and GPX files.\n"
+    "CONFIG is a stravafs.conf (default: $STRAVAFS_CONFIG, then\n"
+    "$XDG_CONFIG_HOME/stravafs/stravafs.conf); the word `stravafs` means the default.\n"
+    "\n"
+    "  -f                  stay in the foreground\n"
+    "  -d                  foreground, and print every request (debug)\n"
+    "  -o allow_other      let other users in (needs user_allow_other in /etc/fuse.conf)\n"
+    "  -o refresh=DURATION sync in the background this often (0: never; default [mount] refresh)\n"
+    "  -o nosuid,noatime,... generic mount flags; ro/rw and fstab-only options are accepted\n"
+    "\n"
+    "Unmount with `fusermount3 -u MOUNTPOINT`. See mount.stravafs(8).\n";
+
+// --- logging: stderr in the foreground, syslog once detached ---------------------
+
+std::atomic<bool> g_syslog{false};
+std::atomic<bool> g_no_open{false};  // the kernel takes ENOSYS from open as "never ask again"
+
+void Log(int priority, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void Log(int priority, const char* fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (g_syslog) syslog(priority, "%s", buf);
+  else std::fprintf(stderr, "%s: %s\n", kProg, buf);
+}
+
+// --- the daemon's shared state ---------------------------------------------------
+
+struct Daemon {
+  std::string cache_path;
+  FsMemo memo;
+  fuse_session* se = nullptr;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::condition_variable wake;  // stopping
+
+  // Sleeps up to `d`; false once the daemon is stopping.
+  bool Sleep(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu);
+    wake.wait_for(lock, d, [&] { return stopping.load(); });
+    return !stopping;
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    wake.notify_all();
+  }
+};
+
+Daemon* Of(fuse_req_t req) { return static_cast<Daemon*>(fuse_req_userdata(req)); }
+
+// This worker thread's read-only view of the cache, opened on first use.
+FsTree* Tree(fuse_req_t req) {
+  thread_local std::unique_ptr<FsTree> tree;
+  if (!tree) {
+    auto t = FsTree::Open(Of(req)->cache_path, Of(req)->memo);
+    if (!t.ok()) {
+      Log(LOG_ERR, "%s", t.status().message().c_str());
+      return nullptr;
+    }
+    tree = std::move(*t);
+  }
+  return tree.get();
+}
+
+// A failed query is the cache's fault, never the caller's: EIO, and a line
+// in the log that says which.
+void ReplyFailure(fuse_req_t req, const Status& s) {
+  Log(LOG_ERR, "%s", s.message().c_str());
+  fuse_reply_err(req, EIO);
+}
+
+struct stat StatOf(const NodeAttr& a) {
+  struct stat st {};
+  st.st_ino = a.ino;
+  switch (a.type) {
+    case NodeType::kDir: st.st_mode = S_IFDIR | 0555; break;
+    case NodeType::kFile: st.st_mode = S_IFREG | 0444; break;
+    case NodeType::kLink: st.st_mode = S_IFLNK | 0777; break;
+  }
+  st.st_nlink = a.nlink;
+  st.st_uid = getuid();
+  st.st_gid = getgid();
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = a.mtime;
+  return st;
+}
+
+fuse_entry_param EntryOf(const NodeAttr& a) {
+  fuse_entry_param e{};
+  e.ino = a.ino;
+  e.attr = StatOf(a);
+  e.attr_timeout = kKernelCacheSeconds;
+  e.entry_timeout = kKernelCacheSeconds;
+  return e;
+}
+
+// --- handlers ----------------------------------------------------------------------
+
+void OpInit(void*, fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  // Opening a file costs no message: the kernel then keeps its pages
+  // (FOPEN_KEEP_CACHE is the no-open default), and a warm `cat` never
+  // reaches the daemon.
+  g_no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  // by-id links are read once, then from the page cache (the watcher
+  // invalidates a link whose activity moved).
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // Bytes change only when the watcher says so; the kernel need not compare
+  // mtimes to guess.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FsTree* t = Tree(req);
+  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  auto a = t->Lookup(parent, name);
+  if (!a.ok()) return ReplyFailure(req, a.status());
+  if (!*a) return (void)fuse_reply_err(req, ENOENT);  // not cached: a new activity shows at once
+  fuse_entry_param e = EntryOf(**a);
+  fuse_reply_entry(req, &e);
+}
+
+void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  FsTree* t = Tree(req);
+  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  auto a = t->GetAttr(ino);
+  if (!a.ok()) return ReplyFailure(req, a.status());
+  if (!*a) return (void)fuse_reply_err(req, ENOENT);
+  struct stat st = StatOf(**a);
+  fuse_reply_attr(req, &st, kKernelCacheSeconds);
+}
+
+void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  FsTree* t = Tree(req);
+  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  auto target = t->ReadLink(ino);
+  if (!target.ok()) return ReplyFailure(req, target.status());
+  if (!*target) return (void)fuse_reply_err(req, ENOENT);
+  fuse_reply_readlink(req, (*target)->c_str());
+}
+
+// A folder's entries, read at the first readdir of an open; offsets are
+// indexes into it (0 ".", 1 "..", then the entries).
+struct DirHandle {
+  fuse_ino_t parent = kRootInode;
+  std::optional<std::vector<DirEntry>> entries;
+};
+
+fuse_ino_t ParentOf(fuse_ino_t ino) {
+  auto d = DecodeInode(ino);
+  if (d && d->kind == InodeKind::kMonthDir) return YearDirInode(d->year());
+  return kRootInode;  // the root, by-id and the years
+}
+
+void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto* h = new DirHandle{ParentOf(ino), std::nullopt};
+  fi->fh = reinterpret_cast<uint64_t>(h);
+  fi->cache_readdir = 1;  // the kernel keeps the listing until the watcher invalidates it
+  fi->keep_cache = 1;
+  if (fuse_reply_open(req, fi) != 0) delete h;
+}
+
+void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  auto* h = reinterpret_cast<DirHandle*>(fi->fh);
+  if (!h->entries || off == 0) {
+    FsTree* t = Tree(req);
+    if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+    auto list = t->List(ino);
+    if (!list.ok()) return ReplyFailure(req, list.status());
+    if (!*list) return (void)fuse_reply_err(req, ENOENT);
+    h->entries = std::move(**list);
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  const auto total = static_cast<off_t>(h->entries->size() + 2);
+  for (off_t i = off; i < total; ++i) {
+    const char* name;
+    NodeAttr attr;
+    if (i < 2) {
+      name = i == 0 ? "." : "..";
+      attr = NodeAttr{i == 0 ? ino : h->parent, NodeType::kDir, 0, 0, 2};
+    } else {
+      const DirEntry& e = (*h->entries)[static_cast<size_t>(i - 2)];
+      name = e.name.c_str();
+      attr = e.attr;
+    }
+    size_t n;
+    if (plus) {
+      fuse_entry_param e = EntryOf(attr);
+      if (i < 2) e.ino = 0;  // no lookup for "." and ".."; the kernel knows them
+      n = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1);
+    } else {
+      struct stat st = StatOf(attr);
+      n = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, i + 1);
+    }
+    if (n > size - used) break;  // full: the kernel asks again from i
+    used += n;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  ReadDir(req, ino, size, off, fi, false);
+}
+void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  ReadDir(req, ino, size, off, fi, true);
+}
+void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<DirHandle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+// Rendered files, shared by the worker threads. Opens cost no message
+// (FUSE_CAP_NO_OPEN_SUPPORT), so a read does not know whether it is the
+// first of a file: the kernel reads a big file in several requests, possibly
+// on several threads, and each would render it again. A few recent files
+// are kept, for as long as the cache has not changed.
+struct Rendered {
+  std::string bytes;            // every file but activities.csv
+  std::optional<CsvIndex> csv;  // activities.csv: rows are rendered per read
+};
+
+class RenderCache {
+ public:
+  std::shared_ptr<const Rendered> Get(uint64_t ino, uint64_t epoch) {
+    std::lock_guard lock(mu_);
+    for (auto& e : entries_)
+      if (e.ino == ino && e.epoch == epoch) {
+        e.used = ++clock_;
+        return e.file;
+      }
+    return nullptr;
+  }
+  void Put(uint64_t ino, uint64_t epoch, std::shared_ptr<const Rendered> file) {
+    std::lock_guard lock(mu_);
+    Entry* slot = nullptr;
+    for (auto& e : entries_)
+      if (e.ino == ino || e.epoch != epoch) slot = &e;  // the same file, or one from before a change
+    if (slot == nullptr && entries_.size() < kCapacity) slot = &entries_.emplace_back();
+    if (slot == nullptr)
+      slot = &*std::min_element(entries_.begin(), entries_.end(),
+                                [](const Entry& a, const Entry& b) { return a.used < b.used; });
+    *slot = Entry{ino, epoch, ++clock_, std::move(file)};
+  }
+
+ private:
+  static constexpr size_t kCapacity = 16;
+  struct Entry {
+    uint64_t ino = 0, epoch = 0, used = 0;
+    std::shared_ptr<const Rendered> file;
+  };
+  std::mutex mu_;
+  uint64_t clock_ = 0;
+  std::vector<Entry> entries_;
+};
+
+RenderCache g_rendered;
+
+void OpOpen(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
+  if (g_no_open) return (void)fuse_reply_err(req, ENOSYS);
+  fi->keep_cache = 1;  // the page cache stays valid until the watcher says otherwise
+  fi->noflush = 1;
+  fuse_reply_open(req, fi);
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  FsTree* t = Tree(req);
+  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  const uint64_t epoch = Of(req)->memo.epoch();
+  auto file = g_rendered.Get(ino, epoch);
+  if (!file) {
+    auto r = std::make_shared<Rendered>();
+    if (FsTree::IsActivitiesCsv(ino)) {
+      auto index = t->IndexCsv(ino);
+      if (!index.ok()) return ReplyFailure(req, index.status());
+      if (!*index) return (void)fuse_reply_err(req, ENOENT);
+      r->csv = std::move(*index);
+    } else {
+      auto bytes = t->Render(ino);
+      if (!bytes.ok()) return ReplyFailure(req, bytes.status());
+      if (!*bytes) return (void)fuse_reply_err(req, ENOENT);
+      r->bytes = std::move(**bytes);
+    }
+    file = r;
+    // A file read in one request needs no keeping; a bigger one will be asked for again.
+    if (r->csv || r->bytes.size() > size) g_rendered.Put(ino, epoch, file);
+  }
+  if (file->csv) {
+    auto bytes = t->ReadCsv(*file->csv, static_cast<uint64_t>(off), size);
+    if (!bytes.ok()) return ReplyFailure(req, bytes.status());
+    fuse_reply_buf(req, bytes->data(), bytes->size());
+    return;
+  }
+  const auto o = static_cast<size_t>(off);
+  if (o >= file->bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  fuse_reply_buf(req, file->bytes.data() + o, std::min(size, file->bytes.size() - o));
+}
+
+void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st {};
+  st.f_bsize = st.f_frsize = 4096;
+  st.f_namemax = kMaxFileNameBytes;
+  fuse_reply_statfs(req, &st);
+}
+
+const fuse_lowlevel_ops kOps = [] {
+  fuse_lowlevel_ops ops{};
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.getattr = OpGetattr;
+  ops.readlink = OpReadlink;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.readdirplus = OpReaddirplus;
+  ops.releasedir = OpReleasedir;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.statfs = OpStatfs;
+  return ops;
+}();
+
+// --- the watcher ---------------------------------------------------------------------
+
+void Watch(Daemon& d) {
+  auto tree = FsTree::Open(d.cache_path, d.memo);
+  if (!tree.ok()) return Log(LOG_ERR, "not watching the cache: %s", tree.status().message().c_str());
+  auto seq = (*tree)->LastChange();
+  auto version = (*tree)->DataVersion();
+  if (!seq.ok() || !version.ok())
+    return Log(LOG_ERR, "not watching the cache: %s",
+               (!seq.ok() ? seq.status() : version.status()).message().c_str());
+  int64_t last_seq = *seq, last_version = *version;
+  while (d.Sleep(kWatchInterval)) {
+    auto v = (*tree)->DataVersion();
+    if (!v.ok() || *v == last_version) continue;
+    last_version = *v;
+    auto inv = (*tree)->ChangesSince(last_seq);
+    if (!inv.ok()) {
+      Log(LOG_WARNING, "reading the cache's changes: %s", inv.status().message().c_str());
+      continue;
+    }
+    // Forget what we computed first, so the kernel's next questions get fresh answers.
+    d.memo.Invalidate();
+    for (const auto& [parent, name] : inv->entries)
+      fuse_lowlevel_notify_inval_entry(d.se, parent, name.c_str(), name.size());
+    fuse_lowlevel_notify_inval_inode(d.se, kAthleteJsonInode, 0, 0);
+    for (uint64_t ino : inv->inodes) fuse_lowlevel_notify_inval_inode(d.se, ino, 0, 0);
+    if (inv->lost_track) Log(LOG_NOTICE, "the cache's change log was pruned past this mount; folders were refreshed");
+    last_seq = inv->last_seq;
+  }
+}
+
+// --- the refresher: the mount's own background sync --------------------------------
+
+class LogProgress : public SyncProgress {
+ public:
+  void OnWait(int64_t ms, const std::string& reason) override {
+    Log(LOG_INFO, "background sync waits %llds: %s", static_cast<long long>(ms / 1000), reason.c_str());
+  }
+};
+
+// Seconds since the last successful sync; nullopt if none.
+std::optional<int64_t> SinceLastSync(const std::string& cache_path) {
+  auto cache = Cache::Open(cache_path, Cache::Mode::kReadOnly);
+  if (!cache.ok()) return std::nullopt;
+  auto last = (*cache)->GetState(kStateLastSuccess);
+  if (!last.ok() || !*last) return std::nullopt;
+  auto t = ParseIsoUtc(**last);
+  if (!t) return std::nullopt;
+  return SystemClock().NowMs() / 1000 - *t;
+}
+
+void RunOneSync(Daemon& d, const Config& config) {
+  auto lock = SyncLock::Acquire(config.cache_path, 0);
+  if (!lock.ok()) return Log(LOG_INFO, "background sync skipped: %s", lock.status().message().c_str());
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
+  if (!cache.ok()) return Log(LOG_ERR, "background sync: %s", cache.status().message().c_str());
+  auto transport = MakeCurlTransport();
+  Clock& clock = SystemClock();
+  TokenSource tokens(*transport, config, clock);
+  RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
+  LogProgress progress;
+  ClientOptions client_options;
+  client_options.cancel = &d.stopping;
+  StravaClient client(*transport, config, clock, tokens, limiter, client_options, &progress);
+  SyncEngine engine(**cache, client, config, clock, progress);
+  SyncOptions options;
+  options.cancel = &d.stopping;
+  SyncReport r = engine.Run(options);
+  if (!r.status.ok() && r.status.kind() != ErrorKind::kInterrupted)
+    return Log(LOG_WARNING, "background sync stopped: %s", r.status.message().c_str());
+  Log(LOG_INFO, "background sync: %lld new, %lld changed, %lld deleted, %lld requests",
+      static_cast<long long>(r.added), static_cast<long long>(r.changed), static_cast<long long>(r.deleted),
+      static_cast<long long>(r.requests));
+}
+
+// Syncs whenever the cache is older than `every`: at once after mounting a
+// stale cache, then every `every` after the last success (a sync run by cron
+// or by hand counts too).
+void Refresh(Daemon& d, const Config& config, std::chrono::milliseconds every) {
+  const int64_t every_s = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(every).count());
+  for (;;) {
+    auto age = SinceLastSync(config.cache_path);
+    int64_t wait_s = age ? std::max<int64_t>(0, every_s - *age) : 0;
+    if (wait_s > 0) {
+      if (!d.Sleep(std::chrono::seconds(wait_s))) return;
+      continue;  // someone may have synced meanwhile
+    }
+    RunOneSync(d, config);
+    if (!d.Sleep(std::chrono::seconds(every_s))) return;  // also paces a sync that keeps failing
+  }
+}
+
+// --- mounting --------------------------------------------------------------------------
+
+// systemd's Type=notify: "READY=1" to $NOTIFY_SOCKET, if there is one.
+void NotifySystemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  size_t len = std::strlen(path);
+  if (len >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, path, len);
+  if (path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  (void)sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+               static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+  close(fd);
+}
+
+// The errors a person can act on, found before libfuse gives its own.
+Status CheckMountpoint(const std::string& mnt) {
+  struct stat st {}, up {};
+  if (stat(mnt.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + " does not exist: create it with mkdir -p " + mnt);
+    if (errno == ENOTCONN)
+      return Status::Error(ErrorKind::kGeneric, mnt + " is a mount whose daemon died: unmount it with fusermount3 -u " + mnt);
+    return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + ": " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + " is not a directory");
+  std::string parent = mnt + "/..";
+  if (stat(parent.c_str(), &up) == 0 && (st.st_dev != up.st_dev || st.st_ino == up.st_ino))
+    return Status::Error(ErrorKind::kGeneric, mnt + " is already a mount point: unmount it first (fusermount3 -u " + mnt + ")");
+  if (access("/dev/fuse", F_OK) != 0)
+    return Status::Error(ErrorKind::kGeneric,
+                         "/dev/fuse is missing: load the fuse module (modprobe fuse); in a container, pass the device in");
+  return Status::Ok();
+}
+
+constexpr int kExitMountFailed = 1;
+constexpr int kExitUsage = 2;
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "%s: %s\n", kProg, message.c_str());
+  return code;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  auto args = ParseMountArgs(words);
+  if (!args.ok())
+    return Fail(kExitUsage, args.status().message() + "\nusage: mount.stravafs [CONFIG] MOUNTPOINT [-f] [-d] [-o OPTIONS]; see --help");
+  if (args->help) return std::fputs(kUsageText, stdout), 0;
+  if (args->version) return std::printf("mount.stravafs %s\n", STRAVAFS_VERSION), 0;
+
+  auto config = LoadConfig(args->config);
+  if (!config.ok()) return Fail(kExitUsage, config.status().message());
+  std::error_code ec;
+  config->cache_path = std::filesystem::absolute(config->cache_path, ec).string();  // we chdir("/")
+  const auto refresh = args->refresh.value_or(config->mount_refresh);
+  if (refresh.count() > 0 && config->client_id.empty())
+    return Fail(kExitUsage, "refresh needs [strava] client_id in " + config->path + " (or mount with -o refresh=0)");
+
+  std::string mnt = std::filesystem::absolute(args->mountpoint, ec).lexically_normal().string();
+  if (mnt.size() > 1 && mnt.back() == '/') mnt.pop_back();
+  {  // the cache must be there and readable before anything is mounted
+    FsMemo memo;
+    auto tree = FsTree::Open(config->cache_path, memo);
+    if (!tree.ok()) return Fail(kExitMountFailed, tree.status().message());
+  }
+  if (auto s = CheckMountpoint(mnt); !s.ok()) return Fail(kExitMountFailed, s.message());
+
+  Daemon daemon;
+  daemon.cache_path = config->cache_path;
+  std::vector<std::string> fargs = {kProg, "-o", FuseOptionString(*args)};
+  if (args->debug) fargs.emplace_back("-d");
+  std::vector<char*> fargv;
+  for (auto& a : fargs) fargv.push_back(a.data());
+  fuse_args fa = FUSE_ARGS_INIT(static_cast<int>(fargv.size()), fargv.data());
+  daemon.se = fuse_session_new(&fa, &kOps, sizeof kOps, &daemon);
+  if (daemon.se == nullptr) return Fail(kExitMountFailed, "cannot start a FUSE session");
+  if (fuse_session_mount(daemon.se, mnt.c_str()) != 0) {
+    fuse_session_destroy(daemon.se);
+    return Fail(kExitMountFailed, "cannot mount at " + mnt + " (see the message above)");
+  }
+  // Mounted: the parent returns to the shell now; errors go to syslog.
+  if (!args->foreground) {
+    openlog(kProg, LOG_PID, LOG_DAEMON);
+    g_syslog = true;
+  }
+  if (fuse_daemonize(args->foreground ? 1 : 0) != 0) {
+    fuse_session_unmount(daemon.se);
+    fuse_session_destroy(daemon.se);
+    return Fail(kExitMountFailed, "cannot detach from the terminal");
+  }
+  if (fuse_set_signal_handlers(daemon.se) != 0) {
+    fuse_session_unmount(daemon.se);
+    fuse_session_destroy(daemon.se);
+    return Fail(kExitMountFailed, "cannot install signal handlers");
+  }
+  Log(LOG_INFO, "mounted %s at %s", daemon.cache_path.c_str(), mnt.c_str());
+  NotifySystemd("READY=1");
+
+  std::thread watcher([&] { Watch(daemon); });
+  std::thread refresher;
+  if (refresh.count() > 0) refresher = std::thread([&] { Refresh(daemon, *config, refresh); });
+
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 0);
+  fuse_loop_cfg_set_max_threads(loop, 8);
+  int rc = fuse_session_loop_mt(daemon.se, loop);
+  fuse_loop_cfg_destroy(loop);
+
+  NotifySystemd("STOPPING=1");
+  daemon.Stop();
+  watcher.join();
+  if (refresher.joinable()) refresher.join();
+  fuse_remove_signal_handlers(daemon.se);
+  fuse_session_unmount(daemon.se);
+  fuse_session_destroy(daemon.se);
+  Log(LOG_INFO, "unmounted %s", mnt.c_str());
+  return rc >= 0 ? 0 : kExitMountFailed;  // a signal's number, or 0 when unmounted
+}
+
+}  // namespace
+}  // namespace stravafs
+
+int main(int argc, char** argv) { return stravafs::Main(argc, argv); }

@@ -1,0 +1,813 @@
+"""The mount (mount.stravafs, issue 3) over an emulator-synced cache: the tree
+matches the cache (find counts, names, sizes, JSON through jq, CSV through
+Python's csv module, GPX through gpsbabel, grep -r), hostile names, stable
+inodes, d_type, link counts, mtimes and modes; EROFS for every write; a sync by
+another process shows within 2 s; SIGTERM/SIGINT/SIGHUP and fusermount3 -u
+unmount cleanly; a month of 5,000 activities; the helper's errors and options.
+
+Needs $MOUNT_STRAVAFS besides $STRAVAFS and $STRAVA_EMULATOR (meson sets all
+three), /dev/fuse, fusermount3, jq and gpsbabel. By hand:
+
+    MOUNT_STRAVAFS=BUILD/fuse/mount.stravafs STRAVAFS=BUILD/src/stravafs \\
+        STRAVA_EMULATOR=BUILD/tests/emulator/strava-emulator /usr/bin/python3 tests/integration/test_mount.py
+"""
+
+import csv
+import ctypes
+import errno
+import http.client
+import io
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (EXIT_ERROR, EXIT_USAGE, MOUNT_STRAVAFS, TestCase, die_with_parent, iso, main,  # noqa: E402
+                     mount_type, mounts, parse_iso, process_gone, processes_of, unmount, wait_until)
+
+FRESH = 2.0  # seconds: "new activities appear within 2 seconds"
+NO_REFRESH = ["-o", "refresh=0"]  # no background sync of its own: only what the test syncs shows
+STREAMS_HEADER = ["seq", "time", "distance", "lat", "lng", "altitude", "velocity", "heartrate", "cadence", "watts",
+                  "temp", "moving", "grade"]
+
+# Inode layout of src/fs_names.h.
+KIND_SHIFT = 56
+YEAR_DIR, MONTH_DIR, YEAR_CSV, MONTH_CSV, ACT_JSON, ACT_CSV, ACT_GPX, BYID_LINK = range(1, 9)
+
+
+def ino(kind, payload):
+    return kind << KIND_SHIFT | payload
+
+
+# d_type through readdir(3) itself: os.scandir falls back to lstat when the
+# file system leaves d_type DT_UNKNOWN, so it cannot tell whether d_type is set.
+DT_UNKNOWN, DT_DIR, DT_REG, DT_LNK = 0, 4, 8, 10
+
+
+class _Dirent64(ctypes.Structure):
+    _fields_ = [("d_ino", ctypes.c_uint64), ("d_off", ctypes.c_int64), ("d_reclen", ctypes.c_ushort),
+                ("d_type", ctypes.c_ubyte), ("d_name", ctypes.c_char * 256)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.opendir.restype = ctypes.c_void_p
+_libc.opendir.argtypes = [ctypes.c_char_p]
+_libc.readdir64.restype = ctypes.POINTER(_Dirent64)
+_libc.readdir64.argtypes = [ctypes.c_void_p]
+_libc.closedir.argtypes = [ctypes.c_void_p]
+
+
+def readdir(path):
+    """[(name bytes, d_ino, d_type)] of a directory, "." and ".." included."""
+    d = _libc.opendir(os.fsencode(path))
+    if not d:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), path)
+    out = []
+    try:
+        while True:
+            ctypes.set_errno(0)
+            ent = _libc.readdir64(d)
+            if not ent:
+                if ctypes.get_errno():
+                    raise OSError(ctypes.get_errno(), "readdir", path)
+                return out
+            out.append((ent.contents.d_name, ent.contents.d_ino, ent.contents.d_type))
+    finally:
+        _libc.closedir(d)
+
+
+def walk(root):
+    """{relative path: os.lstat result} of everything under root (root is "")."""
+    out = {"": os.lstat(root)}
+    todo = [""]
+    while todo:
+        rel = todo.pop()
+        for name in os.listdir(os.path.join(root, rel) if rel else root):
+            r = os.path.join(rel, name) if rel else name
+            st = os.lstat(os.path.join(root, r))
+            out[r] = st
+            if stat.S_ISDIR(st.st_mode):
+                todo.append(r)
+    return out
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def run(argv, **kw):
+    kw.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run(argv, stderr=subprocess.PIPE, timeout=120, **kw)
+
+
+def csv_rows(data):
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+class Expected:
+    """The tree the mount must show, from the cache alone (read with sqlite3),
+    except the file names of activities, which are the mount's to choose
+    (src/fs_names.h); the tests take them from the by-id links and check them
+    against the naming rule's shape."""
+
+    def __init__(self, sb):
+        conn = sb.db()
+        conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
+        try:
+            rows = conn.execute("SELECT id, name, sport_type, start_date, start_date_local, json "
+                                "FROM activities").fetchall()
+            samples = {r[0]: (r[1], r[2], [s for s in r[3].split(",")]) for r in conn.execute(
+                "SELECT activity_id, count(*), sum(lat IS NOT NULL AND lng IS NOT NULL), group_concat(seq) "
+                "FROM (SELECT * FROM streams ORDER BY activity_id, seq) GROUP BY activity_id")}
+            self.athletes = [r[0] for r in conn.execute("SELECT json FROM athletes")]
+        finally:
+            conn.close()
+        self.acts = {}
+        for aid, name, sport, start, local, js in rows:
+            n, gps, seqs = samples.get(aid, (0, 0, []))
+            self.acts[aid] = {"id": aid, "name": name, "sport_type": sport, "start": parse_iso(start),
+                              "local": local, "year": local[:4], "month": local[5:7], "json": js,
+                              "samples": n, "gps": gps or 0, "seqs": [int(s) for s in seqs]}
+        self.newest = max(a["start"] for a in self.acts.values())
+        self.years = sorted({a["year"] for a in self.acts.values()})
+        self.months = sorted({(a["year"], a["month"]) for a in self.acts.values()})
+
+    def in_folder(self, year=None, month=None):
+        """The activities of a folder, in activities.csv order."""
+        acts = [a for a in self.acts.values() if (year is None or a["year"] == year) and
+                (month is None or a["month"] == month)]
+        return sorted(acts, key=lambda a: (a["local"], a["id"]))
+
+    def counts(self):
+        """(regular files, symlinks, directories)."""
+        files = 2 + len(self.years) + len(self.months)
+        for a in self.acts.values():
+            files += 1 + (a["samples"] > 0) + (a["gps"] > 0)
+        return files, len(self.acts), 2 + len(self.years) + len(self.months)
+
+
+class MountCase(TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Fail rather than skip: a suite that passes without mounting proves nothing.
+        if not MOUNT_STRAVAFS:
+            raise AssertionError("set MOUNT_STRAVAFS to the mount.stravafs binary (meson test does)")
+        if not os.access("/dev/fuse", os.R_OK | os.W_OK):
+            raise AssertionError("/dev/fuse is missing or not usable: these tests need real mounts")
+
+
+class MountTree(MountCase):
+    """One emulator athlete, synced in full, mounted: everything the mount shows."""
+
+    def synced(self, activities=60, seed=300, samples=50, config=None, extra=()):
+        """An emulator athlete with activities in three years (the generated
+        ones are all recent), synced into a fresh cache."""
+        emu = self.emulator(activities, seed, args=("--samples", str(samples)))
+        for fields in extra:
+            emu.create(fields)
+        sb = self.sandbox(emu, config)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        return emu, sb
+
+    def full_tree(self):
+        emu, sb = self.synced(extra=[
+            # The word the grep test looks for, in a year of its own.
+            {"name": "Quokkaflight tempo along the river", "sport_type": "Run", "start_date": "2019-06-15T05:30:00Z",
+             "timezone": "Europe/Berlin"},
+            {"name": "Leap day ride", "sport_type": "Ride", "start_date": "2024-02-29T10:00:00Z",
+             "timezone": "Europe/London"},
+            {"name": "Leap day run", "sport_type": "Run", "start_date": "2024-02-29T17:00:00Z",
+             "timezone": "Europe/London"},
+        ])
+        exp = Expected(sb)
+        self.assertEqual(len(exp.acts), 63)
+        return emu, sb, exp
+
+    def names(self, mnt, exp):
+        """{id: base name} from the by-id links, checked against the rule's shape."""
+        bases = {}
+        for aid, a in exp.acts.items():
+            target = os.readlink(os.path.join(mnt, "by-id", "%d.json" % aid))
+            m = re.fullmatch(r"\.\./(\d{4})/(\d\d)/((\d{4})-(\d\d)-(\d\d)_(\d\d)(\d\d)_(.+)_(\d+))\.json", target)
+            self.assertIsNotNone(m, "by-id/%d.json -> %r" % (aid, target))
+            local = a["local"]
+            self.assertEqual(m.group(1, 2), (local[:4], local[5:7]), target)
+            self.assertEqual(m.group(4, 5, 6, 7, 8), (local[:4], local[5:7], local[8:10], local[11:13],
+                                                      local[14:16]), target)
+            self.assertEqual(int(m.group(10)), aid, target)
+            bases[aid] = m.group(3)
+        self.assertEqual(len(set(bases.values())), len(bases), "two activities share a name")
+        return bases
+
+    def expected_paths(self, exp, bases):
+        """{relative path: "f" | "l" | "d"} of the whole tree."""
+        want = {"": "d", "by-id": "d", "athlete.json": "f", "activities.csv": "f"}
+        for y in exp.years:
+            want[y] = "d"
+            want[y + "/activities.csv"] = "f"
+        for y, m in exp.months:
+            want["%s/%s" % (y, m)] = "d"
+            want["%s/%s/activities.csv" % (y, m)] = "f"
+        for aid, a in exp.acts.items():
+            base = "%s/%s/%s" % (a["year"], a["month"], bases[aid])
+            want[base + ".json"] = "f"
+            if a["samples"]:
+                want[base + ".csv"] = "f"
+            if a["gps"]:
+                want[base + ".gpx"] = "f"
+            want["by-id/%d.json" % aid] = "l"
+        return want
+
+    def test_tree_find_sizes_json_csv_gpx_and_grep(self):
+        emu, sb, exp = self.full_tree()
+        m = self.mount(sb, options=NO_REFRESH)
+        mnt = m.path
+        self.assertEqual(mount_type(mnt), "fuse.stravafs")
+        bases = self.names(mnt, exp)
+        want = self.expected_paths(exp, bases)
+        tree = walk(mnt)
+        kinds = {r: "d" if stat.S_ISDIR(st.st_mode) else "l" if stat.S_ISLNK(st.st_mode) else
+                 "f" if stat.S_ISREG(st.st_mode) else "?" for r, st in tree.items()}
+        self.assertEqual(sorted(set(kinds.items()) - set(want.items())), [], "shown but not expected")
+        self.assertEqual(sorted(set(want.items()) - set(kinds.items())), [], "expected but not shown")
+
+        # find(1) agrees.
+        files, links, dirs = exp.counts()
+        for t, n in (("f", files), ("l", links), ("d", dirs)):
+            p = run(["find", mnt, "-type", t])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(p.stdout.splitlines()), n, "find -type %s" % t)
+        # The cache has what this test is about: streams, GPS, activities without either.
+        self.assertTrue(any(a["gps"] for a in exp.acts.values()))
+        self.assertTrue(any(a["samples"] and not a["gps"] for a in exp.acts.values()))
+        self.assertTrue(any(not a["samples"] for a in exp.acts.values()))
+        self.assertGreaterEqual(len(exp.years), 3)
+
+        # st_size is exactly what read() gives, never 0; pread at offsets agrees.
+        for rel, st in sorted(tree.items()):
+            path = os.path.join(mnt, rel)
+            if kinds[rel] == "f":
+                data = read(path)
+                self.assertEqual(st.st_size, len(data), rel)
+                self.assertGreater(st.st_size, 0, rel)
+                with open(path, "rb", buffering=0) as f:
+                    for off in (0, 1, len(data) // 3, len(data) - 1, len(data), len(data) + 100):
+                        self.assertEqual(os.pread(f.fileno(), 4096, off), data[off:off + 4096], (rel, off))
+            elif kinds[rel] == "l":
+                self.assertEqual(st.st_size, len(os.readlink(os.fsencode(path))), rel)
+
+        # jq parses every JSON, directly and through by-id; the content is the cache's.
+        jsons = [r for r in want if r.endswith(".json")]
+        self.assertEqual(len(jsons), 1 + 2 * len(exp.acts))
+        for rel in jsons:
+            p = run(["jq", ".", os.path.join(mnt, rel)], stdout=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 0, "jq . %s: %s" % (rel, p.stderr.decode(errors="replace")))
+        for aid, a in exp.acts.items():
+            via_link = json.loads(read(os.path.join(mnt, "by-id", "%d.json" % aid)))
+            direct = json.loads(read(os.path.join(mnt, a["year"], a["month"], bases[aid] + ".json")))
+            self.assertEqual(via_link, direct)
+            self.assertEqual(direct, json.loads(a["json"]), "activity %d: the .json is not the cached JSON" % aid)
+            self.assertTrue(read(os.path.join(mnt, "by-id", "%d.json" % aid)).endswith(b"}\n"))
+        self.assertEqual(len(exp.athletes), 1)
+        self.assertEqual(json.loads(read(os.path.join(mnt, "athlete.json"))), json.loads(exp.athletes[0]))
+
+        # Every activities.csv: one header everywhere, the folder's activities in order.
+        header = None
+        folders = [(None, None)] + [(y, None) for y in exp.years] + exp.months
+        for y, mo in folders:
+            rel = "/".join(x for x in (y, mo, "activities.csv") if x)
+            data = read(os.path.join(mnt, rel))
+            self.assertTrue(data.endswith(b"\r\n"), rel)
+            rows = csv_rows(data)
+            header = header or rows[0]
+            self.assertEqual(rows[0], header, rel)
+            self.assertIn("id", header)
+            self.assertNotIn("polyline", header)
+            ids = [int(r[header.index("id")]) for r in rows[1:]]
+            self.assertEqual(ids, [a["id"] for a in exp.in_folder(y, mo)], rel)
+            for r in rows[1:]:
+                self.assertEqual(len(r), len(header), rel)
+                self.assertEqual(r[header.index("start_date_local")],
+                                 exp.acts[int(r[header.index("id")])]["local"], rel)
+        # The streams CSVs: one row per sample, in seq order.
+        for aid, a in exp.acts.items():
+            if a["samples"]:
+                rows = csv_rows(read(os.path.join(mnt, a["year"], a["month"], bases[aid] + ".csv")))
+                self.assertEqual(rows[0], STREAMS_HEADER)
+                self.assertEqual([int(r[0]) for r in rows[1:]], a["seqs"], "activity %d" % aid)
+                self.assertTrue(all(len(r) == len(STREAMS_HEADER) for r in rows))
+
+        # GPX: gpsbabel reads every one back, one trackpoint per sample with lat and lng.
+        out = os.path.join(self.tmp, "gpx.csv")
+        for aid, a in exp.acts.items():
+            if not a["gps"]:
+                continue
+            path = os.path.join(mnt, a["year"], a["month"], bases[aid] + ".gpx")
+            p = run(["gpsbabel", "-t", "-i", "gpx", "-f", path, "-o", "unicsv", "-F", out])
+            self.assertEqual(p.returncode, 0, "gpsbabel on %s: %s" % (path, p.stderr.decode(errors="replace")))
+            with open(out, newline="") as f:
+                self.assertEqual(len(list(csv.reader(f))) - 1, a["gps"], "trackpoints of %s" % path)
+            ns = {"g": "http://www.topografix.com/GPX/1/1"}
+            root = ET.fromstring(read(path))
+            self.assertEqual(root.get("version"), "1.1")
+            self.assertEqual(len(root.findall("g:trk/g:trkseg/g:trkpt", ns)), a["gps"], path)
+
+        # grep -r finds the activity by a word of its name: its JSON and GPX
+        # (which carry the name), and the three activities.csv that list it.
+        (q,) = [a for a in exp.acts.values() if a["name"].startswith("Quokkaflight")]
+        self.assertIn("Quokkaflight-tempo-along-the-river", bases[q["id"]])
+        p = run(["grep", "-rl", "Quokkaflight", mnt])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        found = {os.path.relpath(x, mnt) for x in p.stdout.decode().splitlines()}
+        month = "%s/%s/" % (q["year"], q["month"])
+        want = {month + bases[q["id"]] + ".json", "activities.csv", q["year"] + "/activities.csv",
+                month + "activities.csv"}
+        if q["gps"]:
+            want.add(month + bases[q["id"]] + ".gpx")
+        self.assertEqual(found, want)
+        p = run(["grep", "-rh", '"name": "Quokkaflight', mnt])
+        self.assertRegex(p.stdout.decode(), r'^ +"name": "Quokkaflight tempo along the river",?\n$')
+
+    def test_hostile_names_types_links_inodes_times_and_remount(self):
+        emu, sb, exp = self.full_tree()
+        names = [a["name"] for a in exp.acts.values()]
+        # The emulator gave us the hostile names this test is about.
+        for what, pred in (("../../etc/passwd", lambda n: n == "../../etc/passwd"),
+                           ("a newline", lambda n: "\n" in n), ("a control character", lambda n: "\x01" in n),
+                           ("over 300 bytes", lambda n: len(n.encode("utf-8", "surrogateescape")) > 300),
+                           ("a leading dot", lambda n: n.startswith(".")),
+                           ("a leading dash", lambda n: n.startswith("-")),
+                           ("a NUL", lambda n: "\x00" in n), ("empty", lambda n: n == ""), ("..", lambda n: n == "..")):
+            self.assertTrue(any(pred(n) for n in names), "no activity name with %s" % what)
+
+        m = self.mount(sb, options=NO_REFRESH)
+        mnt = m.path
+        bases = self.names(mnt, exp)
+        tree = walk(mnt)
+
+        # Names: valid UTF-8, at most 255 bytes, no control characters, no
+        # leading "." or "-" (os.listdir on bytes: the names as the kernel has them).
+        for rel, st in tree.items():
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            for raw in os.listdir(os.fsencode(os.path.join(mnt, rel))):
+                try:
+                    name = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.fail("%r in %r is not UTF-8" % (raw, rel))
+                self.assertLessEqual(len(raw), 255, name)
+                self.assertFalse(any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in name), repr(name))
+                self.assertNotIn("/", name)
+                self.assertFalse(name.startswith((".", "-")), repr(name))
+        long = [a for a in exp.acts.values() if len(a["name"].encode("utf-8", "surrogateescape")) > 300]
+        self.assertTrue(long)
+        for a in long:
+            self.assertLessEqual(len((bases[a["id"]] + ".json").encode()), 255)
+            for ext in (".json",) + ((".gpx",) if a["gps"] else ()):
+                self.assertTrue(os.path.isfile(os.path.join(mnt, a["year"], a["month"], bases[a["id"]] + ext)))
+        (pw,) = [a for a in exp.acts.values() if a["name"] == "../../etc/passwd"]
+        self.assertTrue(os.path.isfile(os.path.join(mnt, pw["year"], pw["month"], bases[pw["id"]] + ".json")))
+        self.assertFalse(os.path.exists(os.path.join(mnt, "etc")))
+
+        # Types, modes, owners, link counts, inode numbers, times.
+        uid, gid = os.getuid(), os.getgid()
+        newest = exp.newest
+        year_newest = {y: max(a["start"] for a in exp.in_folder(y)) for y in exp.years}
+        month_newest = {(y, mo): max(a["start"] for a in exp.in_folder(y, mo)) for y, mo in exp.months}
+        by_path = {}
+        for aid, a in exp.acts.items():
+            for ext, kind in ((".json", ACT_JSON), (".csv", ACT_CSV), (".gpx", ACT_GPX)):
+                by_path["%s/%s/%s%s" % (a["year"], a["month"], bases[aid], ext)] = (ino(kind, aid), a["start"])
+            by_path["by-id/%d.json" % aid] = (ino(BYID_LINK, aid), None)
+        fixed = {"": (1, newest), "athlete.json": (2, newest), "activities.csv": (3, newest), "by-id": (4, newest)}
+        for y in exp.years:
+            fixed[y] = (ino(YEAR_DIR, int(y)), year_newest[y])
+            fixed[y + "/activities.csv"] = (ino(YEAR_CSV, int(y)), year_newest[y])
+        for y, mo in exp.months:
+            p = int(y) << 4 | int(mo)
+            fixed["%s/%s" % (y, mo)] = (ino(MONTH_DIR, p), month_newest[(y, mo)])
+            fixed["%s/%s/activities.csv" % (y, mo)] = (ino(MONTH_CSV, p), month_newest[(y, mo)])
+        by_path.update(fixed)
+        for rel, st in tree.items():
+            with self.subTest(path=rel):
+                self.assertEqual((st.st_uid, st.st_gid), (uid, gid))
+                self.assertIn(rel, by_path, "unexpected entry")
+                want_ino, want_mtime = by_path[rel]
+                self.assertEqual(st.st_ino, want_ino, "inode of %r is %#x, src/fs_names.h says %#x" % (
+                    rel, st.st_ino, want_ino))
+                if want_mtime is not None:
+                    self.assertEqual(st.st_mtime, want_mtime, "mtime of %r: %s, expected %s" % (
+                        rel, iso(st.st_mtime), iso(want_mtime)))
+                if stat.S_ISDIR(st.st_mode):
+                    self.assertEqual(stat.S_IMODE(st.st_mode), 0o555)
+                    subdirs = sum(1 for r, s in tree.items() if r and os.path.dirname(r) == rel and
+                                  stat.S_ISDIR(s.st_mode))
+                    self.assertEqual(st.st_nlink, 2 + subdirs)
+                elif stat.S_ISLNK(st.st_mode):
+                    self.assertEqual(stat.S_IMODE(st.st_mode), 0o777)
+                    self.assertEqual(st.st_nlink, 1)
+                else:
+                    self.assertTrue(stat.S_ISREG(st.st_mode))
+                    self.assertEqual(stat.S_IMODE(st.st_mode), 0o444)
+                    self.assertEqual(st.st_nlink, 1)
+        self.assertEqual(len({st.st_ino for st in tree.values()}), len(tree), "two entries share an inode")
+
+        # d_type (from readdir itself, and as os.scandir reports it) and d_ino match lstat.
+        for rel, st in tree.items():
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            d = os.path.join(mnt, rel)
+            ents = readdir(d)
+            self.assertEqual(sorted(n for n, _, _ in ents if n not in (b".", b"..")),
+                             sorted(os.listdir(os.fsencode(d))), rel)
+            self.assertIn(b".", [n for n, _, _ in ents])
+            self.assertIn(b"..", [n for n, _, _ in ents])
+            for name, d_ino, d_type in ents:
+                if name in (b".", b".."):
+                    self.assertEqual(d_type, DT_DIR, (rel, name))
+                    continue
+                child = tree[os.path.join(rel, name.decode()) if rel else name.decode()]
+                want = DT_DIR if stat.S_ISDIR(child.st_mode) else DT_LNK if stat.S_ISLNK(child.st_mode) else DT_REG
+                self.assertEqual(d_type, want, "d_type of %r in %r" % (name, rel))
+                self.assertEqual(d_ino, child.st_ino, "d_ino of %r in %r" % (name, rel))
+            for e in os.scandir(d):
+                child = tree[os.path.join(rel, e.name) if rel else e.name]
+                self.assertEqual((e.is_dir(follow_symlinks=False), e.is_file(follow_symlinks=False),
+                                  e.is_symlink()),
+                                 (stat.S_ISDIR(child.st_mode), stat.S_ISREG(child.st_mode),
+                                  stat.S_ISLNK(child.st_mode)), e.path)
+                self.assertEqual(e.inode(), child.st_ino, e.path)
+
+        # Stable across a remount: the same names, inodes, sizes, times.
+        def snapshot():
+            return {r: (st.st_ino, st.st_mode, st.st_nlink, st.st_size, st.st_mtime) for r, st in walk(mnt).items()}
+        before = snapshot()
+        self.assertEqual(unmount(mnt), [])
+        self.assertEqual(m.proc.wait(10), 0, m.stderr())
+        self.assertIsNone(mount_type(mnt))
+        self.mount(sb, options=NO_REFRESH)
+        self.assertEqual(snapshot(), before)
+
+
+class MountWrites(MountCase):
+    def test_every_write_fails_with_erofs(self):
+        emu = self.emulator(5, seed=301, args=("--samples", "20"))
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        mnt = self.mount(sb, options=NO_REFRESH).path
+        tree = walk(mnt)
+        before = {r: read(os.path.join(mnt, r)) for r, st in tree.items() if stat.S_ISREG(st.st_mode)}
+        f = os.path.join(mnt, sorted(r for r in before if r.endswith(".json") and "/" in r)[0])
+        year = sorted(r for r in tree if re.fullmatch(r"\d{4}", r))[0]
+        link = os.path.join(mnt, "by-id", os.listdir(os.path.join(mnt, "by-id"))[0])
+        ops = [
+            ("create", lambda: os.open(os.path.join(mnt, "new.txt"), os.O_CREAT | os.O_WRONLY, 0o644)),
+            ("create in a month", lambda: os.open(os.path.join(os.path.dirname(f), "new.json"),
+                                                  os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)),
+            ("open for writing", lambda: os.open(f, os.O_WRONLY)),
+            ("open read-write", lambda: os.open(f, os.O_RDWR)),
+            ("open to append", lambda: os.open(f, os.O_WRONLY | os.O_APPEND)),
+            ("open truncating", lambda: os.open(f, os.O_RDONLY | os.O_TRUNC)),
+            ("truncate", lambda: os.truncate(f, 0)),
+            ("mkdir", lambda: os.mkdir(os.path.join(mnt, "newdir"))),
+            ("mkdir in a year", lambda: os.mkdir(os.path.join(mnt, year, "13"))),
+            ("rmdir", lambda: os.rmdir(os.path.join(mnt, year))),
+            ("rm", lambda: os.unlink(f)),
+            ("rm a by-id link", lambda: os.unlink(link)),
+            ("rename", lambda: os.rename(f, f + ".bak")),
+            ("rename to the root", lambda: os.rename(f, os.path.join(mnt, "moved.json"))),
+            ("rename a folder", lambda: os.rename(os.path.join(mnt, year), os.path.join(mnt, "1999"))),
+            ("chmod", lambda: os.chmod(f, 0o644)),
+            ("chmod a folder", lambda: os.chmod(os.path.join(mnt, year), 0o755)),
+            ("chown", lambda: os.chown(f, os.getuid(), os.getgid())),
+            ("touch (utime now)", lambda: os.utime(f)),
+            ("touch -d", lambda: os.utime(f, (0, 0))),
+            ("symlink", lambda: os.symlink("athlete.json", os.path.join(mnt, "link"))),
+            ("hard link", lambda: os.link(f, os.path.join(mnt, "hard.json"))),
+            ("setxattr", lambda: os.setxattr(f, "user.test", b"1")),
+            ("mknod", lambda: os.mknod(os.path.join(mnt, "fifo"), 0o600 | stat.S_IFIFO)),
+        ]
+        for what, op in ops:
+            with self.subTest(op=what):
+                try:
+                    fd = op()
+                except OSError as e:
+                    self.assertEqual(e.errno, errno.EROFS, "%s: %s (errno %d), expected EROFS" % (what, e, e.errno))
+                else:
+                    if isinstance(fd, int):
+                        os.close(fd)
+                    self.fail("%s succeeded on a read-only mount" % what)
+        # The tools say so too.
+        for argv in (["touch", os.path.join(mnt, "new")], ["touch", f], ["rm", "-f", f], ["mkdir", mnt + "/d"],
+                     ["mv", f, mnt + "/x.json"], ["chmod", "u+w", f], ["cp", f, f + ".copy"]):
+            with self.subTest(argv=argv[0]):
+                p = run(argv, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+                self.assertNotEqual(p.returncode, 0, argv)
+                self.assertIn(b"Read-only file system", p.stderr, argv)
+        self.assertEqual({r: read(os.path.join(mnt, r)) for r in before}, before)
+        self.assertEqual(set(walk(mnt)), set(tree))
+
+
+class MountFreshness(MountCase):
+    def month_state(self, mnt, year, month):
+        d = os.path.join(mnt, year, month)
+        listing = set(os.listdir(d)) if os.path.isdir(d) else set()
+        csvp = os.path.join(d, "activities.csv")
+        if not os.path.exists(csvp):
+            return listing, None, None
+        data = read(csvp)
+        return listing, os.stat(csvp).st_size, data
+
+    def test_a_sync_by_another_process_shows_within_2_seconds(self):
+        emu = self.emulator(40, seed=302, args=("--samples", "30"))
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        m = self.mount(sb, options=NO_REFRESH)
+        mnt = m.path
+        acts = sorted(emu.activities("summary"), key=lambda a: (parse_iso(a["start_date"]), a["id"]))
+        newest = acts[-1]
+        y, mo = newest["start_date_local"][:4], newest["start_date_local"][5:7]
+
+        # Warm the kernel caches: the month's listing and attributes, its
+        # activities.csv, the root's, and a negative lookup of the new link.
+        def look(new_id=None):
+            listing, size, data = self.month_state(mnt, y, mo)
+            for n in listing:
+                os.lstat(os.path.join(mnt, y, mo, n))
+            read(os.path.join(mnt, "activities.csv"))
+            os.listdir(os.path.join(mnt, "by-id"))
+            if new_id:
+                self.assertFalse(os.path.lexists(os.path.join(mnt, "by-id", "%d.json" % new_id)))
+            return listing, size, data
+        # A new activity, one minute after the newest (so in its month, and
+        # inside the incremental sync's window).
+        for offset in (60, -60):  # whichever stays in the newest's month
+            new = emu.create({"name": "Freshly synced run", "sport_type": "Run",
+                              "start_date": parse_iso(newest["start_date"]) + offset})
+            if new["start_date_local"][:7] == newest["start_date_local"][:7]:
+                break
+            emu.delete(new["id"])
+        self.assertEqual(new["start_date_local"][:7], newest["start_date_local"][:7])
+        listing0, size0, csv0 = look(new["id"])
+        root0 = read(os.path.join(mnt, "activities.csv"))
+        r = sb.run("sync")
+        self.assertExit(r, 0)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities WHERE id=?", (new["id"],)), 1)
+        t0 = time.monotonic()
+        link = os.path.join(mnt, "by-id", "%d.json" % new["id"])
+
+        def appeared():
+            listing, _, _ = self.month_state(mnt, y, mo)
+            return any(n.endswith("_%d.json" % new["id"]) for n in listing) and os.path.lexists(link) and \
+                "%d.json" % new["id"] in os.listdir(os.path.join(mnt, "by-id"))
+        wait_until(appeared, FRESH, "the new activity in `ls %s/%s` and by-id" % (y, mo))
+        seen = time.monotonic() - t0
+        p = run(["ls", os.path.join(mnt, y, mo)])
+        self.assertIn(b"_%d.json" % new["id"], p.stdout)
+        target = os.readlink(link)
+        self.assertEqual(json.loads(read(link))["id"], new["id"])
+        self.assertTrue(os.path.isfile(os.path.join(mnt, "by-id", target)))
+        listing1, _, _ = self.month_state(mnt, y, mo)
+        base = os.path.basename(target)[:-len(".json")]
+        added = {base + ".json", base + ".csv", base + ".gpx"} & listing1
+        self.assertEqual(listing1 - listing0, added)
+        self.assertIn(base + ".json", added)
+
+        # The month's (and root's) activities.csv have its row, and sizes that fit.
+        def csv_has(ids_present, ids_absent):
+            _, size, data = self.month_state(mnt, y, mo)
+            ids = [int(r[0]) for r in csv_rows(data)[1:]]
+            root = read(os.path.join(mnt, "activities.csv"))
+            root_ids = {int(r[0]) for r in csv_rows(root)[1:]}
+            return size == len(data) and os.stat(os.path.join(mnt, "activities.csv")).st_size == len(root) and \
+                all(i in ids and i in root_ids for i in ids_present) and \
+                not any(i in ids or i in root_ids for i in ids_absent)
+        wait_until(lambda: csv_has([new["id"]], []), max(0.0, FRESH - seen) + 0.01,
+                   "the new activity in %s/%s/activities.csv with a matching size" % (y, mo))
+        _, size1, csv1 = self.month_state(mnt, y, mo)
+        self.assertEqual(len(csv_rows(csv1)), len(csv_rows(csv0)) + 1)
+        self.assertGreater(size1, size0)
+        self.assertEqual(len(csv_rows(read(os.path.join(mnt, "activities.csv")))), len(csv_rows(root0)) + 1)
+
+        # Deleted on Strava, gone from the mount after a --full sync: its
+        # files, its link, its rows. It was looked at (cached positively) before.
+        victim = acts[-2]
+        vy, vmo = victim["start_date_local"][:4], victim["start_date_local"][5:7]
+        vlink = os.path.join(mnt, "by-id", "%d.json" % victim["id"])
+        vtarget = os.path.normpath(os.path.join(mnt, "by-id", os.readlink(vlink)))
+        self.assertEqual(os.path.dirname(vtarget), os.path.join(mnt, vy, vmo))
+        vbase = os.path.basename(vtarget)[:-len(".json")]
+        vfiles = {n for n in os.listdir(os.path.dirname(vtarget)) if n.startswith(vbase + ".")}
+        self.assertIn(vbase + ".json", vfiles)
+        for n in vfiles:
+            read(os.path.join(mnt, vy, vmo, n))
+        emu.delete(victim["id"])
+        self.assertExit(sb.run("sync", "--full"), 0)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities WHERE id=?", (victim["id"],)), 0)
+        t0 = time.monotonic()
+
+        def gone():
+            listing = set(os.listdir(os.path.join(mnt, vy, vmo)))
+            return not (vfiles & listing) and not os.path.lexists(vlink) and not os.path.lexists(vtarget) and \
+                "%d.json" % victim["id"] not in os.listdir(os.path.join(mnt, "by-id"))
+        wait_until(gone, FRESH, "the deleted activity gone from `ls %s/%s`, by-id and lookups" % (vy, vmo))
+        seen = time.monotonic() - t0
+        for n in vfiles:
+            with self.assertRaises(FileNotFoundError):
+                os.stat(os.path.join(mnt, vy, vmo, n))
+        wait_until(lambda: csv_has([new["id"]], [victim["id"]]), max(0.0, FRESH - seen) + 0.01,
+                   "the deleted activity gone from activities.csv with a matching size")
+        _, size2, csv2 = self.month_state(mnt, y, mo) if (vy, vmo) == (y, mo) else (None, None, None)
+        if csv2 is not None:
+            self.assertEqual(len(csv_rows(csv2)), len(csv_rows(csv1)) - 1)
+
+        # Renamed on Strava: the files move to the new name, the link follows.
+        emu.patch(new["id"], {"name": "Renamed after the fact"})
+        self.assertExit(sb.run("sync"), 0)
+        old_json = os.path.join(mnt, y, mo, base + ".json")
+
+        def renamed():
+            t = os.readlink(link) if os.path.lexists(link) else ""
+            return "Renamed-after-the-fact" in t and not os.path.lexists(old_json) and \
+                any("Renamed-after-the-fact_%d.json" % new["id"] in n for n in os.listdir(os.path.join(mnt, y, mo)))
+        wait_until(renamed, FRESH, "the renamed activity under its new name")
+        self.assertEqual(json.loads(read(link))["name"], "Renamed after the fact")
+        self.assertIsNone(m.proc.poll(), "the mount died: %s" % m.stderr())
+
+
+class MountLifecycle(MountCase):
+    def small(self, seed):
+        emu = self.emulator(4, seed=seed, args=("--samples", "10"))
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        return emu, sb
+
+    def test_sigterm_sigint_sighup_unmount_cleanly(self):
+        emu, sb = self.small(303)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with self.subTest(signal=sig.name):
+                m = self.mount(sb, options=NO_REFRESH)
+                self.assertIn("athlete.json", os.listdir(m.path))
+                read(os.path.join(m.path, "athlete.json"))
+                m.proc.send_signal(sig)
+                try:
+                    rc = m.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.fail("mount.stravafs -f still running 10 s after %s" % sig.name)
+                self.assertEqual(rc, 0, "%s: exit %d\n%s" % (sig.name, rc, m.stderr()))
+                self.assertNotIn(m.path, [p for p, _ in mounts()], "still in /proc/self/mountinfo")
+                self.assertEqual(os.listdir(m.path), [])
+
+    def test_daemon_mode_returns_once_mounted_and_fusermount_unmounts(self):
+        emu, sb = self.small(304)
+        m = self.mount(sb, options=NO_REFRESH, foreground=False)  # asserts: exit 0, mounted at that moment
+        self.assertEqual(m.run.rc, 0)
+        self.assertEqual(mount_type(m.path), "fuse.stravafs")
+        self.assertEqual(len(os.listdir(os.path.join(m.path, "by-id"))), 4)
+        pids = processes_of(MOUNT_STRAVAFS, m.path)
+        self.assertEqual(len(pids), 1, "daemon processes: %s" % pids)
+        p = run(["fusermount3", "-u", m.path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIsNone(mount_type(m.path))
+        wait_until(lambda: process_gone(pids[0]), 10, "the daemon (pid %d) to exit after fusermount3 -u" % pids[0])
+
+    def test_daemon_lets_go_of_the_callers_stdout_and_stderr(self):
+        # `out=$(mount.stravafs ...)`, ssh and systemd wait for EOF on the
+        # pipes: the daemon must not keep the caller's stdout/stderr open.
+        emu, sb = self.small(308)
+        mnt = os.path.join(sb.root, "mnt")
+        os.makedirs(mnt)
+        self._arm_mount_sweep()  # the cleanup unmounts it
+        p = subprocess.Popen([MOUNT_STRAVAFS, sb.config_path, mnt, "-o", "refresh=0"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sb.env(), cwd=sb.root,
+                             preexec_fn=die_with_parent)
+        self._procs.append(p)
+        try:
+            out, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("stdout/stderr of mount.stravafs still open 20 s after it was started (exit status %s, "
+                      "mounted: %s)" % (p.poll(), mount_type(mnt)))
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(mount_type(mnt), "fuse.stravafs")
+
+
+class MountBigMonth(MountCase):
+    def test_a_month_of_5000_activities(self):
+        emu = self.emulator(0, seed=305)
+        # 5,000 activities in March 2025, UTC starts from the 2nd to the 29th
+        # so that no time zone moves one to another month.
+        t0 = parse_iso("2025-03-02T00:00:00Z")
+        step = (parse_iso("2025-03-29T00:00:00Z") - t0) // 5000
+        conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+        ids = []
+        for i in range(5000):
+            conn.request("POST", "/_emulator/activities", json.dumps(
+                {"name": "Run %d" % i, "sport_type": "Run", "start_date": t0 + i * step, "timezone": "Europe/Berlin"}),
+                {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            body = r.read()
+            self.assertEqual(r.status, 201, body)
+            ids.append(json.loads(body)["id"])
+        conn.close()
+        sb = self.sandbox(emu, {"sync": {"details": "no", "streams": ""}})
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities WHERE start_date_local LIKE '2025-03-%'"), 5000)
+        mnt = self.mount(sb, options=NO_REFRESH).path
+        d = os.path.join(mnt, "2025", "03")
+        self.assertEqual(sorted(os.listdir(os.path.join(mnt, "2025"))), ["03", "activities.csv"])
+        names = os.listdir(d)
+        self.assertEqual(len(names), len(set(names)), "duplicate names in the listing")
+        self.assertEqual(sum(n.endswith(".json") for n in names), 5000)
+        self.assertEqual(len(names), 5001)
+        self.assertEqual({int(n[:-5].rsplit("_", 1)[1]) for n in names if n.endswith(".json")}, set(ids))
+        p = run(["ls", d])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sum(line.endswith(b".json") for line in p.stdout.splitlines()), 5000)
+        self.assertEqual(len(os.listdir(os.path.join(mnt, "by-id"))), 5000)
+        p = run(["find", d, "-name", "*.json", "-type", "f"])
+        self.assertEqual(len(p.stdout.splitlines()), 5000)
+        for rel in ("2025/03/activities.csv", "2025/activities.csv", "activities.csv"):
+            data = read(os.path.join(mnt, rel))
+            self.assertEqual(os.stat(os.path.join(mnt, rel)).st_size, len(data), rel)
+            self.assertEqual(len(data.splitlines()), 5001, rel)
+            self.assertEqual([int(r[0]) for r in csv_rows(data)[1:]], ids, rel)
+        self.assertEqual(os.stat(d).st_nlink, 2)
+
+
+class MountHelperErrors(MountCase):
+    def test_no_cache_missing_mount_point_busy_and_bad_options(self):
+        emu = self.emulator(3, seed=306)
+        sb = self.sandbox(emu, {"sync": {"details": "no", "streams": ""}})
+        mnt = os.path.join(sb.root, "mnt")
+        os.makedirs(mnt)
+        # No cache yet.
+        r = self.run_mount(sb, sb.config_path, mnt)
+        self.assertExit(r, EXIT_ERROR, "run `stravafs sync` first", sb.cache_path)
+        self.assertIsNone(mount_type(mnt))
+        self.assertFalse(os.path.exists(sb.cache_path), "the mount created a cache")
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        # Mount point missing.
+        missing = os.path.join(sb.root, "no-such-dir")
+        r = self.run_mount(sb, sb.config_path, missing)
+        self.assertExit(r, EXIT_ERROR, missing)
+        self.assertFalse(os.path.exists(missing))
+        # Unknown options: a usage error naming them, nothing mounted.
+        for opts, bad in (("bogus", "bogus"), ("ro,frobnicate=3", "frobnicate")):
+            r = self.run_mount(sb, sb.config_path, mnt, "-o", opts)
+            self.assertExit(r, EXIT_USAGE, "unknown mount option '%s" % bad)
+            self.assertIsNone(mount_type(mnt))
+        # No config at the path given.
+        nowhere = os.path.join(sb.root, "nowhere.conf")
+        r = self.run_mount(sb, nowhere, mnt)
+        self.assertExit(r, EXIT_USAGE, nowhere)
+        self.assertIsNone(mount_type(mnt))
+        # No arguments at all.
+        self.assertExit(self.run_mount(sb), EXIT_USAGE)
+        # Already mounted: the second one fails and leaves the first alone.
+        m = self.mount(sb, mnt, options=NO_REFRESH)
+        r = self.run_mount(sb, sb.config_path, mnt, "-o", "refresh=0", timeout=30)
+        self.assertExit(r, EXIT_ERROR, mnt)
+        self.assertEqual([t for p, t in mounts() if p == mnt], ["fuse.stravafs"])
+        self.assertEqual(len(os.listdir(os.path.join(mnt, "by-id"))), 3)
+        self.assertIsNone(m.proc.poll())
+
+    def test_fstab_options_and_config_lookup(self):
+        emu = self.emulator(3, seed=307)
+        sb = self.sandbox(emu, {"sync": {"details": "no", "streams": ""}, "mount": {"refresh": "0"}})
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        mnt = os.path.join(sb.root, "mnt")
+        # As mount(8) calls the helper for the fstab line of the man page.
+        fstab = "noauto,user,_netdev,nofail,x-systemd.automount,defaults,auto,nouser,users,owner,group," \
+                "comment=x-gvfs-show,x-systemd.idle-timeout=60,rw,ro,nosuid,nodev,noatime"
+        for config, options in ((True, ["-o", fstab]), (True, ["-o", "noauto", "-o", "user"]),
+                                (None, []), ("stravafs", ["-o", "_netdev,nofail"])):
+            with self.subTest(config=config, options=options):
+                m = self.mount(sb, mnt, options=options, foreground=False, config=config)
+                self.assertEqual(mount_type(mnt), "fuse.stravafs")
+                self.assertEqual(len(os.listdir(os.path.join(mnt, "by-id"))), 3)
+                pids = processes_of(MOUNT_STRAVAFS, m.path)
+                self.assertEqual(len(pids), 1, pids)
+                self.assertEqual(unmount(mnt), [])
+                for pid in pids:
+                    wait_until(lambda: process_gone(pid), 10, "mount.stravafs to exit after the unmount")
+
+
+if __name__ == "__main__":
+    main()
