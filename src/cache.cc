@@ -250,6 +250,12 @@ CREATE TABLE fs_changes (                  -- what the mount must invalidate
   activity_id INTEGER NOT NULL,
   old_year INTEGER, old_month INTEGER, old_base TEXT  -- where its files were before; NULL if new
 );
+-- The mount lists a folder from this index alone (a covering index): its
+-- names come from these columns, so a listing never reads the wide rows,
+-- whose JSON fills most of a page once detailed. It replaces the plain
+-- index on start_date_local, its prefix.
+DROP INDEX activities_start_date_local;
+CREATE INDEX activities_start_date_local ON activities(start_date_local, id, name, sport_type, start_date);
 -- Samples of an activity deleted while its streams were being fetched: no
 -- file shows them, and streams_csv_size must mean "samples are held".
 DELETE FROM streams WHERE activity_id NOT IN (SELECT id FROM activity_sync);

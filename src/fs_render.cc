@@ -6,6 +6,13 @@
 #include <charconv>
 #include <cmath>
 
+#include <simdjson.h>
+
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
+
 #include "fs_utf8.h"
 
 namespace stravafs {
@@ -79,6 +86,150 @@ bool Usable(const std::optional<double>& v) { return v && std::isfinite(*v); }
 
 std::string RenderJsonFile(const Json& j) {
   return j.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
+}
+
+namespace {
+
+// nlohmann's dump_escaped with ensure_ascii=false, for valid UTF-8 (which
+// simdjson guarantees): \" \\ \b \f \n \r \t, other control characters as
+// \u00xx, everything else as is.
+void AppendQuoted(std::string_view s, std::string& out) {
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  out.append(s, run, std::string_view::npos);
+  out += '"';
+}
+
+// `v` as dump(2) writes it, its first line already indented by `indent`;
+// false for what only nlohmann reproduces (a key repeated in an object).
+bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out,
+               std::vector<std::string_view>& keys) {
+  using simdjson::dom::element_type;
+  const size_t inner = indent + 2;
+  switch (v.type()) {
+    case element_type::ARRAY: {
+      simdjson::dom::array items = v.get_array().value_unsafe();
+      if (items.begin() == items.end()) return out += "[]", true;
+      out += "[\n";
+      bool first = true;
+      for (simdjson::dom::element item : items) {
+        if (!first) out += ",\n";
+        first = false;
+        out.append(inner, ' ');
+        if (!AppendDom(item, inner, out, keys)) return false;
+      }
+      out += '\n';
+      out.append(indent, ' ');
+      out += ']';
+      return true;
+    }
+    case element_type::OBJECT: {
+      simdjson::dom::object fields = v.get_object().value_unsafe();
+      if (fields.begin() == fields.end()) return out += "{}", true;
+      const size_t first_key = keys.size();
+      out += "{\n";
+      bool first = true;
+      for (auto [key, value] : fields) {
+        for (size_t i = first_key; i < keys.size(); ++i)
+          if (keys[i] == key) return false;  // nlohmann keeps the first place with the last value
+        keys.push_back(key);
+        if (!first) out += ",\n";
+        first = false;
+        out.append(inner, ' ');
+        AppendQuoted(key, out);
+        out += ": ";
+        if (!AppendDom(value, inner, out, keys)) return false;
+      }
+      keys.resize(first_key);
+      out += '\n';
+      out.append(indent, ' ');
+      out += '}';
+      return true;
+    }
+    case element_type::STRING: AppendQuoted(v.get_string().value_unsafe(), out); return true;
+    case element_type::INT64: {
+      std::array<char, 24> buf;
+      out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_int64().value_unsafe()).ptr);
+      return true;
+    }
+    case element_type::UINT64: {
+      std::array<char, 24> buf;
+      out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_uint64().value_unsafe()).ptr);
+      return true;
+    }
+    case element_type::DOUBLE: {
+      const double d = v.get_double().value_unsafe();
+      if (!std::isfinite(d)) return out += "null", true;
+      std::array<char, 64> buf;
+      out.append(buf.data(), nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), d));
+      return true;
+    }
+    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return true;
+    case element_type::NULL_VALUE: out += "null"; return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string RenderGpxText(std::string_view json_text, std::span<const StreamSample> samples) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object fields;
+  if (parser.parse(json_text.data(), json_text.size(), true).get(fields) != simdjson::SUCCESS) {
+    Json j = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    return RenderGpx(j.is_discarded() ? Json::object() : j, samples);
+  }
+  static constexpr std::array<std::string_view, 4> kKeys = {"name", "sport_type", "type", "start_date"};
+  std::array<std::optional<std::string_view>, 4> last;  // nullopt inside: the last value is not a string
+  std::array<bool, 4> seen{};
+  for (auto [key, value] : fields) {
+    for (size_t k = 0; k < kKeys.size(); ++k) {
+      if (key != kKeys[k]) continue;
+      seen[k] = true;
+      std::string_view text;
+      last[k] = value.get_string().get(text) == simdjson::SUCCESS ? std::optional(text) : std::nullopt;
+    }
+  }
+  Json j = Json::object();
+  for (size_t k = 0; k < kKeys.size(); ++k)
+    if (seen[k] && last[k]) j[std::string(kKeys[k])] = std::string(*last[k]);
+  return RenderGpx(j, samples);
+}
+
+std::string RenderJsonText(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::vector<std::string_view> keys;
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) == simdjson::SUCCESS) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 2);
+    keys.clear();
+    if (AppendDom(root, 0, out, keys)) return out += '\n', out;
+  }
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) j = Json::object();  // never for a stored activity: it parsed when stored
+  return RenderJsonFile(j);
 }
 
 // --- CSV -------------------------------------------------------------------------

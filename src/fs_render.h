@@ -69,6 +69,13 @@ namespace stravafs {
 // The text of a .json file (an activity or the athlete).
 std::string RenderJsonFile(const Json& j);
 
+// The same bytes as RenderJsonFile(Json::parse(text)), for a stored JSON
+// text, several times faster: simdjson parses and the DOM is written out the
+// way nlohmann's dump(2) writes (same key order, escapes and number forms).
+// Falls back to nlohmann for what the fast path does not reproduce (repeated
+// keys, integers beyond 64 bits, text simdjson refuses).
+std::string RenderJsonText(std::string_view text);
+
 // --- CSV -------------------------------------------------------------------------
 
 // The columns of activities.csv, in order.
@@ -124,6 +131,12 @@ bool HasGps(std::span<const StreamSample> samples);
 // The .gpx of an activity (its JSON gives name, sport_type and start_date)
 // from its samples. Only meaningful when HasGps(samples).
 std::string RenderGpx(const Json& activity, std::span<const StreamSample> samples);
+
+// The same bytes as RenderGpx(Json::parse(json_text), samples), reading only
+// the four top-level keys RenderGpx uses (name, sport_type, type, start_date;
+// of a repeated key the last value, as nlohmann keeps) with simdjson, rather
+// than parsing a detailed activity whole to write its track.
+std::string RenderGpxText(std::string_view json_text, std::span<const StreamSample> samples);
 
 // `text` safe as XML 1.0 character data or attribute value.
 std::string XmlEscape(std::string_view text);

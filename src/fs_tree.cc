@@ -265,13 +265,6 @@ Result<std::optional<std::string>> FsTree::AthleteJson() {
   return json;
 }
 
-namespace {
-std::string RenderStoredJson(const std::string& text) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) j = Json::object();  // the cache only holds JSON that parsed
-  return RenderJsonFile(j);
-}
-}  // namespace
 
 Result<std::optional<NodeAttr>> FsTree::AthleteAttr() {
   if (auto m = memo_.Get(kAthleteJsonInode)) return std::optional<NodeAttr>(*m);
@@ -281,7 +274,7 @@ Result<std::optional<NodeAttr>> FsTree::AthleteAttr() {
   if (!*json) return std::optional<NodeAttr>();
   auto last = LastStart(kAllLo, kAllHi);
   if (!last.ok()) return last.status();
-  NodeAttr a = File(kAthleteJsonInode, RenderStoredJson(**json).size(), last->value_or(0));
+  NodeAttr a = File(kAthleteJsonInode, RenderJsonText(**json).size(), last->value_or(0));
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
 }
@@ -505,7 +498,7 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
     auto json = AthleteJson();
     if (!json.ok()) return json.status();
     if (!*json) return std::optional<std::string>();
-    return std::optional<std::string>(RenderStoredJson(**json));
+    return std::optional<std::string>(RenderJsonText(**json));
   }
   auto d = DecodeInode(ino);
   if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
@@ -521,15 +514,13 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   }
   std::string text = st->Text(0);
   st->Reset();
-  if (d->kind == InodeKind::kActivityJson) return std::optional<std::string>(RenderStoredJson(text));
+  if (d->kind == InodeKind::kActivityJson) return std::optional<std::string>(RenderJsonText(text));
   auto samples = cache_->LoadSamples(id);
   if (!samples.ok()) return samples.status();
   if (samples->empty()) return std::optional<std::string>();
   if (d->kind == InodeKind::kActivityCsv) return std::optional<std::string>(RenderStreamsCsv(*samples));
   if (!HasGps(*samples)) return std::optional<std::string>();
-  Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded()) j = Json::object();
-  return std::optional<std::string>(RenderGpx(j, *samples));
+  return std::optional<std::string>(RenderGpxText(text, *samples));
 }
 
 Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {

@@ -334,3 +334,36 @@ TEST_CASE("HasGps: an activity without a position has no GPX", "[fs_render]") {
 
 }  // namespace
 }  // namespace stravafs
+
+namespace stravafs {
+namespace {
+
+TEST_CASE("RenderGpxText: the bytes of RenderGpx over the parsed text", "[fs_render]") {
+  const std::vector<StreamSample> samples = {Point(0, 0, 52.5, 13.4), Point(1, 5, 52.6, 13.5)};
+  const std::vector<std::string> texts = {
+      R"({"id":1,"name":"Morning <Run> & \"co\"","sport_type":"Run","type":"Run","start_date":"2024-05-12T06:30:00Z"})",
+      R"({"id":1,"name":"No sport","type":"Ride","start_date":"2024-05-12T06:30:00Z"})",
+      R"({"id":1,"name":42,"sport_type":null,"start_date":"not a date"})",
+      // Repeated keys: the last value counts, even when it is not a string.
+      R"({"name":"first","name":"last","sport_type":"Run","sport_type":7,"type":"Walk","start_date":"2024-01-01T00:00:00Z"})",
+      R"({"nested":{"name":"inner"},"start_date":"2024-01-01T00:00:00Z"})",
+      "not json at all",
+  };
+  for (const auto& text : texts) {
+    INFO(text);
+    Json j = Json::parse(text, nullptr, false);
+    CHECK(RenderGpxText(text, samples) == RenderGpx(j.is_discarded() ? Json::object() : j, samples));
+  }
+}
+
+TEST_CASE("RenderJsonText: falls back to nlohmann where the fast path cannot follow", "[fs_render]") {
+  for (std::string text : {R"({"a":1,"b":{"c":[1,2.5,-0.0,1e300]},"a":2})",      // a repeated key
+                           R"({"big":123456789012345678901234567890})",             // beyond 64 bits
+                           R"({"s":"tab\tquote\"nl\nctl\u0001","e":{},"l":[],"u":18446744073709551615})"}) {
+    INFO(text);
+    CHECK(RenderJsonText(text) == RenderJsonFile(Json::parse(text)));
+  }
+}
+
+}  // namespace
+}  // namespace stravafs

@@ -42,6 +42,8 @@ void CheckText(const std::string& text) {
   REQUIRE(walked >= 0);
   CHECK(walked == Rendered(text));
   CHECK(JsonFileSizeOfText(text) == Rendered(text));
+  // The mount's fast renderer writes those very bytes.
+  CHECK(RenderJsonText(text) == RenderJsonFile(Json::parse(text)));
 }
 
 // The activities.csv columns of a whole row, as ActivityCsvRow takes them.
