@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -684,6 +685,46 @@ class MountLifecycle(MountCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIsNone(mount_type(m.path))
         wait_until(lambda: process_gone(pids[0]), 10, "the daemon (pid %d) to exit after fusermount3 -u" % pids[0])
+
+    def test_systemd_notify_ready_then_kill_9_leaves_no_dead_mount(self):
+        # Type=notify: READY=1 arrives once the mount is there. A daemon killed
+        # with SIGKILL is unmounted by fusermount3 (auto_unmount), so the
+        # mount point never answers "Transport endpoint is not connected".
+        emu, sb = self.small(309)
+        mnt = os.path.join(sb.root, "mnt")
+        os.makedirs(mnt)
+        sock_path = os.path.join(sb.root, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(sock_path)
+        sock.settimeout(20)
+        self._arm_mount_sweep()
+        env = dict(sb.env(), NOTIFY_SOCKET=sock_path)
+        p = subprocess.Popen([MOUNT_STRAVAFS, sb.config_path, mnt, "-f", "-o", "refresh=0"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=sb.root,
+                             preexec_fn=die_with_parent)
+        self._procs.append(p)
+        self.assertEqual(sock.recv(256), b"READY=1")
+        self.assertEqual(mount_type(mnt), "fuse.stravafs", "READY=1 came before the mount")
+        self.assertIn("athlete.json", os.listdir(mnt))
+        p.kill()
+        p.wait(10)
+        wait_until(lambda: mount_type(mnt) is None, 10, "fusermount3 to unmount after the daemon was killed")
+        self.assertEqual(os.listdir(mnt), [])
+
+    def test_background_refresh_syncs_by_itself(self):
+        # -o refresh: the daemon's own sync picks up a new activity with no
+        # other process involved.
+        emu, sb = self.small(310)
+        m = self.mount(sb, options=["-o", "refresh=1s"])
+        acts = emu.activities("summary")
+        newest = max(acts, key=lambda a: parse_iso(a["start_date"]))
+        new = emu.create({"name": "Found by the daemon", "sport_type": "Ride",
+                          "start_date": parse_iso(newest["start_date"]) + 3600})
+        link = os.path.join(m.path, "by-id", "%d.json" % new["id"])
+        wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % new["id"])
+        self.assertEqual(json.loads(read(link))["name"], "Found by the daemon")
+        self.assertIn("background sync: 1 new", m.stderr())
 
     def test_daemon_lets_go_of_the_callers_stdout_and_stderr(self):
         # `out=$(mount.stravafs ...)`, ssh and systemd wait for EOF on the
