@@ -6,9 +6,9 @@
 //   /YYYY/MM/<base>.json  (always)  <base>.csv (streams held)  <base>.gpx (a GPS sample)
 // Names and inode numbers come from fs_names.h, bytes from fs_render.h, and
 // every size from the cache's activity_sync columns written at sync time, so
-// a lookup or a listing never renders a file. Rendering happens at open
-// (one activity's file, athlete.json) or per read (activities.csv, which is
-// rendered a block of rows at a time and never held whole).
+// a lookup or a listing never renders a file. Rendering happens when a file
+// is read: whole (one activity's file, athlete.json), or a block of rows at a
+// time (activities.csv, which is never held whole).
 //
 // An activity is shown when its start_date_local reads as a local date and
 // its id fits the inode layout; every activities.csv lists exactly the shown
@@ -64,8 +64,8 @@ class FsMemo {
   std::unordered_map<uint64_t, NodeAttr> attrs_;
 };
 
-// Where the row blocks of one activities.csv start, built at open: a read at
-// any offset renders only from the block that holds it.
+// Where the row blocks of one activities.csv start, built at its first read:
+// a read at any offset renders only from the block that holds it.
 struct CsvIndex {
   std::string lo, hi;  // start_date_local range of the folder
   uint64_t header_size = 0;
@@ -101,7 +101,7 @@ class FsTree {
   Result<std::optional<std::string>> ReadLink(uint64_t ino);
 
   // activities.csv files are read through an index; every other file is
-  // rendered whole at open.
+  // rendered whole.
   static bool IsActivitiesCsv(uint64_t ino);
   Result<std::optional<std::string>> Render(uint64_t ino);
   Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
