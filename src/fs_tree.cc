@@ -505,7 +505,8 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
              d->kind != InodeKind::kActivityGpx))
     return std::optional<std::string>();
   const int64_t id = d->activity_id();
-  Stmt* st = cache_->Prepare(std::string("SELECT a.json FROM activities a WHERE a.id = ?1 AND") + kShown);
+  static const std::string sql = std::string("SELECT a.json FROM activities a WHERE a.id = ?1 AND") + kShown;
+  Stmt* st = cache_->Prepare(sql);
   if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an activity");
   st->Bind(1, id);
   if (!st->Step()) {
