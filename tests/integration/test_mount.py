@@ -726,6 +726,18 @@ class MountLifecycle(MountCase):
         self.assertEqual(json.loads(read(link))["name"], "Found by the daemon")
         self.assertIn("background sync: 1 new", m.stderr())
 
+    def test_debug_prints_requests_and_umount_ends_the_daemon(self):
+        # mount.stravafs(8): -d writes a line per request; umount (root here,
+        # or the mounting user) unmounts and the daemon exits 0.
+        emu, sb = self.small(311)
+        m = self.mount(sb, options=["-d", "-o", "refresh=0"])
+        self.assertIn("athlete.json", os.listdir(m.path))
+        wait_until(lambda: "opcode: READDIR" in m.stderr(), 10, "a debug line for the listing")
+        p = run(["umount", m.path] if os.geteuid() == 0 else ["fusermount3", "-u", m.path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(m.proc.wait(10), 0, m.stderr()[-2000:])
+        self.assertIsNone(mount_type(m.path))
+
     def test_daemon_lets_go_of_the_callers_stdout_and_stderr(self):
         # `out=$(mount.stravafs ...)`, ssh and systemd wait for EOF on the
         # pipes: the daemon must not keep the caller's stdout/stderr open.
