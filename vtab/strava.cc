@@ -5,7 +5,7 @@
 ** USAGE
 **
 **     sqlite3
-**     sqlite> .load /usr/local/lib/x86_64-linux-gnu/sqlite3/strava
+**     sqlite> .load strava
 **     sqlite> SELECT sport_type, count(*), sum(distance)/1000 AS km
 **        ...>   FROM strava_activities GROUP BY 1 ORDER BY km DESC;
 **     sqlite> SELECT time, heartrate FROM strava_streams(11234567890);
