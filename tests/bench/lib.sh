@@ -35,4 +35,9 @@ start_athlete() {
   "$STRAVAFS" --config "$dir/stravafs.conf" auth --code "$code" 2>/dev/null
 }
 
+# result LABEL VALUE: one row of tests/bench/run's table (appended to the file
+# BENCH_RESULTS names; nothing when run alone). VALUE is what the row reports,
+# e.g. "2.62x" (a ratio against the same run's baseline) or "24 MB".
+result() { if [ -n "${BENCH_RESULTS:-}" ]; then printf '%s\t%s\n' "$1" "$2" >>"$BENCH_RESULTS"; fi; }
+
 stop_athlete() { kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null || true; EMU_PID=; }

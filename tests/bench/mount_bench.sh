@@ -125,8 +125,10 @@ for phase in cold warm; do
     if [ $phase = cold ]; then l=${COLD_L[$w]} m=${COLD_M[$w]}; else l=${WARM_L[$w]} m=${WARM_M[$w]}; fi
     r=$(ratio "$l" "$m")
     printf '  %-28s %8.3fs %8.3fs %7.2fx  <= %sx %s\n' "${LABEL[$w]}" "$l" "$m" "$r" "$limit" "$(goal "$r" "$limit")"
+    result "mount, $N activities, $phase: ${LABEL[$w]}, mount / local disk" "${r}x"
   done
 done
 printf 'daemon peak RSS (VmHWM), %d summaries, after find (%d entries) + cat of every file (%d bytes): %d MB (%d MB just after mounting)  <= 64 MB %s\n' \
   "$N_RSS" "$rss_entries" "$rss_bytes" $((hwm / 1024)) $((rss_start / 1024)) "$(goal "$hwm" 65536)"
+result "mount: daemon peak RSS, $N_RSS summaries, after find + cat" "$((hwm / 1024)) MB"
 printf 'daemon peak RSS (VmHWM), %d activities with streams, after the cat workload: %d MB\n' "$N" $((hwm_full / 1024))

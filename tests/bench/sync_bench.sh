@@ -38,5 +38,7 @@ printf 'machine: %s, %s cores\n' "$(uname -srm)" "$(nproc)"
 printf '%-34s %10s %10s %8s\n' "sync of summaries" "stravafs" "curl" "ratio"
 printf '%-34s %9.2fs %9.2fs %7.2fx\n' "$small activities" "$s_small" "$c_small" "$(echo "$s_small / $c_small" | bc -l)"
 printf '%-34s %9.2fs %9.2fs %7.2fx\n' "$N activities ($pages pages)" "$s_big" "$c_big" "$(echo "$s_big / $c_big" | bc -l)"
+result "sync ingest, $N summaries: stravafs / curl, same pages" "$(printf '%.2fx' "$(echo "$s_big / $c_big" | bc -l)")"
+result "sync ingest: peak RSS at $small / $N summaries" "$((rss_small / 1024)) / $((rss_big / 1024)) MB"
 printf 'peak RSS of stravafs sync: %d MB at %d activities, %d MB at %d\n' \
   $((rss_small / 1024)) "$small" $((rss_big / 1024)) "$N"

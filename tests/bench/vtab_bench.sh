@@ -66,6 +66,9 @@ for size in small big; do
   printf '%-44s %10.4fs %10.4fs %7.2fx\n' "$n: 20000 id lookups" "$ia" "$iv" "$(ratio "$ia" "$iv")"
   printf '%-44s %10.4fs %10.4fs %7.2fx\n' "$n: 1000 one-month ranges" "$ma" "$mv" "$(ratio "$ma" "$mv")"
 done
+result "vtab, $N: full-scan aggregate, strava_activities / activities" "$(printf '%.2fx' "$(ratio "$fa_b" "$fv_b")")"
+result "vtab, $N: 20000 id lookups, strava_activities / activities" "$(printf '%.2fx' "$(ratio "$ia_b" "$iv_b")")"
+result "vtab, $N: 1000 one-month ranges, strava_activities / activities" "$(printf '%.2fx' "$(ratio "$ma_b" "$mv_b")")"
 # The generated history is denser at larger N: compare month ranges per row returned.
 printf 'strava_activities at %d vs %d activities: id lookups %.2fx, month ranges per row %.2fx (1.0 = independent of N)\n' \
   "$N" "$small" "$(ratio "$iv_s" "$iv_b")" "$(echo "($mv_b / $rows_b) / ($mv_s / $rows_s)" | bc -l)"
