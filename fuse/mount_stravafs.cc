@@ -28,10 +28,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "cache.h"
@@ -72,7 +74,6 @@ constexpr const char* kUsageText =
 // --- logging: stderr in the foreground, syslog once detached ---------------------
 
 std::atomic<bool> g_syslog{false};
-std::atomic<bool> g_no_open{false};  // the kernel takes ENOSYS from open as "never ask again"
 
 void Log(int priority, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void Log(int priority, const char* fmt, ...) {
@@ -162,12 +163,10 @@ fuse_entry_param EntryOf(const NodeAttr& a) {
 
 // --- handlers ----------------------------------------------------------------------
 
+void ToldKernel(const NodeAttr& a);  // the Gate, below: a file's size went to the kernel
+
 void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
-  // Opening a file costs no message: the kernel then keeps its pages
-  // (FOPEN_KEEP_CACHE is the no-open default), and a warm `cat` never
-  // reaches the daemon.
-  g_no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
   // by-id links are read once, then from the page cache (the watcher
   // invalidates a link whose activity moved).
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
@@ -182,6 +181,7 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   auto a = t->Lookup(parent, name);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);  // not cached: a new activity shows at once
+  ToldKernel(**a);
   fuse_entry_param e = EntryOf(**a);
   fuse_reply_entry(req, &e);
 }
@@ -192,6 +192,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   auto a = t->GetAttr(ino);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);
+  ToldKernel(**a);
   struct stat st = StatOf(**a);
   fuse_reply_attr(req, &st, kKernelCacheSeconds);
 }
@@ -260,6 +261,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
       n = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, i + 1);
     }
     if (n > size - used) break;  // full: the kernel asks again from i
+    if (plus) ToldKernel(attr);
     used += n;
   }
   fuse_reply_buf(req, buf.data(), used);
@@ -276,91 +278,184 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-// Rendered files, shared by the worker threads. Opens cost no message
-// (FUSE_CAP_NO_OPEN_SUPPORT), so a read does not know whether it is the
-// first of a file: the kernel reads a big file in several requests, possibly
-// on several threads, and each would render it again. A few recent files
-// are kept, for as long as the cache has not changed.
-struct Rendered {
-  std::string bytes;            // every file but activities.csv
-  std::optional<CsvIndex> csv;  // activities.csv: rows are rendered per read
+// --- files: what an open reads, and what the kernel may already hold --------------
+//
+// Every open gets its own copy of the file as the cache held it at that
+// moment: rendered bytes, or for an activities.csv a read transaction on a
+// connection of its own (FsTree::BeginSnapshot), so that reads never mix two
+// versions however a sync interleaves with them.
+//
+// The kernel keeps sizes (a day) and pages of what it has read, and the
+// watcher tells it what changed only up to kWatchInterval after a sync's
+// commit. The Gate makes every open agree with what the kernel holds:
+//  - the size: the Gate remembers the last size each file's attributes were
+//    sent with. An open whose copy has another size is answered ESTALE: the
+//    kernel then looks the name up afresh (LOOKUP_REVAL) and opens again, now
+//    with the current size. A name that went away reads as ENOENT, as after
+//    a rename on any file system.
+//  - the pages: the kernel's page cache is kept (keep_cache) only when it was
+//    filled from the same version. While a handle of another version is
+//    still open, its reads may fill the page cache with that version, so the
+//    open bypasses it (direct_io).
+struct FileHandle {
+  uint64_t ino = 0;
+  uint64_t version = 0;              // a hash of the bytes; the snapshot's change for activities.csv
+  bool paged = false;                // reads go through the page cache (counted in the Gate)
+  std::string bytes;                 // every file but activities.csv
+  std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
+  std::optional<CsvIndex> csv;
+  std::mutex mu;                     // the snapshot serves one read at a time
 };
 
-class RenderCache {
+class Gate {
  public:
-  std::shared_ptr<const Rendered> Get(uint64_t ino, uint64_t epoch) {
+  enum class Verdict { kStale, kPaged, kPagedFresh, kDirect };
+
+  // A file's attributes went to the kernel with this size.
+  void Told(const NodeAttr& a) {
+    if (a.type != NodeType::kFile) return;
     std::lock_guard lock(mu_);
-    for (auto& e : entries_)
-      if (e.ino == ino && e.epoch == epoch) {
-        e.used = ++clock_;
-        return e.file;
-      }
-    return nullptr;
+    files_[a.ino].told_size = a.size;
   }
-  void Put(uint64_t ino, uint64_t epoch, std::shared_ptr<const Rendered> file) {
+
+  Verdict Open(uint64_t ino, uint64_t size, uint64_t version) {
     std::lock_guard lock(mu_);
-    Entry* slot = nullptr;
-    for (auto& e : entries_)
-      if (e.ino == ino || e.epoch != epoch) slot = &e;  // the same file, or one from before a change
-    if (slot == nullptr && entries_.size() < kCapacity) slot = &entries_.emplace_back();
-    if (slot == nullptr)
-      slot = &*std::min_element(entries_.begin(), entries_.end(),
-                                [](const Entry& a, const Entry& b) { return a.used < b.used; });
-    *slot = Entry{ino, epoch, ++clock_, std::move(file)};
+    File& f = files_[ino];
+    if (f.told_size != size) return Verdict::kStale;
+    for (const auto& [v, count] : f.open_paged)
+      if (v != version) return Verdict::kDirect;
+    ++f.open_paged[version];
+    const bool fresh = f.cached_version != version;
+    f.cached_version = version;
+    return fresh ? Verdict::kPagedFresh : Verdict::kPaged;
+  }
+
+  void Release(uint64_t ino, uint64_t version) {
+    std::lock_guard lock(mu_);
+    auto& open = files_[ino].open_paged;
+    if (auto it = open.find(version); it != open.end() && --it->second == 0) open.erase(it);
   }
 
  private:
-  static constexpr size_t kCapacity = 16;
-  struct Entry {
-    uint64_t ino = 0, epoch = 0, used = 0;
-    std::shared_ptr<const Rendered> file;
+  struct File {
+    uint64_t told_size = UINT64_MAX;
+    uint64_t cached_version = 0;             // what the page cache was last filled from
+    std::map<uint64_t, int> open_paged;      // version -> open paged handles
   };
   std::mutex mu_;
-  uint64_t clock_ = 0;
-  std::vector<Entry> entries_;
+  std::unordered_map<uint64_t, File> files_;
 };
 
-RenderCache g_rendered;
+Gate g_gate;
 
-void OpOpen(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
-  if (g_no_open) return (void)fuse_reply_err(req, ENOSYS);
-  fi->keep_cache = 1;  // the page cache stays valid until the watcher says otherwise
-  fi->noflush = 1;
-  fuse_reply_open(req, fi);
+void ToldKernel(const NodeAttr& a) { g_gate.Told(a); }
+
+// Idle snapshot connections for activities.csv opens.
+class SnapshotPool {
+ public:
+  Result<std::unique_ptr<FsTree>> Take(Daemon& d) {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        auto t = std::move(idle_.back());
+        idle_.pop_back();
+        return t;
+      }
+    }
+    return FsTree::Open(d.cache_path, d.memo);
+  }
+  void Give(std::unique_ptr<FsTree> t) {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < 4) idle_.push_back(std::move(t));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<FsTree>> idle_;
+};
+
+SnapshotPool g_snapshots;
+
+void CloseSnapshot(FileHandle& h) {
+  if (!h.snapshot) return;
+  h.snapshot->EndSnapshot();
+  g_snapshots.Give(std::move(h.snapshot));
 }
 
-void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   FsTree* t = Tree(req);
   if (t == nullptr) return (void)fuse_reply_err(req, EIO);
-  const uint64_t epoch = Of(req)->memo.epoch();
-  auto file = g_rendered.Get(ino, epoch);
-  if (!file) {
-    auto r = std::make_shared<Rendered>();
-    if (FsTree::IsActivitiesCsv(ino)) {
-      auto index = t->IndexCsv(ino);
-      if (!index.ok()) return ReplyFailure(req, index.status());
-      if (!*index) return (void)fuse_reply_err(req, ENOENT);
-      r->csv = std::move(*index);
-    } else {
-      auto bytes = t->Render(ino);
-      if (!bytes.ok()) return ReplyFailure(req, bytes.status());
-      if (!*bytes) return (void)fuse_reply_err(req, ENOENT);
-      r->bytes = std::move(**bytes);
+  auto h = std::make_unique<FileHandle>();
+  h->ino = ino;
+  uint64_t size = 0;
+  if (FsTree::IsActivitiesCsv(ino)) {
+    auto snap = g_snapshots.Take(*Of(req));
+    if (!snap.ok()) return ReplyFailure(req, snap.status());
+    h->snapshot = std::move(*snap);
+    if (auto s = h->snapshot->BeginSnapshot(); !s.ok()) {
+      h->snapshot.reset();
+      return ReplyFailure(req, s);
     }
-    file = r;
-    // A file read in one request needs no keeping; a bigger one will be asked for again.
-    if (r->csv || r->bytes.size() > size) g_rendered.Put(ino, epoch, file);
+    auto index = h->snapshot->IndexCsv(ino);
+    auto seq = h->snapshot->LastChange();
+    if (!index.ok() || !seq.ok() || !*index) {
+      CloseSnapshot(*h);
+      if (!index.ok()) return ReplyFailure(req, index.status());
+      if (!seq.ok()) return ReplyFailure(req, seq.status());
+      return (void)fuse_reply_err(req, ENOENT);
+    }
+    h->csv = std::move(*index);
+    size = h->csv->size;
+    h->version = static_cast<uint64_t>(*seq);
+  } else {
+    auto bytes = t->Render(ino);
+    if (!bytes.ok()) return ReplyFailure(req, bytes.status());
+    if (!*bytes) return (void)fuse_reply_err(req, ENOENT);
+    h->bytes = std::move(**bytes);
+    size = h->bytes.size();
+    h->version = std::hash<std::string_view>{}(h->bytes);
   }
-  if (file->csv) {
-    auto bytes = t->ReadCsv(*file->csv, static_cast<uint64_t>(off), size);
+  const Gate::Verdict v = g_gate.Open(ino, size, h->version);
+  if (v == Gate::Verdict::kStale) {
+    // The folder's sizes we keep may be as old as the kernel's: drop them,
+    // so that the fresh lookup is fresh.
+    Of(req)->memo.Invalidate();
+    CloseSnapshot(*h);
+    return (void)fuse_reply_err(req, ESTALE);
+  }
+  h->paged = v != Gate::Verdict::kDirect;
+  fi->keep_cache = v == Gate::Verdict::kPaged;
+  fi->direct_io = v == Gate::Verdict::kDirect;
+  fi->noflush = 1;
+  FileHandle* raw = h.release();
+  fi->fh = reinterpret_cast<uint64_t>(raw);
+  if (fuse_reply_open(req, fi) != 0) {  // the open was interrupted: no release will come
+    if (raw->paged) g_gate.Release(ino, raw->version);
+    CloseSnapshot(*raw);
+    delete raw;
+  }
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
+  if (h->paged) g_gate.Release(h->ino, h->version);
+  CloseSnapshot(*h);
+  fuse_reply_err(req, 0);
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  FileHandle& h = *reinterpret_cast<FileHandle*>(fi->fh);
+  if (h.csv) {
+    std::lock_guard lock(h.mu);
+    auto bytes = h.snapshot->ReadCsv(*h.csv, static_cast<uint64_t>(off), size);
     if (!bytes.ok()) return ReplyFailure(req, bytes.status());
     fuse_reply_buf(req, bytes->data(), bytes->size());
     return;
   }
   const auto o = static_cast<size_t>(off);
-  if (o >= file->bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
-  fuse_reply_buf(req, file->bytes.data() + o, std::min(size, file->bytes.size() - o));
+  if (o >= h.bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  fuse_reply_buf(req, h.bytes.data() + o, std::min(size, h.bytes.size() - o));
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t) {
@@ -382,6 +477,7 @@ const fuse_lowlevel_ops kOps = [] {
   ops.releasedir = OpReleasedir;
   ops.open = OpOpen;
   ops.read = OpRead;
+  ops.release = OpRelease;
   ops.statfs = OpStatfs;
   return ops;
 }();

@@ -609,6 +609,18 @@ Result<int64_t> FsTree::LastChange() {
   return seq;
 }
 
+Status FsTree::BeginSnapshot() {
+  if (auto s = cache_->Exec("BEGIN"); !s.ok()) return s;
+  // A read transaction starts at its first read, not at BEGIN.
+  if (auto v = LastChange(); !v.ok()) {
+    EndSnapshot();
+    return v.status();
+  }
+  return Status::Ok();
+}
+
+void FsTree::EndSnapshot() { (void)cache_->Exec("COMMIT"); }
+
 Result<int64_t> FsTree::DataVersion() {
   Stmt* st = cache_->Prepare("PRAGMA data_version");
   if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading data_version");

@@ -107,6 +107,13 @@ class FsTree {
   Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
   Result<std::string> ReadCsv(const CsvIndex& index, uint64_t offset, size_t size);
 
+  // Holds one read transaction from here to EndSnapshot(): every query in
+  // between sees the cache as the first one did, whatever syncs commit
+  // meanwhile (WAL readers never block the writer). How an open
+  // activities.csv keeps reading the rows it was opened with.
+  Status BeginSnapshot();
+  void EndSnapshot();
+
   // The newest fs_changes row (0 when none); what changed after `seq`.
   Result<int64_t> LastChange();
   // PRAGMA data_version: changes whenever another connection commits.

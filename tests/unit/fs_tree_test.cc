@@ -248,6 +248,26 @@ TEST_CASE("activities.csv reads at any offset give the same bytes", "[fs_tree]")
   }
 }
 
+TEST_CASE("a snapshot keeps reading the activities.csv it was opened with", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(12000000001, "2024-03-01T08:00:00Z", "First"));
+  const std::string before = f.Bytes(kRootCsvInode);
+  REQUIRE(f.Tree().BeginSnapshot().ok());
+  auto index = f.Tree().IndexCsv(kRootCsvInode);
+  REQUIRE(index.ok());
+  REQUIRE(index->has_value());
+  // A sync commits while the file is open: a new row sorts before the old one.
+  f.Put(Activity(12000000000, "2024-02-01T08:00:00Z", "Earlier"));
+  auto during = f.Tree().ReadCsv(**index, 0, (*index)->size + 100);
+  REQUIRE(during.ok());
+  CHECK(*during == before);
+  CHECK((*index)->size == before.size());
+  f.Tree().EndSnapshot();
+  const std::string after = f.Bytes(kRootCsvInode);
+  CHECK(after.size() > before.size());
+  CHECK(after.find("Earlier") != std::string::npos);
+}
+
 TEST_CASE("lookups accept exactly the current names", "[fs_tree]") {
   Fixture f;
   f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
