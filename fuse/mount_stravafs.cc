@@ -282,25 +282,19 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 //
 // Every open gets its own copy of the file as the cache held it at that
 // moment: rendered bytes, or for an activities.csv a read transaction on a
-// connection of its own (FsTree::BeginSnapshot), so that reads never mix two
-// versions however a sync interleaves with them.
+// connection of its own (FsTree::BeginSnapshot). Its reads are served from
+// that copy and only from it (direct_io: the kernel's page cache, shared by
+// every open of a file and trimmed to whatever size the kernel last heard,
+// never mixes in another version), so an open reads one whole version
+// however a sync interleaves with it.
 //
-// The kernel keeps sizes (a day) and pages of what it has read, and the
-// watcher tells it what changed only up to kWatchInterval after a sync's
-// commit. The Gate makes every open agree with what the kernel holds:
-//  - the size: the Gate remembers the last size each file's attributes were
-//    sent with. An open whose copy has another size is answered ESTALE: the
-//    kernel then looks the name up afresh (LOOKUP_REVAL) and opens again, now
-//    with the current size. A name that went away reads as ENOENT, as after
-//    a rename on any file system.
-//  - the pages: the kernel's page cache is kept (keep_cache) only when it was
-//    filled from the same version. While a handle of another version is
-//    still open, its reads may fill the page cache with that version, so the
-//    open bypasses it (direct_io).
+// The kernel keeps sizes for a day, and the watcher tells it what changed
+// only up to kWatchInterval after a sync's commit. So the Gate remembers the
+// size each file's attributes were last sent with, and an open whose copy has
+// another size is answered ESTALE: the kernel then looks the name up afresh
+// (LOOKUP_REVAL) and opens again, now with the current size. A name that went
+// away reads as ENOENT, as after a rename on any file system.
 struct FileHandle {
-  uint64_t ino = 0;
-  uint64_t version = 0;              // a hash of the bytes; the snapshot's change for activities.csv
-  bool paged = false;                // reads go through the page cache (counted in the Gate)
   std::string bytes;                 // every file but activities.csv
   std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
   std::optional<CsvIndex> csv;
@@ -309,41 +303,23 @@ struct FileHandle {
 
 class Gate {
  public:
-  enum class Verdict { kStale, kPaged, kPagedFresh, kDirect };
-
   // A file's attributes went to the kernel with this size.
   void Told(const NodeAttr& a) {
     if (a.type != NodeType::kFile) return;
     std::lock_guard lock(mu_);
-    files_[a.ino].told_size = a.size;
+    told_size_[a.ino] = a.size;
   }
 
-  Verdict Open(uint64_t ino, uint64_t size, uint64_t version) {
+  // Whether the kernel was last told `size` for `ino`.
+  bool Agrees(uint64_t ino, uint64_t size) {
     std::lock_guard lock(mu_);
-    File& f = files_[ino];
-    if (f.told_size != size) return Verdict::kStale;
-    for (const auto& [v, count] : f.open_paged)
-      if (v != version) return Verdict::kDirect;
-    ++f.open_paged[version];
-    const bool fresh = f.cached_version != version;
-    f.cached_version = version;
-    return fresh ? Verdict::kPagedFresh : Verdict::kPaged;
-  }
-
-  void Release(uint64_t ino, uint64_t version) {
-    std::lock_guard lock(mu_);
-    auto& open = files_[ino].open_paged;
-    if (auto it = open.find(version); it != open.end() && --it->second == 0) open.erase(it);
+    auto it = told_size_.find(ino);
+    return it != told_size_.end() && it->second == size;
   }
 
  private:
-  struct File {
-    uint64_t told_size = UINT64_MAX;
-    uint64_t cached_version = 0;             // what the page cache was last filled from
-    std::map<uint64_t, int> open_paged;      // version -> open paged handles
-  };
   std::mutex mu_;
-  std::unordered_map<uint64_t, File> files_;
+  std::unordered_map<uint64_t, uint64_t> told_size_;
 };
 
 Gate g_gate;
@@ -387,7 +363,6 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FsTree* t = Tree(req);
   if (t == nullptr) return (void)fuse_reply_err(req, EIO);
   auto h = std::make_unique<FileHandle>();
-  h->ino = ino;
   uint64_t size = 0;
   if (FsTree::IsActivitiesCsv(ino)) {
     auto snap = g_snapshots.Take(*Of(req));
@@ -398,40 +373,32 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       return ReplyFailure(req, s);
     }
     auto index = h->snapshot->IndexCsv(ino);
-    auto seq = h->snapshot->LastChange();
-    if (!index.ok() || !seq.ok() || !*index) {
+    if (!index.ok() || !*index) {
       CloseSnapshot(*h);
       if (!index.ok()) return ReplyFailure(req, index.status());
-      if (!seq.ok()) return ReplyFailure(req, seq.status());
       return (void)fuse_reply_err(req, ENOENT);
     }
     h->csv = std::move(*index);
     size = h->csv->size;
-    h->version = static_cast<uint64_t>(*seq);
   } else {
     auto bytes = t->Render(ino);
     if (!bytes.ok()) return ReplyFailure(req, bytes.status());
     if (!*bytes) return (void)fuse_reply_err(req, ENOENT);
     h->bytes = std::move(**bytes);
     size = h->bytes.size();
-    h->version = std::hash<std::string_view>{}(h->bytes);
   }
-  const Gate::Verdict v = g_gate.Open(ino, size, h->version);
-  if (v == Gate::Verdict::kStale) {
-    // The folder's sizes we keep may be as old as the kernel's: drop them,
-    // so that the fresh lookup is fresh.
+  if (!g_gate.Agrees(ino, size)) {
+    // The folder sizes we keep may be as old as the kernel's: drop them, so
+    // that the fresh lookup is fresh.
     Of(req)->memo.Invalidate();
     CloseSnapshot(*h);
     return (void)fuse_reply_err(req, ESTALE);
   }
-  h->paged = v != Gate::Verdict::kDirect;
-  fi->keep_cache = v == Gate::Verdict::kPaged;
-  fi->direct_io = v == Gate::Verdict::kDirect;
+  fi->direct_io = 1;
   fi->noflush = 1;
   FileHandle* raw = h.release();
   fi->fh = reinterpret_cast<uint64_t>(raw);
   if (fuse_reply_open(req, fi) != 0) {  // the open was interrupted: no release will come
-    if (raw->paged) g_gate.Release(ino, raw->version);
     CloseSnapshot(*raw);
     delete raw;
   }
@@ -439,7 +406,6 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
-  if (h->paged) g_gate.Release(h->ino, h->version);
   CloseSnapshot(*h);
   fuse_reply_err(req, 0);
 }

@@ -724,7 +724,8 @@ class MountLifecycle(MountCase):
         link = os.path.join(m.path, "by-id", "%d.json" % new["id"])
         wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % new["id"])
         self.assertEqual(json.loads(read(link))["name"], "Found by the daemon")
-        self.assertIn("background sync: 1 new", m.stderr())
+        # The line comes when the sync ends, a moment after its commit showed the file.
+        wait_until(lambda: "background sync: 1 new" in m.stderr(), 30, "the background sync's line:\n" + m.stderr())
 
     def test_debug_prints_requests_and_umount_ends_the_daemon(self):
         # mount.stravafs(8): -d writes a line per request; umount (root here,
