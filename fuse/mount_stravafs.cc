@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdarg>
@@ -163,7 +164,7 @@ fuse_entry_param EntryOf(const NodeAttr& a) {
 
 // --- handlers ----------------------------------------------------------------------
 
-void ToldKernel(const NodeAttr& a);  // the Gate, below: a file's size went to the kernel
+void TellKernel(NodeAttr& a);  // the Gate, below: a file's size goes to the kernel
 
 void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
@@ -181,7 +182,7 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   auto a = t->Lookup(parent, name);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);  // not cached: a new activity shows at once
-  ToldKernel(**a);
+  TellKernel(**a);
   fuse_entry_param e = EntryOf(**a);
   fuse_reply_entry(req, &e);
 }
@@ -192,7 +193,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   auto a = t->GetAttr(ino);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);
-  ToldKernel(**a);
+  TellKernel(**a);
   struct stat st = StatOf(**a);
   fuse_reply_attr(req, &st, kKernelCacheSeconds);
 }
@@ -253,6 +254,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     }
     size_t n;
     if (plus) {
+      if (i >= 2) TellKernel(attr);
       fuse_entry_param e = EntryOf(attr);
       if (i < 2) e.ino = 0;  // no lookup for "." and ".."; the kernel knows them
       n = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1);
@@ -261,7 +263,6 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
       n = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, i + 1);
     }
     if (n > size - used) break;  // full: the kernel asks again from i
-    if (plus) ToldKernel(attr);
     used += n;
   }
   fuse_reply_buf(req, buf.data(), used);
@@ -295,36 +296,12 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 // (LOOKUP_REVAL) and opens again, now with the current size. A name that went
 // away reads as ENOENT, as after a rename on any file system.
 struct FileHandle {
+  uint64_t size = 0;
   std::string bytes;                 // every file but activities.csv
   std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
   std::optional<CsvIndex> csv;
   std::mutex mu;                     // the snapshot serves one read at a time
 };
-
-class Gate {
- public:
-  // A file's attributes went to the kernel with this size.
-  void Told(const NodeAttr& a) {
-    if (a.type != NodeType::kFile) return;
-    std::lock_guard lock(mu_);
-    told_size_[a.ino] = a.size;
-  }
-
-  // Whether the kernel was last told `size` for `ino`.
-  bool Agrees(uint64_t ino, uint64_t size) {
-    std::lock_guard lock(mu_);
-    auto it = told_size_.find(ino);
-    return it != told_size_.end() && it->second == size;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<uint64_t, uint64_t> told_size_;
-};
-
-Gate g_gate;
-
-void ToldKernel(const NodeAttr& a) { g_gate.Told(a); }
 
 // Idle snapshot connections for activities.csv opens.
 class SnapshotPool {
@@ -358,40 +335,111 @@ void CloseSnapshot(FileHandle& h) {
   g_snapshots.Give(std::move(h.snapshot));
 }
 
-void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
-  FsTree* t = Tree(req);
-  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+class Gate {
+ public:
+  // A file's attributes are going to the kernel: with the size of a parked
+  // copy (below) if there is one, and remembered.
+  void Tell(NodeAttr& a) {
+    if (a.type != NodeType::kFile) return;
+    std::lock_guard lock(mu_);
+    if (auto p = parked_.find(a.ino); p != parked_.end() && Fresh(p->second)) a.size = p->second.handle->size;
+    told_size_[a.ino] = a.size;
+  }
+
+  // Whether the kernel was last told `size` for `ino`.
+  bool Agrees(uint64_t ino, uint64_t size) {
+    std::lock_guard lock(mu_);
+    auto it = told_size_.find(ino);
+    return it != told_size_.end() && it->second == size;
+  }
+
+  // A copy the kernel's size disagreed with, kept for the open the kernel
+  // retries after ESTALE: the fresh lookup that comes first is told this
+  // copy's size, so the retry agrees even if another sync has committed in
+  // between. Unclaimed copies are dropped after a second.
+  void Park(uint64_t ino, std::unique_ptr<FileHandle> h) {
+    std::lock_guard lock(mu_);
+    for (auto it = parked_.begin(); it != parked_.end();)
+      it = Fresh(it->second) ? std::next(it) : Drop(it);
+    if (auto old = parked_.find(ino); old != parked_.end()) Drop(old);
+    parked_.emplace(ino, Parked{std::move(h), std::chrono::steady_clock::now()});
+  }
+  std::unique_ptr<FileHandle> Unpark(uint64_t ino) {
+    std::lock_guard lock(mu_);
+    auto it = parked_.find(ino);
+    if (it == parked_.end()) return nullptr;
+    if (!Fresh(it->second)) {
+      Drop(it);
+      return nullptr;
+    }
+    auto h = std::move(it->second.handle);
+    parked_.erase(it);
+    return h;
+  }
+
+ private:
+  struct Parked {
+    std::unique_ptr<FileHandle> handle;
+    std::chrono::steady_clock::time_point at;
+  };
+  static bool Fresh(const Parked& p) { return std::chrono::steady_clock::now() - p.at < std::chrono::seconds(1); }
+  std::unordered_map<uint64_t, Parked>::iterator Drop(std::unordered_map<uint64_t, Parked>::iterator it) {
+    CloseSnapshot(*it->second.handle);
+    return parked_.erase(it);
+  }
+
+  std::mutex mu_;
+  std::unordered_map<uint64_t, uint64_t> told_size_;
+  std::unordered_map<uint64_t, Parked> parked_;
+};
+
+Gate g_gate;
+
+void TellKernel(NodeAttr& a) { g_gate.Tell(a); }
+
+// This open's copy of the file: the one parked for it after an ESTALE, else
+// a new one.
+Result<std::unique_ptr<FileHandle>> CopyOf(fuse_req_t req, FsTree& t, fuse_ino_t ino) {
+  if (auto parked = g_gate.Unpark(ino)) return parked;
   auto h = std::make_unique<FileHandle>();
-  uint64_t size = 0;
   if (FsTree::IsActivitiesCsv(ino)) {
     auto snap = g_snapshots.Take(*Of(req));
-    if (!snap.ok()) return ReplyFailure(req, snap.status());
+    if (!snap.ok()) return snap.status();
     h->snapshot = std::move(*snap);
     if (auto s = h->snapshot->BeginSnapshot(); !s.ok()) {
       h->snapshot.reset();
-      return ReplyFailure(req, s);
+      return s;
     }
     auto index = h->snapshot->IndexCsv(ino);
     if (!index.ok() || !*index) {
       CloseSnapshot(*h);
-      if (!index.ok()) return ReplyFailure(req, index.status());
-      return (void)fuse_reply_err(req, ENOENT);
+      if (!index.ok()) return index.status();
+      return std::unique_ptr<FileHandle>();
     }
     h->csv = std::move(*index);
-    size = h->csv->size;
+    h->size = h->csv->size;
   } else {
-    auto bytes = t->Render(ino);
-    if (!bytes.ok()) return ReplyFailure(req, bytes.status());
-    if (!*bytes) return (void)fuse_reply_err(req, ENOENT);
+    auto bytes = t.Render(ino);
+    if (!bytes.ok()) return bytes.status();
+    if (!*bytes) return std::unique_ptr<FileHandle>();
     h->bytes = std::move(**bytes);
-    size = h->bytes.size();
+    h->size = h->bytes.size();
   }
-  if (!g_gate.Agrees(ino, size)) {
-    // The folder sizes we keep may be as old as the kernel's: drop them, so
-    // that the fresh lookup is fresh.
+  return h;
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
+  FsTree* t = Tree(req);
+  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  auto copy = CopyOf(req, *t, ino);
+  if (!copy.ok()) return ReplyFailure(req, copy.status());
+  if (!*copy) return (void)fuse_reply_err(req, ENOENT);
+  std::unique_ptr<FileHandle> h = std::move(*copy);
+  if (!g_gate.Agrees(ino, h->size)) {
+    // The folder sizes we keep may be as old as the kernel's: drop them too.
     Of(req)->memo.Invalidate();
-    CloseSnapshot(*h);
+    g_gate.Park(ino, std::move(h));
     return (void)fuse_reply_err(req, ESTALE);
   }
   fi->direct_io = 1;

@@ -334,11 +334,20 @@ class Soak:
             self.fail("daemon open files grew: %d in the middle third, %d in the last" % (fd_mid, fd_last))
         return rss_mid, rss_last, fd_mid, fd_last
 
+    def guarded(self, target, *args):
+        """A thread that dies fails the soak: it would otherwise stop testing in silence."""
+        def run():
+            try:
+                target(*args)
+            except Exception as e:  # noqa: BLE001 - reported, not swallowed
+                self.fail("%s died: %r" % (target.__name__, e))
+                self.deadline = 0
+        return threading.Thread(target=run)
+
     def run(self):
         self.start()
-        threads = [threading.Thread(target=self.writer), threading.Thread(target=self.file_reader, args=(1,)),
-                   threading.Thread(target=self.file_reader, args=(2,)), threading.Thread(target=self.tool_reader),
-                   threading.Thread(target=self.sql_reader), threading.Thread(target=self.monitor)]
+        threads = [self.guarded(self.writer), self.guarded(self.file_reader, 1), self.guarded(self.file_reader, 2),
+                   self.guarded(self.tool_reader), self.guarded(self.sql_reader), self.guarded(self.monitor)]
         for t in threads:
             t.start()
         last = 0
