@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "analytics.h"
 #include "fs_names.h"
 #include "fs_sizes.h"
 
@@ -217,6 +218,9 @@ Status Cache::Migrate() {
   if (version < 2) {
     if (auto s = MigrateToV2(); !s.ok()) return s;
   }
+  if (version < 3) {
+    if (auto s = MigrateToV3(); !s.ok()) return s;
+  }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
 }
@@ -296,6 +300,63 @@ DELETE FROM streams WHERE activity_id NOT IN (SELECT id FROM activity_sync);
   return Status::Ok();
 }
 
+Status Cache::MigrateToV3() {
+  if (auto s = Exec(AnalyticsSchemaSql()); !s.ok()) return s;
+  // Backfill: every activity whose samples are held gets its figures, as if
+  // its streams had just been stored.
+  std::vector<int64_t> with_streams;
+  Stmt* ids = Prepare("SELECT DISTINCT activity_id FROM streams");
+  while (ids->Step()) with_streams.push_back(ids->Int(0));
+  if (auto s = Check(ids->rc(), "computing the analytics"); !s.ok()) return s;
+  for (int64_t id : with_streams) {
+    auto samples = LoadSamples(id);
+    if (!samples.ok()) return samples.status();
+    if (auto s = WriteStreamAnalytics(id, *samples); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& samples) {
+  for (const char* sql : {"DELETE FROM activity_efforts WHERE activity_id=?",
+                          "DELETE FROM activity_hr_seconds WHERE activity_id=?",
+                          "DELETE FROM activity_power_seconds WHERE activity_id=?"}) {
+    Stmt* del = Prepare(sql);
+    del->Bind(1, id);
+    del->Step();
+    if (auto s = Check(del->rc(), "replacing the analytics of an activity"); !s.ok()) return s;
+  }
+  if (samples.empty()) return Status::Ok();
+  const StreamAnalytics a = AnalyzeStreams(samples);
+  Stmt* put = Prepare(
+      "INSERT INTO activity_efforts(activity_id, max_heartrate_bpm, heartrate_s, power_s, power_15s_w, "
+      "power_1min_w, power_5min_w, power_10min_w, power_20min_w, time_400m_s, time_1km_s, time_5km_s, "
+      "time_10km_s, time_half_marathon_s, time_marathon_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto bind = [&](int i, const std::optional<double>& v) {
+    if (v) put->Bind(i, *v); else put->BindNull(i);
+  };
+  put->Bind(1, id);
+  bind(2, a.max_heartrate);
+  put->Bind(3, a.heartrate_seconds).Bind(4, a.power_seconds);
+  int col = 5;
+  for (const auto& v : a.best_power) bind(col++, v);
+  for (const auto& v : a.best_time) bind(col++, v);
+  put->Step();
+  if (auto s = Check(put->rc(), "storing the best efforts of an activity"); !s.ok()) return s;
+  for (auto [sql, histogram] :
+       {std::pair{"INSERT INTO activity_hr_seconds(activity_id, bpm, seconds) VALUES(?,?,?)", &a.hr_seconds},
+        std::pair{"INSERT INTO activity_power_seconds(activity_id, watts, seconds) VALUES(?,?,?)",
+                  &a.power_seconds_by_watts}}) {
+    Stmt* ins = Prepare(sql);
+    for (const auto& [bin, seconds] : *histogram) {
+      ins->Bind(1, id).Bind(2, bin).Bind(3, seconds);
+      ins->Step();
+      if (auto s = Check(ins->rc(), "storing the zone seconds of an activity"); !s.ok()) return s;
+      ins->Reset();
+    }
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 void BindColumnValue(Stmt& st, int i, const ColumnValue& v) {
@@ -353,21 +414,25 @@ Status Cache::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, in
 Status Cache::WriteStreamSizes(int64_t id) {
   auto samples = LoadSamples(id);
   if (!samples.ok()) return samples.status();
+  return WriteStreamSizes(id, *samples);
+}
+
+Status Cache::WriteStreamSizes(int64_t id, const std::vector<StreamSample>& samples) {
   Stmt* put = Prepare("UPDATE activity_sync SET streams_csv_size=?2, gpx_size=?3 WHERE id=?1");
   put->Bind(1, id).BindNull(2).BindNull(3);
-  if (!samples->empty()) {
+  if (!samples.empty()) {
     // RenderStreamsCsv is the header and one line per sample: summed, not built.
     int64_t csv = static_cast<int64_t>(StreamsCsvHeader().size());
-    for (const StreamSample& s : *samples) csv += static_cast<int64_t>(StreamCsvRow(s).size());
+    for (const StreamSample& s : samples) csv += static_cast<int64_t>(StreamCsvRow(s).size());
     put->Bind(2, csv);
   }
-  if (HasGps(*samples)) {
+  if (HasGps(samples)) {
     Stmt* q = Prepare("SELECT json FROM activities WHERE id=?");
     q->Bind(1, id);
     if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an activity");
     const Json activity = Json::parse(q->Text(0), nullptr, false);
     q->Reset();
-    put->Bind(3, static_cast<int64_t>(RenderGpx(activity, *samples).size()));
+    put->Bind(3, static_cast<int64_t>(RenderGpx(activity, samples).size()));
   }
   put->Step();
   return Check(put->rc(), "storing the sizes of streams");
@@ -616,7 +681,11 @@ Status Cache::StoreStreams(int64_t id, const Json& by_type) {
   mark->Bind(1, id);
   mark->Step();
   if (auto s = Check(mark->rc(), "marking streams fetched"); !s.ok()) return s;
-  if (auto s = WriteStreamSizes(id); !s.ok()) return s;
+  // The samples as stored (NULLs and all), read back once for both.
+  auto samples = LoadSamples(id);
+  if (!samples.ok()) return samples.status();
+  if (auto s = WriteStreamSizes(id, *samples); !s.ok()) return s;
+  if (auto s = WriteStreamAnalytics(id, *samples); !s.ok()) return s;
   return LogFsChange(id, *old);  // the files stay where they were; the .csv and .gpx are new
 }
 
@@ -632,7 +701,10 @@ Status Cache::DeleteActivity(int64_t id) {
   if (!old.ok()) return old.status();
   bool held = false;
   for (const char* sql : {"DELETE FROM activities WHERE id=?", "DELETE FROM activity_sync WHERE id=?",
-                          "DELETE FROM streams WHERE activity_id=?", "DELETE FROM laps WHERE activity_id=?"}) {
+                          "DELETE FROM streams WHERE activity_id=?", "DELETE FROM laps WHERE activity_id=?",
+                          "DELETE FROM activity_efforts WHERE activity_id=?",
+                          "DELETE FROM activity_hr_seconds WHERE activity_id=?",
+                          "DELETE FROM activity_power_seconds WHERE activity_id=?"}) {
     Stmt* st = Prepare(sql);
     st->Bind(1, id);
     st->Step();

@@ -34,8 +34,9 @@ SQLITE_EXTENSION_INIT3
 namespace stravafs {
 
 // Version 2 added the mount's file sizes (activity_sync's *_size columns) and
-// the fs_changes log.
-inline constexpr int kSchemaVersion = 2;
+// the fs_changes log; version 3 the analytics views and the per-activity
+// figures they read (analytics.h).
+inline constexpr int kSchemaVersion = 3;
 
 // A prepared statement; resets itself for reuse.
 class Stmt {
@@ -87,6 +88,9 @@ struct CacheCounts {
   std::string oldest_start, newest_start;  // start_date_local, "" when empty
 };
 
+// Storing streams also stores, in the same transaction, the figures the
+// analytics views read (analytics.h); deleting an activity deletes them.
+//
 // Every write of an activity (its row, detail or streams; a deletion) keeps
 // the sizes of the files the mount shows for it exact in activity_sync
 // (json_size, csv_row_size, streams_csv_size, gpx_size: fs_sizes.h) and logs
@@ -168,6 +172,9 @@ class Cache {
   Status Migrate();
   // Schema v1 -> v2: the size columns, filled for every activity held, and fs_changes.
   Status MigrateToV2();
+  // Schema v2 -> v3: the analytics tables and views, filled for every
+  // activity whose streams are held.
+  Status MigrateToV3();
   // Writes `row` (its json, columns and sizes) with the given bookkeeping.
   // `gps`: the activity holds samples with a position, so its .gpx, which
   // shows the name, sport and start, is measured again.
@@ -176,6 +183,11 @@ class Cache {
   // Measures the .csv and .gpx of an activity from the samples held and its
   // stored JSON, into activity_sync.
   Status WriteStreamSizes(int64_t id);
+  Status WriteStreamSizes(int64_t id, const std::vector<StreamSample>& samples);
+  // Replaces the stream-derived figures of activity `id` (activity_efforts,
+  // activity_hr_seconds, activity_power_seconds) with those of `samples`;
+  // none when empty.
+  Status WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& samples);
 
   // Where an activity's files are in the mount.
   struct Location {

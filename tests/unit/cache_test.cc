@@ -90,12 +90,12 @@ SyncRow SyncState(Cache& c, int64_t id) {
 
 // --- opening -------------------------------------------------------------------------
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 2", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 3", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 2);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 2);
+  CHECK(kSchemaVersion == 3);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 3);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -104,8 +104,12 @@ TEST_CASE("Cache::Open creates a private WAL database at schema version 2", "[ca
   CHECK((st.st_mode & 07777) == 0700);
   CHECK(cache->path() == path);
   auto tables = QueryColumn(cache->db(), "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name");
-  CHECK(tables == std::vector<std::string>{"activities", "activities_units", "activity_sync", "athletes",
-                                           "fs_changes", "gear", "laps", "streams", "sync_state"});
+  CHECK(tables == std::vector<std::string>{
+                      "activities", "activities_units", "activity_efforts", "activity_facts", "activity_hr_seconds",
+                      "activity_power_seconds", "activity_sync", "analytics_settings", "athlete_zones", "athletes",
+                      "best_efforts", "fs_changes", "gear", "hr_zones", "laps", "monthly_totals", "personal_records",
+                      "power_zones", "streams", "sync_state", "training_90d", "weekly_totals", "yearly_totals",
+                      "zone_bounds", "zone_time"});
 }
 
 TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
@@ -117,7 +121,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 2);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 3);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
@@ -128,21 +132,21 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 3;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 4;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() == "cache " + path +
-                                     " has schema version 3, newer than this stravafs understands (2): upgrade stravafs");
+                                     " has schema version 4, newer than this stravafs understands (3): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "cache " + path + " has schema version 3, this stravafs reads version 2: upgrade stravafs");
+  CHECK(ro.status().message() == "cache " + path + " has schema version 4, this stravafs reads version 3: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 3);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 4);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -972,7 +976,7 @@ PRAGMA user_version = 1;
 )SQL";
 }
 
-TEST_CASE("A v1 cache upgrades to v2 with every size filled and no data lost", "[cache][sizes]") {
+TEST_CASE("A v1 cache upgrades to v3 with every size filled and no data lost", "[cache][sizes]") {
   TempDir tmp;
   const std::string v2_path = tmp / "v2.db", v1_path = tmp / "v1.db";
   // The data, written by this stravafs; then copied into a cache made with the v1 DDL.
@@ -1020,7 +1024,7 @@ TEST_CASE("A v1 cache upgrades to v2 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 2);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 3);
   for (int64_t id : ids) CheckSizes(*upgraded, id);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE gpx_size IS NOT NULL") == 2);
