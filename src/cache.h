@@ -62,6 +62,11 @@ class Stmt {
   double Real(int col) const { return sqlite3_column_double(s_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   int Type(int col) const { return sqlite3_column_type(s_, col); }  // SQLITE_INTEGER, ...
+  int Columns() const { return sqlite3_column_count(s_); }
+  std::string Name(int col) const {
+    const char* p = sqlite3_column_name(s_, col);
+    return p ? p : "";
+  }
   std::string Text(int col) const {
     const auto* p = sqlite3_column_text(s_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";

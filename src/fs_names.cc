@@ -202,7 +202,7 @@ constexpr uint64_t MonthPayload(int year, int month) {
 
 uint64_t InodeFor(InodeKind kind, uint64_t payload) {
   if (payload >= kInodePayloadLimit) return kNoInode;
-  if (kind == InodeKind::kFixed && (payload < kRootInode || payload > kByIdDirInode)) return kNoInode;
+  if (kind == InodeKind::kFixed && (payload < kRootInode || payload > kStatsDirInode)) return kNoInode;
   return static_cast<uint64_t>(kind) << kInodeKindShift | payload;
 }
 
@@ -235,6 +235,8 @@ uint64_t ActivityFileInode(ActivityFile file, int64_t id) {
   return InodeFor(kind, static_cast<uint64_t>(id));
 }
 
+uint64_t StatsFileInode(size_t index) { return InodeFor(InodeKind::kStatsFile, index); }
+
 uint64_t ByIdLinkInode(int64_t id) {
   return id < 0 ? kNoInode : InodeFor(InodeKind::kByIdLink, static_cast<uint64_t>(id));
 }
@@ -256,11 +258,11 @@ int DecodedInode::month() const {
 std::optional<DecodedInode> DecodeInode(uint64_t ino) {
   const uint64_t raw_kind = ino >> kInodeKindShift;
   const uint64_t payload = ino & (kInodePayloadLimit - 1);
-  if (raw_kind > static_cast<uint64_t>(InodeKind::kByIdLink)) return std::nullopt;
+  if (raw_kind > static_cast<uint64_t>(InodeKind::kStatsFile)) return std::nullopt;
   const DecodedInode d{static_cast<InodeKind>(raw_kind), payload};
   switch (d.kind) {
     case InodeKind::kFixed:
-      if (payload < kRootInode || payload > kByIdDirInode) return std::nullopt;
+      if (payload < kRootInode || payload > kStatsDirInode) return std::nullopt;
       break;
     case InodeKind::kYearDir:
     case InodeKind::kYearCsv:

@@ -120,6 +120,7 @@ enum class InodeKind : uint8_t {
   kActivityCsv = 6,
   kActivityGpx = 7,
   kByIdLink = 8,
+  kStatsFile = 9,  // payload: the file's index in StatsFiles() (fs_stats.h)
 };
 
 inline constexpr uint64_t kNoInode = 0;
@@ -127,6 +128,7 @@ inline constexpr uint64_t kRootInode = 1;  // FUSE_ROOT_ID
 inline constexpr uint64_t kAthleteJsonInode = 2;
 inline constexpr uint64_t kRootCsvInode = 3;
 inline constexpr uint64_t kByIdDirInode = 4;
+inline constexpr uint64_t kStatsDirInode = 5;
 inline constexpr int kInodeKindShift = 56;
 inline constexpr uint64_t kInodePayloadLimit = uint64_t{1} << kInodeKindShift;
 
@@ -142,6 +144,7 @@ uint64_t YearCsvInode(int year);
 uint64_t MonthCsvInode(int year, int month);
 uint64_t ActivityFileInode(ActivityFile file, int64_t id);
 uint64_t ByIdLinkInode(int64_t id);
+uint64_t StatsFileInode(size_t index);
 
 // The inverse of InodeFor, for getattr and friends: nullopt for numbers no
 // InodeFor call returns (unknown kind, bad fixed payload, 0).

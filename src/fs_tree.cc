@@ -7,6 +7,7 @@
 
 #include "fs_names.h"
 #include "fs_render.h"
+#include "fs_stats.h"
 
 namespace stravafs {
 
@@ -289,8 +290,8 @@ Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
   if (ino == kRootInode) {
     auto years = Years();
     if (!years.ok()) return years.status();
-    subdirs = static_cast<uint32_t>(years->size()) + 1;  // + by-id
-  } else if (ino == kByIdDirInode) {
+    subdirs = static_cast<uint32_t>(years->size()) + 2;  // + by-id and stats
+  } else if (ino == kByIdDirInode || ino == kStatsDirInode) {
     // its mtime is the newest activity's, like the root's
   } else if (d && d->kind == InodeKind::kYearDir) {
     auto months = Months(d->year());
@@ -307,7 +308,7 @@ Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
   }
   auto last = LastStart(lo, hi);
   if (!last.ok()) return last.status();
-  const bool always = ino == kRootInode || ino == kByIdDirInode;
+  const bool always = ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode;
   if (!*last && !always) return std::optional<NodeAttr>();
   NodeAttr a = Dir(ino, last->value_or(0), subdirs);
   memo_.Put(epoch, a);
@@ -370,8 +371,23 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
   return std::optional<NodeAttr>(File(ino, *size, n.start));
 }
 
+// stats/ files are rendered to be measured (a view's rows have no stored
+// size), once per change of the cache.
+Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
+  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
+  uint64_t epoch = memo_.epoch();
+  auto bytes = Render(ino);
+  if (!bytes.ok()) return bytes.status();
+  if (!*bytes) return std::optional<NodeAttr>();
+  auto last = LastStart(kAllLo, kAllHi);
+  if (!last.ok()) return last.status();
+  NodeAttr a = File(ino, (*bytes)->size(), last->value_or(0));
+  memo_.Put(epoch, a);
+  return std::optional<NodeAttr>(a);
+}
+
 Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
-  if (ino == kRootInode || ino == kByIdDirInode) return FolderAttr(ino);
+  if (ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode) return FolderAttr(ino);
   if (ino == kAthleteJsonInode) return AthleteAttr();
   if (ino == kRootCsvInode) return CsvAttr(ino);
   auto d = DecodeInode(ino);
@@ -388,6 +404,8 @@ Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
     case InodeKind::kActivityGpx:
     case InodeKind::kByIdLink:
       return ActivityFileAttr(ino);
+    case InodeKind::kStatsFile:
+      return StatsAttr(ino);
     case InodeKind::kFixed:
       break;
   }
@@ -400,7 +418,12 @@ Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view
     if (name == "athlete.json") return AthleteAttr();
     if (name == kCsvName) return CsvAttr(kRootCsvInode);
     if (name == "by-id") return FolderAttr(kByIdDirInode);
+    if (name == "stats") return FolderAttr(kStatsDirInode);
     if (auto y = FourDigits(name)) return FolderAttr(YearDirInode(*y));
+    return std::optional<NodeAttr>();
+  }
+  if (parent == kStatsDirInode) {
+    if (auto i = StatsFileIndex(name)) return StatsAttr(StatsFileInode(*i));
     return std::optional<NodeAttr>();
   }
   if (parent == kByIdDirInode) {
@@ -450,6 +473,7 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     if (auto s = add("athlete.json", AthleteAttr()); !s.ok()) return s;
     if (auto s = add("activities.csv", CsvAttr(kRootCsvInode)); !s.ok()) return s;
     if (auto s = add("by-id", FolderAttr(kByIdDirInode)); !s.ok()) return s;
+    if (auto s = add("stats", FolderAttr(kStatsDirInode)); !s.ok()) return s;
     auto years = Years();
     if (!years.ok()) return years.status();
     for (int y : *years)
@@ -461,6 +485,9 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     for (const auto& n : *nodes)
       out.push_back(DirEntry{ByIdLinkName(n.id),
                              NodeAttr{ByIdLinkInode(n.id), NodeType::kLink, n.LinkTarget().size(), n.start, 1}});
+  } else if (dir == kStatsDirInode) {
+    for (size_t i = 0; i < StatsFiles().size(); ++i)
+      if (auto s = add(StatsFiles()[i].name, StatsAttr(StatsFileInode(i))); !s.ok()) return s;
   } else if (d && d->kind == InodeKind::kYearDir) {
     if (auto s = add("activities.csv", CsvAttr(YearCsvInode(d->year()))); !s.ok()) return s;
     auto months = Months(d->year());
@@ -501,6 +528,12 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
     return std::optional<std::string>(RenderJsonText(**json));
   }
   auto d = DecodeInode(ino);
+  if (d && d->kind == InodeKind::kStatsFile) {
+    if (d->payload >= StatsFiles().size()) return std::optional<std::string>();
+    auto bytes = RenderStatsFile(*cache_, d->payload);
+    if (!bytes.ok()) return bytes.status();
+    return std::optional<std::string>(std::move(*bytes));
+  }
   if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
              d->kind != InodeKind::kActivityGpx))
     return std::optional<std::string>();
@@ -633,7 +666,9 @@ Result<int64_t> FsTree::DataVersion() {
 Result<Invalidation> FsTree::ChangesSince(int64_t since) {
   Invalidation inv;
   inv.last_seq = since;
-  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode, kAthleteJsonInode, kByIdDirInode};
+  // The root's files and every stats/ file follow any change.
+  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode, kAthleteJsonInode, kByIdDirInode, kStatsDirInode};
+  for (size_t i = 0; i < StatsFiles().size(); ++i) inodes.insert(StatsFileInode(i));
   std::set<std::pair<uint64_t, std::string>> entries;
   auto folder = [&](int year, int month) {
     inodes.insert({YearDirInode(year), YearCsvInode(year), MonthDirInode(year, month), MonthCsvInode(year, month)});

@@ -128,6 +128,7 @@ class FsTree {
   Result<std::optional<NodeAttr>> ActivityFileAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> FolderAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> CsvAttr(uint64_t ino);
+  Result<std::optional<NodeAttr>> StatsAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> AthleteAttr();
   Result<std::vector<int>> Years();
   Result<std::vector<int>> Months(int year);

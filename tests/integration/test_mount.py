@@ -40,7 +40,10 @@ STREAMS_HEADER = ["seq", "time", "distance", "lat", "lng", "altitude", "velocity
 
 # Inode layout of src/fs_names.h.
 KIND_SHIFT = 56
-YEAR_DIR, MONTH_DIR, YEAR_CSV, MONTH_CSV, ACT_JSON, ACT_CSV, ACT_GPX, BYID_LINK = range(1, 9)
+YEAR_DIR, MONTH_DIR, YEAR_CSV, MONTH_CSV, ACT_JSON, ACT_CSV, ACT_GPX, BYID_LINK, STATS_FILE = range(1, 10)
+STATS_FILES = ["activity_facts.csv", "weekly_totals.csv", "monthly_totals.csv", "yearly_totals.csv",
+               "training_90d.csv", "zone_time.csv", "hr_zones.csv", "power_zones.csv", "best_efforts.csv",
+               "personal_records.csv", "weekly_distance.svg", "calendar.svg"]
 
 
 def ino(kind, payload):
@@ -150,10 +153,10 @@ class Expected:
 
     def counts(self):
         """(regular files, symlinks, directories)."""
-        files = 2 + len(self.years) + len(self.months)
+        files = 2 + len(STATS_FILES) + len(self.years) + len(self.months)
         for a in self.acts.values():
             files += 1 + (a["samples"] > 0) + (a["gps"] > 0)
-        return files, len(self.acts), 2 + len(self.years) + len(self.months)
+        return files, len(self.acts), 3 + len(self.years) + len(self.months)
 
 
 class MountCase(TestCase):
@@ -213,7 +216,8 @@ class MountTree(MountCase):
 
     def expected_paths(self, exp, bases):
         """{relative path: "f" | "l" | "d"} of the whole tree."""
-        want = {"": "d", "by-id": "d", "athlete.json": "f", "activities.csv": "f"}
+        want = {"": "d", "by-id": "d", "athlete.json": "f", "activities.csv": "f", "stats": "d"}
+        want.update({"stats/" + name: "f" for name in STATS_FILES})
         for y in exp.years:
             want[y] = "d"
             want[y + "/activities.csv"] = "f"
@@ -325,7 +329,8 @@ class MountTree(MountCase):
             self.assertEqual(len(root.findall("g:trk/g:trkseg/g:trkpt", ns)), a["gps"], path)
 
         # grep -r finds the activity by a word of its name: its JSON and GPX
-        # (which carry the name), and the three activities.csv that list it.
+        # (which carry the name), the three activities.csv that list it, and
+        # stats/activity_facts.csv (and best_efforts.csv when it has streams).
         (q,) = [a for a in exp.acts.values() if a["name"].startswith("Quokkaflight")]
         self.assertIn("Quokkaflight-tempo-along-the-river", bases[q["id"]])
         p = run(["grep", "-rl", "Quokkaflight", mnt])
@@ -333,7 +338,9 @@ class MountTree(MountCase):
         found = {os.path.relpath(x, mnt) for x in p.stdout.decode().splitlines()}
         month = "%s/%s/" % (q["year"], q["month"])
         want = {month + bases[q["id"]] + ".json", "activities.csv", q["year"] + "/activities.csv",
-                month + "activities.csv"}
+                month + "activities.csv", "stats/activity_facts.csv"}
+        if q["samples"]:
+            want.add("stats/best_efforts.csv")
         if q["gps"]:
             want.add(month + bases[q["id"]] + ".gpx")
         self.assertEqual(found, want)
@@ -391,7 +398,10 @@ class MountTree(MountCase):
             for ext, kind in ((".json", ACT_JSON), (".csv", ACT_CSV), (".gpx", ACT_GPX)):
                 by_path["%s/%s/%s%s" % (a["year"], a["month"], bases[aid], ext)] = (ino(kind, aid), a["start"])
             by_path["by-id/%d.json" % aid] = (ino(BYID_LINK, aid), None)
-        fixed = {"": (1, newest), "athlete.json": (2, newest), "activities.csv": (3, newest), "by-id": (4, newest)}
+        fixed = {"": (1, newest), "athlete.json": (2, newest), "activities.csv": (3, newest), "by-id": (4, newest),
+                 "stats": (5, newest)}
+        for i, name in enumerate(STATS_FILES):
+            fixed["stats/" + name] = (ino(STATS_FILE, i), newest)
         for y in exp.years:
             fixed[y] = (ino(YEAR_DIR, int(y)), year_newest[y])
             fixed[y + "/activities.csv"] = (ino(YEAR_CSV, int(y)), year_newest[y])

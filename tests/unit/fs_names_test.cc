@@ -229,8 +229,10 @@ TEST_CASE("Inodes: fixed entries are 1..4 and the root is FUSE's", "[fs_names]")
   CHECK(InodeFor(InodeKind::kFixed, 2) == kAthleteJsonInode);
   CHECK(InodeFor(InodeKind::kFixed, 3) == kRootCsvInode);
   CHECK(InodeFor(InodeKind::kFixed, 4) == kByIdDirInode);
+  CHECK(InodeFor(InodeKind::kFixed, 5) == kStatsDirInode);
   CHECK(InodeFor(InodeKind::kFixed, 0) == kNoInode);
-  CHECK(InodeFor(InodeKind::kFixed, 5) == kNoInode);
+  CHECK(InodeFor(InodeKind::kFixed, 6) == kNoInode);
+  CHECK(StatsFileInode(3) == (uint64_t{9} << 56 | 3));
 }
 
 TEST_CASE("Inodes: the documented layout, exactly (they must never change)", "[fs_names]") {
@@ -309,8 +311,8 @@ TEST_CASE("DecodeInode: the inverse of the layout", "[fs_names]") {
   CHECK(gpx->activity_id() == kId);
 
   CHECK_FALSE(DecodeInode(0));
-  CHECK_FALSE(DecodeInode(5));                                   // fixed, unknown entry
-  CHECK_FALSE(DecodeInode(uint64_t{9} << 56 | 1));                // unknown kind
+  CHECK_FALSE(DecodeInode(6));                                   // fixed, unknown entry
+  CHECK_FALSE(DecodeInode(uint64_t{10} << 56 | 1));               // unknown kind
   CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | (2024 << 4 | 13)));  // month 13
   CHECK_FALSE(DecodeInode(uint64_t{1} << 56 | 10000));           // year 10000
   // A year that only looks valid once truncated to int.

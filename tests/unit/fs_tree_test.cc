@@ -157,8 +157,9 @@ TEST_CASE("the tree: folders from start_date_local, files per what is held", "[f
   REQUIRE(f.writer->StoreStreams(11000000003, Streams(40, true)).ok());
   REQUIRE(f.writer->StoreStreams(11000000002, Streams(10, false)).ok());
 
-  CHECK(f.Names(kRootInode) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "2023", "2024"});
-  CHECK(f.Attr(kRootInode).nlink == 2 + 2 + 1);
+  CHECK(f.Names(kRootInode) ==
+        std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
+  CHECK(f.Attr(kRootInode).nlink == 2 + 2 + 1 + 1);
   CHECK(f.Names(YearDirInode(2024)) == std::vector<std::string>{"activities.csv", "01", "05"});
   CHECK(f.Attr(YearDirInode(2024)).nlink == 4);
   CHECK(f.Attr(MonthDirInode(2024, 5)).nlink == 2);
@@ -177,8 +178,9 @@ TEST_CASE("the tree: folders from start_date_local, files per what is held", "[f
   auto target = f.Tree().ReadLink(ByIdLinkInode(11000000003));
   REQUIRE(target.ok());
   CHECK(**target == "../2024/05/2024-05-12_0730_Ride-with-newline_11000000003.json");
-  // 3 JSON + 2 streams CSV + 1 GPX + athlete.json + activities.csv in the root, 2 years and 3 months.
-  CHECK(CheckTree(f, kRootInode) == 3 + 2 + 1 + 1 + 1 + 2 + 3);
+  // 3 JSON + 2 streams CSV + 1 GPX + athlete.json + activities.csv in the root, 2 years and 3 months,
+  // and the 12 files of stats/.
+  CHECK(CheckTree(f, kRootInode) == 3 + 2 + 1 + 1 + 1 + 2 + 3 + 12);
   // mtimes: an activity's start; a folder's newest start.
   CHECK(f.Attr(ActivityFileInode(ActivityFile::kJson, 11000000003)).mtime == *ParseIsoUtc("2024-05-12T06:30:00Z"));
   CHECK(f.Attr(YearDirInode(2023)).mtime == *ParseIsoUtc("2023-12-30T08:00:00Z"));
@@ -306,7 +308,7 @@ TEST_CASE("hostile names list and look up as themselves", "[fs_tree]") {
     f.Put(Activity(13000000000 + static_cast<int64_t>(i), "2024-07-0" + std::to_string(1 + i % 9) + "T10:00:00Z",
                    names[i]));
   int64_t files = CheckTree(f, kRootInode);
-  CHECK(files == static_cast<int64_t>(names.size()) + 1 + 1 + 1 + 1);
+  CHECK(files == static_cast<int64_t>(names.size()) + 1 + 1 + 1 + 1 + 12);
   for (const auto& e : f.List(MonthDirInode(2024, 7))) {
     CHECK(e.name.size() <= 255);
     CHECK(e.name.find('/') == std::string::npos);
