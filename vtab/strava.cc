@@ -29,6 +29,9 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include <iterator>
+#include <string>
+
 #include "strava_vtab.h"
 
 namespace {
@@ -39,6 +42,11 @@ using stravafs::vtab::Context;
 void ReleaseContext(void* p) {
   auto* context = static_cast<Context*>(p);
   if (--context->registrations == 0) delete context;
+}
+void ReleaseView(void* p) {
+  auto* module = static_cast<stravafs::vtab::ViewModule*>(p);
+  ReleaseContext(module->context);
+  delete module;
 }
 
 }  // namespace
@@ -53,14 +61,21 @@ extern "C" __attribute__((visibility("default"))) int sqlite3_strava_init(sqlite
         {"strava_sync_status", &stravafs::vtab::kSyncStatusModule},
     };
     auto* context = new Context{};
-    context->registrations = 3;  // each registration releases once, even when it fails
+    // Each registration releases once, even when it fails.
+    context->registrations = static_cast<int>(std::size(modules) + stravafs::vtab::kViewCount);
     int result = SQLITE_OK;
-    for (const auto& [name, module] : modules) {
-      int rc = sqlite3_create_module_v2(db, name, module, context, ReleaseContext);
+    auto check = [&](int rc, const std::string& name) {
       if (rc != SQLITE_OK && result == SQLITE_OK) {
         result = rc;
-        *err = sqlite3_mprintf("strava: cannot register %s: %s", name, sqlite3_errstr(rc));
+        *err = sqlite3_mprintf("strava: cannot register %s: %s", name.c_str(), sqlite3_errstr(rc));
       }
+    };
+    for (const auto& [name, module] : modules)
+      check(sqlite3_create_module_v2(db, name, module, context, ReleaseContext), name);
+    for (size_t i = 0; i < stravafs::vtab::kViewCount; ++i) {
+      const std::string name = std::string("strava_") + stravafs::vtab::kViews[i];
+      auto* aux = new stravafs::vtab::ViewModule{context, stravafs::vtab::kViews[i]};
+      check(sqlite3_create_module_v2(db, name.c_str(), &stravafs::vtab::kViewModule, aux, ReleaseView), name);
     }
     return result;
   } catch (...) {

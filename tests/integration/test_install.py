@@ -86,7 +86,10 @@ class Install(unittest.TestCase):
                             "SELECT name FROM pragma_module_list WHERE name LIKE 'strava%' ORDER BY 1"],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual((p.returncode, p.stderr), (0, ""))
-        self.assertEqual(p.stdout, "strava_activities\nstrava_streams\nstrava_sync_status\n")
+        views = ["activity_facts", "best_efforts", "hr_zones", "monthly_totals", "personal_records", "power_zones",
+                 "training_90d", "weekly_totals", "yearly_totals", "zone_time"]
+        self.assertEqual(p.stdout.split(), sorted(["strava_activities", "strava_streams", "strava_sync_status"] +
+                                                  ["strava_" + v for v in views]))
 
     def test_unit_runs_the_installed_helper(self):
         unit = open(self.installed("unit")).read()
