@@ -1,0 +1,177 @@
+"""The analytics views, through every face: the cache itself (plain sqlite3),
+the mount's stats/ folder (CSV and SVG files read with real tools) and the
+extension's strava_<view> tables. The same numbers everywhere, to the bit;
+the charts render with rsvg-convert and show the views' numbers; a sync
+shows up in stats/ like everywhere else.
+
+The views' own arithmetic is checked against hand-computed values in
+tests/unit/analytics_test.cc; here the athlete is the emulator's.
+
+    STRAVAFS=... STRAVA_EMULATOR=... MOUNT_STRAVAFS=... STRAVA_EXT=... \\
+        /usr/bin/python3 tests/integration/test_analytics.py
+"""
+
+import csv
+import io
+import os
+import re
+import sqlite3
+import struct
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import TestCase, parse_iso, wait_until  # noqa: E402
+
+EXT = os.environ.get("STRAVA_EXT", "")
+NO_REFRESH = ["-o", "refresh=0"]
+
+# Each view, and the order its stats/ file lists its rows in (fs_stats.cc).
+VIEWS = {
+    "activity_facts": "start_date_local, id",
+    "weekly_totals": "week_start, sport_group",
+    "monthly_totals": "year, month, sport_group",
+    "yearly_totals": "year, sport_group",
+    "training_90d": "date",
+    "zone_time": "activity_id",
+    "hr_zones": "zone",
+    "power_zones": "zone",
+    "best_efforts": "start_date, activity_id",
+    "personal_records": "period = 'all' DESC, period, sport_group, effort",
+}
+
+
+def csv_value(v):
+    """A cache value as the stats/ CSV writes it (fs_render's FormatNumber:
+    the shortest text that reads back as the same double)."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v == int(v) and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    return str(v)
+
+
+class Analytics(TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not EXT:
+            raise Exception("set STRAVA_EXT to the built strava.so (meson test does)")
+
+    def athlete(self):
+        emu = self.emulator(160, seed=11, args=("--samples", "120"))
+        sb = self.sandbox(emu, {"sync": {"max_age": "3650d"}})
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        return emu, sb
+
+    def ext_rows(self, sb, view):
+        env = dict(os.environ)
+        os.environ.update(sb.env())
+        os.environ["STRAVAFS_CONFIG"] = sb.config_path
+        try:
+            conn = sqlite3.connect(":memory:")
+            conn.enable_load_extension(True)
+            conn.load_extension(EXT)
+            cur = conn.execute("SELECT * FROM strava_%s" % view)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+            conn.close()
+            return names, rows
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+
+    def db_rows(self, sb, view):
+        conn = sb.db()
+        try:
+            cur = conn.execute("SELECT * FROM %s ORDER BY %s" % (view, VIEWS[view]))
+            return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def test_every_view_is_the_same_in_the_cache_the_mount_and_the_extension(self):
+        emu, sb = self.athlete()
+        m = self.mount(sb, options=NO_REFRESH)
+        stats = os.path.join(m.path, "stats")
+        self.assertEqual(sorted(os.listdir(stats)),
+                         sorted([v + ".csv" for v in VIEWS] + ["weekly_distance.svg", "calendar.svg"]))
+        nonempty = 0
+        for view in VIEWS:
+            with self.subTest(view=view):
+                names, rows = self.db_rows(sb, view)
+                nonempty += bool(rows)
+                path = os.path.join(stats, view + ".csv")
+                with open(path, "rb") as f:
+                    data = f.read()
+                self.assertEqual(os.stat(path).st_size, len(data))
+                self.assertTrue(data.endswith(b"\r\n"))
+                table = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+                self.assertEqual(table[0], names)
+                self.assertEqual(table[1:], [[csv_value(v) for v in r] for r in rows])
+                ext_names, ext_rows = self.ext_rows(sb, view)
+                self.assertEqual(ext_names, names)
+                key = lambda r: tuple((x is None, str(type(x)), x if x is not None else 0) for x in r)  # noqa: E731
+                self.assertEqual(sorted(ext_rows, key=key), sorted(rows, key=key))
+        # An athlete with streams, heart rate and power fills every view but,
+        # without an FTP, power_zones.
+        self.assertGreaterEqual(nonempty, len(VIEWS) - 1)
+
+    def test_charts_render_and_show_the_views_numbers(self):
+        emu, sb = self.athlete()
+        m = self.mount(sb, options=NO_REFRESH)
+        for name, size in (("weekly_distance.svg", (960, 400)), ("calendar.svg", None)):
+            with self.subTest(chart=name):
+                png = os.path.join(self.tmp, name + ".png")
+                p = subprocess.run(["rsvg-convert", "-o", png, os.path.join(m.path, "stats", name)],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual((p.returncode, p.stderr), (0, ""))
+                with open(png, "rb") as f:
+                    head = f.read(24)
+                self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
+                if size:
+                    self.assertEqual(struct.unpack(">II", head[16:24]), size)
+        # The weekly chart's bars are weekly_totals' distances over its 52 weeks.
+        with open(os.path.join(m.path, "stats", "weekly_distance.svg")) as f:
+            svg = f.read()
+        bars = {(w, g): float(km) for w, g, km in re.findall(r"<title>(\d{4}-W\d\d) (\w+): ([\d.]+) km</title>", svg)}
+        weeks = sb.query("SELECT iso_week_label, sport_group, round(distance_km, 1) FROM weekly_totals "
+                         "WHERE week_start > date((SELECT max(week_start) FROM activity_facts), '-364 days') "
+                         "AND distance_km > 0")
+        self.assertGreater(len(weeks), 10)
+        self.assertEqual(bars, {(w, g): km for w, g, km in weeks})
+        # The calendar: one square per day of 53 weeks, each day's moving time.
+        with open(os.path.join(m.path, "stats", "calendar.svg")) as f:
+            cal = f.read()
+        days = re.findall(r"<title>(\d{4}-\d\d-\d\d): (\d+) activit(?:y|ies), ([\d.]+) km, (\d+):(\d\d)</title>", cal)
+        self.assertEqual(len(days), 53 * 7)
+        busy = {d: (int(n), float(km)) for d, n, km, _, _ in days if int(n)}
+        want = sb.query("SELECT local_date, count(*), round(total(distance_km), 1) FROM activity_facts "
+                        "WHERE local_date >= ? GROUP BY local_date", (days[0][0],))
+        self.assertEqual(busy, {d: (n, km) for d, n, km in want})
+
+    def test_a_sync_shows_in_stats(self):
+        emu, sb = self.athlete()
+        m = self.mount(sb, options=NO_REFRESH)
+        monthly = os.path.join(m.path, "stats", "monthly_totals.csv")
+        before = open(monthly).read()
+        acts = emu.activities("summary")
+        newest = max(acts, key=lambda a: parse_iso(a["start_date"]))
+        emu.create({"name": "A long one", "sport_type": "Run", "distance": 42195.0, "moving_time": 12600,
+                    "elapsed_time": 12700, "start_date": parse_iso(newest["start_date"]) + 3600})
+        self.assertExit(sb.run("sync"), 0)
+        _, rows = self.db_rows(sb, "monthly_totals")
+        want = "".join(",".join(csv_value(v) for v in r) + "\n" for r in rows)
+
+        def current():
+            with open(monthly, newline="") as f:
+                return "".join(",".join(row) + "\n" for row in list(csv.reader(f))[1:])
+        wait_until(lambda: current() == want, 10, "stats/monthly_totals.csv to show the new run")
+        self.assertNotEqual(open(monthly).read(), before)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
