@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TestCase, main  # noqa: E402
+from harness import SANITIZER_ENV, TestCase, host_env, main  # noqa: E402
 
 EXT = os.environ.get("STRAVA_EXT", "")
 
@@ -26,7 +26,7 @@ EXT = os.environ.get("STRAVA_EXT", "")
 def shell(sandbox, sql, env=None, db=":memory:"):
     """Runs `sql` in the real sqlite3 shell after `.load`; (rc, out, err)."""
     p = subprocess.run(["sqlite3", "-batch", "-bail", db], input=(".load %s\n%s\n" % (EXT, sql)).encode(),
-                       capture_output=True, env=env or sandbox.env(), timeout=120)
+                       capture_output=True, env=host_env(env or sandbox.env()), timeout=120)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -451,8 +451,8 @@ class Vtab(TestCase):
         emu, sb = self.synced(8)
         new = emu.create({"name": "Via mine", "sport_type": "Run"})
         # No discovery possible: the config comes from the argument only.
-        env = {"HOME": sb.home, "PATH": "/usr/bin:/bin", "XDG_STATE_HOME": sb.state_home,
-               "STRAVAFS_CONFIG": "/nonexistent"}
+        env = dict(SANITIZER_ENV, HOME=sb.home, PATH="/usr/bin:/bin", XDG_STATE_HOME=sb.state_home,
+                   STRAVAFS_CONFIG="/nonexistent")
         rc, out, err = shell(sb, "CREATE VIRTUAL TABLE temp.mine USING strava_activities(config='%s');\n"
                                  "SELECT count(*) FROM mine;\n"
                                  "INSERT INTO mine(mine) VALUES('refresh');\n"
