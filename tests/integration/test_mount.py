@@ -724,7 +724,9 @@ class MountLifecycle(MountCase):
         link = os.path.join(m.path, "by-id", "%d.json" % new["id"])
         wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % new["id"])
         self.assertEqual(json.loads(read(link))["name"], "Found by the daemon")
-        self.assertIn("background sync: 1 new", m.stderr())
+        # The daemon logs the sync after its commit, which is what made the
+        # link appear: the line may follow a moment later.
+        wait_until(lambda: "background sync: 1 new" in m.stderr(), 10, "the log line of the background sync")
 
     def test_debug_prints_requests_and_umount_ends_the_daemon(self):
         # mount.stravafs(8): -d writes a line per request; umount (root here,
