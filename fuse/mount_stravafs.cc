@@ -667,6 +667,12 @@ int Main(int argc, char** argv) {
   std::vector<char*> fargv;
   for (auto& a : fargs) fargv.push_back(a.data());
   fuse_args fa = FUSE_ARGS_INIT(static_cast<int>(fargv.size()), fargv.data());
+  // fuse_session_new's option parsing copies the arguments into memory that
+  // is ours to free (fuse_opt_free_args), on every way out.
+  struct ArgsOwner {
+    fuse_args* args;
+    ~ArgsOwner() { fuse_opt_free_args(args); }
+  } args_owner{&fa};
   daemon.se = fuse_session_new(&fa, &kOps, sizeof kOps, &daemon);
   if (daemon.se == nullptr) return Fail(kExitMountFailed, "cannot start a FUSE session");
   if (fuse_session_mount(daemon.se, mnt.c_str()) != 0) {

@@ -39,7 +39,14 @@ Result<AuthRedirect> AwaitAuthRedirect(const std::string& expected_state, int po
                     "text/html; charset=utf-8");
   };
 
+  // Anything but GET: 405.
+  auto reject = [](const httplib::Request&, httplib::Response& res) {
+    res.status = 405;
+    res.set_content("method not allowed\n", "text/plain");
+  };
   server.Get("/callback", [&](const httplib::Request& req, httplib::Response& res) {
+    // httplib hands HEAD to the GET handlers too; a redirect is a GET.
+    if (req.method != "GET") return reject(req, res);
     if (req.get_param_value("state") != expected_state) {
       page(res, 400, "This request does not belong to the running <code>stravafs auth</code> (state mismatch).");
       return;  // keep waiting for the real redirect
@@ -70,15 +77,11 @@ Result<AuthRedirect> AwaitAuthRedirect(const std::string& expected_state, int po
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404) res.set_content("not found\n", "text/plain");
   });
-  // Anything but GET: 405.
-  auto reject = [](const httplib::Request&, httplib::Response& res) {
-    res.status = 405;
-    res.set_content("method not allowed\n", "text/plain");
-  };
   server.Post(".*", reject);
   server.Put(".*", reject);
   server.Delete(".*", reject);
   server.Patch(".*", reject);
+  server.Options(".*", reject);
 
   int bound = port > 0 ? (server.bind_to_port("127.0.0.1", port) ? port : -1)
                        : server.bind_to_any_port("127.0.0.1");

@@ -3,8 +3,9 @@ the real Strava emulator on loopback.
 
 Every test gets a fresh temporary HOME (with XDG_CONFIG_HOME, XDG_DATA_HOME and
 XDG_STATE_HOME inside), its own emulator process and a config file pointing at
-it. stravafs runs with a clean environment (HOME, XDG_*, PATH and nothing
-else), so a developer's proxy variables, real config or tokens never leak in.
+it. stravafs runs with a clean environment (HOME, XDG_*, PATH, and in the
+sanitizer run the sanitizers' options, nothing else), so a developer's proxy
+variables, real config or tokens never leak in.
 
 Binaries come from $STRAVAFS and $STRAVA_EMULATOR (meson sets both). Every
 process started here is stopped in the test's cleanup and, should the test
@@ -37,6 +38,20 @@ import urllib.request
 STRAVAFS = os.environ.get("STRAVAFS", "")
 EMULATOR = os.environ.get("STRAVA_EMULATOR", "")
 MOUNT_STRAVAFS = os.environ.get("MOUNT_STRAVAFS", "")  # only the mount tests need it
+
+# The sanitizer run (tests/meson.build sets these in a -Db_sanitize build):
+# every process of ours keeps the sanitizers' options, log_path above all,
+# even where a test gives it a clean environment.
+SANITIZER_ENV = {k: os.environ[k] for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS") if k in os.environ}
+# The ASan runtime, for hosts that are not ASan-built (the sqlite3 shell) to
+# load an ASan-built strava.so; empty outside the sanitizer run.
+HOST_PRELOAD = os.environ.get("STRAVAFS_HOST_PRELOAD", "")
+
+
+def host_env(env):
+    """`env` for a host program loading strava.so: with the ASan runtime
+    preloaded in the sanitizer run, unchanged otherwise."""
+    return dict(env, LD_PRELOAD=HOST_PRELOAD) if HOST_PRELOAD else env
 
 CLIENT_ID = "12345"
 CLIENT_SECRET = "emulator-secret"
@@ -427,8 +442,8 @@ class Sandbox:
 
     # ---- running stravafs
     def env(self):
-        return {"HOME": self.home, "XDG_CONFIG_HOME": self.config_home, "XDG_DATA_HOME": self.data_home,
-                "XDG_STATE_HOME": self.state_home, "PATH": "/usr/local/bin:/usr/bin:/bin"}
+        return dict(SANITIZER_ENV, HOME=self.home, XDG_CONFIG_HOME=self.config_home, XDG_DATA_HOME=self.data_home,
+                    XDG_STATE_HOME=self.state_home, PATH="/usr/local/bin:/usr/bin:/bin")
 
     def argv(self, args, config=True):
         return [STRAVAFS] + (["--config", self.config_path] if config else []) + list(args)

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TestCase, main  # noqa: E402
+from harness import SANITIZER_ENV, TestCase, host_env, main  # noqa: E402
 
 EXT = os.environ.get("STRAVA_EXT", "")
 
@@ -26,7 +26,7 @@ EXT = os.environ.get("STRAVA_EXT", "")
 def shell(sandbox, sql, env=None, db=":memory:"):
     """Runs `sql` in the real sqlite3 shell after `.load`; (rc, out, err)."""
     p = subprocess.run(["sqlite3", "-batch", "-bail", db], input=(".load %s\n%s\n" % (EXT, sql)).encode(),
-                       capture_output=True, env=env or sandbox.env(), timeout=120)
+                       capture_output=True, env=host_env(env or sandbox.env()), timeout=120)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -428,31 +428,68 @@ class Vtab(TestCase):
                       "upgrade stravafs" % sb.cache_path, err)
 
     def test_directonly_refuses_views_and_triggers(self):
+        # Even with PRAGMA trusted_schema=ON: a database someone hands over
+        # must not read (or refresh) the cache through its views or triggers.
         emu, sb = self.synced(5)
+        tables = ("strava_activities", "strava_streams(1)", "strava_sync_status")
         with environ(sb.env()):
             conn = connect()
             try:
-                for table in ("strava_activities", "strava_streams(1)", "strava_sync_status"):
+                conn.execute("PRAGMA trusted_schema = ON")
+                self.assertEqual(conn.execute("PRAGMA trusted_schema").fetchone(), (1,))
+                conn.execute("CREATE TABLE t(x)")
+                for table in tables:
                     name = table.split("(")[0]
+                    unsafe = 'unsafe use of virtual table "%s"' % name
                     conn.execute("CREATE VIEW v_%s AS SELECT * FROM %s" % (name, table))
                     with self.assertRaises(sqlite3.OperationalError) as e:
                         conn.execute("SELECT * FROM v_%s" % name).fetchall()
-                    self.assertIn('unsafe use of virtual table "%s"' % name, str(e.exception))
-                conn.execute("CREATE TABLE t(x)")
-                conn.execute("CREATE TRIGGER tr AFTER INSERT ON t BEGIN "
-                             "SELECT count(*) FROM strava_activities; END")
+                    self.assertEqual(str(e.exception), unsafe)
+                    conn.execute("CREATE TRIGGER tr_%s AFTER INSERT ON t BEGIN SELECT count(*) FROM %s; END" % (
+                        name, table))
+                    with self.assertRaises(sqlite3.OperationalError) as e:
+                        conn.execute("INSERT INTO t VALUES(1)")
+                    self.assertEqual(str(e.exception), unsafe)
+                    conn.execute("DROP TRIGGER tr_%s" % name)
+                # The refresh command from a trigger: refused before it runs.
+                conn.execute("CREATE TRIGGER tr_refresh AFTER INSERT ON t BEGIN "
+                             "INSERT INTO strava_activities(strava_activities) VALUES('refresh'); END")
+                emu.reset_counters()
                 with self.assertRaises(sqlite3.OperationalError) as e:
                     conn.execute("INSERT INTO t VALUES(1)")
-                self.assertIn('unsafe use of virtual table "strava_activities"', str(e.exception))
+                self.assertEqual(str(e.exception), 'unsafe use of virtual table "strava_activities"')
+                self.assertEqual(emu.api_requests(), 0)
+                self.assertEqual(conn.execute("SELECT count(*) FROM t").fetchone(), (0,))
+                # Used directly, they all still answer.
+                for table in tables:
+                    conn.execute("SELECT count(*) FROM %s" % table).fetchone()
+                # Nothing else is registered: no SQL function, which would
+                # need SQLITE_DIRECTONLY of its own, and only these modules.
+                plain = sqlite3.connect(":memory:")
+                try:
+                    for what in ("function", "module"):
+                        q = "SELECT DISTINCT name FROM pragma_%s_list" % what
+                        added = {r[0] for r in conn.execute(q)} - {r[0] for r in plain.execute(q)}
+                        self.assertEqual(added, set() if what == "function" else
+                                         {t.split("(")[0] for t in tables}, what)
+                finally:
+                    plain.close()
             finally:
                 conn.close()
+        # The same in the shell, from a database file with the view stored in it.
+        db = os.path.join(sb.root, "handed-over.db")
+        rc, out, err = shell(sb, "CREATE VIEW v AS SELECT name FROM strava_activities;", db=db)
+        self.assertEqual((rc, err), (0, ""))
+        rc, out, err = shell(sb, "PRAGMA trusted_schema = ON;\nSELECT * FROM v;", db=db)
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn('unsafe use of virtual table "strava_activities"', err)
 
     def test_config_argument_and_a_command_column_named_like_the_table(self):
         emu, sb = self.synced(8)
         new = emu.create({"name": "Via mine", "sport_type": "Run"})
         # No discovery possible: the config comes from the argument only.
-        env = {"HOME": sb.home, "PATH": "/usr/bin:/bin", "XDG_STATE_HOME": sb.state_home,
-               "STRAVAFS_CONFIG": "/nonexistent"}
+        env = dict(SANITIZER_ENV, HOME=sb.home, PATH="/usr/bin:/bin", XDG_STATE_HOME=sb.state_home,
+                   STRAVAFS_CONFIG="/nonexistent")
         rc, out, err = shell(sb, "CREATE VIRTUAL TABLE temp.mine USING strava_activities(config='%s');\n"
                                  "SELECT count(*) FROM mine;\n"
                                  "INSERT INTO mine(mine) VALUES('refresh');\n"
