@@ -81,7 +81,10 @@ ActivityRow RowFromJson(const Json& j);
 
 // "2024-05-12T11:30:00Z" → seconds since the epoch; nullopt if malformed.
 std::optional<int64_t> ParseIsoUtc(std::string_view text);
-// Seconds since the epoch → "2024-05-12T11:30:00Z".
+// Seconds since the epoch → "2024-05-12T11:30:00Z". Years 0 to 9999 (what
+// ParseIsoUtc reads) have four digits; kMinIsoEpoch..kMaxIsoEpoch is that range.
+inline constexpr int64_t kMinIsoEpoch = INT64_C(-62167219200);  // 0000-01-01T00:00:00Z
+inline constexpr int64_t kMaxIsoEpoch = INT64_C(253402300799);  // 9999-12-31T23:59:59Z
 std::string FormatIsoUtc(int64_t epoch);
 
 // A stable 64-bit fingerprint (FNV-1a) of text; used to notice edited summaries.

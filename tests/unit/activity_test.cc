@@ -398,6 +398,20 @@ TEST_CASE("Integers beyond int64 are neither ids nor wrapped into integer column
   CHECK_FALSE(FitsInt64(Json::parse("1.0")));
 }
 
+// Found while fixing what fuzz_render found (a .gpx <time> no reader takes):
+// strftime's %Y wrote year 999 as "999", which ParseIsoUtc (and xsd:dateTime)
+// does not read.
+TEST_CASE("FormatIsoUtc writes years before 1000 with four digits", "[activity][bug]") {
+  CHECK(FormatIsoUtc(kMinIsoEpoch) == "0000-01-01T00:00:00Z");
+  CHECK(FormatIsoUtc(kMaxIsoEpoch) == "9999-12-31T23:59:59Z");
+  for (const char* text : {"0000-01-01T00:00:00Z", "0999-12-31T23:59:59Z", "0042-03-01T12:00:00Z"}) {
+    INFO(text);
+    auto epoch = ParseIsoUtc(text);
+    REQUIRE(epoch.has_value());
+    CHECK(FormatIsoUtc(*epoch) == text);
+  }
+}
+
 TEST_CASE("Fingerprint is stable and tells edits apart", "[activity]") {
   CHECK(Fingerprint("foobar") == Fingerprint(std::string("foo") + "bar"));
   Json a = RealSummary(), b = RealSummary();
