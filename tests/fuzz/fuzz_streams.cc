@@ -14,7 +14,11 @@
 //     stored samples and JSON (RenderStreamsCsv, RenderGpxText);
 //   - the .csv is RFC 4180 with a record per sample and 13 fields each, and
 //     the .gpx is well-formed XML with one trkpt per positioned sample.
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <cstdlib>
@@ -45,6 +49,14 @@ Cache& TheCache() {
   static std::unique_ptr<Cache> cache = [] {
     const char* tmp = std::getenv("TMPDIR");
     std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : (tmp && *tmp ? tmp : "/tmp");
+    // A crash (a failed check traps) skips atexit: clear what such runs left.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("stravafs-fuzz-streams-", 0) != 0) continue;
+      const long pid = std::atol(name.c_str() + std::strlen("stravafs-fuzz-streams-"));
+      if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
+    }
     g_dir = base + "/stravafs-fuzz-streams-" + std::to_string(getpid());
     std::atexit([] { std::filesystem::remove_all(g_dir); });
     auto c = Cache::Open(g_dir + "/cache.db", Cache::Mode::kReadWrite);
