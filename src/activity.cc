@@ -99,6 +99,11 @@ const Json* Lookup(const Json& j, std::string_view path) {
 
 }  // namespace
 
+bool FitsInt64(const Json& v) {
+  return v.is_number_integer() &&
+         (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
+}
+
 std::span<const ActivityColumn> ActivityColumns() { return kColumns; }
 
 const char* SqlType(ColumnType t) {
@@ -115,8 +120,7 @@ const char* SqlType(ColumnType t) {
 Status ValidateActivity(const Json& j) {
   if (!j.is_object()) return Status::Error(ErrorKind::kServer, "activity is not a JSON object");
   auto id = j.find("id");
-  if (id == j.end() || !id->is_number_integer())
-    return Status::Error(ErrorKind::kServer, "activity has no integer id");
+  if (id == j.end() || !FitsInt64(*id)) return Status::Error(ErrorKind::kServer, "activity has no integer id");
   for (const char* key : {"start_date", "start_date_local"}) {
     auto it = j.find(key);
     bool valid = it != j.end() && it->is_string() && ParseIsoUtc(it->get_ref<const std::string&>()) &&
@@ -145,10 +149,11 @@ ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c) {
   if (p == nullptr || p->is_null()) return v;
   switch (c.type) {
     case kInteger:
-      if (p->is_number_integer()) {
+      if (FitsInt64(*p)) {
         v.kind = ColumnValue::kInt;
         v.i = p->get<int64_t>();
-      } else if (p->is_number_float() && std::isfinite(p->get<double>())) {
+      } else if (p->is_number() && std::isfinite(p->get<double>()) && std::fabs(p->get<double>()) < 9.2e18) {
+        // A float, or an integer beyond int64 read as one: rounded if it fits, else NULL.
         v.kind = ColumnValue::kInt;
         v.i = static_cast<int64_t>(std::llround(p->get<double>()));
       }
@@ -214,8 +219,11 @@ std::string FormatIsoUtc(int64_t epoch) {
   std::time_t t = static_cast<std::time_t>(epoch);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  // snprintf, not strftime: glibc's %Y does not pad (year 999 is "999"),
+  // and ParseIsoUtc reads four digits.
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

@@ -40,13 +40,19 @@ const char* SqlType(ColumnType t);
 // not listed: it is the raw JSON and always present).
 std::span<const ActivityColumn> ActivityColumns();
 
+// Whether `v` is a JSON integer that fits in int64_t. nlohmann holds
+// non-negative integers as uint64_t: get<int64_t>() wraps those above
+// INT64_MAX to negative numbers, so check this first.
+bool FitsInt64(const Json& v);
+
 // Checks that `j` looks like an activity: an object with an integer `id`,
 // a string `start_date` ending in Z and a string `start_date_local`.
 // Returns a message naming what is wrong, or ok.
 Status ValidateActivity(const Json& j);
 
 // The value of column `c` for activity `j`: nullopt when absent or null.
-// Text is returned as is; booleans as 0/1 in `i`.
+// Text is returned as is; booleans as 0/1 in `i`; an integer column takes a
+// float or an integer beyond int64 rounded, or NULL when it does not fit.
 struct ColumnValue {
   enum Kind { kNull, kInt, kReal, kText } kind = kNull;
   int64_t i = 0;
@@ -75,7 +81,10 @@ ActivityRow RowFromJson(const Json& j);
 
 // "2024-05-12T11:30:00Z" → seconds since the epoch; nullopt if malformed.
 std::optional<int64_t> ParseIsoUtc(std::string_view text);
-// Seconds since the epoch → "2024-05-12T11:30:00Z".
+// Seconds since the epoch → "2024-05-12T11:30:00Z". Years 0 to 9999 (what
+// ParseIsoUtc reads) have four digits; kMinIsoEpoch..kMaxIsoEpoch is that range.
+inline constexpr int64_t kMinIsoEpoch = INT64_C(-62167219200);  // 0000-01-01T00:00:00Z
+inline constexpr int64_t kMaxIsoEpoch = INT64_C(253402300799);  // 9999-12-31T23:59:59Z
 std::string FormatIsoUtc(int64_t epoch);
 
 // A stable 64-bit fingerprint (FNV-1a) of text; used to notice edited summaries.

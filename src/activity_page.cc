@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -190,6 +191,22 @@ ColumnValue Convert(const element& v, ColumnType type) {
 
 Status Malformed(const std::string& what) { return Status::Error(ErrorKind::kServer, what); }
 
+// The page through nlohmann, as the detail path reads replies: for valid JSON
+// simdjson refuses, an integer beyond 64 bits (nlohmann reads it as a double).
+// Each row's text is then nlohmann's dump of the element, as for a detail.
+// nullopt when nlohmann refuses the page too.
+std::optional<Result<std::vector<ActivityRow>>> ParsePageSlowly(std::string_view body) {
+  const Json page = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (page.is_discarded() || !page.is_array()) return std::nullopt;
+  std::vector<ActivityRow> rows;
+  for (const Json& item : page) {
+    if (!item.is_object()) return Malformed("an element of the activity list is not an object");
+    if (Status s = ValidateActivity(item); !s.ok()) return s;
+    rows.push_back(RowFromJson(item));
+  }
+  return rows;
+}
+
 }  // namespace
 
 Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
@@ -199,8 +216,11 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
 
   // 1. Validate everything: the DOM parser checks the whole document.
   element root;
-  if (auto error = dom.parse(text).get(root); error != simdjson::SUCCESS)
+  if (auto error = dom.parse(text).get(root); error != simdjson::SUCCESS) {
+    if (error == simdjson::NUMBER_ERROR)
+      if (auto rows = ParsePageSlowly(body)) return std::move(*rows);
     return Malformed(std::string("reply is not valid JSON (") + simdjson::error_message(error) + ")");
+  }
   simdjson::dom::array items;
   if (root.get_array().get(items) != simdjson::SUCCESS) return Malformed("the activity list is not a JSON array");
 

@@ -16,7 +16,10 @@
 
 namespace stravafs {
 
-// Every element must pass the same checks as ValidateActivity.
+// Every element must pass the same checks as ValidateActivity. A page with
+// an integer beyond 64 bits (valid JSON that simdjson refuses) is read by
+// nlohmann instead, as the detail path reads it; its rows' text is then
+// nlohmann's dump of each element rather than the bytes received.
 Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body);
 
 }  // namespace stravafs

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -579,18 +580,22 @@ Status Cache::StoreDetail(const Json& detail) {
       auto it = lap.find(k);
       if (it != lap.end() && it->is_number()) ins->Bind(i, it->get<double>()); else ins->BindNull(i);
     };
+    // Whole seconds and indexes: an integer as is, a float truncated; NULL for
+    // what int64 cannot hold (casting such a double is undefined behaviour).
     auto integer = [&](const char* k, int i) {
       auto it = lap.find(k);
-      if (it != lap.end() && it->is_number()) ins->Bind(i, static_cast<int64_t>(it->get<double>()));
+      if (it != lap.end() && FitsInt64(*it)) ins->Bind(i, it->get<int64_t>());
+      else if (it != lap.end() && it->is_number() && std::fabs(it->get<double>()) < 9.2e18)
+        ins->Bind(i, static_cast<int64_t>(it->get<double>()));
       else ins->BindNull(i);
     };
     auto text = [&](const char* k, int i) {
       auto it = lap.find(k);
       if (it != lap.end() && it->is_string()) ins->Bind(i, it->get<std::string>()); else ins->BindNull(i);
     };
-    ins->Bind(1, id).Bind(2, lap.contains("lap_index") && lap["lap_index"].is_number_integer()
+    ins->Bind(1, id).Bind(2, lap.contains("lap_index") && FitsInt64(lap["lap_index"])
                                  ? lap["lap_index"].get<int64_t>() : index);
-    if (lap.contains("id") && lap["id"].is_number_integer()) ins->Bind(3, lap["id"].get<int64_t>());
+    if (lap.contains("id") && FitsInt64(lap["id"])) ins->Bind(3, lap["id"].get<int64_t>());
     else ins->BindNull(3);
     text("name", 4);
     text("start_date", 5);
@@ -667,7 +672,7 @@ Status Cache::StoreStreams(int64_t id, const Json& by_type) {
         }
       } else if (v.is_boolean()) {
         ins->Bind(col, static_cast<int64_t>(v.get<bool>()));
-      } else if (v.is_number_integer()) {
+      } else if (FitsInt64(v)) {  // not above INT64_MAX: that would wrap; a double below
         ins->Bind(col, v.get<int64_t>());
       } else if (v.is_number()) {
         ins->Bind(col, v.get<double>());
@@ -715,7 +720,7 @@ Status Cache::DeleteActivity(int64_t id) {
 }
 
 Status Cache::StoreAthlete(const Json& a) {
-  if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer())
+  if (!a.is_object() || !a.contains("id") || !FitsInt64(a["id"]))
     return Status::Error(ErrorKind::kServer, "athlete reply has no integer id");
   Stmt* st = Prepare(
       "INSERT OR REPLACE INTO athletes(id, username, firstname, lastname, city, state, country, sex, "

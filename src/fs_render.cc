@@ -369,8 +369,11 @@ std::string RenderGpx(const Json& activity, std::span<const StreamSample> sample
     if (!Usable(s.lat) || !Usable(s.lng)) continue;
     out += "   <trkpt lat=\"" + FormatDecimal(*s.lat) + "\" lon=\"" + FormatDecimal(*s.lng) + "\">\n";
     if (Usable(s.altitude)) out += "    <ele>" + FormatDecimal(*s.altitude) + "</ele>\n";
-    if (has_start && Usable(s.time))
-      out += "    <time>" + FormatIsoUtc(start + std::llround(*s.time)) + "</time>\n";
+    if (has_start && Usable(s.time) && std::fabs(*s.time) < 1e12) {  // 31,000 years: no overflow below
+      const int64_t at = start + std::llround(*s.time);
+      // Only instants xsd:dateTime writes with four-digit years, as ParseIsoUtc reads them.
+      if (at >= kMinIsoEpoch && at <= kMaxIsoEpoch) out += "    <time>" + FormatIsoUtc(at) + "</time>\n";
+    }
     std::string tpx;
     if (Usable(s.temp)) tpx += "      <gpxtpx:atemp>" + FormatDecimal(*s.temp) + "</gpxtpx:atemp>\n";
     if (Usable(s.heartrate)) tpx += "      <gpxtpx:hr>" + WholeNumber(*s.heartrate, 255) + "</gpxtpx:hr>\n";

@@ -43,7 +43,8 @@
 //        </gpxtpx:TrackPointExtension>      (schema order; only those present)
 //        <pwr:PowerInWatts/>
 //       </extensions>                      (only when one of them is present)
-//   Elements whose value is missing are left out. Power uses Garmin's
+//   Elements whose value is missing are left out, and so is a <time> outside
+//   the years 0000-9999 (a stream time no real activity has). Power uses Garmin's
 //   PowerExtension v1 because TrackPointExtension v1 has no power element, and
 //   a bare <power> (as Strava's own export writes) would be in the GPX
 //   namespace, which GPX 1.1 forbids inside <extensions>. hr, cad and power

@@ -36,16 +36,9 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-// Keeps only the headers of the last response (curl reports those of every
-// intermediate response too, e.g. "100 Continue").
+// The headers of the last response only (see AddHeaderLine).
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* headers = static_cast<Headers*>(user);
-  std::string_view line(data, size * n);
-  if (line.rfind("HTTP/", 0) == 0) {
-    headers->clear();
-  } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
-    headers->emplace_back(Trim(line.substr(0, colon)), Trim(line.substr(colon + 1)));
-  }
+  AddHeaderLine(std::string_view(data, size * n), *static_cast<Headers*>(user));
   return size * n;
 }
 
@@ -109,6 +102,14 @@ class CurlTransport final : public Transport {
 };
 
 }  // namespace
+
+void AddHeaderLine(std::string_view line, Headers& headers) {
+  if (line.rfind("HTTP/", 0) == 0) {
+    headers.clear();
+  } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+    headers.emplace_back(Trim(line.substr(0, colon)), Trim(line.substr(colon + 1)));
+  }
+}
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto& [n, v] : headers)

@@ -36,6 +36,13 @@ struct HttpResponse {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+// Takes one header line as curl reports it ("Name: value\r\n"): a status
+// line ("HTTP/...") starts a new response and drops the headers kept so far
+// (curl reports those of every intermediate response too, e.g. "100
+// Continue"); a line with a colon adds its name and value, both trimmed;
+// anything else (the blank line that ends the headers) is ignored.
+void AddHeaderLine(std::string_view line, Headers& headers);
+
 class Transport {
  public:
   virtual ~Transport() = default;

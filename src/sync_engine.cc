@@ -16,8 +16,10 @@ constexpr int kPerPage = 200;
 // can still catch up with a large sync, without the log growing forever.
 constexpr int64_t kFsChangesKept = 100000;
 
-// Streams come keyed by type with key_by_type=true; older replies are an
-// array of {"type":…}. Both become the keyed form.
+std::string NowIso(Clock& clock) { return FormatIsoUtc(clock.NowMs() / 1000); }
+
+}  // namespace
+
 Json StreamsByType(const Json& j) {
   if (j.is_object()) return j;
   Json out = Json::object();
@@ -35,10 +37,6 @@ Status CheckStreams(const Json& j) {
   }
   return Status::Ok();
 }
-
-std::string NowIso(Clock& clock) { return FormatIsoUtc(clock.NowMs() / 1000); }
-
-}  // namespace
 
 Json ReportToJson(const SyncReport& r) {
   Json j = {{"ok", r.status.ok()},

@@ -101,4 +101,13 @@ inline constexpr const char* kStateRateUsage = "rate_usage";
 // The report as JSON (for --json, sync_state and the extension).
 Json ReportToJson(const SyncReport& report);
 
+// A streams reply in the form Cache::StoreStreams takes: keyed by type. With
+// key_by_type=true Strava sends that form; older replies are an array of
+// {"type": ..., "data": [...]}, which becomes it (of a repeated type the last
+// one counts).
+Json StreamsByType(const Json& reply);
+// Whether a streams reply has the shape the sync accepts (an object or an
+// array whose every stream has a "data" array); the message says what is wrong.
+Status CheckStreams(const Json& reply);
+
 }  // namespace stravafs

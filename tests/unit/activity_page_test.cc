@@ -127,5 +127,31 @@ TEST_CASE("ParseActivityPage refuses what must never reach the cache", "[activit
   }
 }
 
+// Found by tests/fuzz (fuzz_activity): simdjson refuses integers beyond 64
+// bits, which JSON allows and nlohmann (the detail path) reads as doubles, so
+// a listing with one anywhere, even in a field stravafs does not read, was
+// "not valid JSON" and the sync retried it and failed on every run.
+TEST_CASE("ParseActivityPage reads a page with an integer beyond 64 bits as nlohmann does", "[activity_page][bug]") {
+  const std::string body =
+      R"([{"id":11000000001,"start_date":"2024-05-12T11:30:00Z","start_date_local":"2024-05-12T07:30:00Z",)"
+      R"("name":"Big","distance":123456789012345678901234567890,"new_field":-99999999999999999999}])";
+  auto rows = ParseActivityPage(body);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  const Json parsed = Json::parse(body)[0];
+  const ActivityRow want = RowFromJson(parsed);
+  const ActivityRow& row = (*rows)[0];
+  CHECK(row.id == 11000000001);
+  CHECK(row.json == parsed.dump());
+  CHECK(row.hash == want.hash);
+  CHECK(row.json_size == want.json_size);
+  CHECK(row.csv_row_size == want.csv_row_size);
+  REQUIRE(row.columns.size() == want.columns.size());
+  for (size_t i = 0; i < row.columns.size(); ++i) CHECK(Same(row.columns[i], want.columns[i]));
+  // Still refused: what nlohmann refuses too, and elements that fail the checks.
+  CHECK_FALSE(ParseActivityPage("[1e400]").ok());
+  CHECK_FALSE(ParseActivityPage(R"([{"id":1,"x":123456789012345678901234567890}])").ok());
+}
+
 }  // namespace
 }  // namespace stravafs

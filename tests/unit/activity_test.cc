@@ -365,6 +365,53 @@ TEST_CASE("FormatIsoUtc and ParseIsoUtc round trip", "[activity]") {
   }
 }
 
+// Found with the tests/fuzz activity oracle (the listing parser against the
+// nlohmann path), on inputs built from its dictionary's 18446744073709551615:
+// nlohmann holds non-negative integers as uint64, and
+// get<int64_t>() wrapped one above INT64_MAX, so an id of
+// 18446744073709551615 passed ValidateActivity as -1, and moving_time
+// 18446744073709551615 became -1 (the listing path gave NULL), as did floats
+// beyond int64 in an integer column (llround out of range).
+TEST_CASE("Integers beyond int64 are neither ids nor wrapped into integer columns", "[activity][bug]") {
+  Json j = Json::parse(R"({"id":18446744073709551615,"start_date":"2024-05-12T11:30:00Z",
+                           "start_date_local":"2024-05-12T07:30:00Z"})");
+  CHECK_FALSE(ValidateActivity(j).ok());
+  j["id"] = 9223372036854775807ull;
+  CHECK(ValidateActivity(j).ok());
+  const auto column = [](const char* name) -> const ActivityColumn& {
+    for (const auto& c : ActivityColumns())
+      if (std::string_view(c.name) == name) return c;
+    FAIL(name);
+    return ActivityColumns()[0];
+  };
+  for (const char* big : {"18446744073709551615", "9223372036854775808", "1e19", "-1e19"}) {
+    INFO(big);
+    j["moving_time"] = Json::parse(big);
+    CHECK(ExtractColumn(j, column("moving_time")).kind == ColumnValue::kNull);
+  }
+  j["moving_time"] = Json::parse("9223372036854775807");
+  CHECK(ExtractColumn(j, column("moving_time")).i == INT64_MAX);
+  j["moving_time"] = Json::parse("1500.6");
+  CHECK(ExtractColumn(j, column("moving_time")).i == 1501);
+  CHECK(FitsInt64(Json::parse("-9223372036854775808")));
+  CHECK_FALSE(FitsInt64(Json::parse("9223372036854775808")));
+  CHECK_FALSE(FitsInt64(Json::parse("1.0")));
+}
+
+// Found while fixing what fuzz_render found (a .gpx <time> no reader takes):
+// strftime's %Y wrote year 999 as "999", which ParseIsoUtc (and xsd:dateTime)
+// does not read.
+TEST_CASE("FormatIsoUtc writes years before 1000 with four digits", "[activity][bug]") {
+  CHECK(FormatIsoUtc(kMinIsoEpoch) == "0000-01-01T00:00:00Z");
+  CHECK(FormatIsoUtc(kMaxIsoEpoch) == "9999-12-31T23:59:59Z");
+  for (const char* text : {"0000-01-01T00:00:00Z", "0999-12-31T23:59:59Z", "0042-03-01T12:00:00Z"}) {
+    INFO(text);
+    auto epoch = ParseIsoUtc(text);
+    REQUIRE(epoch.has_value());
+    CHECK(FormatIsoUtc(*epoch) == text);
+  }
+}
+
 TEST_CASE("Fingerprint is stable and tells edits apart", "[activity]") {
   CHECK(Fingerprint("foobar") == Fingerprint(std::string("foo") + "bar"));
   Json a = RealSummary(), b = RealSummary();

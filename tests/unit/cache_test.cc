@@ -331,6 +331,30 @@ TEST_CASE("StoreDetail stores the detail verbatim with its laps", "[cache]") {
   CHECK(QueryInt(db, "SELECT count(*) FROM laps WHERE activity_id=8") == 0);
 }
 
+// Found reading cache.cc for the fuzz streams finding (the same wrap, and
+// worse): a lap's elapsed_time of 1e300 was cast to int64 (undefined
+// behaviour), and a lap id above INT64_MAX wrapped to a negative id.
+TEST_CASE("StoreDetail: lap numbers beyond int64 are NULL, not wrapped or cast", "[cache][bug]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  const Json summary = Summary(7, "2024-05-12T11:30:00Z");
+  REQUIRE(cache->UpsertSummary(summary, 1).ok());
+  Json detail = Detail(summary, 2);
+  detail["laps"][0]["elapsed_time"] = 1e300;
+  detail["laps"][0]["id"] = 18446744073709551615ull;
+  detail["laps"][0]["lap_index"] = 18446744073709551615ull;
+  detail["laps"][1]["moving_time"] = 9223372036854775807ll;
+  detail["laps"][1]["elapsed_time"] = 290.7;
+  REQUIRE(cache->StoreDetail(detail).ok());
+  sqlite3* db = cache->db();
+  CHECK(QueryColumn(db, "SELECT lap_index FROM laps ORDER BY lap_index") == std::vector<std::string>{"1", "2"});
+  CHECK(QueryColumn(db, "SELECT elapsed_time FROM laps ORDER BY lap_index") == std::vector<std::string>{"NULL", "290"});
+  CHECK(QueryColumn(db, "SELECT id FROM laps ORDER BY lap_index") == std::vector<std::string>{"NULL", "902"});
+  CHECK(QueryInt(db, "SELECT moving_time FROM laps WHERE lap_index=2") == INT64_MAX);
+  // An athlete id beyond int64 is no id.
+  CHECK_FALSE(cache->StoreAthlete(Json::parse(R"({"id":18446744073709551615})")).ok());
+}
+
 TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
@@ -372,6 +396,30 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   REQUIRE(cache->StoreStreams(7, Json::parse(R"({"time": {"data": [0, 5]}})")).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=7") == 2);
   CHECK(QueryInt(db, "SELECT max(time) FROM streams WHERE activity_id=7") == 5);
+}
+
+// Found with the tests/fuzz streams oracle, on an input built from its
+// dictionary's 18446744073709551615: nlohmann holds non-negative
+// integers as uint64; one above INT64_MAX was bound through get<int64_t>(),
+// which wraps, so 18446744073709551615 was stored as -1.
+TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped", "[cache][bug]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  REQUIRE(cache->UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  // time: an INTEGER column, where an integer stays exact and a double that
+  // is no int64 stays a double.
+  REQUIRE(cache->StoreStreams(7, Json::parse(R"({"time": {"data": [18446744073709551615,
+    9223372036854775808, 9223372036854775807, -9223372036854775808, 120]}})")).ok());
+  auto samples = cache->LoadSamples(7);
+  REQUIRE(samples.ok());
+  REQUIRE(samples->size() == 5);
+  CHECK((*samples)[0].time == 18446744073709551615.0);
+  CHECK((*samples)[1].time == 9223372036854775808.0);
+  CHECK(QueryColumn(cache->db(), "SELECT typeof(time) FROM streams ORDER BY seq") ==
+        std::vector<std::string>{"real", "real", "integer", "integer", "integer"});
+  CHECK(QueryInt(cache->db(), "SELECT time FROM streams WHERE seq=2") == INT64_MAX);
+  CHECK(QueryInt(cache->db(), "SELECT time FROM streams WHERE seq=3") == INT64_MIN);
+  CHECK(QueryInt(cache->db(), "SELECT count(*) FROM streams WHERE time < 0") == 1);  // only INT64_MIN
 }
 
 TEST_CASE("MarkNoStreams takes the activity off the streams queue", "[cache]") {

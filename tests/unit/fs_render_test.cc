@@ -301,6 +301,24 @@ TEST_CASE("RenderGpx: extension values fit their schema types", "[fs_render]") {
   CHECK(gpx.find("<time>") == std::string::npos);  // no start_date: no times
 }
 
+// Found by tests/fuzz (fuzz_render): a stream time far beyond any activity
+// overflowed start + time (undefined behaviour) or wrote a <time> with a year
+// of nine digits, which is no xsd:dateTime.
+TEST_CASE("RenderGpx: a trkpt time outside the years 0000-9999 is left out", "[fs_render][bug]") {
+  const Json activity = Json::parse(R"({"id": 1, "start_date": "2024-05-12T11:30:00Z"})");
+  std::vector<StreamSample> samples;
+  for (double t : {0.0, 9.2233720368547e18, -1e300, 1e15, 253402300799.0 - 1715513400.0}) {
+    StreamSample s = Point(static_cast<int64_t>(samples.size()), t, 1, 2);
+    samples.push_back(s);
+  }
+  const std::string gpx = RenderGpx(activity, samples);
+  size_t times = 0;
+  for (size_t at = gpx.find("<time>"); at != std::string::npos; at = gpx.find("<time>", at + 1)) ++times;
+  CHECK(times == 3);  // the metadata's, the first sample's and the last's
+  CHECK(gpx.find("<time>2024-05-12T11:30:00Z</time>\n   </trkpt>") != std::string::npos);
+  CHECK(gpx.find("<time>9999-12-31T23:59:59Z</time>") != std::string::npos);
+}
+
 TEST_CASE("RenderGpx: a hostile name is escaped and stripped of what XML forbids", "[fs_render]") {
   Json activity = Json::object();
   activity["name"] = std::string("<b>Tom & Jerry's \"run\"</b>\x01\x1B\tend\xEF\xBF\xBE\xFF");

@@ -1,0 +1,192 @@
+// Fuzz target: activity JSON ingest, as the sync receives it, and the JSON
+// files the mount renders from what was stored.
+//
+// Input: a JSON text, a summary or a detailed activity (GET
+// /activities/{id}) or a listing page (an array of summaries). Checks:
+//   - the two JSON renderers agree: RenderJsonText (simdjson, the mount's
+//     path) gives the bytes of RenderJsonFile (nlohmann dump(2)), for the
+//     text as received and as the cache stores a detail (its dump());
+//     JsonFileSizeOfText and JsonFileSizeOfDom (the sizes kept at sync time)
+//     equal the rendered length;
+//   - the rendered JSON parses (nlohmann and simdjson) back to the same value;
+//   - an activity that passes ValidateActivity: RowFromJson's sizes equal
+//     the rendered .json and activities.csv row; the CSV row has as many
+//     fields as the header; its file name obeys the naming rule; its .gpx is
+//     the same through RenderGpx and RenderGpxText and is well-formed;
+//   - the listing parser (ParseActivityPage, simdjson) against the nlohmann
+//     path on the same page: same ids, typed columns, sizes; and a page the
+//     nlohmann path accepts is accepted.
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "activity.h"
+#include "activity_page.h"
+#include "fs_names.h"
+#include "fs_render.h"
+#include "fs_sizes.h"
+#include "fuzz_check.h"
+#include "naming_rule.h"
+
+using namespace stravafs;
+
+namespace {
+
+std::string Describe(const ColumnValue& v) {
+  switch (v.kind) {
+    case ColumnValue::kNull: return "NULL";
+    case ColumnValue::kInt: return "int " + std::to_string(v.i);
+    case ColumnValue::kReal: {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "real %.17g", v.d);
+      return buf;
+    }
+    case ColumnValue::kText: return "text " + fuzz::Show(v.s);
+  }
+  return "";
+}
+
+bool Same(const ColumnValue& a, const ColumnValue& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case ColumnValue::kNull: return true;
+    case ColumnValue::kInt: return a.i == b.i;
+    case ColumnValue::kReal: return std::memcmp(&a.d, &b.d, sizeof a.d) == 0 || (std::isnan(a.d) && std::isnan(b.d));
+    case ColumnValue::kText: return a.s == b.s;
+  }
+  return false;
+}
+
+const std::vector<StreamSample>& SomeSamples() {
+  static const std::vector<StreamSample> samples = [] {
+    std::vector<StreamSample> s(2);
+    s[0].seq = 0;
+    s[0].time = 0;
+    s[0].lat = 52.5;
+    s[0].lng = 13.4;
+    s[0].heartrate = 120;
+    s[1].seq = 1;
+    s[1].time = 1;
+    s[1].lat = 52.50001;
+    s[1].lng = 13.40001;
+    s[1].altitude = 34.5;
+    return s;
+  }();
+  return samples;
+}
+
+void CheckRendering(std::string_view text, const Json& j) {
+  const std::string slow = RenderJsonFile(j);
+  const std::string fast = RenderJsonText(text);
+  FUZZ_CHECK(fast == slow, "RenderJsonText:\n" + fuzz::Show(fast) + "\nRenderJsonFile:\n" + fuzz::Show(slow));
+  FUZZ_CHECK(JsonFileSizeOfText(text) == static_cast<int64_t>(slow.size()), fuzz::Show(slow));
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS)
+    FUZZ_CHECK(JsonFileSizeOfDom(root) == static_cast<int64_t>(slow.size()),
+               "JsonFileSizeOfDom " + std::to_string(JsonFileSizeOfDom(root)) + " rendered " +
+                   std::to_string(slow.size()) + "\n" + fuzz::Show(slow));
+  // What the cache stores for a detail: nlohmann's dump of the parsed reply.
+  const std::string stored = j.dump();
+  FUZZ_CHECK(RenderJsonText(stored) == slow, fuzz::Show(stored));
+  // The file is JSON, and the same value.
+  const Json back = Json::parse(slow, nullptr, false);
+  FUZZ_CHECK(!back.is_discarded() && back == j, fuzz::Show(slow));
+  FUZZ_CHECK(parser.parse(slow.data(), slow.size(), true).get(root) == simdjson::SUCCESS, fuzz::Show(slow));
+  FUZZ_CHECK(!slow.empty() && slow.back() == '\n', "");
+}
+
+void CheckActivity(const Json& j) {
+  const ActivityRow row = RowFromJson(j);
+  const std::string file = RenderJsonFile(j);
+  FUZZ_CHECK(row.json_size == static_cast<int64_t>(file.size()), "");
+  FUZZ_CHECK(row.id == j.at("id").get<int64_t>(), "");
+  // activities.csv: the row from the JSON and from the typed columns agree,
+  // and so does the size kept at sync time.
+  std::vector<ColumnValue> values;
+  const ActivityColumn* base = ActivityColumns().data();
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) values.push_back(row.columns[static_cast<size_t>(c - base)]);
+  const std::string line = ActivityCsvRow(j);
+  FUZZ_CHECK(line == ActivityCsvRow(values), fuzz::Show(line));
+  FUZZ_CHECK(row.csv_row_size == static_cast<int64_t>(line.size()),
+             "csv_row_size " + std::to_string(row.csv_row_size) + " rendered " + std::to_string(line.size()) + ": " +
+                 fuzz::Show(line));
+  std::string error;
+  auto records = fuzz::ParseCsv(ActivitiesCsvHeader() + line, error);
+  FUZZ_CHECK(records && records->size() == 2, error + "\n" + fuzz::Show(line));
+  FUZZ_CHECK((*records)[0].size() == (*records)[1].size(), fuzz::Show(line));
+  // Its name, as the mount shows it.
+  const auto column = [&](std::string_view name) -> const ColumnValue& {
+    for (size_t i = 0; i < ActivityColumns().size(); ++i)
+      if (ActivityColumns()[i].name == name) return row.columns[i];
+    __builtin_trap();
+  };
+  const ColumnValue& local = column("start_date_local");
+  FUZZ_CHECK(local.kind == ColumnValue::kText, "");
+  if (auto start = ParseLocalStart(local.s)) {
+    const std::string name = column("name").kind == ColumnValue::kText ? column("name").s : "";
+    const std::string sport = column("sport_type").kind == ColumnValue::kText ? column("sport_type").s : "";
+    fuzz::CheckBaseName(ActivityBaseName(*start, name, row.id, sport), *start, name, row.id, sport);
+  }
+  // Its .gpx: the mount's path (RenderGpxText on the stored text) and the
+  // size's path (RenderGpx on the parsed JSON) agree.
+  const std::string gpx = RenderGpx(j, SomeSamples());
+  FUZZ_CHECK(gpx == RenderGpxText(row.json, SomeSamples()), fuzz::Show(gpx));
+  const fuzz::XmlDocument doc = fuzz::ParseXml(gpx);
+  FUZZ_CHECK(doc.well_formed, doc.error + "\n" + fuzz::Show(gpx));
+}
+
+// The listing page parser against the nlohmann path, on the same page.
+void CheckPage(std::string_view body) {
+  const Json page = Json::parse(body, nullptr, false);
+  // nlohmann 3.11 reads a NUL byte as the end of the input (so "[]\0junk"
+  // parses); simdjson does not. Only what follows such a NUL differs.
+  bool nlohmann_accepts = !page.is_discarded() && page.is_array();
+  const bool has_nul = body.find('\0') != std::string_view::npos;
+  if (nlohmann_accepts)
+    for (const Json& item : page) nlohmann_accepts = nlohmann_accepts && ValidateActivity(item).ok();
+  auto rows = ParseActivityPage(body);
+  if (!rows.ok()) {
+    FUZZ_CHECK(!nlohmann_accepts || has_nul,
+               "ParseActivityPage refused a page nlohmann accepts: " + rows.status().message());
+    return;
+  }
+  FUZZ_CHECK(nlohmann_accepts, "ParseActivityPage accepted a page nlohmann refuses");
+  FUZZ_CHECK(rows->size() == page.size(), "");
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const ActivityRow& row = (*rows)[i];
+    const Json item = Json::parse(row.json, nullptr, false);
+    FUZZ_CHECK(!item.is_discarded() && item == page[i], fuzz::Show(row.json));
+    const ActivityRow want = RowFromJson(item);
+    FUZZ_CHECK(row.id == want.id, "");
+    FUZZ_CHECK(row.hash == Fingerprint(row.json), "");
+    FUZZ_CHECK(row.columns.size() == want.columns.size(), "");
+    for (size_t c = 0; c < row.columns.size(); ++c)
+      FUZZ_CHECK(Same(row.columns[c], want.columns[c]), std::string(ActivityColumns()[c].name) + ": page " +
+                                                              Describe(row.columns[c]) + ", nlohmann " +
+                                                              Describe(want.columns[c]));
+    FUZZ_CHECK(row.json_size == want.json_size,
+               "json_size " + std::to_string(row.json_size) + " want " + std::to_string(want.json_size));
+    FUZZ_CHECK(row.csv_row_size == want.csv_row_size,
+               "csv_row_size " + std::to_string(row.csv_row_size) + " want " + std::to_string(want.csv_row_size));
+    FUZZ_CHECK(static_cast<int64_t>(RenderJsonText(row.json).size()) == row.json_size, fuzz::Show(row.json));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const Json j = Json::parse(text, nullptr, false);
+  if (!j.is_discarded()) {
+    CheckRendering(text, j);
+    if (ValidateActivity(j).ok()) CheckActivity(j);
+  }
+  if (!j.is_discarded() && j.is_array()) {
+    CheckPage(text);
+  } else {
+    CheckPage("[" + std::string(text) + "]");
+  }
+  return 0;
+}
