@@ -431,7 +431,9 @@ class Vtab(TestCase):
         # Even with PRAGMA trusted_schema=ON: a database someone hands over
         # must not read (or refresh) the cache through its views or triggers.
         emu, sb = self.synced(5)
-        tables = ("strava_activities", "strava_streams(1)", "strava_sync_status")
+        views = ("activity_facts", "weekly_totals", "monthly_totals", "yearly_totals", "training_90d", "zone_time",
+                 "hr_zones", "power_zones", "best_efforts", "personal_records")
+        tables = ("strava_activities", "strava_streams(1)", "strava_sync_status") + tuple("strava_" + v for v in views)
         with environ(sb.env()):
             conn = connect()
             try:
