@@ -6,6 +6,10 @@
 
 namespace stravafs {
 
+// Above this a heart rate (bpm) or power (W) reading is a sensor fault.
+constexpr double kMaxReading = 1e6;
+
+
 std::optional<double> BestAverage(std::span<const double> starts, std::span<const double> values, double end,
                                   double duration) {
   const size_t n = starts.size();
@@ -92,11 +96,13 @@ StreamAnalytics AnalyzeStreams(std::span<const StreamSample> samples) {
       starts.push_back(t + hold);
       values.push_back(0);
     }
-    if (s.heartrate && std::isfinite(*s.heartrate)) {
+    // Histograms count plausible readings only: a garbage sample of 1e19 bpm
+    // or watts has no whole-number bin (and casting it would be undefined).
+    if (s.heartrate && *s.heartrate >= 0 && *s.heartrate < kMaxReading) {
       out.hr_seconds[static_cast<int64_t>(std::floor(*s.heartrate))] += hold;
       out.heartrate_seconds += hold;
     }
-    if (has_watts) {
+    if (has_watts && w < kMaxReading) {
       out.power_seconds_by_watts[static_cast<int64_t>(std::floor(w))] += hold;
       out.power_seconds += hold;
     }
