@@ -8,7 +8,9 @@
 //     to the cache, reads fs_changes and tells the kernel exactly what to
 //     forget (the notify calls must not come from a handler);
 //   - the refresher runs `stravafs sync` in-process every [mount] refresh.
-// The kernel may then cache names, attributes and bytes for a day.
+// The kernel may then cache names, attributes and bytes for a day: every
+// version of a file is a node of its own (Nodes, below), so what the kernel
+// keeps of one version is never read as another's.
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
@@ -34,6 +36,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -164,17 +167,109 @@ fuse_entry_param EntryOf(const NodeAttr& a) {
 
 // --- handlers ----------------------------------------------------------------------
 
-void TellKernel(NodeAttr& a);  // the Gate, below: a file's size goes to the kernel
-
 void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   // by-id links are read once, then from the page cache (the watcher
   // invalidates a link whose activity moved).
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-  // Bytes change only when the watcher says so; the kernel need not compare
-  // mtimes to guess.
+  // A node's bytes never change (a new version is a new node): the kernel
+  // need not compare mtimes to guess.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
+
+// --- nodes: one per version of a file --------------------------------------------
+//
+// The kernel keeps a file's size and pages per node id, for as long as it
+// likes. Folders and links are their inode number; a file gets a new node id
+// for every version (NodeAttr::version) the kernel is told about, so pages
+// cached for one version are never shown as part of another, and a
+// version's pages stay cached until the version is replaced. Its st_ino
+// stays the inode number (fs_names.h), whatever the version.
+//
+// A node lives until the kernel forgets every lookup of it. getattr answers
+// a node with the attributes it was made with: a file opened before a sync
+// keeps its size. The watcher makes the kernel look a changed file's name up
+// again, which finds the new version's node.
+constexpr uint64_t kFileNodeBase = uint64_t{0xFE} << kInodeKindShift;  // no InodeKind
+
+class Nodes {
+ public:
+  struct Node {
+    NodeAttr attr;  // attr.ino: the inode number
+    fuse_ino_t parent = 0;
+    std::string name;
+    uint64_t lookups = 0;
+  };
+
+  static bool IsFileNode(fuse_ino_t id) { return id >= kFileNodeBase; }
+
+  // The node of a file at `a`'s version, made if new, counting one lookup by
+  // the kernel (a lookup reply or a readdirplus entry).
+  fuse_ino_t Lookup(const NodeAttr& a, fuse_ino_t parent, std::string_view name) {
+    std::lock_guard lock(mu_);
+    fuse_ino_t id;
+    auto cur = current_.find(a.ino);
+    if (cur != current_.end() && Same(nodes_.at(cur->second).attr, a)) {
+      id = cur->second;
+    } else {
+      id = kFileNodeBase + next_++;
+      nodes_.emplace(id, Node{a, parent, std::string(name), 0});
+      current_[a.ino] = id;
+    }
+    Node& n = nodes_.at(id);
+    ++n.lookups;
+    n.parent = parent;  // the name it was last found under, for the watcher
+    n.name = name;
+    return id;
+  }
+
+  std::optional<NodeAttr> Attr(fuse_ino_t id) {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return std::nullopt;
+    return it->second.attr;
+  }
+
+  void Forget(fuse_ino_t id, uint64_t n) {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return;
+    it->second.lookups -= std::min(n, it->second.lookups);
+    if (it->second.lookups > 0) return;
+    if (auto cur = current_.find(it->second.attr.ino); cur != current_.end() && cur->second == id) current_.erase(cur);
+    nodes_.erase(it);
+  }
+
+  // Where the kernel last found inode `ino`'s newest node; nullopt if it
+  // holds none (or `ino` is no file).
+  std::optional<std::pair<fuse_ino_t, std::string>> NameOf(uint64_t ino) {
+    std::lock_guard lock(mu_);
+    auto cur = current_.find(ino);
+    if (cur == current_.end()) return std::nullopt;
+    const Node& n = nodes_.at(cur->second);
+    return std::pair{n.parent, n.name};
+  }
+
+  size_t size() {
+    std::lock_guard lock(mu_);
+    return nodes_.size();
+  }
+
+ private:
+  static bool Same(const NodeAttr& a, const NodeAttr& b) {
+    return a.version == b.version && a.size == b.size && a.mtime == b.mtime;
+  }
+  std::mutex mu_;
+  uint64_t next_ = 0;
+  std::unordered_map<fuse_ino_t, Node> nodes_;
+  std::unordered_map<uint64_t, fuse_ino_t> current_;  // inode number -> its newest node
+};
+
+Nodes g_nodes;
+
+// A file's attributes are going to the kernel as an entry: adjusted to a
+// copy parked for the name (Parking, below), given the node of its version.
+fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name);
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FsTree* t = Tree(req);
@@ -182,18 +277,33 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   auto a = t->Lookup(parent, name);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);  // not cached: a new activity shows at once
-  TellKernel(**a);
-  fuse_entry_param e = EntryOf(**a);
-  fuse_reply_entry(req, &e);
+  fuse_entry_param e = Entry(**a, parent, name);
+  if (fuse_reply_entry(req, &e) != 0 && Nodes::IsFileNode(e.ino)) g_nodes.Forget(e.ino, 1);
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  if (Nodes::IsFileNode(ino)) g_nodes.Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i)
+    if (Nodes::IsFileNode(forgets[i].ino)) g_nodes.Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
 }
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  if (Nodes::IsFileNode(ino)) {
+    auto a = g_nodes.Attr(ino);
+    if (!a) return (void)fuse_reply_err(req, ENOENT);
+    struct stat st = StatOf(*a);
+    return (void)fuse_reply_attr(req, &st, kKernelCacheSeconds);
+  }
   FsTree* t = Tree(req);
   if (t == nullptr) return (void)fuse_reply_err(req, EIO);
   auto a = t->GetAttr(ino);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);
-  TellKernel(**a);
   struct stat st = StatOf(**a);
   fuse_reply_attr(req, &st, kKernelCacheSeconds);
 }
@@ -240,6 +350,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   }
   std::vector<char> buf(size);
   size_t used = 0;
+  std::vector<fuse_ino_t> made;  // file nodes in the reply
   const auto total = static_cast<off_t>(h->entries->size() + 2);
   for (off_t i = off; i < total; ++i) {
     const char* name;
@@ -254,9 +365,12 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     }
     size_t n;
     if (plus) {
-      if (i >= 2) TellKernel(attr);
+      // Sent entries count as lookups: measure first, make the node only if it fits.
+      if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) > size - used) break;
       fuse_entry_param e = EntryOf(attr);
       if (i < 2) e.ino = 0;  // no lookup for "." and ".."; the kernel knows them
+      else e = Entry(attr, ino, name);
+      if (Nodes::IsFileNode(e.ino)) made.push_back(e.ino);
       n = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1);
     } else {
       struct stat st = StatOf(attr);
@@ -265,7 +379,8 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
     if (n > size - used) break;  // full: the kernel asks again from i
     used += n;
   }
-  fuse_reply_buf(req, buf.data(), used);
+  if (fuse_reply_buf(req, buf.data(), used) != 0)  // interrupted: the kernel counted none of them
+    for (fuse_ino_t id : made) g_nodes.Forget(id, 1);
 }
 
 void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
@@ -279,23 +394,25 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-// --- files: what an open reads, and what the kernel may already hold --------------
+// --- files: what an open reads ----------------------------------------------------
 //
 // Every open gets its own copy of the file as the cache held it at that
 // moment: rendered bytes, or for an activities.csv a read transaction on a
 // connection of its own (FsTree::BeginSnapshot). Its reads are served from
-// that copy and only from it (direct_io: the kernel's page cache, shared by
-// every open of a file and trimmed to whatever size the kernel last heard,
-// never mixes in another version), so an open reads one whole version
-// however a sync interleaves with it.
+// that copy and only from it, so an open reads one whole version however a
+// sync interleaves with it, and the pages it fills belong to that version's
+// node: the kernel may keep them (keep_cache).
 //
-// The kernel keeps sizes for a day, and the watcher tells it what changed
-// only up to kWatchInterval after a sync's commit. So the Gate remembers the
-// size each file's attributes were last sent with, and an open whose copy has
-// another size is answered ESTALE: the kernel then looks the name up afresh
-// (LOOKUP_REVAL) and opens again, now with the current size. A name that went
-// away reads as ENOENT, as after a rename on any file system.
+// The node opened says which version the kernel expects: the one it looked
+// the name up as, up to kWatchInterval before the watcher says a sync
+// committed. An open whose copy is another version is answered ESTALE: the
+// kernel looks the name up afresh (LOOKUP_REVAL), finds the new version's
+// node and opens again. The copy is parked for that retry, and the fresh
+// lookup is told the parked copy's version even if another sync has
+// committed in between, so the retry always agrees. A name that went away
+// reads as ENOENT, as after a rename on any file system.
 struct FileHandle {
+  uint64_t version = 0;
   uint64_t size = 0;
   std::string bytes;                 // every file but activities.csv
   std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
@@ -335,126 +452,146 @@ void CloseSnapshot(FileHandle& h) {
   g_snapshots.Give(std::move(h.snapshot));
 }
 
-class Gate {
+using HandlePtr = std::unique_ptr<FileHandle, decltype([](FileHandle* h) {
+                                    CloseSnapshot(*h);
+                                    delete h;
+                                  })>;
+
+// The open files, owned here so that whatever the kernel leaves open at
+// unmount is closed when the daemon ends.
+class OpenFiles {
  public:
-  // A file's attributes are going to the kernel: with the size of a parked
-  // copy (below) if there is one, and remembered.
-  void Tell(NodeAttr& a) {
-    if (a.type != NodeType::kFile) return;
+  uint64_t Add(HandlePtr h) {
     std::lock_guard lock(mu_);
-    if (auto p = parked_.find(a.ino); p != parked_.end() && Fresh(p->second)) a.size = p->second.handle->size;
-    told_size_[a.ino] = a.size;
+    FileHandle* raw = h.get();
+    open_.emplace(raw, std::move(h));
+    return reinterpret_cast<uint64_t>(raw);
+  }
+  void Remove(uint64_t fh) {
+    HandlePtr h;
+    {
+      std::lock_guard lock(mu_);
+      auto it = open_.find(reinterpret_cast<FileHandle*>(fh));
+      if (it == open_.end()) return;
+      h = std::move(it->second);
+      open_.erase(it);
+    }
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    open_.clear();
   }
 
-  // Whether the kernel was last told `size` for `ino`.
-  bool Agrees(uint64_t ino, uint64_t size) {
-    std::lock_guard lock(mu_);
-    auto it = told_size_.find(ino);
-    return it != told_size_.end() && it->second == size;
-  }
+ private:
+  std::mutex mu_;
+  std::unordered_map<FileHandle*, HandlePtr> open_;
+};
 
-  // A copy the kernel's size disagreed with, kept for the open the kernel
-  // retries after ESTALE: the fresh lookup that comes first is told this
-  // copy's size, so the retry agrees even if another sync has committed in
-  // between. Unclaimed copies are dropped after a second.
-  void Park(uint64_t ino, std::unique_ptr<FileHandle> h) {
+OpenFiles g_open;
+
+// Copies that an open found at another version than the kernel expected,
+// kept a second for the open the kernel retries after ESTALE.
+class Parking {
+ public:
+  void Park(uint64_t ino, HandlePtr h) {
     std::lock_guard lock(mu_);
-    for (auto it = parked_.begin(); it != parked_.end();)
-      it = Fresh(it->second) ? std::next(it) : Drop(it);
-    if (auto old = parked_.find(ino); old != parked_.end()) Drop(old);
-    parked_.emplace(ino, Parked{std::move(h), std::chrono::steady_clock::now()});
+    for (auto it = parked_.begin(); it != parked_.end();) it = Fresh(it->second) ? std::next(it) : parked_.erase(it);
+    parked_.insert_or_assign(ino, Parked{std::move(h), std::chrono::steady_clock::now()});
   }
-  std::unique_ptr<FileHandle> Unpark(uint64_t ino) {
+  // The version and size of a fresh copy parked for `ino`.
+  std::optional<std::pair<uint64_t, uint64_t>> Peek(uint64_t ino) {
     std::lock_guard lock(mu_);
     auto it = parked_.find(ino);
-    if (it == parked_.end()) return nullptr;
-    if (!Fresh(it->second)) {
-      Drop(it);
-      return nullptr;
-    }
-    auto h = std::move(it->second.handle);
+    if (it == parked_.end() || !Fresh(it->second)) return std::nullopt;
+    return std::pair{it->second.handle->version, it->second.handle->size};
+  }
+  // The copy parked for `ino` at `version`, if fresh.
+  HandlePtr Claim(uint64_t ino, uint64_t version) {
+    std::lock_guard lock(mu_);
+    auto it = parked_.find(ino);
+    if (it == parked_.end() || !Fresh(it->second) || it->second.handle->version != version) return nullptr;
+    HandlePtr h = std::move(it->second.handle);
     parked_.erase(it);
     return h;
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    parked_.clear();
   }
 
  private:
   struct Parked {
-    std::unique_ptr<FileHandle> handle;
+    HandlePtr handle;
     std::chrono::steady_clock::time_point at;
   };
   static bool Fresh(const Parked& p) { return std::chrono::steady_clock::now() - p.at < std::chrono::seconds(1); }
-  std::unordered_map<uint64_t, Parked>::iterator Drop(std::unordered_map<uint64_t, Parked>::iterator it) {
-    CloseSnapshot(*it->second.handle);
-    return parked_.erase(it);
-  }
 
   std::mutex mu_;
-  std::unordered_map<uint64_t, uint64_t> told_size_;
   std::unordered_map<uint64_t, Parked> parked_;
 };
 
-Gate g_gate;
+Parking g_parking;
 
-void TellKernel(NodeAttr& a) { g_gate.Tell(a); }
+fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name) {
+  if (a.type != NodeType::kFile) return EntryOf(a);
+  if (auto p = g_parking.Peek(a.ino)) std::tie(a.version, a.size) = *p;
+  fuse_entry_param e = EntryOf(a);
+  e.ino = g_nodes.Lookup(a, parent, name);
+  return e;
+}
 
-// This open's copy of the file: the one parked for it after an ESTALE, else
-// a new one.
-Result<std::unique_ptr<FileHandle>> CopyOf(fuse_req_t req, FsTree& t, fuse_ino_t ino) {
-  if (auto parked = g_gate.Unpark(ino)) return parked;
-  auto h = std::make_unique<FileHandle>();
+// A new copy of inode `ino` as the cache holds it now; null if it is gone.
+Result<HandlePtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
+  HandlePtr h(new FileHandle);
   if (FsTree::IsActivitiesCsv(ino)) {
     auto snap = g_snapshots.Take(*Of(req));
     if (!snap.ok()) return snap.status();
+    if (auto s = (*snap)->BeginSnapshot(); !s.ok()) return s;
     h->snapshot = std::move(*snap);
-    if (auto s = h->snapshot->BeginSnapshot(); !s.ok()) {
-      h->snapshot.reset();
-      return s;
-    }
     auto index = h->snapshot->IndexCsv(ino);
-    if (!index.ok() || !*index) {
-      CloseSnapshot(*h);
-      if (!index.ok()) return index.status();
-      return std::unique_ptr<FileHandle>();
-    }
+    if (!index.ok()) return index.status();
+    if (!*index) return HandlePtr();
     h->csv = std::move(*index);
+    h->version = h->csv->version;
     h->size = h->csv->size;
   } else {
-    auto bytes = t.Render(ino);
-    if (!bytes.ok()) return bytes.status();
-    if (!*bytes) return std::unique_ptr<FileHandle>();
-    h->bytes = std::move(**bytes);
+    auto r = t.RenderVersion(ino);
+    if (!r.ok()) return r.status();
+    if (!*r) return HandlePtr();
+    h->bytes = std::move((*r)->bytes);
+    h->version = (*r)->version;
     h->size = h->bytes.size();
   }
   return h;
 }
 
-void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
-  FsTree* t = Tree(req);
-  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
-  auto copy = CopyOf(req, *t, ino);
-  if (!copy.ok()) return ReplyFailure(req, copy.status());
-  if (!*copy) return (void)fuse_reply_err(req, ENOENT);
-  std::unique_ptr<FileHandle> h = std::move(*copy);
-  if (!g_gate.Agrees(ino, h->size)) {
+  auto want = g_nodes.Attr(node);
+  if (!want) return (void)fuse_reply_err(req, ENOENT);
+  HandlePtr h = g_parking.Claim(want->ino, want->version);
+  if (!h) {
+    FsTree* t = Tree(req);
+    if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+    auto copy = CopyOf(req, *t, want->ino);
+    if (!copy.ok()) return ReplyFailure(req, copy.status());
+    if (!*copy) return (void)fuse_reply_err(req, ENOENT);
+    h = std::move(*copy);
+  }
+  if (h->version != want->version || h->size != want->size) {
     // The folder sizes we keep may be as old as the kernel's: drop them too.
     Of(req)->memo.Invalidate();
-    g_gate.Park(ino, std::move(h));
+    g_parking.Park(want->ino, std::move(h));
     return (void)fuse_reply_err(req, ESTALE);
   }
-  fi->direct_io = 1;
+  fi->keep_cache = 1;  // this node's pages can only be this version's
   fi->noflush = 1;
-  FileHandle* raw = h.release();
-  fi->fh = reinterpret_cast<uint64_t>(raw);
-  if (fuse_reply_open(req, fi) != 0) {  // the open was interrupted: no release will come
-    CloseSnapshot(*raw);
-    delete raw;
-  }
+  fi->fh = g_open.Add(std::move(h));
+  if (fuse_reply_open(req, fi) != 0) g_open.Remove(fi->fh);  // interrupted: no release will come
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
-  CloseSnapshot(*h);
+  g_open.Remove(fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -483,6 +620,8 @@ const fuse_lowlevel_ops kOps = [] {
   fuse_lowlevel_ops ops{};
   ops.init = OpInit;
   ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
   ops.getattr = OpGetattr;
   ops.readlink = OpReadlink;
   ops.opendir = OpOpendir;
@@ -520,8 +659,16 @@ void Watch(Daemon& d) {
     d.memo.Invalidate();
     for (const auto& [parent, name] : inv->entries)
       fuse_lowlevel_notify_inval_entry(d.se, parent, name.c_str(), name.size());
-    fuse_lowlevel_notify_inval_inode(d.se, kAthleteJsonInode, 0, 0);
-    for (uint64_t ino : inv->inodes) fuse_lowlevel_notify_inval_inode(d.se, ino, 0, 0);
+    if (auto at = g_nodes.NameOf(kAthleteJsonInode))  // the athlete's row logs no change
+      fuse_lowlevel_notify_inval_entry(d.se, at->first, at->second.c_str(), at->second.size());
+    for (uint64_t ino : inv->inodes) {
+      // A file: its name, so that the next lookup finds its new version's
+      // node (the old node's pages stay right for those who have it open).
+      if (auto at = g_nodes.NameOf(ino))
+        fuse_lowlevel_notify_inval_entry(d.se, at->first, at->second.c_str(), at->second.size());
+      else
+        fuse_lowlevel_notify_inval_inode(d.se, ino, 0, 0);  // a folder's listing, a link's target
+    }
     if (inv->lost_track) Log(LOG_NOTICE, "the cache's change log was pruned past this mount; folders were refreshed");
     last_seq = inv->last_seq;
   }
@@ -711,6 +858,8 @@ int Main(int argc, char** argv) {
   daemon.Stop();
   watcher.join();
   if (refresher.joinable()) refresher.join();
+  g_parking.Clear();  // what the kernel left open at unmount
+  g_open.Clear();
   fuse_remove_signal_handlers(daemon.se);
   fuse_session_unmount(daemon.se);
   fuse_session_destroy(daemon.se);

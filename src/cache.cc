@@ -222,6 +222,9 @@ Status Cache::Migrate() {
   if (version < 3) {
     if (auto s = MigrateToV3(); !s.ok()) return s;
   }
+  if (version < 4) {
+    if (auto s = MigrateToV4(); !s.ok()) return s;
+  }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
 }
@@ -315,6 +318,14 @@ Status Cache::MigrateToV3() {
     if (auto s = WriteStreamAnalytics(id, *samples); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+Status Cache::MigrateToV4() {
+  // The mount gives every version of a file its own inode in the kernel, so
+  // a version's cached pages are never read as another's: it needs to know,
+  // when it looks a file up, which version it is. 0 for what was written
+  // before v4 (each later write sets a new, larger value).
+  return Exec("ALTER TABLE activity_sync ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;");
 }
 
 Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& samples) {
@@ -485,7 +496,12 @@ Status Cache::LogFsChange(int64_t id, const std::optional<Location>& old) {
     st->BindNull(2).BindNull(3).BindNull(4);
   }
   st->Step();
-  return Check(st->rc(), "logging a change for the mount");
+  if (auto s = Check(st->rc(), "logging a change for the mount"); !s.ok()) return s;
+  // The activity's files are now at this version (a deleted one has no row).
+  Stmt* rev = Prepare("UPDATE activity_sync SET rev=last_insert_rowid() WHERE id=?");
+  rev->Bind(1, id);
+  rev->Step();
+  return Check(rev->rc(), "logging a change for the mount");
 }
 
 Status Cache::PruneFsChanges(int64_t keep) {

@@ -36,7 +36,7 @@ namespace stravafs {
 // Version 2 added the mount's file sizes (activity_sync's *_size columns) and
 // the fs_changes log; version 3 the analytics views and the per-activity
 // figures they read (analytics.h).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // A prepared statement; resets itself for reuse.
 class Stmt {
@@ -180,6 +180,8 @@ class Cache {
   // Schema v2 -> v3: the analytics tables and views, filled for every
   // activity whose streams are held.
   Status MigrateToV3();
+  // Schema v3 -> v4: activity_sync.rev, the version of an activity's files.
+  Status MigrateToV4();
   // Writes `row` (its json, columns and sizes) with the given bookkeeping.
   // `gps`: the activity holds samples with a position, so its .gpx, which
   // shows the name, sport and start, is measured again.

@@ -26,7 +26,7 @@ constexpr const char* kShown =
 
 constexpr const char* kActivityColumns =
     "SELECT a.id, a.start_date_local, a.name, a.sport_type, a.start_date, "
-    "s.json_size, s.streams_csv_size, s.gpx_size "
+    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev "
     "FROM activities a JOIN activity_sync s ON s.id = a.id WHERE ";
 
 // start_date_local ranges: every value of a folder is >= lo and < hi
@@ -44,7 +44,22 @@ constexpr int64_t kFolderNlinkBase = 2;  // "." and the entry in the parent
 NodeAttr Dir(uint64_t ino, int64_t mtime, uint32_t subdirs) {
   return NodeAttr{ino, NodeType::kDir, 0, mtime, static_cast<uint32_t>(kFolderNlinkBase + subdirs)};
 }
-NodeAttr File(uint64_t ino, uint64_t size, int64_t mtime) { return NodeAttr{ino, NodeType::kFile, size, mtime, 1}; }
+NodeAttr File(uint64_t ino, uint64_t size, int64_t mtime, uint64_t version) {
+  return NodeAttr{ino, NodeType::kFile, size, mtime, 1, version};
+}
+
+// Versions of files rendered to be measured: their bytes' FNV-1a hash.
+uint64_t VersionOfBytes(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// An activities.csv's version: its rows change only when an activity in its
+// range is written (a larger rev than any before) or leaves it (fewer rows).
+uint64_t VersionOfCsv(int64_t rows, int64_t max_rev) {
+  return VersionOfBytes(std::to_string(rows) + "/" + std::to_string(max_rev));
+}
 
 // "2024-05-12_0730_Morning-Run_11234567890.json" → (base, id, kind); nullopt
 // for anything an activity file name cannot be.
@@ -137,6 +152,7 @@ struct FsTree::ActivityNode {
   int64_t start = 0;  // start_date, epoch seconds
   uint64_t json_size = 0;
   std::optional<uint64_t> csv_size, gpx_size;
+  uint64_t rev = 0;  // the version of its files
 
   uint64_t MonthIno() const { return MonthDirInode(local.year, local.month); }
   std::optional<uint64_t> Size(ActivityFile f) const {
@@ -176,6 +192,7 @@ std::optional<Node> ReadNode(const Stmt& st) {
   n.json_size = st.IsNull(5) ? 0 : static_cast<uint64_t>(st.Int(5));
   if (!st.IsNull(6)) n.csv_size = static_cast<uint64_t>(st.Int(6));
   if (!st.IsNull(7)) n.gpx_size = static_cast<uint64_t>(st.Int(7));
+  n.rev = static_cast<uint64_t>(st.Int(8));
   return n;
 }
 }  // namespace
@@ -275,7 +292,8 @@ Result<std::optional<NodeAttr>> FsTree::AthleteAttr() {
   if (!*json) return std::optional<NodeAttr>();
   auto last = LastStart(kAllLo, kAllHi);
   if (!last.ok()) return last.status();
-  NodeAttr a = File(kAthleteJsonInode, RenderJsonText(**json).size(), last->value_or(0));
+  const std::string bytes = RenderJsonText(**json);
+  NodeAttr a = File(kAthleteJsonInode, bytes.size(), last->value_or(0), VersionOfBytes(bytes));
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
 }
@@ -337,7 +355,8 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   auto range = RangeOfCsv(ino);
   if (!range) return std::optional<NodeAttr>();
   static const std::string sql =
-      std::string("SELECT count(*), total(s.csv_row_size) FROM activities a JOIN activity_sync s ON s.id = a.id "
+      std::string("SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
+                  "FROM activities a JOIN activity_sync s ON s.id = a.id "
                   "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") + kShown;
   Stmt* st = cache_->Prepare(sql);
   if (st == nullptr) return cache_->Check(SQLITE_ERROR, "sizing activities.csv");
@@ -345,11 +364,12 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "sizing activities.csv");
   int64_t rows = st->Int(0);
   auto bytes = static_cast<uint64_t>(st->Real(1));
+  const int64_t max_rev = st->Int(2);
   st->Reset();
   if (rows == 0 && !range->always) return std::optional<NodeAttr>();
   auto last = LastStart(range->lo, range->hi);
   if (!last.ok()) return last.status();
-  NodeAttr a = File(ino, ActivitiesCsvHeader().size() + bytes, last->value_or(0));
+  NodeAttr a = File(ino, ActivitiesCsvHeader().size() + bytes, last->value_or(0), VersionOfCsv(rows, max_rev));
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
 }
@@ -368,7 +388,7 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
                                                          : ActivityFile::kGpx;
   auto size = n.Size(f);
   if (!size) return std::optional<NodeAttr>();
-  return std::optional<NodeAttr>(File(ino, *size, n.start));
+  return std::optional<NodeAttr>(File(ino, *size, n.start, n.rev));
 }
 
 // stats/ files are rendered to be measured (a view's rows have no stored
@@ -381,7 +401,7 @@ Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
   if (!*bytes) return std::optional<NodeAttr>();
   auto last = LastStart(kAllLo, kAllHi);
   if (!last.ok()) return last.status();
-  NodeAttr a = File(ino, (*bytes)->size(), last->value_or(0));
+  NodeAttr a = File(ino, (*bytes)->size(), last->value_or(0), VersionOfBytes(**bytes));
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
 }
@@ -455,7 +475,8 @@ Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view
   if (!*node || (*node)->MonthIno() != parent || (*node)->base != parsed->base) return std::optional<NodeAttr>();
   auto size = (*node)->Size(parsed->file);
   if (!size) return std::optional<NodeAttr>();
-  return std::optional<NodeAttr>(File(ActivityFileInode(parsed->file, parsed->id), *size, (*node)->start));
+  return std::optional<NodeAttr>(
+      File(ActivityFileInode(parsed->file, parsed->id), *size, (*node)->start, (*node)->rev));
 }
 
 Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
@@ -504,7 +525,7 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
         auto size = n.Size(f);
         if (!size) continue;
         out.push_back(DirEntry{n.base + std::string(FileExtension(f)),
-                               File(ActivityFileInode(f, n.id), *size, n.start)});
+                               File(ActivityFileInode(f, n.id), *size, n.start, n.rev)});
       }
     }
   }
@@ -557,11 +578,31 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   return std::optional<std::string>(RenderGpxText(text, *samples));
 }
 
+Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
+  if (auto s = BeginSnapshot(); !s.ok()) return s;
+  struct End {
+    FsTree* t;
+    ~End() { t->EndSnapshot(); }
+  } end{this};
+  auto bytes = Render(ino);
+  if (!bytes.ok()) return bytes.status();
+  if (!*bytes) return std::optional<Rendered>();
+  auto d = DecodeInode(ino);
+  if (ino == kAthleteJsonInode || (d && d->kind == InodeKind::kStatsFile)) {
+    const uint64_t version = VersionOfBytes(**bytes);
+    return std::optional<Rendered>(Rendered{std::move(**bytes), version});
+  }
+  auto node = Activity(d->activity_id());  // Render() showed an activity's file
+  if (!node.ok()) return node.status();
+  if (!*node) return std::optional<Rendered>();
+  return std::optional<Rendered>(Rendered{std::move(**bytes), (*node)->rev});
+}
+
 Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
   auto range = RangeOfCsv(ino);
   if (!range) return std::optional<CsvIndex>();
   static const std::string sql =
-      std::string("SELECT a.start_date_local, a.id, s.csv_row_size FROM activities a "
+      std::string("SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
                   "JOIN activity_sync s ON s.id = a.id "
                   "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
       kShown + "ORDER BY a.start_date_local, a.id";
@@ -573,14 +614,16 @@ Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
   index.hi = range->hi;
   index.header_size = ActivitiesCsvHeader().size();
   uint64_t offset = index.header_size;
-  int64_t row = 0;
+  int64_t row = 0, max_rev = 0;
   while (st->Step()) {
     if (row++ % kRowsPerBlock == 0) index.blocks.push_back(CsvIndex::Block{offset, st->Text(0), st->Int(1)});
     offset += static_cast<uint64_t>(st->Int(2));
+    max_rev = std::max(max_rev, st->Int(3));
   }
   if (auto s = cache_->Check(st->rc(), "indexing activities.csv"); !s.ok()) return s;
   if (row == 0 && !range->always) return std::optional<CsvIndex>();
   index.size = offset;
+  index.version = VersionOfCsv(row, max_rev);
   return std::optional<CsvIndex>(std::move(index));
 }
 

@@ -41,6 +41,10 @@ struct NodeAttr {
   uint64_t size = 0;  // bytes of a file, length of a link's target, 0 for a folder
   int64_t mtime = 0;  // seconds since the epoch
   uint32_t nlink = 1;
+  // Files: which version of its bytes the file is at. Two different contents
+  // of a file never share a version (a hash of the bytes where they are
+  // rendered to be measured, else what the cache logs per write).
+  uint64_t version = 0;
 };
 
 struct DirEntry {
@@ -70,6 +74,7 @@ struct CsvIndex {
   std::string lo, hi;  // start_date_local range of the folder
   uint64_t header_size = 0;
   uint64_t size = 0;
+  uint64_t version = 0;  // NodeAttr::version of the file indexed
   struct Block {
     uint64_t offset;        // of its first row
     std::string first_date; // that row's start_date_local
@@ -104,6 +109,13 @@ class FsTree {
   // rendered whole.
   static bool IsActivitiesCsv(uint64_t ino);
   Result<std::optional<std::string>> Render(uint64_t ino);
+  // Render() and the version the bytes are (NodeAttr::version), read in one
+  // transaction and never from the memo: what an open holds.
+  struct Rendered {
+    std::string bytes;
+    uint64_t version = 0;
+  };
+  Result<std::optional<Rendered>> RenderVersion(uint64_t ino);
   Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
   Result<std::string> ReadCsv(const CsvIndex& index, uint64_t offset, size_t size);
 

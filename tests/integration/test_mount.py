@@ -659,6 +659,57 @@ class MountFreshness(MountCase):
         self.assertIsNone(m.proc.poll(), "the mount died: %s" % m.stderr())
 
 
+class MountVersions(MountCase):
+    def test_each_version_is_cached_whole_and_never_mixed_with_another(self):
+        # mount.stravafs(8), FRESHNESS: a version's bytes stay in the page
+        # cache (a second read asks the daemon for no bytes), a sync's new
+        # version is never read from the old one's pages even at the same
+        # size, and a file opened before the sync goes on reading, and
+        # fstat-ing, the version it opened. -d logs every request the kernel
+        # sends, so reads are counted there.
+        emu = self.emulator(6, seed=321, args=("--samples", "10"))
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        m = self.mount(sb, options=["-d", "-o", "refresh=0"])
+        act = sorted(emu.activities("summary"), key=lambda a: a["id"])[0]
+        link = os.path.join(m.path, "by-id", "%d.json" % act["id"])
+        path = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
+        reads = lambda: m.stderr().count("opcode: READ (15)")  # noqa: E731
+
+        old = read(path)
+        ino = os.stat(path).st_ino
+        n = reads()
+        self.assertEqual(read(path), old)
+        self.assertEqual(read(path), old)
+        self.assertEqual(reads(), n, "a warm read asked the daemon for bytes")
+
+        held = open(path, "rb")
+        self.addCleanup(held.close)
+        first = held.read(10)
+        # Same digits, other bytes: a change its size cannot give away.
+        kudos = json.loads(old)["kudos_count"]
+        new_kudos = kudos + 1 if kudos % 10 != 9 else kudos - 1
+        emu.patch(act["id"], {"kudos_count": new_kudos})
+        self.assertExit(sb.run("sync"), 0)
+        wait_until(lambda: json.loads(read(path))["kudos_count"] == new_kudos, FRESH, "the new kudos in the file")
+        new = read(path)
+        self.assertEqual(len(new), len(old))
+        self.assertNotEqual(new, old)
+        self.assertEqual(json.loads(new)["kudos_count"], new_kudos)
+        self.assertEqual(os.stat(path).st_ino, ino)
+        self.assertEqual(os.stat(path).st_size, len(new))
+
+        # The open from before the sync: the old version, whole.
+        self.assertEqual(os.fstat(held.fileno()).st_size, len(old))
+        self.assertEqual(first + held.read(), old)
+
+        n = reads()
+        self.assertEqual(read(path), new)
+        self.assertEqual(reads(), n, "the new version was not kept in the page cache")
+        self.assertIsNone(m.proc.poll(), "the mount died: %s" % m.stderr()[-2000:])
+
+
 class MountLifecycle(MountCase):
     def small(self, seed):
         emu = self.emulator(4, seed=seed, args=("--samples", "10"))

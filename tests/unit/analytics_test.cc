@@ -472,7 +472,7 @@ TEST_CASE("training_90d: every day, rolling volume, load and intensity", "[analy
                                                   "3.000000", "3.000000"});
 }
 
-TEST_CASE("A v2 cache upgrades to v3 with the figures of the streams it holds", "[analytics][cache]") {
+TEST_CASE("A v2 cache upgrades to v4 with the figures of the streams it holds", "[analytics][cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   std::vector<std::string> before;
@@ -487,7 +487,7 @@ TEST_CASE("A v2 cache upgrades to v3 with the figures of the streams it holds", 
                         "DROP VIEW monthly_totals; DROP VIEW yearly_totals; DROP VIEW activity_facts;"
                         "DROP TABLE activity_efforts; DROP TABLE activity_hr_seconds; DROP TABLE activity_power_seconds;"
                         "DROP TABLE athlete_zones; DROP TABLE analytics_settings; DROP INDEX activities_totals;"
-                        "PRAGMA user_version = 2;").ok());
+                        "ALTER TABLE activity_sync DROP COLUMN rev; PRAGMA user_version = 2;").ok());
   }
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
@@ -495,7 +495,7 @@ TEST_CASE("A v2 cache upgrades to v3 with the figures of the streams it holds", 
   auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 3);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 4);
   CHECK(QueryColumn(db, "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                         "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds") == 4);

@@ -90,12 +90,12 @@ SyncRow SyncState(Cache& c, int64_t id) {
 
 // --- opening -------------------------------------------------------------------------
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 3", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 4", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 3);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 3);
+  CHECK(kSchemaVersion == 4);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 4);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -121,7 +121,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 3);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 4);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
@@ -132,21 +132,21 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 4;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 5;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() == "cache " + path +
-                                     " has schema version 4, newer than this stravafs understands (3): upgrade stravafs");
+                                     " has schema version 5, newer than this stravafs understands (4): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "cache " + path + " has schema version 4, this stravafs reads version 3: upgrade stravafs");
+  CHECK(ro.status().message() == "cache " + path + " has schema version 5, this stravafs reads version 4: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 4);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 5);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -848,6 +848,37 @@ std::vector<Change> ChangesAfter(Cache& c, int64_t seq) {
 
 int64_t LastSeq(Cache& c) { return QueryInt(c.db(), "SELECT coalesce(max(seq), 0) FROM fs_changes"); }
 
+int64_t Rev(Cache& c, int64_t id) {
+  return QueryInt(c.db(), "SELECT rev FROM activity_sync WHERE id=" + std::to_string(id));
+}
+
+TEST_CASE("activity_sync.rev is the seq of the activity's last logged write", "[cache][sizes]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  Json s = Summary(7, "2024-05-12T05:30:00Z", "Morning Run");
+  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*cache->UpsertSummary(Summary(8, "2024-05-13T05:30:00Z"), 1) == Upsert::kNew);
+  CHECK(Rev(*cache, 7) == 1);
+  CHECK(Rev(*cache, 8) == 2);
+  // Unchanged: same version. Every change after: a larger one.
+  REQUIRE(*cache->UpsertSummary(s, 2) == Upsert::kUnchanged);
+  CHECK(Rev(*cache, 7) == 1);
+  s["kudos_count"] = 3;  // the same size, other bytes
+  REQUIRE(*cache->UpsertSummary(s, 3) == Upsert::kChanged);
+  CHECK(Rev(*cache, 7) == LastSeq(*cache));
+  CHECK(Rev(*cache, 7) == 3);
+  REQUIRE(cache->StoreDetail(Detail(s, 1)).ok());
+  CHECK(Rev(*cache, 7) == 4);
+  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  CHECK(Rev(*cache, 7) == 5);
+  REQUIRE(cache->MarkNoStreams(8).ok());  // no file changes
+  CHECK(Rev(*cache, 8) == 2);
+  // Pruning keeps the newest row, so versions keep growing.
+  REQUIRE(cache->PruneFsChanges(1).ok());
+  REQUIRE(cache->StoreDetail(Detail(Summary(8, "2024-05-13T05:30:00Z"), 1)).ok());
+  CHECK(Rev(*cache, 8) == 6);
+}
+
 TEST_CASE("fs_changes logs every write with where the files were before it", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
@@ -1024,7 +1055,7 @@ PRAGMA user_version = 1;
 )SQL";
 }
 
-TEST_CASE("A v1 cache upgrades to v3 with every size filled and no data lost", "[cache][sizes]") {
+TEST_CASE("A v1 cache upgrades to v4 with every size filled and no data lost", "[cache][sizes]") {
   TempDir tmp;
   const std::string v2_path = tmp / "v2.db", v1_path = tmp / "v1.db";
   // The data, written by this stravafs; then copied into a cache made with the v1 DDL.
@@ -1072,7 +1103,8 @@ TEST_CASE("A v1 cache upgrades to v3 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 3);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 4);
+  CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE rev != 0") == 0);
   for (int64_t id : ids) CheckSizes(*upgraded, id);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE gpx_size IS NOT NULL") == 2);
