@@ -317,12 +317,44 @@ void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, (*target)->c_str());
 }
 
+// Handles of open files and folders, owned here (fi->fh is the address), so
+// that whatever the kernel leaves open at unmount is freed when the daemon
+// ends.
+template <typename Handle>
+class OpenHandles {
+ public:
+  uint64_t Add(std::unique_ptr<Handle> h) {
+    std::lock_guard lock(mu_);
+    Handle* raw = h.get();
+    open_.emplace(raw, std::move(h));
+    return reinterpret_cast<uint64_t>(raw);
+  }
+  void Remove(uint64_t fh) {
+    std::unique_ptr<Handle> h;  // destroyed unlocked
+    std::lock_guard lock(mu_);
+    if (auto it = open_.find(reinterpret_cast<Handle*>(fh)); it != open_.end()) {
+      h = std::move(it->second);
+      open_.erase(it);
+    }
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    open_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<Handle*, std::unique_ptr<Handle>> open_;
+};
+
 // A folder's entries, read at the first readdir of an open; offsets are
 // indexes into it (0 ".", 1 "..", then the entries).
 struct DirHandle {
   fuse_ino_t parent = kRootInode;
   std::optional<std::vector<DirEntry>> entries;
 };
+
+OpenHandles<DirHandle> g_dirs;
 
 fuse_ino_t ParentOf(fuse_ino_t ino) {
   auto d = DecodeInode(ino);
@@ -331,11 +363,10 @@ fuse_ino_t ParentOf(fuse_ino_t ino) {
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto* h = new DirHandle{ParentOf(ino), std::nullopt};
-  fi->fh = reinterpret_cast<uint64_t>(h);
+  fi->fh = g_dirs.Add(std::make_unique<DirHandle>(DirHandle{ParentOf(ino), std::nullopt}));
   fi->cache_readdir = 1;  // the kernel keeps the listing until the watcher invalidates it
   fi->keep_cache = 1;
-  if (fuse_reply_open(req, fi) != 0) delete h;
+  if (fuse_reply_open(req, fi) != 0) g_dirs.Remove(fi->fh);
 }
 
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
@@ -390,35 +421,11 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
   ReadDir(req, ino, size, off, fi, true);
 }
 void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<DirHandle*>(fi->fh);
+  g_dirs.Remove(fi->fh);
   fuse_reply_err(req, 0);
 }
 
 // --- files: what an open reads ----------------------------------------------------
-//
-// Every open gets its own copy of the file as the cache held it at that
-// moment: rendered bytes, or for an activities.csv a read transaction on a
-// connection of its own (FsTree::BeginSnapshot). Its reads are served from
-// that copy and only from it, so an open reads one whole version however a
-// sync interleaves with it, and the pages it fills belong to that version's
-// node: the kernel may keep them (keep_cache).
-//
-// The node opened says which version the kernel expects: the one it looked
-// the name up as, up to kWatchInterval before the watcher says a sync
-// committed. An open whose copy is another version is answered ESTALE: the
-// kernel looks the name up afresh (LOOKUP_REVAL), finds the new version's
-// node and opens again. The copy is parked for that retry, and the fresh
-// lookup is told the parked copy's version even if another sync has
-// committed in between, so the retry always agrees. A name that went away
-// reads as ENOENT, as after a rename on any file system.
-struct FileHandle {
-  uint64_t version = 0;
-  uint64_t size = 0;
-  std::string bytes;                 // every file but activities.csv
-  std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
-  std::optional<CsvIndex> csv;
-  std::mutex mu;                     // the snapshot serves one read at a time
-};
 
 // Idle snapshot connections for activities.csv opens.
 class SnapshotPool {
@@ -446,73 +453,77 @@ class SnapshotPool {
 
 SnapshotPool g_snapshots;
 
-void CloseSnapshot(FileHandle& h) {
-  if (!h.snapshot) return;
-  h.snapshot->EndSnapshot();
-  g_snapshots.Give(std::move(h.snapshot));
-}
+//
+// Every open gets its own copy of the file as the cache held it at that
+// moment: rendered bytes, or for an activities.csv a read transaction on a
+// connection of its own (FsTree::BeginSnapshot). Its reads are served from
+// that copy and only from it, so an open reads one whole version however a
+// sync interleaves with it, and the pages it fills belong to that version's
+// node: the kernel may keep them (keep_cache).
+//
+// The node opened says which version the kernel expects: the one it looked
+// the name up as, up to kWatchInterval before the watcher says a sync
+// committed. An open whose copy is another version is answered ESTALE: the
+// kernel looks the name up afresh (LOOKUP_REVAL), finds the new version's
+// node and opens again. The copy is parked for that retry (and any other
+// open of its version within a second share it), and the fresh lookup is
+// told the parked copy's version even if another sync has committed in
+// between, so the retry always agrees. A name that went away
+// reads as ENOENT, as after a rename on any file system.
+struct FileCopy {
+  uint64_t version = 0;
+  uint64_t size = 0;
+  std::string bytes;                 // every file but activities.csv
+  std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
+  std::optional<CsvIndex> csv;
+  std::mutex mu;                     // the snapshot serves one read at a time, for every open sharing it
 
-using HandlePtr = std::unique_ptr<FileHandle, decltype([](FileHandle* h) {
-                                    CloseSnapshot(*h);
-                                    delete h;
-                                  })>;
-
-// The open files, owned here so that whatever the kernel leaves open at
-// unmount is closed when the daemon ends.
-class OpenFiles {
- public:
-  uint64_t Add(HandlePtr h) {
-    std::lock_guard lock(mu_);
-    FileHandle* raw = h.get();
-    open_.emplace(raw, std::move(h));
-    return reinterpret_cast<uint64_t>(raw);
+  FileCopy() = default;
+  FileCopy(const FileCopy&) = delete;
+  FileCopy& operator=(const FileCopy&) = delete;
+  ~FileCopy() {
+    if (!snapshot) return;
+    snapshot->EndSnapshot();
+    g_snapshots.Give(std::move(snapshot));
   }
-  void Remove(uint64_t fh) {
-    HandlePtr h;
-    {
-      std::lock_guard lock(mu_);
-      auto it = open_.find(reinterpret_cast<FileHandle*>(fh));
-      if (it == open_.end()) return;
-      h = std::move(it->second);
-      open_.erase(it);
-    }
-  }
-  void Clear() {
-    std::lock_guard lock(mu_);
-    open_.clear();
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<FileHandle*, HandlePtr> open_;
 };
 
-OpenFiles g_open;
+using CopyPtr = std::shared_ptr<FileCopy>;
+
+// An open file: the copy it reads (which a parked copy may share).
+struct OpenFile {
+  CopyPtr copy;
+};
+OpenHandles<OpenFile> g_open;
 
 // Copies that an open found at another version than the kernel expected,
-// kept a second for the open the kernel retries after ESTALE.
+// kept a second for the open the kernel retries after ESTALE. A copy stays
+// parked for that second: several readers may be retrying the same version.
 class Parking {
  public:
-  void Park(uint64_t ino, HandlePtr h) {
+  void Park(uint64_t ino, CopyPtr c) {
     std::lock_guard lock(mu_);
-    for (auto it = parked_.begin(); it != parked_.end();) it = Fresh(it->second) ? std::next(it) : parked_.erase(it);
-    parked_.insert_or_assign(ino, Parked{std::move(h), std::chrono::steady_clock::now()});
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      std::erase_if(it->second, [](const Parked& p) { return !Fresh(p); });
+      it = it->second.empty() ? parked_.erase(it) : std::next(it);
+    }
+    parked_[ino].push_back(Parked{std::move(c), std::chrono::steady_clock::now()});
   }
-  // The version and size of a fresh copy parked for `ino`.
+  // The version and size of the copy last parked for `ino`, if fresh.
   std::optional<std::pair<uint64_t, uint64_t>> Peek(uint64_t ino) {
     std::lock_guard lock(mu_);
     auto it = parked_.find(ino);
-    if (it == parked_.end() || !Fresh(it->second)) return std::nullopt;
-    return std::pair{it->second.handle->version, it->second.handle->size};
+    if (it == parked_.end() || !Fresh(it->second.back())) return std::nullopt;
+    return std::pair{it->second.back().copy->version, it->second.back().copy->size};
   }
-  // The copy parked for `ino` at `version`, if fresh.
-  HandlePtr Claim(uint64_t ino, uint64_t version) {
+  // A fresh copy parked for `ino` at `version`.
+  CopyPtr Find(uint64_t ino, uint64_t version) {
     std::lock_guard lock(mu_);
     auto it = parked_.find(ino);
-    if (it == parked_.end() || !Fresh(it->second) || it->second.handle->version != version) return nullptr;
-    HandlePtr h = std::move(it->second.handle);
-    parked_.erase(it);
-    return h;
+    if (it == parked_.end()) return nullptr;
+    for (const Parked& p : it->second)
+      if (Fresh(p) && p.copy->version == version) return p.copy;
+    return nullptr;
   }
   void Clear() {
     std::lock_guard lock(mu_);
@@ -521,13 +532,13 @@ class Parking {
 
  private:
   struct Parked {
-    HandlePtr handle;
+    CopyPtr copy;
     std::chrono::steady_clock::time_point at;
   };
   static bool Fresh(const Parked& p) { return std::chrono::steady_clock::now() - p.at < std::chrono::seconds(1); }
 
   std::mutex mu_;
-  std::unordered_map<uint64_t, Parked> parked_;
+  std::unordered_map<uint64_t, std::vector<Parked>> parked_;  // oldest first
 };
 
 Parking g_parking;
@@ -541,8 +552,8 @@ fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name) {
 }
 
 // A new copy of inode `ino` as the cache holds it now; null if it is gone.
-Result<HandlePtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
-  HandlePtr h(new FileHandle);
+Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
+  auto h = std::make_shared<FileCopy>();
   if (FsTree::IsActivitiesCsv(ino)) {
     auto snap = g_snapshots.Take(*Of(req));
     if (!snap.ok()) return snap.status();
@@ -550,14 +561,14 @@ Result<HandlePtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
     h->snapshot = std::move(*snap);
     auto index = h->snapshot->IndexCsv(ino);
     if (!index.ok()) return index.status();
-    if (!*index) return HandlePtr();
+    if (!*index) return CopyPtr();
     h->csv = std::move(*index);
     h->version = h->csv->version;
     h->size = h->csv->size;
   } else {
     auto r = t.RenderVersion(ino);
     if (!r.ok()) return r.status();
-    if (!*r) return HandlePtr();
+    if (!*r) return CopyPtr();
     h->bytes = std::move((*r)->bytes);
     h->version = (*r)->version;
     h->size = h->bytes.size();
@@ -569,7 +580,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return (void)fuse_reply_err(req, EROFS);
   auto want = g_nodes.Attr(node);
   if (!want) return (void)fuse_reply_err(req, ENOENT);
-  HandlePtr h = g_parking.Claim(want->ino, want->version);
+  CopyPtr h = g_parking.Find(want->ino, want->version);
   if (!h) {
     FsTree* t = Tree(req);
     if (t == nullptr) return (void)fuse_reply_err(req, EIO);
@@ -586,7 +597,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   }
   fi->keep_cache = 1;  // this node's pages can only be this version's
   fi->noflush = 1;
-  fi->fh = g_open.Add(std::move(h));
+  fi->fh = g_open.Add(std::make_unique<OpenFile>(OpenFile{std::move(h)}));
   if (fuse_reply_open(req, fi) != 0) g_open.Remove(fi->fh);  // interrupted: no release will come
 }
 
@@ -596,7 +607,7 @@ void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  FileHandle& h = *reinterpret_cast<FileHandle*>(fi->fh);
+  FileCopy& h = *reinterpret_cast<OpenFile*>(fi->fh)->copy;
   if (h.csv) {
     std::lock_guard lock(h.mu);
     auto bytes = h.snapshot->ReadCsv(*h.csv, static_cast<uint64_t>(off), size);
@@ -860,6 +871,7 @@ int Main(int argc, char** argv) {
   if (refresher.joinable()) refresher.join();
   g_parking.Clear();  // what the kernel left open at unmount
   g_open.Clear();
+  g_dirs.Clear();
   fuse_remove_signal_handlers(daemon.se);
   fuse_session_unmount(daemon.se);
   fuse_session_destroy(daemon.se);
