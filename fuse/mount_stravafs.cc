@@ -607,7 +607,11 @@ void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  FileCopy& h = *reinterpret_cast<OpenFile*>(fi->fh)->copy;
+  // Our own reference: once the kernel has the reply, the reader may close
+  // the file and its RELEASE free the OpenFile while fuse_reply_buf's
+  // writev is still returning (ASan checks the buffer after the syscall).
+  const CopyPtr copy = reinterpret_cast<OpenFile*>(fi->fh)->copy;
+  FileCopy& h = *copy;
   if (h.csv) {
     std::lock_guard lock(h.mu);
     auto bytes = h.snapshot->ReadCsv(*h.csv, static_cast<uint64_t>(off), size);
