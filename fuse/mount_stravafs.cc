@@ -250,11 +250,6 @@ class Nodes {
     return std::pair{n.parent, n.name};
   }
 
-  size_t size() {
-    std::lock_guard lock(mu_);
-    return nodes_.size();
-  }
-
  private:
   static bool Same(const NodeAttr& a, const NodeAttr& b) {
     return a.version == b.version && a.size == b.size && a.mtime == b.mtime;
