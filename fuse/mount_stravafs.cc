@@ -422,7 +422,7 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 // --- files: what an open reads ----------------------------------------------------
 
-// Idle snapshot connections for activities.csv opens.
+// Idle snapshot connections for open files.
 class SnapshotPool {
  public:
   Result<std::unique_ptr<FsTree>> Take(Daemon& d) {
@@ -438,7 +438,7 @@ class SnapshotPool {
   }
   void Give(std::unique_ptr<FsTree> t) {
     std::lock_guard lock(mu_);
-    if (idle_.size() < 4) idle_.push_back(std::move(t));
+    if (idle_.size() < 8) idle_.push_back(std::move(t));
   }
 
  private:
@@ -448,13 +448,16 @@ class SnapshotPool {
 
 SnapshotPool g_snapshots;
 
-//
 // Every open gets its own copy of the file as the cache held it at that
-// moment: rendered bytes, or for an activities.csv a read transaction on a
-// connection of its own (FsTree::BeginSnapshot). Its reads are served from
-// that copy and only from it, so an open reads one whole version however a
-// sync interleaves with it, and the pages it fills belong to that version's
-// node: the kernel may keep them (keep_cache).
+// moment, and its reads are served from that copy only, so an open reads one
+// whole version however a sync interleaves with it, and the pages it fills
+// belong to that version's node: the kernel may keep them (keep_cache).
+// The copy is a read transaction on a connection of its own
+// (FsTree::BeginSnapshot) that renders what is read: a block of rows at a
+// time for an activities.csv, the whole file at the first read for an
+// activity's file (an open whose pages the kernel holds never renders).
+// athlete.json and stats/ files are rendered at the open: their version is
+// their bytes' hash.
 //
 // The node opened says which version the kernel expects: the one it looked
 // the name up as, up to kWatchInterval before the watcher says a sync
@@ -463,23 +466,35 @@ SnapshotPool g_snapshots;
 // node and opens again. The copy is parked for that retry (and any other
 // open of its version within a second share it), and the fresh lookup is
 // told the parked copy's version even if another sync has committed in
-// between, so the retry always agrees. A name that went away
-// reads as ENOENT, as after a rename on any file system.
+// between, so the retry always agrees. A name that went away reads as
+// ENOENT, as after a rename on any file system.
 struct FileCopy {
+  uint64_t ino = 0;
   uint64_t version = 0;
   uint64_t size = 0;
-  std::string bytes;                 // every file but activities.csv
-  std::unique_ptr<FsTree> snapshot;  // activities.csv: its own connection, in one read transaction
+  std::mutex mu;                     // reads and the first render, for every open sharing the copy
+  std::string bytes;                 // rendered (all but activities.csv)
+  std::unique_ptr<FsTree> snapshot;  // until rendered, or for good for an activities.csv
   std::optional<CsvIndex> csv;
-  std::mutex mu;                     // the snapshot serves one read at a time, for every open sharing it
 
   FileCopy() = default;
   FileCopy(const FileCopy&) = delete;
   FileCopy& operator=(const FileCopy&) = delete;
-  ~FileCopy() {
+  ~FileCopy() { EndSnapshot(); }
+
+  void EndSnapshot() {
     if (!snapshot) return;
     snapshot->EndSnapshot();
     g_snapshots.Give(std::move(snapshot));
+  }
+  // An activity's file: its bytes from the snapshot, once. Called under mu.
+  Status Render() {
+    if (!snapshot || csv) return Status::Ok();
+    auto r = snapshot->Render(ino);
+    EndSnapshot();
+    if (!r.ok()) return r.status();
+    if (*r) bytes = std::move(**r);
+    return Status::Ok();
   }
 };
 
@@ -549,11 +564,21 @@ fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name) {
 // A new copy of inode `ino` as the cache holds it now; null if it is gone.
 Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
   auto h = std::make_shared<FileCopy>();
+  h->ino = ino;
+  if (ino == kAthleteJsonInode || FsTree::IsStatsFile(ino)) {
+    auto r = t.RenderVersion(ino);
+    if (!r.ok()) return r.status();
+    if (!*r) return CopyPtr();
+    h->bytes = std::move((*r)->bytes);
+    h->version = (*r)->version;
+    h->size = h->bytes.size();
+    return h;
+  }
+  auto snap = g_snapshots.Take(*Of(req));
+  if (!snap.ok()) return snap.status();
+  if (auto s = (*snap)->BeginSnapshot(); !s.ok()) return s;
+  h->snapshot = std::move(*snap);
   if (FsTree::IsActivitiesCsv(ino)) {
-    auto snap = g_snapshots.Take(*Of(req));
-    if (!snap.ok()) return snap.status();
-    if (auto s = (*snap)->BeginSnapshot(); !s.ok()) return s;
-    h->snapshot = std::move(*snap);
     auto index = h->snapshot->IndexCsv(ino);
     if (!index.ok()) return index.status();
     if (!*index) return CopyPtr();
@@ -561,12 +586,11 @@ Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
     h->version = h->csv->version;
     h->size = h->csv->size;
   } else {
-    auto r = t.RenderVersion(ino);
-    if (!r.ok()) return r.status();
-    if (!*r) return CopyPtr();
-    h->bytes = std::move((*r)->bytes);
-    h->version = (*r)->version;
-    h->size = h->bytes.size();
+    auto a = h->snapshot->GetAttr(ino);  // an activity's file: never memoized
+    if (!a.ok()) return a.status();
+    if (!*a || (*a)->type != NodeType::kFile) return CopyPtr();
+    h->version = (*a)->version;
+    h->size = (*a)->size;
   }
   return h;
 }
@@ -585,6 +609,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
     h = std::move(*copy);
   }
   if (h->version != want->version || h->size != want->size) {
+    {
+      std::lock_guard lock(h->mu);
+      if (auto s = h->Render(); !s.ok()) return ReplyFailure(req, s);  // parked: no connection held
+    }
     // The folder sizes we keep may be as old as the kernel's: drop them too.
     Of(req)->memo.Invalidate();
     g_parking.Park(want->ino, std::move(h));
@@ -607,13 +635,16 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   // writev is still returning (ASan checks the buffer after the syscall).
   const CopyPtr copy = reinterpret_cast<OpenFile*>(fi->fh)->copy;
   FileCopy& h = *copy;
+  std::unique_lock lock(h.mu);
   if (h.csv) {
-    std::lock_guard lock(h.mu);
     auto bytes = h.snapshot->ReadCsv(*h.csv, static_cast<uint64_t>(off), size);
+    lock.unlock();
     if (!bytes.ok()) return ReplyFailure(req, bytes.status());
     fuse_reply_buf(req, bytes->data(), bytes->size());
     return;
   }
+  if (auto s = h.Render(); !s.ok()) return ReplyFailure(req, s);
+  lock.unlock();  // rendered: the bytes no longer change
   const auto o = static_cast<size_t>(off);
   if (o >= h.bytes.size()) return (void)fuse_reply_buf(req, nullptr, 0);
   fuse_reply_buf(req, h.bytes.data() + o, std::min(size, h.bytes.size() - o));

@@ -177,6 +177,11 @@ bool FsTree::IsActivitiesCsv(uint64_t ino) {
   return d && (ino == kRootCsvInode || d->kind == InodeKind::kYearCsv || d->kind == InodeKind::kMonthCsv);
 }
 
+bool FsTree::IsStatsFile(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  return d && d->kind == InodeKind::kStatsFile;
+}
+
 namespace {
 // Reads the row of kActivityColumns at `st` into a node; nullopt for a start
 // ParseLocalStart refuses (kShown keeps those out; this is the belt to its braces).

@@ -108,6 +108,7 @@ class FsTree {
   // activities.csv files are read through an index; every other file is
   // rendered whole.
   static bool IsActivitiesCsv(uint64_t ino);
+  static bool IsStatsFile(uint64_t ino);
   Result<std::optional<std::string>> Render(uint64_t ino);
   // Render() and the version the bytes are (NodeAttr::version), read in one
   // transaction and never from the memo: what an open holds.
