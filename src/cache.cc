@@ -769,6 +769,25 @@ Status Cache::StoreGear(const Json& g) {
   return Check(st->rc(), "storing gear");
 }
 
+Status Cache::StoreAthleteZones(const Json& zones) {
+  if (auto s = Exec("DELETE FROM athlete_zones"); !s.ok()) return s;
+  Stmt* ins = Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
+  for (auto [key, kind] : {std::pair{"heart_rate", "heartrate"}, std::pair{"power", "power"}}) {
+    auto it = zones.find(key);
+    if (it == zones.end() || !it->is_object() || !it->contains("zones")) continue;
+    int64_t zone = 0;
+    for (const Json& z : (*it)["zones"]) {
+      const double max = z["max"].get<double>();
+      ins->Bind(1, std::string(kind)).Bind(2, ++zone).Bind(3, z["min"].get<double>());
+      if (max < 0) ins->BindNull(4); else ins->Bind(4, max);
+      ins->Step();
+      if (auto s = Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
+      ins->Reset();
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::optional<int64_t>> Cache::NewestStartEpoch() {
   Stmt* st = Prepare("SELECT max(start_date) FROM activities");
   if (!st->Step()) return Check(st->rc(), "reading the newest activity");

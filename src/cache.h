@@ -148,6 +148,10 @@ class Cache {
   Result<std::vector<StreamSample>> LoadSamples(int64_t id);
   Status StoreAthlete(const Json& athlete);
   Status StoreGear(const Json& gear);
+  // Replaces athlete_zones with a GET /athlete/zones reply (checked by
+  // CheckZones): heart_rate zones as kind 'heartrate', power zones as
+  // 'power', numbered from 1; Strava's open top (max -1) as NULL.
+  Status StoreAthleteZones(const Json& zones);
 
   Result<std::optional<int64_t>> NewestStartEpoch();
   // Ids whose start_date lies in (after, before) (epoch seconds, exclusive).

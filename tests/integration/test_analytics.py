@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import re
+import shutil
 import sqlite3
 import struct
 import subprocess
@@ -22,7 +23,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TestCase, parse_iso, wait_until  # noqa: E402
+from harness import EXIT_ERROR, TestCase, parse_iso, wait_until  # noqa: E402
 
 EXT = os.environ.get("STRAVA_EXT", "")
 NO_REFRESH = ["-o", "refresh=0"]
@@ -173,6 +174,107 @@ class Analytics(TestCase):
                 return "".join(",".join(row) + "\n" for row in list(csv.reader(f))[1:])
         wait_until(lambda: current() == want, 10, "stats/monthly_totals.csv to show the new run")
         self.assertNotEqual(open(monthly).read(), before)
+
+    # The emulator's GET /athlete/zones (tests/emulator/render.cc zones_json).
+    EMU_ZONES = [("heartrate", 1, 0.0, 124.0), ("heartrate", 2, 124.0, 154.0), ("heartrate", 3, 154.0, 169.0),
+                 ("heartrate", 4, 169.0, 184.0), ("heartrate", 5, 184.0, None),
+                 ("power", 1, 0.0, 138.0), ("power", 2, 138.0, 188.0), ("power", 3, 188.0, 225.0),
+                 ("power", 4, 225.0, 263.0), ("power", 5, 263.0, 300.0), ("power", 6, 300.0, 375.0),
+                 ("power", 7, 375.0, None)]
+
+    def hr_zone_seconds(self, sb, bounds):
+        """zone_time's heart-rate columns computed here from the histograms:
+        {activity_id: (z1, ..., z5)}, a bpm in [min, max)."""
+        out = {}
+        for aid, bpm, secs in sb.query("SELECT activity_id, bpm, seconds FROM activity_hr_seconds "
+                                       "ORDER BY activity_id, bpm"):
+            z = out.setdefault(aid, [0.0] * 5)
+            for i, (lo, hi) in enumerate(bounds):
+                if bpm >= lo and (hi is None or bpm < hi):
+                    z[i] += secs
+        with_hr = [aid for aid, in sb.query("SELECT activity_id FROM activity_efforts WHERE heartrate_s > 0")]
+        return {aid: tuple(out.get(aid, [0.0] * 5)) for aid in with_hr}
+
+    def test_strava_zones_are_synced_once_a_day_and_used(self):
+        emu, sb = self.athlete()
+        self.assertEqual(emu.counters()["by_endpoint"]["zones"], 1)
+        self.assertEqual(sb.query("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind, zone"), self.EMU_ZONES)
+        self.assertEqual(sb.query("SELECT zone, min_bpm, max_bpm, source FROM hr_zones ORDER BY zone"),
+                         [(z, lo, hi, "strava") for kind, z, lo, hi in self.EMU_ZONES if kind == "heartrate"])
+        strava = [(lo, hi) for kind, z, lo, hi in self.EMU_ZONES if kind == "heartrate"]
+        got = {aid: z for aid, *z in sb.query("SELECT activity_id, hr_z1_s, hr_z2_s, hr_z3_s, hr_z4_s, hr_z5_s "
+                                              "FROM zone_time WHERE hr_z1_s IS NOT NULL")}
+        got = {aid: tuple(z) for aid, z in got.items()}
+        self.assertGreater(len(got), 50)
+        self.assertEqual(got, self.hr_zone_seconds(sb, strava))
+        # Without them, the zones from the highest heart rate give other seconds.
+        m = sb.query("SELECT max(max_heartrate_bpm) FROM activity_efforts")[0][0]
+        derived = [(0.0, 0.6 * m), (0.6 * m, 0.7 * m), (0.7 * m, 0.8 * m), (0.8 * m, 0.9 * m), (0.9 * m, None)]
+        self.assertNotEqual(got, self.hr_zone_seconds(sb, derived))
+        copy = os.path.join(self.tmp, "nozones.db")
+        shutil.copy(sb.cache_path, copy)
+        conn = sqlite3.connect(copy)
+        conn.execute("DELETE FROM athlete_zones")
+        self.assertEqual({r[0]: tuple(r[1:]) for r in conn.execute(
+            "SELECT activity_id, hr_z1_s, hr_z2_s, hr_z3_s, hr_z4_s, hr_z5_s FROM zone_time WHERE hr_z1_s IS NOT NULL")},
+            self.hr_zone_seconds(sb, derived))
+        conn.close()
+
+        # The next sync, within the day: one list request, no zones.
+        before = emu.api_requests()
+        r = sb.run("sync", "--json")
+        self.assertExit(r, 0)
+        self.assertEqual((emu.api_requests() - before, r.json()["requests"]), (1, 1))
+        self.assertEqual(emu.counters()["by_endpoint"]["zones"], 1)
+
+    def test_without_profile_read_all_the_sync_succeeds_and_says_how_to_get_the_zones(self):
+        emu = self.emulator(40, seed=11, args=("--samples", "120"))
+        sb = self.sandbox(emu)
+        sb.authorize("read,activity:read_all")
+        r = sb.run("sync")
+        self.assertExit(r, 0)
+        note = ("not using Strava's heart-rate zones: the stored authorization lacks the profile:read_all scope "
+                "(HTTP 401 Authorization Error [AccessToken profile:read_permission missing]): run `stravafs auth` "
+                "and leave \"View data about your complete Strava profile\" ticked; the next sync after that fetches "
+                "them. Until then the zones come from the maximum heart rate (stravafs-sqlite(7), ANALYTICS VIEWS)")
+        self.assertEqual(r.err.count(note), 1, r.err)
+        self.assertEqual(r.err.count("profile:read_all"), 1, r.err)
+        self.assertEqual(emu.counters()["by_endpoint"]["zones"], 1)
+        self.assertEqual(sb.query("SELECT count(*) FROM athlete_zones"), [(0,)])
+        self.assertEqual(sb.query("SELECT DISTINCT source FROM hr_zones"), [("max_heartrate",)])
+        self.assertEqual(sb.query("SELECT count(*) FROM sync_state WHERE key = 'last_error'"), [(0,)])
+        # Not asked again, nor said again, the same day.
+        r = sb.run("sync")
+        self.assertExit(r, 0)
+        self.assertNotIn("profile:read_all", r.err)
+        self.assertEqual(emu.counters()["by_endpoint"]["zones"], 1)
+        # A new grant with the scope: the next sync fetches them.
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        self.assertEqual(emu.counters()["by_endpoint"]["zones"], 2)
+        self.assertEqual(sb.query("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind, zone"), self.EMU_ZONES)
+        self.assertEqual(sb.query("SELECT DISTINCT source FROM hr_zones"), [("strava",)])
+
+    def test_a_malformed_zones_reply_is_a_clear_error_and_keeps_the_cache(self):
+        emu = self.emulator(40, seed=11, args=("--samples", "120"))
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        state = sb.query("SELECT * FROM sync_state WHERE key = 'zones_checked'")
+        for kind in ("malformed", "truncated"):
+            with self.subTest(kind=kind):
+                emu.faults([{"match": "/athlete/zones", "kind": kind, "count": 5}])
+                # --full asks for the zones whatever their age.
+                r = sb.run("sync", "--full")
+                self.assertExit(r, EXIT_ERROR, "GET /athlete/zones failed 5 times; last: reply was not valid JSON "
+                                               "(malformed or truncated). Nothing was stored")
+                self.assertEqual(emu.call("GET", "/_emulator/faults"), [])
+                self.assertEqual(sb.query("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind, zone"),
+                                 self.EMU_ZONES)
+                self.assertEqual(sb.query("SELECT * FROM sync_state WHERE key = 'zones_checked'"), state)
+                self.assertIntegrity(sb)
+        self.assertExit(sb.run("sync", "--full"), 0)
+        self.assertEqual(sb.query("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind, zone"), self.EMU_ZONES)
 
 
 if __name__ == "__main__":
