@@ -222,6 +222,9 @@ Status Cache::Migrate() {
   if (version < 3) {
     if (auto s = MigrateToV3(); !s.ok()) return s;
   }
+  if (version < 4) {
+    if (auto s = Exec(AnalyticsSchemaV4Sql()); !s.ok()) return s;
+  }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
 }
@@ -328,6 +331,20 @@ Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& 
   }
   if (samples.empty()) return Status::Ok();
   const StreamAnalytics a = AnalyzeStreams(samples);
+  // The histograms first: activity_efforts' row completes the activity's
+  // figures for the triggers that summarize them (AnalyticsSchemaV4Sql).
+  for (auto [sql, histogram] :
+       {std::pair{"INSERT INTO activity_hr_seconds(activity_id, bpm, seconds) VALUES(?,?,?)", &a.hr_seconds},
+        std::pair{"INSERT INTO activity_power_seconds(activity_id, watts, seconds) VALUES(?,?,?)",
+                  &a.power_seconds_by_watts}}) {
+    Stmt* ins = Prepare(sql);
+    for (const auto& [bin, seconds] : *histogram) {
+      ins->Bind(1, id).Bind(2, bin).Bind(3, seconds);
+      ins->Step();
+      if (auto s = Check(ins->rc(), "storing the zone seconds of an activity"); !s.ok()) return s;
+      ins->Reset();
+    }
+  }
   Stmt* put = Prepare(
       "INSERT INTO activity_efforts(activity_id, max_heartrate_bpm, heartrate_s, power_s, power_15s_w, "
       "power_1min_w, power_5min_w, power_10min_w, power_20min_w, time_400m_s, time_1km_s, time_5km_s, "
@@ -342,20 +359,7 @@ Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& 
   for (const auto& v : a.best_power) bind(col++, v);
   for (const auto& v : a.best_time) bind(col++, v);
   put->Step();
-  if (auto s = Check(put->rc(), "storing the best efforts of an activity"); !s.ok()) return s;
-  for (auto [sql, histogram] :
-       {std::pair{"INSERT INTO activity_hr_seconds(activity_id, bpm, seconds) VALUES(?,?,?)", &a.hr_seconds},
-        std::pair{"INSERT INTO activity_power_seconds(activity_id, watts, seconds) VALUES(?,?,?)",
-                  &a.power_seconds_by_watts}}) {
-    Stmt* ins = Prepare(sql);
-    for (const auto& [bin, seconds] : *histogram) {
-      ins->Bind(1, id).Bind(2, bin).Bind(3, seconds);
-      ins->Step();
-      if (auto s = Check(ins->rc(), "storing the zone seconds of an activity"); !s.ok()) return s;
-      ins->Reset();
-    }
-  }
-  return Status::Ok();
+  return Check(put->rc(), "storing the best efforts of an activity");
 }
 
 namespace {

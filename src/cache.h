@@ -35,8 +35,9 @@ namespace stravafs {
 
 // Version 2 added the mount's file sizes (activity_sync's *_size columns) and
 // the fs_changes log; version 3 the analytics views and the per-activity
-// figures they read (analytics.h).
-inline constexpr int kSchemaVersion = 3;
+// figures they read (analytics.h); version 4 the summary tables that make
+// personal_records and training_90d fast, kept by triggers.
+inline constexpr int kSchemaVersion = 4;
 
 // A prepared statement; resets itself for reuse.
 class Stmt {
