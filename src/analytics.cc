@@ -592,6 +592,15 @@ JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.
 WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
 )SQL";
   sql += InsertEffortRanks("1");
+  // The mount shows the views in stats/ and forgets what it rendered when
+  // fs_changes grows; these two tables change the views without any activity
+  // being written (a person's sqlite3, the daily zones), so their every
+  // change logs a row too: activity 0, no old place, which stands for no
+  // activity and so invalidates only the root's files and stats/.
+  for (const char* table : {"analytics_settings", "athlete_zones"})
+    for (auto [op, name] : {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
+      sql += Trigger(std::string(table) + "_" + name + "_logged", std::string("AFTER ") + op + " ON " + table,
+                     "INSERT INTO fs_changes(activity_id) VALUES(0);\n");
   return sql + kV4Views;
 }
 

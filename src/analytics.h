@@ -77,7 +77,9 @@ std::string AnalyticsSchemaSql();
 // every activity (effort_ranks, training_days, training_day_hr_seconds), the
 // triggers that keep them current on every write of activities and
 // activity_efforts, their contents for the cache at hand, and the two views
-// rewritten over them (run inside the migration, after v3's).
+// rewritten over them; and triggers that log an fs_changes row (activity 0)
+// for every change of analytics_settings and athlete_zones, so the mount's
+// stats/ files follow them (run inside the migration, after v3's).
 std::string AnalyticsSchemaV4Sql();
 
 }  // namespace stravafs

@@ -774,20 +774,38 @@ Status Cache::StoreGear(const Json& g) {
 }
 
 Status Cache::StoreAthleteZones(const Json& zones) {
-  if (auto s = Exec("DELETE FROM athlete_zones"); !s.ok()) return s;
-  Stmt* ins = Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
+  struct Zone {
+    std::string kind;
+    int64_t zone;
+    double min;
+    std::optional<double> max;
+    bool operator==(const Zone&) const = default;
+  };
+  std::vector<Zone> fresh, held;
   for (auto [key, kind] : {std::pair{"heart_rate", "heartrate"}, std::pair{"power", "power"}}) {
     auto it = zones.find(key);
     if (it == zones.end() || !it->is_object() || !it->contains("zones")) continue;
     int64_t zone = 0;
     for (const Json& z : (*it)["zones"]) {
       const double max = z["max"].get<double>();
-      ins->Bind(1, std::string(kind)).Bind(2, ++zone).Bind(3, z["min"].get<double>());
-      if (max < 0) ins->BindNull(4); else ins->Bind(4, max);
-      ins->Step();
-      if (auto s = Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
-      ins->Reset();
+      fresh.push_back({kind, ++zone, z["min"].get<double>(), max < 0 ? std::nullopt : std::optional<double>(max)});
     }
+  }
+  Stmt* q = Prepare("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind = 'power', kind, zone");
+  while (q->Step())
+    held.push_back({q->Text(0), q->Int(1), q->Real(2), q->IsNull(3) ? std::nullopt : std::optional<double>(q->Real(3))});
+  if (auto s = Check(q->rc(), "reading the athlete's zones"); !s.ok()) return s;
+  // Unchanged (the usual daily answer): no write, so the mount's stats/
+  // files, which follow every change of this table, are not recomputed.
+  if (fresh == held) return Status::Ok();
+  if (auto s = Exec("DELETE FROM athlete_zones"); !s.ok()) return s;
+  Stmt* ins = Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
+  for (const Zone& z : fresh) {
+    ins->Bind(1, z.kind).Bind(2, z.zone).Bind(3, z.min);
+    if (z.max) ins->Bind(4, *z.max); else ins->BindNull(4);
+    ins->Step();
+    if (auto s = Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
+    ins->Reset();
   }
   return Status::Ok();
 }

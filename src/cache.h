@@ -151,7 +151,8 @@ class Cache {
   Status StoreGear(const Json& gear);
   // Replaces athlete_zones with a GET /athlete/zones reply (checked by
   // CheckZones): heart_rate zones as kind 'heartrate', power zones as
-  // 'power', numbered from 1; Strava's open top (max -1) as NULL.
+  // 'power', numbered from 1; Strava's open top (max -1) as NULL. Writes
+  // nothing when the table already holds exactly those zones.
   Status StoreAthleteZones(const Json& zones);
 
   Result<std::optional<int64_t>> NewestStartEpoch();

@@ -175,6 +175,56 @@ class Analytics(TestCase):
         wait_until(lambda: current() == want, 10, "stats/monthly_totals.csv to show the new run")
         self.assertNotEqual(open(monthly).read(), before)
 
+    def test_settings_and_zones_edited_by_hand_show_in_stats(self):
+        emu, sb = self.athlete()
+        m = self.mount(sb, options=NO_REFRESH)
+
+        def stats(view):
+            with open(os.path.join(m.path, "stats", view + ".csv"), newline="") as f:
+                return list(csv.reader(f))
+
+        def sqlite3_shell(sql):
+            env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and "SAN_OPTIONS" not in k}
+            p = subprocess.run(["sqlite3", sb.cache_path, sql], capture_output=True, text=True, timeout=30, env=env)
+            self.assertEqual((p.returncode, p.stderr), (0, ""))
+
+        def shows(view, rows, what):
+            names, held = self.db_rows(sb, view)
+            self.assertEqual(held, rows)
+            data = "".join(",".join(csv_value(v) for v in r) + "\r\n" for r in [names] + rows).encode()
+            # First the size the kernel holds, without opening the file: it
+            # keeps sizes for a day unless the mount's watcher, which reads
+            # fs_changes, tells it the file changed.
+            path = os.path.join(m.path, "stats", view + ".csv")
+            wait_until(lambda: os.stat(path).st_size == len(data), 3, "the size of stats/%s.csv after %s" % (view, what))
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), data)
+
+        # Strava's FTP (250 W), then one set by hand: Coggan's zones from it.
+        self.assertEqual(stats("power_zones")[1], ["1", "0", "137.5", "250"])
+        zone_time = stats("zone_time")
+        sqlite3_shell("INSERT INTO analytics_settings VALUES('ftp', 200)")
+        # The view's shares (0.55 * 250 and so on, in the same double arithmetic).
+        coggan = [0.0, 0.55, 0.75, 0.9, 1.05, 1.2, 1.5, None]
+        shows("power_zones", [(z, coggan[z - 1] * 200, coggan[z] * 200 if coggan[z] else None, 200.0)
+                              for z in range(1, 8)], "the FTP")
+        _, rows = self.db_rows(sb, "zone_time")
+        self.assertTrue(any(r[6] is not None for r in rows))
+        shows("zone_time", rows, "power zone seconds")
+        self.assertNotEqual(stats("zone_time"), zone_time)
+
+        # Strava's zones edited by hand, then gone: the maximum heart rate set by hand.
+        sqlite3_shell("UPDATE athlete_zones SET max = 130 WHERE kind = 'heartrate' AND zone = 1; "
+                      "UPDATE athlete_zones SET min = 130 WHERE kind = 'heartrate' AND zone = 2")
+        shows("hr_zones", [(1, 0.0, 130.0, "strava"), (2, 130.0, 154.0, "strava"), (3, 154.0, 169.0, "strava"),
+                           (4, 169.0, 184.0, "strava"), (5, 184.0, None, "strava")], "the edited zones")
+        sqlite3_shell("DELETE FROM athlete_zones; INSERT INTO analytics_settings VALUES('max_heartrate', 200)")
+        shares = [0.0, 0.6, 0.7, 0.8, 0.9, None]
+        shows("hr_zones", [(z, shares[z - 1] * 200, shares[z] * 200 if shares[z] else None, "max_heartrate")
+                           for z in range(1, 6)], "zones from max_heartrate 200")
+        shows("zone_time", self.db_rows(sb, "zone_time")[1], "the new heart-rate zone seconds")
+        shows("training_90d", self.db_rows(sb, "training_90d")[1], "the new load")
+
     # The emulator's GET /athlete/zones (tests/emulator/render.cc zones_json).
     EMU_ZONES = [("heartrate", 1, 0.0, 124.0), ("heartrate", 2, 124.0, 154.0), ("heartrate", 3, 154.0, 169.0),
                  ("heartrate", 4, 169.0, 184.0), ("heartrate", 5, 184.0, None),

@@ -557,6 +557,38 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   }
 }
 
+TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_changes row for activity 0",
+          "[analytics][cache]") {
+  TempDir tmp;
+  auto cache = Athlete(tmp / "cache.db");
+  sqlite3* db = cache->db();
+  const int64_t before = QueryInt(db, "SELECT max(seq) FROM fs_changes");
+  const std::string logged = "SELECT count(*) FROM fs_changes WHERE activity_id = 0 AND old_year IS NULL AND "
+                             "old_month IS NULL AND old_base IS NULL AND seq > " + std::to_string(before);
+  REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200)").ok());
+  CHECK(QueryInt(db, logged) == 1);
+  REQUIRE(cache->Exec("UPDATE analytics_settings SET value = 190; INSERT OR REPLACE INTO analytics_settings "
+                      "VALUES('ftp', 260)").ok());
+  CHECK(QueryInt(db, logged) == 3);
+  REQUIRE(cache->Exec("DELETE FROM analytics_settings").ok());
+  CHECK(QueryInt(db, logged) == 5);
+  const Json zones = Json::parse(R"({"heart_rate":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
+  REQUIRE(cache->StoreAthleteZones(zones).ok());
+  CHECK(QueryInt(db, logged) == 7);
+  // The same zones again (the usual daily answer) write nothing.
+  REQUIRE(cache->StoreAthleteZones(zones).ok());
+  CHECK(QueryInt(db, logged) == 7);
+  REQUIRE(cache->Exec("UPDATE athlete_zones SET min = 140 WHERE zone = 2").ok());
+  CHECK(QueryInt(db, logged) == 8);
+  REQUIRE(cache->StoreAthleteZones(zones).ok());  // Strava's back: all replaced
+  CHECK(QueryColumn(db, "SELECT zone || ':' || min || '-' || ifnull(max, '') FROM athlete_zones ORDER BY zone") ==
+        std::vector<std::string>{"1:0.0-150.0", "2:150.0-"});
+  CHECK(QueryInt(db, logged) == 8 + 2 + 2);
+  // Writes of activities log their own rows, never one for activity 0.
+  REQUIRE(cache->DeleteActivity(5).ok());
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
+}
+
 TEST_CASE("A v3 cache upgrades to v4 with its summary tables filled", "[analytics][cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
@@ -577,6 +609,9 @@ TEST_CASE("A v3 cache upgrades to v4 with its summary tables filled", "[analytic
                         "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
                         "DROP TRIGGER analytics_activity_rank; DROP TRIGGER analytics_efforts_insert;"
                         "DROP TRIGGER analytics_efforts_delete; DROP TRIGGER analytics_efforts_update;"
+                        "DROP TRIGGER analytics_settings_insert_logged; DROP TRIGGER analytics_settings_update_logged;"
+                        "DROP TRIGGER analytics_settings_delete_logged; DROP TRIGGER athlete_zones_insert_logged;"
+                        "DROP TRIGGER athlete_zones_update_logged; DROP TRIGGER athlete_zones_delete_logged;"
                         "DROP VIEW personal_records; DROP VIEW training_90d; PRAGMA user_version = 3;").ok());
     for (const char* name : {"personal_records", "training_90d"}) {
       const size_t at = v3.find(std::string("CREATE VIEW ") + name + " AS");
@@ -596,7 +631,7 @@ TEST_CASE("A v3 cache upgrades to v4 with its summary tables filled", "[analytic
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
-  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 7);
+  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 13);
   // And its triggers keep them from then on.
   REQUIRE((*upgraded)->DeleteActivity(1).ok());
   CreateV3View(db, "personal_records");
