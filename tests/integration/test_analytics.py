@@ -225,6 +225,52 @@ class Analytics(TestCase):
         shows("zone_time", self.db_rows(sb, "zone_time")[1], "the new heart-rate zone seconds")
         shows("training_90d", self.db_rows(sb, "training_90d")[1], "the new load")
 
+    def test_one_statement_reads_one_snapshot_of_several_views(self):
+        """stravafs-sqlite(7): "a statement that reads several of them reads
+        one snapshot of the cache". Between its reads of two strava_ views,
+        the statement itself has another connection delete an activity and
+        commit; its later reads must not see that."""
+        emu, sb = self.athlete()
+        [(n, victim)] = sb.query("SELECT count(*), max(id) FROM activities")
+        env = dict(os.environ)
+        os.environ.update(sb.env())
+        os.environ["STRAVAFS_CONFIG"] = sb.config_path
+        try:
+            conn = sqlite3.connect(":memory:")
+            conn.enable_load_extension(True)
+            conn.load_extension(EXT)
+            writer = sb.db()
+            deleted = []
+
+            def delete_one():
+                writer.execute("DELETE FROM activities WHERE id = ?", (victim,))
+                writer.commit()
+                deleted.append(victim)
+                return 1
+
+            conn.create_function("delete_one", 0, delete_one, deterministic=False)
+            # Columns are computed left to right: yearly_totals is read whole
+            # before the delete, monthly_totals and activity_facts after it.
+            row = conn.execute(
+                "SELECT (SELECT sum(activities) FROM strava_yearly_totals), delete_one(), "
+                "(SELECT sum(activities) FROM strava_monthly_totals), "
+                "(SELECT count(*) FROM strava_activity_facts), "
+                "(SELECT sum(activities) FROM strava_training_90d)").fetchone()
+            self.assertEqual(deleted, [victim], "the statement did not run the delete between its reads")
+            self.assertEqual(row, (n, 1, n, n, n))
+            # The delete was committed and is what the next statement sees:
+            # without the shared snapshot, the reads after it would have too.
+            self.assertEqual(sb.query("SELECT count(*) FROM activities"), [(n - 1,)])
+            self.assertEqual(conn.execute(
+                "SELECT (SELECT sum(activities) FROM strava_yearly_totals), "
+                "(SELECT sum(activities) FROM strava_monthly_totals), "
+                "(SELECT count(*) FROM strava_activity_facts)").fetchone(), (n - 1, n - 1, n - 1))
+            writer.close()
+            conn.close()
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+
     # The emulator's GET /athlete/zones (tests/emulator/render.cc zones_json).
     EMU_ZONES = [("heartrate", 1, 0.0, 124.0), ("heartrate", 2, 124.0, 154.0), ("heartrate", 3, 154.0, 169.0),
                  ("heartrate", 4, 169.0, 184.0), ("heartrate", 5, 184.0, None),
