@@ -477,6 +477,8 @@ WITH RECURSIVE
 efforts(effort) AS (VALUES ('power_15s'), ('power_1min'), ('power_5min'), ('power_10min'), ('power_20min'),
                            ('time_400m'), ('time_1km'), ('time_5km'), ('time_10km'), ('time_half_marathon'),
                            ('time_marathon')),
+-- kEfforts, and every sport_group activity_facts gives: a group missing here
+-- would have no records (analytics_test.cc compares with the v3 ranking).
 sport_groups(sport_group) AS (VALUES ('run'), ('ride'), ('swim'), ('other')),
 years(year) AS (
   SELECT min(year) FROM effort_ranks WHERE year IS NOT NULL
