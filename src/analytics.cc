@@ -378,12 +378,233 @@ SELECT day AS date, activities, distance_km, moving_time_h, load,
 FROM rolling;
 )SQL";
 
+// --- schema v4: what personal_records and training_90d read, kept current by triggers ---
+
+// The efforts personal_records ranks: name, unit, best_efforts column, and
+// the sign that makes lower better.
+struct Effort {
+  const char* name;
+  const char* unit;
+  const char* column;
+  int sign;
+};
+constexpr Effort kEfforts[] = {
+    {"power_15s", "W", "power_15s_w", -1},     {"power_1min", "W", "power_1min_w", -1},
+    {"power_5min", "W", "power_5min_w", -1},   {"power_10min", "W", "power_10min_w", -1},
+    {"power_20min", "W", "power_20min_w", -1}, {"time_400m", "s", "time_400m_s", 1},
+    {"time_1km", "s", "time_1km_s", 1},        {"time_5km", "s", "time_5km_s", 1},
+    {"time_10km", "s", "time_10km_s", 1},      {"time_half_marathon", "s", "time_half_marathon_s", 1},
+    {"time_marathon", "s", "time_marathon_s", 1}};
+
+// Inserts the effort_ranks rows of the best_efforts rows matching `where`
+// (one activity in the triggers, all of them in the migration).
+std::string InsertEffortRanks(const std::string& where) {
+  std::string sql =
+      "INSERT INTO effort_ranks(activity_id, effort, unit, value, rank_value, sport_group, year, start_date, "
+      "local_date)\nSELECT activity_id, effort, unit, value, value * sign, sport_group, year, start_date, local_date "
+      "FROM (\n";
+  bool first = true;
+  for (const Effort& e : kEfforts) {
+    sql += std::string(first ? "  " : "  UNION ALL ") + "SELECT activity_id, sport_group, year, start_date, local_date, '" +
+           e.name + "' AS effort, '" + e.unit + "' AS unit, " + e.column + " AS value, " + std::to_string(e.sign) +
+           " AS sign FROM best_efforts WHERE " + where + "\n";
+    first = false;
+  }
+  return sql + ") WHERE value IS NOT NULL;\n";
+}
+
+std::string RefreshEffortRanks(const std::string& id) {
+  return "DELETE FROM effort_ranks WHERE activity_id = " + id + ";\n" + InsertEffortRanks("activity_id = " + id);
+}
+
+// Recomputes the heart-rate histogram of the local date `day` (an SQL
+// expression) from the activities of that date whose efforts are held.
+std::string RefreshDayHr(const std::string& day) {
+  return "DELETE FROM training_day_hr_seconds WHERE day = " + day + ";\n"
+         "INSERT INTO training_day_hr_seconds(day, bpm, seconds)\n"
+         "SELECT date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a\n"
+         "JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.activity_id = a.id\n"
+         "WHERE date(a.start_date_local) = " + day + " GROUP BY h.bpm;\n";
+}
+
+// Recomputes the training_days row of `day` and its histogram.
+std::string RefreshDay(const std::string& day) {
+  return "DELETE FROM training_days WHERE day = " + day + ";\n"
+         "INSERT INTO training_days(day, activities, distance_km, moving_time_h)\n"
+         "SELECT date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)\n"
+         "FROM activities WHERE date(start_date_local) = " + day + " GROUP BY 1;\n" + RefreshDayHr(day);
+}
+
+std::string DayOf(const std::string& id) {
+  return "(SELECT date(start_date_local) FROM activities WHERE id = " + id + ")";
+}
+
+std::string Trigger(const std::string& name, const std::string& when, const std::string& body) {
+  return "CREATE TRIGGER " + name + " " + when + "\nBEGIN\n" + body + "END;\n";
+}
+
+constexpr const char* kV4Tables = R"SQL(
+-- personal_records reads this instead of ranking every best effort: one row
+-- per activity and effort it has a value for, with what the ranking needs
+-- (rank_value: value * sign, lower is better), kept by the triggers below.
+CREATE TABLE effort_ranks (
+  activity_id INTEGER NOT NULL, effort TEXT NOT NULL, unit TEXT NOT NULL, value REAL NOT NULL,
+  rank_value REAL NOT NULL, sport_group TEXT, year INTEGER, start_date TEXT, local_date TEXT
+);
+-- Each period's best is the first entry of its (year, effort, sport_group).
+CREATE INDEX effort_ranks_best ON effort_ranks(year, effort, sport_group, rank_value, start_date, activity_id);
+CREATE INDEX effort_ranks_activity ON effort_ranks(activity_id);
+
+-- training_90d reads these instead of every activity and its zone seconds:
+-- per local date, the activities' count and sums, and the seconds per whole
+-- bpm of those whose streams are held. Zones are applied when the view is
+-- read, so nothing here depends on analytics_settings or athlete_zones.
+CREATE TABLE training_days (
+  day TEXT PRIMARY KEY, activities INTEGER NOT NULL, distance_km REAL NOT NULL, moving_time_h REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE training_day_hr_seconds (
+  day TEXT NOT NULL, bpm INTEGER NOT NULL, seconds REAL NOT NULL,
+  PRIMARY KEY (day, bpm)
+) WITHOUT ROWID;
+-- The triggers find a date's activities through this.
+CREATE INDEX activities_local_date ON activities(date(start_date_local));
+)SQL";
+
+constexpr const char* kV4Views = R"SQL(
+DROP VIEW personal_records;
+CREATE VIEW personal_records AS
+WITH RECURSIVE
+efforts(effort) AS (VALUES ('power_15s'), ('power_1min'), ('power_5min'), ('power_10min'), ('power_20min'),
+                           ('time_400m'), ('time_1km'), ('time_5km'), ('time_10km'), ('time_half_marathon'),
+                           ('time_marathon')),
+-- kEfforts, and every sport_group activity_facts gives: a group missing here
+-- would have no records (analytics_test.cc compares with the v3 ranking).
+sport_groups(sport_group) AS (VALUES ('run'), ('ride'), ('swim'), ('other')),
+years(year) AS (
+  SELECT min(year) FROM effort_ranks WHERE year IS NOT NULL
+  UNION ALL SELECT year + 1 FROM years WHERE year < (SELECT max(year) FROM effort_ranks)
+),
+-- Every year from the first to the last, and NULL (a local date that is not one).
+periods(year) AS (SELECT year FROM years WHERE year IS NOT NULL UNION ALL SELECT NULL),
+yearly AS (
+  SELECT r.* FROM periods y, efforts e, sport_groups g
+  JOIN effort_ranks r ON r.rowid = (SELECT rowid FROM effort_ranks
+                                    WHERE year IS y.year AND effort = e.effort AND sport_group = g.sport_group
+                                    ORDER BY rank_value, start_date, activity_id LIMIT 1)
+),
+ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY sport_group, effort ORDER BY rank_value, start_date, activity_id) AS rank
+  FROM yearly
+)
+SELECT 'all' AS period, sport_group, effort, value, unit, activity_id, local_date FROM ranked WHERE rank = 1
+UNION ALL
+SELECT CAST(year AS TEXT), sport_group, effort, value, unit, activity_id, local_date FROM yearly;
+
+DROP VIEW training_90d;
+CREATE VIEW training_90d AS
+WITH RECURSIVE
+calendar(day) AS (
+  SELECT min(day) FROM training_days
+  UNION ALL SELECT date(day, '+1 day') FROM calendar WHERE day < (SELECT max(day) FROM training_days)
+),
+zoned AS (
+  SELECT c.day, coalesce(d.activities, 0) AS activities, coalesce(d.distance_km, 0.0) AS distance_km,
+         coalesce(d.moving_time_h, 0.0) AS moving_time_h,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z1_min AND bpm < b.hr_z1_max) AS z1,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z2_min AND bpm < b.hr_z2_max) AS z2,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z3_min AND bpm < b.hr_z3_max) AS z3,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z4_min AND bpm < b.hr_z4_max) AS z4,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z5_min AND bpm < b.hr_z5_max) AS z5
+  FROM calendar c CROSS JOIN zone_bounds b LEFT JOIN training_days d ON d.day = c.day
+  WHERE c.day IS NOT NULL
+  LIMIT -1 OFFSET 0  -- never flattened into its readers, which would compute each zone's seconds 4 times
+),
+filled AS (
+  SELECT day, activities, distance_km, moving_time_h, (z1 + 2 * z2 + 3 * z3 + 4 * z4 + 5 * z5) / 60.0 AS load,
+         (z1 + z2 + z3 + z4 + z5) / 3600.0 AS hr_h
+  FROM zoned
+),
+rolling AS (
+  SELECT day, activities, distance_km, moving_time_h, load,
+         sum(distance_km) OVER w7 AS distance_7d_km, sum(distance_km) OVER w28 AS distance_28d_km,
+         sum(distance_km) OVER w90 AS distance_90d_km,
+         sum(moving_time_h) OVER w7 AS volume_7d_h, sum(moving_time_h) OVER w28 AS volume_28d_h,
+         sum(moving_time_h) OVER w90 AS volume_90d_h,
+         sum(load) OVER w7 AS load_7d, sum(load) OVER w28 AS load_28d, sum(load) OVER w90 AS load_90d,
+         sum(hr_h) OVER w7 AS hr_7d_h, sum(hr_h) OVER w28 AS hr_28d_h, sum(hr_h) OVER w90 AS hr_90d_h
+  FROM filled
+  WINDOW w7 AS (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
+         w28 AS (ORDER BY day ROWS BETWEEN 27 PRECEDING AND CURRENT ROW),
+         w90 AS (ORDER BY day ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
+)
+SELECT day AS date, activities, distance_km, moving_time_h, load,
+       distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, volume_28d_h, volume_90d_h,
+       load_7d, load_28d, load_90d,
+       load_7d / 60.0 / nullif(hr_7d_h, 0) AS intensity_7d,
+       load_28d / 60.0 / nullif(hr_28d_h, 0) AS intensity_28d,
+       load_90d / 60.0 / nullif(hr_90d_h, 0) AS intensity_90d
+FROM rolling;
+)SQL";
+
 std::string TotalsView(const std::string& name, const std::string& keys) {
   return "CREATE VIEW " + name + " AS\nSELECT " + keys + ", sport_group," + kTotals +
          "FROM activity_facts WHERE local_date IS NOT NULL\nGROUP BY " + keys + ", sport_group;\n";
 }
 
 }  // namespace
+
+std::string AnalyticsSchemaV4Sql() {
+  const std::string changed_day = "OLD.start_date_local IS NOT NEW.start_date_local OR OLD.distance IS NOT NEW.distance "
+                                  "OR OLD.moving_time IS NOT NEW.moving_time";
+  const std::string changed_rank = "OLD.sport_type IS NOT NEW.sport_type OR OLD.start_date IS NOT NEW.start_date "
+                                   "OR OLD.start_date_local IS NOT NEW.start_date_local";
+  std::string sql = kV4Tables;
+  // activity_efforts' row is written after its histogram rows and deleted
+  // with or before them (Cache::WriteStreamAnalytics, DeleteActivity), so a
+  // day is recomputed when the activity's figures are complete or gone.
+  sql += Trigger("analytics_activity_insert", "AFTER INSERT ON activities",
+                 RefreshDay("date(NEW.start_date_local)") + RefreshEffortRanks("NEW.id"));
+  sql += Trigger("analytics_activity_delete", "AFTER DELETE ON activities",
+                 RefreshDay("date(OLD.start_date_local)") + "DELETE FROM effort_ranks WHERE activity_id = OLD.id;\n");
+  sql += Trigger("analytics_activity_day", "AFTER UPDATE ON activities WHEN " + changed_day,
+                 RefreshDay("date(OLD.start_date_local)") + RefreshDay("date(NEW.start_date_local)"));
+  sql += Trigger("analytics_activity_rank", "AFTER UPDATE ON activities WHEN " + changed_rank,
+                 RefreshEffortRanks("NEW.id"));
+  sql += Trigger("analytics_efforts_insert", "AFTER INSERT ON activity_efforts",
+                 RefreshDayHr(DayOf("NEW.activity_id")) + RefreshEffortRanks("NEW.activity_id"));
+  sql += Trigger("analytics_efforts_delete", "AFTER DELETE ON activity_efforts",
+                 RefreshDayHr(DayOf("OLD.activity_id")) + "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n");
+  sql += Trigger("analytics_efforts_update", "AFTER UPDATE ON activity_efforts",
+                 RefreshDayHr(DayOf("OLD.activity_id")) + RefreshDayHr(DayOf("NEW.activity_id")) +
+                     "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n" +
+                     RefreshEffortRanks("NEW.activity_id"));
+  // Filled for what the cache holds.
+  sql += R"SQL(
+INSERT INTO training_days(day, activities, distance_km, moving_time_h)
+SELECT date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)
+FROM activities WHERE date(start_date_local) IS NOT NULL GROUP BY 1;
+INSERT INTO training_day_hr_seconds(day, bpm, seconds)
+SELECT date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a
+JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.activity_id = a.id
+WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
+)SQL";
+  sql += InsertEffortRanks("1");
+  // The mount shows the views in stats/ and forgets what it rendered when
+  // fs_changes grows; these two tables change the views without any activity
+  // being written (a person's sqlite3, the daily zones), so their every
+  // change logs a row too: activity 0, no old place, which stands for no
+  // activity and so invalidates only the root's files and stats/.
+  for (const char* table : {"analytics_settings", "athlete_zones"})
+    for (auto [op, name] : {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
+      sql += Trigger(std::string(table) + "_" + name + "_logged", std::string("AFTER ") + op + " ON " + table,
+                     "INSERT INTO fs_changes(activity_id) VALUES(0);\n");
+  return sql + kV4Views;
+}
 
 std::string AnalyticsSchemaSql() {
   return std::string(kTablesAndZones) + kFactsView +

@@ -73,5 +73,13 @@ std::optional<double> BestTime(std::span<const double> times, std::span<const do
 
 // Schema v3: the summary tables and the views (run inside the migration).
 std::string AnalyticsSchemaSql();
+// Schema v4: the tables personal_records and training_90d read instead of
+// every activity (effort_ranks, training_days, training_day_hr_seconds), the
+// triggers that keep them current on every write of activities and
+// activity_efforts, their contents for the cache at hand, and the two views
+// rewritten over them; and triggers that log an fs_changes row (activity 0)
+// for every change of analytics_settings and athlete_zones, so the mount's
+// stats/ files follow them (run inside the migration, after v3's).
+std::string AnalyticsSchemaV4Sql();
 
 }  // namespace stravafs

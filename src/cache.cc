@@ -223,7 +223,10 @@ Status Cache::Migrate() {
     if (auto s = MigrateToV3(); !s.ok()) return s;
   }
   if (version < 4) {
-    if (auto s = MigrateToV4(); !s.ok()) return s;
+    if (auto s = Exec(AnalyticsSchemaV4Sql()); !s.ok()) return s;
+  }
+  if (version < 5) {
+    if (auto s = MigrateToV5(); !s.ok()) return s;
   }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
@@ -320,11 +323,11 @@ Status Cache::MigrateToV3() {
   return Status::Ok();
 }
 
-Status Cache::MigrateToV4() {
+Status Cache::MigrateToV5() {
   // The mount gives every version of a file its own inode in the kernel, so
   // a version's cached pages are never read as another's: it needs to know,
   // when it looks a file up, which version it is. 0 for what was written
-  // before v4 (each later write sets a new, larger value).
+  // before v5 (each later write sets a new, larger value).
   return Exec("ALTER TABLE activity_sync ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;");
 }
 
@@ -339,6 +342,20 @@ Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& 
   }
   if (samples.empty()) return Status::Ok();
   const StreamAnalytics a = AnalyzeStreams(samples);
+  // The histograms first: activity_efforts' row completes the activity's
+  // figures for the triggers that summarize them (AnalyticsSchemaV4Sql).
+  for (auto [sql, histogram] :
+       {std::pair{"INSERT INTO activity_hr_seconds(activity_id, bpm, seconds) VALUES(?,?,?)", &a.hr_seconds},
+        std::pair{"INSERT INTO activity_power_seconds(activity_id, watts, seconds) VALUES(?,?,?)",
+                  &a.power_seconds_by_watts}}) {
+    Stmt* ins = Prepare(sql);
+    for (const auto& [bin, seconds] : *histogram) {
+      ins->Bind(1, id).Bind(2, bin).Bind(3, seconds);
+      ins->Step();
+      if (auto s = Check(ins->rc(), "storing the zone seconds of an activity"); !s.ok()) return s;
+      ins->Reset();
+    }
+  }
   Stmt* put = Prepare(
       "INSERT INTO activity_efforts(activity_id, max_heartrate_bpm, heartrate_s, power_s, power_15s_w, "
       "power_1min_w, power_5min_w, power_10min_w, power_20min_w, time_400m_s, time_1km_s, time_5km_s, "
@@ -353,20 +370,7 @@ Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& 
   for (const auto& v : a.best_power) bind(col++, v);
   for (const auto& v : a.best_time) bind(col++, v);
   put->Step();
-  if (auto s = Check(put->rc(), "storing the best efforts of an activity"); !s.ok()) return s;
-  for (auto [sql, histogram] :
-       {std::pair{"INSERT INTO activity_hr_seconds(activity_id, bpm, seconds) VALUES(?,?,?)", &a.hr_seconds},
-        std::pair{"INSERT INTO activity_power_seconds(activity_id, watts, seconds) VALUES(?,?,?)",
-                  &a.power_seconds_by_watts}}) {
-    Stmt* ins = Prepare(sql);
-    for (const auto& [bin, seconds] : *histogram) {
-      ins->Bind(1, id).Bind(2, bin).Bind(3, seconds);
-      ins->Step();
-      if (auto s = Check(ins->rc(), "storing the zone seconds of an activity"); !s.ok()) return s;
-      ins->Reset();
-    }
-  }
-  return Status::Ok();
+  return Check(put->rc(), "storing the best efforts of an activity");
 }
 
 namespace {
@@ -783,6 +787,43 @@ Status Cache::StoreGear(const Json& g) {
   st->Bind(8, g.dump());
   st->Step();
   return Check(st->rc(), "storing gear");
+}
+
+Status Cache::StoreAthleteZones(const Json& zones) {
+  struct Zone {
+    std::string kind;
+    int64_t zone;
+    double min;
+    std::optional<double> max;
+    bool operator==(const Zone&) const = default;
+  };
+  std::vector<Zone> fresh, held;
+  for (auto [key, kind] : {std::pair{"heart_rate", "heartrate"}, std::pair{"power", "power"}}) {
+    auto it = zones.find(key);
+    if (it == zones.end() || !it->is_object() || !it->contains("zones")) continue;
+    int64_t zone = 0;
+    for (const Json& z : (*it)["zones"]) {
+      const double max = z["max"].get<double>();
+      fresh.push_back({kind, ++zone, z["min"].get<double>(), max < 0 ? std::nullopt : std::optional<double>(max)});
+    }
+  }
+  Stmt* q = Prepare("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind = 'power', kind, zone");
+  while (q->Step())
+    held.push_back({q->Text(0), q->Int(1), q->Real(2), q->IsNull(3) ? std::nullopt : std::optional<double>(q->Real(3))});
+  if (auto s = Check(q->rc(), "reading the athlete's zones"); !s.ok()) return s;
+  // Unchanged (the usual daily answer): no write, so the mount's stats/
+  // files, which follow every change of this table, are not recomputed.
+  if (fresh == held) return Status::Ok();
+  if (auto s = Exec("DELETE FROM athlete_zones"); !s.ok()) return s;
+  Stmt* ins = Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
+  for (const Zone& z : fresh) {
+    ins->Bind(1, z.kind).Bind(2, z.zone).Bind(3, z.min);
+    if (z.max) ins->Bind(4, *z.max); else ins->BindNull(4);
+    ins->Step();
+    if (auto s = Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
+    ins->Reset();
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<int64_t>> Cache::NewestStartEpoch() {

@@ -35,8 +35,10 @@ namespace stravafs {
 
 // Version 2 added the mount's file sizes (activity_sync's *_size columns) and
 // the fs_changes log; version 3 the analytics views and the per-activity
-// figures they read (analytics.h).
-inline constexpr int kSchemaVersion = 4;
+// figures they read (analytics.h); version 4 the summary tables that make
+// personal_records and training_90d fast, kept by triggers; version 5
+// activity_sync.rev, the version of an activity's files for the mount.
+inline constexpr int kSchemaVersion = 5;
 
 // A prepared statement; resets itself for reuse.
 class Stmt {
@@ -148,6 +150,11 @@ class Cache {
   Result<std::vector<StreamSample>> LoadSamples(int64_t id);
   Status StoreAthlete(const Json& athlete);
   Status StoreGear(const Json& gear);
+  // Replaces athlete_zones with a GET /athlete/zones reply (checked by
+  // CheckZones): heart_rate zones as kind 'heartrate', power zones as
+  // 'power', numbered from 1; Strava's open top (max -1) as NULL. Writes
+  // nothing when the table already holds exactly those zones.
+  Status StoreAthleteZones(const Json& zones);
 
   Result<std::optional<int64_t>> NewestStartEpoch();
   // Ids whose start_date lies in (after, before) (epoch seconds, exclusive).
@@ -180,8 +187,8 @@ class Cache {
   // Schema v2 -> v3: the analytics tables and views, filled for every
   // activity whose streams are held.
   Status MigrateToV3();
-  // Schema v3 -> v4: activity_sync.rev, the version of an activity's files.
-  Status MigrateToV4();
+  // Schema v4 -> v5: activity_sync.rev, the version of an activity's files.
+  Status MigrateToV5();
   // Writes `row` (its json, columns and sizes) with the given bookkeeping.
   // `gps`: the activity holds samples with a position, so its .gpx, which
   // shows the name, sport and start, is measured again.

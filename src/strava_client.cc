@@ -108,6 +108,11 @@ Status StravaClient::GetWith(const std::string& path_and_query,
         return Status::Error(ErrorKind::kScope,
                              "the stored authorization lacks the activity:read_all scope (" + why +
                                  "): run `stravafs auth` and leave \"View data about your private activities\" ticked");
+      if (why.find("profile:read_permission") != std::string::npos)
+        return Status::Error(ErrorKind::kScope,
+                             "the stored authorization lacks the profile:read_all scope (" + why +
+                                 "): run `stravafs auth` and leave \"View data about your complete Strava "
+                                 "profile\" ticked");
       if (!refreshed) {
         refreshed = true;
         auto fresh = tokens_.AccessToken(true);
@@ -125,7 +130,11 @@ Status StravaClient::GetWith(const std::string& path_and_query,
       if (why.find("Inactive") != std::string::npos)
         return Status::Error(ErrorKind::kAuth, "Strava says the API application is inactive (" + why +
                                                    "): its subscription has lapsed; renew it on strava.com");
-      return Status::Error(ErrorKind::kAuth, "Strava refused GET " + path_and_query + " (" + why + ")");
+      // Strava answers some calls a token may not make (a scope not granted,
+      // /athlete/zones without profile:read_all) with 403 rather than 401.
+      return Status::Error(ErrorKind::kScope, "Strava refused GET " + path_and_query + " (" + why +
+                                                  "): the stored authorization may lack a scope it needs; run "
+                                                  "`stravafs auth` and leave every box ticked");
     }
     if (code == 404) return Status::Error(ErrorKind::kNotFound, "GET " + path_and_query + ": not found");
     if (code == 429) {

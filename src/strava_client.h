@@ -6,8 +6,10 @@
 //   200 + JSON that passes the caller's check → the JSON;
 //   5xx, network errors, timeouts, malformed or truncated JSON → retried with
 //     exponential backoff (retry_base, doubled, at most max_attempts);
-//   401 → one forced token refresh, then an auth error; missing scope → kScope;
-//   403 Inactive → the app's subscription lapsed; 404 → kNotFound;
+//   401 → one forced token refresh, then an auth error; a missing scope
+//     (activity:read_permission, profile:read_permission) → kScope, at once;
+//   403 Inactive → the app's subscription lapsed (kAuth); another 403 → kScope;
+//   404 → kNotFound;
 //   429 → wait for the next window, or kRateLimited when the day is spent.
 // Nothing it returns has failed the caller's shape check, so garbage never
 // reaches the cache. Not thread-safe.

@@ -191,6 +191,16 @@ int CmdAuth(const Config& config, Args& args) {
   if (scope.empty())
     std::fprintf(stderr, "note: the granted scopes are only known from the browser redirect; if a sync reports a "
                          "missing scope, run `stravafs auth` again\n");
+  if (!scope.empty() && ("," + scope + ",").find(",profile:read_all,") == std::string::npos)
+    std::fprintf(stderr, "note: without the profile:read_all scope the sync cannot fetch your heart-rate zones "
+                         "from Strava and derives them from your maximum heart rate; to use Strava's, run "
+                         "`stravafs auth` again and leave \"View data about your complete Strava profile\" ticked\n");
+  // A new grant may bring profile:read_all: the next sync asks for the zones
+  // at once instead of a day after the last refusal. Best effort: no cache
+  // yet, or a busy one, only means the usual daily check.
+  if (::access(config.cache_path.c_str(), F_OK) == 0)
+    if (auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite); cache.ok())
+      (void)(*cache)->DeleteState(kStateZonesChecked);
   return kExitOk;
 }
 

@@ -2,6 +2,7 @@
 
 #include "activity_page.h"
 
+#include <cmath>
 #include <future>
 #include <unordered_set>
 
@@ -35,6 +36,32 @@ Status CheckStreams(const Json& j) {
     if (!s.is_object() || !s.contains("data") || !s["data"].is_array())
       return Status::Error(ErrorKind::kServer, "stream " + type + " has no data array");
   }
+  return Status::Ok();
+}
+
+Status CheckZones(const Json& j) {
+  if (!j.is_object()) return Status::Error(ErrorKind::kServer, "zones reply is not an object");
+  int kinds = 0;
+  for (const char* key : {"heart_rate", "power"}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    const std::string what = std::string(key) + " zones";
+    if (!it->is_object() || !it->contains("zones") || !(*it)["zones"].is_array())
+      return Status::Error(ErrorKind::kServer, what + " have no zones array");
+    double prev = -INFINITY;
+    bool open = false;
+    for (const Json& z : (*it)["zones"]) {
+      if (!z.is_object() || !z.contains("min") || !z["min"].is_number() || !z.contains("max") || !z["max"].is_number())
+        return Status::Error(ErrorKind::kServer, what + ": a zone without numeric min and max");
+      const double min = z["min"].get<double>(), max = z["max"].get<double>();
+      if (open || !std::isfinite(min) || !std::isfinite(max) || min < prev || (max != -1 && max < min))
+        return Status::Error(ErrorKind::kServer, what + ": bounds out of order");
+      open = max == -1;
+      prev = min;
+    }
+    ++kinds;
+  }
+  if (kinds == 0) return Status::Error(ErrorKind::kServer, "zones reply has neither heart_rate nor power zones");
   return Status::Ok();
 }
 
@@ -126,6 +153,30 @@ Status SyncEngine::FetchAthleteIfMissing(bool force) {
   });
   if (!athlete.ok()) return athlete.status();
   return cache_.StoreAthlete(*athlete);
+}
+
+Status SyncEngine::FetchZonesIfDue(bool force) {
+  const int64_t now = clock_.NowMs() / 1000;
+  auto last = cache_.GetState(kStateZonesChecked);
+  if (!last.ok()) return last.status();
+  if (*last && !force) {
+    std::optional<int64_t> at = ParseIsoUtc(**last);
+    if (at && *at <= now && now - *at < kZonesMaxAgeS) return Status::Ok();
+  }
+  auto zones = client_.Get("/athlete/zones", CheckZones);
+  if (!zones.ok() && zones.status().kind() != ErrorKind::kScope) return zones.status();
+  Transaction tx(cache_);
+  if (!tx.status().ok()) return tx.status();
+  if (zones.ok()) {
+    if (auto s = cache_.StoreAthleteZones(*zones); !s.ok()) return s;
+  } else {
+    // Asked again in a day (or right after `stravafs auth`), not on every sync.
+    progress_.OnNote("not using Strava's heart-rate zones: " + zones.status().message() +
+                     "; the next sync after that fetches them. Until then the zones come from the maximum heart "
+                     "rate (stravafs-sqlite(7), ANALYTICS VIEWS)");
+  }
+  if (auto s = cache_.SetState(kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
+  return tx.Commit();
 }
 
 Status SyncEngine::RunJob(Job job, bool resumed) {
@@ -358,6 +409,9 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
       if (auto s = RunJob(*resumed, true); !s.ok()) return s;
     const std::string resumed_kind = resumed ? resumed->kind : "";
     if (auto s = FetchAthleteIfMissing(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
+    // Not in a --no-deep sync (the extension's quick refresh): that one lists only.
+    if (options.deep)
+      if (auto s = FetchZonesIfDue(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
     const int64_t horizon = clock_.NowMs() / 1000 + 86400;  // clocks drift; start dates can be "tomorrow"
     switch (options.mode) {
       case SyncOptions::Mode::kFull:

@@ -72,6 +72,11 @@ class SyncEngine {
   Status RunIncremental();
   Status RunDeep();
   Status FetchAthleteIfMissing(bool force);
+  // GET /athlete/zones into athlete_zones when kStateZonesChecked is missing
+  // or a day old, or when `force`d. A token without profile:read_all is not
+  // an error: the views keep the zones derived from the maximum heart rate,
+  // and one note says how to get Strava's.
+  Status FetchZonesIfDue(bool force);
   Status SaveJob(const Job& job);
   Result<std::optional<Job>> LoadJob();
   Result<int64_t> NextRunId();
@@ -97,6 +102,13 @@ inline constexpr const char* kStateLastSuccess = "last_success";
 inline constexpr const char* kStateLastError = "last_error";
 inline constexpr const char* kStateLastReport = "last_report";
 inline constexpr const char* kStateRateUsage = "rate_usage";
+// When GET /athlete/zones was last answered (stored, or refused for a
+// missing scope); `stravafs auth` deletes it so a new grant is used at once.
+inline constexpr const char* kStateZonesChecked = "zones_checked";
+// How long athlete_zones is trusted: zones change rarely (a new maximum heart
+// rate, an edit on strava.com), so one request a day keeps them current
+// without costing the one-request no-change sync anything most of the day.
+inline constexpr int64_t kZonesMaxAgeS = 86400;
 
 // The report as JSON (for --json, sync_state and the extension).
 Json ReportToJson(const SyncReport& report);
@@ -109,5 +121,9 @@ Json StreamsByType(const Json& reply);
 // Whether a streams reply has the shape the sync accepts (an object or an
 // array whose every stream has a "data" array); the message says what is wrong.
 Status CheckStreams(const Json& reply);
+// Whether a GET /athlete/zones reply has the shape Cache::StoreAthleteZones
+// takes: an object with "heart_rate" and/or "power", each {"zones": [{"min":
+// number, "max": number (-1: open top)}, ...]} with ascending bounds.
+Status CheckZones(const Json& reply);
 
 }  // namespace stravafs

@@ -164,7 +164,7 @@ class Cli(TestCase):
         expected = {"ok": True, "mode": "history", "list_requests": 2, "pages": 1, "listed": 25, "added": 25,
                     "changed": 0, "unchanged": 0, "deleted": 0, "details": 25, "streams": 25 - len(manual),
                     "no_streams": len(manual), "gear": len(gear), "deep_pending": 0,
-                    "requests": 2 + 1 + 50 + len(gear)}
+                    "requests": 2 + 1 + 1 + 50 + len(gear)}  # lists, athlete, zones, details, streams
         self.assertEqual({k: report[k] for k in expected}, expected)
         self.assertNotIn("error", report)
         self.assertEqual(report["requests"], emu.api_requests() - 25 + len(manual))  # minus our streams reads

@@ -16,11 +16,11 @@ PACED_CONFIG = {"testing": {"rate_window": "2s"}, "sync": {"budget": "80%"}}
 
 def api_requests_needed(emu):
     """What a first sync of this athlete costs: 2 list pages (the second one
-    empty), the athlete, a detail and a streams request per activity, and
-    one request per distinct gear id."""
+    empty), the athlete, its zones, a detail and a streams request per
+    activity, and one request per distinct gear id."""
     acts = emu.activities()
     gear = {a["gear_id"] for a in acts if a.get("gear_id")}
-    return 2 + 1 + 2 * len(acts) + len(gear)
+    return 2 + 1 + 1 + 2 * len(acts) + len(gear)
 
 
 class Pacing(TestCase):
@@ -128,6 +128,7 @@ class Pacing(TestCase):
         self.assertEqual(c["by_endpoint"]["activity"], 24, c)
         self.assertEqual(c["by_endpoint"]["streams"], 24, c)
         self.assertEqual(c["by_endpoint"]["athlete"], 1, c)
+        self.assertEqual(c["by_endpoint"]["zones"], 1, c)  # the same day: asked once
         self.assertEqual(c["rejected"], 0)
         self.assertEqual(r.json()["deep_pending"], 0)
         self.assertCacheMatches(sb, emu)

@@ -472,7 +472,175 @@ TEST_CASE("training_90d: every day, rolling volume, load and intensity", "[analy
                                                   "3.000000", "3.000000"});
 }
 
-TEST_CASE("A v2 cache upgrades to v4 with the figures of the streams it holds", "[analytics][cache]") {
+// The schema v3 definition of a view (AnalyticsSchemaSql), created as the
+// TEMP VIEW v3_<name>: what schema v4's faster view must equal.
+void CreateV3View(sqlite3* db, const std::string& name) {
+  const std::string sql = AnalyticsSchemaSql(), head = "CREATE VIEW " + name + " AS";
+  const size_t at = sql.find(head);
+  REQUIRE(at != std::string::npos);
+  const size_t end = sql.find("\nCREATE VIEW", at + head.size());
+  const std::string body = sql.substr(at + head.size(), end == std::string::npos ? std::string::npos : end - at - head.size());
+  REQUIRE(sqlite3_exec(db, ("CREATE TEMP VIEW v3_" + name + " AS" + body).c_str(), nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+}
+
+const char* kPrs = "SELECT quote(period) || ' ' || sport_group || ' ' || effort || ' ' || quote(value) || ' ' || unit || "
+                   "' ' || activity_id || ' ' || local_date FROM %s ORDER BY period, sport_group, effort";
+const char* kTraining =
+    "SELECT printf('%%s %%d %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%s %%s %%s', date, "
+    "activities, distance_km, moving_time_h, load, distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, "
+    "volume_28d_h, volume_90d_h, load_7d, load_28d, load_90d, printf('%%.9f', intensity_7d), "
+    "printf('%%.9f', intensity_28d), printf('%%.9f', intensity_90d)) FROM %s ORDER BY date";
+
+std::vector<std::string> Rows(sqlite3* db, const char* format, const std::string& view) {
+  char sql[2048];
+  std::snprintf(sql, sizeof sql, format, view.c_str());
+  return QueryColumn(db, sql);
+}
+
+// Both views against their v3 definitions, and a non-trivial answer.
+void CheckAsV3(sqlite3* db) {
+  const auto prs = Rows(db, kPrs, "personal_records");
+  CHECK(prs.size() > 4);
+  CHECK(prs == Rows(db, kPrs, "v3_personal_records"));
+  const auto training = Rows(db, kTraining, "training_90d");
+  CHECK(training.size() > 4);
+  CHECK(training == Rows(db, kTraining, "v3_training_90d"));
+}
+
+TEST_CASE("personal_records and training_90d equal their v3 definitions through edits, deletions and settings",
+          "[analytics]") {
+  TempDir tmp;
+  auto cache = Athlete(tmp / "cache.db");
+  sqlite3* db = cache->db();
+  CreateV3View(db, "personal_records");
+  CreateV3View(db, "training_90d");
+  CheckAsV3(db);
+  // A tie: the same 400 m in 80 s a year later; the earlier one keeps the record.
+  REQUIRE(cache->UpsertSummary(Activity(7, "2025-01-04T07:00:00", "Run", 400, 80, 0, 0, 0), 2).ok());
+  {
+    Column time, distance;
+    for (int t = 0; t <= 80; t += 10) time.push_back(t), distance.push_back(5.0 * t);
+    REQUIRE(cache->StoreStreams(7, Streams({{"time", time}, {"distance", distance}})).ok());
+  }
+  CheckAsV3(db);
+  SECTION("an edit moves an activity to another day and sport") {
+    REQUIRE(cache->UpsertSummary(Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2).ok());
+    CheckAsV3(db);
+    REQUIRE(cache->UpsertSummary(Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
+    CheckAsV3(db);
+  }
+  SECTION("new streams replace an activity's figures") {
+    REQUIRE(cache->StoreStreams(3, Run1Streams()).ok());
+    CheckAsV3(db);
+  }
+  SECTION("deletions") {
+    REQUIRE(cache->DeleteActivity(1).ok());
+    CheckAsV3(db);
+    REQUIRE(cache->DeleteActivity(2).ok());
+    REQUIRE(cache->DeleteActivity(5).ok());
+    CheckAsV3(db);
+  }
+  SECTION("a new maximum heart rate, Strava's zones, a new FTP") {
+    REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200)").ok());
+    CheckAsV3(db);
+    REQUIRE(cache->Exec("INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
+                        "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, NULL)").ok());
+    CheckAsV3(db);
+    REQUIRE(cache->Exec("UPDATE athlete_zones SET min = 150 WHERE zone = 4; INSERT INTO analytics_settings VALUES('ftp', 200)").ok());
+    CheckAsV3(db);
+  }
+  SECTION("no heart-rate zones at all") {
+    REQUIRE(cache->Exec("DELETE FROM activity_efforts WHERE max_heartrate_bpm IS NOT NULL").ok());
+    CHECK(QueryInt(db, "SELECT count(*) FROM hr_zones") == 0);
+    CheckAsV3(db);
+  }
+}
+
+TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_changes row for activity 0",
+          "[analytics][cache]") {
+  TempDir tmp;
+  auto cache = Athlete(tmp / "cache.db");
+  sqlite3* db = cache->db();
+  const int64_t before = QueryInt(db, "SELECT max(seq) FROM fs_changes");
+  const std::string logged = "SELECT count(*) FROM fs_changes WHERE activity_id = 0 AND old_year IS NULL AND "
+                             "old_month IS NULL AND old_base IS NULL AND seq > " + std::to_string(before);
+  REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200)").ok());
+  CHECK(QueryInt(db, logged) == 1);
+  REQUIRE(cache->Exec("UPDATE analytics_settings SET value = 190; INSERT OR REPLACE INTO analytics_settings "
+                      "VALUES('ftp', 260)").ok());
+  CHECK(QueryInt(db, logged) == 3);
+  REQUIRE(cache->Exec("DELETE FROM analytics_settings").ok());
+  CHECK(QueryInt(db, logged) == 5);
+  const Json zones = Json::parse(R"({"heart_rate":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
+  REQUIRE(cache->StoreAthleteZones(zones).ok());
+  CHECK(QueryInt(db, logged) == 7);
+  // The same zones again (the usual daily answer) write nothing.
+  REQUIRE(cache->StoreAthleteZones(zones).ok());
+  CHECK(QueryInt(db, logged) == 7);
+  REQUIRE(cache->Exec("UPDATE athlete_zones SET min = 140 WHERE zone = 2").ok());
+  CHECK(QueryInt(db, logged) == 8);
+  REQUIRE(cache->StoreAthleteZones(zones).ok());  // Strava's back: all replaced
+  CHECK(QueryColumn(db, "SELECT zone || ':' || min || '-' || ifnull(max, '') FROM athlete_zones ORDER BY zone") ==
+        std::vector<std::string>{"1:0.0-150.0", "2:150.0-"});
+  CHECK(QueryInt(db, logged) == 8 + 2 + 2);
+  // Writes of activities log their own rows, never one for activity 0.
+  REQUIRE(cache->DeleteActivity(5).ok());
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
+}
+
+TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytics][cache]") {
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  std::vector<std::string> prs, training, tables;
+  const std::string summary = "SELECT 'd ' || day || ' ' || activities || ' ' || distance_km || ' ' || moving_time_h "
+                              "FROM training_days UNION ALL SELECT 'h ' || day || ' ' || bpm || ' ' || seconds "
+                              "FROM training_day_hr_seconds UNION ALL SELECT 'r ' || activity_id || ' ' || effort || ' ' "
+                              "|| value || ' ' || rank_value || ' ' || ifnull(year, 'NULL') FROM effort_ranks ORDER BY 1";
+  {
+    auto cache = Athlete(path);
+    prs = Rows(cache->db(), kPrs, "personal_records");
+    training = Rows(cache->db(), kTraining, "training_90d");
+    tables = QueryColumn(cache->db(), summary);
+    // Back to version 3: what schema v4 added, dropped, and v3's views.
+    std::string v3 = AnalyticsSchemaSql();
+    REQUIRE(cache->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
+                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert;"
+                        "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
+                        "DROP TRIGGER analytics_activity_rank; DROP TRIGGER analytics_efforts_insert;"
+                        "DROP TRIGGER analytics_efforts_delete; DROP TRIGGER analytics_efforts_update;"
+                        "DROP TRIGGER analytics_settings_insert_logged; DROP TRIGGER analytics_settings_update_logged;"
+                        "DROP TRIGGER analytics_settings_delete_logged; DROP TRIGGER athlete_zones_insert_logged;"
+                        "DROP TRIGGER athlete_zones_update_logged; DROP TRIGGER athlete_zones_delete_logged;"
+                        "DROP VIEW personal_records; DROP VIEW training_90d;"
+                        "ALTER TABLE activity_sync DROP COLUMN rev; PRAGMA user_version = 3;").ok());
+    for (const char* name : {"personal_records", "training_90d"}) {
+      const size_t at = v3.find(std::string("CREATE VIEW ") + name + " AS");
+      const size_t end = v3.find("\nCREATE VIEW", at + 12);
+      REQUIRE(cache->Exec(v3.substr(at, end == std::string::npos ? std::string::npos : end - at)).ok());
+    }
+    CHECK(QueryInt(cache->db(), "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 0);
+  }
+  auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
+  REQUIRE_FALSE(ro.ok());
+  CHECK(ro.status().message() == "cache " + path + " has schema version 3: run `stravafs sync` once to upgrade it");
+  auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
+  INFO(upgraded.status().message());
+  REQUIRE(upgraded.ok());
+  sqlite3* db = (*upgraded)->db();
+  CHECK(QueryInt(db, "PRAGMA user_version") == 5);
+  CHECK(QueryColumn(db, summary) == tables);
+  CHECK(Rows(db, kPrs, "personal_records") == prs);
+  CHECK(Rows(db, kTraining, "training_90d") == training);
+  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 13);
+  // And its triggers keep them from then on.
+  REQUIRE((*upgraded)->DeleteActivity(1).ok());
+  CreateV3View(db, "personal_records");
+  CreateV3View(db, "training_90d");
+  CheckAsV3(db);
+}
+
+TEST_CASE("A v2 cache upgrades to v5 with the figures of the streams it holds", "[analytics][cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   std::vector<std::string> before;
@@ -482,7 +650,11 @@ TEST_CASE("A v2 cache upgrades to v4 with the figures of the streams it holds", 
     before = QueryColumn(cache->db(), "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                                       "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id");
     // Back to version 2: what schema v3 added, dropped.
-    REQUIRE(cache->Exec("DROP VIEW personal_records; DROP VIEW best_efforts; DROP VIEW training_90d;"
+    REQUIRE(cache->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
+                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert;"
+                        "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
+                        "DROP TRIGGER analytics_activity_rank;"
+                        "DROP VIEW personal_records; DROP VIEW best_efforts; DROP VIEW training_90d;"
                         "DROP VIEW zone_time; DROP VIEW zone_bounds; DROP VIEW hr_zones; DROP VIEW power_zones; DROP VIEW weekly_totals;"
                         "DROP VIEW monthly_totals; DROP VIEW yearly_totals; DROP VIEW activity_facts;"
                         "DROP TABLE activity_efforts; DROP TABLE activity_hr_seconds; DROP TABLE activity_power_seconds;"
@@ -495,7 +667,7 @@ TEST_CASE("A v2 cache upgrades to v4 with the figures of the streams it holds", 
   auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 4);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 5);
   CHECK(QueryColumn(db, "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                         "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds") == 4);

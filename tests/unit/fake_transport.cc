@@ -109,6 +109,7 @@ const char* EndpointName(Endpoint e) {
   switch (e) {
     case Endpoint::kToken: return "token";
     case Endpoint::kAthlete: return "athlete";
+    case Endpoint::kZones: return "zones";
     case Endpoint::kList: return "list";
     case Endpoint::kDetail: return "detail";
     case Endpoint::kStreams: return "streams";
@@ -438,6 +439,10 @@ HttpResponse FakeStrava::ServeApi(const RecordedRequest& r) {
                       {"lastname", "Lovelace"}, {"city", "London"}, {"state", ""}, {"country", "United Kingdom"},
                       {"sex", "F"}, {"premium", true}, {"created_at", "2015-01-01T10:00:00Z"},
                       {"weight", 60.5}, {"ftp", nullptr}});
+    case Endpoint::kZones:
+      if (!r.query.empty()) return BadParam(r.query.begin()->first);
+      if (!profile_scope) return Error(401, kBodyMissingProfileScope);
+      return Json200(zones);
     case Endpoint::kList:
       return ServeList(r);
     case Endpoint::kDetail: {
@@ -517,6 +522,8 @@ Result<HttpResponse> FakeStrava::Send(const HttpRequest& req) {
       r.endpoint = Endpoint::kToken;
     } else if (p == "/api/v3/athlete") {
       r.endpoint = Endpoint::kAthlete;
+    } else if (p == "/api/v3/athlete/zones") {
+      r.endpoint = Endpoint::kZones;
     } else if (p == "/api/v3/athlete/activities") {
       r.endpoint = Endpoint::kList;
     } else if (p.rfind(acts, 0) == 0) {

@@ -2,7 +2,7 @@
 //
 // A model of Strava good enough for the sync: it holds activities and gear,
 // serves POST /oauth/token (code exchange; refresh with rotation: the old
-// refresh token dies at once), GET /api/v3/athlete, /athlete/activities
+// refresh token dies at once), GET /api/v3/athlete, /athlete/zones, /athlete/activities
 // (before/after/page/per_page with Strava's ordering: newest first unless only
 // `after` is given; strict bounds; a page past the end is []),
 // /activities/{id}, /activities/{id}/streams (key_by_type) and /gear/{id}. It
@@ -60,7 +60,7 @@ class TempDir {
   std::string path_;
 };
 
-enum class Endpoint { kToken, kAthlete, kList, kDetail, kStreams, kGear, kUnknown };
+enum class Endpoint { kToken, kAthlete, kZones, kList, kDetail, kStreams, kGear, kUnknown };
 const char* EndpointName(Endpoint e);
 
 struct RecordedRequest {
@@ -103,6 +103,8 @@ inline constexpr const char* kBodyInvalidToken =
     R"({"message":"Authorization Error","errors":[{"resource":"Athlete","field":"access_token","code":"invalid"}]})";
 inline constexpr const char* kBodyMissingScope =
     R"({"message":"Authorization Error","errors":[{"resource":"AccessToken","field":"activity:read_permission","code":"missing"}]})";
+inline constexpr const char* kBodyMissingProfileScope =
+    R"({"message":"Authorization Error","errors":[{"resource":"AccessToken","field":"profile:read_permission","code":"missing"}]})";
 inline constexpr const char* kBodyInactive =
     R"({"message":"Forbidden","errors":[{"resource":"Application","field":"subscription","code":"Inactive"}]})";
 inline constexpr const char* kBodyRateLimit =
@@ -167,6 +169,11 @@ class FakeStrava final : public Transport {
   // Ids, newest start first.
   std::vector<int64_t> IdsNewestFirst() const;
   void AddGear(const std::string& id, const std::string& name) { gear_[id] = name; }
+  // What GET /athlete/zones answers: heart-rate zones with an open top (-1)
+  // and power zones, in Strava's shape.
+  Json zones = Json::parse(R"({"heart_rate":{"custom_zones":true,"zones":[{"min":0,"max":130},{"min":130,"max":145},)"
+                           R"({"min":145,"max":160},{"min":160,"max":175},{"min":175,"max":-1}]},)"
+                           R"("power":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
 
   // The JSON the fake serves.
   static Json SummaryJson(const FakeActivity& a);
@@ -181,6 +188,9 @@ class FakeStrava final : public Transport {
   Tokens IssueInitialTokens(const std::string& scope = "read,activity:read_all,profile:read_all");
   void AddAuthorizationCode(const std::string& code) { codes_.insert(code); }
   bool rotate_refresh_tokens = true;  // false: refresh returns the same refresh token
+  // false: the grant lacks profile:read_all, so GET /athlete/zones answers
+  // 401 with field profile:read_permission, code missing (as Strava does).
+  bool profile_scope = true;
   const std::string& live_refresh_token() const { return refresh_token_; }
   int refreshes() const { return refreshes_; }
   // Kills every access token (as a revocation would); the refresh token lives.

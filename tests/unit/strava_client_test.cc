@@ -253,12 +253,13 @@ TEST_CASE("StravaClient: 403 Inactive says the subscription lapsed", "[strava_cl
   CHECK(w.clock.sleeps().empty());
 }
 
-TEST_CASE("StravaClient: another 403 is kAuth naming the call", "[strava_client]") {
+TEST_CASE("StravaClient: another 403 is kScope naming the call", "[strava_client]") {
   World w;
   w.strava.FailNth(Endpoint::kAthlete, 1, Failure::Http(403, R"({"message":"Forbidden","errors":[]})"));
   auto a = w.Get("/athlete");
-  CHECK(a.status().kind() == ErrorKind::kAuth);
-  CHECK(a.status().message() == "Strava refused GET /athlete (HTTP 403 Forbidden)");
+  CHECK(a.status().kind() == ErrorKind::kScope);
+  CHECK(a.status().message() == "Strava refused GET /athlete (HTTP 403 Forbidden): the stored authorization may "
+                                "lack a scope it needs; run `stravafs auth` and leave every box ticked");
 }
 
 TEST_CASE("StravaClient: 404 is kNotFound and not retried", "[strava_client]") {

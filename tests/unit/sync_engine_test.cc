@@ -228,7 +228,7 @@ TEST_CASE("SyncEngine: a first sync of 1,000 activities stores all of them; a se
   CHECK(r.no_streams == 100);  // the manual ones answer 404
   CHECK(r.gear == 2);
   CHECK(r.deep_pending == 0);
-  CHECK(r.requests == 1 + 6 + 1000 + 1000 + 2);
+  CHECK(r.requests == 1 + 1 + 6 + 1000 + 1000 + 2);  // athlete, zones, lists, details, streams, gear
 
   // The listing: per_page=200, pages 1..6 in order, newest first below the horizon.
   auto lists = w.Lists();
@@ -241,8 +241,9 @@ TEST_CASE("SyncEngine: a first sync of 1,000 activities stores all of them; a se
     CHECK(l.query.count("after") == 0);
     CHECK(l.status == 200);
   }
-  // The rest of the traffic: one athlete, each detail and each streams once, the gear.
+  // The rest of the traffic: one athlete, its zones, each detail and each streams once, the gear.
   CHECK(w.strava.Count(Endpoint::kAthlete) == 1);
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);
   CHECK(w.strava.Count(Endpoint::kDetail) == 1000);
   CHECK(w.strava.Count(Endpoint::kStreams) == 1000);
   CHECK(w.strava.Count(Endpoint::kGear) == 2);
@@ -407,8 +408,9 @@ TEST_CASE("SyncEngine: a deletion outside the window survives incremental syncs;
     CHECK(l.query_int("before") == horizon);
     CHECK(l.query.count("after") == 0);
   }
-  CHECK(w.strava.Count(Endpoint::kAthlete) == 1);  // --full refreshes the athlete too
-  CHECK(w.strava.requests().size() == 3);
+  CHECK(w.strava.Count(Endpoint::kAthlete) == 1);  // --full refreshes the athlete and the zones too
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);
+  CHECK(w.strava.requests().size() == 4);
   CHECK_FALSE(w.State(kStateJob).has_value());
 }
 
@@ -659,8 +661,8 @@ TEST_CASE("SyncEngine: the daily limit stops the deep phase; the next day finish
   CHECK(first.resume_at_ms == kMidnightMs);
   CHECK(w.strava.api_requests() == 48);
   CHECK(w.strava.rejected() == 0);
-  CHECK(first.details + first.streams + first.no_streams == 48 - 3);  // athlete + 2 list pages
-  CHECK(first.deep_pending == 60 - 45);
+  CHECK(first.details + first.streams + first.no_streams == 48 - 4);  // athlete, zones, 2 list pages
+  CHECK(first.deep_pending == 60 - 44);
   CHECK(w.Rows() == 30);
   CHECK(Json::parse(w.State(kStateLastError).value_or("{}"))["message"] == first.status.message());
   CHECK(Json::parse(w.State(kStateLastReport).value_or("{}"))["resume_at"] == "2024-05-14T00:00:00Z");
@@ -683,7 +685,9 @@ TEST_CASE("SyncEngine: the daily limit stops the deep phase; the next day finish
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE detail_state = 1") == 30);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE streams_state = 1") == 27);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE streams_state = 2") == 3);
-  CHECK(w.strava.api_requests() == 48 + 1 + 15 + 2);
+  // Today: a list page, the 16 left, the gear; the zones were fetched less than a day ago.
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);
+  CHECK(w.strava.api_requests() == 48 + 1 + 16 + 2);
 }
 
 TEST_CASE("SyncEngine: details=no and no streams make no deep requests", "[sync_engine]") {
@@ -702,7 +706,8 @@ TEST_CASE("SyncEngine: details=no and no streams make no deep requests", "[sync_
   CHECK(w.strava.Count(Endpoint::kAthlete) == 1);
   CHECK(w.strava.Count(Endpoint::kList) == 2);
   CHECK(w.strava.Count(Endpoint::kGear) == 2);
-  CHECK(w.strava.requests().size() == 5);
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);
+  CHECK(w.strava.requests().size() == 6);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activities WHERE detail_level = 3") == 0);
 }
 
@@ -801,8 +806,8 @@ TEST_CASE("SyncEngine: a short 15-minute window paces the whole sync without a 4
   INFO(r.status.message());
   REQUIRE(r.status.ok());
   CHECK(w.strava.rejected() == 0);
-  CHECK(r.requests == 1 + 2 + 20 + 20 + 2);
-  // 8 requests a window: 45 requests need 6 windows, so 5 waits, each to a boundary.
+  CHECK(r.requests == 1 + 1 + 2 + 20 + 20 + 2);
+  // 8 requests a window: 46 requests need 6 windows, so 5 waits, each to a boundary.
   CHECK(w.clock.sleeps() == std::vector<int64_t>{kToBoundary, kWindowMs, kWindowMs, kWindowMs, kWindowMs});
   CHECK(w.clock.NowMs() == start + kToBoundary + 4 * kWindowMs);
   CHECK(w.progress.waits.size() == 5);
@@ -867,9 +872,11 @@ TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log
           "[sync_engine]") {
   World w;
   FirstSync(w, 20);
-  // Each activity: new, its detail, its streams (the manual ones have none).
-  CHECK(QueryInt(w.db(), "SELECT count(DISTINCT activity_id) FROM fs_changes") == 20);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE old_base IS NULL") == 20);
+  // Each activity: new, its detail, its streams (the manual ones have none);
+  // and the 7 zones stored (activity 0: only stats/ changes).
+  CHECK(QueryInt(w.db(), "SELECT count(DISTINCT activity_id) FROM fs_changes WHERE activity_id > 0") == 20);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE old_base IS NULL AND activity_id > 0") == 20);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 7);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
 
   // A long history of changes, then a sync that changes nothing.
@@ -883,6 +890,141 @@ TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes") == 100000);
   CHECK(QueryInt(w.db(), "SELECT max(seq) FROM fs_changes") == last);
   CHECK(QueryInt(w.db(), "SELECT min(seq) FROM fs_changes") == last - 99999);
+}
+
+// --- the athlete's zones -----------------------------------------------------------------------
+
+std::vector<std::string> ZoneRows(sqlite3* db) {
+  return testing::QueryColumn(db, "SELECT kind || ' ' || zone || ' ' || min || '-' || ifnull(max, 'open') "
+                                  "FROM athlete_zones ORDER BY kind, zone");
+}
+
+const std::vector<std::string> kFakeZones = {"heartrate 1 0.0-130.0",   "heartrate 2 130.0-145.0",
+                                             "heartrate 3 145.0-160.0", "heartrate 4 160.0-175.0",
+                                             "heartrate 5 175.0-open",  "power 1 0.0-150.0",
+                                             "power 2 150.0-open"};
+
+TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a day", "[sync_engine]") {
+  World w;
+  w.strava.Generate(3, w.now_s() - 3600);
+  REQUIRE(w.Sync().status.ok());
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);
+  CHECK(ZoneRows(w.db()) == kFakeZones);
+  CHECK(w.State(kStateZonesChecked) == FormatIsoUtc(w.now_s()));
+  CHECK(testing::QueryText(w.db(), "SELECT group_concat(source || ':' || min_bpm || '-' || ifnull(max_bpm, ''), ' ') "
+                                   "FROM (SELECT * FROM hr_zones ORDER BY zone)") ==
+        "strava:0.0-130.0 strava:130.0-145.0 strava:145.0-160.0 strava:160.0-175.0 strava:175.0-");
+  CHECK(w.progress.notes.empty());
+
+  // Within the day: the no-change sync stays one list request (and a token
+  // refresh: the access token lives 6 hours).
+  w.strava.ClearRequests();
+  w.clock.Advance(kDayMs - 1000);
+  REQUIRE(w.Sync().status.ok());
+  CHECK(w.strava.api_requests() == 1);
+  CHECK(w.strava.Count(Endpoint::kList) == 1);
+
+  // A day after the last answer: asked again, and the new zones replace the old.
+  w.clock.Advance(1000);
+  w.strava.zones["heart_rate"]["zones"] = Json::parse(R"([{"min":0,"max":100},{"min":100,"max":-1}])");
+  w.strava.zones.erase("power");
+  w.strava.ClearRequests();
+  REQUIRE(w.Sync().status.ok());
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);
+  CHECK(w.strava.api_requests() == 2);
+  CHECK(ZoneRows(w.db()) == std::vector<std::string>{"heartrate 1 0.0-100.0", "heartrate 2 100.0-open"});
+
+  SECTION("not by a --no-deep sync (the extension's refresh lists only)") {
+    w.strava.ClearRequests();
+    w.clock.Advance(2 * kDayMs);
+    SyncOptions o;
+    o.deep = false;
+    REQUIRE(w.Sync(o).status.ok());
+    CHECK(w.strava.Count(Endpoint::kZones) == 0);
+  }
+  SECTION("--full asks again at once") {
+    w.strava.ClearRequests();
+    REQUIRE(w.Full().status.ok());
+    CHECK(w.strava.Count(Endpoint::kZones) == 1);
+  }
+}
+
+TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how to get the zones",
+          "[sync_engine]") {
+  World w;
+  w.strava.profile_scope = false;
+  w.strava.Generate(3, w.now_s() - 3600);
+  SyncReport r = w.Sync();
+  REQUIRE(r.status.ok());
+  CHECK(r.details == 3);
+  CHECK(w.strava.Count(Endpoint::kZones) == 1);  // not retried, no token refresh
+  CHECK(w.strava.Count(Endpoint::kToken) == 0);
+  CHECK(ZoneRows(w.db()).empty());
+  REQUIRE(w.progress.notes.size() == 1);
+  CHECK(w.progress.notes[0] ==
+        "not using Strava's heart-rate zones: the stored authorization lacks the profile:read_all scope (HTTP 401 "
+        "Authorization Error [AccessToken profile:read_permission missing]): run `stravafs auth` and leave \"View data "
+        "about your complete Strava profile\" ticked; the next sync after that fetches them. Until then the zones "
+        "come from the maximum heart rate (stravafs-sqlite(7), ANALYTICS VIEWS)");
+  CHECK_FALSE(w.State(kStateLastError).has_value());
+  // The derived zones stay in force.
+  CHECK(testing::QueryText(w.db(), "SELECT group_concat(DISTINCT source) FROM hr_zones") == "max_heartrate");
+
+  // Not asked again (nor said again) within the day.
+  w.strava.ClearRequests();
+  REQUIRE(w.Sync().status.ok());
+  CHECK(w.strava.Count(Endpoint::kZones) == 0);
+  CHECK(w.progress.notes.size() == 1);
+
+  // A new grant (`stravafs auth` forgets the check): fetched at the next sync.
+  w.strava.profile_scope = true;
+  REQUIRE(w.cache->DeleteState(kStateZonesChecked).ok());
+  REQUIRE(w.Sync().status.ok());
+  CHECK(ZoneRows(w.db()) == kFakeZones);
+  CHECK(w.progress.notes.size() == 1);
+}
+
+TEST_CASE("SyncEngine: a malformed zones reply is a clear error and leaves the zones held", "[sync_engine]") {
+  World w;
+  w.strava.Generate(3, w.now_s() - 3600);
+  REQUIRE(w.Sync().status.ok());
+  REQUIRE(ZoneRows(w.db()) == kFakeZones);
+  const auto checked = w.State(kStateZonesChecked);
+  w.clock.Advance(kDayMs);
+  struct Case {
+    const char* name;
+    Failure failure;
+    std::string last;
+  };
+  const std::vector<Case> cases = {
+      {"garbage", Failure::Garbage(), "reply was not valid JSON (malformed or truncated)"},
+      {"truncated", Failure::Truncated(), "reply was not valid JSON (malformed or truncated)"},
+      {"a list", Failure::Body("[]"), "unexpected reply: zones reply is not an object"},
+      {"no zones", Failure::Body(R"({"message":"ok"})"),
+       "unexpected reply: zones reply has neither heart_rate nor power zones"},
+      {"a string bound", Failure::Body(R"({"heart_rate":{"zones":[{"min":0,"max":"130"}]}})"),
+       "unexpected reply: heart_rate zones: a zone without numeric min and max"},
+      {"bounds out of order", Failure::Body(R"({"heart_rate":{"zones":[{"min":0,"max":-1},{"min":130,"max":150}]}})"),
+       "unexpected reply: heart_rate zones: bounds out of order"},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      w.strava.FailNth(Endpoint::kZones, 1, c.failure, 5);
+      w.strava.ClearRequests();
+      SyncReport r = w.Sync();
+      REQUIRE_FALSE(r.status.ok());
+      CHECK(r.status.kind() == ErrorKind::kServer);
+      CHECK(r.status.message() == "GET /athlete/zones failed 5 times; last: " + c.last +
+                                      ". Nothing was stored; run the sync again to resume");
+      CHECK(w.strava.Count(Endpoint::kZones) == 5);
+      CHECK(ZoneRows(w.db()) == kFakeZones);
+      CHECK(w.State(kStateZonesChecked) == checked);
+      // The next sync, with Strava healthy again, fetches them.
+      REQUIRE(w.Sync().status.ok());
+      CHECK(ZoneRows(w.db()) == kFakeZones);
+      CHECK(w.State(kStateZonesChecked) == FormatIsoUtc(w.now_s()));
+    }
+  }
 }
 
 }  // namespace
