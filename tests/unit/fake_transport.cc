@@ -370,21 +370,11 @@ int64_t FakeStrava::daily_usage() {
 }
 
 void FakeStrava::AddRateHeaders(HttpResponse& resp) {
-  const char* names[4];
-  switch (header_case) {
-    case HeaderCase::kDocumented:
-      names[0] = "X-RateLimit-Limit"; names[1] = "X-RateLimit-Usage";
-      names[2] = "X-ReadRateLimit-Limit"; names[3] = "X-ReadRateLimit-Usage";
-      break;
-    case HeaderCase::kStrava:
-      names[0] = "X-Ratelimit-Limit"; names[1] = "X-Ratelimit-Usage";
-      names[2] = "X-Readratelimit-Limit"; names[3] = "X-Readratelimit-Usage";
-      break;
-    case HeaderCase::kLower:
-      names[0] = "x-ratelimit-limit"; names[1] = "x-ratelimit-usage";
-      names[2] = "x-readratelimit-limit"; names[3] = "x-readratelimit-usage";
-      break;
-  }
+  static constexpr const char* kNames[3][4] = {
+      {"X-RateLimit-Limit", "X-RateLimit-Usage", "X-ReadRateLimit-Limit", "X-ReadRateLimit-Usage"},
+      {"X-Ratelimit-Limit", "X-Ratelimit-Usage", "X-Readratelimit-Limit", "X-Readratelimit-Usage"},
+      {"x-ratelimit-limit", "x-ratelimit-usage", "x-readratelimit-limit", "x-readratelimit-usage"}};
+  const auto& names = kNames[header_case == HeaderCase::kDocumented ? 0 : header_case == HeaderCase::kStrava ? 1 : 2];
   auto pair = [](int64_t a, int64_t b) { return std::to_string(a) + "," + std::to_string(b); };
   resp.headers.emplace_back(names[0], pair(limits.short_limit, limits.daily_limit));
   resp.headers.emplace_back(names[1], pair(short_usage_, daily_usage_));
