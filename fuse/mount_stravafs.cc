@@ -381,6 +381,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   for (off_t i = off; i < total; ++i) {
     const char* name;
     NodeAttr attr;
+    bool measured = true;
     if (i < 2) {
       name = i == 0 ? "." : "..";
       attr = NodeAttr{i == 0 ? ino : h->parent, NodeType::kDir, 0, 0, 2};
@@ -388,13 +389,16 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
       const DirEntry& e = (*h->entries)[static_cast<size_t>(i - 2)];
       name = e.name.c_str();
       attr = e.attr;
+      measured = e.measured;
     }
     size_t n;
     if (plus) {
       // Sent entries count as lookups: measure first, make the node only if it fits.
       if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) > size - used) break;
       fuse_entry_param e = EntryOf(attr);
-      if (i < 2) e.ino = 0;  // no lookup for "." and ".."; the kernel knows them
+      // No node for "." and ".." (the kernel knows them), nor for an entry
+      // whose size is not known yet: a lookup will measure it.
+      if (i < 2 || !measured) e.ino = 0;
       else e = Entry(attr, ino, name);
       if (Nodes::IsFileNode(e.ino)) made.push_back(e.ino);
       n = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1);

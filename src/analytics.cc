@@ -427,13 +427,16 @@ std::string RefreshDayHr(const std::string& day) {
          "WHERE date(a.start_date_local) = " + day + " GROUP BY h.bpm;\n";
 }
 
-// Recomputes the training_days row of `day` and its histogram.
-std::string RefreshDay(const std::string& day) {
+// Recomputes the training_days row of `day`.
+std::string RefreshDayTotals(const std::string& day) {
   return "DELETE FROM training_days WHERE day = " + day + ";\n"
          "INSERT INTO training_days(day, activities, distance_km, moving_time_h)\n"
          "SELECT date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)\n"
-         "FROM activities WHERE date(start_date_local) = " + day + " GROUP BY 1;\n" + RefreshDayHr(day);
+         "FROM activities WHERE date(start_date_local) = " + day + " GROUP BY 1;\n";
 }
+
+// Recomputes the training_days row of `day` and its histogram.
+std::string RefreshDay(const std::string& day) { return RefreshDayTotals(day) + RefreshDayHr(day); }
 
 std::string DayOf(const std::string& id) {
   return "(SELECT date(start_date_local) FROM activities WHERE id = " + id + ")";
@@ -567,8 +570,13 @@ std::string AnalyticsSchemaV4Sql() {
   // activity_efforts' row is written after its histogram rows and deleted
   // with or before them (Cache::WriteStreamAnalytics, DeleteActivity), so a
   // day is recomputed when the activity's figures are complete or gone.
-  sql += Trigger("analytics_activity_insert", "AFTER INSERT ON activities",
-                 RefreshDay("date(NEW.start_date_local)") + RefreshEffortRanks("NEW.id"));
+  // A new activity has no figures yet (they come with its streams), so its
+  // day's histogram and its ranks change only if some were left behind: the
+  // sync's hot path, a listing of new summaries, recomputes only its day's totals.
+  sql += Trigger("analytics_activity_insert", "AFTER INSERT ON activities", RefreshDayTotals("date(NEW.start_date_local)"));
+  sql += Trigger("analytics_activity_insert_figures",
+                 "AFTER INSERT ON activities WHEN EXISTS (SELECT 1 FROM activity_efforts WHERE activity_id = NEW.id)",
+                 RefreshDayHr("date(NEW.start_date_local)") + RefreshEffortRanks("NEW.id"));
   sql += Trigger("analytics_activity_delete", "AFTER DELETE ON activities",
                  RefreshDay("date(OLD.start_date_local)") + "DELETE FROM effort_ranks WHERE activity_id = OLD.id;\n");
   sql += Trigger("analytics_activity_day", "AFTER UPDATE ON activities WHEN " + changed_day,

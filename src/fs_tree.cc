@@ -512,8 +512,10 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
       out.push_back(DirEntry{ByIdLinkName(n.id),
                              NodeAttr{ByIdLinkInode(n.id), NodeType::kLink, n.LinkTarget().size(), n.start, 1}});
   } else if (dir == kStatsDirInode) {
+    // Listing stats/ renders none of its files: a view over every activity
+    // takes a while to compute, and find or ls (without -l) need no size.
     for (size_t i = 0; i < StatsFiles().size(); ++i)
-      if (auto s = add(StatsFiles()[i].name, StatsAttr(StatsFileInode(i))); !s.ok()) return s;
+      out.push_back(DirEntry{StatsFiles()[i].name, File(StatsFileInode(i), 0, (*self)->mtime, 0), false});
   } else if (d && d->kind == InodeKind::kYearDir) {
     if (auto s = add("activities.csv", CsvAttr(YearCsvInode(d->year()))); !s.ok()) return s;
     auto months = Months(d->year());

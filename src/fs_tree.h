@@ -50,6 +50,9 @@ struct NodeAttr {
 struct DirEntry {
   std::string name;
   NodeAttr attr;
+  // false: attr holds the inode number and type only, as measuring would
+  // cost a render (stats/ files); the size comes with a lookup.
+  bool measured = true;
 };
 
 // Attributes that cost a scan, kept until Invalidate(). Put() after an
@@ -102,6 +105,7 @@ class FsTree {
   Result<std::optional<NodeAttr>> GetAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> Lookup(uint64_t parent, std::string_view name);
   // A folder's entries without "." and ".."; nullopt: no such folder.
+  // stats/ files come unmeasured (DirEntry::measured).
   Result<std::optional<std::vector<DirEntry>>> List(uint64_t dir);
   Result<std::optional<std::string>> ReadLink(uint64_t ino);
 

@@ -605,7 +605,7 @@ TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytic
     // Back to version 3: what schema v4 added, dropped, and v3's views.
     std::string v3 = AnalyticsSchemaSql();
     REQUIRE(cache->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
-                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert;"
+                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER analytics_activity_insert_figures;"
                         "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
                         "DROP TRIGGER analytics_activity_rank; DROP TRIGGER analytics_efforts_insert;"
                         "DROP TRIGGER analytics_efforts_delete; DROP TRIGGER analytics_efforts_update;"
@@ -632,7 +632,7 @@ TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytic
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
-  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 13);
+  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 14);
   // And its triggers keep them from then on.
   REQUIRE((*upgraded)->DeleteActivity(1).ok());
   CreateV3View(db, "personal_records");
@@ -651,7 +651,7 @@ TEST_CASE("A v2 cache upgrades to v5 with the figures of the streams it holds", 
                                       "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id");
     // Back to version 2: what schema v3 added, dropped.
     REQUIRE(cache->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
-                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert;"
+                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER analytics_activity_insert_figures;"
                         "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
                         "DROP TRIGGER analytics_activity_rank;"
                         "DROP VIEW personal_records; DROP VIEW best_efforts; DROP VIEW training_90d;"
