@@ -460,8 +460,9 @@ SnapshotPool g_snapshots;
 // (FsTree::BeginSnapshot) that renders what is read: a block of rows at a
 // time for an activities.csv, the whole file at the first read for an
 // activity's file (an open whose pages the kernel holds never renders).
-// athlete.json and stats/ files are rendered at the open: their version is
-// their bytes' hash.
+// A stats/ CSV file (a view, over every activity) is rendered a row at a
+// time as it is read, never held whole. athlete.json and the two charts are
+// rendered at the open.
 //
 // The node opened says which version the kernel expects: the one it looked
 // the name up as, up to kWatchInterval before the watcher says a sync
@@ -478,8 +479,9 @@ struct FileCopy {
   uint64_t size = 0;
   std::mutex mu;                     // reads and the first render, for every open sharing the copy
   std::string bytes;                 // rendered (all but activities.csv)
-  std::unique_ptr<FsTree> snapshot;  // until rendered, or for good for an activities.csv
+  std::unique_ptr<FsTree> snapshot;  // until rendered, or for good for an activities.csv or a stats/ CSV
   std::optional<CsvIndex> csv;
+  std::optional<FsTree::StatsCursor> stats;
 
   FileCopy() = default;
   FileCopy(const FileCopy&) = delete;
@@ -493,7 +495,7 @@ struct FileCopy {
   }
   // An activity's file: its bytes from the snapshot, once. Called under mu.
   Status Render() {
-    if (!snapshot || csv) return Status::Ok();
+    if (!snapshot || csv || stats) return Status::Ok();
     auto r = snapshot->Render(ino);
     EndSnapshot();
     if (!r.ok()) return r.status();
@@ -566,10 +568,13 @@ fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name) {
 }
 
 // A new copy of inode `ino` as the cache holds it now; null if it is gone.
-Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
+Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, const NodeAttr& want) {
+  const uint64_t ino = want.ino;
   auto h = std::make_shared<FileCopy>();
   h->ino = ino;
-  if (ino == kAthleteJsonInode || FsTree::IsStatsFile(ino)) {
+  const auto stats = DecodeInode(ino);
+  const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(stats->payload);
+  if (ino == kAthleteJsonInode || (FsTree::IsStatsFile(ino) && !stats_csv)) {
     auto r = t.RenderVersion(ino);
     if (!r.ok()) return r.status();
     if (!*r) return CopyPtr();
@@ -582,7 +587,20 @@ Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, uint64_t ino) {
   if (!snap.ok()) return snap.status();
   if (auto s = (*snap)->BeginSnapshot(); !s.ok()) return s;
   h->snapshot = std::move(*snap);
-  if (FsTree::IsActivitiesCsv(ino)) {
+  if (stats_csv) {
+    auto version = h->snapshot->LastChange();
+    if (!version.ok()) return version.status();
+    h->version = static_cast<uint64_t>(*version);
+    if (h->version == want.version) {
+      h->size = want.size;  // the same version: the same bytes
+    } else {
+      auto size = h->snapshot->StatsSize(ino);
+      if (!size.ok()) return size.status();
+      h->size = *size;
+    }
+    h->stats.emplace();
+    h->stats->index = stats->payload;
+  } else if (FsTree::IsActivitiesCsv(ino)) {
     auto index = h->snapshot->IndexCsv(ino);
     if (!index.ok()) return index.status();
     if (!*index) return CopyPtr();
@@ -607,7 +625,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if (!h) {
     FsTree* t = Tree(req);
     if (t == nullptr) return (void)fuse_reply_err(req, EIO);
-    auto copy = CopyOf(req, *t, want->ino);
+    auto copy = CopyOf(req, *t, *want);
     if (!copy.ok()) return ReplyFailure(req, copy.status());
     if (!*copy) return (void)fuse_reply_err(req, ENOENT);
     h = std::move(*copy);
@@ -640,8 +658,9 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   const CopyPtr copy = reinterpret_cast<OpenFile*>(fi->fh)->copy;
   FileCopy& h = *copy;
   std::unique_lock lock(h.mu);
-  if (h.csv) {
-    auto bytes = h.snapshot->ReadCsv(*h.csv, static_cast<uint64_t>(off), size);
+  if (h.csv || h.stats) {
+    auto bytes = h.csv ? h.snapshot->ReadCsv(*h.csv, static_cast<uint64_t>(off), size)
+                       : h.snapshot->ReadStats(*h.stats, static_cast<uint64_t>(off), size);
     lock.unlock();
     if (!bytes.ok()) return ReplyFailure(req, bytes.status());
     fuse_reply_buf(req, bytes->data(), bytes->size());

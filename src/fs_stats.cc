@@ -53,31 +53,17 @@ double NiceStep(double max, int ticks) {
   return 10 * p;
 }
 
-Result<std::string> QueryCsv(Cache& cache, const char* sql) {
-  Stmt* st = cache.Prepare(sql);
-  if (st == nullptr) return cache.Check(SQLITE_ERROR, "reading the analytics views");
-  std::string out;
-  const int n = st->Columns();
-  for (int c = 0; c < n; ++c) {
+void AppendRow(const Stmt& st, std::string& out) {
+  for (int c = 0; c < st.Columns(); ++c) {
     if (c) out += ',';
-    out += CsvField(st->Name(c));
+    switch (st.Type(c)) {
+      case SQLITE_NULL: break;
+      case SQLITE_INTEGER: out += std::to_string(st.Int(c)); break;
+      case SQLITE_FLOAT: out += FormatNumber(st.Real(c)); break;
+      default: out += CsvField(st.Text(c)); break;
+    }
   }
   out += "\r\n";
-  while (st->Step()) {
-    for (int c = 0; c < n; ++c) {
-      if (c) out += ',';
-      switch (st->Type(c)) {
-        case SQLITE_NULL: break;
-        case SQLITE_INTEGER: out += std::to_string(st->Int(c)); break;
-        case SQLITE_FLOAT: out += FormatNumber(st->Real(c)); break;
-        default: out += CsvField(st->Text(c)); break;
-      }
-    }
-    out += "\r\n";
-  }
-  if (auto s = cache.Check(st->rc(), "reading the analytics views"); !s.ok()) return s;
-  st->Reset();
-  return out;
 }
 
 // The Monday of the newest activity's week, and the Monday `weeks - 1` weeks
@@ -196,12 +182,65 @@ std::optional<size_t> StatsFileIndex(std::string_view name) {
   return std::nullopt;
 }
 
+bool StatsCsvReader::Csv(size_t index) { return index < std::size(kFiles) && kFiles[index].query != nullptr; }
+
+void StatsCsvReader::Restart() {
+  if (st_ != nullptr) st_->Reset();
+  st_ = nullptr;
+  done_ = false;
+}
+
+Result<bool> StatsCsvReader::Next(std::string& out) {
+  if (done_) return false;
+  if (!Csv(index_)) return Status::Error(ErrorKind::kCache, "no such stats file");
+  if (st_ == nullptr) {  // the header: the view's column names
+    st_ = cache_.Prepare(kFiles[index_].query);
+    if (st_ == nullptr) return cache_.Check(SQLITE_ERROR, "reading the analytics views");
+    for (int c = 0; c < st_->Columns(); ++c) {
+      if (c) out += ',';
+      out += CsvField(st_->Name(c));
+    }
+    out += "\r\n";
+    return true;
+  }
+  if (st_->Step()) {
+    AppendRow(*st_, out);
+    return true;
+  }
+  done_ = true;
+  if (auto s = cache_.Check(st_->rc(), "reading the analytics views"); !s.ok()) return s;
+  st_->Reset();
+  return false;
+}
+
 Result<std::string> RenderStatsFile(Cache& cache, size_t index) {
   if (index == kWeeklySvg) return WeeklyFile(cache);
   if (index == kCalendarSvg) return CalendarFile(cache);
-  if (index >= std::size(kFiles) || kFiles[index].query == nullptr)
-    return Status::Error(ErrorKind::kCache, "no such stats file");
-  return QueryCsv(cache, kFiles[index].query);
+  StatsCsvReader reader(cache, index);
+  std::string out;
+  for (;;) {
+    auto more = reader.Next(out);
+    if (!more.ok()) return more.status();
+    if (!*more) return out;
+  }
+}
+
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index) {
+  if (!StatsCsvReader::Csv(index)) {
+    auto bytes = RenderStatsFile(cache, index);
+    if (!bytes.ok()) return bytes.status();
+    return bytes->size();
+  }
+  StatsCsvReader reader(cache, index);
+  uint64_t size = 0;
+  std::string row;
+  for (;;) {
+    row.clear();
+    auto more = reader.Next(row);
+    if (!more.ok()) return more.status();
+    if (!*more) return size;
+    size += row.size();
+  }
 }
 
 std::string WeeklyDistanceSvg(std::span<const WeekBar> weeks) {

@@ -35,6 +35,30 @@ std::optional<size_t> StatsFileIndex(std::string_view name);
 // names, then one RFC 4180 row per view row, CRLF line ends).
 Result<std::string> RenderStatsFile(Cache& cache, size_t index);
 
+// A CSV file of stats/ a row at a time, so that a view over every activity
+// is never held whole: the file's bytes are the concatenation of what Next()
+// appends until it returns false. Holds a statement of `cache` from the
+// first Next() on; keep `cache` in one read transaction meanwhile for one
+// consistent file. Charts are not streamed (small): Csv() is false for them.
+class StatsCsvReader {
+ public:
+  StatsCsvReader(Cache& cache, size_t index) : cache_(cache), index_(index) {}
+  static bool Csv(size_t index);
+  // Appends the header, then one row per call; false at the end.
+  Result<bool> Next(std::string& out);
+  // Back to the first byte.
+  void Restart();
+
+ private:
+  Cache& cache_;
+  size_t index_;
+  Stmt* st_ = nullptr;  // after the header
+  bool done_ = false;
+};
+
+// The size of a stats/ file, counted without holding it.
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index);
+
 // The sport groups of activity_facts, in the charts' stacking order.
 inline constexpr std::array<const char*, 4> kSportGroups = {"run", "ride", "swim", "other"};
 

@@ -396,19 +396,61 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
   return std::optional<NodeAttr>(File(ino, *size, n.start, n.rev));
 }
 
-// stats/ files are rendered to be measured (a view's rows have no stored
-// size), once per change of the cache.
+// stats/ files are counted to be measured (a view's rows have no stored
+// size), once per change of the cache, in one transaction with their
+// version: the newest fs_changes row, as every write that changes a view
+// logs one (activities, streams, and by trigger analytics_settings and
+// athlete_zones).
 Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
   if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
-  uint64_t epoch = memo_.epoch();
-  auto bytes = Render(ino);
-  if (!bytes.ok()) return bytes.status();
-  if (!*bytes) return std::optional<NodeAttr>();
+  const uint64_t epoch = memo_.epoch();
+  auto d = DecodeInode(ino);
+  if (!d || d->payload >= StatsFiles().size()) return std::optional<NodeAttr>();
+  if (auto s = BeginSnapshot(); !s.ok()) return s;
+  struct End {
+    FsTree* t;
+    ~End() { t->EndSnapshot(); }
+  } end{this};
+  auto version = LastChange();
+  if (!version.ok()) return version.status();
+  auto size = MeasureStatsFile(*cache_, d->payload);
+  if (!size.ok()) return size.status();
   auto last = LastStart(kAllLo, kAllHi);
   if (!last.ok()) return last.status();
-  NodeAttr a = File(ino, (*bytes)->size(), last->value_or(0), VersionOfBytes(**bytes));
+  NodeAttr a = File(ino, *size, last->value_or(0), static_cast<uint64_t>(*version));
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
+}
+
+Result<uint64_t> FsTree::StatsSize(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  if (!d || d->kind != InodeKind::kStatsFile) return Status::Error(ErrorKind::kCache, "no such stats file");
+  return MeasureStatsFile(*cache_, d->payload);
+}
+
+Result<std::string> FsTree::ReadStats(StatsCursor& c, uint64_t offset, size_t size) {
+  // Rows are rendered forward from where the last read ended; a read from
+  // before what is kept starts over (a reread, or readahead out of order).
+  constexpr uint64_t kKeepBehind = 256 * 1024;
+  if (!c.reader) c.reader = std::make_unique<StatsCsvReader>(*cache_, c.index);
+  if (offset < c.pos) {
+    c.reader->Restart();
+    c.pos = 0;
+    c.buf.clear();
+  }
+  while (c.pos + c.buf.size() < offset + size) {
+    auto more = c.reader->Next(c.buf);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+  }
+  if (offset > c.pos + kKeepBehind) {
+    const uint64_t drop = std::min<uint64_t>(offset - kKeepBehind - c.pos, c.buf.size());
+    c.buf.erase(0, drop);
+    c.pos += drop;
+  }
+  if (offset >= c.pos + c.buf.size()) return std::string();
+  const uint64_t from = offset - c.pos;
+  return c.buf.substr(from, std::min<uint64_t>(size, c.buf.size() - from));
 }
 
 Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
@@ -595,9 +637,14 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
   if (!bytes.ok()) return bytes.status();
   if (!*bytes) return std::optional<Rendered>();
   auto d = DecodeInode(ino);
-  if (ino == kAthleteJsonInode || (d && d->kind == InodeKind::kStatsFile)) {
+  if (ino == kAthleteJsonInode) {
     const uint64_t version = VersionOfBytes(**bytes);
     return std::optional<Rendered>(Rendered{std::move(**bytes), version});
+  }
+  if (d && d->kind == InodeKind::kStatsFile) {  // as StatsAttr
+    auto version = LastChange();
+    if (!version.ok()) return version.status();
+    return std::optional<Rendered>(Rendered{std::move(**bytes), static_cast<uint64_t>(*version)});
   }
   auto node = Activity(d->activity_id());  // Render() showed an activity's file
   if (!node.ok()) return node.status();

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cache.h"
+#include "fs_stats.h"
 #include "status.h"
 
 namespace stravafs {
@@ -122,6 +123,19 @@ class FsTree {
   };
   Result<std::optional<Rendered>> RenderVersion(uint64_t ino);
   Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
+
+  // A CSV file of stats/ read a row at a time (never held whole), from
+  // this tree's connection: keep it in one snapshot (BeginSnapshot) for as
+  // long as the cursor lives. Version and size as the file's attributes
+  // give them: LastChange() and StatsSize() in the same snapshot.
+  struct StatsCursor {
+    size_t index = 0;  // in StatsFiles()
+    uint64_t pos = 0;  // offset of buf's first byte
+    std::string buf;
+    std::unique_ptr<StatsCsvReader> reader;
+  };
+  Result<std::string> ReadStats(StatsCursor& c, uint64_t offset, size_t size);
+  Result<uint64_t> StatsSize(uint64_t ino);
   Result<std::string> ReadCsv(const CsvIndex& index, uint64_t offset, size_t size);
 
   // Holds one read transaction from here to EndSnapshot(): every query in
