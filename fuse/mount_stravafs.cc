@@ -567,7 +567,8 @@ fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name) {
   return e;
 }
 
-// A new copy of inode `ino` as the cache holds it now; null if it is gone.
+// A new copy of `want`'s file (inode want.ino) as the cache holds it now,
+// at whatever version that is; null if it is gone.
 Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, const NodeAttr& want) {
   const uint64_t ino = want.ino;
   auto h = std::make_shared<FileCopy>();
@@ -633,7 +634,8 @@ void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if (h->version != want->version || h->size != want->size) {
     {
       std::lock_guard lock(h->mu);
-      if (auto s = h->Render(); !s.ok()) return ReplyFailure(req, s);  // parked: no connection held
+      // An activity's file is parked rendered, holding no connection.
+      if (auto s = h->Render(); !s.ok()) return ReplyFailure(req, s);
     }
     // The folder sizes we keep may be as old as the kernel's: drop them too.
     Of(req)->memo.Invalidate();
