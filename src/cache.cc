@@ -195,6 +195,10 @@ Stmt* Cache::Prepare(const std::string& sql) {
   return slot.get();
 }
 
+void Cache::ResetStatements() {
+  for (auto& [sql, st] : stmts_) st->Reset();
+}
+
 Status Cache::Begin() { return Exec("BEGIN IMMEDIATE"); }
 Status Cache::Commit() { return Exec("COMMIT"); }
 void Cache::Rollback() { (void)Exec("ROLLBACK"); }

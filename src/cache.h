@@ -127,6 +127,9 @@ class Cache {
   // transaction open); nullptr only if the SQL is
   // wrong (a programming error, reported through LastError()).
   Stmt* Prepare(const std::string& sql);
+  // Resets every prepared statement: one stepped part way would otherwise
+  // keep its read transaction (an old snapshot) open past COMMIT.
+  void ResetStatements();
   Status Check(int rc, const char* what) const;
 
   Status Begin();   // BEGIN IMMEDIATE: the writer takes the lock up front

@@ -749,7 +749,13 @@ Status FsTree::BeginSnapshot() {
   return Status::Ok();
 }
 
-void FsTree::EndSnapshot() { (void)cache_->Exec("COMMIT"); }
+void FsTree::EndSnapshot() {
+  // A statement stepped part way (a stats/ cursor left mid-file) would keep
+  // the snapshot open past COMMIT, and the pooled connection's next user
+  // would read this old cache.
+  cache_->ResetStatements();
+  (void)cache_->Exec("COMMIT");
+}
 
 Result<int64_t> FsTree::DataVersion() {
   Stmt* st = cache_->Prepare("PRAGMA data_version");
