@@ -301,6 +301,30 @@ SELECT e.activity_id,
 FROM activity_efforts e, zone_bounds b;
 )SQL";
 
+// The end of training_90d, in schema v3 and v4 alike: rolling 7, 28 and
+// 90-day sums over `filled` (one row per day) and the intensities.
+constexpr const char* kTrainingRolling = R"SQL(rolling AS (
+  SELECT day, activities, distance_km, moving_time_h, load,
+         sum(distance_km) OVER w7 AS distance_7d_km, sum(distance_km) OVER w28 AS distance_28d_km,
+         sum(distance_km) OVER w90 AS distance_90d_km,
+         sum(moving_time_h) OVER w7 AS volume_7d_h, sum(moving_time_h) OVER w28 AS volume_28d_h,
+         sum(moving_time_h) OVER w90 AS volume_90d_h,
+         sum(load) OVER w7 AS load_7d, sum(load) OVER w28 AS load_28d, sum(load) OVER w90 AS load_90d,
+         sum(hr_h) OVER w7 AS hr_7d_h, sum(hr_h) OVER w28 AS hr_28d_h, sum(hr_h) OVER w90 AS hr_90d_h
+  FROM filled
+  WINDOW w7 AS (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
+         w28 AS (ORDER BY day ROWS BETWEEN 27 PRECEDING AND CURRENT ROW),
+         w90 AS (ORDER BY day ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
+)
+SELECT day AS date, activities, distance_km, moving_time_h, load,
+       distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, volume_28d_h, volume_90d_h,
+       load_7d, load_28d, load_90d,
+       load_7d / 60.0 / nullif(hr_7d_h, 0) AS intensity_7d,
+       load_28d / 60.0 / nullif(hr_28d_h, 0) AS intensity_28d,
+       load_90d / 60.0 / nullif(hr_90d_h, 0) AS intensity_90d
+FROM rolling;
+)SQL";
+
 constexpr const char* kEffortViews = R"SQL(
 CREATE VIEW best_efforts AS
 SELECT e.activity_id, f.name, f.sport_type, f.sport_group, f.start_date, f.local_date, f.year,
@@ -356,26 +380,6 @@ filled AS (
   FROM calendar c LEFT JOIN daily d ON d.day = c.day
   WHERE c.day IS NOT NULL
 ),
-rolling AS (
-  SELECT day, activities, distance_km, moving_time_h, load,
-         sum(distance_km) OVER w7 AS distance_7d_km, sum(distance_km) OVER w28 AS distance_28d_km,
-         sum(distance_km) OVER w90 AS distance_90d_km,
-         sum(moving_time_h) OVER w7 AS volume_7d_h, sum(moving_time_h) OVER w28 AS volume_28d_h,
-         sum(moving_time_h) OVER w90 AS volume_90d_h,
-         sum(load) OVER w7 AS load_7d, sum(load) OVER w28 AS load_28d, sum(load) OVER w90 AS load_90d,
-         sum(hr_h) OVER w7 AS hr_7d_h, sum(hr_h) OVER w28 AS hr_28d_h, sum(hr_h) OVER w90 AS hr_90d_h
-  FROM filled
-  WINDOW w7 AS (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
-         w28 AS (ORDER BY day ROWS BETWEEN 27 PRECEDING AND CURRENT ROW),
-         w90 AS (ORDER BY day ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
-)
-SELECT day AS date, activities, distance_km, moving_time_h, load,
-       distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, volume_28d_h, volume_90d_h,
-       load_7d, load_28d, load_90d,
-       load_7d / 60.0 / nullif(hr_7d_h, 0) AS intensity_7d,
-       load_28d / 60.0 / nullif(hr_28d_h, 0) AS intensity_28d,
-       load_90d / 60.0 / nullif(hr_90d_h, 0) AS intensity_90d
-FROM rolling;
 )SQL";
 
 // --- schema v4: what personal_records and training_90d read, kept current by triggers ---
@@ -532,26 +536,6 @@ filled AS (
          (z1 + z2 + z3 + z4 + z5) / 3600.0 AS hr_h
   FROM zoned
 ),
-rolling AS (
-  SELECT day, activities, distance_km, moving_time_h, load,
-         sum(distance_km) OVER w7 AS distance_7d_km, sum(distance_km) OVER w28 AS distance_28d_km,
-         sum(distance_km) OVER w90 AS distance_90d_km,
-         sum(moving_time_h) OVER w7 AS volume_7d_h, sum(moving_time_h) OVER w28 AS volume_28d_h,
-         sum(moving_time_h) OVER w90 AS volume_90d_h,
-         sum(load) OVER w7 AS load_7d, sum(load) OVER w28 AS load_28d, sum(load) OVER w90 AS load_90d,
-         sum(hr_h) OVER w7 AS hr_7d_h, sum(hr_h) OVER w28 AS hr_28d_h, sum(hr_h) OVER w90 AS hr_90d_h
-  FROM filled
-  WINDOW w7 AS (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
-         w28 AS (ORDER BY day ROWS BETWEEN 27 PRECEDING AND CURRENT ROW),
-         w90 AS (ORDER BY day ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
-)
-SELECT day AS date, activities, distance_km, moving_time_h, load,
-       distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, volume_28d_h, volume_90d_h,
-       load_7d, load_28d, load_90d,
-       load_7d / 60.0 / nullif(hr_7d_h, 0) AS intensity_7d,
-       load_28d / 60.0 / nullif(hr_28d_h, 0) AS intensity_28d,
-       load_90d / 60.0 / nullif(hr_90d_h, 0) AS intensity_90d
-FROM rolling;
 )SQL";
 
 std::string TotalsView(const std::string& name, const std::string& keys) {
@@ -611,14 +595,14 @@ WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
     for (auto [op, name] : {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
       sql += Trigger(std::string(table) + "_" + name + "_logged", std::string("AFTER ") + op + " ON " + table,
                      "INSERT INTO fs_changes(activity_id) VALUES(0);\n");
-  return sql + kV4Views;
+  return sql + kV4Views + kTrainingRolling;
 }
 
 std::string AnalyticsSchemaSql() {
   return std::string(kTablesAndZones) + kFactsView +
          TotalsView("weekly_totals", "iso_year, iso_week, iso_week_label, week_start") +
          TotalsView("monthly_totals", "year, month, year_month") + TotalsView("yearly_totals", "year") +
-         kEffortViews;
+         kEffortViews + kTrainingRolling;
 }
 
 }  // namespace stravafs
