@@ -1,6 +1,6 @@
 // mount.stravafs: the cache as a read-only folder tree (mount.stravafs(8)).
 //
-// A thin libfuse low-level adapter over FsTree (src/fs_tree.h): each handler
+// A thin libfuse low-level adapter over FsTree (src/mount/tree.h): each handler
 // asks the tree, then replies. Handlers never touch the network; each worker
 // thread has its own read-only SQLite connection. Two helper threads run
 // beside the loop:
@@ -40,18 +40,18 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cache.h"
-#include "clock.h"
-#include "config.h"
-#include "fs_names.h"
-#include "fs_tree.h"
-#include "http.h"
-#include "mount_options.h"
-#include "oauth.h"
-#include "rate_limiter.h"
-#include "strava_client.h"
-#include "sync_engine.h"
-#include "sync_lock.h"
+#include "cache/cache.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "mount/names.h"
+#include "mount/tree.h"
+#include "strava/http.h"
+#include "mount/options.h"
+#include "strava/oauth.h"
+#include "strava/rate_limiter.h"
+#include "strava/client.h"
+#include "sync/sync_engine.h"
+#include "cache/sync_lock.h"
 
 namespace stravafs {
 namespace {
@@ -184,7 +184,7 @@ void OpInit(void*, fuse_conn_info* conn) {
 // for every version (NodeAttr::version) the kernel is told about, so pages
 // cached for one version are never shown as part of another, and a
 // version's pages stay cached until the version is replaced. Its st_ino
-// stays the inode number (fs_names.h), whatever the version.
+// stays the inode number (mount/names.h), whatever the version.
 //
 // A node lives until the kernel forgets every lookup of it. getattr answers
 // a node with the attributes it was made with: a file opened before a sync

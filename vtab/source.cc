@@ -14,14 +14,14 @@
 #include <mutex>
 #include <thread>
 
-#include "clock.h"
-#include "http.h"
-#include "oauth.h"
-#include "rate_limiter.h"
-#include "strava_client.h"
+#include "base/clock.h"
+#include "strava/http.h"
+#include "strava/oauth.h"
+#include "strava/rate_limiter.h"
+#include "strava/client.h"
 #include "strava_vtab.h"
-#include "sync_engine.h"
-#include "sync_lock.h"
+#include "sync/sync_engine.h"
+#include "cache/sync_lock.h"
 
 namespace stravafs::vtab {
 

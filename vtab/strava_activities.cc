@@ -16,7 +16,7 @@
 **     CREATE VIRTUAL TABLE temp.mine USING strava_activities(config='/path/stravafs.conf');
 **
 ** The columns are those of the cache's `activities` table, in its order,
-** generated from ActivityColumns() (src/activity.cc) so they can never drift,
+** generated from ActivityColumns() (src/model/activity.cc) so they can never drift,
 ** then `json` (the most detailed JSON Strava sent) and a hidden column named
 ** like the table, which only carries the 'refresh' command (the FTS5
 ** convention).

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "strava_vtab.h"
-#include "sync_engine.h"
+#include "sync/sync_engine.h"
 
 namespace stravafs::vtab {
 

@@ -21,8 +21,8 @@
 #include <optional>
 #include <string>
 
-#include "cache.h"  // <sqlite3ext.h> + SQLITE_EXTENSION_INIT3: the host's API
-#include "config.h"
+#include "cache/cache.h"  // <sqlite3ext.h> + SQLITE_EXTENSION_INIT3: the host's API
+#include "config/config.h"
 
 namespace stravafs::vtab {
 

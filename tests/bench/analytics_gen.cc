@@ -9,8 +9,8 @@
 #include <random>
 #include <string>
 
-#include "activity.h"
-#include "cache.h"
+#include "model/activity.h"
+#include "cache/cache.h"
 
 using stravafs::Cache;
 using stravafs::Json;

@@ -21,11 +21,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "activity.h"
-#include "activity_page.h"
-#include "fs_names.h"
-#include "fs_render.h"
-#include "fs_sizes.h"
+#include "model/activity.h"
+#include "model/activity_page.h"
+#include "mount/names.h"
+#include "format/render.h"
+#include "format/sizes.h"
 #include "fuzz_check.h"
 #include "naming_rule.h"
 

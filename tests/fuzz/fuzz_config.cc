@@ -1,4 +1,4 @@
-// Fuzz target: stravafs.conf parsing (src/config.cc, INI through inih) and
+// Fuzz target: stravafs.conf parsing (src/config/config.cc, INI through inih) and
 // durations.
 //
 // Input: the text of a config file. Checks: ParseConfig never crashes; a
@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "config.h"
+#include "config/config.h"
 #include "fuzz_check.h"
 
 using namespace stravafs;

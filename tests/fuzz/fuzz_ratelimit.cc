@@ -1,5 +1,5 @@
 // Fuzz target: the rate-limit headers and the limiter that reads them
-// (src/rate_limiter.cc, src/http.cc).
+// (src/strava/rate_limiter.cc, src/strava/http.cc).
 //
 // Input (FuzzedDataProvider): a budget and window lengths, then a sequence of
 // events at non-decreasing times: a reply whose header lines arrive as curl
@@ -16,8 +16,8 @@
 #include <cctype>
 
 #include "fuzz_check.h"
-#include "http.h"
-#include "rate_limiter.h"
+#include "strava/http.h"
+#include "strava/rate_limiter.h"
 
 using namespace stravafs;
 

@@ -1,5 +1,5 @@
 // Fuzz target: the CSV and GPX renderers and the CSV row sizes
-// (src/fs_render.h, src/fs_sizes.h), from values as the cache holds them.
+// (src/format/render.h, src/format/sizes.h), from values as the cache holds them.
 //
 // Input (FuzzedDataProvider): an activity's name, sport type and start date,
 // stream samples with any doubles (NaN, infinities, -0, subnormals, huge,
@@ -22,10 +22,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "activity.h"
-#include "fs_render.h"
-#include "fs_sizes.h"
-#include "fs_utf8.h"
+#include "model/activity.h"
+#include "format/render.h"
+#include "format/sizes.h"
+#include "base/utf8.h"
 #include "fuzz_check.h"
 
 using namespace stravafs;

@@ -24,10 +24,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cache.h"
-#include "fs_render.h"
+#include "cache/cache.h"
+#include "format/render.h"
 #include "fuzz_check.h"
-#include "sync_engine.h"
+#include "sync/sync_engine.h"
 
 using namespace stravafs;
 

@@ -681,7 +681,7 @@ class TestCase(unittest.TestCase):
 
 # ---------------------------------------------------------------------------
 # Expected cache rows, computed from the emulator's JSON independently of
-# src/activity.cc. Kinds: int, real, text, bool.
+# src/model/activity.cc. Kinds: int, real, text, bool.
 
 def _get(*path):
     def f(j):

@@ -28,7 +28,7 @@ from harness import EXIT_ERROR, TestCase, parse_iso, wait_until  # noqa: E402
 EXT = os.environ.get("STRAVA_EXT", "")
 NO_REFRESH = ["-o", "refresh=0"]
 
-# Each view, and the order its stats/ file lists its rows in (fs_stats.cc).
+# Each view, and the order its stats/ file lists its rows in (mount/stats.cc).
 VIEWS = {
     "activity_facts": "start_date_local, id",
     "weekly_totals": "week_start, sport_group",

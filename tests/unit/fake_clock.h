@@ -16,7 +16,7 @@
 #include <numeric>
 #include <vector>
 
-#include "clock.h"
+#include "base/clock.h"
 
 namespace stravafs::testing {
 

@@ -37,11 +37,11 @@
 #include <string_view>
 #include <vector>
 
-#include "activity.h"
-#include "clock.h"
-#include "config.h"
-#include "http.h"
-#include "token_store.h"
+#include "model/activity.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "strava/http.h"
+#include "strava/token_store.h"
 
 namespace stravafs::testing {
 

@@ -1,0 +1,406 @@
+// stravafs: the command line (stravafs(1)): auth, sync, status.
+//
+// Parses arguments, loads the config, wires the real transport, clock, token
+// store and cache into the core, and turns Status kinds into exit codes. All
+// the behaviour lives in the core; this file only connects and reports.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/auth_flow.h"
+#include "cache/cache.h"
+#include "config/config.h"
+#include "strava/oauth.h"
+#include "cli/progress.h"
+#include "sync/sync_engine.h"
+#include "cache/sync_lock.h"
+#include "strava/token_store.h"
+
+extern char** environ;
+
+namespace stravafs {
+namespace {
+
+// Exit codes, documented in stravafs(1).
+enum Exit {
+  kExitOk = 0,
+  kExitError = 1,       // network, server, cache or other failure; state saved
+  kExitUsage = 2,       // bad arguments or config
+  kExitAuth = 3,        // not authorized, token revoked, scope missing
+  kExitLocked = 4,      // another sync holds the cache
+  kExitRateLimit = 75,  // EX_TEMPFAIL: rate-limit budget spent; run again later to resume
+  kExitInterrupted = 130,
+};
+
+int ExitCode(const Status& s) {
+  switch (s.kind()) {
+    case ErrorKind::kOk: return kExitOk;
+    case ErrorKind::kUsage:
+    case ErrorKind::kConfig: return kExitUsage;
+    case ErrorKind::kAuth:
+    case ErrorKind::kScope: return kExitAuth;
+    case ErrorKind::kLocked: return kExitLocked;
+    case ErrorKind::kRateLimited: return kExitRateLimit;
+    case ErrorKind::kInterrupted: return kExitInterrupted;
+    default: return kExitError;
+  }
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "stravafs: %s\n", s.message().c_str());
+  return ExitCode(s);
+}
+
+constexpr const char* kUsage =
+    "usage: stravafs [--config FILE] COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  auth [--no-browser] [--port N] [--timeout DURATION]\n"
+    "                       authorize in a browser (redirect caught on 127.0.0.1)\n"
+    "  auth --code CODE     exchange a code obtained elsewhere (headless machines)\n"
+    "  auth --refresh-token read an existing refresh token from standard input\n"
+    "  sync [--since DATE] [--until DATE] [--full] [--no-deep] [--json] [--quiet]\n"
+    "                       bring the cache up to date with Strava\n"
+    "  status [--json]      what the cache holds and how the last sync went\n"
+    "\n"
+    "See stravafs(1) and stravafs.conf(5).\n";
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void OnSignal(int) {
+  g_cancel.store(true);
+  // A second Ctrl-C kills at once; the cache is safe either way.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+}
+
+// "2024-05-01" (UTC midnight) or "2024-05-01T06:00:00Z".
+std::optional<int64_t> ParseDateArg(const std::string& text) {
+  if (text.size() == 10) return ParseIsoUtc(text + "T00:00:00Z");
+  return ParseIsoUtc(text);
+}
+
+class Args {
+ public:
+  Args(int argc, char** argv) : v_(argv + 1, argv + argc) {}
+  bool Empty() const { return i_ >= v_.size(); }
+  std::string Next() { return v_[i_++]; }
+  const std::string& Peek() const { return v_[i_]; }
+  // The value of an option, or a usage error.
+  Result<std::string> Value(const std::string& option) {
+    if (Empty()) return Status::Error(ErrorKind::kUsage, option + " needs a value");
+    return Next();
+  }
+
+ private:
+  std::vector<std::string> v_;
+  size_t i_ = 0;
+};
+
+void OpenBrowser(const std::string& url) {
+  if (!std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY")) return;
+  pid_t pid;
+  const char* argv[] = {"xdg-open", url.c_str(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnp(&pid, "xdg-open", &actions, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+int CmdAuth(const Config& config, Args& args) {
+  std::optional<std::string> code;
+  bool from_stdin = false, browser = true;
+  int port = 0;
+  Millis timeout = std::chrono::minutes(5);
+  while (!args.Empty()) {
+    std::string a = args.Next();
+    if (a == "--code") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      code = *v;
+    } else if (a == "--refresh-token") {
+      from_stdin = true;
+    } else if (a == "--no-browser") {
+      browser = false;
+    } else if (a == "--port") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      port = std::atoi(v->c_str());
+      if (*v != std::to_string(port) || port < 0 || port > 65535)
+        return Fail(Status::Error(ErrorKind::kUsage, "--port takes 0 (any free port) to 65535"));
+    } else if (a == "--timeout") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      auto d = ParseDuration(*v);
+      if (!d.ok()) return Fail(Status::Error(ErrorKind::kUsage, "--timeout: " + d.status().message()));
+      timeout = *d;
+    } else {
+      return Fail(Status::Error(ErrorKind::kUsage, "auth: unknown option " + a + "\n" + kUsage));
+    }
+  }
+  if (config.client_id.empty())
+    return Fail(Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))"));
+
+  auto transport = MakeCurlTransport();
+  TokenStore store(config.state_dir);
+  Result<Tokens> tokens = Status::Error(ErrorKind::kAuth, "no tokens");
+  std::string scope;
+  if (from_stdin) {
+    std::string refresh;
+    std::getline(std::cin, refresh);
+    while (!refresh.empty() && std::isspace(static_cast<unsigned char>(refresh.back()))) refresh.pop_back();
+    if (refresh.empty())
+      return Fail(Status::Error(ErrorKind::kUsage, "auth --refresh-token reads the token from standard input, "
+                                                   "which was empty"));
+    tokens = RefreshTokens(*transport, config, refresh);
+  } else {
+    if (!code) {
+      std::string state = RandomState();
+      auto redirect = AwaitAuthRedirect(state, port, timeout, [&](const std::string& redirect_uri) {
+        std::string url = AuthorizeUrl(config, redirect_uri, state);
+        std::fprintf(stderr, "Open this address in a browser and authorize stravafs:\n\n  %s\n\n"
+                             "Waiting for Strava's redirect on %s (Ctrl-C to give up)...\n",
+                     url.c_str(), redirect_uri.c_str());
+        std::printf("%s\n", url.c_str());
+        std::fflush(stdout);
+        if (browser) OpenBrowser(url);
+      });
+      if (!redirect.ok()) return Fail(redirect.status());
+      code = redirect->code;
+      scope = redirect->scope;
+    }
+    tokens = ExchangeCode(*transport, config, *code);
+  }
+  if (!tokens.ok()) return Fail(tokens.status());
+  tokens->scope = scope;
+  if (auto s = store.Save(*tokens); !s.ok()) return Fail(s);
+  std::fprintf(stderr, "authorized%s; tokens saved in %s\n",
+               tokens->athlete_id ? (" athlete " + std::to_string(tokens->athlete_id)).c_str() : "",
+               store.path().c_str());
+  if (scope.empty())
+    std::fprintf(stderr, "note: the granted scopes are only known from the browser redirect; if a sync reports a "
+                         "missing scope, run `stravafs auth` again\n");
+  if (!scope.empty() && ("," + scope + ",").find(",profile:read_all,") == std::string::npos)
+    std::fprintf(stderr, "note: without the profile:read_all scope the sync cannot fetch your heart-rate zones "
+                         "from Strava and derives them from your maximum heart rate; to use Strava's, run "
+                         "`stravafs auth` again and leave \"View data about your complete Strava profile\" ticked\n");
+  // A new grant may bring profile:read_all: the next sync asks for the zones
+  // at once instead of a day after the last refusal. Best effort: no cache
+  // yet, or a busy one, only means the usual daily check.
+  if (::access(config.cache_path.c_str(), F_OK) == 0)
+    if (auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite); cache.ok())
+      (void)(*cache)->DeleteState(kStateZonesChecked);
+  return kExitOk;
+}
+
+int CmdSync(const Config& config, Args& args) {
+  SyncOptions options;
+  bool json = false, quiet = false, full = false;
+  while (!args.Empty()) {
+    std::string a = args.Next();
+    if (a == "--since" || a == "--until") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      auto t = ParseDateArg(*v);
+      if (!t) return Fail(Status::Error(ErrorKind::kUsage, a + " takes a date like 2024-05-01, not \"" + *v + "\""));
+      if (a == "--since") options.since = *t;
+      else options.until = v->size() == 10 ? *t + 86400 : *t;  // a date includes its whole day
+    } else if (a == "--full") {
+      full = true;
+    } else if (a == "--no-deep") {
+      options.deep = false;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--quiet" || a == "-q") {
+      quiet = true;
+    } else {
+      return Fail(Status::Error(ErrorKind::kUsage, "sync: unknown option " + a + "\n" + kUsage));
+    }
+  }
+  if (full && (options.since || options.until))
+    return Fail(Status::Error(ErrorKind::kUsage, "--full lists everything; it does not combine with --since/--until"));
+  if (full) options.mode = SyncOptions::Mode::kFull;
+  else if (options.since || options.until) options.mode = SyncOptions::Mode::kBackfill;
+  if (options.since && options.until && *options.since >= *options.until)
+    return Fail(Status::Error(ErrorKind::kUsage, "--since must come before --until"));
+
+  auto lock = SyncLock::Acquire(config.cache_path, 3000);
+  if (!lock.ok()) return Fail(lock.status());
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
+  if (!cache.ok()) return Fail(cache.status());
+
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  options.cancel = &g_cancel;
+
+  auto transport = MakeCurlTransport();
+  Clock& clock = SystemClock();
+  TokenSource tokens(*transport, config, clock);
+  RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
+  TerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet, clock, config, limiter);
+  ClientOptions client_options;
+  client_options.cancel = &g_cancel;
+  StravaClient client(*transport, config, clock, tokens, limiter, client_options, &progress);
+  SyncEngine engine(**cache, client, config, clock, progress);
+
+  SyncReport r = engine.Run(options);
+  progress.EndLine();
+  if (json) std::printf("%s\n", ReportToJson(r).dump(2).c_str());
+  if (!quiet && r.requests > 0) {
+    std::fprintf(stderr,
+                 "%s %s: %lld listed (%lld new, %lld changed, %lld deleted), %lld details, %lld streams, "
+                 "%lld requests in %.1fs%s\n",
+                 r.mode.empty() ? "sync" : r.mode.c_str(), r.status.ok() ? "done" : "stopped",
+                 static_cast<long long>(r.listed), static_cast<long long>(r.added), static_cast<long long>(r.changed),
+                 static_cast<long long>(r.deleted), static_cast<long long>(r.details),
+                 static_cast<long long>(r.streams + r.no_streams), static_cast<long long>(r.requests),
+                 static_cast<double>(r.finished_ms - r.started_ms) / 1000.0,
+                 r.deep_pending > 0 ? (", " + std::to_string(r.deep_pending) + " details/streams still to fetch").c_str()
+                                    : "");
+  }
+  if (!r.status.ok()) return Fail(r.status);
+  return kExitOk;
+}
+
+int CmdStatus(const Config& config, Args& args) {
+  bool json = false;
+  while (!args.Empty()) {
+    std::string a = args.Next();
+    if (a == "--json") json = true;
+    else return Fail(Status::Error(ErrorKind::kUsage, "status: unknown option " + a + "\n" + kUsage));
+  }
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly);
+  if (!cache.ok()) return Fail(cache.status());
+  auto counts = (*cache)->Counts();
+  if (!counts.ok()) return Fail(counts.status());
+  auto pending = (*cache)->CountPendingDeepWork(config.details, !config.streams.empty());
+  if (!pending.ok()) return Fail(pending.status());
+  auto state = [&](const char* key) {
+    auto v = (*cache)->GetState(key);
+    return v.ok() && *v ? **v : std::string();
+  };
+  Json athlete;
+  if (Stmt* st = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1"); st && st->Step())
+    athlete = Json::parse(st->Text(0), nullptr, false);
+  Json last_error = Json::parse(state(kStateLastError), nullptr, false);
+  Json rate = Json::parse(state(kStateRateUsage), nullptr, false);
+  Json job = Json::parse(state(kStateJob), nullptr, false);
+  auto tokens = TokenStore(config.state_dir).Load();
+
+  Json j = {{"cache", config.cache_path},
+            {"authorized", tokens.ok()},
+            {"activities", counts->activities},
+            {"detailed", counts->detailed},
+            {"with_streams", counts->with_streams},
+            {"stream_samples", counts->stream_samples},
+            {"laps", counts->laps},
+            {"gear", counts->gear},
+            {"oldest", counts->oldest_start},
+            {"newest", counts->newest_start},
+            {"pending_details_and_streams", *pending},
+            {"history_complete", !state(kStateHistoryComplete).empty()},
+            {"last_attempt", state(kStateLastAttempt)},
+            {"last_success", state(kStateLastSuccess)}};
+  if (athlete.is_object()) {
+    // Strava sends null for names it does not have.
+    auto text = [&](const char* key) {
+      auto it = athlete.find(key);
+      return it != athlete.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    j["athlete"] = {{"id", athlete.contains("id") && athlete["id"].is_number_integer() ? athlete["id"].get<int64_t>() : 0},
+                    {"name", text("firstname") + " " + text("lastname")}};
+  }
+  if (last_error.is_object()) j["last_error"] = last_error;
+  if (rate.is_object()) j["rate_usage"] = rate;
+  if (job.is_object()) j["interrupted_listing"] = job;
+  if (json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("cache:        %s\n", config.cache_path.c_str());
+  if (athlete.is_object())
+    std::printf("athlete:      %s (%lld)\n", j["athlete"]["name"].get<std::string>().c_str(),
+                static_cast<long long>(j["athlete"]["id"].get<int64_t>()));
+  std::printf("authorized:   %s\n", tokens.ok() ? "yes" : "no (run `stravafs auth`)");
+  std::printf("activities:   %lld (%lld detailed, %lld with streams, %lld samples, %lld laps, %lld gear)\n",
+              static_cast<long long>(counts->activities), static_cast<long long>(counts->detailed),
+              static_cast<long long>(counts->with_streams), static_cast<long long>(counts->stream_samples),
+              static_cast<long long>(counts->laps), static_cast<long long>(counts->gear));
+  if (counts->activities > 0)
+    std::printf("range:        %s to %s (local time)\n", counts->oldest_start.c_str(), counts->newest_start.c_str());
+  std::printf("to fetch:     %lld details and streams%s\n", static_cast<long long>(*pending),
+              job.is_object() ? (", and an interrupted " + job.value("kind", std::string("listing")) +
+                                 " listing at page " + std::to_string(job.value("page", int64_t{1}))).c_str()
+                              : "");
+  std::printf("last sync:    %s\n", state(kStateLastSuccess).empty() ? "never" : state(kStateLastSuccess).c_str());
+  if (last_error.is_object())
+    std::printf("last error:   %s at %s\n", last_error.value("message", std::string()).c_str(),
+                last_error.value("at", std::string()).c_str());
+  if (rate.is_object() && rate.value("short_limit", int64_t{0}) > 0)
+    std::printf("rate limit:   %lld/%lld (15 min), %lld/%lld (day) as of %s\n",
+                static_cast<long long>(rate.value("short_usage", int64_t{0})),
+                static_cast<long long>(rate.value("short_limit", int64_t{0})),
+                static_cast<long long>(rate.value("daily_usage", int64_t{0})),
+                static_cast<long long>(rate.value("daily_limit", int64_t{0})), rate.value("at", std::string()).c_str());
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  Args args(argc, argv);
+  std::optional<std::string> config_path;
+  while (!args.Empty() && args.Peek().rfind("-", 0) == 0) {
+    std::string a = args.Next();
+    if (a == "--config" || a == "-c") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      config_path = *v;
+    } else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    } else if (a == "--version") {
+      std::printf("stravafs 0.1.0\n");
+      return kExitOk;
+    } else {
+      return Fail(Status::Error(ErrorKind::kUsage, "unknown option " + a + "\n" + kUsage));
+    }
+  }
+  if (args.Empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  std::string command = args.Next();
+  if (command == "help") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (command != "auth" && command != "sync" && command != "status")
+    return Fail(Status::Error(ErrorKind::kUsage, "unknown command \"" + command + "\"\n" + kUsage));
+  auto config = LoadConfig(config_path);
+  if (!config.ok()) return Fail(config.status());
+  if (command == "auth") return CmdAuth(*config, args);
+  if (command == "sync") return CmdSync(*config, args);
+  return CmdStatus(*config, args);
+}
+
+}  // namespace
+}  // namespace stravafs
+
+int main(int argc, char** argv) {
+  try {
+    return stravafs::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stravafs: internal error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,614 @@
+// Reading stravafs.conf: inih splits the file into sections and key = value
+// pairs; this file knows the keys, their defaults and how to read each value.
+//
+// Parsing runs in two steps so that every error can name its line: inih calls
+// Handler() for each pair, which checks the section and key and keeps the raw
+// value with its line; then each kept value is interpreted by its key's Apply
+// function. All errors are collected and the one on the earliest line is
+// returned, so a person fixes the file top to bottom.
+//
+// Messages never quote the value of client_secret or the secret file's
+// contents, and never quote a raw line (it might be a mistyped secret).
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <ini.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+namespace stravafs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kDurationHint = "use e.g. 30s, 15m, 6h, 7d";
+constexpr std::string_view kExamplePaths =
+    "/usr/share/doc/stravafs/examples/stravafs.conf or conf/stravafs.conf in "
+    "the source tree";
+
+constexpr std::array<std::string_view, 11> kStreamTypes = {
+    "time",      "distance", "latlng",  "altitude", "velocity_smooth",
+    "heartrate", "cadence",  "watts",   "temp",     "moving",
+    "grade_smooth"};
+
+constexpr std::array<std::string_view, 5> kSections = {"strava", "cache", "sync",
+                                                       "mount", "testing"};
+
+Status ConfigError(std::string message) {
+  return Status::Error(ErrorKind::kConfig, std::move(message));
+}
+
+std::string_view Trim(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const size_t begin = s.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
+}
+
+std::string Join(const auto& items, std::string_view sep,
+                 std::string_view before = "", std::string_view after = "") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out.append(before).append(item).append(after);
+  }
+  return out;
+}
+
+// Edit distance counting a swap of neighbours as one edit ("snyc" is one
+// edit from "sync"), for "did you mean ...?" on misspelt names.
+size_t Distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The candidate closest to `word`, if it is close enough to be a typo: one
+// edit for names of one or two letters, two for longer ones.
+std::optional<std::string_view> Closest(std::string_view word,
+                                        const auto& candidates) {
+  std::optional<std::string_view> best;
+  size_t best_distance = 0;
+  for (std::string_view candidate : candidates) {
+    const size_t d = Distance(word, candidate);
+    const size_t allowed = std::min(word.size(), candidate.size()) >= 3 ? 2 : 1;
+    if (d <= allowed && (!best || d < best_distance)) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+std::string HomeDir() {
+  if (const char* home = std::getenv("HOME"); home && *home) return home;
+  // No $HOME (e.g. started by a bare service manager): ask the user database.
+  std::array<char, 4096> buffer{};
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found && found->pw_dir)
+    return found->pw_dir;
+  return {};
+}
+
+// $VAR if it is an absolute path, else ~/fallback. The XDG Base Directory spec
+// says relative values are invalid and must be ignored.
+std::string XdgDir(const char* var, std::string_view fallback) {
+  if (const char* value = std::getenv(var); value && value[0] == '/') return value;
+  return HomeDir() + "/" + std::string(fallback);
+}
+
+// ~ expanded; a relative path is taken relative to the config file's
+// directory (not the working directory, which a daemon changes to /).
+std::string ResolvePath(std::string_view raw, const std::string& config_path) {
+  fs::path p = ExpandHome(std::string(raw));
+  if (p.is_relative()) p = fs::path(config_path).parent_path() / p;
+  std::error_code ignored;
+  const fs::path absolute = fs::absolute(p, ignored);
+  return (absolute.empty() ? p : absolute).lexically_normal().string();
+}
+
+// Reads all of `path` into `out`; returns 0 or the errno of the failure.
+int ReadWholeFile(const std::string& path, std::string& out) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  std::array<char, 8192> chunk{};
+  int error = 0;
+  for (;;) {
+    const ssize_t n = read(fd, chunk.data(), chunk.size());
+    if (n > 0) {
+      out.append(chunk.data(), static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      error = n == 0 ? 0 : errno;
+      break;
+    }
+  }
+  close(fd);
+  return error;
+}
+
+// Empty when `path` is private to its owner, else why not and how to fix it.
+std::string PermissionProblem(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return "cannot check the permissions of " + path + ": " + std::strerror(errno);
+  if ((st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) == 0) return {};
+  std::array<char, 8> mode{};
+  std::snprintf(mode.data(), mode.size(), "%04o",
+                static_cast<unsigned>(st.st_mode & 07777));
+  return path + " is accessible by group or others (mode " + mode.data() +
+         "): chmod 600 " + path;
+}
+
+// ---- value readers: each returns an error message without the key prefix.
+
+Status ReadDuration(std::string_view value, Millis& out, bool allow_zero) {
+  Result<Millis> d = ParseDuration(value);
+  if (!d.ok()) return d.status();
+  if (!allow_zero && d->count() == 0) return ConfigError("must be longer than 0");
+  out = *d;
+  return Status::Ok();
+}
+
+Status ReadBool(std::string_view value, bool& out) {
+  std::string lower(value);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (lower == "yes" || lower == "true" || lower == "on" || lower == "1") {
+    out = true;
+  } else if (lower == "no" || lower == "false" || lower == "off" || lower == "0") {
+    out = false;
+  } else {
+    return ConfigError("not a yes/no value (use yes, no, true, false, on, off, 1 or 0)");
+  }
+  return Status::Ok();
+}
+
+Status ReadStreams(std::string_view value, std::vector<std::string>& out) {
+  std::vector<std::string> streams;
+  // An empty value means "no streams", not one empty name.
+  for (size_t start = 0; !value.empty() && start <= value.size();) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    const std::string_view name = Trim(value.substr(start, comma - start));
+    start = comma + 1;
+    if (name.empty())
+      return ConfigError("empty stream name (separate names with single commas)");
+    if (std::find(kStreamTypes.begin(), kStreamTypes.end(), name) ==
+        kStreamTypes.end()) {
+      std::string message = "unknown stream type \"" + std::string(name) + "\"";
+      if (auto guess = Closest(name, kStreamTypes))
+        return ConfigError(message + ": did you mean " + std::string(*guess) + "?");
+      return ConfigError(message + " (known: " + Join(kStreamTypes, ", ") + ")");
+    }
+    if (std::find(streams.begin(), streams.end(), name) != streams.end())
+      return ConfigError("stream type \"" + std::string(name) + "\" is listed twice");
+    streams.emplace_back(name);
+  }
+  out = std::move(streams);
+  return Status::Ok();
+}
+
+Status ReadBudget(std::string_view value, double& out) {
+  const bool percent = value.ends_with('%');
+  if (percent) value.remove_suffix(1);
+  double number = 0;
+  // from_chars, not strtod: a config must not mean something else under a
+  // locale whose decimal separator is a comma.
+  const auto [end, ec] =
+      std::from_chars(value.data(), value.data() + value.size(), number);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+      !std::isfinite(number))
+    return ConfigError(
+        "not a budget (use a percentage such as 80% or a fraction such as 0.8)");
+  if (percent) number /= 100;
+  if (!(number > 0 && number <= 1))
+    return ConfigError("out of range (more than 0%, at most 100%; e.g. 80% or 0.8)");
+  out = number;
+  return Status::Ok();
+}
+
+Status ReadClientId(std::string_view value, std::string& out) {
+  if (!std::all_of(value.begin(), value.end(),
+                   [](unsigned char c) { return std::isdigit(c); }))
+    return ConfigError(
+        "not a client id (digits only; see https://www.strava.com/settings/api)");
+  out = value;  // empty = not set; the commands that need it say so
+  return Status::Ok();
+}
+
+Status ReadBaseUrl(std::string_view value, std::string& out) {
+  std::string_view rest = value;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    rest = {};
+  }
+  while (rest.ends_with('/')) rest.remove_suffix(1);
+  if (rest.empty())
+    return ConfigError("not a URL (use https://HOST or http://HOST:PORT)");
+  out = value.substr(0, rest.data() + rest.size() - value.data());
+  return Status::Ok();
+}
+
+Status ReadScope(std::string_view value, std::string& out) {
+  if (value.empty() || value.find_first_of(" \t") != std::string_view::npos)
+    return ConfigError(
+        "not a scope list (comma separated, no spaces, e.g. "
+        "read,activity:read_all,profile:read_all)");
+  out = value;
+  return Status::Ok();
+}
+
+// ---- the keys
+
+struct Key {
+  std::string_view section;
+  std::string_view name;
+  // Interprets the value into `config`; nullptr for the secret keys, which
+  // are resolved together after all keys are read.
+  Status (*apply)(std::string_view value, const std::string& config_path,
+                  Config& config);
+};
+
+// clang-format off
+const Key kKeys[] = {
+    {"strava", "client_id", [](std::string_view v, const std::string&, Config& c) { return ReadClientId(v, c.client_id); }},
+    {"strava", "client_secret", nullptr},
+    {"strava", "client_secret_file", nullptr},
+    {"strava", "base_url", [](std::string_view v, const std::string&, Config& c) { return ReadBaseUrl(v, c.base_url); }},
+    {"strava", "scope", [](std::string_view v, const std::string&, Config& c) { return ReadScope(v, c.scope); }},
+    {"strava", "timeout", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.timeout, false); }},
+    {"cache", "path", [](std::string_view v, const std::string& p, Config& c) {
+       if (v.empty()) return ConfigError("empty (give the path of the cache database)");
+       c.cache_path = ResolvePath(v, p);
+       return Status::Ok(); }},
+    {"sync", "lookback", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.lookback, true); }},
+    {"sync", "details", [](std::string_view v, const std::string&, Config& c) { return ReadBool(v, c.details); }},
+    {"sync", "streams", [](std::string_view v, const std::string&, Config& c) { return ReadStreams(v, c.streams); }},
+    {"sync", "budget", [](std::string_view v, const std::string&, Config& c) { return ReadBudget(v, c.budget); }},
+    {"sync", "max_age", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.max_age, true); }},
+    {"mount", "refresh", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.mount_refresh, true); }},
+    {"testing", "rate_window", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_window, false); }},
+    {"testing", "rate_day", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_day, false); }},
+    {"testing", "retry_base", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.retry_base, false); }},
+};
+// clang-format on
+
+bool IsSection(std::string_view s) {
+  return std::find(kSections.begin(), kSections.end(), s) != kSections.end();
+}
+
+const Key* FindKey(std::string_view section, std::string_view name) {
+  for (const Key& key : kKeys)
+    if (key.section == section && key.name == name) return &key;
+  return nullptr;
+}
+
+std::vector<std::string_view> KeysOf(std::string_view section) {
+  std::vector<std::string_view> names;
+  for (const Key& key : kKeys)
+    if (key.section == section) names.push_back(key.name);
+  return names;
+}
+
+// ---- the parse
+
+struct Setting {
+  std::string value;
+  int line = 0;
+};
+
+struct Error {
+  int line = 0;
+  std::string message;
+};
+
+// State shared by Reader() and Handler(); lives for one ParseConfig() call.
+struct Parse {
+  std::string_view text;
+  size_t pos = 0;
+  int line = 0;  // of the line inih is working on: it reads, then calls back
+  std::map<std::pair<std::string, std::string>, Setting> settings;
+  std::vector<Error> errors;
+};
+
+// Feeds inih one line at a time. Comments and indentation are removed here,
+// not by inih, because inline comments and multi-line values are compile-time
+// options of the library (Debian's build enables both: an indented line would
+// silently continue the previous value) and because inih reads into a fixed
+// buffer (`size`), so a long comment would otherwise be split into a bogus
+// line. A `;` starts a comment at the start of a line or after whitespace.
+char* Reader(char* buffer, int size, void* stream) {
+  auto& parse = *static_cast<Parse*>(stream);
+  if (parse.pos >= parse.text.size()) return nullptr;
+  size_t end = parse.text.find('\n', parse.pos);
+  if (end == std::string_view::npos) end = parse.text.size();
+  std::string_view line = parse.text.substr(parse.pos, end - parse.pos);
+  parse.pos = end + 1;
+  ++parse.line;
+
+  if (parse.line == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+  line = Trim(line);
+  if (line.starts_with(';') || line.starts_with('#')) line = {};
+  for (size_t i = 1; i < line.size(); ++i) {
+    if (line[i] == ';' && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+      line = Trim(line.substr(0, i));
+      break;
+    }
+  }
+
+  const size_t room = static_cast<size_t>(size) - 2;  // '\n' and '\0'
+  if (line.size() > room) {
+    parse.errors.push_back({parse.line, "line too long (at most " +
+                                            std::to_string(room) +
+                                            " characters before comments)"});
+    line = {};
+  }
+  // inih does not report empty sections, so unknown ones are caught here.
+  if (line.starts_with('[')) {
+    const size_t close = line.find(']');
+    const std::string_view name = line.substr(1, close - 1);
+    if (close == std::string_view::npos) {
+      parse.errors.push_back({parse.line, "section header is missing \"]\""});
+    } else if (!IsSection(name)) {
+      std::string message = "unknown section [" + std::string(name) + "]";
+      if (auto guess = Closest(name, kSections))
+        message += ": did you mean [" + std::string(*guess) + "]?";
+      else
+        message += " (known sections: " + Join(kSections, ", ", "[", "]") + ")";
+      parse.errors.push_back({parse.line, message});
+    }
+  }
+  std::copy(line.begin(), line.end(), buffer);
+  buffer[line.size()] = '\n';
+  buffer[line.size() + 1] = '\0';
+  return buffer;
+}
+
+// Called by inih for each key = value. Always returns 1 (success to inih):
+// errors are recorded with their line here and inih's own return value is
+// left to mean "syntax error".
+int Handler(void* user, const char* section_c, const char* name_c,
+            const char* value) {
+  auto& parse = *static_cast<Parse*>(user);
+  const std::string section = section_c, name = name_c;
+  auto error = [&](std::string message) {
+    parse.errors.push_back({parse.line, std::move(message)});
+    return 1;
+  };
+  if (name.empty()) return error("missing key name before \"=\"");
+  if (section.empty()) {
+    for (const Key& key : kKeys)
+      if (key.name == name)
+        return error("key \"" + name + "\" is outside any section (put it under [" +
+                     std::string(key.section) + "])");
+    return error("key \"" + name + "\" is outside any section");
+  }
+  if (!IsSection(section)) return 1;  // Reader() reported the section
+  if (!FindKey(section, name)) {
+    const std::vector<std::string_view> known = KeysOf(section);
+    std::string message = "unknown key \"" + name + "\" in [" + section + "]";
+    if (auto guess = Closest(name, known))
+      return error(message + ": did you mean " + std::string(*guess) + "?");
+    for (const Key& key : kKeys)
+      if (key.name == name)
+        return error(message + ": it belongs in [" + std::string(key.section) + "]");
+    return error(message + " (known keys: " + Join(known, ", ") + ")");
+  }
+  auto [it, inserted] =
+      parse.settings.try_emplace({section, name}, Setting{value, parse.line});
+  if (!inserted)
+    return error("duplicate key \"" + name + "\" in [" + section +
+                 "] (first set on line " + std::to_string(it->second.line) + ")");
+  return 1;
+}
+
+}  // namespace
+
+Result<Millis> ParseDuration(std::string_view text) {
+  if (text == "0") return Millis(0);
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  auto not_a_duration = [] {
+    return ConfigError("not a duration (" + std::string(kDurationHint) + ")");
+  };
+  if (text.empty()) return not_a_duration();
+
+  // One or more <number><unit>, e.g. "7d", "1h30m", "2.5s": what
+  // FormatDuration writes reads back.
+  int64_t total = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const bool first = rest.data() == text.data();
+    const std::string_view whole = rest.substr(0, rest.find_first_not_of("0123456789"));
+    rest.remove_prefix(whole.size());
+    std::string_view fraction;
+    if (rest.starts_with('.')) {
+      rest.remove_prefix(1);
+      fraction = rest.substr(0, rest.find_first_not_of("0123456789"));
+      rest.remove_prefix(fraction.size());
+      if (fraction.empty()) return not_a_duration();
+    }
+    if (whole.empty() && fraction.empty()) return not_a_duration();
+    if (rest.empty() && first) {  // a bare number: the unit is never guessed
+      const std::string n(text);
+      return ConfigError("not a duration: the unit is missing (use e.g. " + n +
+                         "s, " + n + "m, " + n + "h or " + n + "d)");
+    }
+    // "ms" is listed before "m", so "5ms" is never read as 5 minutes.
+    const auto* unit = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                    [&](auto& u) { return rest.starts_with(u.first); });
+    if (unit == std::end(kUnits)) return not_a_duration();
+    rest.remove_prefix(unit->first.size());
+
+    // Exact integer arithmetic: 0.1s is 100ms, not 99.999...
+    if (whole.size() > 12 || fraction.size() > 9)
+      return ConfigError("not a duration: out of range");
+    int64_t whole_value = 0, fraction_value = 0, scale = 1;
+    std::from_chars(whole.data(), whole.data() + whole.size(), whole_value);
+    std::from_chars(fraction.data(), fraction.data() + fraction.size(), fraction_value);
+    for (size_t i = 0; i < fraction.size(); ++i) scale *= 10;
+    if ((fraction_value * unit->second) % scale != 0)
+      return ConfigError("not a duration: finer than a millisecond");
+    int64_t ms = 0;
+    if (__builtin_mul_overflow(whole_value, unit->second, &ms) ||
+        __builtin_add_overflow(ms, fraction_value * unit->second / scale, &ms) ||
+        __builtin_add_overflow(total, ms, &total))
+      return ConfigError("not a duration: out of range");
+  }
+  return Millis(total);
+}
+
+std::string FormatDuration(Millis d) {
+  int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  if (ms < 0) return "-" + FormatDuration(Millis(-ms));
+  std::string out;
+  for (auto [unit, size] : {std::pair{"d", int64_t{86'400'000}},
+                            std::pair{"h", int64_t{3'600'000}},
+                            std::pair{"m", int64_t{60'000}}}) {
+    if (ms >= size) out += std::to_string(ms / size) + unit;
+    ms %= size;
+  }
+  const int64_t seconds = ms / 1000, millis = ms % 1000;
+  if (millis == 0) {
+    if (seconds > 0) out += std::to_string(seconds) + "s";
+  } else if (seconds == 0) {
+    out += std::to_string(millis) + "ms";
+  } else {
+    std::array<char, 8> fraction{};
+    std::snprintf(fraction.data(), fraction.size(), "%03d", static_cast<int>(millis));
+    std::string digits = fraction.data();
+    while (digits.ends_with('0')) digits.pop_back();
+    out += std::to_string(seconds) + "." + digits + "s";
+  }
+  return out;
+}
+
+std::string ExpandHome(const std::string& path) {
+  if (path == "~") return HomeDir();
+  if (path.starts_with("~/")) return HomeDir() + path.substr(1);
+  return path;
+}
+
+std::string DefaultConfigPath() {
+  if (const char* env = std::getenv("STRAVAFS_CONFIG"); env && *env) return env;
+  return XdgDir("XDG_CONFIG_HOME", ".config") + "/stravafs/stravafs.conf";
+}
+
+Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
+  const std::string path = explicit_path ? *explicit_path : DefaultConfigPath();
+  std::string text;
+  if (const int error = ReadWholeFile(path, text); error == ENOENT) {
+    return ConfigError("no config file at " + path + ": copy the example (" +
+                       std::string(kExamplePaths) + ") there and set client_id");
+  } else if (error != 0) {
+    return ConfigError("cannot read config file " + path + ": " + std::strerror(error));
+  }
+  return ParseConfig(text, path, /*check_perms=*/true);
+}
+
+Result<Config> ParseConfig(const std::string& text, const std::string& path,
+                           bool check_perms) {
+  Config config;
+  config.path = path;
+  config.cache_path = XdgDir("XDG_DATA_HOME", ".local/share") + "/stravafs/cache.db";
+  config.state_dir = XdgDir("XDG_STATE_HOME", ".local/state") + "/stravafs";
+
+  Parse parse;
+  parse.text = text;
+  const int syntax_line = ini_parse_stream(Reader, &parse, Handler, &parse);
+  std::vector<Error>& errors = parse.errors;
+  if (syntax_line > 0)
+    errors.push_back({syntax_line,
+                      "syntax error (expected [section], key = value, or a ; comment)"});
+  else if (syntax_line < 0)
+    errors.push_back({0, "inih could not parse the file (error " +
+                             std::to_string(syntax_line) + ")"});
+
+  auto setting = [&](const char* section, const char* name) -> const Setting* {
+    auto it = parse.settings.find({section, name});
+    return it == parse.settings.end() ? nullptr : &it->second;
+  };
+  for (const auto& [where, s] : parse.settings) {
+    const Key* key = FindKey(where.first, where.second);
+    if (!key->apply) continue;
+    if (Status st = key->apply(s.value, path, config); !st.ok())
+      errors.push_back({s.line, "[" + where.first + "] " + where.second + " = \"" +
+                                    s.value + "\": " + st.message()});
+  }
+
+  // The secret: client_secret, else client_secret_file, else the environment.
+  const Setting* inline_secret = setting("strava", "client_secret");
+  const Setting* secret_file = setting("strava", "client_secret_file");
+  if (inline_secret && inline_secret->value.empty()) inline_secret = nullptr;
+  if (inline_secret && secret_file) {
+    errors.push_back({secret_file->line,
+                      "[strava] client_secret_file: client_secret is already set on line " +
+                          std::to_string(inline_secret->line) + "; keep one of them"});
+  } else if (inline_secret) {
+    config.client_secret = inline_secret->value;
+    if (check_perms) {
+      if (std::string problem = PermissionProblem(path); !problem.empty())
+        errors.push_back({inline_secret->line, "[strava] client_secret: " + problem});
+    }
+  } else if (secret_file) {
+    const std::string prefix =
+        "[strava] client_secret_file = \"" + secret_file->value + "\": ";
+    const std::string file = ResolvePath(secret_file->value, path);
+    std::string contents;
+    std::string problem;
+    if (secret_file->value.empty())
+      problem = "empty (give the path of a file holding the client secret)";
+    else if (const int error = ReadWholeFile(file, contents); error != 0)
+      problem = "cannot read " + file + ": " + std::strerror(error);
+    else if (Trim(contents).empty())
+      problem = file + " is empty";
+    else if (check_perms)
+      problem = PermissionProblem(file);
+    if (problem.empty())
+      config.client_secret = Trim(contents);
+    else
+      errors.push_back({secret_file->line, prefix + problem});
+  } else if (const char* env = std::getenv("STRAVA_CLIENT_SECRET")) {
+    config.client_secret = env;
+  }
+
+  if (errors.empty()) return config;
+  // The earliest line first; among errors on one line, the first recorded.
+  const Error& first = *std::min_element(
+      errors.begin(), errors.end(),
+      [](const Error& a, const Error& b) { return a.line < b.line; });
+  if (first.line == 0) return ConfigError(path + ": " + first.message);
+  return ConfigError(path + ":" + std::to_string(first.line) + ": " + first.message);
+}
+
+}  // namespace stravafs

@@ -1,0 +1,81 @@
+// Config: the parsed stravafs.conf (see stravafs.conf(5)).
+//
+// Discovery: --config FILE, else $STRAVAFS_CONFIG, else
+// $XDG_CONFIG_HOME/stravafs/stravafs.conf (~/.config/...). Every key has a
+// default; unknown sections/keys and bad values are errors naming file, line
+// and key. A file that holds a secret (client_secret, or the client_secret_file
+// it names) must not be readable by group or others.
+//
+// A Config is a plain value: copy it freely; it is not tied to any thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace stravafs {
+
+using Millis = std::chrono::milliseconds;
+
+struct Config {
+  std::string path;  // the file this came from
+
+  // [strava]
+  std::string client_id;      // required by auth and sync
+  std::string client_secret;  // resolved: client_secret, client_secret_file or $STRAVA_CLIENT_SECRET
+  std::string base_url = "https://www.strava.com";  // no trailing slash; API under /api/v3
+  std::string scope = "read,activity:read_all,profile:read_all";
+  Millis timeout{std::chrono::seconds(30)};  // per HTTP request
+
+  // [cache]
+  std::string cache_path;  // expanded; default $XDG_DATA_HOME/stravafs/cache.db
+  std::string state_dir;   // tokens live here: $XDG_STATE_HOME/stravafs (not configurable)
+
+  // [sync]
+  Millis lookback{std::chrono::hours(24 * 7)};
+  bool details = true;
+  std::vector<std::string> streams{"time", "distance", "latlng", "altitude",
+                                   "heartrate", "cadence", "watts",
+                                   "velocity_smooth", "temp", "moving",
+                                   "grade_smooth"};
+  double budget = 0.8;  // fraction (0, 1] of each rate-limit window
+  Millis max_age{std::chrono::minutes(15)};
+
+  // [mount]
+  Millis mount_refresh{std::chrono::minutes(15)};  // 0 = never
+
+  // [testing]: for the emulator's short windows; never needed against Strava.
+  Millis rate_window{std::chrono::minutes(15)};  // length of the short rate-limit window
+  Millis rate_day{std::chrono::hours(24)};       // length of the daily window
+  Millis retry_base{std::chrono::seconds(1)};    // first retry backoff, doubled each time
+};
+
+// Parses "250ms", "30s", "15m", "6h", "7d", or "0". A bare number is an error
+// (the unit is never guessed).
+Result<Millis> ParseDuration(std::string_view text);
+
+// Renders a duration for people: "7d", "15m", "1h30m", "2.5s", "0s".
+std::string FormatDuration(Millis d);
+
+// Expands a leading "~/" with $HOME.
+std::string ExpandHome(const std::string& path);
+
+// Where the config is looked for when no --config is given.
+std::string DefaultConfigPath();
+
+// Loads the config from `explicit_path` if given, else by discovery. A missing
+// file is an error that says where it looked and how to create one.
+Result<Config> LoadConfig(const std::optional<std::string>& explicit_path);
+
+// Parses config text as if read from `path` (used by LoadConfig and tests).
+// `path` is used for messages, for the permission check when `check_perms`,
+// and as the base of relative paths in values (cache path,
+// client_secret_file), and nothing else.
+Result<Config> ParseConfig(const std::string& text, const std::string& path,
+                           bool check_perms);
+
+}  // namespace stravafs

@@ -1,0 +1,395 @@
+#include "format/render.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <cmath>
+
+#include <simdjson.h>
+
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "base/utf8.h"
+
+namespace stravafs {
+
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+
+// Columns of ActivityColumns() that activities.csv leaves out (see the header).
+bool LeftOutOfCsv(std::string_view column) {
+  return column == "summary_polyline" || column == "polyline" || column == "description";
+}
+
+std::vector<const ActivityColumn*> MakeCsvColumns() {
+  std::vector<const ActivityColumn*> columns;
+  for (const auto& c : ActivityColumns())
+    if (!LeftOutOfCsv(c.name)) columns.push_back(&c);
+  return columns;
+}
+
+std::string FormatInt(int64_t value) {
+  std::array<char, 24> buf;
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  assert(ec == std::errc());
+  return std::string(buf.data(), end);
+}
+
+// Shortest round-trip text in plain decimal notation, for xsd:decimal.
+std::string FormatDecimal(double value) {
+  if (!std::isfinite(value)) return "";
+  if (value == 0) value = 0;  // no "-0"
+  std::array<char, 512> buf;  // enough for any double in fixed notation
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
+  assert(ec == std::errc());
+  return std::string(buf.data(), end);
+}
+
+std::string CsvValue(const ColumnValue& v) {
+  switch (v.kind) {
+    case ColumnValue::kNull: return "";
+    case ColumnValue::kInt: return FormatInt(v.i);
+    case ColumnValue::kReal: return FormatNumber(v.d);
+    case ColumnValue::kText: return CsvField(v.s);
+  }
+  return "";
+}
+
+std::string OptionalNumber(const std::optional<double>& v) { return v ? FormatNumber(*v) : ""; }
+
+bool AllowedInXml(char32_t cp) {
+  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+const std::string* StringField(const Json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+// A whole number for the Garmin extensions' unsigned types, clamped to them.
+std::string WholeNumber(double value, double max) {
+  return FormatInt(static_cast<int64_t>(std::llround(std::clamp(value, 0.0, max))));
+}
+
+bool Usable(const std::optional<double>& v) { return v && std::isfinite(*v); }
+
+}  // namespace
+
+// --- JSON ----------------------------------------------------------------------
+
+std::string RenderJsonFile(const Json& j) {
+  return j.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
+}
+
+namespace {
+
+// nlohmann's dump_escaped with ensure_ascii=false, for valid UTF-8 (which
+// simdjson guarantees): \" \\ \b \f \n \r \t, other control characters as
+// \u00xx, everything else as is.
+void AppendQuoted(std::string_view s, std::string& out) {
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  out.append(s, run, std::string_view::npos);
+  out += '"';
+}
+
+// `v` as dump(2) writes it, its first line already indented by `indent`;
+// false for what only nlohmann reproduces (a key repeated in an object).
+bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out,
+               std::vector<std::string_view>& keys) {
+  using simdjson::dom::element_type;
+  const size_t inner = indent + 2;
+  switch (v.type()) {
+    case element_type::ARRAY: {
+      simdjson::dom::array items = v.get_array().value_unsafe();
+      if (items.begin() == items.end()) return out += "[]", true;
+      out += "[\n";
+      bool first = true;
+      for (simdjson::dom::element item : items) {
+        if (!first) out += ",\n";
+        first = false;
+        out.append(inner, ' ');
+        if (!AppendDom(item, inner, out, keys)) return false;
+      }
+      out += '\n';
+      out.append(indent, ' ');
+      out += ']';
+      return true;
+    }
+    case element_type::OBJECT: {
+      simdjson::dom::object fields = v.get_object().value_unsafe();
+      if (fields.begin() == fields.end()) return out += "{}", true;
+      const size_t first_key = keys.size();
+      out += "{\n";
+      bool first = true;
+      for (auto [key, value] : fields) {
+        for (size_t i = first_key; i < keys.size(); ++i)
+          if (keys[i] == key) return false;  // nlohmann keeps the first place with the last value
+        keys.push_back(key);
+        if (!first) out += ",\n";
+        first = false;
+        out.append(inner, ' ');
+        AppendQuoted(key, out);
+        out += ": ";
+        if (!AppendDom(value, inner, out, keys)) return false;
+      }
+      keys.resize(first_key);
+      out += '\n';
+      out.append(indent, ' ');
+      out += '}';
+      return true;
+    }
+    case element_type::STRING: AppendQuoted(v.get_string().value_unsafe(), out); return true;
+    case element_type::INT64: {
+      std::array<char, 24> buf;
+      out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_int64().value_unsafe()).ptr);
+      return true;
+    }
+    case element_type::UINT64: {
+      std::array<char, 24> buf;
+      out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_uint64().value_unsafe()).ptr);
+      return true;
+    }
+    case element_type::DOUBLE: {
+      const double d = v.get_double().value_unsafe();
+      if (!std::isfinite(d)) return out += "null", true;
+      std::array<char, 64> buf;
+      out.append(buf.data(), nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), d));
+      return true;
+    }
+    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return true;
+    case element_type::NULL_VALUE: out += "null"; return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string RenderGpxText(std::string_view json_text, std::span<const StreamSample> samples) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object fields;
+  if (parser.parse(json_text.data(), json_text.size(), true).get(fields) != simdjson::SUCCESS) {
+    Json j = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    return RenderGpx(j.is_discarded() ? Json::object() : j, samples);
+  }
+  static constexpr std::array<std::string_view, 4> kKeys = {"name", "sport_type", "type", "start_date"};
+  std::array<std::optional<std::string_view>, 4> last;  // nullopt inside: the last value is not a string
+  std::array<bool, 4> seen{};
+  for (auto [key, value] : fields) {
+    for (size_t k = 0; k < kKeys.size(); ++k) {
+      if (key != kKeys[k]) continue;
+      seen[k] = true;
+      std::string_view text;
+      last[k] = value.get_string().get(text) == simdjson::SUCCESS ? std::optional(text) : std::nullopt;
+    }
+  }
+  Json j = Json::object();
+  for (size_t k = 0; k < kKeys.size(); ++k)
+    if (seen[k] && last[k]) j[std::string(kKeys[k])] = std::string(*last[k]);
+  return RenderGpx(j, samples);
+}
+
+std::string RenderJsonText(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::vector<std::string_view> keys;
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) == simdjson::SUCCESS) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 2);
+    keys.clear();
+    if (AppendDom(root, 0, out, keys)) return out += '\n', out;
+  }
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) j = Json::object();  // never for a stored activity: it parsed when stored
+  return RenderJsonFile(j);
+}
+
+// --- CSV -------------------------------------------------------------------------
+
+std::span<const ActivityColumn* const> ActivitiesCsvColumns() {
+  static const std::vector<const ActivityColumn*> columns = MakeCsvColumns();
+  return columns;
+}
+
+std::string ActivitiesCsvHeader() {
+  std::string line;
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) {
+    if (!line.empty()) line += ',';
+    line += c->name;
+  }
+  line += kCrlf;
+  return line;
+}
+
+std::string ActivityCsvRow(const Json& activity) {
+  std::vector<ColumnValue> values;
+  values.reserve(ActivitiesCsvColumns().size());
+  for (const ActivityColumn* c : ActivitiesCsvColumns()) values.push_back(ExtractColumn(activity, *c));
+  return ActivityCsvRow(values);
+}
+
+std::string ActivityCsvRow(std::span<const ColumnValue> values) {
+  assert(values.size() == ActivitiesCsvColumns().size());
+  std::string line;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) line += ',';
+    line += CsvValue(values[i]);
+  }
+  line += kCrlf;
+  return line;
+}
+
+std::string CsvField(std::string_view text) {
+  std::string valid = ToValidUtf8(text);
+  const bool quote = valid.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!valid.empty() && (valid.front() == ' ' || valid.front() == '\t' ||
+                                         valid.back() == ' ' || valid.back() == '\t'));
+  if (!quote) return valid;
+  std::string out = "\"";
+  for (char ch : valid) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+  return out;
+}
+
+std::string FormatNumber(double value) {
+  if (!std::isfinite(value)) return "";
+  if (value == 0) value = 0;  // no "-0"
+  std::array<char, 32> buf;   // the shortest form is at most 24 characters
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  assert(ec == std::errc());
+  return std::string(buf.data(), end);
+}
+
+std::string StreamsCsvHeader() {
+  return "seq,time,distance,lat,lng,altitude,velocity,heartrate,cadence,watts,temp,moving,grade\r\n";
+}
+
+std::string StreamCsvRow(const StreamSample& s) {
+  std::string line = FormatInt(s.seq);
+  for (const auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate,
+                        &s.cadence, &s.watts, &s.temp, &s.moving, &s.grade}) {
+    line += ',';
+    line += OptionalNumber(*v);
+  }
+  line += kCrlf;
+  return line;
+}
+
+std::string RenderStreamsCsv(std::span<const StreamSample> samples) {
+  std::string out = StreamsCsvHeader();
+  for (const auto& s : samples) out += StreamCsvRow(s);
+  return out;
+}
+
+// --- GPX ------------------------------------------------------------------------
+
+bool HasGps(std::span<const StreamSample> samples) {
+  return std::any_of(samples.begin(), samples.end(),
+                     [](const StreamSample& s) { return Usable(s.lat) && Usable(s.lng); });
+}
+
+std::string XmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    const Utf8Char c = DecodeUtf8(text, pos);
+    pos += c.len;
+    switch (c.cp) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (AllowedInXml(c.cp)) AppendUtf8(out, c.cp);
+        break;
+    }
+  }
+  return out;
+}
+
+std::string RenderGpx(const Json& activity, std::span<const StreamSample> samples) {
+  const std::string* name = StringField(activity, "name");
+  const std::string* sport = StringField(activity, "sport_type");
+  if (sport == nullptr) sport = StringField(activity, "type");
+  const std::string* start_text = StringField(activity, "start_date");
+  // A plain flag and value rather than std::optional: GCC 12 warns (falsely)
+  // that the optional may be used uninitialized, and warnings are errors.
+  const std::optional<int64_t> parsed = start_text ? ParseIsoUtc(*start_text) : std::nullopt;
+  const bool has_start = parsed.has_value();
+  const int64_t start = parsed.value_or(0);
+
+  std::string out =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<gpx version=\"1.1\" creator=\"stravafs\" xmlns=\"http://www.topografix.com/GPX/1/1\""
+      " xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v1\""
+      " xmlns:pwr=\"http://www.garmin.com/xmlschemas/PowerExtension/v1\">\n";
+  if (name || has_start) {
+    out += " <metadata>\n";
+    if (name) out += "  <name>" + XmlEscape(*name) + "</name>\n";
+    if (has_start) out += "  <time>" + FormatIsoUtc(start) + "</time>\n";
+    out += " </metadata>\n";
+  }
+  out += " <trk>\n";
+  if (name) out += "  <name>" + XmlEscape(*name) + "</name>\n";
+  if (sport) out += "  <type>" + XmlEscape(*sport) + "</type>\n";
+  out += "  <trkseg>\n";
+  for (const StreamSample& s : samples) {
+    if (!Usable(s.lat) || !Usable(s.lng)) continue;
+    out += "   <trkpt lat=\"" + FormatDecimal(*s.lat) + "\" lon=\"" + FormatDecimal(*s.lng) + "\">\n";
+    if (Usable(s.altitude)) out += "    <ele>" + FormatDecimal(*s.altitude) + "</ele>\n";
+    if (has_start && Usable(s.time) && std::fabs(*s.time) < 1e12) {  // 31,000 years: no overflow below
+      const int64_t at = start + std::llround(*s.time);
+      // Only instants xsd:dateTime writes with four-digit years, as ParseIsoUtc reads them.
+      if (at >= kMinIsoEpoch && at <= kMaxIsoEpoch) out += "    <time>" + FormatIsoUtc(at) + "</time>\n";
+    }
+    std::string tpx;
+    if (Usable(s.temp)) tpx += "      <gpxtpx:atemp>" + FormatDecimal(*s.temp) + "</gpxtpx:atemp>\n";
+    if (Usable(s.heartrate)) tpx += "      <gpxtpx:hr>" + WholeNumber(*s.heartrate, 255) + "</gpxtpx:hr>\n";
+    if (Usable(s.cadence)) tpx += "      <gpxtpx:cad>" + WholeNumber(*s.cadence, 254) + "</gpxtpx:cad>\n";
+    const bool power = Usable(s.watts);
+    if (!tpx.empty() || power) {
+      out += "    <extensions>\n";
+      if (!tpx.empty())
+        out += "     <gpxtpx:TrackPointExtension>\n" + tpx + "     </gpxtpx:TrackPointExtension>\n";
+      if (power) out += "     <pwr:PowerInWatts>" + WholeNumber(*s.watts, 65535) + "</pwr:PowerInWatts>\n";
+      out += "    </extensions>\n";
+    }
+    out += "   </trkpt>\n";
+  }
+  out += "  </trkseg>\n </trk>\n</gpx>\n";
+  return out;
+}
+
+}  // namespace stravafs

@@ -1,0 +1,93 @@
+// The activity columns: how a Strava activity JSON becomes a typed cache row.
+//
+// One table, kActivityColumns, names every typed column of `activities`, its
+// SQL type and where its value comes from in Strava's JSON. The schema, the
+// upsert and (later) the SQLite extension are all generated from it, so a
+// column is added in exactly one place. Parsing is lenient the way Strava
+// needs: numbers may come as ints or floats, optional keys may be absent or
+// null, latlng may be [] or null. A row is never built from a reply that fails
+// the shape check (ValidateActivity), so garbage never reaches the cache.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace stravafs {
+
+using Json = nlohmann::ordered_json;  // ordered: the stored JSON keeps Strava's field order
+
+enum class ColumnType { kInteger, kReal, kText, kBool };
+
+struct ActivityColumn {
+  const char* name;
+  ColumnType type;
+  const char* json_path;  // "a.b" for nested keys, "a[1]" for an array element; "" = computed
+  const char* doc;        // units and meaning, for the schema docs and the vtab
+};
+
+// The SQLite column type of a ColumnType (booleans are INTEGER 0/1).
+const char* SqlType(ColumnType t);
+
+// Every typed column of `activities`, in table order (id first, json last is
+// not listed: it is the raw JSON and always present).
+std::span<const ActivityColumn> ActivityColumns();
+
+// Whether `v` is a JSON integer that fits in int64_t. nlohmann holds
+// non-negative integers as uint64_t: get<int64_t>() wraps those above
+// INT64_MAX to negative numbers, so check this first.
+bool FitsInt64(const Json& v);
+
+// Checks that `j` looks like an activity: an object with an integer `id`,
+// a string `start_date` ending in Z and a string `start_date_local`.
+// Returns a message naming what is wrong, or ok.
+Status ValidateActivity(const Json& j);
+
+// The value of column `c` for activity `j`: nullopt when absent or null.
+// Text is returned as is; booleans as 0/1 in `i`; an integer column takes a
+// float or an integer beyond int64 rounded, or NULL when it does not fit.
+struct ColumnValue {
+  enum Kind { kNull, kInt, kReal, kText } kind = kNull;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;
+};
+ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c);
+// The per-column clean-up both JSON paths apply: start_date_local loses the
+// Z, timezone "(GMT-05:00) America/New_York" becomes "America/New_York".
+void NormalizeColumn(const ActivityColumn& c, ColumnValue& v);
+
+// An activity ready for the cache: the JSON text as received, its
+// fingerprint, every typed column (in ActivityColumns() order), and the sizes
+// of what the mount shows for it (format/sizes.h), which the parser that built
+// the row knows more cheaply than the cache would, and off the cache's thread.
+struct ActivityRow {
+  int64_t id = 0;
+  std::string json;
+  uint64_t hash = 0;
+  std::vector<ColumnValue> columns;
+  int64_t json_size = -1;     // RenderJsonFile(Json::parse(json)).size(); -1 = not known yet
+  int64_t csv_row_size = -1;  // ActivityCsvRowSize(columns); -1 = not known yet
+};
+// The row for a parsed activity (its JSON text is j.dump()).
+ActivityRow RowFromJson(const Json& j);
+
+// "2024-05-12T11:30:00Z" → seconds since the epoch; nullopt if malformed.
+std::optional<int64_t> ParseIsoUtc(std::string_view text);
+// Seconds since the epoch → "2024-05-12T11:30:00Z". Years 0 to 9999 (what
+// ParseIsoUtc reads) have four digits; kMinIsoEpoch..kMaxIsoEpoch is that range.
+inline constexpr int64_t kMinIsoEpoch = INT64_C(-62167219200);  // 0000-01-01T00:00:00Z
+inline constexpr int64_t kMaxIsoEpoch = INT64_C(253402300799);  // 9999-12-31T23:59:59Z
+std::string FormatIsoUtc(int64_t epoch);
+
+// A stable 64-bit fingerprint (FNV-1a) of text; used to notice edited summaries.
+uint64_t Fingerprint(std::string_view text);
+
+}  // namespace stravafs

@@ -1,0 +1,83 @@
+// The mount's stats/ folder: every analytics view of the cache as a CSV
+// file, and two SVG charts any browser opens (mount.stravafs(8)).
+//
+// Charts end at the newest activity in the cache, not at today, so that a
+// file changes only when the cache does:
+//   weekly_distance.svg  distance per sport group in each of the 52 ISO weeks
+//                        up to the newest activity's week (weekly_totals);
+//   calendar.svg         a heat map of the 53 weeks (Monday to Sunday) up to
+//                        that week, one square per day, shaded by moving time
+//                        (activity_facts).
+#ifndef STRAVAFS_FS_STATS_H_
+#define STRAVAFS_FS_STATS_H_
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cache/cache.h"
+#include "base/status.h"
+
+namespace stravafs {
+
+struct StatsFile {
+  const char* name;   // in stats/
+  const char* query;  // the CSV's rows, in order; nullptr for a chart
+};
+
+// In listing order; a file's index is its place here.
+std::span<const StatsFile> StatsFiles();
+std::optional<size_t> StatsFileIndex(std::string_view name);
+
+// The file's bytes, read from the cache (CSV: a header of the view's column
+// names, then one RFC 4180 row per view row, CRLF line ends).
+Result<std::string> RenderStatsFile(Cache& cache, size_t index);
+
+// A CSV file of stats/ a row at a time, so that a view over every activity
+// is never held whole: the file's bytes are the concatenation of what Next()
+// appends until it returns false. Holds a statement of `cache` from the
+// first Next() on; keep `cache` in one read transaction meanwhile for one
+// consistent file. Charts are not streamed (small): Csv() is false for them.
+class StatsCsvReader {
+ public:
+  StatsCsvReader(Cache& cache, size_t index) : cache_(cache), index_(index) {}
+  static bool Csv(size_t index);
+  // Appends the header, then one row per call; false at the end.
+  Result<bool> Next(std::string& out);
+  // Back to the first byte.
+  void Restart();
+
+ private:
+  Cache& cache_;
+  size_t index_;
+  Stmt* st_ = nullptr;  // after the header
+  bool done_ = false;
+};
+
+// The size of a stats/ file, counted without holding it.
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index);
+
+// The sport groups of activity_facts, in the charts' stacking order.
+inline constexpr std::array<const char*, 4> kSportGroups = {"run", "ride", "swim", "other"};
+
+struct WeekBar {
+  std::string label;  // "2026-W05"
+  std::array<double, 4> km{};  // per kSportGroups
+};
+// Oldest first; any number of weeks (the stats file passes 52).
+std::string WeeklyDistanceSvg(std::span<const WeekBar> weeks);
+
+struct DayCell {
+  std::string date;  // YYYY-MM-DD
+  int activities = 0;
+  double km = 0;
+  double hours = 0;  // moving time
+};
+// Whole weeks, Monday first, oldest first (the stats file passes 53 x 7 days).
+std::string CalendarSvg(std::span<const DayCell> days);
+
+}  // namespace stravafs
+
+#endif  // STRAVAFS_FS_STATS_H_

@@ -1,0 +1,842 @@
+#include "mount/tree.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <set>
+
+#include "mount/names.h"
+#include "format/render.h"
+#include "mount/stats.h"
+
+namespace stravafs {
+
+namespace {
+
+// SQL that holds exactly for the activities ParseLocalStart accepts (the
+// cache stores start_date_local without its Z) and whose id has an inode.
+constexpr const char* kShown =
+    " length(a.start_date_local) = 19"
+    " AND a.start_date_local GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]'"
+    " AND substr(a.start_date_local, 6, 2) BETWEEN '01' AND '12'"
+    " AND substr(a.start_date_local, 9, 2) BETWEEN '01' AND '31'"
+    " AND substr(a.start_date_local, 12, 2) <= '23' AND substr(a.start_date_local, 15, 2) <= '59'"
+    " AND substr(a.start_date_local, 18, 2) <= '60'"
+    " AND a.id BETWEEN 0 AND 72057594037927935 ";
+
+constexpr const char* kActivityColumns =
+    "SELECT a.id, a.start_date_local, a.name, a.sport_type, a.start_date, "
+    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev "
+    "FROM activities a JOIN activity_sync s ON s.id = a.id WHERE ";
+
+// start_date_local ranges: every value of a folder is >= lo and < hi
+// ("2024-05-" .. "2024-05:", as ':' sorts right after the digits and '-').
+constexpr const char* kAllLo = "0";
+constexpr const char* kAllHi = ":";
+std::string YearLo(int y) { return YearFolderName(y) + "-"; }
+std::string YearHi(int y) { return YearFolderName(y) + ":"; }
+std::string MonthLo(int y, int m) { return YearFolderName(y) + "-" + MonthFolderName(m) + "-"; }
+std::string MonthHi(int y, int m) { return YearFolderName(y) + "-" + MonthFolderName(m) + ":"; }
+
+constexpr int kRowsPerBlock = 256;
+constexpr int64_t kFolderNlinkBase = 2;  // "." and the entry in the parent
+
+NodeAttr Dir(uint64_t ino, int64_t mtime, uint32_t subdirs) {
+  return NodeAttr{ino, NodeType::kDir, 0, mtime, static_cast<uint32_t>(kFolderNlinkBase + subdirs)};
+}
+NodeAttr File(uint64_t ino, uint64_t size, int64_t mtime, uint64_t version) {
+  return NodeAttr{ino, NodeType::kFile, size, mtime, 1, version};
+}
+
+// Versions of files rendered to be measured: their bytes' FNV-1a hash.
+uint64_t VersionOfBytes(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// An activities.csv's version: its rows change only when an activity in its
+// range is written (a larger rev than any before) or leaves it (fewer rows).
+uint64_t VersionOfCsv(int64_t rows, int64_t max_rev) {
+  return VersionOfBytes(std::to_string(rows) + "/" + std::to_string(max_rev));
+}
+
+// "2024-05-12_0730_Morning-Run_11234567890.json" → (base, id, kind); nullopt
+// for anything an activity file name cannot be.
+struct ParsedName {
+  std::string_view base;
+  int64_t id;
+  ActivityFile file;
+};
+std::optional<ParsedName> ParseActivityFileName(std::string_view name) {
+  size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string_view ext = name.substr(dot);
+  ActivityFile file;
+  if (ext == ".json") file = ActivityFile::kJson;
+  else if (ext == ".csv") file = ActivityFile::kCsv;
+  else if (ext == ".gpx") file = ActivityFile::kGpx;
+  else return std::nullopt;
+  std::string_view base = name.substr(0, dot);
+  size_t us = base.rfind('_');
+  if (us == std::string_view::npos || us + 1 == base.size() || base.size() - us - 1 > 18) return std::nullopt;
+  int64_t id = 0;
+  for (char c : base.substr(us + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    id = id * 10 + (c - '0');
+  }
+  return ParsedName{base, id, file};
+}
+
+std::optional<int> TwoDigits(std::string_view s, int lo, int hi) {
+  if (s.size() != 2 || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return std::nullopt;
+  int v = (s[0] - '0') * 10 + (s[1] - '0');
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+std::optional<int> FourDigits(std::string_view s) {
+  if (s.size() != 4) return std::nullopt;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+ColumnValue ReadValue(const Stmt& st, int col) {
+  ColumnValue v;
+  switch (st.Type(col)) {
+    case SQLITE_INTEGER: v.kind = ColumnValue::kInt; v.i = st.Int(col); break;
+    case SQLITE_FLOAT: v.kind = ColumnValue::kReal; v.d = st.Real(col); break;
+    case SQLITE_TEXT: case SQLITE_BLOB: v.kind = ColumnValue::kText; v.s = st.Text(col); break;
+    default: break;
+  }
+  return v;
+}
+
+}  // namespace
+
+// --- FsMemo ------------------------------------------------------------------
+
+uint64_t FsMemo::epoch() const {
+  std::lock_guard lock(mu_);
+  return epoch_;
+}
+
+std::optional<NodeAttr> FsMemo::Get(uint64_t ino) const {
+  std::lock_guard lock(mu_);
+  auto it = attrs_.find(ino);
+  if (it == attrs_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FsMemo::Put(uint64_t epoch, const NodeAttr& attr) {
+  std::lock_guard lock(mu_);
+  if (epoch == epoch_) attrs_[attr.ino] = attr;
+}
+
+void FsMemo::Invalidate() {
+  std::lock_guard lock(mu_);
+  ++epoch_;
+  attrs_.clear();
+}
+
+// --- FsTree --------------------------------------------------------------------
+
+struct FsTree::ActivityNode {
+  int64_t id = 0;
+  LocalStart local;
+  std::string base;
+  int64_t start = 0;  // start_date, epoch seconds
+  uint64_t json_size = 0;
+  std::optional<uint64_t> csv_size, gpx_size;
+  uint64_t rev = 0;  // the version of its files
+
+  uint64_t MonthIno() const { return MonthDirInode(local.year, local.month); }
+  std::optional<uint64_t> Size(ActivityFile f) const {
+    switch (f) {
+      case ActivityFile::kJson: return json_size;
+      case ActivityFile::kCsv: return csv_size;
+      case ActivityFile::kGpx: return gpx_size;
+    }
+    return std::nullopt;
+  }
+  std::string LinkTarget() const { return ByIdLinkTarget(local, base); }
+};
+
+Result<std::unique_ptr<FsTree>> FsTree::Open(const std::string& cache_path, FsMemo& memo) {
+  auto cache = Cache::Open(cache_path, Cache::Mode::kReadOnly);
+  if (!cache.ok()) return cache.status();
+  return std::unique_ptr<FsTree>(new FsTree(std::move(*cache), memo));
+}
+
+bool FsTree::IsActivitiesCsv(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  return d && (ino == kRootCsvInode || d->kind == InodeKind::kYearCsv || d->kind == InodeKind::kMonthCsv);
+}
+
+bool FsTree::IsStatsFile(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  return d && d->kind == InodeKind::kStatsFile;
+}
+
+namespace {
+// Reads the row of kActivityColumns at `st` into a node; nullopt for a start
+// ParseLocalStart refuses (kShown keeps those out; this is the belt to its braces).
+template <typename Node>
+std::optional<Node> ReadNode(const Stmt& st) {
+  Node n;
+  n.id = st.Int(0);
+  auto local = ParseLocalStart(st.Text(1));
+  if (!local) return std::nullopt;
+  n.local = *local;
+  n.base = ActivityBaseName(n.local, st.Text(2), n.id, st.Text(3));
+  n.start = ParseIsoUtc(st.Text(4)).value_or(0);
+  n.json_size = st.IsNull(5) ? 0 : static_cast<uint64_t>(st.Int(5));
+  if (!st.IsNull(6)) n.csv_size = static_cast<uint64_t>(st.Int(6));
+  if (!st.IsNull(7)) n.gpx_size = static_cast<uint64_t>(st.Int(7));
+  n.rev = static_cast<uint64_t>(st.Int(8));
+  return n;
+}
+}  // namespace
+
+Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
+  static const std::string sql = std::string(kActivityColumns) + "a.id = ?1 AND" + kShown;
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an activity");
+  st->Bind(1, id);
+  std::optional<ActivityNode> node;
+  if (st->Step()) node = ReadNode<ActivityNode>(*st);
+  else if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok()) return s;
+  st->Reset();
+  return node;
+}
+
+Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi) {
+  static const std::string sql = std::string(kActivityColumns) +
+                                 "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" + kShown +
+                                 "ORDER BY a.start_date_local, a.id";
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "listing activities");
+  st->Bind(1, lo).Bind(2, hi);
+  std::vector<ActivityNode> nodes;
+  while (st->Step())
+    if (auto n = ReadNode<ActivityNode>(*st)) nodes.push_back(std::move(*n));
+  if (auto s = cache_->Check(st->rc(), "listing activities"); !s.ok()) return s;
+  return nodes;
+}
+
+// The first year (or month) at or after `lo`, one index probe each: a folder
+// listing costs a probe per folder, never a scan of its activities.
+namespace {
+Result<std::vector<int>> DistinctPrefixes(Cache& cache, std::string lo, const std::string& hi, int substr_from,
+                                          const std::function<std::string(int)>& next_lo) {
+  static const std::string sql = std::string("SELECT a.start_date_local FROM activities a WHERE "
+                                             "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                                 kShown + "ORDER BY a.start_date_local LIMIT 1";
+  Stmt* st = cache.Prepare(sql);
+  if (st == nullptr) return cache.Check(SQLITE_ERROR, "listing folders");
+  std::vector<int> out;
+  for (;;) {
+    st->Bind(1, lo).Bind(2, hi);
+    if (!st->Step()) {
+      if (auto s = cache.Check(st->rc(), "listing folders"); !s.ok()) return s;
+      st->Reset();
+      break;
+    }
+    std::string date = st->Text(0);
+    st->Reset();
+    int v = std::stoi(date.substr(static_cast<size_t>(substr_from), substr_from == 0 ? 4 : 2));
+    out.push_back(v);
+    lo = next_lo(v);
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<int>> FsTree::Years() {
+  return DistinctPrefixes(*cache_, kAllLo, kAllHi, 0, [](int y) { return YearHi(y); });
+}
+
+Result<std::vector<int>> FsTree::Months(int year) {
+  return DistinctPrefixes(*cache_, YearLo(year), YearHi(year), 5, [year](int m) { return MonthHi(year, m); });
+}
+
+Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const std::string& hi) {
+  static const std::string sql = std::string("SELECT a.start_date FROM activities a WHERE "
+                                             "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                                 kShown + "ORDER BY a.start_date_local DESC, a.id DESC LIMIT 1";
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the newest activity");
+  st->Bind(1, lo).Bind(2, hi);
+  std::optional<int64_t> t;
+  if (st->Step()) t = ParseIsoUtc(st->Text(0)).value_or(0);
+  else if (auto s = cache_->Check(st->rc(), "reading the newest activity"); !s.ok()) return s;
+  st->Reset();
+  return t;
+}
+
+Result<std::optional<std::string>> FsTree::AthleteJson() {
+  Stmt* st = cache_->Prepare("SELECT json FROM athletes ORDER BY id LIMIT 1");
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the athlete");
+  std::optional<std::string> json;
+  if (st->Step()) json = st->Text(0);
+  else if (auto s = cache_->Check(st->rc(), "reading the athlete"); !s.ok()) return s;
+  st->Reset();
+  return json;
+}
+
+
+Result<std::optional<NodeAttr>> FsTree::AthleteAttr() {
+  if (auto m = memo_.Get(kAthleteJsonInode)) return std::optional<NodeAttr>(*m);
+  uint64_t epoch = memo_.epoch();
+  auto json = AthleteJson();
+  if (!json.ok()) return json.status();
+  if (!*json) return std::optional<NodeAttr>();
+  auto last = LastStart(kAllLo, kAllHi);
+  if (!last.ok()) return last.status();
+  const std::string bytes = RenderJsonText(**json);
+  NodeAttr a = File(kAthleteJsonInode, bytes.size(), last->value_or(0), VersionOfBytes(bytes));
+  memo_.Put(epoch, a);
+  return std::optional<NodeAttr>(a);
+}
+
+// Folders: the root, by-id, a year, a month.
+Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
+  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
+  uint64_t epoch = memo_.epoch();
+  auto d = DecodeInode(ino);
+  std::string lo = kAllLo, hi = kAllHi;
+  uint32_t subdirs = 0;
+  if (ino == kRootInode) {
+    auto years = Years();
+    if (!years.ok()) return years.status();
+    subdirs = static_cast<uint32_t>(years->size()) + 2;  // + by-id and stats
+  } else if (ino == kByIdDirInode || ino == kStatsDirInode) {
+    // its mtime is the newest activity's, like the root's
+  } else if (d && d->kind == InodeKind::kYearDir) {
+    auto months = Months(d->year());
+    if (!months.ok()) return months.status();
+    if (months->empty()) return std::optional<NodeAttr>();
+    subdirs = static_cast<uint32_t>(months->size());
+    lo = YearLo(d->year());
+    hi = YearHi(d->year());
+  } else if (d && d->kind == InodeKind::kMonthDir) {
+    lo = MonthLo(d->year(), d->month());
+    hi = MonthHi(d->year(), d->month());
+  } else {
+    return std::optional<NodeAttr>();
+  }
+  auto last = LastStart(lo, hi);
+  if (!last.ok()) return last.status();
+  const bool always = ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode;
+  if (!*last && !always) return std::optional<NodeAttr>();
+  NodeAttr a = Dir(ino, last->value_or(0), subdirs);
+  memo_.Put(epoch, a);
+  return std::optional<NodeAttr>(a);
+}
+
+namespace {
+struct CsvRange {
+  std::string lo, hi;
+  bool always;  // the root's exists even with no activities
+};
+std::optional<CsvRange> RangeOfCsv(uint64_t ino) {
+  if (ino == kRootCsvInode) return CsvRange{kAllLo, kAllHi, true};
+  auto d = DecodeInode(ino);
+  if (!d) return std::nullopt;
+  if (d->kind == InodeKind::kYearCsv) return CsvRange{YearLo(d->year()), YearHi(d->year()), false};
+  if (d->kind == InodeKind::kMonthCsv)
+    return CsvRange{MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()), false};
+  return std::nullopt;
+}
+}  // namespace
+
+Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
+  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
+  uint64_t epoch = memo_.epoch();
+  auto range = RangeOfCsv(ino);
+  if (!range) return std::optional<NodeAttr>();
+  static const std::string sql =
+      std::string("SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
+                  "FROM activities a JOIN activity_sync s ON s.id = a.id "
+                  "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") + kShown;
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "sizing activities.csv");
+  st->Bind(1, range->lo).Bind(2, range->hi);
+  if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "sizing activities.csv");
+  int64_t rows = st->Int(0);
+  auto bytes = static_cast<uint64_t>(st->Real(1));
+  const int64_t max_rev = st->Int(2);
+  st->Reset();
+  if (rows == 0 && !range->always) return std::optional<NodeAttr>();
+  auto last = LastStart(range->lo, range->hi);
+  if (!last.ok()) return last.status();
+  NodeAttr a = File(ino, ActivitiesCsvHeader().size() + bytes, last->value_or(0), VersionOfCsv(rows, max_rev));
+  memo_.Put(epoch, a);
+  return std::optional<NodeAttr>(a);
+}
+
+Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  if (!d) return std::optional<NodeAttr>();
+  auto node = Activity(d->activity_id());
+  if (!node.ok()) return node.status();
+  if (!*node) return std::optional<NodeAttr>();
+  const ActivityNode& n = **node;
+  if (d->kind == InodeKind::kByIdLink)
+    return std::optional<NodeAttr>(NodeAttr{ino, NodeType::kLink, n.LinkTarget().size(), n.start, 1});
+  ActivityFile f = d->kind == InodeKind::kActivityJson  ? ActivityFile::kJson
+                   : d->kind == InodeKind::kActivityCsv ? ActivityFile::kCsv
+                                                         : ActivityFile::kGpx;
+  auto size = n.Size(f);
+  if (!size) return std::optional<NodeAttr>();
+  return std::optional<NodeAttr>(File(ino, *size, n.start, n.rev));
+}
+
+// stats/ files are counted to be measured (a view's rows have no stored
+// size), once per change of the cache, in one transaction with their
+// version: the newest fs_changes row, as every write that changes a view
+// logs one (activities, streams, and by trigger analytics_settings and
+// athlete_zones).
+Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
+  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
+  const uint64_t epoch = memo_.epoch();
+  auto d = DecodeInode(ino);
+  if (!d || d->payload >= StatsFiles().size()) return std::optional<NodeAttr>();
+  if (auto s = BeginSnapshot(); !s.ok()) return s;
+  struct End {
+    FsTree* t;
+    ~End() { t->EndSnapshot(); }
+  } end{this};
+  auto version = LastChange();
+  if (!version.ok()) return version.status();
+  auto size = MeasureStatsFile(*cache_, d->payload);
+  if (!size.ok()) return size.status();
+  auto last = LastStart(kAllLo, kAllHi);
+  if (!last.ok()) return last.status();
+  NodeAttr a = File(ino, *size, last->value_or(0), static_cast<uint64_t>(*version));
+  memo_.Put(epoch, a);
+  return std::optional<NodeAttr>(a);
+}
+
+Result<uint64_t> FsTree::StatsSize(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  if (!d || d->kind != InodeKind::kStatsFile) return Status::Error(ErrorKind::kCache, "no such stats file");
+  return MeasureStatsFile(*cache_, d->payload);
+}
+
+Result<std::string> FsTree::ReadStats(StatsCursor& c, uint64_t offset, size_t size) {
+  // Rows are rendered forward from where the last read ended; a read from
+  // before what is kept starts over (a reread, or readahead out of order).
+  constexpr uint64_t kKeepBehind = 256 * 1024;
+  if (!c.reader) c.reader = std::make_unique<StatsCsvReader>(*cache_, c.index);
+  if (offset < c.pos) {
+    c.reader->Restart();
+    c.pos = 0;
+    c.buf.clear();
+  }
+  while (c.pos + c.buf.size() < offset + size) {
+    auto more = c.reader->Next(c.buf);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+  }
+  if (offset > c.pos + kKeepBehind) {
+    const uint64_t drop = std::min<uint64_t>(offset - kKeepBehind - c.pos, c.buf.size());
+    c.buf.erase(0, drop);
+    c.pos += drop;
+  }
+  if (offset >= c.pos + c.buf.size()) return std::string();
+  const uint64_t from = offset - c.pos;
+  return c.buf.substr(from, std::min<uint64_t>(size, c.buf.size() - from));
+}
+
+Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
+  if (ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode) return FolderAttr(ino);
+  if (ino == kAthleteJsonInode) return AthleteAttr();
+  if (ino == kRootCsvInode) return CsvAttr(ino);
+  auto d = DecodeInode(ino);
+  if (!d) return std::optional<NodeAttr>();
+  switch (d->kind) {
+    case InodeKind::kYearDir:
+    case InodeKind::kMonthDir:
+      return FolderAttr(ino);
+    case InodeKind::kYearCsv:
+    case InodeKind::kMonthCsv:
+      return CsvAttr(ino);
+    case InodeKind::kActivityJson:
+    case InodeKind::kActivityCsv:
+    case InodeKind::kActivityGpx:
+    case InodeKind::kByIdLink:
+      return ActivityFileAttr(ino);
+    case InodeKind::kStatsFile:
+      return StatsAttr(ino);
+    case InodeKind::kFixed:
+      break;
+  }
+  return std::optional<NodeAttr>();
+}
+
+Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view name) {
+  constexpr std::string_view kCsvName = "activities.csv";
+  if (parent == kRootInode) {
+    if (name == "athlete.json") return AthleteAttr();
+    if (name == kCsvName) return CsvAttr(kRootCsvInode);
+    if (name == "by-id") return FolderAttr(kByIdDirInode);
+    if (name == "stats") return FolderAttr(kStatsDirInode);
+    if (auto y = FourDigits(name)) return FolderAttr(YearDirInode(*y));
+    return std::optional<NodeAttr>();
+  }
+  if (parent == kStatsDirInode) {
+    if (auto i = StatsFileIndex(name)) return StatsAttr(StatsFileInode(*i));
+    return std::optional<NodeAttr>();
+  }
+  if (parent == kByIdDirInode) {
+    constexpr std::string_view kExt = ".json";
+    if (name.size() <= kExt.size() || name.substr(name.size() - kExt.size()) != kExt) return std::optional<NodeAttr>();
+    std::string_view digits = name.substr(0, name.size() - kExt.size());
+    if (digits.size() > 18 || (digits.size() > 1 && digits[0] == '0')) return std::optional<NodeAttr>();
+    int64_t id = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::optional<NodeAttr>();
+      id = id * 10 + (c - '0');
+    }
+    return ActivityFileAttr(ByIdLinkInode(id));
+  }
+  auto d = DecodeInode(parent);
+  if (!d) return std::optional<NodeAttr>();
+  if (d->kind == InodeKind::kYearDir) {
+    if (name == kCsvName) return CsvAttr(YearCsvInode(d->year()));
+    if (auto m = TwoDigits(name, 1, 12)) return FolderAttr(MonthDirInode(d->year(), *m));
+    return std::optional<NodeAttr>();
+  }
+  if (d->kind != InodeKind::kMonthDir) return std::optional<NodeAttr>();
+  if (name == kCsvName) return CsvAttr(MonthCsvInode(d->year(), d->month()));
+  auto parsed = ParseActivityFileName(name);
+  if (!parsed) return std::optional<NodeAttr>();
+  auto node = Activity(parsed->id);
+  if (!node.ok()) return node.status();
+  // The name must be the activity's current one, in this folder.
+  if (!*node || (*node)->MonthIno() != parent || (*node)->base != parsed->base) return std::optional<NodeAttr>();
+  auto size = (*node)->Size(parsed->file);
+  if (!size) return std::optional<NodeAttr>();
+  return std::optional<NodeAttr>(
+      File(ActivityFileInode(parsed->file, parsed->id), *size, (*node)->start, (*node)->rev));
+}
+
+Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
+  auto self = GetAttr(dir);
+  if (!self.ok()) return self.status();
+  if (!*self || (*self)->type != NodeType::kDir) return std::optional<std::vector<DirEntry>>();
+  std::vector<DirEntry> out;
+  auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
+    if (!attr.ok()) return attr.status();
+    if (*attr) out.push_back(DirEntry{std::move(name), **attr});
+    return Status::Ok();
+  };
+  auto d = DecodeInode(dir);
+  if (dir == kRootInode) {
+    if (auto s = add("athlete.json", AthleteAttr()); !s.ok()) return s;
+    if (auto s = add("activities.csv", CsvAttr(kRootCsvInode)); !s.ok()) return s;
+    if (auto s = add("by-id", FolderAttr(kByIdDirInode)); !s.ok()) return s;
+    if (auto s = add("stats", FolderAttr(kStatsDirInode)); !s.ok()) return s;
+    auto years = Years();
+    if (!years.ok()) return years.status();
+    for (int y : *years)
+      if (auto s = add(YearFolderName(y), FolderAttr(YearDirInode(y))); !s.ok()) return s;
+  } else if (dir == kByIdDirInode) {
+    auto nodes = ActivitiesIn(kAllLo, kAllHi);
+    if (!nodes.ok()) return nodes.status();
+    out.reserve(nodes->size());
+    for (const auto& n : *nodes)
+      out.push_back(DirEntry{ByIdLinkName(n.id),
+                             NodeAttr{ByIdLinkInode(n.id), NodeType::kLink, n.LinkTarget().size(), n.start, 1}});
+  } else if (dir == kStatsDirInode) {
+    // Listing stats/ renders none of its files: a view over every activity
+    // takes a while to compute, and find or ls (without -l) need no size.
+    for (size_t i = 0; i < StatsFiles().size(); ++i)
+      out.push_back(DirEntry{StatsFiles()[i].name, File(StatsFileInode(i), 0, (*self)->mtime, 0), false});
+  } else if (d && d->kind == InodeKind::kYearDir) {
+    if (auto s = add("activities.csv", CsvAttr(YearCsvInode(d->year()))); !s.ok()) return s;
+    auto months = Months(d->year());
+    if (!months.ok()) return months.status();
+    for (int m : *months)
+      if (auto s = add(MonthFolderName(m), FolderAttr(MonthDirInode(d->year(), m))); !s.ok()) return s;
+  } else if (d && d->kind == InodeKind::kMonthDir) {
+    if (auto s = add("activities.csv", CsvAttr(MonthCsvInode(d->year(), d->month()))); !s.ok()) return s;
+    auto nodes = ActivitiesIn(MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()));
+    if (!nodes.ok()) return nodes.status();
+    out.reserve(1 + 3 * nodes->size());
+    for (const auto& n : *nodes) {
+      for (ActivityFile f : {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx}) {
+        auto size = n.Size(f);
+        if (!size) continue;
+        out.push_back(DirEntry{n.base + std::string(FileExtension(f)),
+                               File(ActivityFileInode(f, n.id), *size, n.start, n.rev)});
+      }
+    }
+  }
+  return std::optional<std::vector<DirEntry>>(std::move(out));
+}
+
+Result<std::optional<std::string>> FsTree::ReadLink(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  if (!d || d->kind != InodeKind::kByIdLink) return std::optional<std::string>();
+  auto node = Activity(d->activity_id());
+  if (!node.ok()) return node.status();
+  if (!*node) return std::optional<std::string>();
+  return std::optional<std::string>((*node)->LinkTarget());
+}
+
+Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
+  if (ino == kAthleteJsonInode) {
+    auto json = AthleteJson();
+    if (!json.ok()) return json.status();
+    if (!*json) return std::optional<std::string>();
+    return std::optional<std::string>(RenderJsonText(**json));
+  }
+  auto d = DecodeInode(ino);
+  if (d && d->kind == InodeKind::kStatsFile) {
+    if (d->payload >= StatsFiles().size()) return std::optional<std::string>();
+    auto bytes = RenderStatsFile(*cache_, d->payload);
+    if (!bytes.ok()) return bytes.status();
+    return std::optional<std::string>(std::move(*bytes));
+  }
+  if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
+             d->kind != InodeKind::kActivityGpx))
+    return std::optional<std::string>();
+  const int64_t id = d->activity_id();
+  static const std::string sql = std::string("SELECT a.json FROM activities a WHERE a.id = ?1 AND") + kShown;
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an activity");
+  st->Bind(1, id);
+  if (!st->Step()) {
+    if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok()) return s;
+    return std::optional<std::string>();
+  }
+  std::string text = st->Text(0);
+  st->Reset();
+  if (d->kind == InodeKind::kActivityJson) return std::optional<std::string>(RenderJsonText(text));
+  auto samples = cache_->LoadSamples(id);
+  if (!samples.ok()) return samples.status();
+  if (samples->empty()) return std::optional<std::string>();
+  if (d->kind == InodeKind::kActivityCsv) return std::optional<std::string>(RenderStreamsCsv(*samples));
+  if (!HasGps(*samples)) return std::optional<std::string>();
+  return std::optional<std::string>(RenderGpxText(text, *samples));
+}
+
+Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
+  if (auto s = BeginSnapshot(); !s.ok()) return s;
+  struct End {
+    FsTree* t;
+    ~End() { t->EndSnapshot(); }
+  } end{this};
+  auto bytes = Render(ino);
+  if (!bytes.ok()) return bytes.status();
+  if (!*bytes) return std::optional<Rendered>();
+  auto d = DecodeInode(ino);
+  if (ino == kAthleteJsonInode) {
+    const uint64_t version = VersionOfBytes(**bytes);
+    return std::optional<Rendered>(Rendered{std::move(**bytes), version});
+  }
+  if (d && d->kind == InodeKind::kStatsFile) {  // as StatsAttr
+    auto version = LastChange();
+    if (!version.ok()) return version.status();
+    return std::optional<Rendered>(Rendered{std::move(**bytes), static_cast<uint64_t>(*version)});
+  }
+  auto node = Activity(d->activity_id());  // Render() showed an activity's file
+  if (!node.ok()) return node.status();
+  if (!*node) return std::optional<Rendered>();
+  return std::optional<Rendered>(Rendered{std::move(**bytes), (*node)->rev});
+}
+
+Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
+  auto range = RangeOfCsv(ino);
+  if (!range) return std::optional<CsvIndex>();
+  static const std::string sql =
+      std::string("SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
+                  "JOIN activity_sync s ON s.id = a.id "
+                  "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+      kShown + "ORDER BY a.start_date_local, a.id";
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "indexing activities.csv");
+  st->Bind(1, range->lo).Bind(2, range->hi);
+  CsvIndex index;
+  index.lo = range->lo;
+  index.hi = range->hi;
+  index.header_size = ActivitiesCsvHeader().size();
+  uint64_t offset = index.header_size;
+  int64_t row = 0, max_rev = 0;
+  while (st->Step()) {
+    if (row++ % kRowsPerBlock == 0) index.blocks.push_back(CsvIndex::Block{offset, st->Text(0), st->Int(1)});
+    offset += static_cast<uint64_t>(st->Int(2));
+    max_rev = std::max(max_rev, st->Int(3));
+  }
+  if (auto s = cache_->Check(st->rc(), "indexing activities.csv"); !s.ok()) return s;
+  if (row == 0 && !range->always) return std::optional<CsvIndex>();
+  index.size = offset;
+  index.version = VersionOfCsv(row, max_rev);
+  return std::optional<CsvIndex>(std::move(index));
+}
+
+Result<std::string> FsTree::ReadCsv(const CsvIndex& index, uint64_t offset, size_t size) {
+  std::string out;
+  const uint64_t end = std::min<uint64_t>(index.size, offset + size);
+  if (offset >= end) return out;
+  out.reserve(end - offset);
+  if (offset < index.header_size) {
+    const std::string header = ActivitiesCsvHeader();
+    out.append(header, offset, std::min<uint64_t>(end, index.header_size) - offset);
+  }
+  if (end <= index.header_size || index.blocks.empty()) return out;
+  // The last block starting at or before the first byte wanted.
+  const uint64_t from = std::max(offset, index.header_size);
+  auto it = std::upper_bound(index.blocks.begin(), index.blocks.end(), from,
+                             [](uint64_t off, const CsvIndex::Block& b) { return off < b.offset; });
+  const CsvIndex::Block& block = *(it - 1);
+
+  static const std::string sql = [] {
+    std::string cols;
+    for (const ActivityColumn* c : ActivitiesCsvColumns()) cols += std::string(", a.") + c->name;
+    return "SELECT s.csv_row_size" + cols +
+           " FROM activities a JOIN activity_sync s ON s.id = a.id "
+           "WHERE (a.start_date_local, a.id) >= (?1, ?2) AND a.start_date_local < ?3 AND" +
+           std::string(kShown) + "ORDER BY a.start_date_local, a.id";
+  }();
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading activities.csv");
+  st->Bind(1, block.first_date).Bind(2, block.first_id).Bind(3, index.hi);
+  uint64_t pos = block.offset;
+  const size_t ncols = ActivitiesCsvColumns().size();
+  std::vector<ColumnValue> values(ncols);
+  while (pos < end && st->Step()) {
+    const auto row_size = static_cast<uint64_t>(st->Int(0));
+    if (pos + row_size <= from) {  // wholly before the range: skip without rendering
+      pos += row_size;
+      continue;
+    }
+    for (size_t i = 0; i < ncols; ++i) values[i] = ReadValue(*st, static_cast<int>(i) + 1);
+    std::string line = ActivityCsvRow(values);
+    const uint64_t lo = from > pos ? from - pos : 0;
+    const uint64_t hi = std::min<uint64_t>(line.size(), end - pos);
+    if (lo < hi) out.append(line, lo, hi - lo);
+    pos += row_size;
+  }
+  if (st->rc() != SQLITE_ROW)
+    if (auto s = cache_->Check(st->rc(), "reading activities.csv"); !s.ok()) return s;
+  st->Reset();
+  return out;
+}
+
+Result<int64_t> FsTree::LastChange() {
+  Stmt* st = cache_->Prepare("SELECT coalesce(max(seq), 0) FROM fs_changes");
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the change log");
+  if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "reading the change log");
+  int64_t seq = st->Int(0);
+  st->Reset();
+  return seq;
+}
+
+Status FsTree::BeginSnapshot() {
+  if (auto s = cache_->Exec("BEGIN"); !s.ok()) return s;
+  // A read transaction starts at its first read, not at BEGIN.
+  if (auto v = LastChange(); !v.ok()) {
+    EndSnapshot();
+    return v.status();
+  }
+  return Status::Ok();
+}
+
+void FsTree::EndSnapshot() {
+  // A statement stepped part way (a stats/ cursor left mid-file) would keep
+  // the snapshot open past COMMIT, and the pooled connection's next user
+  // would read this old cache.
+  cache_->ResetStatements();
+  (void)cache_->Exec("COMMIT");
+}
+
+Result<int64_t> FsTree::DataVersion() {
+  Stmt* st = cache_->Prepare("PRAGMA data_version");
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading data_version");
+  if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "reading data_version");
+  int64_t v = st->Int(0);
+  st->Reset();
+  return v;
+}
+
+Result<Invalidation> FsTree::ChangesSince(int64_t since) {
+  Invalidation inv;
+  inv.last_seq = since;
+  // The root's files and every stats/ file follow any change.
+  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode, kAthleteJsonInode, kByIdDirInode, kStatsDirInode};
+  for (size_t i = 0; i < StatsFiles().size(); ++i) inodes.insert(StatsFileInode(i));
+  std::set<std::pair<uint64_t, std::string>> entries;
+  auto folder = [&](int year, int month) {
+    inodes.insert({YearDirInode(year), YearCsvInode(year), MonthDirInode(year, month), MonthCsvInode(year, month)});
+  };
+
+  Stmt* first = cache_->Prepare("SELECT min(seq) FROM fs_changes");
+  if (first == nullptr) return cache_->Check(SQLITE_ERROR, "reading the change log");
+  if (!first->Step()) return cache_->Check(first->rc() == SQLITE_DONE ? SQLITE_CORRUPT : first->rc(), "reading the change log");
+  const bool pruned_past_us = !first->IsNull(0) && first->Int(0) > since + 1;
+  first->Reset();
+
+  Stmt* st = cache_->Prepare(
+      "SELECT seq, activity_id, old_year, old_month, old_base FROM fs_changes WHERE seq > ?1 ORDER BY seq");
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the change log");
+  st->Bind(1, since);
+  struct Change {
+    int64_t id;
+    std::optional<int> year, month;
+    std::string base;
+  };
+  std::vector<Change> changes;
+  while (st->Step()) {
+    inv.last_seq = st->Int(0);
+    Change c{st->Int(1), {}, {}, {}};
+    if (!st->IsNull(2) && !st->IsNull(3) && !st->IsNull(4)) {
+      c.year = static_cast<int>(st->Int(2));
+      c.month = static_cast<int>(st->Int(3));
+      c.base = st->Text(4);
+    }
+    changes.push_back(std::move(c));
+  }
+  if (auto s = cache_->Check(st->rc(), "reading the change log"); !s.ok()) return s;
+  if (changes.empty() && !pruned_past_us) return inv;
+
+  for (const Change& c : changes) {
+    auto now = Activity(c.id);
+    if (!now.ok()) return now.status();
+    if (c.year) {  // it existed: its old names may be gone, its bytes have changed
+      folder(*c.year, *c.month);
+      const uint64_t parent = MonthDirInode(*c.year, *c.month);
+      const bool same_place = *now && (*now)->MonthIno() == parent && (*now)->base == c.base;
+      if (!same_place)
+        for (ActivityFile f : {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx})
+          entries.emplace(parent, c.base + std::string(FileExtension(f)));
+      for (ActivityFile f : {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx})
+        inodes.insert(ActivityFileInode(f, c.id));
+      inodes.insert(ByIdLinkInode(c.id));
+      if (!*now) entries.emplace(kByIdDirInode, ByIdLinkName(c.id));
+    }
+    if (*now) folder((*now)->local.year, (*now)->local.month);
+  }
+  if (pruned_past_us) {
+    inv.lost_track = true;
+    auto years = Years();
+    if (!years.ok()) return years.status();
+    for (int y : *years) {
+      auto months = Months(y);
+      if (!months.ok()) return months.status();
+      for (int m : *months) folder(y, m);
+    }
+  }
+  inodes.erase(kNoInode);
+  inv.inodes.assign(inodes.begin(), inodes.end());
+  inv.entries.assign(entries.begin(), entries.end());
+  return inv;
+}
+
+}  // namespace stravafs

@@ -1,0 +1,174 @@
+// The mount's tree over the cache: what exists, its attributes and its bytes.
+//
+// The layout (mount.stravafs(8)):
+//   /athlete.json  /activities.csv  /by-id/<id>.json -> ../YYYY/MM/<base>.json
+//   /YYYY/activities.csv  /YYYY/MM/activities.csv
+//   /YYYY/MM/<base>.json  (always)  <base>.csv (streams held)  <base>.gpx (a GPS sample)
+// Names and inode numbers come from mount/names.h, bytes from format/render.h, and
+// every size from the cache's activity_sync columns written at sync time, so
+// a lookup or a listing never renders a file. Rendering happens when a file
+// is read: whole (one activity's file, athlete.json), or a block of rows at a
+// time (activities.csv, which is never held whole).
+//
+// An activity is shown when its start_date_local reads as a local date and
+// its id fits the inode layout; every activities.csv lists exactly the shown
+// activities of its folder, ordered by start_date_local, then id.
+//
+// One FsTree per thread: it owns a read-only connection. The FsMemo is shared
+// by all of them; it keeps attributes that cost a scan (the root's and a
+// year's activities.csv, the folder counts) until the cache changes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/cache.h"
+#include "mount/stats.h"
+#include "base/status.h"
+
+namespace stravafs {
+
+enum class NodeType { kDir, kFile, kLink };
+
+struct NodeAttr {
+  uint64_t ino = 0;
+  NodeType type = NodeType::kFile;
+  uint64_t size = 0;  // bytes of a file, length of a link's target, 0 for a folder
+  int64_t mtime = 0;  // seconds since the epoch
+  uint32_t nlink = 1;
+  // Files: which version of its bytes the file is at. Two different contents
+  // of a file never share a version (a hash of the bytes where they are
+  // rendered to be measured, else what the cache logs per write).
+  uint64_t version = 0;
+};
+
+struct DirEntry {
+  std::string name;
+  NodeAttr attr;
+  // false: attr holds the inode number and type only, as measuring would
+  // cost a render (stats/ files); the size comes with a lookup.
+  bool measured = true;
+};
+
+// Attributes that cost a scan, kept until Invalidate(). Put() after an
+// Invalidate() that happened since the caller's epoch() is dropped, so a value
+// computed from the old cache never outlives the change.
+class FsMemo {
+ public:
+  uint64_t epoch() const;
+  std::optional<NodeAttr> Get(uint64_t ino) const;
+  void Put(uint64_t epoch, const NodeAttr& attr);
+  void Invalidate();
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t epoch_ = 0;
+  std::unordered_map<uint64_t, NodeAttr> attrs_;
+};
+
+// Where the row blocks of one activities.csv start, built at its first read:
+// a read at any offset renders only from the block that holds it.
+struct CsvIndex {
+  std::string lo, hi;  // start_date_local range of the folder
+  uint64_t header_size = 0;
+  uint64_t size = 0;
+  uint64_t version = 0;  // NodeAttr::version of the file indexed
+  struct Block {
+    uint64_t offset;        // of its first row
+    std::string first_date; // that row's start_date_local
+    int64_t first_id;
+  };
+  std::vector<Block> blocks;
+};
+
+// What the kernel must forget after the cache changed: inodes whose
+// attributes or bytes changed (notify_inval_inode) and names that went away
+// or moved (notify_inval_entry).
+struct Invalidation {
+  int64_t last_seq = 0;     // the fs_changes row this covers up to
+  bool lost_track = false;  // the log was pruned past what we saw: every folder is listed
+  std::vector<uint64_t> inodes;
+  std::vector<std::pair<uint64_t, std::string>> entries;  // (parent inode, name)
+};
+
+class FsTree {
+ public:
+  // Opens `cache_path` read-only (WAL: never blocks a sync).
+  static Result<std::unique_ptr<FsTree>> Open(const std::string& cache_path, FsMemo& memo);
+
+  // nullopt: no such entry.
+  Result<std::optional<NodeAttr>> GetAttr(uint64_t ino);
+  Result<std::optional<NodeAttr>> Lookup(uint64_t parent, std::string_view name);
+  // A folder's entries without "." and ".."; nullopt: no such folder.
+  // stats/ files come unmeasured (DirEntry::measured).
+  Result<std::optional<std::vector<DirEntry>>> List(uint64_t dir);
+  Result<std::optional<std::string>> ReadLink(uint64_t ino);
+
+  // activities.csv files are read through an index; every other file is
+  // rendered whole.
+  static bool IsActivitiesCsv(uint64_t ino);
+  static bool IsStatsFile(uint64_t ino);
+  Result<std::optional<std::string>> Render(uint64_t ino);
+  // Render() and the version the bytes are (NodeAttr::version), read in one
+  // transaction and never from the memo: what an open holds.
+  struct Rendered {
+    std::string bytes;
+    uint64_t version = 0;
+  };
+  Result<std::optional<Rendered>> RenderVersion(uint64_t ino);
+  Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
+
+  // A CSV file of stats/ read a row at a time (never held whole), from
+  // this tree's connection: keep it in one snapshot (BeginSnapshot) for as
+  // long as the cursor lives. Version and size as the file's attributes
+  // give them: LastChange() and StatsSize() in the same snapshot.
+  struct StatsCursor {
+    size_t index = 0;  // in StatsFiles()
+    uint64_t pos = 0;  // offset of buf's first byte
+    std::string buf;
+    std::unique_ptr<StatsCsvReader> reader;
+  };
+  Result<std::string> ReadStats(StatsCursor& c, uint64_t offset, size_t size);
+  Result<uint64_t> StatsSize(uint64_t ino);
+  Result<std::string> ReadCsv(const CsvIndex& index, uint64_t offset, size_t size);
+
+  // Holds one read transaction from here to EndSnapshot(): every query in
+  // between sees the cache as the first one did, whatever syncs commit
+  // meanwhile (WAL readers never block the writer). How an open
+  // activities.csv keeps reading the rows it was opened with.
+  Status BeginSnapshot();
+  void EndSnapshot();
+
+  // The newest fs_changes row (0 when none); what changed after `seq`.
+  Result<int64_t> LastChange();
+  // PRAGMA data_version: changes whenever another connection commits.
+  Result<int64_t> DataVersion();
+  Result<Invalidation> ChangesSince(int64_t seq);
+
+ private:
+  FsTree(std::unique_ptr<Cache> cache, FsMemo& memo) : cache_(std::move(cache)), memo_(memo) {}
+
+  struct ActivityNode;  // one shown activity, as the queries read it
+  Result<std::optional<ActivityNode>> Activity(int64_t id);
+  Result<std::optional<NodeAttr>> ActivityFileAttr(uint64_t ino);
+  Result<std::optional<NodeAttr>> FolderAttr(uint64_t ino);
+  Result<std::optional<NodeAttr>> CsvAttr(uint64_t ino);
+  Result<std::optional<NodeAttr>> StatsAttr(uint64_t ino);
+  Result<std::optional<NodeAttr>> AthleteAttr();
+  Result<std::vector<int>> Years();
+  Result<std::vector<int>> Months(int year);
+  Result<std::optional<int64_t>> LastStart(const std::string& lo, const std::string& hi);
+  Result<std::optional<std::string>> AthleteJson();
+  Result<std::vector<ActivityNode>> ActivitiesIn(const std::string& lo, const std::string& hi);
+
+  std::unique_ptr<Cache> cache_;
+  FsMemo& memo_;
+};
+
+}  // namespace stravafs

@@ -1,0 +1,126 @@
+#include "strava/oauth.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace stravafs {
+
+namespace {
+
+// Scopes without which a sync cannot be complete.
+constexpr const char* kRequiredScopes[] = {"read", "activity:read_all"};
+
+Result<Tokens> PostToken(Transport& transport, const Config& config,
+                         std::vector<std::pair<std::string, std::string>> fields, bool is_code) {
+  if (config.client_id.empty())
+    return Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))");
+  if (config.client_secret.empty())
+    return Status::Error(ErrorKind::kConfig,
+                         config.path + ": no client secret: set [strava] client_secret_file, client_secret "
+                                       "or $STRAVA_CLIENT_SECRET");
+  fields.insert(fields.begin(), {{"client_id", config.client_id}, {"client_secret", config.client_secret}});
+  HttpRequest req;
+  req.method = "POST";
+  req.url = config.base_url + "/oauth/token";
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  req.body = FormEncode(fields);
+  req.timeout = config.timeout;
+  auto resp = transport.Send(req);
+  if (!resp.ok()) return resp.status().WithContext("cannot reach " + config.base_url + "/oauth/token");
+  if (resp->status != 200) {
+    std::string why = DescribeErrorBody(resp->status, resp->body);
+    ErrorKind kind = resp->status >= 500 || resp->status == 429 ? ErrorKind::kServer : ErrorKind::kAuth;
+    if (resp->status == 400 || resp->status == 401) {
+      if (why.find("client_id") != std::string::npos || why.find("Application") != std::string::npos)
+        return Status::Error(kind, "Strava rejected the client id or secret (" + why +
+                                       "): check [strava] client_id and the secret in " + config.path);
+      return Status::Error(kind, is_code ? "Strava rejected the authorization code (" + why +
+                                               "): codes are single-use and short-lived; run `stravafs auth` again"
+                                         : "Strava rejected the stored refresh token (" + why +
+                                               "): it was revoked or replaced; run `stravafs auth` again");
+    }
+    return Status::Error(kind, "token request failed: " + why);
+  }
+  auto j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string() ||
+      !j.contains("refresh_token") || !j["refresh_token"].is_string() || !j.contains("expires_at") ||
+      !j["expires_at"].is_number())
+    return Status::Error(ErrorKind::kServer, "Strava's token reply was not understood (no tokens in it); try again");
+  Tokens t;
+  t.access_token = j["access_token"];
+  t.refresh_token = j["refresh_token"];
+  t.expires_at = j["expires_at"].get<int64_t>();
+  if (j.contains("athlete") && j["athlete"].is_object() && j["athlete"].contains("id") &&
+      j["athlete"]["id"].is_number_integer())
+    t.athlete_id = j["athlete"]["id"];
+  return t;
+}
+
+}  // namespace
+
+std::string AuthorizeUrl(const Config& config, const std::string& redirect_uri, const std::string& state) {
+  return config.base_url + "/oauth/authorize?" +
+         FormEncode({{"client_id", config.client_id},
+                     {"redirect_uri", redirect_uri},
+                     {"response_type", "code"},
+                     {"approval_prompt", "auto"},
+                     {"scope", config.scope},
+                     {"state", state}});
+}
+
+std::vector<std::string> MissingScopes(const std::string& granted) {
+  std::vector<std::string> have, missing;
+  std::stringstream in(granted);
+  for (std::string s; std::getline(in, s, ',');) have.push_back(s);
+  for (const char* need : kRequiredScopes)
+    if (std::find(have.begin(), have.end(), need) == have.end()) missing.emplace_back(need);
+  return missing;
+}
+
+std::string DescribeErrorBody(long status, const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  std::string out = "HTTP " + std::to_string(status);
+  if (j.is_discarded() || !j.is_object()) return out;
+  if (j.contains("message") && j["message"].is_string()) out += " " + j["message"].get<std::string>();
+  if (j.contains("errors") && j["errors"].is_array()) {
+    for (const auto& e : j["errors"]) {
+      if (!e.is_object()) continue;
+      std::string part;
+      for (const char* k : {"resource", "field", "code"})
+        if (e.contains(k) && e[k].is_string() && !e[k].get<std::string>().empty())
+          part += (part.empty() ? "" : " ") + e[k].get<std::string>();
+      if (!part.empty()) out += " [" + part + "]";
+    }
+  }
+  return out;
+}
+
+Result<Tokens> ExchangeCode(Transport& transport, const Config& config, const std::string& code) {
+  return PostToken(transport, config, {{"code", code}, {"grant_type", "authorization_code"}}, true);
+}
+
+Result<Tokens> RefreshTokens(Transport& transport, const Config& config, const std::string& refresh_token) {
+  return PostToken(transport, config, {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}}, false);
+}
+
+Result<std::string> TokenSource::AccessToken(bool force) {
+  if (!tokens_) {
+    auto loaded = store_.Load();
+    if (!loaded.ok()) return loaded.status();
+    tokens_ = *loaded;
+  }
+  int64_t now = clock_.NowMs() / 1000;
+  if (!force && !tokens_->access_token.empty() && tokens_->expires_at - now > 300) return tokens_->access_token;
+
+  auto fresh = RefreshTokens(transport_, config_, tokens_->refresh_token);
+  if (!fresh.ok()) return fresh.status();
+  fresh->scope = tokens_->scope;
+  if (fresh->athlete_id == 0) fresh->athlete_id = tokens_->athlete_id;
+  // Durable before use: the old refresh token may already be dead.
+  if (auto s = store_.Save(*fresh); !s.ok())
+    return s.WithContext("a new refresh token could not be saved (Strava already replaced the old one)");
+  tokens_ = *fresh;
+  return tokens_->access_token;
+}
+
+}  // namespace stravafs

@@ -1,0 +1,100 @@
+#include "strava/token_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace stravafs {
+
+namespace {
+
+Status Errno(const std::string& what) {
+  return Status::Error(ErrorKind::kAuth, what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Result<Tokens> TokenStore::Load() const {
+  std::ifstream in(path());
+  if (!in) {
+    if (errno == ENOENT)
+      return Status::Error(ErrorKind::kAuth, "not authorized yet (no " + path() + "): run `stravafs auth`");
+    return Errno("cannot read " + path());
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("refresh_token") || !j["refresh_token"].is_string())
+    return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
+  auto wrong = [&](const char* key, bool (nlohmann::json::*is)() const noexcept) {
+    return j.contains(key) && !(j[key].*is)();
+  };
+  if (wrong("access_token", &nlohmann::json::is_string) || wrong("scope", &nlohmann::json::is_string) ||
+      wrong("expires_at", &nlohmann::json::is_number_integer) ||
+      wrong("athlete_id", &nlohmann::json::is_number_integer))
+    return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
+  Tokens t;
+  t.refresh_token = j["refresh_token"];
+  t.access_token = j.value("access_token", "");
+  t.expires_at = j.value("expires_at", int64_t{0});
+  t.scope = j.value("scope", "");
+  t.athlete_id = j.value("athlete_id", int64_t{0});
+  return t;
+}
+
+Status TokenStore::Save(const Tokens& t) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return Status::Error(ErrorKind::kAuth, "cannot create " + dir_ + ": " + ec.message());
+  if (::chmod(dir_.c_str(), 0700) != 0) return Errno("cannot make " + dir_ + " private");
+
+  nlohmann::json j = {{"access_token", t.access_token}, {"refresh_token", t.refresh_token},
+                      {"expires_at", t.expires_at},     {"scope", t.scope},
+                      {"athlete_id", t.athlete_id}};
+  std::string body = j.dump(2) + "\n";
+  std::string tmp = path() + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Errno("cannot write " + tmp);
+  const char* p = body.data();
+  size_t left = body.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = Errno("cannot write " + tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, 0600) != 0 || ::fsync(fd) != 0) {
+    Status s = Errno("cannot flush " + tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path().c_str()) != 0) {
+    Status s = Errno("cannot replace " + path());
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace stravafs

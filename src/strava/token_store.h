@@ -1,0 +1,39 @@
+// TokenStore: the OAuth tokens on disk, $XDG_STATE_HOME/stravafs/tokens.json.
+//
+// The file is 0600 in a 0700 directory and is replaced atomically (write a
+// temporary file, fsync, rename, fsync the directory), so a crash leaves
+// either the old tokens or the new ones, never half of each. Strava kills a
+// refresh token the moment it rotates it: Save() must succeed before a new
+// access token is used. Tokens never go anywhere else: not the cache, not
+// logs, not argv.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace stravafs {
+
+struct Tokens {
+  std::string access_token;
+  std::string refresh_token;
+  int64_t expires_at = 0;   // epoch seconds
+  std::string scope;        // as granted, "" when unknown
+  int64_t athlete_id = 0;   // 0 when unknown
+};
+
+class TokenStore {
+ public:
+  explicit TokenStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string path() const { return dir_ + "/tokens.json"; }
+
+  // kAuth error "not authorized yet: run `stravafs auth`" when there is no file.
+  Result<Tokens> Load() const;
+  Status Save(const Tokens& tokens) const;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace stravafs

@@ -1,0 +1,473 @@
+#include "sync/sync_engine.h"
+
+#include "model/activity_page.h"
+
+#include <cmath>
+#include <future>
+#include <unordered_set>
+
+namespace stravafs {
+
+namespace {
+
+constexpr int kPerPage = 200;
+
+// Rows of fs_changes kept after a run. The mount reads the log within a
+// second of each commit; the rest is there so one that was away a while
+// can still catch up with a large sync, without the log growing forever.
+constexpr int64_t kFsChangesKept = 100000;
+
+std::string NowIso(Clock& clock) { return FormatIsoUtc(clock.NowMs() / 1000); }
+
+}  // namespace
+
+Json StreamsByType(const Json& j) {
+  if (j.is_object()) return j;
+  Json out = Json::object();
+  for (const auto& s : j)
+    if (s.is_object() && s.contains("type") && s["type"].is_string()) out[s["type"].get<std::string>()] = s;
+  return out;
+}
+
+Status CheckStreams(const Json& j) {
+  if (!j.is_object() && !j.is_array()) return Status::Error(ErrorKind::kServer, "streams reply is not an object");
+  const Json keyed = StreamsByType(j);
+  for (const auto& [type, s] : keyed.items()) {
+    if (!s.is_object() || !s.contains("data") || !s["data"].is_array())
+      return Status::Error(ErrorKind::kServer, "stream " + type + " has no data array");
+  }
+  return Status::Ok();
+}
+
+Status CheckZones(const Json& j) {
+  if (!j.is_object()) return Status::Error(ErrorKind::kServer, "zones reply is not an object");
+  int kinds = 0;
+  for (const char* key : {"heart_rate", "power"}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    const std::string what = std::string(key) + " zones";
+    if (!it->is_object() || !it->contains("zones") || !(*it)["zones"].is_array())
+      return Status::Error(ErrorKind::kServer, what + " have no zones array");
+    double prev = -INFINITY;
+    bool open = false;
+    for (const Json& z : (*it)["zones"]) {
+      if (!z.is_object() || !z.contains("min") || !z["min"].is_number() || !z.contains("max") || !z["max"].is_number())
+        return Status::Error(ErrorKind::kServer, what + ": a zone without numeric min and max");
+      const double min = z["min"].get<double>(), max = z["max"].get<double>();
+      if (open || !std::isfinite(min) || !std::isfinite(max) || min < prev || (max != -1 && max < min))
+        return Status::Error(ErrorKind::kServer, what + ": bounds out of order");
+      open = max == -1;
+      prev = min;
+    }
+    ++kinds;
+  }
+  if (kinds == 0) return Status::Error(ErrorKind::kServer, "zones reply has neither heart_rate nor power zones");
+  return Status::Ok();
+}
+
+Json ReportToJson(const SyncReport& r) {
+  Json j = {{"ok", r.status.ok()},
+            {"mode", r.mode},
+            {"list_requests", r.list_requests},
+            {"pages", r.pages},
+            {"listed", r.listed},
+            {"added", r.added},
+            {"changed", r.changed},
+            {"unchanged", r.unchanged},
+            {"deleted", r.deleted},
+            {"details", r.details},
+            {"streams", r.streams},
+            {"no_streams", r.no_streams},
+            {"gear", r.gear},
+            {"requests", r.requests},
+            {"deep_pending", r.deep_pending},
+            {"started", FormatIsoUtc(r.started_ms / 1000)},
+            {"seconds", static_cast<double>(r.finished_ms - r.started_ms) / 1000.0}};
+  if (!r.status.ok()) j["error"] = r.status.message();
+  if (r.resume_at_ms) j["resume_at"] = FormatIsoUtc(r.resume_at_ms / 1000);
+  return j;
+}
+
+static std::string ListQuery(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page) {
+  std::string q = "/athlete/activities?per_page=" + std::to_string(kPerPage) + "&page=" + std::to_string(page);
+  if (after) q += "&after=" + std::to_string(*after);
+  if (before) q += "&before=" + std::to_string(*before);
+  return q;
+}
+
+Result<std::vector<ActivityRow>> SyncEngine::FetchPage(const std::string& query) {
+  std::vector<ActivityRow> rows;
+  Status s = client_.GetWith(query, [&](const std::string& body) {
+    auto parsed = ParseActivityPage(body);
+    if (!parsed.ok()) return parsed.status();
+    rows = std::move(*parsed);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return rows;
+}
+
+Result<std::vector<ActivityRow>> SyncEngine::ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
+                                                      int64_t page) {
+  ++report_.list_requests;
+  return FetchPage(ListQuery(after, before, page));
+}
+
+Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
+  auto text = cache_.GetState(kStateJob);
+  if (!text.ok()) return text.status();
+  if (!*text) return std::optional<Job>();
+  Json j = Json::parse(**text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::optional<Job>();  // unreadable: start afresh
+  Job job;
+  job.kind = j.value("kind", "history");
+  if (j.contains("after") && j["after"].is_number_integer()) job.after = j["after"].get<int64_t>();
+  job.before = j.value("before", int64_t{0});
+  job.page = j.value("page", int64_t{1});
+  job.run = j.value("run", int64_t{0});
+  job.listed = j.value("listed", int64_t{0});
+  return std::optional<Job>(job);
+}
+
+Status SyncEngine::SaveJob(const Job& job) {
+  Json j = {{"kind", job.kind}, {"before", job.before}, {"page", job.page}, {"run", job.run}, {"listed", job.listed}};
+  j["after"] = job.after ? Json(*job.after) : Json(nullptr);
+  return cache_.SetState(kStateJob, j.dump());
+}
+
+Result<int64_t> SyncEngine::NextRunId() {
+  auto text = cache_.GetState("run_counter");
+  if (!text.ok()) return text.status();
+  int64_t next = (*text ? std::stoll(**text) : 0) + 1;
+  if (auto s = cache_.SetState("run_counter", std::to_string(next)); !s.ok()) return s;
+  return next;
+}
+
+Status SyncEngine::FetchAthleteIfMissing(bool force) {
+  auto has = cache_.HasAthlete();
+  if (!has.ok()) return has.status();
+  if (*has && !force) return Status::Ok();
+  auto athlete = client_.Get("/athlete", [](const Json& j) {
+    return j.is_object() && j.contains("id") && j["id"].is_number_integer()
+               ? Status::Ok() : Status::Error(ErrorKind::kServer, "athlete reply has no id");
+  });
+  if (!athlete.ok()) return athlete.status();
+  return cache_.StoreAthlete(*athlete);
+}
+
+Status SyncEngine::FetchZonesIfDue(bool force) {
+  const int64_t now = clock_.NowMs() / 1000;
+  auto last = cache_.GetState(kStateZonesChecked);
+  if (!last.ok()) return last.status();
+  if (*last && !force) {
+    std::optional<int64_t> at = ParseIsoUtc(**last);
+    if (at && *at <= now && now - *at < kZonesMaxAgeS) return Status::Ok();
+  }
+  auto zones = client_.Get("/athlete/zones", CheckZones);
+  if (!zones.ok() && zones.status().kind() != ErrorKind::kScope) return zones.status();
+  Transaction tx(cache_);
+  if (!tx.status().ok()) return tx.status();
+  if (zones.ok()) {
+    if (auto s = cache_.StoreAthleteZones(*zones); !s.ok()) return s;
+  } else {
+    // Asked again in a day (or right after `stravafs auth`), not on every sync.
+    progress_.OnNote("not using Strava's heart-rate zones: " + zones.status().message() +
+                     "; the next sync after that fetches them. Until then the zones come from the maximum heart "
+                     "rate (stravafs-sqlite(7), ANALYTICS VIEWS)");
+  }
+  if (auto s = cache_.SetState(kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
+  return tx.Commit();
+}
+
+Status SyncEngine::RunJob(Job job, bool resumed) {
+  if (resumed) {
+    progress_.OnNote("resuming the interrupted " + job.kind + " listing at page " + std::to_string(job.page));
+    if (job.page > 1) --job.page;  // deletions meanwhile may have shifted the pages
+  } else {
+    Transaction tx(cache_);
+    if (!tx.status().ok()) return tx.status();
+    auto run = NextRunId();
+    if (!run.ok()) return run.status();
+    job.run = *run;
+    if (auto s = SaveJob(job); !s.ok()) return s;
+    if (auto s = tx.Commit(); !s.ok()) return s;
+  }
+  report_.mode = job.kind;
+  // While a full page is stored, the next one is already on its way: parsing
+  // and storing overlap the network and the server, the same requests are made
+  // in the same order, and a page is still only stored once it is complete.
+  // Progress is reported only when no fetch is in flight (the fetching thread
+  // reports waits and retries).
+  std::future<Result<std::vector<ActivityRow>>> ahead;
+  auto fetch = [&](int64_t page_no) {
+    ++report_.list_requests;
+    return std::async(std::launch::async, [this, query = ListQuery(job.after, job.before, page_no)] {
+      return FetchPage(query);
+    });
+  };
+  ahead = fetch(job.page);
+  for (;;) {
+    Result<std::vector<ActivityRow>> page = ahead.get();
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    const bool full = page->size() >= kPerPage;
+    if (full && !Cancelled()) ahead = fetch(job.page + 1);
+    Transaction tx(cache_);
+    if (!tx.status().ok()) return tx.status();
+    for (const ActivityRow& row : *page) {
+      auto outcome = cache_.UpsertRow(row, job.run);
+      if (!outcome.ok()) return outcome.status();
+      ++(*outcome == Upsert::kNew ? report_.added : *outcome == Upsert::kChanged ? report_.changed : report_.unchanged);
+    }
+    ++job.page;
+    job.listed += static_cast<int64_t>(page->size());
+    if (auto s = SaveJob(job); !s.ok()) return s;
+    if (auto s = tx.Commit(); !s.ok()) return s;
+    if (!full && !Cancelled()) ahead = fetch(job.page);  // a short page does not prove the end
+    // Cancelled: the page in hand is stored; stop before asking for another.
+    if (!ahead.valid()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
+    ahead.wait();
+    ++report_.pages;
+    report_.listed += static_cast<int64_t>(page->size());
+    progress_.OnUpdate("listing", report_);
+  }
+
+  Transaction tx(cache_);
+  if (!tx.status().ok()) return tx.status();
+  if (job.kind == "full") {
+    auto gone = cache_.IdsNotListedBy(job.run, job.before);
+    if (!gone.ok()) return gone.status();
+    if (job.listed == 0 && !gone->empty()) {
+      (void)cache_.DeleteState(kStateJob);
+      (void)tx.Commit();
+      return Status::Error(ErrorKind::kGeneric,
+                           "Strava listed no activities at all but the cache holds " + std::to_string(gone->size()) +
+                               ": refusing to delete them all (a suspicious empty listing). If you really deleted "
+                               "everything on Strava, remove " + cache_.path() + " and sync again");
+    }
+    for (int64_t id : *gone)
+      if (auto s = cache_.DeleteActivity(id); !s.ok()) return s;
+    report_.deleted += static_cast<int64_t>(gone->size());
+  }
+  if (job.kind == "history" || job.kind == "full")
+    if (auto s = cache_.SetState(kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
+  if (auto s = cache_.DeleteState(kStateJob); !s.ok()) return s;
+  return tx.Commit();
+}
+
+Status SyncEngine::RunIncremental() {
+  report_.mode = "incremental";
+  auto newest = cache_.NewestStartEpoch();
+  if (!newest.ok()) return newest.status();
+  int64_t lookback_s = config_.lookback.count() / 1000;
+  int64_t after = *newest ? **newest - lookback_s : 0;
+  auto known_ids = cache_.IdsStartingBetween(after, INT64_C(253402300799));  // through year 9999
+  if (!known_ids.ok()) return known_ids.status();
+  std::unordered_set<int64_t> known(known_ids->begin(), known_ids->end()), seen;
+
+  for (int64_t page_no = 1;; ++page_no) {
+    if (Cancelled()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
+    auto page = ListPage(after, std::nullopt, page_no);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    bool changed = false;
+    Transaction tx(cache_);
+    if (!tx.status().ok()) return tx.status();
+    for (const ActivityRow& row : *page) {
+      auto outcome = cache_.UpsertRow(row, 0);
+      if (!outcome.ok()) return outcome.status();
+      seen.insert(row.id);
+      if (*outcome == Upsert::kUnchanged) {
+        ++report_.unchanged;
+      } else {
+        changed = true;
+        ++(*outcome == Upsert::kNew ? report_.added : report_.changed);
+      }
+    }
+    if (auto s = tx.Commit(); !s.ok()) return s;
+    ++report_.pages;
+    report_.listed += static_cast<int64_t>(page->size());
+    progress_.OnUpdate("listing", report_);
+    // A short first page that matches the cache exactly ends a no-change
+    // sync in one request. Anything else pages on to the empty page, since a
+    // short page alone does not prove the end.
+    if (page_no == 1 && page->size() < kPerPage && !changed && seen.size() == known.size()) {
+      bool same = true;
+      for (int64_t id : known) same = same && seen.count(id);
+      if (same) return Status::Ok();
+    }
+  }
+  // The window was listed to its end. What we hold there and Strava no
+  // longer lists was deleted, or moved out of the window (its start date
+  // edited): ask for each one, so an edit never loses an activity and an
+  // empty listing never wipes the window.
+  for (int64_t id : known) {
+    if (seen.count(id)) continue;
+    auto detail = client_.Get("/activities/" + std::to_string(id) + "?include_all_efforts=false", [&](const Json& j) {
+      if (auto s = ValidateActivity(j); !s.ok()) return s;
+      return j["id"].get<int64_t>() == id ? Status::Ok() : Status::Error(ErrorKind::kServer, "detail of another activity");
+    });
+    if (!detail.ok() && detail.status().kind() != ErrorKind::kNotFound) return detail.status();
+    Transaction tx(cache_);
+    if (!tx.status().ok()) return tx.status();
+    if (detail.ok()) {
+      if (auto s = cache_.StoreDetail(*detail); !s.ok()) return s;
+      ++report_.changed;
+    } else {
+      if (auto s = cache_.DeleteActivity(id); !s.ok()) return s;
+      ++report_.deleted;
+    }
+    if (auto s = tx.Commit(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status SyncEngine::RunDeep() {
+  const bool details = config_.details, streams = !config_.streams.empty();
+  std::string keys;
+  for (const auto& k : config_.streams) keys += (keys.empty() ? "" : ",") + k;
+
+  auto total = cache_.CountPendingDeepWork(details, streams);
+  if (!total.ok()) return total.status();
+  report_.deep_pending = *total;
+  while (details || streams) {
+    auto batch = cache_.PendingDeepWork(details, streams, 100);
+    if (!batch.ok()) return batch.status();
+    if (batch->empty()) break;
+    for (const DeepWork& w : *batch) {
+      if (Cancelled()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
+      const std::string id = std::to_string(w.id);
+      if (w.detail) {
+        auto detail = client_.Get("/activities/" + id + "?include_all_efforts=false", [&](const Json& j) {
+          if (auto s = ValidateActivity(j); !s.ok()) return s;
+          return j["id"].get<int64_t>() == w.id ? Status::Ok()
+                                                : Status::Error(ErrorKind::kServer, "detail of another activity");
+        });
+        if (!detail.ok() && detail.status().kind() == ErrorKind::kNotFound) {
+          // Gone from Strava since it was listed.
+          Transaction tx(cache_);
+          if (auto s = cache_.DeleteActivity(w.id); !s.ok()) return s;
+          if (auto s = tx.Commit(); !s.ok()) return s;
+          ++report_.deleted;
+          report_.deep_pending -= 1 + (w.streams ? 1 : 0);
+          continue;
+        }
+        if (!detail.ok()) return detail.status();
+        Transaction tx(cache_);
+        if (auto s = cache_.StoreDetail(*detail); !s.ok()) return s;
+        if (auto s = tx.Commit(); !s.ok()) return s;
+        ++report_.details;
+        --report_.deep_pending;
+      }
+      if (w.streams) {
+        auto got = client_.Get("/activities/" + id + "/streams?keys=" + UrlEncode(keys) + "&key_by_type=true",
+                               CheckStreams);
+        Transaction tx(cache_);
+        if (!got.ok() && got.status().kind() == ErrorKind::kNotFound) {
+          if (auto s = cache_.MarkNoStreams(w.id); !s.ok()) return s;
+          ++report_.no_streams;
+        } else if (!got.ok()) {
+          return got.status();
+        } else {
+          if (auto s = cache_.StoreStreams(w.id, StreamsByType(*got)); !s.ok()) return s;
+          ++report_.streams;
+        }
+        if (auto s = tx.Commit(); !s.ok()) return s;
+        --report_.deep_pending;
+      }
+      progress_.OnUpdate("details and streams", report_);
+    }
+  }
+
+  auto gear = cache_.MissingGearIds();
+  if (!gear.ok()) return gear.status();
+  for (const auto& id : *gear) {
+    auto g = client_.Get("/gear/" + UrlEncode(id), [](const Json& j) {
+      return j.is_object() && j.contains("id") && j["id"].is_string()
+                 ? Status::Ok() : Status::Error(ErrorKind::kServer, "gear reply has no id");
+    });
+    // Retired or someone else's gear answers 404: remember it so we do not ask again.
+    Json stored = g.ok() ? *g : Json{{"id", id}};
+    if (!g.ok() && g.status().kind() != ErrorKind::kNotFound) return g.status();
+    if (auto s = cache_.StoreGear(stored); !s.ok()) return s;
+    ++report_.gear;
+  }
+  return Status::Ok();
+}
+
+SyncReport SyncEngine::Run(const SyncOptions& options) {
+  options_ = options;
+  report_ = SyncReport{};
+  report_.started_ms = clock_.NowMs();
+  (void)cache_.SetState(kStateLastAttempt, NowIso(clock_));
+
+  Status status = [&]() -> Status {
+    auto pending = LoadJob();
+    if (!pending.ok()) return pending.status();
+    std::optional<Job> resumed = *pending;
+    if (resumed)
+      if (auto s = RunJob(*resumed, true); !s.ok()) return s;
+    const std::string resumed_kind = resumed ? resumed->kind : "";
+    if (auto s = FetchAthleteIfMissing(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
+    // Not in a --no-deep sync (the extension's quick refresh): that one lists only.
+    if (options.deep)
+      if (auto s = FetchZonesIfDue(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
+    const int64_t horizon = clock_.NowMs() / 1000 + 86400;  // clocks drift; start dates can be "tomorrow"
+    switch (options.mode) {
+      case SyncOptions::Mode::kFull:
+        if (resumed_kind != "full")
+          if (auto s = RunJob(Job{"full", std::nullopt, horizon}, false); !s.ok()) return s;
+        break;
+      case SyncOptions::Mode::kBackfill: {
+        Job job{"backfill", std::nullopt, options.until.value_or(horizon)};
+        if (options.since) job.after = *options.since - 1;  // `after` is exclusive
+        // The same range, just resumed and finished, needs no second listing.
+        bool just_done = resumed && resumed->kind == "backfill" && resumed->after == job.after &&
+                         (options.until ? resumed->before == job.before : true);
+        if (!just_done)
+          if (auto s = RunJob(job, false); !s.ok()) return s;
+        break;
+      }
+      case SyncOptions::Mode::kAuto: {
+        auto complete = cache_.GetState(kStateHistoryComplete);
+        if (!complete.ok()) return complete.status();
+        if (!*complete) {
+          if (auto s = RunJob(Job{"history", std::nullopt, horizon}, false); !s.ok()) return s;
+        } else if (resumed_kind != "history" && resumed_kind != "full") {  // those listed everything
+          if (auto s = RunIncremental(); !s.ok()) return s;
+        }
+        break;
+      }
+    }
+    if (options.deep) return RunDeep();
+    return Status::Ok();
+  }();
+
+  report_.status = status;
+  report_.requests = client_.requests();
+  report_.finished_ms = clock_.NowMs();
+  if (status.kind() == ErrorKind::kRateLimited) report_.resume_at_ms = client_.resume_at_ms();
+  if (options.deep || status.ok()) {
+    auto pending = cache_.CountPendingDeepWork(config_.details, !config_.streams.empty());
+    if (pending.ok()) report_.deep_pending = *pending;
+  }
+  // Best effort: the data is already committed; these are for status.
+  Json summary = ReportToJson(report_);
+  (void)cache_.SetState(kStateLastReport, summary.dump());
+  RateUsage u = client_.limiter().Usage();
+  (void)cache_.SetState(kStateRateUsage, Json{{"short_limit", u.short_limit},
+                                              {"daily_limit", u.daily_limit},
+                                              {"short_usage", u.short_usage},
+                                              {"daily_usage", u.daily_usage},
+                                              {"at", NowIso(clock_)}}.dump());
+  (void)cache_.PruneFsChanges(kFsChangesKept);
+  if (status.ok()) {
+    (void)cache_.SetState(kStateLastSuccess, NowIso(clock_));
+    (void)cache_.DeleteState(kStateLastError);
+  } else {
+    (void)cache_.SetState(kStateLastError, Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
+  }
+  return report_;
+}
+
+}  // namespace stravafs

@@ -1,0 +1,129 @@
+// SyncEngine: brings the cache up to date with Strava (stravafs(1), "SYNC").
+//
+// Listings (the first full history, --since/--until backfills, --full
+// reconciles) are jobs checkpointed in sync_state: every page is stored in the
+// same transaction as the job's next page number, so an interruption of any
+// kind resumes where it stopped and never stores half a page. A resumed job
+// steps back one page, since deletions on Strava meanwhile shift the pages.
+// The incremental sync re-lists the last `lookback` before the newest
+// activity; when nothing changed that costs exactly one request. The deep
+// phase then fetches details and streams, newest first, one transaction per
+// activity. All network I/O goes through the StravaClient.
+//
+// Not thread-safe. Callers hold the cache's SyncLock while running it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cache/cache.h"
+#include "strava/client.h"
+
+namespace stravafs {
+
+struct SyncOptions {
+  enum class Mode { kAuto, kBackfill, kFull } mode = Mode::kAuto;
+  std::optional<int64_t> since, until;  // backfill range, epoch seconds (until exclusive)
+  bool deep = true;                     // details/streams per the config
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct SyncReport {
+  Status status;  // ok, or why the sync stopped early (the state is saved either way)
+  std::string mode;  // "history", "incremental", "backfill", "full"
+  int64_t list_requests = 0, pages = 0, listed = 0;
+  int64_t added = 0, changed = 0, unchanged = 0, deleted = 0;
+  int64_t details = 0, streams = 0, no_streams = 0, gear = 0;
+  int64_t requests = 0;       // every API request, retries included
+  int64_t deep_pending = 0;   // details + streams still to fetch
+  int64_t resume_at_ms = 0;   // when status is kRateLimited
+  int64_t started_ms = 0, finished_ms = 0;
+};
+
+// Told how the sync goes, for the progress line. Extends ClientObserver so
+// one object also hears about waits and retries.
+class SyncProgress : public ClientObserver {
+ public:
+  virtual void OnUpdate(const std::string& /*phase*/, const SyncReport& /*so_far*/) {}
+  virtual void OnNote(const std::string& /*text*/) {}
+};
+
+class SyncEngine {
+ public:
+  SyncEngine(Cache& cache, StravaClient& client, const Config& config, Clock& clock, SyncProgress& progress)
+      : cache_(cache), client_(client), config_(config), clock_(clock), progress_(progress) {}
+
+  // Runs one sync. The report's status says why it stopped early, if it did;
+  // it also lands in sync_state (last_attempt, last_success, last_error).
+  SyncReport Run(const SyncOptions& options);
+
+ private:
+  struct Job {
+    std::string kind;  // history, backfill, full
+    std::optional<int64_t> after;
+    int64_t before = 0;
+    int64_t page = 1;
+    int64_t run = 0;
+    int64_t listed = 0;
+  };
+  Status RunJob(Job job, bool resumed);
+  Status RunIncremental();
+  Status RunDeep();
+  Status FetchAthleteIfMissing(bool force);
+  // GET /athlete/zones into athlete_zones when kStateZonesChecked is missing
+  // or a day old, or when `force`d. A token without profile:read_all is not
+  // an error: the views keep the zones derived from the maximum heart rate,
+  // and one note says how to get Strava's.
+  Status FetchZonesIfDue(bool force);
+  Status SaveJob(const Job& job);
+  Result<std::optional<Job>> LoadJob();
+  Result<int64_t> NextRunId();
+  Result<std::vector<ActivityRow>> ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
+                                            int64_t page);
+  Result<std::vector<ActivityRow>> FetchPage(const std::string& query);  // thread-safe w.r.t. the cache
+  bool Cancelled() const { return options_.cancel && options_.cancel->load(); }
+
+  Cache& cache_;
+  StravaClient& client_;
+  const Config& config_;
+  Clock& clock_;
+  SyncProgress& progress_;
+  SyncOptions options_;
+  SyncReport report_;
+};
+
+// Keys of sync_state this engine writes (read by `stravafs status` and the extension).
+inline constexpr const char* kStateJob = "job";
+inline constexpr const char* kStateHistoryComplete = "history_complete";
+inline constexpr const char* kStateLastAttempt = "last_attempt";
+inline constexpr const char* kStateLastSuccess = "last_success";
+inline constexpr const char* kStateLastError = "last_error";
+inline constexpr const char* kStateLastReport = "last_report";
+inline constexpr const char* kStateRateUsage = "rate_usage";
+// When GET /athlete/zones was last answered (stored, or refused for a
+// missing scope); `stravafs auth` deletes it so a new grant is used at once.
+inline constexpr const char* kStateZonesChecked = "zones_checked";
+// How long athlete_zones is trusted: zones change rarely (a new maximum heart
+// rate, an edit on strava.com), so one request a day keeps them current
+// without costing the one-request no-change sync anything most of the day.
+inline constexpr int64_t kZonesMaxAgeS = 86400;
+
+// The report as JSON (for --json, sync_state and the extension).
+Json ReportToJson(const SyncReport& report);
+
+// A streams reply in the form Cache::StoreStreams takes: keyed by type. With
+// key_by_type=true Strava sends that form; older replies are an array of
+// {"type": ..., "data": [...]}, which becomes it (of a repeated type the last
+// one counts).
+Json StreamsByType(const Json& reply);
+// Whether a streams reply has the shape the sync accepts (an object or an
+// array whose every stream has a "data" array); the message says what is wrong.
+Status CheckStreams(const Json& reply);
+// Whether a GET /athlete/zones reply has the shape Cache::StoreAthleteZones
+// takes: an object with "heart_rate" and/or "power", each {"zones": [{"min":
+// number, "max": number (-1: open top)}, ...]} with ascending bounds.
+Status CheckZones(const Json& reply);
+
+}  // namespace stravafs

@@ -1,0 +1,472 @@
+// Tests for mount/tree.cc without mounting: a real cache written through Cache
+// (as the sync writes it), read through FsTree (as the mount reads it).
+// Sizes are checked against the bytes actually rendered, names against
+// lookups, activities.csv against reads at every kind of offset, and the
+// change log against what the kernel must forget.
+#include "mount/tree.h"
+
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cache/cache.h"
+#include "mount/names.h"
+#include "format/render.h"
+#include "fake_transport.h"
+
+namespace stravafs {
+namespace {
+
+using testing::TempDir;
+
+Json Activity(int64_t id, const std::string& start_utc, const std::string& name, const std::string& sport = "Run") {
+  Json j = Json::object();
+  j["resource_state"] = 2;
+  j["id"] = id;
+  j["name"] = name;
+  j["sport_type"] = sport;
+  j["type"] = sport;
+  j["distance"] = 5000.5 + static_cast<double>(id % 7);
+  j["moving_time"] = 1500;
+  j["elapsed_time"] = 1620;
+  j["start_date"] = start_utc;
+  auto epoch = ParseIsoUtc(start_utc);
+  REQUIRE(epoch.has_value());
+  j["start_date_local"] = FormatIsoUtc(*epoch + 3600);  // Europe/Berlin in winter
+  j["timezone"] = "(GMT+01:00) Europe/Berlin";
+  j["utc_offset"] = 3600.0;
+  j["athlete"] = {{"id", 7}, {"resource_state", 1}};
+  return j;
+}
+
+Json Streams(int n, bool gps) {
+  Json time = Json::array(), hr = Json::array(), latlng = Json::array(), alt = Json::array();
+  for (int i = 0; i < n; ++i) {
+    time.push_back(i * 5);
+    hr.push_back(120 + i % 30);
+    latlng.push_back(Json::array({52.52 + i * 1e-4, 13.405 + i * 1e-4}));
+    alt.push_back(34.5 + i * 0.25);
+  }
+  Json s = {{"time", {{"data", time}}}, {"heartrate", {{"data", hr}}}, {"altitude", {{"data", alt}}}};
+  if (gps) s["latlng"] = {{"data", latlng}};
+  return s;
+}
+
+struct Fixture {
+  TempDir dir;
+  std::string path = dir.path() + "/cache.db";
+  std::unique_ptr<Cache> writer;
+  FsMemo memo;
+  std::unique_ptr<FsTree> tree;
+
+  Fixture() {
+    auto c = Cache::Open(path, Cache::Mode::kReadWrite);
+    INFO(c.status().message());
+    REQUIRE(c.ok());
+    writer = std::move(*c);
+    REQUIRE(writer->StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"lastname", "Bä\"r"}, {"resource_state", 3}}).ok());
+  }
+  void Put(const Json& a) { REQUIRE(writer->UpsertSummary(a, 1).ok()); }
+  FsTree& Tree() {
+    if (!tree) {
+      auto t = FsTree::Open(path, memo);
+      INFO(t.status().message());
+      REQUIRE(t.ok());
+      tree = std::move(*t);
+    }
+    return *tree;
+  }
+  std::vector<DirEntry> List(uint64_t ino) {
+    auto l = Tree().List(ino);
+    INFO(l.status().message());
+    REQUIRE(l.ok());
+    REQUIRE(l->has_value());
+    return **l;
+  }
+  std::vector<std::string> Names(uint64_t ino) {
+    std::vector<std::string> names;
+    for (const auto& e : List(ino)) names.push_back(e.name);
+    return names;
+  }
+  // Every byte of a file, read the way the mount reads it.
+  std::string Bytes(uint64_t ino) {
+    if (FsTree::IsActivitiesCsv(ino)) {
+      auto index = Tree().IndexCsv(ino);
+      REQUIRE(index.ok());
+      REQUIRE(index->has_value());
+      auto all = Tree().ReadCsv(**index, 0, (*index)->size + 100);
+      REQUIRE(all.ok());
+      return *all;
+    }
+    auto r = Tree().Render(ino);
+    INFO(r.status().message());
+    REQUIRE(r.ok());
+    REQUIRE(r->has_value());
+    return **r;
+  }
+  NodeAttr Attr(uint64_t ino) {
+    auto a = Tree().GetAttr(ino);
+    REQUIRE(a.ok());
+    REQUIRE(a->has_value());
+    return **a;
+  }
+};
+
+// Walks the whole tree: every file's size equals its bytes, every entry is
+// found by lookup under the same inode with the same attributes.
+int64_t CheckTree(Fixture& f, uint64_t dir) {
+  int64_t files = 0;
+  for (const auto& e : f.List(dir)) {
+    auto looked = f.Tree().Lookup(dir, e.name);
+    REQUIRE(looked.ok());
+    INFO(e.name);
+    REQUIRE(looked->has_value());
+    CHECK((*looked)->ino == e.attr.ino);
+    // stats/ files are listed unmeasured: the lookup measures them.
+    CHECK(e.measured == !FsTree::IsStatsFile(e.attr.ino));
+    const uint64_t size = e.measured ? e.attr.size : (*looked)->size;
+    CHECK((*looked)->size == size);
+    CHECK((*looked)->type == e.attr.type);
+    NodeAttr a = f.Attr(e.attr.ino);
+    CHECK(a.size == size);
+    CHECK(a.nlink == e.attr.nlink);
+    CHECK(a.mtime == e.attr.mtime);
+    if (e.attr.type == NodeType::kDir) {
+      files += CheckTree(f, e.attr.ino);
+    } else if (e.attr.type == NodeType::kFile) {
+      std::string bytes = f.Bytes(e.attr.ino);
+      CHECK(bytes.size() == size);
+      CHECK(size > 0);
+      ++files;
+    } else {
+      auto target = f.Tree().ReadLink(e.attr.ino);
+      REQUIRE(target.ok());
+      REQUIRE(target->has_value());
+      CHECK((*target)->size() == e.attr.size);
+    }
+  }
+  return files;
+}
+
+TEST_CASE("the tree: folders from start_date_local, files per what is held", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
+  f.Put(Activity(11000000002, "2023-12-30T08:00:00Z", "Morning Run"));
+  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride/with\nnewline", "Ride"));
+  REQUIRE(f.writer->StoreStreams(11000000003, Streams(40, true)).ok());
+  REQUIRE(f.writer->StoreStreams(11000000002, Streams(10, false)).ok());
+
+  CHECK(f.Names(kRootInode) ==
+        std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
+  CHECK(f.Attr(kRootInode).nlink == 2 + 2 + 1 + 1);
+  CHECK(f.Names(YearDirInode(2024)) == std::vector<std::string>{"activities.csv", "01", "05"});
+  CHECK(f.Attr(YearDirInode(2024)).nlink == 4);
+  CHECK(f.Attr(MonthDirInode(2024, 5)).nlink == 2);
+  CHECK(f.Names(MonthDirInode(2024, 1)) ==
+        std::vector<std::string>{"activities.csv", "2024-01-01_0030_Silvesterlauf_11000000001.json"});
+  CHECK(f.Names(MonthDirInode(2024, 5)) ==
+        std::vector<std::string>{"activities.csv", "2024-05-12_0730_Ride-with-newline_11000000003.json",
+                                 "2024-05-12_0730_Ride-with-newline_11000000003.csv",
+                                 "2024-05-12_0730_Ride-with-newline_11000000003.gpx"});
+  // Streams without a position: a .csv, no .gpx.
+  CHECK(f.Names(MonthDirInode(2023, 12)) ==
+        std::vector<std::string>{"activities.csv", "2023-12-30_0900_Morning-Run_11000000002.json",
+                                 "2023-12-30_0900_Morning-Run_11000000002.csv"});
+  CHECK(f.Names(kByIdDirInode) ==
+        std::vector<std::string>{"11000000002.json", "11000000001.json", "11000000003.json"});
+  auto target = f.Tree().ReadLink(ByIdLinkInode(11000000003));
+  REQUIRE(target.ok());
+  CHECK(**target == "../2024/05/2024-05-12_0730_Ride-with-newline_11000000003.json");
+  // 3 JSON + 2 streams CSV + 1 GPX + athlete.json + activities.csv in the root, 2 years and 3 months,
+  // and the 12 files of stats/.
+  CHECK(CheckTree(f, kRootInode) == 3 + 2 + 1 + 1 + 1 + 2 + 3 + 12);
+  // mtimes: an activity's start; a folder's newest start.
+  CHECK(f.Attr(ActivityFileInode(ActivityFile::kJson, 11000000003)).mtime == *ParseIsoUtc("2024-05-12T06:30:00Z"));
+  CHECK(f.Attr(YearDirInode(2023)).mtime == *ParseIsoUtc("2023-12-30T08:00:00Z"));
+  CHECK(f.Attr(kRootInode).mtime == *ParseIsoUtc("2024-05-12T06:30:00Z"));
+}
+
+TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
+  Fixture f;
+  Json a = Activity(11000000003, "2024-05-12T06:30:00Z", "Évening \"Ride\", with commas", "Ride");
+  f.Put(a);
+  REQUIRE(f.writer->StoreStreams(11000000003, Streams(25, true)).ok());
+  CHECK(f.Bytes(ActivityFileInode(ActivityFile::kJson, 11000000003)) == RenderJsonFile(a));
+  auto samples = f.writer->LoadSamples(11000000003);
+  REQUIRE(samples.ok());
+  REQUIRE(samples->size() == 25);
+  CHECK(f.Bytes(ActivityFileInode(ActivityFile::kCsv, 11000000003)) == RenderStreamsCsv(*samples));
+  CHECK(f.Bytes(ActivityFileInode(ActivityFile::kGpx, 11000000003)) == RenderGpx(a, *samples));
+  CHECK(f.Bytes(kRootCsvInode) == ActivitiesCsvHeader() + ActivityCsvRow(a));
+  CHECK(f.Bytes(MonthCsvInode(2024, 5)) == ActivitiesCsvHeader() + ActivityCsvRow(a));
+  CHECK(f.Bytes(kAthleteJsonInode).find("\"lastname\": \"Bä\\\"r\"") != std::string::npos);
+}
+
+TEST_CASE("activities.csv reads at any offset give the same bytes", "[fs_tree]") {
+  Fixture f;
+  // 700 activities in one month: three index blocks of 256 rows.
+  std::vector<Json> all;
+  REQUIRE(f.writer->Begin().ok());
+  for (int i = 0; i < 700; ++i) {
+    char start[32];
+    std::snprintf(start, sizeof start, "2024-03-%02dT%02d:%02d:00Z", 1 + i / 30, (i / 2) % 24, (i * 7) % 60);
+    all.push_back(Activity(12000000000 + i * 13, start, i % 3 ? "Run " + std::to_string(i) : "Comma, \"quote\"\nline"));
+    f.Put(all.back());
+  }
+  REQUIRE(f.writer->Commit().ok());
+  std::sort(all.begin(), all.end(), [](const Json& x, const Json& y) {
+    return std::make_pair(x["start_date_local"].get<std::string>(), x["id"].get<int64_t>()) <
+           std::make_pair(y["start_date_local"].get<std::string>(), y["id"].get<int64_t>());
+  });
+  std::string expected = ActivitiesCsvHeader();
+  for (const Json& a : all) expected += ActivityCsvRow(a);
+
+  for (uint64_t ino : {kRootCsvInode, YearCsvInode(2024), MonthCsvInode(2024, 3)}) {
+    CHECK(f.Attr(ino).size == expected.size());
+    auto index = f.Tree().IndexCsv(ino);
+    REQUIRE(index.ok());
+    REQUIRE(index->has_value());
+    CHECK((*index)->blocks.size() == 3);
+    CHECK(f.Bytes(ino) == expected);
+    std::mt19937_64 rng(42);
+    for (int k = 0; k < 200; ++k) {
+      uint64_t off = rng() % (expected.size() + 10);
+      size_t len = 1 + rng() % 70000;
+      auto got = f.Tree().ReadCsv(**index, off, len);
+      REQUIRE(got.ok());
+      std::string want = off < expected.size() ? expected.substr(off, len) : "";
+      INFO("offset " << off << " length " << len);
+      CHECK(*got == want);
+    }
+    // Sequential 4 KiB reads, as cat does them.
+    std::string joined;
+    for (uint64_t off = 0; off < expected.size(); off += 4096) {
+      auto got = f.Tree().ReadCsv(**index, off, 4096);
+      REQUIRE(got.ok());
+      joined += *got;
+    }
+    CHECK(joined == expected);
+  }
+}
+
+TEST_CASE("stats/ CSV files read a row at a time give the rendered bytes, in any order", "[fs_tree]") {
+  Fixture f;
+  REQUIRE(f.writer->Begin().ok());
+  for (int i = 0; i < 3000; ++i) {  // activity_facts.csv: a few hundred KB
+    char start[32];
+    std::snprintf(start, sizeof start, "20%02d-%02d-%02dT07:%02d:00Z", 20 + i / 365, 1 + (i / 28) % 12, 1 + i % 28,
+                  i % 60);
+    f.Put(Activity(13000000000 + i, start, "Run " + std::to_string(i)));
+  }
+  REQUIRE(f.writer->Commit().ok());
+  const uint64_t ino = StatsFileInode(*StatsFileIndex("activity_facts.csv"));
+  const std::string expected = f.Bytes(ino);
+  REQUIRE(expected.size() > 300000);
+  const NodeAttr attr = f.Attr(ino);
+  CHECK(attr.size == expected.size());
+  auto size = f.Tree().StatsSize(ino);
+  REQUIRE(size.ok());
+  CHECK(*size == expected.size());
+
+  REQUIRE(f.Tree().BeginSnapshot().ok());
+  FsTree::StatsCursor c;
+  c.index = *StatsFileIndex("activity_facts.csv");
+  auto read = [&](uint64_t off, size_t len) {
+    auto got = f.Tree().ReadStats(c, off, len);
+    REQUIRE(got.ok());
+    INFO("offset " << off << " length " << len);
+    CHECK(*got == (off < expected.size() ? expected.substr(off, len) : ""));
+  };
+  // As the kernel reads: 128 KiB in order, then out of order, a reread from
+  // the start, a jump past what is kept, and past the end.
+  for (uint64_t off = 0; off < expected.size() + 131072; off += 131072) read(off, 131072);
+  read(131072, 131072);
+  read(0, 4096);
+  read(262144, 4096);
+  read(100, 7);
+  read(expected.size() - 10, 100);
+  std::mt19937_64 rng(7);
+  for (int k = 0; k < 50; ++k) read(rng() % (expected.size() + 10), 1 + rng() % 200000);
+  // A sync commits meanwhile: the cursor keeps reading its snapshot.
+  f.Put(Activity(13000009999, "2030-01-01T07:00:00Z", "After"));
+  read(0, expected.size() + 1);
+  read(0, 4096);  // left part way, as a reader that stops early leaves it
+  f.Tree().EndSnapshot();
+  // The connection's next snapshot is the cache as it is now, not the
+  // cursor's (its statement must not hold the old one open).
+  f.Put(Activity(13000010000, "2030-02-01T07:00:00Z", "Later"));
+  REQUIRE(f.Tree().BeginSnapshot().ok());
+  auto later = f.Tree().GetAttr(ActivityFileInode(ActivityFile::kJson, 13000010000));
+  REQUIRE(later.ok());
+  CHECK(later->has_value());
+  f.Tree().EndSnapshot();
+  CHECK(f.Bytes(ino).size() > expected.size());
+}
+
+TEST_CASE("a snapshot keeps reading the activities.csv it was opened with", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(12000000001, "2024-03-01T08:00:00Z", "First"));
+  const std::string before = f.Bytes(kRootCsvInode);
+  REQUIRE(f.Tree().BeginSnapshot().ok());
+  auto index = f.Tree().IndexCsv(kRootCsvInode);
+  REQUIRE(index.ok());
+  REQUIRE(index->has_value());
+  // A sync commits while the file is open: a new row sorts before the old one.
+  f.Put(Activity(12000000000, "2024-02-01T08:00:00Z", "Earlier"));
+  auto during = f.Tree().ReadCsv(**index, 0, (*index)->size + 100);
+  REQUIRE(during.ok());
+  CHECK(*during == before);
+  CHECK((*index)->size == before.size());
+  f.Tree().EndSnapshot();
+  const std::string after = f.Bytes(kRootCsvInode);
+  CHECK(after.size() > before.size());
+  CHECK(after.find("Earlier") != std::string::npos);
+}
+
+TEST_CASE("lookups accept exactly the current names", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
+  FsTree& t = f.Tree();
+  const uint64_t may = MonthDirInode(2024, 5);
+  auto found = [&](uint64_t parent, const std::string& name) {
+    auto r = t.Lookup(parent, name);
+    REQUIRE(r.ok());
+    return r->has_value();
+  };
+  CHECK(found(may, "2024-05-12_0730_Ride_11000000003.json"));
+  CHECK_FALSE(found(may, "2024-05-12_0730_Ride_11000000003.gpx"));     // no streams
+  CHECK_FALSE(found(may, "2024-05-12_0730_Walk_11000000003.json"));    // not its name
+  CHECK_FALSE(found(MonthDirInode(2024, 6), "2024-05-12_0730_Ride_11000000003.json"));
+  CHECK_FALSE(found(may, "2024-05-12_0730_Ride_11000000004.json"));
+  CHECK_FALSE(found(may, "2024-05-12_0730_Ride_.json"));
+  CHECK_FALSE(found(may, "x.txt"));
+  CHECK(found(kByIdDirInode, "11000000003.json"));
+  CHECK_FALSE(found(kByIdDirInode, "011000000003.json"));
+  CHECK_FALSE(found(kByIdDirInode, "11000000003"));
+  CHECK_FALSE(found(kRootInode, "2025"));
+  CHECK_FALSE(found(kRootInode, "202"));
+  CHECK(found(YearDirInode(2024), "05"));
+  CHECK_FALSE(found(YearDirInode(2024), "5"));
+  CHECK_FALSE(found(YearDirInode(2024), "13"));
+  CHECK_FALSE(t.GetAttr(YearDirInode(2025))->has_value());
+  CHECK_FALSE(t.GetAttr(MonthCsvInode(2024, 6))->has_value());
+  CHECK_FALSE(t.GetAttr(ActivityFileInode(ActivityFile::kJson, 42))->has_value());
+}
+
+TEST_CASE("hostile names list and look up as themselves", "[fs_tree]") {
+  Fixture f;
+  const std::vector<std::string> names = {"../../etc/passwd", std::string("nul\0byte", 8), ".hidden", "-rf", "\t",
+                                          std::string(400, 'x'), "\u202Eevil\u202C.exe", "🏃‍♀️🇩🇪", "a/b\\c"};
+  for (size_t i = 0; i < names.size(); ++i)
+    f.Put(Activity(13000000000 + static_cast<int64_t>(i), "2024-07-0" + std::to_string(1 + i % 9) + "T10:00:00Z",
+                   names[i]));
+  int64_t files = CheckTree(f, kRootInode);
+  CHECK(files == static_cast<int64_t>(names.size()) + 1 + 1 + 1 + 1 + 12);
+  for (const auto& e : f.List(MonthDirInode(2024, 7))) {
+    CHECK(e.name.size() <= 255);
+    CHECK(e.name.find('/') == std::string::npos);
+    CHECK(e.name[0] != '.');
+    CHECK(e.name[0] != '-');
+  }
+}
+
+TEST_CASE("the change log says what the kernel must forget", "[fs_tree]") {
+  Fixture f;
+  Json a = Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride");
+  f.Put(a);
+  f.Put(Activity(11000000004, "2024-05-13T06:30:00Z", "Swim", "Swim"));
+  FsTree& t = f.Tree();
+  auto start = t.LastChange();
+  REQUIRE(start.ok());
+  CHECK(*start > 0);
+  auto none = t.ChangesSince(*start);
+  REQUIRE(none.ok());
+  CHECK(none->inodes.empty());
+  CHECK(none->entries.empty());
+  CHECK(none->last_seq == *start);
+
+  // Renamed and moved a month later: the old names go, both folders change.
+  a["name"] = "Gravel";
+  a["start_date"] = "2024-06-01T06:30:00Z";
+  a["start_date_local"] = "2024-06-01T08:30:00Z";
+  f.Put(a);
+  REQUIRE(f.writer->DeleteActivity(11000000004).ok());
+  auto inv = t.ChangesSince(*start);
+  REQUIRE(inv.ok());
+  CHECK(inv->last_seq > *start);
+  CHECK_FALSE(inv->lost_track);
+  std::set<std::pair<uint64_t, std::string>> entries(inv->entries.begin(), inv->entries.end());
+  const uint64_t may = MonthDirInode(2024, 5);
+  CHECK(entries == std::set<std::pair<uint64_t, std::string>>{
+                       {may, "2024-05-12_0730_Ride_11000000003.json"},
+                       {may, "2024-05-12_0730_Ride_11000000003.csv"},
+                       {may, "2024-05-12_0730_Ride_11000000003.gpx"},
+                       {may, "2024-05-13_0730_Swim_11000000004.json"},
+                       {may, "2024-05-13_0730_Swim_11000000004.csv"},
+                       {may, "2024-05-13_0730_Swim_11000000004.gpx"},
+                       {kByIdDirInode, "11000000004.json"}});
+  std::set<uint64_t> inodes(inv->inodes.begin(), inv->inodes.end());
+  for (uint64_t ino : {kRootInode, kRootCsvInode, kByIdDirInode, YearDirInode(2024), YearCsvInode(2024), may,
+                       MonthCsvInode(2024, 5), MonthDirInode(2024, 6), MonthCsvInode(2024, 6),
+                       ActivityFileInode(ActivityFile::kJson, 11000000003), ByIdLinkInode(11000000003),
+                       ActivityFileInode(ActivityFile::kJson, 11000000004)})
+    CHECK(inodes.count(ino) == 1);
+
+  // A new activity: no stale names to drop, only its folders.
+  auto before_new = t.LastChange();
+  REQUIRE(before_new.ok());
+  f.Put(Activity(11000000005, "2025-01-02T06:30:00Z", "New"));
+  auto added = t.ChangesSince(*before_new);
+  REQUIRE(added.ok());
+  CHECK(added->entries.empty());
+  std::set<uint64_t> added_inodes(added->inodes.begin(), added->inodes.end());
+  CHECK(added_inodes.count(YearDirInode(2025)) == 1);
+  CHECK(added_inodes.count(MonthDirInode(2025, 1)) == 1);
+  CHECK(added_inodes.count(ActivityFileInode(ActivityFile::kJson, 11000000005)) == 0);
+
+  // An unchanged listing logs nothing.
+  auto before_same = t.LastChange();
+  REQUIRE(before_same.ok());
+  f.Put(Activity(11000000005, "2025-01-02T06:30:00Z", "New"));
+  auto same = t.LastChange();
+  REQUIRE(same.ok());
+  CHECK(*same == *before_same);
+}
+
+TEST_CASE("the memo serves until invalidated, and never a value from before", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
+  const uint64_t old_size = f.Attr(kRootCsvInode).size;
+  f.Put(Activity(11000000004, "2024-05-13T06:30:00Z", "Swim", "Swim"));
+  CHECK(f.Attr(kRootCsvInode).size == old_size);  // memoized until the watcher says so
+  f.memo.Invalidate();
+  CHECK(f.Attr(kRootCsvInode).size > old_size);
+
+  FsMemo memo;
+  const uint64_t epoch = memo.epoch();
+  memo.Invalidate();
+  memo.Put(epoch, NodeAttr{kRootCsvInode, NodeType::kFile, 1, 0, 1});
+  CHECK_FALSE(memo.Get(kRootCsvInode).has_value());
+}
+
+TEST_CASE("inode numbers are the same from every connection and after reopening", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
+  auto first = f.List(MonthDirInode(2024, 5));
+  f.tree.reset();
+  f.writer.reset();
+  auto second = f.List(MonthDirInode(2024, 5));
+  REQUIRE(first.size() == second.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    CHECK(first[i].name == second[i].name);
+    CHECK(first[i].attr.ino == second[i].attr.ino);
+  }
+  CHECK(second[1].attr.ino == ActivityFileInode(ActivityFile::kJson, 11000000003));
+}
+
+}  // namespace
+}  // namespace stravafs
