@@ -1,11 +1,14 @@
 // main.cc - command line of strava-emulator: parses options, generates the
 // athlete, binds 127.0.0.1, announces the port (stdout line and optional
 // --port-file), serves until SIGTERM/SIGINT, then exits 0.
+// With --write-export DIR it writes the athlete as a Strava bulk export
+// folder instead (export_writer.h) and exits without serving.
 // Signals are blocked in every thread and consumed by one watcher thread
 // that calls Emulator::stop() (thread-safe).
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "export_writer.h"
 #include "server.h"
 #include "state.h"
 #include "timeutil.h"
@@ -29,6 +33,8 @@ namespace {
                "  [--limit S,D] [--read-limit S,D] [--window SECONDS] [--day SECONDS]\n"
                "  [--token-lifetime SECONDS] [--grant-scope SCOPES] [--deny] [--samples N]\n"
                "  [--hidden-every K] [--threads N]\n"
+               "       strava-emulator [--activities N] [--seed S] [--end YYYY-MM-DD] [--samples N] ...\n"
+               "  --write-export DIR [--export-lang en|de] [--export-old-header]\n"
                "See tests/emulator/README.md.\n");
   std::exit(2);
 }
@@ -48,11 +54,45 @@ void pair(const std::string &opt, const std::string &v, int64_t &a, int64_t &b) 
   b = to_i64(opt, v.substr(c + 1), 0);
 }
 
+// --write-export: the same athlete as served, written as a bulk export.
+int run_export(const emu::Config &cfg, const std::string &dir, bool german, bool old_header) {
+  const auto t0 = std::chrono::steady_clock::now();
+  emu::GenParams gp;
+  gp.count = cfg.activities;
+  gp.seed = cfg.seed;
+  gp.end = cfg.end;
+  gp.athlete_id = cfg.athlete_id;
+  gp.hidden_every = cfg.hidden_every;
+  const emu::Generated g = emu::generate(gp);
+  emu::ExportOptions opt;
+  opt.dir = dir;
+  opt.samples = cfg.samples;
+  opt.athlete_id = cfg.athlete_id;
+  opt.end = cfg.end;
+  opt.german = german;
+  opt.old_header = old_header;
+  emu::ExportStats st;
+  std::string err;
+  if (!emu::write_export(g.activities, opt, st, err)) {
+    std::fprintf(stderr, "strava-emulator: %s\n", err.c_str());
+    return 1;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr,
+               "wrote export of %lld activities (%lld FIT, %lld GPX, %lld TCX files, %lld manual) to %s in %.2f s\n",
+               static_cast<long long>(st.activities), static_cast<long long>(st.fit),
+               static_cast<long long>(st.gpx), static_cast<long long>(st.tcx),
+               static_cast<long long>(st.manual), dir.c_str(), secs);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   emu::Config cfg;
   cfg.end = *emu::parse_iso("2026-11-01");
+  std::string export_dir;
+  bool export_german = false, export_old = false, export_opts = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto val = [&]() -> std::string {
@@ -81,9 +121,21 @@ int main(int argc, char **argv) {
     else if (a == "--samples") cfg.samples = static_cast<int>(to_i64(a, val(), 2));
     else if (a == "--hidden-every") cfg.hidden_every = to_i64(a, val(), 0);
     else if (a == "--threads") cfg.threads = static_cast<int>(to_i64(a, val(), 2));
+    else if (a == "--write-export") {
+      export_dir = val();
+      if (export_dir.empty()) usage("--write-export needs a directory");
+    } else if (a == "--export-lang") {
+      const std::string v = val();
+      if (v != "en" && v != "de") usage("--export-lang wants en or de");
+      export_german = v == "de";
+      export_opts = true;
+    } else if (a == "--export-old-header") export_old = export_opts = true;
     else if (a == "-h" || a == "--help") usage(nullptr);
     else usage(("unknown option " + a).c_str());
   }
+
+  if (export_opts && export_dir.empty()) usage("--export-lang and --export-old-header need --write-export DIR");
+  if (!export_dir.empty()) return run_export(cfg, export_dir, export_german, export_old);
 
   // Block the stop signals in every thread; one watcher thread takes them.
   sigset_t set;
