@@ -104,7 +104,7 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
   if (mode == Mode::kReadOnly) {
     if (!fs::exists(path, ec))
       return Status::Error(ErrorKind::kCache,
-                           "no cache at " + path + " yet: run `stravafs sync` first");
+                           "no cache at " + path + " yet: run `stravafs sync` or `stravafs import` first");
   } else {
     fs::path dir = fs::path(path).parent_path();
     if (!dir.empty() && !fs::exists(dir, ec)) {
@@ -232,6 +232,9 @@ Status Cache::Migrate() {
   if (version < 5) {
     if (auto s = MigrateToV5(); !s.ok()) return s;
   }
+  if (version < 6) {
+    if (auto s = MigrateToV6(); !s.ok()) return s;
+  }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
 }
@@ -333,6 +336,33 @@ Status Cache::MigrateToV5() {
   // when it looks a file up, which version it is. 0 for what was written
   // before v5 (each later write sets a new, larger value).
   return Exec("ALTER TABLE activity_sync ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;");
+}
+
+Status Cache::MigrateToV6() {
+  return Exec(R"SQL(
+-- Where the activity came from: NULL Strava's API, 'export' a bulk export's
+-- activities.csv, 'file' a FIT, GPX or TCX file. Imported activities are
+-- never deleted by a listing that lacks them.
+ALTER TABLE activity_sync ADD COLUMN source TEXT;
+CREATE TABLE import_files (                -- every file `stravafs import` has read
+  path TEXT PRIMARY KEY,                   -- absolute; ZIP!ENTRY for a zip's entry
+  size INTEGER NOT NULL,                   -- with mtime: an unchanged file is not read again
+  mtime INTEGER NOT NULL,
+  content INTEGER,                         -- fingerprint of the decompressed bytes
+  activity_id INTEGER,                     -- what it made or was attached to
+  outcome TEXT NOT NULL,                   -- imported, attached, duplicate, failed, done
+  error TEXT,                              -- why it failed
+  imported_at TEXT NOT NULL                -- UTC, ISO 8601
+);
+CREATE INDEX import_files_content ON import_files(content);
+CREATE TABLE originals (                   -- imported files as they came
+  activity_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,                      -- e.g. 12866632127.fit.gz
+  format TEXT NOT NULL,                    -- fit, gpx or tcx
+  size INTEGER NOT NULL,                   -- decompressed bytes
+  data BLOB NOT NULL                       -- compressed as it came
+);
+)SQL");
 }
 
 Status Cache::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& samples) {
@@ -733,7 +763,8 @@ Status Cache::DeleteActivity(int64_t id) {
                           "DELETE FROM streams WHERE activity_id=?", "DELETE FROM laps WHERE activity_id=?",
                           "DELETE FROM activity_efforts WHERE activity_id=?",
                           "DELETE FROM activity_hr_seconds WHERE activity_id=?",
-                          "DELETE FROM activity_power_seconds WHERE activity_id=?"}) {
+                          "DELETE FROM activity_power_seconds WHERE activity_id=?",
+                          "DELETE FROM originals WHERE activity_id=?"}) {
     Stmt* st = Prepare(sql);
     st->Bind(1, id);
     st->Step();
@@ -839,7 +870,9 @@ Result<std::optional<int64_t>> Cache::NewestStartEpoch() {
 }
 
 Result<std::vector<int64_t>> Cache::IdsStartingBetween(int64_t after, int64_t before) {
-  Stmt* st = Prepare("SELECT id FROM activities WHERE start_date > ? AND start_date < ?");
+  Stmt* st = Prepare(
+      "SELECT a.id FROM activities a JOIN activity_sync s USING(id) "
+      "WHERE a.start_date > ? AND a.start_date < ? AND s.source IS NULL");
   st->Bind(1, FormatIsoUtc(after)).Bind(2, FormatIsoUtc(before));
   std::vector<int64_t> ids;
   while (st->Step()) ids.push_back(st->Int(0));
@@ -849,7 +882,8 @@ Result<std::vector<int64_t>> Cache::IdsStartingBetween(int64_t after, int64_t be
 
 Result<std::vector<int64_t>> Cache::IdsNotListedBy(int64_t run, int64_t before) {
   Stmt* st = Prepare(
-      "SELECT a.id FROM activities a JOIN activity_sync s USING(id) WHERE s.listed_run < ? AND a.start_date < ?");
+      "SELECT a.id FROM activities a JOIN activity_sync s USING(id) "
+      "WHERE s.listed_run < ? AND a.start_date < ? AND s.source IS NULL");
   st->Bind(1, run).Bind(2, FormatIsoUtc(before));
   std::vector<int64_t> ids;
   while (st->Step()) ids.push_back(st->Int(0));

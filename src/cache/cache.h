@@ -24,6 +24,7 @@ SQLITE_EXTENSION_INIT3
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -37,8 +38,10 @@ namespace stravafs {
 // the fs_changes log; version 3 the analytics views and the per-activity
 // figures they read (analytics.h); version 4 the summary tables that make
 // personal_records and training_90d fast, kept by triggers; version 5
-// activity_sync.rev, the version of an activity's files for the mount.
-inline constexpr int kSchemaVersion = 5;
+// activity_sync.rev, the version of an activity's files for the mount;
+// version 6 what `stravafs import` keeps: activity_sync.source, import_files
+// and originals (cache/import_store.h).
+inline constexpr int kSchemaVersion = 6;
 
 // A prepared statement; resets itself for reuse.
 class Stmt {
@@ -54,6 +57,10 @@ class Stmt {
     return *this;
   }
   Stmt& BindNull(int i) { sqlite3_bind_null(s_, i); return *this; }
+  Stmt& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+    return *this;
+  }
   // Steps once: true while a row is available; errors are left in `rc`.
   bool Step() {
     rc_ = sqlite3_step(s_);
@@ -110,7 +117,7 @@ class Cache {
 
   // Opens (creating in read-write mode, with a 0700 directory and a 0600 file)
   // and migrates. Read-only opening a missing cache is a kCache error that
-  // says to run `stravafs sync` first; so is read-only opening a cache of an
+  // says to run `stravafs sync` or `stravafs import` first; so is read-only opening a cache of an
   // older schema, which only a read-write open migrates.
   static Result<std::unique_ptr<Cache>> Open(const std::string& path, Mode mode);
   ~Cache();
@@ -160,9 +167,10 @@ class Cache {
   Status StoreAthleteZones(const Json& zones);
 
   Result<std::optional<int64_t>> NewestStartEpoch();
-  // Ids whose start_date lies in (after, before) (epoch seconds, exclusive).
+  // Ids from Strava's API (not imported: an import is never undone by a
+  // listing) whose start_date lies in (after, before) (epoch seconds, exclusive).
   Result<std::vector<int64_t>> IdsStartingBetween(int64_t after, int64_t before);
-  // Ids not seen by listing `run` that start before `before`.
+  // Ids from Strava's API not seen by listing `run` that start before `before`.
   Result<std::vector<int64_t>> IdsNotListedBy(int64_t run, int64_t before);
   // Newest first, at most `limit`.
   Result<std::vector<DeepWork>> PendingDeepWork(bool details, bool streams, int limit);
@@ -192,6 +200,8 @@ class Cache {
   Status MigrateToV3();
   // Schema v4 -> v5: activity_sync.rev, the version of an activity's files.
   Status MigrateToV5();
+  // Schema v5 -> v6: where each activity came from, and the import's bookkeeping.
+  Status MigrateToV6();
   // Writes `row` (its json, columns and sizes) with the given bookkeeping.
   // `gps`: the activity holds samples with a position, so its .gpx, which
   // shows the name, sport and start, is measured again.

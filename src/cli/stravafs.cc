@@ -17,7 +17,10 @@
 #include <vector>
 
 #include "cli/auth_flow.h"
+#include "cli/import_progress.h"
 #include "cache/cache.h"
+#include "cache/import_store.h"
+#include "import/importer.h"
 #include "config/config.h"
 #include "strava/oauth.h"
 #include "cli/progress.h"
@@ -37,6 +40,7 @@ enum Exit {
   kExitUsage = 2,       // bad arguments or config
   kExitAuth = 3,        // not authorized, token revoked, scope missing
   kExitLocked = 4,      // another sync holds the cache
+  kExitPartial = 5,     // import: some files could not be read (each named); the rest was imported
   kExitRateLimit = 75,  // EX_TEMPFAIL: rate-limit budget spent; run again later to resume
   kExitInterrupted = 130,
 };
@@ -70,6 +74,9 @@ constexpr const char* kUsage =
     "  auth --refresh-token read an existing refresh token from standard input\n"
     "  sync [--since DATE] [--until DATE] [--full] [--no-deep] [--json] [--quiet]\n"
     "                       bring the cache up to date with Strava\n"
+    "  import [--json] [--quiet] PATH...\n"
+    "                       import a Strava bulk export (.zip or folder), folders\n"
+    "                       and FIT, GPX or TCX files (also .gz); no API access needed\n"
     "  status [--json]      what the cache holds and how the last sync went\n"
     "\n"
     "See stravafs(1) and stravafs.conf(5).\n";
@@ -204,6 +211,70 @@ int CmdAuth(const Config& config, Args& args) {
   return kExitOk;
 }
 
+// Runs the importer over `paths` under the lock the caller holds, showing
+// progress and naming every file that fails; prints the closing line.
+import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths, bool quiet) {
+  import::ImportOptions options;
+  options.originals = config.import_originals;
+  options.cancel = &g_cancel;
+  auto zone = TimeZone::Load(config.import_timezone);
+  if (!zone.ok()) {
+    import::ImportReport r;
+    r.status = zone.status();
+    return r;
+  }
+  options.zone = *zone;
+  ImportTerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet);
+  import::ImportReport r = import::RunImport(cache, paths, options, &progress);
+  progress.EndLine();
+  if (!quiet) {
+    std::fprintf(stderr,
+                 "import %s: %lld files read (%lld unchanged passed over), %lld activities added, %lld updated, "
+                 "%lld files attached, %lld duplicates, %lld failed in %.1fs\n",
+                 r.status.ok() ? "done" : "stopped", static_cast<long long>(r.files),
+                 static_cast<long long>(r.unchanged), static_cast<long long>(r.added),
+                 static_cast<long long>(r.updated), static_cast<long long>(r.attached),
+                 static_cast<long long>(r.duplicates), static_cast<long long>(r.failed),
+                 static_cast<double>(r.finished_ms - r.started_ms) / 1000.0);
+    if (r.warnings > 0)
+      std::fprintf(stderr, "activities.csv: %lld rows read, %lld warnings (cells left empty or rows skipped)\n",
+                   static_cast<long long>(r.rows), static_cast<long long>(r.warnings));
+  }
+  return r;
+}
+
+int CmdImport(const Config& config, Args& args) {
+  bool json = false, quiet = false;
+  std::vector<std::string> paths;
+  while (!args.Empty()) {
+    std::string a = args.Next();
+    if (a == "--json") json = true;
+    else if (a == "--quiet" || a == "-q") quiet = true;
+    else if (a == "--") while (!args.Empty()) paths.push_back(args.Next());
+    else if (a.rfind("-", 0) == 0 && a.size() > 1) return Fail(Status::Error(ErrorKind::kUsage, "import: unknown option " + a + "\n" + kUsage));
+    else paths.push_back(a);
+  }
+  if (paths.empty())
+    return Fail(Status::Error(ErrorKind::kUsage, "import needs a path: the export .zip from strava.com, its folder, "
+                                                 "or FIT, GPX and TCX files or folders\n" + std::string(kUsage)));
+  auto lock = SyncLock::Acquire(config.cache_path, 3000);
+  if (!lock.ok()) return Fail(lock.status());
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
+  if (!cache.ok()) return Fail(cache.status());
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  import::ImportReport r = Import(config, **cache, paths, quiet);
+  if (json) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());
+  if (!r.status.ok()) return Fail(r.status);
+  if (r.failed > 0) {
+    std::fprintf(stderr, "stravafs: %lld file%s could not be imported (named above); the rest was; fix or remove "
+                         "them and run the import again to retry only those\n",
+                 static_cast<long long>(r.failed), r.failed == 1 ? "" : "s");
+    return kExitPartial;
+  }
+  return kExitOk;
+}
+
 int CmdSync(const Config& config, Args& args) {
   SyncOptions options;
   bool json = false, quiet = false, full = false;
@@ -244,6 +315,22 @@ int CmdSync(const Config& config, Args& args) {
   signal(SIGTERM, OnSignal);
   options.cancel = &g_cancel;
 
+  // [import] folders first: a device's new files need no network, and with
+  // no [strava] client_id they are the whole sync.
+  int64_t import_failed = 0;
+  if (!config.import_folders.empty()) {
+    import::ImportReport r = Import(config, **cache, config.import_folders, quiet);
+    if (!r.status.ok()) return Fail(r.status);
+    import_failed = r.failed;
+    if (json && config.client_id.empty()) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());
+  }
+  if (config.client_id.empty()) {
+    if (!config.import_folders.empty()) return import_failed > 0 ? kExitPartial : kExitOk;
+    return Fail(Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set, and there are no "
+                                                  "[import] folders: nothing to sync from (see stravafs.conf(5); "
+                                                  "without API access, use `stravafs import`)"));
+  }
+
   auto transport = MakeCurlTransport();
   Clock& clock = SystemClock();
   TokenSource tokens(*transport, config, clock);
@@ -270,7 +357,7 @@ int CmdSync(const Config& config, Args& args) {
                                     : "");
   }
   if (!r.status.ok()) return Fail(r.status);
-  return kExitOk;
+  return import_failed > 0 ? kExitPartial : kExitOk;
 }
 
 int CmdStatus(const Config& config, Args& args) {
@@ -312,6 +399,14 @@ int CmdStatus(const Config& config, Args& args) {
             {"history_complete", !state(kStateHistoryComplete).empty()},
             {"last_attempt", state(kStateLastAttempt)},
             {"last_success", state(kStateLastSuccess)}};
+  auto sources = ImportStore(**cache).Counts();
+  if (!sources.ok()) return Fail(sources.status());
+  j["sources"] = {{"api", sources->api},
+                  {"export", sources->export_},
+                  {"files", sources->file},
+                  {"originals", sources->originals},
+                  {"originals_bytes", sources->originals_bytes},
+                  {"import_failures", sources->files_failed}};
   if (athlete.is_object()) {
     // Strava sends null for names it does not have.
     auto text = [&](const char* key) {
@@ -337,6 +432,15 @@ int CmdStatus(const Config& config, Args& args) {
               static_cast<long long>(counts->activities), static_cast<long long>(counts->detailed),
               static_cast<long long>(counts->with_streams), static_cast<long long>(counts->stream_samples),
               static_cast<long long>(counts->laps), static_cast<long long>(counts->gear));
+  std::printf("sources:      %lld from Strava's API, %lld from an export, %lld from files",
+              static_cast<long long>(sources->api), static_cast<long long>(sources->export_),
+              static_cast<long long>(sources->file));
+  if (sources->originals > 0)
+    std::printf("; %lld original files kept (%.1f MB)", static_cast<long long>(sources->originals),
+                static_cast<double>(sources->originals_bytes) / 1e6);
+  if (sources->files_failed > 0)
+    std::printf("; %lld files failed to import", static_cast<long long>(sources->files_failed));
+  std::printf("\n");
   if (counts->activities > 0)
     std::printf("range:        %s to %s (local time)\n", counts->oldest_start.c_str(), counts->newest_start.c_str());
   std::printf("to fetch:     %lld details and streams%s\n", static_cast<long long>(*pending),
@@ -384,12 +488,13 @@ int Main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return kExitOk;
   }
-  if (command != "auth" && command != "sync" && command != "status")
+  if (command != "auth" && command != "sync" && command != "status" && command != "import")
     return Fail(Status::Error(ErrorKind::kUsage, "unknown command \"" + command + "\"\n" + kUsage));
   auto config = LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status());
   if (command == "auth") return CmdAuth(*config, args);
   if (command == "sync") return CmdSync(*config, args);
+  if (command == "import") return CmdImport(*config, args);
   return CmdStatus(*config, args);
 }
 

@@ -46,8 +46,8 @@ constexpr std::array<std::string_view, 11> kStreamTypes = {
     "heartrate", "cadence",  "watts",   "temp",     "moving",
     "grade_smooth"};
 
-constexpr std::array<std::string_view, 5> kSections = {"strava", "cache", "sync",
-                                                       "mount", "testing"};
+constexpr std::array<std::string_view, 6> kSections = {"strava", "cache", "sync",
+                                                       "mount", "import", "testing"};
 
 Status ConfigError(std::string message) {
   return Status::Error(ErrorKind::kConfig, std::move(message));
@@ -267,6 +267,38 @@ Status ReadScope(std::string_view value, std::string& out) {
   return Status::Ok();
 }
 
+// Comma-separated folders (commas, not spaces, because device folders often
+// have spaces in their names); each resolved like [cache] path.
+Status ReadFolders(std::string_view value, const std::string& config_path,
+                   std::vector<std::string>& out) {
+  std::vector<std::string> folders;
+  for (size_t start = 0; !value.empty() && start <= value.size();) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    const std::string_view folder = Trim(value.substr(start, comma - start));
+    start = comma + 1;
+    if (folder.empty())
+      return ConfigError("empty folder name (separate folders with single commas)");
+    folders.push_back(ResolvePath(folder, config_path));
+  }
+  out = std::move(folders);
+  return Status::Ok();
+}
+
+// An IANA zone name the system's zoneinfo holds ("Europe/Berlin"), or empty.
+Status ReadTimezone(std::string_view value, std::string& out) {
+  if (!value.empty()) {
+    const std::string name(value);
+    bool safe = name.front() != '/' && name.find("..") == std::string::npos;
+    struct stat st {};
+    if (!safe || stat(("/usr/share/zoneinfo/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      return ConfigError("not a time zone this system knows (use an IANA name such as Europe/Berlin, "
+                         "as listed under /usr/share/zoneinfo; empty means the system's zone)");
+  }
+  out = value;
+  return Status::Ok();
+}
+
 // ---- the keys
 
 struct Key {
@@ -296,6 +328,9 @@ const Key kKeys[] = {
     {"sync", "budget", [](std::string_view v, const std::string&, Config& c) { return ReadBudget(v, c.budget); }},
     {"sync", "max_age", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.max_age, true); }},
     {"mount", "refresh", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.mount_refresh, true); }},
+    {"import", "folders", [](std::string_view v, const std::string& p, Config& c) { return ReadFolders(v, p, c.import_folders); }},
+    {"import", "timezone", [](std::string_view v, const std::string&, Config& c) { return ReadTimezone(v, c.import_timezone); }},
+    {"import", "originals", [](std::string_view v, const std::string&, Config& c) { return ReadBool(v, c.import_originals); }},
     {"testing", "rate_window", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_window, false); }},
     {"testing", "rate_day", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_day, false); }},
     {"testing", "retry_base", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.retry_base, false); }},

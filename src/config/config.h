@@ -48,6 +48,11 @@ struct Config {
   // [mount]
   Millis mount_refresh{std::chrono::minutes(15)};  // 0 = never
 
+  // [import]
+  std::vector<std::string> import_folders;  // expanded; every sync imports new files from these
+  std::string import_timezone;  // IANA name for files without a local time; "" = the system's
+  bool import_originals = true;  // keep each imported original file in the cache
+
   // [testing]: for the emulator's short windows; never needed against Strava.
   Millis rate_window{std::chrono::minutes(15)};  // length of the short rate-limit window
   Millis rate_day{std::chrono::hours(24)};       // length of the daily window

@@ -403,7 +403,7 @@ class Vtab(TestCase):
         sb = self.sandbox(emu)
         rc, out, err = shell(sb, "SELECT count(*) FROM strava_activities;")
         self.assertNotEqual(rc, 0)
-        self.assertIn("strava_activities: no cache at %s yet: run `stravafs sync` first" % sb.cache_path, err)
+        self.assertIn("strava_activities: no cache at %s yet: run `stravafs sync` or `stravafs import` first" % sb.cache_path, err)
         # Once synced, the same connection's next statement works (no stale failure).
         with environ(sb.env()):
             conn = connect()

@@ -90,12 +90,12 @@ SyncRow SyncState(Cache& c, int64_t id) {
 
 // --- opening -------------------------------------------------------------------------
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 5", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 6", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 5);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 5);
+  CHECK(kSchemaVersion == 6);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 6);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -107,8 +107,8 @@ TEST_CASE("Cache::Open creates a private WAL database at schema version 5", "[ca
   CHECK(tables == std::vector<std::string>{
                       "activities", "activities_units", "activity_efforts", "activity_facts", "activity_hr_seconds",
                       "activity_power_seconds", "activity_sync", "analytics_settings", "athlete_zones", "athletes",
-                      "best_efforts", "effort_ranks", "fs_changes", "gear", "hr_zones", "laps", "monthly_totals",
-                      "personal_records", "power_zones", "streams", "sync_state", "training_90d",
+                      "best_efforts", "effort_ranks", "fs_changes", "gear", "hr_zones", "import_files", "laps",
+                      "monthly_totals", "originals", "personal_records", "power_zones", "streams", "sync_state", "training_90d",
                       "training_day_hr_seconds", "training_days", "weekly_totals", "yearly_totals", "zone_bounds",
                       "zone_time"});
 }
@@ -122,7 +122,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 5);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 6);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
@@ -133,21 +133,21 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 6;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 7;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() == "cache " + path +
-                                     " has schema version 6, newer than this stravafs understands (5): upgrade stravafs");
+                                     " has schema version 7, newer than this stravafs understands (6): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "cache " + path + " has schema version 6, this stravafs reads version 5: upgrade stravafs");
+  CHECK(ro.status().message() == "cache " + path + " has schema version 7, this stravafs reads version 6: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 6);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 7);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -158,7 +158,7 @@ TEST_CASE("Cache::Open read-only of a missing cache says to run stravafs sync", 
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "no cache at " + path + " yet: run `stravafs sync` first");
+  CHECK(ro.status().message() == "no cache at " + path + " yet: run `stravafs sync` or `stravafs import` first");
   CHECK_FALSE(std::filesystem::exists(tmp / "nowhere"));
 }
 
@@ -1056,7 +1056,7 @@ PRAGMA user_version = 1;
 )SQL";
 }
 
-TEST_CASE("A v1 cache upgrades to v5 with every size filled and no data lost", "[cache][sizes]") {
+TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "[cache][sizes]") {
   TempDir tmp;
   const std::string v2_path = tmp / "v2.db", v1_path = tmp / "v1.db";
   // The data, written by this stravafs; then copied into a cache made with the v1 DDL.
@@ -1104,8 +1104,9 @@ TEST_CASE("A v1 cache upgrades to v5 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 5);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 6);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE rev != 0") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE source IS NOT NULL") == 0);
   for (int64_t id : ids) CheckSizes(*upgraded, id);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE gpx_size IS NOT NULL") == 2);

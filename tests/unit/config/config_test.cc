@@ -520,7 +520,7 @@ TEST_CASE_METHOD(CleanEnv, "Unknown sections are errors, even empty ones", "[con
         ":3: unknown section [mnt]: did you mean [mount]?");
   CHECK(ErrorOf("[general]\nx = 1") == kPath +
         ":1: unknown section [general] (known sections: [strava], [cache], [sync], "
-        "[mount], [testing])");
+        "[mount], [import], [testing])");
 }
 
 TEST_CASE_METHOD(CleanEnv, "Keys before any section", "[config]") {

@@ -589,7 +589,7 @@ TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_chang
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
 }
 
-TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytics][cache]") {
+TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytics][cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   std::vector<std::string> prs, training, tables;
@@ -613,7 +613,8 @@ TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytic
                         "DROP TRIGGER analytics_settings_delete_logged; DROP TRIGGER athlete_zones_insert_logged;"
                         "DROP TRIGGER athlete_zones_update_logged; DROP TRIGGER athlete_zones_delete_logged;"
                         "DROP VIEW personal_records; DROP VIEW training_90d;"
-                        "ALTER TABLE activity_sync DROP COLUMN rev; PRAGMA user_version = 3;").ok());
+                        "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
+                        "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 3;").ok());
     for (const char* name : {"personal_records", "training_90d"}) {
       const size_t at = v3.find(std::string("CREATE VIEW ") + name + " AS");
       const size_t end = v3.find("\nCREATE VIEW", at + 12);
@@ -628,7 +629,7 @@ TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytic
   INFO(upgraded.status().message());
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 5);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 6);
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
@@ -640,7 +641,7 @@ TEST_CASE("A v3 cache upgrades to v5 with its summary tables filled", "[analytic
   CheckAsV3(db);
 }
 
-TEST_CASE("A v2 cache upgrades to v5 with the figures of the streams it holds", "[analytics][cache]") {
+TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", "[analytics][cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   std::vector<std::string> before;
@@ -659,7 +660,8 @@ TEST_CASE("A v2 cache upgrades to v5 with the figures of the streams it holds", 
                         "DROP VIEW monthly_totals; DROP VIEW yearly_totals; DROP VIEW activity_facts;"
                         "DROP TABLE activity_efforts; DROP TABLE activity_hr_seconds; DROP TABLE activity_power_seconds;"
                         "DROP TABLE athlete_zones; DROP TABLE analytics_settings; DROP INDEX activities_totals;"
-                        "ALTER TABLE activity_sync DROP COLUMN rev; PRAGMA user_version = 2;").ok());
+                        "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
+                        "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 2;").ok());
   }
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
@@ -667,7 +669,7 @@ TEST_CASE("A v2 cache upgrades to v5 with the figures of the streams it holds", 
   auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 5);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 6);
   CHECK(QueryColumn(db, "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                         "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds") == 4);

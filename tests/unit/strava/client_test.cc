@@ -248,7 +248,8 @@ TEST_CASE("StravaClient: 403 Inactive says the subscription lapsed", "[strava_cl
   auto a = w.Get("/athlete");
   REQUIRE_FALSE(a.ok());
   CHECK(a.status().kind() == ErrorKind::kAuth);
-  CHECK_THAT(a.status().message(), Catch::Contains("subscription has lapsed"));
+  CHECK_THAT(a.status().message(), Catch::Contains("paid Strava subscription"));
+  CHECK_THAT(a.status().message(), Catch::Contains("stravafs import"));
   CHECK(w.strava.Count(Endpoint::kAthlete) == 1);
   CHECK(w.clock.sleeps().empty());
 }
