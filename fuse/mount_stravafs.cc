@@ -52,6 +52,7 @@
 #include "strava/client.h"
 #include "sync/sync_engine.h"
 #include "cache/sync_lock.h"
+#include "import/importer.h"
 
 namespace stravafs {
 namespace {
@@ -760,11 +761,31 @@ std::optional<int64_t> SinceLastSync(const std::string& cache_path) {
   return SystemClock().NowMs() / 1000 - *t;
 }
 
+// Imports new files from [import] folders, as `stravafs sync` does first.
+void RunImport(Daemon& d, Cache& cache, const Config& config) {
+  import::ImportOptions options;
+  options.originals = config.import_originals;
+  options.cancel = &d.stopping;
+  auto zone = TimeZone::Load(config.import_timezone);
+  if (!zone.ok()) return Log(LOG_WARNING, "background import: %s", zone.status().message().c_str());
+  options.zone = *zone;
+  const import::ImportReport r = import::RunImport(cache, config.import_folders, options, nullptr);
+  for (const auto& [where, why] : r.failures) Log(LOG_WARNING, "background import: %s: %s", where.c_str(), why.c_str());
+  if (!r.status.ok() && r.status.kind() != ErrorKind::kInterrupted)
+    return Log(LOG_WARNING, "background import stopped: %s", r.status.message().c_str());
+  if (r.files > 0)
+    Log(LOG_INFO, "background import: %lld files read, %lld activities added, %lld attached, %lld failed",
+        static_cast<long long>(r.files), static_cast<long long>(r.added), static_cast<long long>(r.attached),
+        static_cast<long long>(r.failed));
+}
+
 void RunOneSync(Daemon& d, const Config& config) {
   auto lock = SyncLock::Acquire(config.cache_path, 0);
   if (!lock.ok()) return Log(LOG_INFO, "background sync skipped: %s", lock.status().message().c_str());
   auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
   if (!cache.ok()) return Log(LOG_ERR, "background sync: %s", cache.status().message().c_str());
+  if (!config.import_folders.empty()) RunImport(d, **cache, config);
+  if (config.client_id.empty()) return;  // files are the only source
   auto transport = MakeCurlTransport();
   Clock& clock = SystemClock();
   TokenSource tokens(*transport, config, clock);
@@ -860,9 +881,16 @@ int Main(int argc, char** argv) {
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   std::error_code ec;
   config->cache_path = std::filesystem::absolute(config->cache_path, ec).string();  // we chdir("/")
-  const auto refresh = args->refresh.value_or(config->mount_refresh);
-  if (refresh.count() > 0 && config->client_id.empty())
-    return Fail(kExitUsage, "refresh needs [strava] client_id in " + config->path + " (or mount with -o refresh=0)");
+  // Without a [strava] client_id the refresher can only import [import]
+  // folders; with neither, the default refresh has nothing to do and is off,
+  // while an explicit -o refresh= is a mistake worth saying.
+  auto refresh = args->refresh.value_or(config->mount_refresh);
+  if (refresh.count() > 0 && config->client_id.empty() && config->import_folders.empty()) {
+    if (args->refresh)
+      return Fail(kExitUsage, "refresh needs [strava] client_id or [import] folders in " + config->path +
+                                  " (or mount with -o refresh=0)");
+    refresh = std::chrono::milliseconds(0);
+  }
 
   std::string mnt = std::filesystem::absolute(args->mountpoint, ec).lexically_normal().string();
   if (mnt.size() > 1 && mnt.back() == '/') mnt.pop_back();

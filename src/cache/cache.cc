@@ -344,6 +344,8 @@ Status Cache::MigrateToV6() {
 -- activities.csv, 'file' a FIT, GPX or TCX file. Imported activities are
 -- never deleted by a listing that lacks them.
 ALTER TABLE activity_sync ADD COLUMN source TEXT;
+ALTER TABLE activity_sync ADD COLUMN original_size INTEGER;   -- bytes of the original file, decompressed
+ALTER TABLE activity_sync ADD COLUMN original_format TEXT;    -- its format: fit, gpx or tcx; NULL = none kept
 CREATE TABLE import_files (                -- every file `stravafs import` has read
   path TEXT PRIMARY KEY,                   -- absolute; ZIP!ENTRY for a zip's entry
   size INTEGER NOT NULL,                   -- with mtime: an unchanged file is not read again
@@ -540,6 +542,12 @@ Status Cache::LogFsChange(int64_t id, const std::optional<Location>& old) {
   rev->Bind(1, id);
   rev->Step();
   return Check(rev->rc(), "logging a change for the mount");
+}
+
+Status Cache::TouchActivity(int64_t id) {
+  auto where = LocationOf(id);
+  if (!where.ok()) return where.status();
+  return LogFsChange(id, *where);
 }
 
 Status Cache::PruneFsChanges(int64_t keep) {

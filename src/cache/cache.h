@@ -185,6 +185,9 @@ class Cache {
   Status DeleteState(const std::string& key);
 
   // --- fs_changes ---
+  // Logs that the files of activity `id` changed in place (a file added
+  // beside them), so the mount shows the new version.
+  Status TouchActivity(int64_t id);
   // Deletes all but the newest `keep` rows. The newest row always stays (as
   // if keep were 1), so seq keeps growing and a reader that remembers the
   // last seq it saw never mistakes new rows for old ones.

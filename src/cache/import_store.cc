@@ -157,7 +157,14 @@ Status ImportStore::StoreOriginal(int64_t id, const std::string& name, const std
   if (!st) return Unprepared(cache_, "storing an original file");
   st->Bind(1, id).Bind(2, name).Bind(3, format).Bind(4, size).BindBlob(5, data);
   st->Step();
-  return cache_.Check(st->rc(), "storing an original file");
+  if (auto s = cache_.Check(st->rc(), "storing an original file"); !s.ok()) return s;
+  // Beside the other sizes the mount lists an activity's files from.
+  Stmt* put = cache_.Prepare("UPDATE activity_sync SET original_size=?2, original_format=?3 WHERE id=?1");
+  if (!put) return Unprepared(cache_, "storing an original file");
+  put->Bind(1, id).Bind(2, size).Bind(3, format);
+  put->Step();
+  if (auto s = cache_.Check(put->rc(), "storing an original file"); !s.ok()) return s;
+  return cache_.TouchActivity(id);
 }
 
 Result<SourceCounts> ImportStore::Counts() {

@@ -31,20 +31,18 @@
 #include <string>
 #include <string_view>
 
+#include "base/gzip.h"  // Gunzip, LooksGzip
 #include "base/status.h"
 
 struct archive;  // libarchive's handle; its header stays out of our users' builds
 
 namespace stravafs::import {
 
-// Whether the bytes start like a gzip member (1f 8b).
-bool LooksGzip(std::string_view bytes);
 // Whether the bytes start like a zip archive ("PK\3\4", or "PK\5\6" for an
 // empty one, or "PK\7\8" for a split/spanned one's first part).
 bool LooksZip(std::string_view bytes);
 
 // The decompressed bytes of a gzip file (see the contract above).
-Result<std::string> Gunzip(std::string_view bytes, size_t max_output);
 
 // One entry of a zip archive, as its headers describe it.
 struct ZipEntry {

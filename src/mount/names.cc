@@ -169,6 +169,8 @@ std::string_view FileExtension(ActivityFile file) {
     case ActivityFile::kJson: return ".json";
     case ActivityFile::kCsv: return ".csv";
     case ActivityFile::kGpx: return ".gpx";
+    case ActivityFile::kFit: return ".fit";
+    case ActivityFile::kTcx: return ".tcx";
   }
   return "";
 }
@@ -231,6 +233,8 @@ uint64_t ActivityFileInode(ActivityFile file, int64_t id) {
     case ActivityFile::kJson: kind = InodeKind::kActivityJson; break;
     case ActivityFile::kCsv: kind = InodeKind::kActivityCsv; break;
     case ActivityFile::kGpx: kind = InodeKind::kActivityGpx; break;
+    case ActivityFile::kFit: kind = InodeKind::kActivityFit; break;
+    case ActivityFile::kTcx: kind = InodeKind::kActivityTcx; break;
   }
   return InodeFor(kind, static_cast<uint64_t>(id));
 }
@@ -258,7 +262,7 @@ int DecodedInode::month() const {
 std::optional<DecodedInode> DecodeInode(uint64_t ino) {
   const uint64_t raw_kind = ino >> kInodeKindShift;
   const uint64_t payload = ino & (kInodePayloadLimit - 1);
-  if (raw_kind > static_cast<uint64_t>(InodeKind::kStatsFile)) return std::nullopt;
+  if (raw_kind > static_cast<uint64_t>(InodeKind::kActivityTcx)) return std::nullopt;
   const DecodedInode d{static_cast<InodeKind>(raw_kind), payload};
   switch (d.kind) {
     case InodeKind::kFixed:

@@ -9,7 +9,7 @@
 //
 // THE NAMING RULE (mount.stravafs(8) quotes this):
 //
-//   Each activity is  YYYY/MM/YYYY-MM-DD_HHMM_<title>_<id>.{json,csv,gpx}
+//   Each activity is  YYYY/MM/YYYY-MM-DD_HHMM_<title>_<id>.{json,csv,gpx,fit,tcx}
 //   where the year, month, date and time are the activity's local wall-clock
 //   start (start_date_local), <id> is Strava's activity id in decimal, and
 //   <title> is the activity's name made safe:
@@ -53,6 +53,9 @@
 //   kind 6 kActivityCsv  payload activity id              <name>.csv
 //   kind 7 kActivityGpx  payload activity id              <name>.gpx
 //   kind 8 kByIdLink     payload activity id              /by-id/<id>.json
+//   kind 9 kStatsFile    payload index in StatsFiles()    /stats/<file>
+//   kind 10 kActivityFit payload activity id              <name>.fit (the original an import kept)
+//   kind 11 kActivityTcx payload activity id              <name>.tcx (likewise)
 // Activity ids must be in [0, 2^56) (Strava's are near 2^34 today); an id
 // outside has no inode (kNoInode) and the mount must not show it.
 #pragma once
@@ -94,7 +97,11 @@ std::string SafeTitle(std::string_view name);
 std::string ActivityBaseName(const LocalStart& start, std::string_view name, int64_t id,
                              std::string_view sport_type = {});
 
-enum class ActivityFile { kJson, kCsv, kGpx };
+// kFit and kTcx: the original file an import kept (a GPX original is not
+// shown: the .gpx is the activity's track already).
+enum class ActivityFile { kJson, kCsv, kGpx, kFit, kTcx };
+inline constexpr ActivityFile kActivityFiles[] = {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx,
+                                                  ActivityFile::kFit, ActivityFile::kTcx};
 
 // ".json", ".csv", ".gpx".
 std::string_view FileExtension(ActivityFile file);
@@ -121,6 +128,8 @@ enum class InodeKind : uint8_t {
   kActivityGpx = 7,
   kByIdLink = 8,
   kStatsFile = 9,  // payload: the file's index in StatsFiles() (mount/stats.h)
+  kActivityFit = 10,
+  kActivityTcx = 11,
 };
 
 inline constexpr uint64_t kNoInode = 0;

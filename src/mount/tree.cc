@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "base/gzip.h"
 #include "mount/names.h"
 #include "format/render.h"
 #include "mount/stats.h"
@@ -26,7 +27,7 @@ constexpr const char* kShown =
 
 constexpr const char* kActivityColumns =
     "SELECT a.id, a.start_date_local, a.name, a.sport_type, a.start_date, "
-    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev "
+    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev, s.original_size, s.original_format "
     "FROM activities a JOIN activity_sync s ON s.id = a.id WHERE ";
 
 // start_date_local ranges: every value of a folder is >= lo and < hi
@@ -76,6 +77,8 @@ std::optional<ParsedName> ParseActivityFileName(std::string_view name) {
   if (ext == ".json") file = ActivityFile::kJson;
   else if (ext == ".csv") file = ActivityFile::kCsv;
   else if (ext == ".gpx") file = ActivityFile::kGpx;
+  else if (ext == ".fit") file = ActivityFile::kFit;
+  else if (ext == ".tcx") file = ActivityFile::kTcx;
   else return std::nullopt;
   std::string_view base = name.substr(0, dot);
   size_t us = base.rfind('_');
@@ -153,6 +156,8 @@ struct FsTree::ActivityNode {
   uint64_t json_size = 0;
   std::optional<uint64_t> csv_size, gpx_size;
   uint64_t rev = 0;  // the version of its files
+  std::optional<uint64_t> original_size;  // the original file an import kept, decompressed
+  std::string original_format;            // "fit", "gpx" or "tcx"
 
   uint64_t MonthIno() const { return MonthDirInode(local.year, local.month); }
   std::optional<uint64_t> Size(ActivityFile f) const {
@@ -160,6 +165,8 @@ struct FsTree::ActivityNode {
       case ActivityFile::kJson: return json_size;
       case ActivityFile::kCsv: return csv_size;
       case ActivityFile::kGpx: return gpx_size;
+      case ActivityFile::kFit: return original_format == "fit" ? original_size : std::nullopt;
+      case ActivityFile::kTcx: return original_format == "tcx" ? original_size : std::nullopt;
     }
     return std::nullopt;
   }
@@ -198,6 +205,8 @@ std::optional<Node> ReadNode(const Stmt& st) {
   if (!st.IsNull(6)) n.csv_size = static_cast<uint64_t>(st.Int(6));
   if (!st.IsNull(7)) n.gpx_size = static_cast<uint64_t>(st.Int(7));
   n.rev = static_cast<uint64_t>(st.Int(8));
+  if (!st.IsNull(9)) n.original_size = static_cast<uint64_t>(st.Int(9));
+  n.original_format = st.Text(10);
   return n;
 }
 }  // namespace
@@ -390,6 +399,8 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
     return std::optional<NodeAttr>(NodeAttr{ino, NodeType::kLink, n.LinkTarget().size(), n.start, 1});
   ActivityFile f = d->kind == InodeKind::kActivityJson  ? ActivityFile::kJson
                    : d->kind == InodeKind::kActivityCsv ? ActivityFile::kCsv
+                   : d->kind == InodeKind::kActivityFit ? ActivityFile::kFit
+                   : d->kind == InodeKind::kActivityTcx ? ActivityFile::kTcx
                                                          : ActivityFile::kGpx;
   auto size = n.Size(f);
   if (!size) return std::optional<NodeAttr>();
@@ -469,6 +480,8 @@ Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
     case InodeKind::kActivityJson:
     case InodeKind::kActivityCsv:
     case InodeKind::kActivityGpx:
+    case InodeKind::kActivityFit:
+    case InodeKind::kActivityTcx:
     case InodeKind::kByIdLink:
       return ActivityFileAttr(ino);
     case InodeKind::kStatsFile:
@@ -570,7 +583,7 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     if (!nodes.ok()) return nodes.status();
     out.reserve(1 + 3 * nodes->size());
     for (const auto& n : *nodes) {
-      for (ActivityFile f : {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx}) {
+      for (ActivityFile f : kActivityFiles) {
         auto size = n.Size(f);
         if (!size) continue;
         out.push_back(DirEntry{n.base + std::string(FileExtension(f)),
@@ -604,6 +617,7 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
     if (!bytes.ok()) return bytes.status();
     return std::optional<std::string>(std::move(*bytes));
   }
+  if (d && (d->kind == InodeKind::kActivityFit || d->kind == InodeKind::kActivityTcx)) return RenderOriginal(*d);
   if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
              d->kind != InodeKind::kActivityGpx))
     return std::optional<std::string>();
@@ -625,6 +639,33 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   if (d->kind == InodeKind::kActivityCsv) return std::optional<std::string>(RenderStreamsCsv(*samples));
   if (!HasGps(*samples)) return std::optional<std::string>();
   return std::optional<std::string>(RenderGpxText(text, *samples));
+}
+
+// The original file as it came, decompressed when it came gzipped: what the
+// import measured into activity_sync.original_size.
+Result<std::optional<std::string>> FsTree::RenderOriginal(const DecodedInode& d) {
+  static const std::string sql = std::string(
+      "SELECT o.data, o.format, o.size FROM originals o JOIN activities a ON a.id = o.activity_id "
+      "WHERE o.activity_id = ?1 AND") + kShown;
+  Stmt* st = cache_->Prepare(sql);
+  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an original file");
+  st->Bind(1, d.activity_id());
+  if (!st->Step()) {
+    if (auto s = cache_->Check(st->rc(), "reading an original file"); !s.ok()) return s;
+    return std::optional<std::string>();
+  }
+  std::string data = st->Text(0);
+  const std::string format = st->Text(1);
+  const uint64_t size = static_cast<uint64_t>(st->Int(2));
+  st->Reset();
+  if (format != (d.kind == InodeKind::kActivityFit ? "fit" : "tcx")) return std::optional<std::string>();
+  if (LooksGzip(data)) {
+    auto inflated = Gunzip(data, size);
+    if (!inflated.ok()) return Status::Error(ErrorKind::kCache, "an original file in the cache is damaged: " +
+                                                                     inflated.status().message());
+    data = std::move(*inflated);
+  }
+  return std::optional<std::string>(std::move(data));
 }
 
 Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
@@ -814,9 +855,9 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
       const uint64_t parent = MonthDirInode(*c.year, *c.month);
       const bool same_place = *now && (*now)->MonthIno() == parent && (*now)->base == c.base;
       if (!same_place)
-        for (ActivityFile f : {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx})
+        for (ActivityFile f : kActivityFiles)
           entries.emplace(parent, c.base + std::string(FileExtension(f)));
-      for (ActivityFile f : {ActivityFile::kJson, ActivityFile::kCsv, ActivityFile::kGpx})
+      for (ActivityFile f : kActivityFiles)
         inodes.insert(ActivityFileInode(f, c.id));
       inodes.insert(ByIdLinkInode(c.id));
       if (!*now) entries.emplace(kByIdDirInode, ByIdLinkName(c.id));

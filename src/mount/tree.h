@@ -4,6 +4,7 @@
 //   /athlete.json  /activities.csv  /by-id/<id>.json -> ../YYYY/MM/<base>.json
 //   /YYYY/activities.csv  /YYYY/MM/activities.csv
 //   /YYYY/MM/<base>.json  (always)  <base>.csv (streams held)  <base>.gpx (a GPS sample)
+//            <base>.fit or <base>.tcx (the original file an import kept)
 // Names and inode numbers come from mount/names.h, bytes from format/render.h, and
 // every size from the cache's activity_sync columns written at sync time, so
 // a lookup or a listing never renders a file. Rendering happens when a file
@@ -33,6 +34,8 @@
 #include "base/status.h"
 
 namespace stravafs {
+
+struct DecodedInode;  // mount/names.h
 
 enum class NodeType { kDir, kFile, kLink };
 
@@ -157,6 +160,7 @@ class FsTree {
   struct ActivityNode;  // one shown activity, as the queries read it
   Result<std::optional<ActivityNode>> Activity(int64_t id);
   Result<std::optional<NodeAttr>> ActivityFileAttr(uint64_t ino);
+  Result<std::optional<std::string>> RenderOriginal(const DecodedInode& d);
   Result<std::optional<NodeAttr>> FolderAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> CsvAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> StatsAttr(uint64_t ino);

@@ -614,6 +614,7 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
                         "DROP TRIGGER athlete_zones_update_logged; DROP TRIGGER athlete_zones_delete_logged;"
                         "DROP VIEW personal_records; DROP VIEW training_90d;"
                         "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
+                        "ALTER TABLE activity_sync DROP COLUMN original_size; ALTER TABLE activity_sync DROP COLUMN original_format;"
                         "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 3;").ok());
     for (const char* name : {"personal_records", "training_90d"}) {
       const size_t at = v3.find(std::string("CREATE VIEW ") + name + " AS");
@@ -661,6 +662,7 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
                         "DROP TABLE activity_efforts; DROP TABLE activity_hr_seconds; DROP TABLE activity_power_seconds;"
                         "DROP TABLE athlete_zones; DROP TABLE analytics_settings; DROP INDEX activities_totals;"
                         "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
+                        "ALTER TABLE activity_sync DROP COLUMN original_size; ALTER TABLE activity_sync DROP COLUMN original_format;"
                         "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 2;").ok());
   }
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);

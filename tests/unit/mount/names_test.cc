@@ -312,7 +312,9 @@ TEST_CASE("DecodeInode: the inverse of the layout", "[fs_names]") {
 
   CHECK_FALSE(DecodeInode(0));
   CHECK_FALSE(DecodeInode(6));                                   // fixed, unknown entry
-  CHECK_FALSE(DecodeInode(uint64_t{10} << 56 | 1));               // unknown kind
+  CHECK(DecodeInode(uint64_t{10} << 56 | 1)->kind == InodeKind::kActivityFit);
+  CHECK(DecodeInode(uint64_t{11} << 56 | 1)->kind == InodeKind::kActivityTcx);
+  CHECK_FALSE(DecodeInode(uint64_t{12} << 56 | 1));               // unknown kind
   CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | (2024 << 4 | 13)));  // month 13
   CHECK_FALSE(DecodeInode(uint64_t{1} << 56 | 10000));           // year 10000
   // A year that only looks valid once truncated to int.

@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "cache/cache.h"
+#include "cache/import_store.h"
 #include "mount/names.h"
 #include "format/render.h"
 #include "fake_transport.h"
@@ -204,6 +207,50 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
   CHECK(f.Bytes(kRootCsvInode) == ActivitiesCsvHeader() + ActivityCsvRow(a));
   CHECK(f.Bytes(MonthCsvInode(2024, 5)) == ActivitiesCsvHeader() + ActivityCsvRow(a));
   CHECK(f.Bytes(kAthleteJsonInode).find("\"lastname\": \"Bä\\\"r\"") != std::string::npos);
+}
+
+// gzip(1)'s format, as an export's .fit.gz holds it.
+std::string Gzip(const std::string& data) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, data.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_CASE("an imported original shows beside the activity, decompressed, as a new version", "[fs_tree][import]") {
+  Fixture f;
+  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
+  f.Put(Activity(11000000004, "2024-05-13T06:30:00Z", "Run"));
+  f.Put(Activity(11000000005, "2024-05-14T06:30:00Z", "Walk", "Walk"));
+  const uint64_t may = MonthDirInode(2024, 5);
+  const uint64_t rev_before = f.Attr(ActivityFileInode(ActivityFile::kJson, 11000000003)).version;
+  const std::string fit = std::string(12, 'x') + ".FIT and the rest of a FIT file";
+  const std::string tcx = "<?xml version=\"1.0\"?><TrainingCenterDatabase/>";
+  ImportStore store(*f.writer);
+  REQUIRE(store.StoreOriginal(11000000003, "1.fit.gz", "fit", static_cast<int64_t>(fit.size()), Gzip(fit)).ok());
+  REQUIRE(store.StoreOriginal(11000000004, "2.tcx", "tcx", static_cast<int64_t>(tcx.size()), tcx).ok());
+  REQUIRE(store.StoreOriginal(11000000005, "3.gpx", "gpx", 10, "<gpx></gpx>").ok());
+  const auto names = f.Names(may);
+  CHECK(std::count(names.begin(), names.end(), "2024-05-12_0730_Ride_11000000003.fit") == 1);
+  CHECK(std::count(names.begin(), names.end(), "2024-05-13_0730_Run_11000000004.tcx") == 1);
+  // A GPX original is not shown: the .gpx is the activity's track.
+  CHECK(std::count_if(names.begin(), names.end(), [](const std::string& n) {
+          return n.find("11000000005.") != std::string::npos && n.find(".json") == std::string::npos;
+        }) == 0);
+  CHECK(f.Bytes(ActivityFileInode(ActivityFile::kFit, 11000000003)) == fit);
+  CHECK(f.Attr(ActivityFileInode(ActivityFile::kFit, 11000000003)).size == fit.size());
+  CHECK(f.Bytes(ActivityFileInode(ActivityFile::kTcx, 11000000004)) == tcx);
+  // Adding a file beside an activity is a new version of its files.
+  CHECK(f.Attr(ActivityFileInode(ActivityFile::kFit, 11000000003)).version != rev_before);
+  CHECK_FALSE(f.Tree().GetAttr(ActivityFileInode(ActivityFile::kTcx, 11000000003))->has_value());
+  CheckTree(f, kRootInode);
 }
 
 TEST_CASE("activities.csv reads at any offset give the same bytes", "[fs_tree]") {
@@ -405,9 +452,13 @@ TEST_CASE("the change log says what the kernel must forget", "[fs_tree]") {
                        {may, "2024-05-12_0730_Ride_11000000003.json"},
                        {may, "2024-05-12_0730_Ride_11000000003.csv"},
                        {may, "2024-05-12_0730_Ride_11000000003.gpx"},
+                       {may, "2024-05-12_0730_Ride_11000000003.fit"},
+                       {may, "2024-05-12_0730_Ride_11000000003.tcx"},
                        {may, "2024-05-13_0730_Swim_11000000004.json"},
                        {may, "2024-05-13_0730_Swim_11000000004.csv"},
                        {may, "2024-05-13_0730_Swim_11000000004.gpx"},
+                       {may, "2024-05-13_0730_Swim_11000000004.fit"},
+                       {may, "2024-05-13_0730_Swim_11000000004.tcx"},
                        {kByIdDirInode, "11000000004.json"}});
   std::set<uint64_t> inodes(inv->inodes.begin(), inv->inodes.end());
   for (uint64_t ino : {kRootInode, kRootCsvInode, kByIdDirInode, YearDirInode(2024), YearCsvInode(2024), may,
