@@ -77,6 +77,11 @@ class Demo(unittest.TestCase):
         rows = self.sh(env_line + " && " + query).splitlines()
         self.assertEqual(sum(int(r.split("|")[1]) for r in rows), ACTIVITIES)
         self.assertIn("activities:   %d" % ACTIVITIES, self.sh(env_line + " && stravafs status"))
+        # The import of the same athlete's bulk export: every activity, from the export.
+        status = self.sh(next(l for l in lines if "import.conf status" in l))
+        self.assertIn("activities:   %d" % ACTIVITIES, status)
+        self.assertIn("0 from Strava's API, %d from an export" % ACTIVITIES, status)
+        self.assertIn("export|%d" % ACTIVITIES, self.sh(next(l for l in lines if "GROUP BY 1;" in l and "source" in l)))
 
     def test_demo_twice_then_stop(self):
         first = self.dev("demo")
