@@ -1,0 +1,97 @@
+// Tests for import/shape.cc: a Track becomes the streams Strava gives and the
+// numbers of its summary, whatever format it came from.
+#include "import/shape.h"
+
+#include <catch2/catch.hpp>
+
+namespace stravafs::import {
+namespace {
+
+TrackPoint Point(double t, double lat, double lng, double ele, std::optional<double> hr = std::nullopt) {
+  TrackPoint p;
+  p.time = t;
+  p.lat = lat;
+  p.lng = lng;
+  p.altitude = ele;
+  p.heartrate = hr;
+  return p;
+}
+
+TEST_CASE("ShapeTrack: times from the first point, distance from great-circle steps", "[shape]") {
+  Track t;
+  // 0.001 degree of latitude is 111.19 m on the mean sphere; file order scrambled.
+  t.points = {Point(1000, 52.000, 13.0, 30, 120), Point(1020, 52.001, 13.0, 33, 130),
+              Point(1010, 52.0005, 13.0, 31, 125)};
+  const Shaped s = ShapeTrack(t);
+  REQUIRE(s.samples == 3);
+  CHECK(s.streams["time"]["data"] == Json::array({0, 10, 20}));
+  CHECK(s.streams["distance"]["data"][1].get<double>() == Approx(55.6).margin(0.1));
+  CHECK(s.streams["distance"]["data"][2].get<double>() == Approx(111.19).margin(0.05));
+  CHECK(s.streams["heartrate"]["data"] == Json::array({120, 125, 130}));
+  CHECK(s.streams["latlng"]["data"][2] == Json::array({52.001, 13.0}));
+  CHECK(s.summary.elapsed_time == 20);
+  CHECK(s.summary.distance.value() == Approx(111.2).margin(0.05));
+  CHECK(s.summary.total_elevation_gain.value() == Approx(3.0));
+  CHECK(s.summary.elev_high.value() == 33);
+  CHECK(s.summary.elev_low.value() == 30);
+  CHECK(s.summary.max_heartrate.value() == 130);
+  CHECK(s.summary.start_latlng->first == 52.0);
+  CHECK_FALSE(s.summary.polyline.empty());
+  CHECK(s.streams.contains("grade_smooth"));
+  CHECK(s.streams["moving"]["data"] == Json::array({true, true, true}));
+}
+
+TEST_CASE("ShapeTrack: the device's distance and speed win, FIT's timer gives moving", "[shape]") {
+  Track t;
+  for (int i = 0; i < 5; ++i) {
+    TrackPoint p;
+    p.time = 100 + i;
+    p.distance = i * 3.0;
+    p.speed = 3.0;
+    p.moving = i != 2;
+    p.watts = 200;
+    t.points.push_back(p);
+  }
+  const Shaped s = ShapeTrack(t);
+  CHECK_FALSE(s.streams.contains("latlng"));
+  CHECK(s.streams["distance"]["data"] == Json::array({0.0, 3.0, 6.0, 9.0, 12.0}));
+  CHECK(s.streams["velocity_smooth"]["data"][0] == 3.0);
+  CHECK(s.streams["moving"]["data"] == Json::array({true, true, false, true, true}));
+  CHECK(s.summary.moving_time == 3);  // the step into the pause is not moving
+  CHECK(s.summary.kilojoules.value() == Approx(0.8));
+  CHECK(s.summary.average_watts == 200);
+}
+
+TEST_CASE("ShapeTrack: no points, no streams", "[shape]") {
+  const Shaped s = ShapeTrack(Track{});
+  CHECK(s.samples == 0);
+  CHECK(s.streams.empty());
+}
+
+TEST_CASE("EncodePolyline: Google's example", "[shape]") {
+  CHECK(EncodePolyline({{38.5, -120.2}, {40.7, -120.95}, {43.252, -126.453}}) == "_p~iF~ps|U_ulLnnqC_mqNvxq`@");
+}
+
+TEST_CASE("LapsJson: indexes into the sorted points, local start", "[shape]") {
+  Track t;
+  for (int i = 0; i < 10; ++i) t.points.push_back(Point(1000 + i * 10, 52, 13, 30));
+  TrackLap a, b;
+  a.start_time = 1000;
+  a.elapsed_time = 50;
+  a.distance = 100;
+  b.start_time = 1050;
+  b.elapsed_time = 50;
+  t.laps = {a, b};
+  const Json laps = LapsJson(t, 3600);
+  REQUIRE(laps.size() == 2);
+  CHECK(laps[0]["start_index"] == 0);
+  CHECK(laps[0]["end_index"] == 4);
+  CHECK(laps[1]["start_index"] == 5);
+  CHECK(laps[1]["end_index"] == 9);
+  CHECK(laps[0]["start_date"] == "1970-01-01T00:16:40Z");
+  CHECK(laps[0]["start_date_local"] == "1970-01-01T01:16:40Z");
+  CHECK(laps[0]["average_speed"] == 2.0);
+}
+
+}  // namespace
+}  // namespace stravafs::import
