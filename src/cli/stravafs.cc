@@ -211,6 +211,22 @@ int CmdAuth(const Config& config, Args& args) {
   return kExitOk;
 }
 
+// The cache opened for writing under the sync lock (one writer per cache),
+// with Ctrl-C and SIGTERM asking the work to stop at a safe point (g_cancel).
+struct Writing {
+  SyncLock lock;
+  std::unique_ptr<Cache> cache;
+};
+Result<Writing> BeginWriting(const Config& config) {
+  auto lock = SyncLock::Acquire(config.cache_path, 3000);
+  if (!lock.ok()) return lock.status();
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
+  if (!cache.ok()) return cache.status();
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  return Writing{std::move(*lock), std::move(*cache)};
+}
+
 // Runs the importer over `paths` under the lock the caller holds, showing
 // progress and naming every file that fails; prints the closing line.
 import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths, bool quiet) {
@@ -257,13 +273,9 @@ int CmdImport(const Config& config, Args& args) {
   if (paths.empty())
     return Fail(Status::Error(ErrorKind::kUsage, "import needs a path: the export .zip from strava.com, its folder, "
                                                  "or FIT, GPX and TCX files or folders\n" + std::string(kUsage)));
-  auto lock = SyncLock::Acquire(config.cache_path, 3000);
-  if (!lock.ok()) return Fail(lock.status());
-  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
-  if (!cache.ok()) return Fail(cache.status());
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
-  import::ImportReport r = Import(config, **cache, paths, quiet);
+  auto writing = BeginWriting(config);
+  if (!writing.ok()) return Fail(writing.status());
+  import::ImportReport r = Import(config, *writing->cache, paths, quiet);
   if (json) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());
   if (!r.status.ok()) return Fail(r.status);
   if (r.failed > 0) {
@@ -306,20 +318,16 @@ int CmdSync(const Config& config, Args& args) {
   if (options.since && options.until && *options.since >= *options.until)
     return Fail(Status::Error(ErrorKind::kUsage, "--since must come before --until"));
 
-  auto lock = SyncLock::Acquire(config.cache_path, 3000);
-  if (!lock.ok()) return Fail(lock.status());
-  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
-  if (!cache.ok()) return Fail(cache.status());
-
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
+  auto writing = BeginWriting(config);
+  if (!writing.ok()) return Fail(writing.status());
+  Cache& cache = *writing->cache;
   options.cancel = &g_cancel;
 
   // [import] folders first: a device's new files need no network, and with
   // no [strava] client_id they are the whole sync.
   int64_t import_failed = 0;
   if (!config.import_folders.empty()) {
-    import::ImportReport r = Import(config, **cache, config.import_folders, quiet);
+    import::ImportReport r = Import(config, cache, config.import_folders, quiet);
     if (!r.status.ok()) return Fail(r.status);
     import_failed = r.failed;
     if (json && config.client_id.empty()) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());
@@ -339,7 +347,7 @@ int CmdSync(const Config& config, Args& args) {
   ClientOptions client_options;
   client_options.cancel = &g_cancel;
   StravaClient client(*transport, config, clock, tokens, limiter, client_options, &progress);
-  SyncEngine engine(**cache, client, config, clock, progress);
+  SyncEngine engine(cache, client, config, clock, progress);
 
   SyncReport r = engine.Run(options);
   progress.EndLine();
