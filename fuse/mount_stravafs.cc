@@ -877,7 +877,7 @@ int Main(int argc, char** argv) {
   if (args->help) return std::fputs(kUsageText, stdout), 0;
   if (args->version) return std::printf("mount.stravafs %s\n", STRAVAFS_VERSION), 0;
 
-  auto config = LoadConfig(args->config);
+  auto config = LoadConfigOrDefaults(args->config);  // a cache filled by import needs no config
   if (!config.ok()) return Fail(kExitUsage, config.status().message());
   std::error_code ec;
   config->cache_path = std::filesystem::absolute(config->cache_path, ec).string();  // we chdir("/")

@@ -114,6 +114,9 @@ void Source::Record(std::string outcome) {
 }
 
 void Source::RefreshIfStale() {
+  // A cache filled by `stravafs import` alone has nothing to refresh from
+  // (the extension never imports: that is `stravafs sync`'s [import] step).
+  if (config_.client_id.empty()) return Record("skipped: no [strava] client_id in " + config_.path + " to refresh from");
   const int64_t now = SystemClock().NowMs();
   const int64_t max_age = config_.max_age.count();
   auto last = State(kStateLastSuccess);

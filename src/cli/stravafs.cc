@@ -498,7 +498,10 @@ int Main(int argc, char** argv) {
   }
   if (command != "auth" && command != "sync" && command != "status" && command != "import")
     return Fail(Status::Error(ErrorKind::kUsage, "unknown command \"" + command + "\"\n" + kUsage));
-  auto config = LoadConfig(config_path);
+  // auth and sync need a Strava application's client_id, so a config file;
+  // import and status work on the defaults without one.
+  const bool needs_file = command == "auth" || command == "sync";
+  auto config = needs_file ? LoadConfig(config_path) : LoadConfigOrDefaults(config_path);
   if (!config.ok()) return Fail(config.status());
   if (command == "auth") return CmdAuth(*config, args);
   if (command == "sync") return CmdSync(*config, args);

@@ -564,11 +564,20 @@ Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
   std::string text;
   if (const int error = ReadWholeFile(path, text); error == ENOENT) {
     return ConfigError("no config file at " + path + ": copy the example (" +
-                       std::string(kExamplePaths) + ") there and set client_id");
+                       std::string(kExamplePaths) + ") there and set client_id");  // (only auth and sync need one)
   } else if (error != 0) {
     return ConfigError("cannot read config file " + path + ": " + std::strerror(error));
   }
   return ParseConfig(text, path, /*check_perms=*/true);
+}
+
+Result<Config> LoadConfigOrDefaults(const std::optional<std::string>& explicit_path) {
+  const char* env = std::getenv("STRAVAFS_CONFIG");
+  const bool named = explicit_path || (env && *env);
+  const std::string path = DefaultConfigPath();
+  if (!named && ::access(path.c_str(), F_OK) != 0 && errno == ENOENT)
+    return ParseConfig("", path, /*check_perms=*/false);
+  return LoadConfig(explicit_path);
 }
 
 Result<Config> ParseConfig(const std::string& text, const std::string& path,

@@ -76,6 +76,12 @@ std::string DefaultConfigPath();
 // file is an error that says where it looked and how to create one.
 Result<Config> LoadConfig(const std::optional<std::string>& explicit_path);
 
+// The same, except that when no file is named (neither `explicit_path` nor
+// $STRAVAFS_CONFIG) and the default one does not exist, every key has its
+// default: what needs no Strava application (import, status, the mount)
+// works without a config file.
+Result<Config> LoadConfigOrDefaults(const std::optional<std::string>& explicit_path);
+
 // Parses config text as if read from `path` (used by LoadConfig and tests).
 // `path` is used for messages, for the permission check when `check_perms`,
 // and as the base of relative paths in values (cache path,

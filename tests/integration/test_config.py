@@ -41,6 +41,27 @@ class Config(TestCase):
         r = self.sb.run("sync", config=False)
         self.assertExit(r, EXIT_USAGE, "no config file at " + self.sb.config_path)
 
+    def test_import_and_status_need_no_config_file(self):
+        """Without API access there is nothing to configure: the defaults serve."""
+        os.remove(self.sb.config_path)
+        gpx = os.path.join(self.tmp, "walk.gpx")
+        with open(gpx, "w") as f:
+            f.write('<?xml version="1.0"?><gpx version="1.1"><trk><type>walking</type><trkseg>'
+                    '<trkpt lat="52" lon="13"><time>2024-05-12T08:00:00Z</time></trkpt>'
+                    '<trkpt lat="52.001" lon="13"><time>2024-05-12T08:01:00Z</time></trkpt>'
+                    '</trkseg></trk></gpx>')
+        r = self.sb.run("import", gpx, config=False)
+        self.assertExit(r, 0)
+        default_cache = os.path.join(self.sb.data_home, "stravafs", "cache.db")
+        self.assertTrue(os.path.exists(default_cache), r.err)
+        r = self.sb.run("status", config=False)
+        self.assertExit(r, 0)
+        self.assertIn("activities:   1 ", r.out)
+        self.assertIn("0 from Strava's API, 0 from an export, 1 from files", r.out)
+        # sync still needs the application's client_id, and says where the file goes.
+        r = self.sb.run("sync", config=False)
+        self.assertExit(r, EXIT_USAGE, "no config file at " + self.sb.config_path)
+
     def test_unknown_key_with_did_you_mean(self):
         lines = self.write(self.base() + ["", "[sync]", "lookbak = 7d"])
         r = self.sb.run("sync")
