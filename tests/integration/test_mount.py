@@ -872,7 +872,7 @@ class MountHelperErrors(MountCase):
         os.makedirs(mnt)
         # No cache yet.
         r = self.run_mount(sb, sb.config_path, mnt)
-        self.assertExit(r, EXIT_ERROR, "run `stravafs sync` first", sb.cache_path)
+        self.assertExit(r, EXIT_ERROR, "run `stravafs sync` or `stravafs import` first", sb.cache_path)
         self.assertIsNone(mount_type(mnt))
         self.assertFalse(os.path.exists(sb.cache_path), "the mount created a cache")
         sb.authorize()
