@@ -1,7 +1,11 @@
 #include "cache/import_store.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <vector>
 
 #include "model/activity.h"
 
@@ -185,6 +189,33 @@ Result<SourceCounts> ImportStore::Counts() {
   c.files_failed = st->Int(5);
   st->Reset();
   return c;
+}
+
+Status ImportStore::ForgetGoneFailures(const std::string& dir) {
+  // Paths are absolute and normal: those under `dir` sort between "dir/" and
+  // "dir0" ('0' follows '/').
+  Stmt* st = cache_.Prepare("SELECT path FROM import_files WHERE outcome='failed' AND path >= ? AND path < ?");
+  if (!st) return Unprepared(cache_, "reading the imported files");
+  const std::string base = dir.ends_with('/') ? dir.substr(0, dir.size() - 1) : dir;
+  st->Bind(1, base + "/").Bind(2, base + "0");
+  std::vector<std::string> gone;
+  while (st->Step()) {
+    const std::string key = st->Text(0);
+    // A zip's entry is ZIP!ENTRY: it goes with its zip.
+    const size_t bang = key.find(".zip!");
+    const std::string file = bang == std::string::npos ? key : key.substr(0, bang + 4);
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0 && errno == ENOENT) gone.push_back(key);
+  }
+  if (auto s = cache_.Check(st->rc(), "reading the imported files"); !s.ok()) return s;
+  for (const std::string& key : gone) {
+    Stmt* del = cache_.Prepare("DELETE FROM import_files WHERE path=?");
+    if (!del) return Unprepared(cache_, "forgetting an imported file");
+    del->Bind(1, key);
+    del->Step();
+    if (auto s = cache_.Check(del->rc(), "forgetting an imported file"); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 }  // namespace stravafs

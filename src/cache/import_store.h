@@ -68,6 +68,11 @@ class ImportStore {
 
   Result<SourceCounts> Counts();
 
+  // Drops the records of failed files under folder `dir` that are gone (a
+  // zip's entries with the zip): a file the user removed, as the import's
+  // message suggests, no longer counts as failing in `status`.
+  Status ForgetGoneFailures(const std::string& dir);
+
  private:
   Cache& cache_;
 };

@@ -340,7 +340,8 @@ Status Run::ScanFolder(const fs::path& dir) {
   }
   for (const fs::path& f : files)
     if (auto s = ImportLoose(f); !s.ok() || Cancelled()) return s;
-  return Status::Ok();
+  // Failed files removed since are no longer failures (see ForgetGoneFailures).
+  return store_.ForgetGoneFailures(dir.string());
 }
 
 Status Run::ImportLoose(const fs::path& file) {
@@ -473,7 +474,10 @@ Status Run::ImportExportFolder(const fs::path& dir) {
     for (const fs::path& f : loose)
       if (auto s = ImportLoose(f); !s.ok() || Cancelled()) return s;
   }
-  return Status::Ok();
+  if (Cancelled()) return Status::Ok();
+  // The failures of files removed since ("fix or remove them and run the
+  // import again") would otherwise count in `status` for ever.
+  return store_.ForgetGoneFailures(dir.string());
 }
 
 Status Run::ImportZip(const std::string& path, int64_t size, int64_t mtime, bool named) {
@@ -538,6 +542,7 @@ Status Run::ImportZip(const std::string& path, int64_t size, int64_t mtime, bool
     return Status::Ok();
   }
   progress_.files_total += static_cast<int64_t>(row_of_file_.size());
+  const int64_t failed_before = report_.failed;
   bool complete = true;
   ZipEntry entry;
   while (!Cancelled()) {
@@ -580,8 +585,10 @@ Status Run::ImportZip(const std::string& path, int64_t size, int64_t mtime, bool
     }
     if (auto s = ApplyRow(rows_[i]); !s.ok()) return s;
   }
-  // The whole archive is done: the next run passes it over unread.
-  if (complete) return store_.Record(path, size, mtime, std::nullopt, std::nullopt, "done");
+  // The whole archive is done: the next run passes it over unread. With a
+  // failed entry it is walked again, and only that entry is read.
+  if (complete && report_.failed == failed_before)
+    return store_.Record(path, size, mtime, std::nullopt, std::nullopt, "done");
   return Status::Ok();
 }
 
@@ -740,7 +747,10 @@ Json Run::ActivityJson(int64_t id, const ExportActivity* row, const Track* track
   std::string sport = row && !row->sport_type.empty() ? row->sport_type : file ? file->sport_type : "";
   if (sport.empty()) sport = "Workout";
   std::string name = row ? row->name : file ? file->name : "";
-  if (name.empty()) name = DefaultName(start_s + offset, sport);
+  // Only a file of its own gets Strava's default title: an export row's name
+  // is Strava's, empty included (the API gives "" too), and a made-up one
+  // would differ from what a later API sync writes.
+  if (name.empty() && !row) name = DefaultName(start_s + offset, sport);
 
   j["name"] = name;
   j["sport_type"] = sport;

@@ -259,7 +259,12 @@ Json LapsJson(const Track& track, double utc_offset) {
     const double end = k + 1 < track.laps.size() ? track.laps[k + 1].start_time
                                                  : lap.start_time + lap.elapsed_time.value_or(INFINITY);
     const auto first = std::lower_bound(times.begin(), times.end(), lap.start_time);
-    auto last = std::lower_bound(times.begin(), times.end(), end);
+    // A point at the next lap's start is that lap's; one at the last lap's
+    // end is still the last lap's (the API's last lap ends on the last
+    // sample), so that lap's end is inclusive.
+    const bool last_lap = k + 1 == track.laps.size();
+    auto last = last_lap ? std::upper_bound(times.begin(), times.end(), end)
+                         : std::lower_bound(times.begin(), times.end(), end);
     Json j = Json::object();
     j["name"] = "Lap " + std::to_string(index + 1);
     j["lap_index"] = ++index;

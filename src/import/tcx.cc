@@ -3,6 +3,7 @@
 #include "import/tcx.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -181,7 +182,9 @@ class TcxHandler final : public XmlHandler {
         track_.summary.device_name = TrimXmlSpace(text);
         break;
       case Field::kLapTotalTime:
-        ReadNumber(name, text, track_.laps.back().elapsed_time);
+        // The lap's timer time, as Garmin's devices write it (pauses left
+        // out): its moving time. Finish() works out the wall-clock time.
+        ReadNumber(name, text, track_.laps.back().moving_time);
         break;
       case Field::kLapDistance:
         ReadNumber(name, text, track_.laps.back().distance);
@@ -261,6 +264,9 @@ class TcxHandler final : public XmlHandler {
         if (!(lap.*field)) return std::nullopt;
         total += *(lap.*field);
       }
+      // Finite laps can add up to infinity (two of 1.5e308 m): no total then
+      // (found by fuzz_xml_track's no-infinity check).
+      if (!std::isfinite(total)) return std::nullopt;
       return total;
     };
     const auto max = [&](std::optional<double> TrackLap::*field) -> std::optional<double> {
@@ -270,8 +276,24 @@ class TcxHandler final : public XmlHandler {
       }
       return largest;
     };
+    // A lap's wall-clock time runs from its StartTime to the next lap's, the
+    // last lap's to its last point; never less than TotalTimeSeconds (writers
+    // that put the wall-clock time there, like gpsbabel, or round it up).
+    // Reading TotalTimeSeconds as the elapsed time made every lap with a pause
+    // (and a loose file's elapsed_time) too short.
+    double last_point = -INFINITY;
+    for (const TrackPoint& p : track_.points) last_point = std::max(last_point, p.time);
+    for (size_t k = 0; k < track_.laps.size(); ++k) {
+      TrackLap& lap = track_.laps[k];
+      const double end = k + 1 < track_.laps.size() ? track_.laps[k + 1].start_time : last_point;
+      if (std::isfinite(end) && end > lap.start_time)
+        lap.elapsed_time = std::max(end - lap.start_time, lap.moving_time.value_or(0));
+      else
+        lap.elapsed_time = lap.moving_time;
+    }
     summary.distance = sum(&TrackLap::distance);
     summary.elapsed_time = sum(&TrackLap::elapsed_time);
+    summary.moving_time = sum(&TrackLap::moving_time);
     summary.calories = sum(&TrackLap::calories);
     summary.max_speed = max(&TrackLap::max_speed);
     summary.max_heartrate = max(&TrackLap::max_heartrate);

@@ -11,12 +11,14 @@
 //   lap's StartTime, else the first point's time);
 // - Activity/Notes → summary.name; Activity/Creator/Name → device_name;
 // - each Lap → Track.laps: StartTime attribute, TotalTimeSeconds
-//   (elapsed_time), DistanceMeters, MaximumSpeed, Calories,
+//   (moving_time: the timer time Garmin writes there; elapsed_time runs to
+//   the next lap's StartTime, the last lap's to its last point, and is never
+//   less than TotalTimeSeconds), DistanceMeters, MaximumSpeed, Calories,
 //   AverageHeartRateBpm/Value, MaximumHeartRateBpm/Value, Cadence
 //   (average_cadence; LX AvgRunCadence when Cadence is absent), LX AvgWatts.
 //   LX AvgSpeed and MaxWatts are not kept: TrackLap has no field for them;
-// - the summary totals the laps state: distance, elapsed_time and calories
-//   summed when every lap gives them, max_speed and max_heartrate the largest
+// - the summary totals the laps state: distance, elapsed_time, moving_time
+//   and calories summed when every lap gives them, max_speed and max_heartrate the largest
 //   any lap gives;
 // - each Trackpoint, in file order, across laps → Track.points: Time,
 //   Position/LatitudeDegrees+LongitudeDegrees (both or neither),

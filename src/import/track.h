@@ -40,8 +40,8 @@ struct TrackPoint {
 // One lap (FIT `lap`, TCX `Lap`). Times in seconds, distances in meters.
 struct TrackLap {
   double start_time = 0;             // UTC epoch seconds
-  std::optional<double> elapsed_time;   // total_elapsed_time / TotalTimeSeconds (wall clock)
-  std::optional<double> moving_time;    // total_timer_time (FIT)
+  std::optional<double> elapsed_time;   // wall clock: FIT total_elapsed_time; TCX to the next lap (or last point)
+  std::optional<double> moving_time;    // timer: FIT total_timer_time, TCX TotalTimeSeconds
   std::optional<double> distance;
   std::optional<double> max_speed;      // m/s
   std::optional<double> average_heartrate, max_heartrate;

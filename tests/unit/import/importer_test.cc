@@ -200,6 +200,15 @@ TEST_CASE("a folder scan names what it cannot read and imports the rest", "[impo
     failed.insert(std::filesystem::path(where).filename().string());
   }
   CHECK(failed == std::set<std::string>{"b.fit", "c.tcx", "missing.fit"});
+  CHECK(w.Int("SELECT count(*) FROM import_files WHERE outcome='failed'") == 2);
+
+  // Removed (as the message says to), a failed file is no failure any more;
+  // one still there still is.
+  std::filesystem::remove(w.Path("dev/c.tcx"));
+  r = w.Import({w.Path("dev")});
+  CHECK(r.files == 1);
+  CHECK(r.failed == 1);
+  CHECK(w.Text("SELECT group_concat(path) FROM import_files WHERE outcome='failed'") == w.Path("dev/b.fit"));
 }
 
 }  // namespace

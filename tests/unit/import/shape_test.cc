@@ -93,5 +93,21 @@ TEST_CASE("LapsJson: indexes into the sorted points, local start", "[shape]") {
   CHECK(laps[0]["average_speed"] == 2.0);
 }
 
+TEST_CASE("LapsJson: the last lap ends on a point at its end time", "[shape]") {
+  Track t;
+  for (int i = 0; i < 10; ++i) t.points.push_back(Point(1000 + i * 10, 52, 13, 30));
+  TrackLap a, b;
+  a.start_time = 1000;
+  a.elapsed_time = 50;
+  b.start_time = 1050;
+  b.elapsed_time = 40;  // to the last point, at 1090
+  t.laps = {a, b};
+  const Json laps = LapsJson(t, 0);
+  REQUIRE(laps.size() == 2);
+  CHECK(laps[0]["end_index"] == 4);
+  CHECK(laps[1]["start_index"] == 5);
+  CHECK(laps[1]["end_index"] == 9);
+}
+
 }  // namespace
 }  // namespace stravafs::import

@@ -132,12 +132,12 @@ TEST_CASE("TCX: a Garmin export with laps, TPX and LX extensions", "[tcx]") {
   CHECK(s.device_name == "Forerunner 965");  // the Creator, not the Author
   CHECK(s.start_time == kStart);
   CHECK(s.distance == 1800.25);
-  CHECK(s.elapsed_time == 500.5);
+  CHECK(s.elapsed_time == 500.5);  // wall clock: the laps' StartTimes, never below TotalTimeSeconds
   CHECK(s.calories == 120);
   CHECK(s.max_speed == 5.25);
   CHECK(s.max_heartrate == 165);
   CHECK_FALSE(s.average_heartrate);
-  CHECK_FALSE(s.moving_time);
+  CHECK(s.moving_time == 500.5);  // TotalTimeSeconds is the timer time
 
   REQUIRE(track.laps.size() == 2);  // the second Activity is not read
   const TrackLap& a = track.laps[0];
@@ -150,7 +150,7 @@ TEST_CASE("TCX: a Garmin export with laps, TPX and LX extensions", "[tcx]") {
   CHECK(a.max_heartrate == 155);
   CHECK(a.average_cadence == 85);  // LX AvgRunCadence, no Cadence element
   CHECK(a.average_watts == 275);
-  CHECK_FALSE(a.moving_time);
+  CHECK(a.moving_time == 300.5);
   const TrackLap& b = track.laps[1];
   CHECK(b.start_time == kStart + 300);
   CHECK(b.average_cadence == 88);
@@ -183,6 +183,27 @@ TEST_CASE("TCX: a Garmin export with laps, TPX and LX extensions", "[tcx]") {
   CHECK_FALSE(p3.lat);
   CHECK_FALSE(p3.lng);
   CHECK(p3.cadence == 87);
+}
+
+TEST_CASE("TCX: TotalTimeSeconds is the timer time; a paused lap's elapsed time is wall clock", "[tcx]") {
+  // Lap 1 is paused for 100 s: 60 s of timer time over 160 s; lap 2 ends on
+  // its last point.
+  const Track track = DecodeOk(R"(<TrainingCenterDatabase><Activities><Activity Sport="Running">
+<Id>2024-05-01T07:00:00Z</Id>
+<Lap StartTime="2024-05-01T07:00:00Z"><TotalTimeSeconds>60</TotalTimeSeconds><Track>
+ <Trackpoint><Time>2024-05-01T07:00:00Z</Time></Trackpoint><Trackpoint><Time>2024-05-01T07:02:30Z</Time></Trackpoint>
+</Track></Lap>
+<Lap StartTime="2024-05-01T07:02:40Z"><TotalTimeSeconds>30</TotalTimeSeconds><Track>
+ <Trackpoint><Time>2024-05-01T07:02:40Z</Time></Trackpoint><Trackpoint><Time>2024-05-01T07:03:10Z</Time></Trackpoint>
+</Track></Lap>
+</Activity></Activities></TrainingCenterDatabase>)");
+  REQUIRE(track.laps.size() == 2);
+  CHECK(track.laps[0].moving_time == 60);
+  CHECK(track.laps[0].elapsed_time == 160);
+  CHECK(track.laps[1].moving_time == 30);
+  CHECK(track.laps[1].elapsed_time == 30);
+  CHECK(track.summary.moving_time == 90);
+  CHECK(track.summary.elapsed_time == 190);
 }
 
 TEST_CASE("TCX: totals only when every lap states them; start falls back", "[tcx]") {
