@@ -214,7 +214,9 @@ NumberCell ParseSeconds(std::string_view cell, NumberStyle style) {
     if (last) break;
     start = colon + 1;
   }
-  if (parts < 2) return {CellKind::kBad, 0};
+  // "1e308:00" has finite parts and an infinite total: not a duration
+  // (found by fuzz_export_csv's no-infinity check).
+  if (parts < 2 || !std::isfinite(total)) return {CellKind::kBad, 0};
   return {CellKind::kOk, total};
 }
 
@@ -699,7 +701,14 @@ bool ExportActivityReader::ParseRow(ExportActivity& out) {
     // swims in meters). An imperial account's miles cannot be told apart
     // here; exports with a meters column never get this far.
     if (const std::optional<double> shown = number(kDistanceDisplay, display)) {
-      out.distance = out.sport_type == "Swim" ? *shown : *shown * 1000;
+      // km to m can overflow ("1e306"): such a cell is no distance (found by
+      // fuzz_export_csv's no-infinity check).
+      const double meters = out.sport_type == "Swim" ? *shown : *shown * 1000;
+      if (std::isfinite(meters)) {
+        out.distance = meters;
+      } else {
+        Warn(line, column_name(kDistanceDisplay), "not a distance: " + Quoted(Trim(cell(kDistanceDisplay))));
+      }
     }
   }
 

@@ -577,8 +577,17 @@ class Decoder {
     TrackPoint& pt = points_.emplace_back();
     pt.time = v.has(kTimestamp) ? v.number[kTimestamp] + kFitEpochUnix : *last_time_ + kFitEpochUnix;
     if (v.has(kRecLat) && v.has(kRecLng)) {
-      pt.lat = v.number[kRecLat] * kDegreesPerSemicircle;
-      pt.lng = v.number[kRecLng] * kDegreesPerSemicircle;
+      // A sint32 of semicircles spans +-180 degrees, and a definition may
+      // even declare the field a float: a latitude beyond +-90 (or a
+      // longitude beyond +-180) is no position on Earth, so the point has
+      // none, as with the invalid sentinel (GPX and TCX refuse such points;
+      // track.h promises WGS84 degrees). Found by fuzz_fit: lat -180.
+      const double lat = v.number[kRecLat] * kDegreesPerSemicircle;
+      const double lng = v.number[kRecLng] * kDegreesPerSemicircle;
+      if (lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180) {
+        pt.lat = lat;
+        pt.lng = lng;
+      }
     }
     pt.altitude = Scaled(v.prefer(kRecEnhancedAltitude, kRecAltitude), 5, 500);
     pt.speed = Scaled(v.prefer(kRecEnhancedSpeed, kRecSpeed), 1000);

@@ -8,7 +8,8 @@
 //   laps from `lap`; the summary from `session`, `activity`, `file_id` and
 //   `device_info`; `moving` from timer events (left unset when the file has
 //   none). Values are converted to the units of track.h and FIT's "invalid"
-//   sentinels become nullopt.
+//   sentinels become nullopt; so does a position whose latitude is beyond
+//   +-90 or longitude beyond +-180 degrees.
 // - It handles normal and compressed-timestamp record headers, little- and
 //   big-endian definitions, developer fields and unknown messages/fields
 //   (skipped by size), field arrays (first element), enhanced_speed and

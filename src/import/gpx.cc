@@ -95,24 +95,26 @@ class GpxHandler final : public XmlHandler {
         frame.field = SensorField(name);
       }
     } else {
+      // Paths are matched from the root (stack_[0] is always <gpx>): a
+      // trk, metadata or time nested elsewhere (inside <extensions>, or
+      // anything a writer invents) is not the file's track. Found by
+      // fuzz_xml_track: gpx/metadata/time/trk/trkseg/trkpt gave points.
+      const size_t depth = stack_.size();  // of the parent
       const Tag parent = Ancestor(1), grandparent = Ancestor(2);
+      const bool in_metadata = (depth == 2 && parent == Tag::kMetadata) || depth == 1;
       switch (frame.tag) {
-        case Tag::kTrkpt:
-          if (parent == Tag::kTrkseg && grandparent == Tag::kTrk) BeginPoint(attributes);
+        case Tag::kTrkpt:  // gpx/trk/trkseg/trkpt
+          if (depth == 3 && parent == Tag::kTrkseg && grandparent == Tag::kTrk) BeginPoint(attributes);
           break;
-        case Tag::kTime:  // GPX 1.1 metadata/time, GPX 1.0 gpx/time
-          if ((parent == Tag::kMetadata && grandparent == Tag::kGpx) || parent == Tag::kGpx) {
-            frame.field = Field::kMetadataTime;
-          }
+        case Tag::kTime:  // GPX 1.1 gpx/metadata/time, GPX 1.0 gpx/time
+          if (in_metadata) frame.field = Field::kMetadataTime;
           break;
-        case Tag::kName:
-          if (parent == Tag::kTrk && track_.summary.name.empty()) frame.field = Field::kTrackName;
-          if ((parent == Tag::kMetadata && grandparent == Tag::kGpx) || parent == Tag::kGpx) {
-            frame.field = Field::kMetadataName;
-          }
+        case Tag::kName:  // gpx/trk/name; gpx/metadata/name (1.1), gpx/name (1.0)
+          if (depth == 2 && parent == Tag::kTrk && track_.summary.name.empty()) frame.field = Field::kTrackName;
+          if (in_metadata) frame.field = Field::kMetadataName;
           break;
-        case Tag::kType:
-          if (parent == Tag::kTrk && !type_seen_) frame.field = Field::kTrackType;
+        case Tag::kType:  // gpx/trk/type
+          if (depth == 2 && parent == Tag::kTrk && !type_seen_) frame.field = Field::kTrackType;
           break;
         default:
           break;

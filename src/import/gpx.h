@@ -1,6 +1,8 @@
 // GPX decoder: one GPX 1.0 or 1.1 file to a Track (see track.h).
 //
-// What is read (elements matched by local name, so any namespace or prefix):
+// What is read (elements matched by local name, so any namespace or prefix,
+// at exactly these paths from the root; a trk nested anywhere else is not
+// the file's track):
 // - every gpx/trk/trkseg/trkpt, in file order, all tracks and segments
 //   concatenated: `lat`/`lon` attributes, `ele`, `time`;
 // - sensor values anywhere inside a trkpt (GPX 1.1 puts them in
@@ -10,7 +12,7 @@
 //   power/PowerInWatts/watts (Strava's <power>, Garmin PowerExtension),
 //   speed (GPX 1.0, TrackPointExtension v2; m/s) and distance (gpxdata; m).
 //   Values are kept as the file writes them (cadence unchanged);
-// - trk/name → summary.name (metadata/name if no track has one), trk/type →
+// - gpx/trk/name → summary.name (metadata/name if no track has one), gpx/trk/type →
 //   summary.sport_type through SportTypeFromName;
 // - summary.start_time: metadata/time (GPX 1.0: gpx/time) when it is not
 //   later than the first point, else the first point's time. Writers such as

@@ -459,6 +459,27 @@ TEST_CASE("activities.csv: bad cells become warnings, unusable rows are skipped"
   CHECK(w.front().ToString() == "line 2: Max Speed: not a number: \"fast\"");
 }
 
+TEST_CASE("activities.csv: numbers that overflow to infinity are bad cells", "[export_csv][bug]") {
+  // fuzz_export_csv: "1e308:00" summed to an infinite duration and a display
+  // distance of 1e306 km to infinite meters (tests/fuzz/regress/export_csv).
+  const Result<ExportActivities> got = ReadExportActivities(
+      "Activity ID,Activity Date,Elapsed Time,Distance\n"
+      "1,\"Sep 12, 2018, 3:02:23 PM\",1e308:00,1e306\n"
+      "2,\"Sep 12, 2018, 3:02:23 PM\",1:00,5.5\n");
+  REQUIRE(got.ok());
+  REQUIRE(got->activities.size() == 2);
+  const ExportActivity* huge = ById(*got, 1);
+  REQUIRE(huge);
+  CHECK_FALSE(huge->elapsed_time);
+  CHECK_FALSE(huge->distance);
+  CHECK(HasWarning(got->warnings, 2, "Elapsed Time", "\"1e308:00\""));
+  CHECK(HasWarning(got->warnings, 2, "Distance", "not a distance: \"1e306\""));
+  const ExportActivity* fine = ById(*got, 2);
+  REQUIRE(fine);
+  CHECK(fine->elapsed_time == 60);
+  CHECK(fine->distance == 5500);
+}
+
 TEST_CASE("activities.csv: an unknown German activity type leaves sport_type empty, with a warning",
           "[export_csv]") {
   const std::string csv =

@@ -591,6 +591,32 @@ TEST_CASE("FIT big-endian definitions with float and signed fields", "[fit]") {
   CHECK(*t.points[0].altitude == Approx(400.0));
 }
 
+TEST_CASE("FIT positions off the Earth are no position", "[fit][bug]") {
+  // sint32 semicircles reach -180 degrees: fuzz_fit found lat -180 passed on
+  // as a position (tests/fuzz/regress/fit/lat-minus-180).
+  const uint32_t t0 = static_cast<uint32_t>(kStart - fit::kFitEpochUnix);
+  auto le32 = [](uint32_t v) {
+    return Bytes({static_cast<int>(v & 0xFF), static_cast<int>((v >> 8) & 0xFF),
+                  static_cast<int>((v >> 16) & 0xFF), static_cast<int>(v >> 24)});
+  };
+  const std::string def = Bytes({0x40, 0, 0, 20, 0, 3, 253, 4, 0x86, 0, 4, 0x85, 1, 4, 0x85});
+  auto record = [&](int32_t lat, int32_t lng) {
+    return Bytes({0x00}) + le32(t0) + le32(static_cast<uint32_t>(lat)) + le32(static_cast<uint32_t>(lng));
+  };
+  const int32_t lat90 = 1073741824;  // exactly 90 degrees
+  const Track t = MustDecode(WrapFit(def + record(INT32_MIN, 100) + record(lat90 + 1, 100) +
+                                     record(lat90, INT32_MIN) + record(-lat90, 100)));
+  REQUIRE(t.points.size() == 4);
+  CHECK_FALSE(t.points[0].lat);  // -180
+  CHECK_FALSE(t.points[0].lng);
+  CHECK_FALSE(t.points[1].lat);  // just beyond 90
+  REQUIRE(t.points[2].lat);      // 90 and -180 are on the Earth
+  CHECK(*t.points[2].lat == 90);
+  CHECK(*t.points[2].lng == -180);
+  REQUIRE(t.points[3].lat);
+  CHECK(*t.points[3].lat == -90);
+}
+
 TEST_CASE("FIT mutated files never crash the decoder", "[fit]") {
   fit::Activity a = MakeActivity(30);
   a.developer_fields = true;

@@ -274,6 +274,18 @@ TEST_CASE("GPX: no track points is an error, whatever else the file holds", "[gp
   // A trkpt outside trk/trkseg is not a track point.
   CHECK(DecodeError(R"(<gpx><trkpt lat="1" lon="2"><time>2024-05-01T07:00:00Z</time></trkpt></gpx>)") ==
         "GPX: no track points");
+  // [bug] Nor is a trk nested anywhere but under the root (fuzz_xml_track:
+  // tests/fuzz/regress/xml_track/trk-inside-*), and such a trk's name is not
+  // the activity's.
+  const std::string point = R"(<trkseg><trkpt lat="1" lon="2"><time>2024-05-01T07:00:00Z</time></trkpt></trkseg>)";
+  CHECK(DecodeError("<gpx><a><trk>" + point + "</trk></a></gpx>") == "GPX: no track points");
+  CHECK(DecodeError("<gpx><metadata><time>2024-05-01T07:00:00Z<trk>" + point + "</trk></time></metadata></gpx>") ==
+        "GPX: no track points");
+  CHECK(DecodeError("<gpx><extensions><trk>" + point + "</trk></extensions></gpx>") == "GPX: no track points");
+  const Track t = DecodeOk("<gpx><extensions><trk><name>Not this</name></trk><name>Nor this</name></extensions>"
+                           "<trk><name>Lunch Run</name>" + point + "</trk></gpx>");
+  CHECK(t.summary.name == "Lunch Run");
+  CHECK(t.points.size() == 1);
 }
 
 TEST_CASE("GPX: refusals name the reason and the line", "[gpx]") {
