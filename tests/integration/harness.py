@@ -53,6 +53,16 @@ def host_env(env):
     preloaded in the sanitizer run, unchanged otherwise."""
     return dict(env, LD_PRELOAD=HOST_PRELOAD) if HOST_PRELOAD else env
 
+
+def foreign_env(**extra):
+    """The environment of a tool that is not ours (ldd, gpsbabel, xmllint,
+    rsvg-convert): without the ASan runtime or the sanitizers' options of the
+    sanitizer run, which some tests' own process starts with. (ldd is a bash
+    script: bash under a preloaded ASan runtime reports its own leaks.)"""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and "SAN_OPTIONS" not in k}
+    env.update(extra)
+    return env
+
 CLIENT_ID = "12345"
 CLIENT_SECRET = "emulator-secret"
 PER_PAGE = 200

@@ -23,7 +23,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import EXIT_ERROR, TestCase, parse_iso, wait_until  # noqa: E402
+from harness import EXIT_ERROR, TestCase, foreign_env, parse_iso, wait_until  # noqa: E402
 
 EXT = os.environ.get("STRAVA_EXT", "")
 NO_REFRESH = ["-o", "refresh=0"]
@@ -127,10 +127,8 @@ class Analytics(TestCase):
         for name, size in (("weekly_distance.svg", (960, 400)), ("calendar.svg", None)):
             with self.subTest(chart=name):
                 png = os.path.join(self.tmp, name + ".png")
-                # Not ours: no ASan runtime or options from the sanitizer run.
-                env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and "SAN_OPTIONS" not in k}
                 p = subprocess.run(["rsvg-convert", "-o", png, os.path.join(m.path, "stats", name)],
-                                   capture_output=True, text=True, timeout=60, env=env)
+                                   capture_output=True, text=True, timeout=60, env=foreign_env())
                 self.assertEqual((p.returncode, p.stderr), (0, ""))
                 with open(png, "rb") as f:
                     head = f.read(24)
@@ -184,8 +182,8 @@ class Analytics(TestCase):
                 return list(csv.reader(f))
 
         def sqlite3_shell(sql):
-            env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and "SAN_OPTIONS" not in k}
-            p = subprocess.run(["sqlite3", sb.cache_path, sql], capture_output=True, text=True, timeout=30, env=env)
+            p = subprocess.run(["sqlite3", sb.cache_path, sql], capture_output=True, text=True, timeout=30,
+                               env=foreign_env())
             self.assertEqual((p.returncode, p.stderr), (0, ""))
 
         def shows(view, rows, what):

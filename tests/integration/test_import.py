@@ -35,7 +35,7 @@ import zipfile
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import EMULATOR, FIXED_END, TestCase, host_env, main, wait_until  # noqa: E402
+from harness import EMULATOR, FIXED_END, TestCase, foreign_env, host_env, main, wait_until  # noqa: E402
 
 EXT = os.environ.get("STRAVA_EXT", "")
 
@@ -53,14 +53,6 @@ STREAMS_SQL = "SELECT activity_id, %s FROM streams ORDER BY activity_id, seq" % 
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-def foreign_env(**extra):
-    """The environment of a tool that is not ours (gpsbabel, xmllint, jq, ls):
-    without the ASan runtime or the sanitizers' options of the sanitizer run."""
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and "SAN_OPTIONS" not in k}
-    env.update(extra)
-    return env
-
 
 def tool(argv, **kw):
     kw.setdefault("env", foreign_env())

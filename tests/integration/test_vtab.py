@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SANITIZER_ENV, TestCase, host_env, main  # noqa: E402
+from harness import SANITIZER_ENV, TestCase, foreign_env, host_env, main  # noqa: E402
 
 EXT = os.environ.get("STRAVA_EXT", "")
 
@@ -80,9 +80,10 @@ class Vtab(TestCase):
 
     # ---- the .so itself
     def test_so_uses_the_hosts_sqlite_and_exports_only_its_entry_point(self):
-        ldd = subprocess.run(["ldd", EXT], capture_output=True, text=True, check=True).stdout
+        ldd = subprocess.run(["ldd", EXT], capture_output=True, text=True, check=True, env=foreign_env()).stdout
         self.assertNotIn("libsqlite3", ldd)
-        nm = subprocess.run(["nm", "-D", "--defined-only", EXT], capture_output=True, text=True, check=True).stdout
+        nm = subprocess.run(["nm", "-D", "--defined-only", EXT], capture_output=True, text=True,
+                            check=True, env=foreign_env()).stdout
         exported = sorted(line.split()[-1] for line in nm.splitlines() if line.split()[1:2] == ["T"])
         self.assertEqual(exported, ["sqlite3_strava_init"])
 
