@@ -1,11 +1,17 @@
 """kill -9 at random moments of a first sync of 2,000 activities: after every
 kill the cache is intact and holds whole pages only; then one more sync
-completes and the cache equals the emulator."""
+completes and the cache equals the emulator.
+
+The kills are aimed by what the cache shows, not by wall-clock chance alone
+(a slower build, such as the sanitizer one, would miss a phase): some land
+once the listing has stored a page, some once the listing is complete (the
+deep phase), and the rest at a random moment."""
 
 import json
 import os
 import random
 import signal
+import sqlite3
 import sys
 import time
 
@@ -13,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import PER_PAGE, TestCase, main  # noqa: E402
 
 N = 2000
-TRIALS = 10
+# What each trial's kill waits for (see wait_for).
+PLAN = ["listing", "random", "deep", "random", "listing", "deep", "random", "deep", "random", "listing"]
 
 
 class Crash(TestCase):
@@ -46,6 +53,39 @@ class Crash(TestCase):
                          0)
         return count
 
+    @staticmethod
+    def phase(sb):
+        """"listing" once the history listing has stored a page and is not
+        complete, "deep" once it is complete, None before (or while the
+        cache cannot be read yet)."""
+        try:
+            conn = sqlite3.connect("file:%s?mode=ro" % sb.cache_path, uri=True, timeout=1)
+            try:
+                if conn.execute("SELECT 1 FROM sync_state WHERE key = 'history_complete'").fetchone():
+                    return "deep"
+                if conn.execute("SELECT 1 FROM activities LIMIT 1").fetchone():
+                    return "listing"
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
+        return None
+
+    def wait_for(self, sb, p, aim, rnd):
+        """Returns when trial's sync `p` should be killed: at a random moment
+        ("random"), or soon after the cache shows the phase `aim`."""
+        if aim == "random":
+            time.sleep(rnd.uniform(0.2, 2.5))
+            return
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            if self.phase(sb) == aim:
+                break
+            time.sleep(0.02)
+        # Inside the phase, still at a random point of it (list pages take
+        # 500 ms each here).
+        time.sleep(rnd.uniform(0, 0.4))
+
     def test_kill_9_at_random_moments_of_a_first_sync(self):
         emu = self.emulator(N, seed=70, args=["--samples", "50"])
         sb = self.sandbox(emu)
@@ -55,9 +95,9 @@ class Crash(TestCase):
         emu.faults([{"match": "/athlete/activities", "kind": "slow", "count": -1, "delay_ms": 500}])
         rnd = random.Random(20261123)
         counts, outputs = [], []
-        for trial in range(TRIALS):
+        for trial, aim in enumerate(PLAN):
             p = self.start(sb, "sync")
-            time.sleep(rnd.uniform(0.2, 2.5))
+            self.wait_for(sb, p, aim, rnd)
             if p.poll() is None:
                 os.kill(p.pid, signal.SIGKILL)
             r = sb.finish(p)
