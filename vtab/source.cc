@@ -12,6 +12,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "base/clock.h"
@@ -239,8 +241,17 @@ std::shared_ptr<Source> Context::Connect(const char* module, int argc, const cha
     if (value.size() >= 2 && (value[0] == '\'' || value[0] == '"') && value.back() == value[0])
       value = value.substr(1, value.size() - 2);
     if (value.empty()) return fail("config='' names no file");
+    if (config_path) return fail("config= is given twice (\"" + *config_path + "\" and \"" + value + "\")");
     config_path = value;
   }
+  // A table stored in a database file comes from whoever wrote the file: its
+  // config= could name their config, with their server, and a refresh would
+  // send that server the user's tokens. Only a table the user declares in
+  // this connection (temp) may name a config; others use the discovered one.
+  if (config_path && std::string_view(argv[1]) != "temp")
+    return fail("config='" + *config_path + "' is honoured only for a table in temp (CREATE VIRTUAL TABLE temp." +
+                argv[2] + " USING " + module + "(config=...)): a table stored in a database file must not choose " +
+                "the config, since whoever wrote the file could name their own (stravafs-sqlite(7), SECURITY)");
   auto config = LoadConfig(config_path);
   if (!config.ok()) return fail(config.status().message());
   if (auto it = sources.find(config->path); it != sources.end())

@@ -242,18 +242,58 @@ Status ReadClientId(std::string_view value, std::string& out) {
   return Status::Ok();
 }
 
+// True for the hosts a plain-http base_url may name: this machine only
+// (localhost, 127.0.0.0/8, [::1]), with or without a port.
+bool IsLoopbackHost(std::string_view authority) {
+  std::string_view host = authority;
+  if (host.starts_with('[')) {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return false;
+    return host.substr(1, close - 1) == "::1";
+  }
+  if (const size_t colon = host.find(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+  if (host == "localhost") return true;
+  if (!host.starts_with("127.")) return false;
+  int dots = 0;  // 127.a.b.c, each part a number
+  for (char ch : host) {
+    if (ch == '.') {
+      ++dots;
+    } else if (ch < '0' || ch > '9') {
+      return false;
+    }
+  }
+  return dots == 3 && !host.ends_with('.') && host.find("..") == std::string_view::npos;
+}
+
+// Where the tokens and the client secret go: https:// anywhere, plain
+// http:// only to this machine (the emulator, a local proxy), and never a
+// URL with a user name (https://www.strava.com@evil.example goes to
+// evil.example).
 Status ReadBaseUrl(std::string_view value, std::string& out) {
   std::string_view rest = value;
+  bool plain = false;
   if (rest.starts_with("https://")) {
     rest.remove_prefix(8);
   } else if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
+    plain = true;
   } else {
     rest = {};
   }
   while (rest.ends_with('/')) rest.remove_suffix(1);
   if (rest.empty())
     return ConfigError("not a URL (use https://HOST or http://HOST:PORT)");
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos)
+    return ConfigError("a URL with a user name or password (the part before @) is refused: it is easily "
+                       "misread, and the host is what follows the @");
+  if (authority.empty() || rest.find_first_of("?# \t") != std::string_view::npos)
+    return ConfigError("not a URL (use https://HOST or http://HOST:PORT)");
+  if (plain && !IsLoopbackHost(authority))
+    return ConfigError("http:// would send the tokens and the client secret unencrypted: use https://, "
+                       "or http:// only to this machine (localhost, 127.0.0.1, [::1])");
   out = value.substr(0, rest.data() + rest.size() - value.data());
   return Status::Ok();
 }

@@ -47,6 +47,8 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
       !j["expires_at"].is_number())
     return Status::Error(ErrorKind::kServer, "Strava's token reply was not understood (no tokens in it); try again");
   Tokens t;
+  t.base_url = config.base_url;
+  t.client_id = config.client_id;
   t.access_token = j["access_token"];
   t.refresh_token = j["refresh_token"];
   t.expires_at = j["expires_at"].get<int64_t>();
@@ -109,6 +111,16 @@ Result<std::string> TokenSource::AccessToken(bool force) {
     if (!loaded.ok()) return loaded.status();
     tokens_ = *loaded;
   }
+  // Never to another server or app: a config (or a database naming one)
+  // that points elsewhere gets neither the access token nor the refresh
+  // token and the client secret that a refresh would send.
+  if ((!tokens_->base_url.empty() && tokens_->base_url != config_.base_url) ||
+      (!tokens_->client_id.empty() && tokens_->client_id != config_.client_id))
+    return Status::Error(ErrorKind::kAuth,
+                         store_.path() + " holds tokens issued by " + tokens_->base_url + " for client_id " +
+                             tokens_->client_id + ", but " + config_.path + " names " + config_.base_url +
+                             " and client_id " + config_.client_id +
+                             "; they are never sent elsewhere: fix the config, or run `stravafs auth` with it");
   int64_t now = clock_.NowMs() / 1000;
   if (!force && !tokens_->access_token.empty() && tokens_->expires_at - now > 300) return tokens_->access_token;
 

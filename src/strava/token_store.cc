@@ -38,6 +38,7 @@ Result<Tokens> TokenStore::Load() const {
     return j.contains(key) && !(j[key].*is)();
   };
   if (wrong("access_token", &nlohmann::json::is_string) || wrong("scope", &nlohmann::json::is_string) ||
+      wrong("base_url", &nlohmann::json::is_string) || wrong("client_id", &nlohmann::json::is_string) ||
       wrong("expires_at", &nlohmann::json::is_number_integer) ||
       wrong("athlete_id", &nlohmann::json::is_number_integer))
     return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
@@ -47,6 +48,8 @@ Result<Tokens> TokenStore::Load() const {
   t.expires_at = j.value("expires_at", int64_t{0});
   t.scope = j.value("scope", "");
   t.athlete_id = j.value("athlete_id", int64_t{0});
+  t.base_url = j.value("base_url", "");
+  t.client_id = j.value("client_id", "");
   return t;
 }
 
@@ -58,7 +61,8 @@ Status TokenStore::Save(const Tokens& t) const {
 
   nlohmann::json j = {{"access_token", t.access_token}, {"refresh_token", t.refresh_token},
                       {"expires_at", t.expires_at},     {"scope", t.scope},
-                      {"athlete_id", t.athlete_id}};
+                      {"athlete_id", t.athlete_id},     {"base_url", t.base_url},
+                      {"client_id", t.client_id}};
   std::string body = j.dump(2) + "\n";
   std::string tmp = path() + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);

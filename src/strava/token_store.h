@@ -5,7 +5,8 @@
 // either the old tokens or the new ones, never half of each. Strava kills a
 // refresh token the moment it rotates it: Save() must succeed before a new
 // access token is used. Tokens never go anywhere else: not the cache, not
-// logs, not argv.
+// logs, not argv, and not to a server or app other than the one that issued
+// them (the file records both; TokenSource checks them before every use).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,11 @@ struct Tokens {
   int64_t expires_at = 0;   // epoch seconds
   std::string scope;        // as granted, "" when unknown
   int64_t athlete_id = 0;   // 0 when unknown
+  // Where the tokens were issued: the config's base_url and client_id at the
+  // time. Empty in files written before stravafs recorded them; such tokens
+  // are bound to the config that first refreshes them.
+  std::string base_url;
+  std::string client_id;
 };
 
 class TokenStore {

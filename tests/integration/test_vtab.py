@@ -503,6 +503,83 @@ class Vtab(TestCase):
         self.assertEqual((rc, err), (0, ""))
         self.assertEqual(out, "8\n%s|refreshed: 1 added, 0 changed, 0 deleted, 2 requests\nVia mine\n" % sb.config_path)
 
+    def evil_config(self, sb, evil):
+        """What an attacker would write: their server, the victim's secret file
+        and cache, and a refresh on every statement."""
+        path = os.path.join(sb.root, "evil.conf")
+        sb.write_file(path, "[strava]\nclient_id = %s\nbase_url = %s\nclient_secret_file = %s\n"
+                            "[cache]\npath = %s\n[sync]\nmax_age = 0\n" % (
+                                "12345", evil.base_url, sb.secret_path, sb.cache_path), 0o644)
+        return path
+
+    def test_a_handed_over_database_cannot_name_a_config(self):
+        # Issue 15: a database whose schema declares
+        # strava_activities(config='evil.conf') sent the victim's bearer
+        # token, client secret and refresh token to the config's server.
+        emu, sb = self.synced(6)
+        evil = self.emulator(3, seed=9)
+        evil_conf = self.evil_config(sb, evil)
+        tokens_before = sb.tokens()
+        db = os.path.join(sb.root, "evil.db")
+        conn = sqlite3.connect(db)
+        conn.execute("PRAGMA writable_schema = ON")  # as a crafted file would hold it
+        for name, module in (("activities", "strava_activities"), ("st", "strava_sync_status"),
+                             ("weeks", "strava_weekly_totals")):
+            conn.execute("INSERT INTO sqlite_master(type, name, tbl_name, rootpage, sql) VALUES "
+                         "('table', ?, ?, 0, ?)",
+                         (name, name, "CREATE VIRTUAL TABLE %s USING %s(config='%s')" % (name, module, evil_conf)))
+        conn.commit()
+        conn.close()
+        for name, module in (("activities", "strava_activities"), ("st", "strava_sync_status"),
+                             ("weeks", "strava_weekly_totals")):
+            rc, out, err = shell(sb, "SELECT count(*) FROM %s;" % name, db=db)
+            self.assertEqual((rc, out), (1, ""), err)
+            self.assertIn("%s: config='%s' is honoured only for a table in temp (CREATE VIRTUAL TABLE temp.%s "
+                          "USING %s(config=...))" % (module, evil_conf, name, module), err)
+        # The same through python's sqlite3 module.
+        with self.assertRaisesRegex(sqlite3.OperationalError, "honoured only for a table in temp"):
+            self.py(sb, "SELECT count(*) FROM activities", db=db)
+        self.assertEqual(evil.counters()["total"], 0)
+        self.assertEqual(sb.tokens(), tokens_before)
+        # A table in temp may still name a config, and the discovered one
+        # still serves a table stored in a file.
+        rc, out, err = shell(sb, "CREATE VIRTUAL TABLE temp.mine USING strava_activities(config='%s');\n"
+                                 "SELECT count(*) FROM mine;\n"
+                                 "CREATE VIRTUAL TABLE main.stored USING strava_activities;\n"
+                                 "SELECT count(*) FROM stored;" % sb.config_path, db=os.path.join(sb.root, "own.db"))
+        self.assertEqual((rc, out, err), (0, "6\n6\n", ""))
+        # config= twice is an error, not the last one silently.
+        rc, out, err = shell(sb, "CREATE VIRTUAL TABLE temp.two USING strava_activities(config='%s', config='%s');"
+                             % (sb.config_path, evil_conf))
+        self.assertEqual(rc, 1)
+        self.assertIn("config= is given twice", err)
+
+    def test_tokens_never_go_to_a_server_that_did_not_issue_them(self):
+        # Issue 15: even a config the user names himself (temp.mine) cannot
+        # send the tokens elsewhere: tokens.json records its server and app.
+        emu, sb = self.synced(6)
+        evil = self.emulator(3, seed=9)
+        evil_conf = self.evil_config(sb, evil)
+        tokens_before = sb.tokens()
+        self.assertEqual((tokens_before["base_url"], tokens_before["client_id"]), (emu.base_url, "12345"))
+        rc, out, err = shell(sb, "CREATE VIRTUAL TABLE temp.mine USING strava_activities(config='%s');\n"
+                                 "SELECT count(*) FROM mine;\n"
+                                 "CREATE VIRTUAL TABLE temp.st USING strava_sync_status(config='%s');\n"
+                                 "SELECT refresh FROM st;" % (evil_conf, evil_conf))
+        self.assertEqual((rc, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "6")  # answered from the cache
+        self.assertTrue(lines[1].startswith("failed: %s holds tokens issued by %s" % (sb.tokens_path, emu.base_url)),
+                        lines)
+        self.assertEqual(evil.counters()["total"], 0)
+        self.assertEqual(sb.tokens(), tokens_before)
+        # The CLI says why, and sends nothing either.
+        r = sb.run("--config", evil_conf, "sync", config=False)
+        self.assertExit(r, 3, "holds tokens issued by %s for client_id 12345, but %s names %s" % (
+            emu.base_url, evil_conf, evil.base_url), "never sent elsewhere")
+        self.assertEqual(evil.counters()["total"], 0)
+        self.assertEqual(sb.tokens(), tokens_before)
+
     def test_sync_status_before_any_refresh(self):
         emu, sb = self.synced(6)
         with environ(sb.env()):

@@ -434,6 +434,36 @@ TEST_CASE_METHOD(CleanEnv, "base_url needs a scheme and loses trailing slashes",
   }
 }
 
+TEST_CASE_METHOD(CleanEnv, "base_url: plain http only to this machine, never a user name", "[config][bug]") {
+  // Issue 15: http:// to any host sent the tokens and the client secret
+  // unencrypted; https://www.strava.com@evil.example goes to evil.example.
+  for (const char* ok : {"http://localhost", "http://localhost:8080", "http://127.0.0.1:1/x", "http://127.1.2.3",
+                         "http://[::1]:9", "https://www.strava.com", "https://10.0.0.1:8443/strava"}) {
+    INFO(ok);
+    CHECK(Parse(std::string("[strava]\nbase_url = ") + ok).base_url == ok);
+  }
+  const std::string kPlain =
+      "http:// would send the tokens and the client secret unencrypted: use https://, or http:// only to this "
+      "machine (localhost, 127.0.0.1, [::1])";
+  for (const char* bad : {"http://evil.example", "http://10.0.0.1:8080", "http://127.0.0.1.evil.example",
+                          "http://localhost.evil.example", "http://[::2]", "http://[::1]x", "http://127.0.0"}) {
+    INFO(bad);
+    CHECK(ErrorOf(std::string("[strava]\nbase_url = ") + bad) ==
+          kPath + ":2: [strava] base_url = \"" + bad + "\": " + kPlain);
+  }
+  const std::string kUser =
+      "a URL with a user name or password (the part before @) is refused: it is easily misread, and the host is "
+      "what follows the @";
+  for (const char* bad : {"https://www.strava.com@evil.example", "https://user:pw@www.strava.com",
+                          "http://127.0.0.1@evil.example"}) {
+    INFO(bad);
+    CHECK(ErrorOf(std::string("[strava]\nbase_url = ") + bad) ==
+          kPath + ":2: [strava] base_url = \"" + bad + "\": " + kUser);
+  }
+  CHECK(ErrorOf("[strava]\nbase_url = https://www.strava.com?x=1") ==
+        kPath + ":2: [strava] base_url = \"https://www.strava.com?x=1\": not a URL (use https://HOST or http://HOST:PORT)");
+}
+
 TEST_CASE_METHOD(CleanEnv, "scope is a comma separated list without spaces", "[config]") {
   CHECK(Parse("[strava]\nscope = read").scope == "read");
   const std::string kNot =

@@ -273,6 +273,50 @@ TEST_CASE("TokenSource: a refresh token that cannot be saved is not used", "[oau
   CHECK(w.strava.refreshes() == 1);
 }
 
+TEST_CASE("Tokens are bound to the server and app that issued them", "[oauth][bug]") {
+  // Issue 15: a config naming another server (a database's config=, a
+  // config someone handed over) got the bearer token, then the client
+  // secret and the refresh token. Now the file records where the tokens
+  // came from, and nothing is sent to anyone else.
+  World w;
+  w.Authorize(0);  // due for a refresh: the worst case
+  TokenSource first(w.strava, w.config, w.clock);
+  REQUIRE(*first.AccessToken() == "access-2");
+  auto saved = w.store().Load();
+  REQUIRE(saved.ok());
+  CHECK(saved->base_url == FakeStrava::kBaseUrl);
+  CHECK(saved->client_id == FakeStrava::kClientId);
+  const size_t requests = w.strava.requests().size();
+
+  for (int which = 0; which < 2; ++which) {
+    Config other = w.config;
+    if (which == 0) other.base_url = "https://evil.example";
+    if (which == 1) other.client_id = "999";
+    TokenSource source(w.strava, other, w.clock);
+    auto a = source.AccessToken(true);
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().kind() == ErrorKind::kAuth);
+    CHECK_THAT(a.status().message(),
+               Catch::Contains(std::string("holds tokens issued by ") + FakeStrava::kBaseUrl + " for client_id " +
+                               FakeStrava::kClientId) &&
+                   Catch::Contains("they are never sent elsewhere"));
+  }
+  CHECK(w.strava.requests().size() == requests);  // no refresh, no request at all
+  CHECK(w.RefreshTokenOnDisk() == "refresh-2");
+}
+
+TEST_CASE("Tokens saved before the binding are bound by their next refresh", "[oauth]") {
+  World w;
+  Tokens old = w.Authorize(0);
+  REQUIRE(old.base_url.empty());  // as files written before stravafs recorded it
+  TokenSource source(w.strava, w.config, w.clock);
+  REQUIRE(*source.AccessToken() == "access-2");
+  auto saved = w.store().Load();
+  REQUIRE(saved.ok());
+  CHECK(saved->base_url == FakeStrava::kBaseUrl);
+  CHECK(saved->client_id == FakeStrava::kClientId);
+}
+
 TEST_CASE("TokenSource without tokens says to run stravafs auth", "[oauth]") {
   World w;
   TokenSource source(w.strava, w.config, w.clock);
