@@ -482,7 +482,7 @@ Status Cache::WriteStreamSizes(int64_t id, const std::vector<StreamSample>& samp
     Stmt* q = Prepare("SELECT json FROM activities WHERE id=?");
     q->Bind(1, id);
     if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an activity");
-    const Json activity = Json::parse(q->Text(0), nullptr, false);
+    const Json activity = ParseJson(q->Text(0));
     q->Reset();
     put->Bind(3, static_cast<int64_t>(RenderGpx(activity, samples).size()));
   }
@@ -585,7 +585,7 @@ Result<Upsert> Cache::UpsertRow(const ActivityRow& row, int64_t run) {
   }
   // Edited on Strava: overlay the new summary on what we hold, so detail-only
   // fields survive until the detail is fetched again.
-  Json summary = Json::parse(row.json, nullptr, false);
+  Json summary = ParseJson(row.json);
   if (summary.is_discarded() || !summary.is_object())
     return Status::Error(ErrorKind::kServer, "activity " + std::to_string(id) + " is not a JSON object");
   auto old = LocationOf(id);
@@ -593,7 +593,7 @@ Result<Upsert> Cache::UpsertRow(const ActivityRow& row, int64_t run) {
   Stmt* q = Prepare("SELECT json, distance, elapsed_time FROM activities WHERE id=?");
   q->Bind(1, id);
   if (!q->Step()) return Check(q->rc() == SQLITE_DONE ? SQLITE_CORRUPT : q->rc(), "reading an edited activity");
-  Json merged = Json::parse(q->Text(0), nullptr, false);
+  Json merged = ParseJson(q->Text(0));
   if (merged.is_discarded() || !merged.is_object()) merged = Json::object();
   bool track_same = !q->IsNull(1) && summary.contains("distance") && summary["distance"].is_number() &&
                     summary["distance"].get<double>() == q->Real(1) && summary.contains("elapsed_time") &&

@@ -387,10 +387,10 @@ int CmdStatus(const Config& config, Args& args) {
   };
   Json athlete;
   if (Stmt* st = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1"); st && st->Step())
-    athlete = Json::parse(st->Text(0), nullptr, false);
-  Json last_error = Json::parse(state(kStateLastError), nullptr, false);
-  Json rate = Json::parse(state(kStateRateUsage), nullptr, false);
-  Json job = Json::parse(state(kStateJob), nullptr, false);
+    athlete = ParseJson(st->Text(0));
+  Json last_error = ParseJson(state(kStateLastError));
+  Json rate = ParseJson(state(kStateRateUsage));
+  Json job = ParseJson(state(kStateJob));
   auto tokens = TokenStore(config.state_dir).Load();
 
   Json j = {{"cache", config.cache_path},

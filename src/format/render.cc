@@ -194,10 +194,10 @@ bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out,
 }  // namespace
 
 std::string RenderGpxText(std::string_view json_text, std::span<const StreamSample> samples) {
-  thread_local simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser = DepthLimitedParser<simdjson::dom::parser>();
   simdjson::dom::object fields;
   if (parser.parse(json_text.data(), json_text.size(), true).get(fields) != simdjson::SUCCESS) {
-    Json j = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    Json j = ParseJson(json_text);
     return RenderGpx(j.is_discarded() ? Json::object() : j, samples);
   }
   static constexpr std::array<std::string_view, 4> kKeys = {"name", "sport_type", "type", "start_date"};
@@ -218,7 +218,7 @@ std::string RenderGpxText(std::string_view json_text, std::span<const StreamSamp
 }
 
 std::string RenderJsonText(std::string_view text) {
-  thread_local simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser = DepthLimitedParser<simdjson::dom::parser>();
   thread_local std::vector<std::string_view> keys;
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) == simdjson::SUCCESS) {
@@ -227,7 +227,7 @@ std::string RenderJsonText(std::string_view text) {
     keys.clear();
     if (AppendDom(root, 0, out, keys)) return out += '\n', out;
   }
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json j = ParseJson(text);
   if (j.is_discarded()) j = Json::object();  // never for a stored activity: it parsed when stored
   return RenderJsonFile(j);
 }

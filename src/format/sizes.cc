@@ -210,7 +210,7 @@ const std::vector<size_t>& CsvColumnIndexes() {
 
 int64_t JsonFileSize(const Json& j) { return static_cast<int64_t>(RenderJsonFile(j).size()); }
 
-int64_t JsonFileSizeOfText(std::string_view text) { return JsonFileSize(Json::parse(text, nullptr, false)); }
+int64_t JsonFileSizeOfText(std::string_view text) { return JsonFileSize(ParseJson(text)); }
 
 int64_t JsonFileSizeOfDom(const simdjson::dom::element& value) {
   thread_local std::vector<Member> members;

@@ -707,7 +707,7 @@ Status Run::StoreActivity(int64_t id, Source source, const Json& json, const Sha
   } else {
     // What is held, with this import's keys laid over it: a later export or
     // a file adds to an activity without dropping what it lacks.
-    Json merged = Json::parse(*held, nullptr, false);
+    Json merged = ParseJson(*held);
     if (merged.is_discarded() || !merged.is_object()) merged = Json::object();
     const std::string before = merged.dump();
     merged.update(json);

@@ -16,13 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "base/json.h"
 #include "base/status.h"
 
 namespace stravafs {
-
-using Json = nlohmann::ordered_json;  // ordered: the stored JSON keeps Strava's field order
 
 enum class ColumnType { kInteger, kReal, kText, kBool };
 

@@ -196,7 +196,7 @@ Status Malformed(const std::string& what) { return Status::Error(ErrorKind::kSer
 // Each row's text is then nlohmann's dump of the element, as for a detail.
 // nullopt when nlohmann refuses the page too.
 std::optional<Result<std::vector<ActivityRow>>> ParsePageSlowly(std::string_view body) {
-  const Json page = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const Json page = ParseJson(body);
   if (page.is_discarded() || !page.is_array()) return std::nullopt;
   std::vector<ActivityRow> rows;
   for (const Json& item : page) {
@@ -210,8 +210,8 @@ std::optional<Result<std::vector<ActivityRow>>> ParsePageSlowly(std::string_view
 }  // namespace
 
 Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
-  thread_local simdjson::dom::parser dom;
-  thread_local simdjson::ondemand::parser lazy;
+  thread_local simdjson::dom::parser dom = DepthLimitedParser<simdjson::dom::parser>();
+  thread_local simdjson::ondemand::parser lazy = DepthLimitedParser<simdjson::ondemand::parser>();
   simdjson::padded_string text(body);
 
   // 1. Validate everything: the DOM parser checks the whole document.

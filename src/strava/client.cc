@@ -19,9 +19,12 @@ std::string FormatClock(int64_t epoch_ms) {
 Result<Json> StravaClient::Get(const std::string& path_and_query, const Check& check) {
   Json out;
   Status s = GetWith(path_and_query, [&](const std::string& body) {
-    Json parsed = Json::parse(body, nullptr, false);
+    Json parsed = ParseJson(body);
     if (parsed.is_discarded())
-      return Status::Error(ErrorKind::kServer, "reply was not valid JSON (malformed or truncated)");
+      return Status::Error(ErrorKind::kServer, JsonDepthWithin(body)
+                                                   ? "reply was not valid JSON (malformed or truncated)"
+                                                   : "reply was not valid JSON (nested deeper than " +
+                                                         std::to_string(kMaxJsonDepth) + " levels)");
     if (Status ok = check(parsed); !ok.ok()) return Status::Error(ErrorKind::kServer, "unexpected reply: " + ok.message());
     out = std::move(parsed);
     return Status::Ok();

@@ -1,7 +1,8 @@
 #include "strava/oauth.h"
 
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "base/json.h"
 
 namespace stravafs {
 
@@ -41,7 +42,7 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
     }
     return Status::Error(kind, "token request failed: " + why);
   }
-  auto j = nlohmann::json::parse(resp->body, nullptr, false);
+  auto j = ParseJson(resp->body);
   if (j.is_discarded() || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string() ||
       !j.contains("refresh_token") || !j["refresh_token"].is_string() || !j.contains("expires_at") ||
       !j["expires_at"].is_number())
@@ -80,7 +81,7 @@ std::vector<std::string> MissingScopes(const std::string& granted) {
 }
 
 std::string DescribeErrorBody(long status, const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = ParseJson(body);
   std::string out = "HTTP " + std::to_string(status);
   if (j.is_discarded() || !j.is_object()) return out;
   if (j.contains("message") && j["message"].is_string()) out += " " + j["message"].get<std::string>();

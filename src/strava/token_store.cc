@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
+#include "base/json.h"
 
 namespace stravafs {
 
@@ -31,16 +31,16 @@ Result<Tokens> TokenStore::Load() const {
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  auto j = ParseJson(text.str());
   if (j.is_discarded() || !j.is_object() || !j.contains("refresh_token") || !j["refresh_token"].is_string())
     return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
-  auto wrong = [&](const char* key, bool (nlohmann::json::*is)() const noexcept) {
+  auto wrong = [&](const char* key, bool (Json::*is)() const noexcept) {
     return j.contains(key) && !(j[key].*is)();
   };
-  if (wrong("access_token", &nlohmann::json::is_string) || wrong("scope", &nlohmann::json::is_string) ||
-      wrong("base_url", &nlohmann::json::is_string) || wrong("client_id", &nlohmann::json::is_string) ||
-      wrong("expires_at", &nlohmann::json::is_number_integer) ||
-      wrong("athlete_id", &nlohmann::json::is_number_integer))
+  if (wrong("access_token", &Json::is_string) || wrong("scope", &Json::is_string) ||
+      wrong("base_url", &Json::is_string) || wrong("client_id", &Json::is_string) ||
+      wrong("expires_at", &Json::is_number_integer) ||
+      wrong("athlete_id", &Json::is_number_integer))
     return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
   Tokens t;
   t.refresh_token = j["refresh_token"];
@@ -59,7 +59,7 @@ Status TokenStore::Save(const Tokens& t) const {
   if (ec) return Status::Error(ErrorKind::kAuth, "cannot create " + dir_ + ": " + ec.message());
   if (::chmod(dir_.c_str(), 0700) != 0) return Errno("cannot make " + dir_ + " private");
 
-  nlohmann::json j = {{"access_token", t.access_token}, {"refresh_token", t.refresh_token},
+  Json j = {{"access_token", t.access_token}, {"refresh_token", t.refresh_token},
                       {"expires_at", t.expires_at},     {"scope", t.scope},
                       {"athlete_id", t.athlete_id},     {"base_url", t.base_url},
                       {"client_id", t.client_id}};

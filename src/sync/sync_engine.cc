@@ -117,7 +117,7 @@ Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
   auto text = cache_.GetState(kStateJob);
   if (!text.ok()) return text.status();
   if (!*text) return std::optional<Job>();
-  Json j = Json::parse(**text, nullptr, false);
+  Json j = ParseJson(**text);
   if (j.is_discarded() || !j.is_object()) return std::optional<Job>();  // unreadable: start afresh
   Job job;
   job.kind = j.value("kind", "history");

@@ -230,6 +230,21 @@ void Emulator::serve(const Req &req, Res &res, const std::string &endpoint, bool
       if (ct.empty()) ct = kJson;
       res.headers.erase("Content-Type");
       res.set_content(body, ct);
+    } else if (kind == "deep") {
+      // Valid JSON no client should take: 100,000 nested arrays beside an
+      // integer beyond 64 bits (which moves a listing from simdjson to a
+      // parser without a depth limit), inside the reply's first object.
+      const size_t brace = res.body.find('{');
+      if (brace != std::string::npos) {
+        const std::string deep = "\"x\":123456789012345678901234567890,\"deep\":" + std::string(100000, '[') +
+                                 std::string(100000, ']') + ",";
+        std::string body = std::move(res.body);
+        body.insert(brace + 1, deep);
+        std::string ct = res.get_header_value("Content-Type");
+        if (ct.empty()) ct = kJson;
+        res.headers.erase("Content-Type");
+        res.set_content(body, ct);
+      }
     } else if (kind == "cut") {
       auto body = std::make_shared<std::string>(std::move(res.body));
       res.body.clear();

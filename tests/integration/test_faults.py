@@ -1,6 +1,6 @@
 """Faulty replies: 5xx, an HTML proxy page, empty bodies, timeouts, malformed,
-truncated and cut-off JSON, injected into list pages and into detail and
-streams calls. A few faults are retried away and the cache ends up exact;
+too deeply nested, truncated and cut-off JSON, injected into list pages and
+into detail and streams calls. A few faults are retried away and the cache ends up exact;
 more faults than attempts end the sync with exit 1 and a message naming the
 problem, nothing of the bad reply is stored, and the next sync completes."""
 
@@ -23,6 +23,7 @@ KINDS = {
     "malformed": "not valid JSON",
     "truncated": "not valid JSON",
     "cut": "transfer closed",
+    "deep": "not valid JSON",  # (issue 15: it crashed the sync)
 }
 
 
@@ -119,6 +120,9 @@ class Faults(TestCase):
 
     def test_cut(self):
         self.check_kind("cut", 58)
+
+    def test_deep(self):
+        self.check_kind("deep", 60)
 
     def test_literal_comma_rate_headers_are_ignored(self):
         emu = self.emulator(8, seed=59)

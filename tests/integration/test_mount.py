@@ -472,6 +472,47 @@ class MountTree(MountCase):
 
 
 class MountWrites(MountCase):
+    def test_a_too_deep_row_in_the_cache_never_crashes_the_daemon(self):
+        # Issue 15: a row of 100,000 nested arrays (stored before the depth
+        # limit, or by hand) was reported to crash the daemon on every mount.
+        # (This row, re-measured when read, did not crash the daemon before
+        # the limit either: the guard is for the daemon's reads of it. The
+        # sync's crash is test_faults' test_deep.)
+        emu = self.emulator(5, seed=61)
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        victim = min(sb.activity_ids())
+        text = sb.scalar("SELECT json FROM activities WHERE id = ?", (victim,))
+        deep = text.replace("{", '{"x":123456789012345678901234567890,"deep":%s%s,' % ("[" * 100000, "]" * 100000), 1)
+        conn = sb.db()
+        with conn:
+            conn.execute("UPDATE activities SET json = ? WHERE id = ?", (deep, victim))
+            conn.execute("UPDATE activity_sync SET json_size = NULL WHERE id = ?", (victim,))  # to be measured
+        conn.close()
+        m = self.mount(sb, options=NO_REFRESH)
+        tree = walk(m.path)
+        read_ok = 0
+        for rel, st in sorted(tree.items()):
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            path = os.path.join(m.path, rel)
+            try:
+                data = read(path)
+            except OSError:
+                # Only the damaged activity's own files may fail to read.
+                self.assertIn("_%d." % victim, rel)
+                continue
+            read_ok += 1
+            activity = re.search(r"_(\d+)\.json$", rel)
+            if activity and int(activity.group(1)) != victim:
+                self.assertEqual(json.loads(data)["id"], int(activity.group(1)), rel)
+        self.assertIsNone(m.proc.poll(), "the daemon died:\n%s" % m.stderr())
+        # Every other activity's JSON was read whole.
+        others = {int(x.group(1)) for x in (re.search(r"_(\d+)\.json$", r) for r in tree) if x}
+        self.assertEqual(others, sb.activity_ids())
+        self.assertGreater(read_ok, 20)
+
     def test_every_write_fails_with_erofs(self):
         emu = self.emulator(5, seed=301, args=("--samples", "20"))
         sb = self.sandbox(emu)

@@ -112,6 +112,9 @@ TEST_CASE("StravaClient retries transient failures with doubling backoff", "[str
       {"truncated", Failure::Truncated(), "reply was not valid JSON (malformed or truncated)"},
       {"wrong shape", Failure::Body(R"({"id":"not a number"})"),
        "unexpected reply: activity has no integer id"},
+      // Issue 15: nlohmann parsed it, then a recursive dump overflowed the stack.
+      {"too deep", Failure::Body(R"({"id":1,"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}"),
+       "reply was not valid JSON (nested deeper than 128 levels)"},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.name) {
