@@ -374,6 +374,13 @@ const Key kKeys[] = {
     {"testing", "rate_window", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_window, false); }},
     {"testing", "rate_day", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_day, false); }},
     {"testing", "retry_base", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.retry_base, false); }},
+    {"testing", "max_reply", [](std::string_view v, const std::string&, Config& c) {
+       size_t bytes = 0;
+       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), bytes);
+       if (ec != std::errc() || end != v.data() + v.size() || bytes == 0 || bytes > (size_t{1} << 40))
+         return ConfigError("not a size in bytes (a whole number from 1 to 2^40)");
+       c.max_reply = bytes;
+       return Status::Ok(); }},
 };
 // clang-format on
 

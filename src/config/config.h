@@ -57,6 +57,7 @@ struct Config {
   Millis rate_window{std::chrono::minutes(15)};  // length of the short rate-limit window
   Millis rate_day{std::chrono::hours(24)};       // length of the daily window
   Millis retry_base{std::chrono::seconds(1)};    // first retry backoff, doubled each time
+  size_t max_reply = size_t{128} << 20;          // bytes: the largest reply body taken (http.h)
 };
 
 // Parses "250ms", "30s", "15m", "6h", "7d", or "0". A bare number is an error

@@ -88,6 +88,7 @@ Status StravaClient::GetWith(const std::string& path_and_query,
     req.url = url;
     req.headers = {{"Authorization", "Bearer " + *token}, {"Accept", "application/json"}};
     req.timeout = config_.timeout;
+    req.max_body = config_.max_reply;
     limiter_.Sent(clock_.NowMs());
     ++requests_;
     auto resp = transport_.Send(req);

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <mutex>
 
@@ -31,9 +32,27 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
+// The body as curl decodes it, up to a bound: a longer one stops the
+// transfer (returning less than given makes curl fail with
+// CURLE_WRITE_ERROR) and is reported as too large.
+struct BodySink {
+  std::string* body;
+  size_t max;
+  bool too_large = false;
+};
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (n * size > sink->max - std::min(sink->max, sink->body->size())) {
+    sink->too_large = true;
+    return 0;
+  }
+  sink->body->append(data, size * n);
   return size * n;
+}
+
+std::string MiB(size_t bytes) {
+  return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string(bytes) + " bytes";
 }
 
 // The headers of the last response only (see AddHeaderLine).
@@ -73,7 +92,11 @@ class CurlTransport final : public Transport {
                      static_cast<long>(std::min<long long>(req.timeout.count(), 15000)));
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &resp.body);
+    BodySink sink{&resp.body, req.max_body};
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &sink);
+    // A Content-Length over the bound fails before the body is read; the
+    // sink counts what is decoded (chunked, gzip).
+    curl_easy_setopt(curl_, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_body));
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &resp.headers);
     curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, "");  // gzip when offered
@@ -89,6 +112,9 @@ class CurlTransport final : public Transport {
 
     CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(headers);
+    if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
+      return Status::Error(ErrorKind::kServer, "reply refused: larger than " + MiB(req.max_body) +
+                                                   " (decoded)");
     if (rc != CURLE_OK) {
       std::string what = error[0] ? error : curl_easy_strerror(rc);
       return Status::Error(ErrorKind::kNetwork, what);

@@ -26,6 +26,7 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
   req.body = FormEncode(fields);
   req.timeout = config.timeout;
+  req.max_body = config.max_reply;
   auto resp = transport.Send(req);
   if (!resp.ok()) return resp.status().WithContext("cannot reach " + config.base_url + "/oauth/token");
   if (resp->status != 200) {

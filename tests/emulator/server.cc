@@ -245,6 +245,26 @@ void Emulator::serve(const Req &req, Res &res, const std::string &endpoint, bool
         res.headers.erase("Content-Type");
         res.set_content(body, ct);
       }
+    } else if (kind == "huge" || kind == "huge_chunked") {
+      // The real reply with 4 MiB of spaces inside its first object: with a
+      // Content-Length (the client can refuse it up front) or chunked (it
+      // must count what arrives).
+      const size_t brace = res.body.find('{');
+      auto body = std::make_shared<std::string>(std::move(res.body));
+      if (brace != std::string::npos) body->insert(brace + 1, "\"pad\":\"" + std::string(4 << 20, ' ') + "\",");
+      std::string ct = res.get_header_value("Content-Type");
+      if (ct.empty()) ct = kJson;
+      res.headers.erase("Content-Type");
+      if (kind == "huge") {
+        res.set_content(*body, ct);
+      } else {
+        res.set_chunked_content_provider(ct, [body](size_t offset, httplib::DataSink &sink) {
+          const size_t n = std::min<size_t>(65536, body->size() - offset);
+          if (n > 0 && !sink.write(body->data() + offset, n)) return false;
+          if (offset + n >= body->size()) sink.done();
+          return true;
+        });
+      }
     } else if (kind == "cut") {
       auto body = std::make_shared<std::string>(std::move(res.body));
       res.body.clear();

@@ -511,7 +511,7 @@ void RateLimiter::configure(const ojson &b, int64_t now) {
 bool Faults::valid_kind(const std::string &k) {
   static const std::set<std::string> kinds = {"500",  "502",       "503", "html", "empty500",
                                               "timeout", "slow",   "malformed", "truncated", "cut",
-                                              "401", "404", "429", "inactive", "comma", "deep"};
+                                              "401", "404", "429", "inactive", "comma", "deep", "huge", "huge_chunked"};
   return kinds.count(k) > 0;
 }
 

@@ -124,6 +124,36 @@ class Faults(TestCase):
     def test_deep(self):
         self.check_kind("deep", 60)
 
+    def test_replies_over_the_size_bound_are_refused_and_retried(self):
+        # Issue 15: replies had no size limit (a gzip bomb drove a sync to
+        # 2.1 GB). The bound is lowered to 1 MiB here; the faults pad the
+        # real replies with 4 MiB, once with a Content-Length and once
+        # chunked (counted as it arrives).
+        emu = self.emulator(8, seed=62)
+        sb = self.sandbox(emu, {"testing": {"max_reply": str(1 << 20)}})
+        sb.authorize()
+        emu.faults([rule("/athlete/activities", "huge", 1), rule("/streams", "huge_chunked", 1),
+                    rule("/api/v3/activities/", "huge_chunked", 1)])
+        r = sb.run("sync", "--json")
+        self.assertExit(r, 0)
+        self.assertEqual(emu.call("GET", "/_emulator/faults"), [], "not every fault was met")
+        retries = [l for l in r.err.splitlines() if l.startswith("retrying")]
+        self.assertEqual(len(retries), 3, r.err)
+        for line in retries:
+            self.assertIn("reply refused: larger than 1 MiB (decoded)", line)
+        self.assertCacheMatches(sb, emu)
+        # More than attempts: exit 1, nothing stored, the cache intact.
+        late = emu.create({"name": "Listed only after the faults", "start_date": emu.activities()[-1]["start_date"],
+                           "sport_type": "Ride", "timezone": "Europe/Berlin"})
+        emu.faults([rule("/athlete/activities", "huge_chunked", ATTEMPTS)])
+        r = sb.run("sync")
+        self.assertExit(r, EXIT_ERROR, "/athlete/activities", "failed %d times" % ATTEMPTS,
+                        "reply refused: larger than 1 MiB (decoded)")
+        self.assertNotIn(late["id"], sb.activity_ids())
+        self.assertIntegrity(sb)
+        self.assertExit(sb.run("sync"), 0)
+        self.assertCacheMatches(sb, emu, skip=GEAR_TOTALS)
+
     def test_literal_comma_rate_headers_are_ignored(self):
         emu = self.emulator(8, seed=59)
         sb = self.sandbox(emu)

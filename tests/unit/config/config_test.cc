@@ -304,6 +304,16 @@ TEST_CASE_METHOD(CleanEnv, "Durations in every duration key", "[config][duration
   CHECK(Parse("[testing]\nretry_base = 2.5s").retry_base == milliseconds(2500));
 }
 
+TEST_CASE_METHOD(CleanEnv, "[testing] max_reply: bytes, 1 to 2^40", "[config]") {
+  CHECK(Parse("").max_reply == size_t{128} << 20);
+  CHECK(Parse("[testing]\nmax_reply = 1048576").max_reply == 1048576);
+  for (const char* bad : {"0", "-1", "1MB", "1e6", "", "1099511627777"}) {
+    INFO(bad);
+    CHECK(ErrorOf(std::string("[testing]\nmax_reply = ") + bad) ==
+          kPath + ":2: [testing] max_reply = \"" + bad + "\": not a size in bytes (a whole number from 1 to 2^40)");
+  }
+}
+
 TEST_CASE_METHOD(CleanEnv, "Durations that must be positive reject 0", "[config][duration]") {
   CHECK(ErrorOf("[strava]\ntimeout = 0") == kPath +
         ":2: [strava] timeout = \"0\": must be longer than 0");
@@ -538,7 +548,7 @@ TEST_CASE_METHOD(CleanEnv, "An unknown key far from any lists the known ones", "
         "budget, max_age)");
   CHECK(ErrorOf("[testing]\nwhatever = 1") == kPath +
         ":2: unknown key \"whatever\" in [testing] (known keys: rate_window, rate_day, "
-        "retry_base)");
+        "retry_base, max_reply)");
   CHECK(ErrorOf("[sync]\nLookback = 1d") == kPath +
         ":2: unknown key \"Lookback\" in [sync]: did you mean lookback?");
 }
