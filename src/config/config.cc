@@ -566,6 +566,11 @@ Result<Millis> ParseDuration(std::string_view text) {
         __builtin_add_overflow(total, ms, &total))
       return ConfigError("not a duration: out of range");
   }
+  // Every duration becomes a deadline on a clock counting nanoseconds in 64
+  // bits (292 years from its epoch): longer ones overflowed, so that
+  // refresh=200000d spun at 90% CPU and auth --timeout 200000d gave up at once.
+  if (total > kMaxDuration.count())
+    return ConfigError("not a duration: longer than " + FormatDuration(kMaxDuration) + " (100 years)");
   return Millis(total);
 }
 

@@ -60,8 +60,11 @@ struct Config {
   size_t max_reply = size_t{128} << 20;          // bytes: the largest reply body taken (http.h)
 };
 
+// The longest duration anything takes: 100 years.
+inline constexpr Millis kMaxDuration{int64_t{36500} * 86'400'000};
+
 // Parses "250ms", "30s", "15m", "6h", "7d", or "0". A bare number is an error
-// (the unit is never guessed).
+// (the unit is never guessed), and so is one longer than kMaxDuration.
 Result<Millis> ParseDuration(std::string_view text);
 
 // Renders a duration for people: "7d", "15m", "1h30m", "2.5s", "0s".

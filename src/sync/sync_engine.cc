@@ -2,6 +2,7 @@
 
 #include "model/activity_page.h"
 
+#include <algorithm>
 #include <cmath>
 #include <future>
 #include <unordered_set>
@@ -260,7 +261,9 @@ Status SyncEngine::RunIncremental() {
   auto newest = cache_.NewestStartEpoch();
   if (!newest.ok()) return newest.status();
   int64_t lookback_s = config_.lookback.count() / 1000;
-  int64_t after = *newest ? **newest - lookback_s : 0;
+  // Never before 1970: Strava takes `after` as epoch seconds (issue 15: a
+  // lookback longer than the history sent a negative one).
+  int64_t after = *newest ? std::max<int64_t>(0, **newest - lookback_s) : 0;
   auto known_ids = cache_.IdsStartingBetween(after, INT64_C(253402300799));  // through year 9999
   if (!known_ids.ok()) return known_ids.status();
   std::unordered_set<int64_t> known(known_ids->begin(), known_ids->end()), seen;

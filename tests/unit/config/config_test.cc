@@ -188,6 +188,11 @@ TEST_CASE("ParseDuration rejects garbage", "[config][duration]") {
   CHECK(DurationError("1.5ms") == "not a duration: finer than a millisecond");
   CHECK(DurationError("9999999999999d") == "not a duration: out of range");
   CHECK(DurationError("999999999999d999999999999d") == "not a duration: out of range");
+  // [bug] Issue 15: 200000d overflowed the clocks' nanoseconds downstream.
+  CHECK(ParseDuration("36500d").value() == kMaxDuration);
+  CHECK(DurationError("36500d1ms") == "not a duration: longer than 36500d (100 years)");
+  CHECK(DurationError("200000d") == "not a duration: longer than 36500d (100 years)");
+  CHECK(DurationError("99999999999d") == "not a duration: longer than 36500d (100 years)");
 }
 
 TEST_CASE("FormatDuration renders compactly", "[config][duration]") {

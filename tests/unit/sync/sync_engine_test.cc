@@ -338,6 +338,19 @@ TEST_CASE("SyncEngine: a late upload inside the lookback window is added", "[syn
   CHECK(w.strava.requests().size() == 4);
 }
 
+TEST_CASE("SyncEngine: a lookback longer than the history lists from 1970, never before", "[sync_engine][bug]") {
+  // Issue 15: lookback = 99999999999d sent a negative `after`.
+  World w;
+  FirstSync(w, 5);
+  w.config.lookback = kMaxDuration;
+  w.strava.ClearRequests();
+  SyncReport r = w.Sync();
+  REQUIRE(r.status.ok());
+  REQUIRE_FALSE(w.Lists().empty());
+  for (const auto& l : w.Lists()) CHECK(l.query_int("after") == 0);
+  CHECK(r.added == 0);
+}
+
 TEST_CASE("SyncEngine: an edit inside the window updates the row and refetches the detail", "[sync_engine]") {
   World w;
   FirstSync(w, 60);
