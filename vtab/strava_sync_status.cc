@@ -130,14 +130,14 @@ int SyncStatusFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_v
     auto error = state(kStateLastError, -1);
     if (!error.ok()) return SetError(&table->base, error.status());
     if (*error) {
-      Json j = Json::parse(**error, nullptr, false);
+      Json j = ParseJson(**error);
       cur->row[STRAVA_STATUS_LAST_ERROR] =
           j.is_object() && j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>() : **error;
     }
     auto report = state(kStateLastReport, -1);
     if (!report.ok()) return SetError(&table->base, report.status());
     if (*report) {
-      Json j = Json::parse(**report, nullptr, false);
+      Json j = ParseJson(**report);
       if (j.is_object()) {
         if (j.contains("mode") && j["mode"].is_string()) cur->row[STRAVA_STATUS_MODE] = j["mode"].get<std::string>();
         for (auto [key, column] : {std::pair{"added", int{STRAVA_STATUS_ADDED}},
