@@ -134,15 +134,31 @@ std::string ResolvePath(std::string_view raw, const std::string& config_path) {
 }
 
 // Reads all of `path` into `out`; returns 0 or the errno of the failure.
+// Config and secret files are small regular files: /dev/zero read a
+// gigabyte before bad_alloc, and a FIFO hung (issue 15).
+constexpr size_t kMaxConfigFileBytes = 1 << 20;
+constexpr int kNotRegularFile = -1;
+
+// 0, an errno, EFBIG past kMaxConfigFileBytes, or kNotRegularFile.
 int ReadWholeFile(const std::string& path, std::string& out) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return kNotRegularFile;
+  }
   std::array<char, 8192> chunk{};
   int error = 0;
   for (;;) {
     const ssize_t n = read(fd, chunk.data(), chunk.size());
     if (n > 0) {
       out.append(chunk.data(), static_cast<size_t>(n));
+      if (out.size() > kMaxConfigFileBytes) {
+        error = EFBIG;
+        break;
+      }
     } else if (n == 0 || errno != EINTR) {
       error = n == 0 ? 0 : errno;
       break;
@@ -150,6 +166,13 @@ int ReadWholeFile(const std::string& path, std::string& out) {
   }
   close(fd);
   return error;
+}
+
+// What ReadWholeFile's result means, for a message.
+std::string ReadProblem(int error) {
+  if (error == kNotRegularFile) return "not a regular file";
+  if (error == EFBIG) return "larger than " + std::to_string(kMaxConfigFileBytes >> 20) + " MiB";
+  return std::strerror(error);
 }
 
 // Empty when `path` is private to its owner, else why not and how to fix it.
@@ -618,7 +641,7 @@ Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
     return ConfigError("no config file at " + path + ": copy the example (" +
                        std::string(kExamplePaths) + ") there and set client_id");  // (only auth and sync need one)
   } else if (error != 0) {
-    return ConfigError("cannot read config file " + path + ": " + std::strerror(error));
+    return ConfigError("cannot read config file " + path + ": " + ReadProblem(error));
   }
   return ParseConfig(text, path, /*check_perms=*/true);
 }
@@ -685,7 +708,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
     if (secret_file->value.empty())
       problem = "empty (give the path of a file holding the client secret)";
     else if (const int error = ReadWholeFile(file, contents); error != 0)
-      problem = "cannot read " + file + ": " + std::strerror(error);
+      problem = "cannot read " + file + ": " + ReadProblem(error);
     else if (Trim(contents).empty())
       problem = file + " is empty";
     else if (check_perms)

@@ -641,7 +641,7 @@ TEST_CASE_METHOD(CleanEnv, "client_secret_file errors name the file", "[config][
         ":2: [strava] client_secret_file = \"empty\": " + dir.path() + "/empty is empty");
   CHECK(ErrorOf("[strava]\nclient_secret_file = " + dir.path(), conf) == conf +
         ":2: [strava] client_secret_file = \"" + dir.path() + "\": cannot read " +
-        dir.path() + ": Is a directory");
+        dir.path() + ": not a regular file");
   CHECK(ErrorOf("[strava]\nclient_secret_file =", conf) == conf +
         ":2: [strava] client_secret_file = \"\": empty (give the path of a file holding "
         "the client secret)");
@@ -820,7 +820,18 @@ TEST_CASE_METHOD(CleanEnv, "LoadConfig explains a missing or unreadable file",
             "conf/stravafs.conf in the source tree) there and set client_id");
 
   CHECK(LoadConfig(home.path()).status().message() ==
-        "cannot read config file " + home.path() + ": Is a directory");
+        "cannot read config file " + home.path() + ": not a regular file");
+
+  // [bug] Issue 15: /dev/zero read a gigabyte before bad_alloc, a FIFO hung.
+  CHECK(LoadConfig("/dev/zero").status().message() == "cannot read config file /dev/zero: not a regular file");
+  const std::string fifo = home.path() + "/fifo.conf";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(LoadConfig(fifo).status().message() == "cannot read config file " + fifo + ": not a regular file");
+  const std::string big = home.Write("big.conf", "; " + std::string(2 << 20, 'x') + "\n", 0600);
+  CHECK(LoadConfig(big).status().message() == "cannot read config file " + big + ": larger than 1 MiB");
+  const std::string secret_zero = home.Write("zero.conf", "[strava]\nclient_secret_file = /dev/zero\n", 0600);
+  CHECK(LoadConfig(secret_zero).status().message() ==
+        secret_zero + ":2: [strava] client_secret_file = \"/dev/zero\": cannot read /dev/zero: not a regular file");
 
   const std::string bad = home.Write("bad.conf", "[sync]\nlookback = soon\n", 0600);
   CHECK(LoadConfig(bad).status().message() ==
