@@ -18,6 +18,14 @@ namespace stravafs {
 
 namespace {
 
+// Group and others lose every permission on a file of ours (the cache and
+// its -wal and -shm hold the athlete's data). Not ours: left alone.
+void MakePrivate(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 077) != 0)
+    (void)!::fchmod(fd, st.st_mode & 0700);
+}
+
 std::string ActivitiesDdl() {
   std::string sql = "CREATE TABLE activities (\n";
   for (const auto& c : ActivityColumns()) {
@@ -112,11 +120,21 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
       if (ec) return Status::Error(ErrorKind::kCache, "cannot create " + dir.string() + ": " + ec.message());
       ::chmod(dir.c_str(), 0700);
     }
-    // Create the file ourselves so it is private from the first byte.
+    // Create the file ourselves so it is private from the first byte, and
+    // make one copied in at 0644 private too (SQLite gives -wal and -shm the
+    // database's mode when it creates them; existing ones are fixed here).
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
       return Status::Error(ErrorKind::kCache, "cannot open " + path + ": " + std::strerror(errno));
+    MakePrivate(fd);
     ::close(fd);
+    for (const char* suffix : {"-wal", "-shm"}) {
+      const int side = ::open((path + suffix).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      if (side >= 0) {
+        MakePrivate(side);
+        ::close(side);
+      }
+    }
   }
   sqlite3* db = nullptr;
   int flags = (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |

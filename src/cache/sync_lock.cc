@@ -24,8 +24,14 @@ Result<SyncLock> SyncLock::Acquire(const std::string& cache_path, int64_t wait_m
     std::filesystem::create_directories(dir, ec);
     ::chmod(dir.c_str(), 0700);
   }
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: the lock is truncated and written below, and a symbolic link
+  // there made that overwrite whatever it named (issue 15).
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == ELOOP)
+    return Status::Error(ErrorKind::kLocked, path + " is a symbolic link; a lock file never is: remove it (rm " +
+                                                 path + ")");
   if (fd < 0) return Status::Error(ErrorKind::kLocked, "cannot open " + path + ": " + std::strerror(errno));
+  (void)!::fchmod(fd, 0600);  // one made elsewhere (a copied folder) becomes private
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {

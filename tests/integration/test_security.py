@@ -18,7 +18,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import TestCase, http, main, mount_type, wait_until  # noqa: E402
+from harness import EXIT_LOCKED, TestCase, http, main, mount_type, wait_until  # noqa: E402
 
 NOBODY = 65534
 
@@ -179,6 +179,39 @@ class Secrets(TestCase):
         self.assertEqual(written, dict.fromkeys(written, 0o600))
         for d in (sb.config_dir, sb.state_dir, os.path.dirname(sb.cache_path)):
             self.assertEqual(stat.S_IMODE(os.stat(d).st_mode), 0o700, d)
+
+
+class CacheFiles(TestCase):
+    def test_the_lock_never_follows_a_link_and_a_copied_in_cache_becomes_private(self):
+        # Issue 15: cache.db.lock was opened without O_NOFOLLOW and
+        # truncated (a symbolic link there overwrote its target), and a cache
+        # copied in at 0644 stayed 0644.
+        emu = self.emulator(4, seed=63)
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        victim = os.path.join(sb.root, "precious.txt")
+        sb.write_file(victim, "keep me\n", 0o644)
+        lock = sb.cache_path + ".lock"
+        os.unlink(lock)
+        os.symlink(victim, lock)
+        r = sb.run("sync")
+        self.assertExit(r, EXIT_LOCKED, "%s is a symbolic link; a lock file never is: remove it (rm %s)" % (lock, lock))
+        with open(victim) as f:
+            self.assertEqual(f.read(), "keep me\n")
+        os.unlink(lock)
+
+        # A cache (and its WAL files) made readable by others, as by cp.
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(sb.cache_path + suffix):
+                os.chmod(sb.cache_path + suffix, 0o644)
+        emu.create({"name": "After the copy", "sport_type": "Run"})
+        self.assertExit(sb.run("sync"), 0)
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            path = sb.cache_path + suffix
+            if os.path.exists(path):
+                self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600, path)
+        self.assertIntegrity(sb)
 
 
 class Listener(TestCase):
