@@ -68,4 +68,26 @@ std::string ToValidUtf8(std::string_view s) {
   return out;
 }
 
+std::string EscapeControls(std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const Utf8Char c = DecodeUtf8(s, i);
+    if (c.cp < 0x20 || c.cp == 0x7F) {
+      out += "\\x";
+      out += kHex[c.cp >> 4];
+      out += kHex[c.cp & 15];
+    } else if (c.cp >= 0x80 && c.cp <= 0x9F) {
+      out += "\\u00";
+      out += kHex[c.cp >> 4];
+      out += kHex[c.cp & 15];
+    } else {
+      AppendUtf8(out, c.cp);
+    }
+    i += c.len;
+  }
+  return out;
+}
+
 }  // namespace stravafs

@@ -35,4 +35,10 @@ void AppendUtf8(std::string& out, char32_t cp);
 // `s` with every invalid byte replaced by U+FFFD; valid input comes back equal.
 std::string ToValidUtf8(std::string_view s);
 
+// Text from outside (a server's error message) made safe for a terminal,
+// a log line and the cache: valid UTF-8 (as ToValidUtf8), and every C0 or
+// C1 control character and DEL written as \xNN or \u00NN, so an escape
+// sequence shows as text instead of acting on the terminal.
+std::string EscapeControls(std::string_view s);
+
 }  // namespace stravafs

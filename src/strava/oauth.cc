@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "base/json.h"
+#include "base/utf8.h"
 
 namespace stravafs {
 
@@ -81,6 +82,8 @@ std::vector<std::string> MissingScopes(const std::string& granted) {
   return missing;
 }
 
+// The server's own words are escaped (EscapeControls): they reach the
+// terminal, last_error in the cache and syslog.
 std::string DescribeErrorBody(long status, const std::string& body) {
   auto j = ParseJson(body);
   std::string out = "HTTP " + std::to_string(status);
@@ -95,6 +98,14 @@ std::string DescribeErrorBody(long status, const std::string& body) {
           part += (part.empty() ? "" : " ") + e[k].get<std::string>();
       if (!part.empty()) out += " [" + part + "]";
     }
+  }
+  out = EscapeControls(out);
+  // A page of text is no message: cut (on a character boundary).
+  constexpr size_t kMaxMessage = 500;
+  if (out.size() > kMaxMessage) {
+    size_t cut = kMaxMessage;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out = out.substr(0, cut) + "...";
   }
   return out;
 }

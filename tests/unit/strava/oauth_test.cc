@@ -86,6 +86,16 @@ TEST_CASE("DescribeErrorBody reads Strava's error bodies", "[oauth]") {
                                R"({"resource":5,"field":"x"}, 7]})") == "HTTP 400 Bad Request [Activity invalid] [x]");
 }
 
+TEST_CASE("DescribeErrorBody escapes control characters and cuts a page of text", "[oauth][bug]") {
+  // Issue 15: a server's message with escape sequences reached the
+  // terminal, last_error and syslog as they were.
+  CHECK(DescribeErrorBody(400, R"({"message":"Bad\u001b[2J\u001b]0;owned\u0007 \u009b31m","errors":[{"code":"a\nb"}]})") ==
+        "HTTP 400 Bad\\x1b[2J\\x1b]0;owned\\x07 \\u009b31m [a\\x0ab]");
+  CHECK(DescribeErrorBody(404, R"({"message":"Caf\u00e9 \ud83c\udfc3 ok"})") == "HTTP 404 Caf\u00e9 \U0001F3C3 ok");
+  const std::string long_message = DescribeErrorBody(500, R"({"message":")" + std::string(600, 'x') + "\u00e9" + R"("})");
+  CHECK(long_message == "HTTP 500 " + std::string(491, 'x') + "...");
+}
+
 TEST_CASE("ExchangeCode posts the code and returns the tokens", "[oauth]") {
   World w;
   w.strava.AddAuthorizationCode("code-abc");
