@@ -165,16 +165,31 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
     if (at && *at <= now && now - *at < kZonesMaxAgeS) return Status::Ok();
   }
   auto zones = client_.Get("/athlete/zones", CheckZones);
-  if (!zones.ok() && zones.status().kind() != ErrorKind::kScope) return zones.status();
+  // The zones are optional: a missing scope, a 404 or a server that keeps
+  // failing on them must not stop the listing and the deep fetch (issue 15:
+  // five 500s there stored nothing at all). What stops everything else
+  // (auth, the rate limit, an interrupt, the cache) stops here too.
+  const ErrorKind kind = zones.ok() ? ErrorKind::kOk : zones.status().kind();
+  if (kind != ErrorKind::kOk && kind != ErrorKind::kScope && kind != ErrorKind::kNotFound &&
+      kind != ErrorKind::kServer && kind != ErrorKind::kNetwork)
+    return zones.status();
   Transaction tx(cache_);
   if (!tx.status().ok()) return tx.status();
   if (zones.ok()) {
     if (auto s = cache_.StoreAthleteZones(*zones); !s.ok()) return s;
-  } else {
+  } else if (kind == ErrorKind::kScope) {
     // Asked again in a day (or right after `stravafs auth`), not on every sync.
     progress_.OnNote("not using Strava's heart-rate zones: " + zones.status().message() +
                      "; the next sync after that fetches them. Until then the zones come from the maximum heart "
                      "rate (stravafs-sqlite(7), ANALYTICS VIEWS)");
+  } else {
+    // The client's advice for a failed GET ("Nothing was stored; run the
+    // sync again") is not true of this one: the sync goes on.
+    std::string why = zones.status().message();
+    if (const size_t advice = why.find(". Nothing was stored"); advice != std::string::npos) why.erase(advice);
+    progress_.OnNote("the heart-rate zones were not fetched (" + why +
+                     "); the sync goes on without them, and they are asked for again in a day. The zones already "
+                     "in the cache, if any, stay");
   }
   if (auto s = cache_.SetState(kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
   return tx.Commit();
