@@ -222,10 +222,24 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     });
   };
   ahead = fetch(job.page);
+  // The ids of the page before, in order: the same page again means a server
+  // that ignores `page`, and the listing would never end (issue 15: page 339
+  // after 15 s). (An upload during the listing shifts pages by one, so a page
+  // may repeat one activity of the page before, never all of them in order.)
+  std::vector<int64_t> previous, ids;
   for (;;) {
     Result<std::vector<ActivityRow>> page = ahead.get();
     if (!page.ok()) return page.status();
     if (page->empty()) break;
+    ids.clear();
+    for (const ActivityRow& row : *page) ids.push_back(row.id);
+    if (ids == previous)
+      return Status::Error(ErrorKind::kServer,
+                           "page " + std::to_string(job.page) + " of the listing is page " +
+                               std::to_string(job.page - 1) +
+                               " again: the server seems to ignore `page`, so the listing stopped there; run the "
+                               "sync again to resume");
+    previous.swap(ids);
     const bool full = page->size() >= kPerPage;
     if (full && !Cancelled()) ahead = fetch(job.page + 1);
     Transaction tx(cache_);

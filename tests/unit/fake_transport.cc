@@ -402,6 +402,7 @@ HttpResponse FakeStrava::ServeList(const RecordedRequest& r) {
   if ((before && *before > INT64_C(100000000000)) || (after && *after > INT64_C(100000000000)))
     return BadParam(before && *before > INT64_C(100000000000) ? "before" : "after");
   int64_t page = r.query_int("page").value_or(1), per_page = r.query_int("per_page").value_or(30);
+  if (ignore_page) page = 1;
   if (page < 1) return BadParam("page");
   if (per_page < 1 || per_page > 200) return BadParam("per_page");
 

@@ -188,6 +188,7 @@ class FakeStrava final : public Transport {
   Tokens IssueInitialTokens(const std::string& scope = "read,activity:read_all,profile:read_all");
   void AddAuthorizationCode(const std::string& code) { codes_.insert(code); }
   bool rotate_refresh_tokens = true;  // false: refresh returns the same refresh token
+  bool ignore_page = false;           // true: every listing request gets page 1 (a broken server)
   // false: the grant lacks profile:read_all, so GET /athlete/zones answers
   // 401 with field profile:read_permission, code missing (as Strava does).
   bool profile_scope = true;

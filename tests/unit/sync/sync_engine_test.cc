@@ -997,6 +997,25 @@ TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how
   CHECK(w.progress.notes.size() == 1);
 }
 
+TEST_CASE("SyncEngine: a server that ignores `page` stops the listing with an error", "[sync_engine][bug]") {
+  // Issue 15: every page answered as page 1 made the listing endless.
+  World w;
+  w.strava.Generate(450, w.now_s() - 3600);
+  w.strava.ignore_page = true;
+  SyncReport r = w.Sync();
+  REQUIRE_FALSE(r.status.ok());
+  CHECK(r.status.kind() == ErrorKind::kServer);
+  CHECK(r.status.message() ==
+        "page 2 of the listing is page 1 again: the server seems to ignore `page`, so the listing stopped there; "
+        "run the sync again to resume");
+  CHECK(w.Lists().size() <= 3);  // page 1, page 2 and at most the one fetched ahead
+  CHECK(w.Rows() == 200);        // page 1, stored whole
+  // A healthy server again: the sync resumes and completes.
+  w.strava.ignore_page = false;
+  REQUIRE(w.Sync().status.ok());
+  CHECK(w.Rows() == 450);
+}
+
 // Issue 15: the zones are optional; a failing zones endpoint stopped the whole
 // sync before the listing. Now it is a note, and the zones are asked for again
 // in a day.
