@@ -15,7 +15,10 @@
 //     the same through RenderGpx and RenderGpxText and is well-formed;
 //   - the listing parser (ParseActivityPage, simdjson) against the nlohmann
 //     path on the same page: same ids, typed columns, sizes; and a page the
-//     nlohmann path accepts is accepted.
+//     nlohmann path accepts is accepted;
+//   - the depth limit (base/json.h), against nlohmann's SAX parser counting
+//     depth on its own: valid JSON within kMaxJsonDepth is parsed, deeper is
+//     refused by ParseJson and by ParseActivityPage.
 #include <simdjson.h>
 
 #include <cmath>
@@ -139,7 +142,7 @@ void CheckActivity(const Json& j) {
 
 // The listing page parser against the nlohmann path, on the same page.
 void CheckPage(std::string_view body) {
-  const Json page = Json::parse(body, nullptr, false);
+  const Json page = ParseJson(body);  // the nlohmann path, as the sync reads a detail
   // nlohmann 3.11 reads a NUL byte as the end of the input (so "[]\0junk"
   // parses); simdjson does not. Only what follows such a NUL differs.
   bool nlohmann_accepts = !page.is_discarded() && page.is_array();
@@ -174,11 +177,50 @@ void CheckPage(std::string_view body) {
   }
 }
 
+
+// The deepest nesting of a valid JSON text, by nlohmann's SAX parser
+// (iterative, so any depth); sax_parse returns false when it is not JSON.
+struct DepthCounter : nlohmann::json_sax<Json> {
+  size_t depth = 0, deepest = 0;
+  bool open() {
+    deepest = std::max(deepest, ++depth);
+    return true;
+  }
+  bool close() {
+    --depth;
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return open(); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+};
+
+void CheckDepthLimit(std::string_view text) {
+  DepthCounter counter;
+  if (!Json::sax_parse(text.begin(), text.end(), &counter)) return;
+  const bool within = counter.deepest <= kMaxJsonDepth;
+  const std::string depth = "depth " + std::to_string(counter.deepest);
+  FUZZ_CHECK(JsonDepthWithin(text) == within, depth);
+  FUZZ_CHECK(ParseJson(text).is_discarded() == !within, depth);
+  if (!within) FUZZ_CHECK(!ParseActivityPage(text).ok(), depth);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const Json j = Json::parse(text, nullptr, false);
+  CheckDepthLimit(text);
+  const Json j = ParseJson(text);
   if (!j.is_discarded()) {
     CheckRendering(text, j);
     if (ValidateActivity(j).ok()) CheckActivity(j);
