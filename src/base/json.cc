@@ -25,7 +25,10 @@ bool JsonDepthWithin(std::string_view text, size_t limit) {
 }
 
 Json ParseJson(std::string_view text) {
-  if (!JsonDepthWithin(text)) return Json(Json::value_t::discarded);
+  // nlohmann 3.11 reads a NUL byte as the end of its input, so "{}\0junk"
+  // parsed; no JSON text holds a raw NUL (strings escape it), and simdjson
+  // refuses one: so do we.
+  if (text.find('\0') != std::string_view::npos || !JsonDepthWithin(text)) return Json(Json::value_t::discarded);
   return Json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 

@@ -35,7 +35,8 @@ Parser DepthLimitedParser() {
 }
 
 // The value of `text`, or a discarded value (is_discarded()) when it is not
-// JSON or nests deeper than kMaxJsonDepth. Never throws on bad input.
+// JSON, holds a NUL byte, or nests deeper than kMaxJsonDepth. Never throws
+// on bad input.
 Json ParseJson(std::string_view text);
 
 }  // namespace stravafs

@@ -42,6 +42,10 @@ TEST_CASE("ParseJson refuses nesting beyond kMaxJsonDepth and parses the rest", 
   const std::string hostile = "[{\"id\":1,\"x\":123456789012345678901234567890,\"deep\":" + Nested(100000) + "}]";
   CHECK(ParseJson(hostile).is_discarded());
   CHECK(ParseJson("{\"a\":1,,}").is_discarded());
+  // [bug] nlohmann stops at a NUL byte: what follows it was never read.
+  CHECK(ParseJson(std::string("{\"a\":1}\0junk", 12)).is_discarded());
+  CHECK(ParseJson(std::string("[1,\0 2]", 7)).is_discarded());
+  CHECK(ParseJson("{\"a\":\"\\u0000\"}")["a"] == std::string(1, '\0'));  // an escaped NUL is fine
   CHECK(ParseJson("").is_discarded());
   const Json ok = ParseJson(R"({"name":"[[[[","n":[1,[2]]})");
   REQUIRE(ok.is_object());
