@@ -133,6 +133,19 @@ std::string ResolvePath(std::string_view raw, const std::string& config_path) {
   return (absolute.empty() ? p : absolute).lexically_normal().string();
 }
 
+// Paths take ~ and ~/ but no variables: "$HOME/x.db" silently became a path
+// relative to the config's folder (issue 15). A '$' before a name or a brace
+// is refused, with what to write instead; any other '$' is a plain character.
+std::string VariableProblem(std::string_view path) {
+  for (size_t i = path.find('$'); i != std::string_view::npos; i = path.find('$', i + 1)) {
+    const char next = i + 1 < path.size() ? path[i + 1] : '\0';
+    if (next == '{' || next == '_' || std::isalpha(static_cast<unsigned char>(next)))
+      return "environment variables are not expanded in paths; write ~/ for your home folder, or the path in "
+             "full";
+  }
+  return "";
+}
+
 // Reads all of `path` into `out`; returns 0 or the errno of the failure.
 // Config and secret files are small regular files: /dev/zero read a
 // gigabyte before bad_alloc, and a FIFO hung (issue 15).
@@ -342,6 +355,7 @@ Status ReadFolders(std::string_view value, const std::string& config_path,
     start = comma + 1;
     if (folder.empty())
       return ConfigError("empty folder name (separate folders with single commas)");
+    if (std::string problem = VariableProblem(folder); !problem.empty()) return ConfigError(problem);
     folders.push_back(ResolvePath(folder, config_path));
   }
   out = std::move(folders);
@@ -383,6 +397,7 @@ const Key kKeys[] = {
     {"strava", "timeout", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.timeout, false); }},
     {"cache", "path", [](std::string_view v, const std::string& p, Config& c) {
        if (v.empty()) return ConfigError("empty (give the path of the cache database)");
+       if (std::string problem = VariableProblem(v); !problem.empty()) return ConfigError(problem);
        c.cache_path = ResolvePath(v, p);
        return Status::Ok(); }},
     {"sync", "lookback", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.lookback, true); }},
@@ -707,6 +722,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
     std::string problem;
     if (secret_file->value.empty())
       problem = "empty (give the path of a file holding the client secret)";
+    else if (!VariableProblem(secret_file->value).empty())
+      problem = VariableProblem(secret_file->value);
     else if (const int error = ReadWholeFile(file, contents); error != 0)
       problem = "cannot read " + file + ": " + ReadProblem(error);
     else if (Trim(contents).empty())

@@ -309,6 +309,20 @@ TEST_CASE_METHOD(CleanEnv, "Durations in every duration key", "[config][duration
   CHECK(Parse("[testing]\nretry_base = 2.5s").retry_base == milliseconds(2500));
 }
 
+TEST_CASE_METHOD(CleanEnv, "Paths: $VARIABLES are refused, a plain $ is a character", "[config][bug]") {
+  // Issue 15: path = $HOME/x.db silently became <config folder>/$HOME/x.db.
+  const std::string kNo = "environment variables are not expanded in paths; write ~/ for your home folder, or the "
+                          "path in full";
+  CHECK(ErrorOf("[cache]\npath = $HOME/x.db") == kPath + ":2: [cache] path = \"$HOME/x.db\": " + kNo);
+  CHECK(ErrorOf("[cache]\npath = /data/${USER}/x.db") == kPath + ":2: [cache] path = \"/data/${USER}/x.db\": " + kNo);
+  CHECK(ErrorOf("[import]\nfolders = /a, $XDG_DATA_HOME/b") ==
+        kPath + ":2: [import] folders = \"/a, $XDG_DATA_HOME/b\": " + kNo);
+  CHECK(ErrorOf("[strava]\nclient_secret_file = $HOME/secret") ==
+        kPath + ":2: [strava] client_secret_file = \"$HOME/secret\": " + kNo);
+  CHECK(Parse("[cache]\npath = /data/price$/x.db").cache_path == "/data/price$/x.db");
+  CHECK(Parse("[cache]\npath = /data/a$1/x.db").cache_path == "/data/a$1/x.db");
+}
+
 TEST_CASE_METHOD(CleanEnv, "[testing] max_reply: bytes, 1 to 2^40", "[config]") {
   CHECK(Parse("").max_reply == size_t{128} << 20);
   CHECK(Parse("[testing]\nmax_reply = 1048576").max_reply == 1048576);
