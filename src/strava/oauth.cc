@@ -135,7 +135,20 @@ Result<std::string> TokenSource::AccessToken(bool force) {
                              " and client_id " + config_.client_id +
                              "; they are never sent elsewhere: fix the config, or run `stravafs auth` with it");
   int64_t now = clock_.NowMs() / 1000;
-  if (!force && !tokens_->access_token.empty() && tokens_->expires_at - now > 300) return tokens_->access_token;
+  auto usable = [&](const Tokens& t) { return !t.access_token.empty() && t.expires_at - now > 300; };
+  if (!force && usable(*tokens_)) return tokens_->access_token;
+
+  // One process refreshes at a time, and each first reads what another may
+  // have saved meanwhile: refreshing with a refresh token another process
+  // already rotated would be refused ("run stravafs auth") though the grant
+  // is fine (issue 15).
+  auto lock = TokenLock::Acquire(store_.dir(), 2 * config_.timeout.count() + 5000);
+  if (!lock.ok()) return lock.status();
+  if (auto disk = store_.Load(); disk.ok() && disk->refresh_token != tokens_->refresh_token) {
+    const std::string rejected = tokens_->access_token;
+    tokens_ = *disk;
+    if (usable(*tokens_) && (!force || tokens_->access_token != rejected)) return tokens_->access_token;
+  }
 
   auto fresh = RefreshTokens(transport_, config_, tokens_->refresh_token);
   if (!fresh.ok()) return fresh.status();

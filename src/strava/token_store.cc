@@ -1,10 +1,13 @@
 #include "strava/token_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +24,31 @@ Status Errno(const std::string& what) {
 }
 
 }  // namespace
+
+Result<TokenLock> TokenLock::Acquire(const std::string& dir, int64_t wait_ms) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::Error(ErrorKind::kAuth, "cannot create " + dir + ": " + ec.message());
+  const std::string path = dir + "/tokens.json.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Errno("cannot open " + path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= deadline) {
+      const Status s = errno == EWOULDBLOCK ? Status::Error(ErrorKind::kAuth, "another stravafs held " + path +
+                                                                                  " (refreshing the tokens) too long")
+                                            : Errno("cannot lock " + path);
+      ::close(fd);
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return TokenLock(fd);
+}
+
+TokenLock::~TokenLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
 
 Result<Tokens> TokenStore::Load() const {
   std::ifstream in(path());
@@ -64,7 +92,8 @@ Status TokenStore::Save(const Tokens& t) const {
                       {"athlete_id", t.athlete_id},     {"base_url", t.base_url},
                       {"client_id", t.client_id}};
   std::string body = j.dump(2) + "\n";
-  std::string tmp = path() + ".tmp." + std::to_string(::getpid());
+  // Unique per thread too: two threads of one process may save at once.
+  std::string tmp = path() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(::gettid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot write " + tmp);
   const char* p = body.data();

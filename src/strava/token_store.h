@@ -29,10 +29,28 @@ struct Tokens {
   std::string client_id;
 };
 
+// An exclusive lock (flock) on tokens.json.lock, held around one
+// load-refresh-save: two processes (two syncs on two caches, the mount and
+// the extension) share tokens.json, and Strava kills a refresh token the
+// moment another refresh rotates it. Released when destroyed.
+class TokenLock {
+ public:
+  // Waits up to `wait_ms` for another holder.
+  static Result<TokenLock> Acquire(const std::string& dir, int64_t wait_ms);
+  TokenLock(TokenLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  TokenLock& operator=(TokenLock&&) = delete;
+  ~TokenLock();
+
+ private:
+  explicit TokenLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 class TokenStore {
  public:
   explicit TokenStore(std::string dir) : dir_(std::move(dir)) {}
   std::string path() const { return dir_ + "/tokens.json"; }
+  const std::string& dir() const { return dir_; }
 
   // kAuth error "not authorized yet: run `stravafs auth`" when there is no file.
   Result<Tokens> Load() const;

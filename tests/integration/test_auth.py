@@ -18,7 +18,13 @@ class Tokens(TestCase):
     def assertPrivate(self, sb):
         self.assertEqual(stat.S_IMODE(os.stat(sb.tokens_path).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(sb.state_dir).st_mode), 0o700)
-        self.assertEqual(sorted(os.listdir(sb.state_dir)), ["tokens.json"], "stray files next to the tokens")
+        # tokens.json.lock (empty) serializes refreshes between processes;
+        # nothing else, no temporary file, stays next to the tokens.
+        files = sorted(os.listdir(sb.state_dir))
+        self.assertIn(files, (["tokens.json"], ["tokens.json", "tokens.json.lock"]), "stray files next to the tokens")
+        if "tokens.json.lock" in files:
+            lock = os.path.join(sb.state_dir, "tokens.json.lock")
+            self.assertEqual((stat.S_IMODE(os.stat(lock).st_mode), os.path.getsize(lock)), (0o600, 0))
 
     def assertNoTokenLeak(self, sb, tokens):
         secrets = {t for t in tokens if t}
@@ -38,6 +44,27 @@ class Tokens(TestCase):
                 data = fh.read()
             for s in secrets:
                 self.assertNotIn(s.encode(), data, "a token in %s" % f)
+
+    def test_two_processes_refreshing_at_once_both_go_on(self):
+        # Issue 15: two syncs on two caches share tokens.json; with a slow
+        # token endpoint one of them said "run `stravafs auth` again" though
+        # the grant was fine. Now one refreshes, the other reads its result.
+        emu = self.emulator(30, seed=81)
+        sb = self.sandbox(emu)
+        sb.authorize()
+        other = os.path.join(sb.root, "other.conf")
+        with open(sb.config_path) as f:
+            sb.write_file(other, f.read().replace(sb.cache_path, os.path.join(sb.root, "other.db")))
+        emu.expire_tokens()  # both will get a 401 and force a refresh
+        emu.faults([{"match": "/oauth/token", "kind": "slow", "count": -1, "delay_ms": 700}])
+        before = emu.counters()["by_endpoint"]["token"]
+        p1 = sb.start("sync", config=True)
+        p2 = sb.start("--config", other, "sync", config=False)
+        r1, r2 = sb.finish(p1), sb.finish(p2)
+        self.assertExit(r1, 0)
+        self.assertExit(r2, 0)
+        self.assertEqual(emu.counters()["by_endpoint"]["token"] - before, 1, "one refresh for both")
+        self.assertPrivate(sb)
 
     def test_expiry_refreshes_and_the_rotated_refresh_token_is_saved(self):
         emu = self.emulator(10, seed=80)

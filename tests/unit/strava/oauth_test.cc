@@ -272,15 +272,57 @@ TEST_CASE("TokenSource: a refresh token that cannot be saved is not used", "[oau
   w.Authorize();
   TokenSource source(w.strava, w.config, w.clock);
   REQUIRE(*source.AccessToken() == "access-1");  // loaded from disk
-  // Then the state directory becomes unusable: a file where it was.
-  std::filesystem::remove_all(w.tmp / "state");
-  std::ofstream(w.tmp / "state") << "not a directory";
+  // Then tokens.json cannot be replaced: a folder with a file in it is there.
+  const std::string tokens = w.store().path();
+  std::filesystem::remove(tokens);
+  std::filesystem::create_directories(tokens);
+  std::ofstream(tokens + "/x") << "in the way";
   auto a = source.AccessToken(true);
   REQUIRE_FALSE(a.ok());
   CHECK(a.status().kind() == ErrorKind::kAuth);
   CHECK_THAT(a.status().message(),
              Catch::StartsWith("a new refresh token could not be saved (Strava already replaced the old one): "));
   CHECK(w.strava.refreshes() == 1);
+}
+
+TEST_CASE("TokenSource: no refresh at all when the state folder cannot even be locked", "[oauth]") {
+  World w;
+  w.Authorize();
+  TokenSource source(w.strava, w.config, w.clock);
+  REQUIRE(*source.AccessToken() == "access-1");
+  std::filesystem::remove_all(w.tmp / "state");
+  std::ofstream(w.tmp / "state") << "not a directory";
+  auto a = source.AccessToken(true);
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.status().kind() == ErrorKind::kAuth);
+  CHECK_THAT(a.status().message(), Catch::StartsWith("cannot create " + (w.tmp / "state")));
+  CHECK(w.strava.refreshes() == 0);  // the old refresh token is still alive
+}
+
+TEST_CASE("TokenSource: a token another process refreshed is read, not refreshed again", "[oauth][bug]") {
+  // Issue 15: two syncs on different caches share tokens.json; the second to
+  // refresh used the refresh token the first had just rotated, Strava refused
+  // it, and it said to run `stravafs auth` although the grant was fine.
+  World w;
+  w.Authorize(3600);
+  TokenSource first(w.strava, w.config, w.clock), second(w.strava, w.config, w.clock);
+  REQUIRE(*first.AccessToken() == "access-1");
+  REQUIRE(*second.AccessToken() == "access-1");  // both hold refresh-1 now
+  w.clock.Advance(3600 * 1000);                  // expired for both
+  REQUIRE(*first.AccessToken() == "access-2");   // rotates to refresh-2 and saves it
+  auto a = second.AccessToken();
+  INFO(a.status().message());
+  REQUIRE(a.ok());
+  CHECK(*a == "access-2");  // read from disk
+  CHECK(w.strava.refreshes() == 1);
+  // A forced refresh (Strava rejected the access token) after another
+  // process already replaced that access token uses the replacement.
+  TokenSource third(w.strava, w.config, w.clock);
+  REQUIRE(*third.AccessToken() == "access-2");
+  REQUIRE(*first.AccessToken(true) == "access-3");
+  CHECK(*third.AccessToken(true) == "access-3");
+  CHECK(w.strava.refreshes() == 2);
+  CHECK(w.RefreshTokenOnDisk() == "refresh-3");
 }
 
 TEST_CASE("Tokens are bound to the server and app that issued them", "[oauth][bug]") {
