@@ -18,6 +18,14 @@ namespace stravafs {
 
 namespace {
 
+// What to do with a damaged cache. Its -wal and -shm files go with it: moved
+// without them, the copy loses what was in the WAL, and SQLite would pair
+// the next cache with the old WAL (issue 15).
+std::string DamageAdvice(const std::string& path) {
+  return "move it aside with its -wal and -shm files (mv " + path + " " + path + "-wal " + path +
+         "-shm SOMEWHERE/) and run `stravafs sync` or `stravafs import` to rebuild it";
+}
+
 // Group and others lose every permission on a file of ours (the cache and
 // its -wal and -shm hold the athlete's data). Not ours: left alone.
 void MakePrivate(int fd) {
@@ -153,8 +161,7 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     if (auto s = cache->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) return s;
   } else {
     Stmt* v = cache->Prepare("PRAGMA user_version");
-    if (v == nullptr || !v->Step())
-      return Status::Error(ErrorKind::kCache, path + " is not a stravafs cache (not an SQLite database, or damaged): move it aside and run `stravafs sync` to rebuild it");
+    if (v == nullptr || !v->Step()) return cache->CannotRead(v);
     const int64_t version = v->Int(0);
     v->Reset();  // an unfinished statement would hold a read transaction open
     // Only a writer migrates: readers (the mount, the extension) must not
@@ -183,8 +190,21 @@ Status Cache::Check(int rc, const char* what) const {
   else if ((rc & 0xff) == SQLITE_FULL)
     msg += " (the disk is full; nothing was lost, free space and run again)";
   else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
-    msg += " (the file is damaged: move it aside and run `stravafs sync` to rebuild it)";
+    msg += " (the file is damaged: " + DamageAdvice(path_) + ")";
   return Status::Error(ErrorKind::kCache, msg);
+}
+
+// Why the first read of the cache failed. Only a file SQLite cannot read as
+// a database is called damaged: a busy database or an I/O error is not, and
+// moving the file aside then would do harm (issue 15).
+Status Cache::CannotRead(Stmt* stmt) const {
+  const int rc = stmt ? stmt->rc() : sqlite3_extended_errcode(db_);
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+    return Status::Error(ErrorKind::kCache,
+                         path_ + " is not a stravafs cache (not an SQLite database, or damaged): " + DamageAdvice(path_));
+  Status s = Check(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_ERROR : rc, "reading");
+  return s;
 }
 
 Status Cache::Exec(const std::string& sql) {
@@ -223,8 +243,7 @@ void Cache::Rollback() { (void)Exec("ROLLBACK"); }
 
 Status Cache::Migrate() {
   Stmt* v = Prepare("PRAGMA user_version");
-  if (v == nullptr || !v->Step())
-    return Status::Error(ErrorKind::kCache, path_ + " is not a stravafs cache (not an SQLite database, or damaged): move it aside and run `stravafs sync` to rebuild it");
+  if (v == nullptr || !v->Step()) return CannotRead(v);
   int64_t version = v->Int(0);
   v->Reset();
   if (version > kSchemaVersion)

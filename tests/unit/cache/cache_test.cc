@@ -182,7 +182,39 @@ TEST_CASE("Cache::Open of a file that is not SQLite says it is damaged", "[cache
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK_THAT(rw.status().message(), Catch::Contains(path));
-  CHECK_THAT(rw.status().message(), Catch::Contains("move it aside and run `stravafs sync` to rebuild it"));
+  // [bug] Issue 15: moved without its -wal and -shm, a cache loses what the
+  // WAL held and the next one is paired with the old WAL.
+  CHECK(rw.status().message() == path + " is not a stravafs cache (not an SQLite database, or damaged): move it "
+                                        "aside with its -wal and -shm files (mv " + path + " " + path + "-wal " +
+                                        path + "-shm SOMEWHERE/) and run `stravafs sync` or `stravafs import` to "
+                                        "rebuild it");
+  auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
+  REQUIRE_FALSE(ro.ok());
+  CHECK(ro.status().message() == rw.status().message());
+}
+
+TEST_CASE("Cache::Open of a cache it cannot read for another reason does not call it damaged", "[cache][bug]") {
+  // Issue 15: "not a stravafs cache ... move it aside" also came for
+  // SQLITE_BUSY and I/O errors, where moving the file would do harm.
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  REQUIRE(OpenCache(path));
+  // A cache in rollback-journal mode (as a copy made by `sqlite3 .backup`
+  // may be) that another process holds an exclusive lock on: SQLITE_BUSY
+  // once the busy timeout (10 s) has passed.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "PRAGMA journal_mode=DELETE; BEGIN EXCLUSIVE; CREATE TABLE held(x);", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
+  REQUIRE_FALSE(ro.ok());
+  INFO(ro.status().message());
+  CHECK(ro.status().kind() == ErrorKind::kCache);
+  CHECK_THAT(ro.status().message(), Catch::StartsWith("reading failed in cache " + path + ": "));
+  CHECK_THAT(ro.status().message(), Catch::Contains("another process holds the database; try again"));
+  CHECK_THAT(ro.status().message(), !Catch::Contains("damaged") && !Catch::Contains("move it aside"));
+  sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
 }
 
 // --- activities --------------------------------------------------------------------------
