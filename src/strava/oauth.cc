@@ -127,13 +127,17 @@ Result<std::string> TokenSource::AccessToken(bool force) {
   // Never to another server or app: a config (or a database naming one)
   // that points elsewhere gets neither the access token nor the refresh
   // token and the client secret that a refresh would send.
-  if ((!tokens_->base_url.empty() && tokens_->base_url != config_.base_url) ||
-      (!tokens_->client_id.empty() && tokens_->client_id != config_.client_id))
+  auto bound_elsewhere = [&](const Tokens& t) -> Status {
+    if ((t.base_url.empty() || t.base_url == config_.base_url) &&
+        (t.client_id.empty() || t.client_id == config_.client_id))
+      return Status::Ok();
     return Status::Error(ErrorKind::kAuth,
-                         store_.path() + " holds tokens issued by " + tokens_->base_url + " for client_id " +
-                             tokens_->client_id + ", but " + config_.path + " names " + config_.base_url +
-                             " and client_id " + config_.client_id +
+                         store_.path() + " holds tokens issued by " + t.base_url + " for client_id " + t.client_id +
+                             ", but " + config_.path + " names " + config_.base_url + " and client_id " +
+                             config_.client_id +
                              "; they are never sent elsewhere: fix the config, or run `stravafs auth` with it");
+  };
+  if (Status s = bound_elsewhere(*tokens_); !s.ok()) return s;
   int64_t now = clock_.NowMs() / 1000;
   auto usable = [&](const Tokens& t) { return !t.access_token.empty() && t.expires_at - now > 300; };
   if (!force && usable(*tokens_)) return tokens_->access_token;
@@ -144,7 +148,9 @@ Result<std::string> TokenSource::AccessToken(bool force) {
   // is fine (issue 15).
   auto lock = TokenLock::Acquire(store_.dir(), 2 * config_.timeout.count() + 5000);
   if (!lock.ok()) return lock.status();
-  if (auto disk = store_.Load(); disk.ok() && disk->refresh_token != tokens_->refresh_token) {
+  if (auto disk = store_.Load(); disk.ok() && (disk->refresh_token != tokens_->refresh_token ||
+                                                disk->access_token != tokens_->access_token)) {
+    if (Status s = bound_elsewhere(*disk); !s.ok()) return s;  // re-authorized elsewhere meanwhile
     const std::string rejected = tokens_->access_token;
     tokens_ = *disk;
     if (usable(*tokens_) && (!force || tokens_->access_token != rejected)) return tokens_->access_token;
