@@ -26,6 +26,12 @@ mirror=${FRESH_MIRROR:-http://deb.debian.org/debian}
 log="$root.log"
 
 [ "$(id -u)" -eq 0 ] || { echo "fresh-debian: needs root (debootstrap, chroot, mounts)" >&2; exit 2; }
+# mktemp -d makes the root 0700: inside the chroot no other user could then
+# read /usr/lib, and test_security's MountPrivacy (which runs `ls` as nobody)
+# failed with "libselinux.so.1: Permission denied" (issue 15). A Debian root
+# is 0755.
+mkdir -p "$root"
+chmod 755 "$root"
 command -v debootstrap >/dev/null || { echo "fresh-debian: apt-get install debootstrap" >&2; exit 2; }
 [ -c /dev/fuse ] || { echo "fresh-debian: no /dev/fuse on this machine" >&2; exit 2; }
 
