@@ -70,7 +70,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  auth [--no-browser] [--port N] [--timeout DURATION]\n"
     "                       authorize in a browser (redirect caught on 127.0.0.1)\n"
-    "  auth --code CODE     exchange a code obtained elsewhere (headless machines)\n"
+    "  auth --code -        exchange a code obtained elsewhere, read from standard input\n"
+    "                       (headless machines; --code CODE also works, but shows in ps)\n"
     "  auth --refresh-token read an existing refresh token from standard input\n"
     "  sync [--since DATE] [--until DATE] [--full] [--no-deep] [--json] [--quiet]\n"
     "                       bring the cache up to date with Strava\n"
@@ -158,6 +159,14 @@ int CmdAuth(const Config& config, Args& args) {
   }
   if (config.client_id.empty())
     return Fail(Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))"));
+  // `--code -`: the code from standard input, out of the process list, as
+  // --refresh-token reads its token (issue 15).
+  if (code && *code == "-") {
+    std::getline(std::cin, *code);
+    while (!code->empty() && std::isspace(static_cast<unsigned char>(code->back()))) code->pop_back();
+    if (code->empty())
+      return Fail(Status::Error(ErrorKind::kUsage, "auth --code - reads the code from standard input, which was empty"));
+  }
 
   auto transport = MakeCurlTransport();
   TokenStore store(config.state_dir);

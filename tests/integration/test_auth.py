@@ -180,6 +180,20 @@ class Tokens(TestCase):
         self.assertEqual(sb.tokens()["refresh_token"], mine["refresh_token"])
         self.assertNoTokenLeak(sb, [mine["refresh_token"], mine["access_token"], "f" * 40])
 
+    def test_code_from_standard_input(self):
+        # Issue 15: --code CODE shows the code in the process list; `--code -`
+        # reads it from standard input, as --refresh-token reads its token.
+        emu = self.emulator(5, seed=87)
+        sb = self.sandbox(emu)
+        code = emu.code()["code"]
+        r = sb.run("auth", "--code", "-", stdin=code + "\n")
+        self.assertExit(r, 0, "authorized")
+        self.assertPrivate(sb)
+        self.assertNotIn(code, " ".join(r.argv))
+        self.assertExit(sb.run("sync"), 0)
+        self.assertCacheMatches(sb, emu)
+        self.assertExit(sb.run("auth", "--code", "-", stdin=""), EXIT_USAGE, "standard input, which was empty")
+
     def test_used_or_unknown_code_exits_3(self):
         emu = self.emulator(5, seed=86)
         sb = self.sandbox(emu)
