@@ -24,6 +24,11 @@ bool JsonDepthWithin(std::string_view text, size_t limit) {
   return true;
 }
 
+bool FitsInt64(const Json& v) {
+  return v.is_number_integer() &&
+         (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
+}
+
 Json ParseJson(std::string_view text) {
   // nlohmann 3.11 reads a NUL byte as the end of its input, so "{}\0junk"
   // parsed; no JSON text holds a raw NUL (strings escape it), and simdjson

@@ -24,6 +24,11 @@ inline constexpr size_t kMaxJsonDepth = 128;
 // this says nothing about whether it is valid JSON.
 bool JsonDepthWithin(std::string_view text, size_t limit = kMaxJsonDepth);
 
+// Whether `v` is a JSON integer that fits in int64_t. nlohmann holds
+// non-negative integers as uint64_t: get<int64_t>() wraps those above
+// INT64_MAX to negative numbers, so check this first.
+bool FitsInt64(const Json& v);
+
 // A simdjson parser (dom::parser or ondemand::parser) held to kMaxJsonDepth:
 // it keeps the depth it was first allocated with when it grows.
 template <typename Parser>

@@ -430,7 +430,7 @@ int CmdStatus(const Config& config, Args& args) {
       auto it = athlete.find(key);
       return it != athlete.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
-    j["athlete"] = {{"id", athlete.contains("id") && athlete["id"].is_number_integer() ? athlete["id"].get<int64_t>() : 0},
+    j["athlete"] = {{"id", athlete.contains("id") && FitsInt64(athlete["id"]) ? athlete["id"].get<int64_t>() : 0},
                     {"name", text("firstname") + " " + text("lastname")}};
   }
   if (last_error.is_object()) j["last_error"] = last_error;

@@ -99,11 +99,6 @@ const Json* Lookup(const Json& j, std::string_view path) {
 
 }  // namespace
 
-bool FitsInt64(const Json& v) {
-  return v.is_number_integer() &&
-         (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
-}
-
 std::span<const ActivityColumn> ActivityColumns() { return kColumns; }
 
 const char* SqlType(ColumnType t) {

@@ -37,11 +37,6 @@ const char* SqlType(ColumnType t);
 // not listed: it is the raw JSON and always present).
 std::span<const ActivityColumn> ActivityColumns();
 
-// Whether `v` is a JSON integer that fits in int64_t. nlohmann holds
-// non-negative integers as uint64_t: get<int64_t>() wraps those above
-// INT64_MAX to negative numbers, so check this first.
-bool FitsInt64(const Json& v);
-
 // Checks that `j` looks like an activity: an object with an integer `id`,
 // a string `start_date` ending in Z and a string `start_date_local`.
 // Returns a message naming what is wrong, or ok.

@@ -47,7 +47,7 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
   auto j = ParseJson(resp->body);
   if (j.is_discarded() || !j.is_object() || !j.contains("access_token") || !j["access_token"].is_string() ||
       !j.contains("refresh_token") || !j["refresh_token"].is_string() || !j.contains("expires_at") ||
-      !j["expires_at"].is_number())
+      !FitsInt64(j["expires_at"]))
     return Status::Error(ErrorKind::kServer, "Strava's token reply was not understood (no tokens in it); try again");
   Tokens t;
   t.base_url = config.base_url;
@@ -56,8 +56,8 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
   t.refresh_token = j["refresh_token"];
   t.expires_at = j["expires_at"].get<int64_t>();
   if (j.contains("athlete") && j["athlete"].is_object() && j["athlete"].contains("id") &&
-      j["athlete"]["id"].is_number_integer())
-    t.athlete_id = j["athlete"]["id"];
+      FitsInt64(j["athlete"]["id"]))  // (an id beyond int64 would wrap: left unknown)
+    t.athlete_id = j["athlete"]["id"].get<int64_t>();
   return t;
 }
 

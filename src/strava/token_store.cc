@@ -67,8 +67,8 @@ Result<Tokens> TokenStore::Load() const {
   };
   if (wrong("access_token", &Json::is_string) || wrong("scope", &Json::is_string) ||
       wrong("base_url", &Json::is_string) || wrong("client_id", &Json::is_string) ||
-      wrong("expires_at", &Json::is_number_integer) ||
-      wrong("athlete_id", &Json::is_number_integer))
+      (j.contains("expires_at") && !FitsInt64(j["expires_at"])) ||
+      (j.contains("athlete_id") && !FitsInt64(j["athlete_id"])))
     return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
   Tokens t;
   t.refresh_token = j["refresh_token"];

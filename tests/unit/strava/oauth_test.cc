@@ -161,6 +161,19 @@ TEST_CASE("Token requests: configuration, client and server errors", "[oauth]") 
     CHECK(t.status().kind() == ErrorKind::kServer);
     CHECK(t.status().message() == "token request failed: HTTP 503");
   }
+  SECTION("an expires_at beyond int64, or not an integer [bug]") {
+    // Issue 15: get<int64_t>() of 1e300 or of 2^64-1 was undefined or wrapped.
+    for (const char* expires : {"1e300", "18446744073709551615", "-1e300", "1.5"}) {
+      INFO(expires);
+      w.strava.FailNth(Endpoint::kToken, 1,
+                       Failure::Body(std::string(R"({"access_token":"a","refresh_token":"r","expires_at":)") + expires +
+                                     "}"));
+      w.strava.AddAuthorizationCode("c");
+      auto t = ExchangeCode(w.strava, w.config, "c");
+      CHECK(t.status().kind() == ErrorKind::kServer);
+      CHECK(t.status().message() == "Strava's token reply was not understood (no tokens in it); try again");
+    }
+  }
   SECTION("a reply without tokens") {
     w.strava.FailNth(Endpoint::kToken, 1, Failure::Body(R"({"token_type":"Bearer"})"));
     auto t = ExchangeCode(w.strava, w.config, "c");

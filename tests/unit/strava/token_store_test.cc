@@ -135,7 +135,12 @@ TEST_CASE("TokenStore: wrongly typed optional fields are damage, not an exceptio
   TokenStore store(tmp.path());
   for (const char* text : {R"({"refresh_token":"r","expires_at":"tomorrow"})",
                            R"({"refresh_token":"r","access_token":5})",
-                           R"({"refresh_token":"r","scope":["read"]})"}) {
+                           R"({"refresh_token":"r","scope":["read"]})",
+                           // Issue 15: unsigned beyond int64 wrapped to a negative number.
+                           R"({"refresh_token":"r","expires_at":18446744073709551615})",
+                           R"({"refresh_token":"r","athlete_id":9223372036854775808})",
+                           R"({"refresh_token":"r","expires_at":1.7e9})",
+                           R"({"refresh_token":"r","base_url":1})"}) {
     INFO(text);
     Write(store.path(), text);
     Result<Tokens> loaded = Status::Error(ErrorKind::kGeneric, "not run");
