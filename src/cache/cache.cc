@@ -161,7 +161,7 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     if (auto s = cache->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) return s;
   } else {
     Stmt* v = cache->Prepare("PRAGMA user_version");
-    if (v == nullptr || !v->Step()) return cache->CannotRead(v);
+    if (!v->Step()) return cache->CannotRead(v);
     const int64_t version = v->Int(0);
     v->Reset();  // an unfinished statement would hold a read transaction open
     // Only a writer migrates: readers (the mount, the extension) must not
@@ -223,9 +223,12 @@ Stmt* Cache::Prepare(const std::string& sql) {
   auto& slot = stmts_[sql];
   if (!slot) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    if (const int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+        rc != SQLITE_OK) {
       stmts_.erase(sql);
-      return nullptr;
+      sqlite3_finalize(s);
+      failed_.MarkFailed(sqlite3_extended_errcode(db_) != SQLITE_OK ? sqlite3_extended_errcode(db_) : rc);
+      return &failed_;
     }
     slot = std::make_unique<Stmt>(s);
   }
@@ -243,7 +246,7 @@ void Cache::Rollback() { (void)Exec("ROLLBACK"); }
 
 Status Cache::Migrate() {
   Stmt* v = Prepare("PRAGMA user_version");
-  if (v == nullptr || !v->Step()) return CannotRead(v);
+  if (!v->Step()) return CannotRead(v);
   int64_t version = v->Int(0);
   v->Reset();
   if (version > kSchemaVersion)
@@ -327,7 +330,7 @@ DELETE FROM streams WHERE activity_id NOT IN (SELECT id FROM activity_sync);
   for (const ActivityColumn* c : ActivitiesCsvColumns()) sql += std::string(", a.") + c->name;
   sql += " FROM activities a JOIN activity_sync s ON s.id = a.id";
   Stmt* all = Prepare(sql);
-  if (all == nullptr) return Check(SQLITE_ERROR, "measuring the mount's files");
+  if (!all->prepared()) return Check(all->rc(), "measuring the mount's files");
   std::vector<ColumnValue> values(ActivitiesCsvColumns().size());
   while (all->Step()) {
     for (size_t i = 0; i < values.size(); ++i) values[i] = ReadColumnValue(*all, static_cast<int>(i) + 2);

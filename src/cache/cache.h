@@ -44,47 +44,63 @@ namespace stravafs {
 inline constexpr int kSchemaVersion = 6;
 
 // A prepared statement; resets itself for reuse.
+//
+// A statement that could not be prepared (a table dropped from the cache, a
+// damaged schema) is a Stmt too, holding no sqlite3_stmt: binding does
+// nothing, Step() gives no row and leaves the preparation's error in rc(),
+// columns read as NULL. So a caller that checks rc() reports the error, and
+// none dereferences a null pointer (issue 15: a cache without `activities`
+// or `sync_state` crashed status, sync and the mount daemon).
 class Stmt {
  public:
   explicit Stmt(sqlite3_stmt* s) : s_(s) {}
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
-  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
-  Stmt& Bind(int i, double v) { sqlite3_bind_double(s_, i, v); return *this; }
+  // For the statement standing in for one that failed to prepare with `rc`.
+  void MarkFailed(int rc) { failed_rc_ = rc_ = rc; }
+  Stmt& Bind(int i, int64_t v) { if (s_) sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& Bind(int i, double v) { if (s_) sqlite3_bind_double(s_, i, v); return *this; }
   Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    if (s_) sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
-  Stmt& BindNull(int i) { sqlite3_bind_null(s_, i); return *this; }
+  Stmt& BindNull(int i) { if (s_) sqlite3_bind_null(s_, i); return *this; }
   Stmt& BindBlob(int i, std::string_view v) {
-    sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+    if (s_) sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
     return *this;
   }
   // Steps once: true while a row is available; errors are left in `rc`.
   bool Step() {
-    rc_ = sqlite3_step(s_);
+    rc_ = s_ ? sqlite3_step(s_) : failed_rc_;
     return rc_ == SQLITE_ROW;
   }
   int rc() const { return rc_; }
-  int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
-  double Real(int col) const { return sqlite3_column_double(s_, col); }
-  bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-  int Type(int col) const { return sqlite3_column_type(s_, col); }  // SQLITE_INTEGER, ...
-  int Columns() const { return sqlite3_column_count(s_); }
+  bool prepared() const { return s_ != nullptr; }
+  int64_t Int(int col) const { return s_ ? sqlite3_column_int64(s_, col) : 0; }
+  double Real(int col) const { return s_ ? sqlite3_column_double(s_, col) : 0; }
+  bool IsNull(int col) const { return Type(col) == SQLITE_NULL; }
+  int Type(int col) const { return s_ ? sqlite3_column_type(s_, col) : SQLITE_NULL; }  // SQLITE_INTEGER, ...
+  int Columns() const { return s_ ? sqlite3_column_count(s_) : 0; }
   std::string Name(int col) const {
-    const char* p = sqlite3_column_name(s_, col);
+    const char* p = s_ ? sqlite3_column_name(s_, col) : nullptr;
     return p ? p : "";
   }
   std::string Text(int col) const {
-    const auto* p = sqlite3_column_text(s_, col);
+    const auto* p = s_ ? sqlite3_column_text(s_, col) : nullptr;
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";
   }
-  void Reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
+  void Reset() {
+    if (s_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
 
  private:
   sqlite3_stmt* s_;
   int rc_ = SQLITE_OK;
+  int failed_rc_ = SQLITE_OK;
 };
 
 // What UpsertSummary found.
@@ -131,8 +147,9 @@ class Cache {
   Status Exec(const std::string& sql);
   // A cached prepared statement, reset and ready (callers Reset() it after
   // reading a row they stop at: an unfinished statement holds a read
-  // transaction open); nullptr only if the SQL is
-  // wrong (a programming error, reported through LastError()).
+  // transaction open). Never null: when the SQL cannot be prepared (a table
+  // missing from a damaged or hand-edited cache) it is an unprepared Stmt
+  // whose Step() fails with the preparation's error (see Stmt).
   Stmt* Prepare(const std::string& sql);
   // Resets every prepared statement: one stepped part way would otherwise
   // keep its read transaction (an old snapshot) open past COMMIT.
@@ -237,6 +254,7 @@ class Cache {
   std::string path_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Stmt>> stmts_;  // before db_ closes
+  Stmt failed_{nullptr};  // what Prepare returns for any statement that failed (none kept in stmts_)
 };
 
 // RAII transaction: rolls back unless Commit() succeeded.

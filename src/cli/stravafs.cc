@@ -390,6 +390,9 @@ int CmdStatus(const Config& config, Args& args) {
   if (!counts.ok()) return Fail(counts.status());
   auto pending = (*cache)->CountPendingDeepWork(config.details, !config.streams.empty());
   if (!pending.ok()) return Fail(pending.status());
+  // The state is read below key by key, each absent key shown as "never";
+  // a sync_state that cannot be read at all is an error, not "never".
+  if (auto readable = (*cache)->GetState(kStateLastSuccess); !readable.ok()) return Fail(readable.status());
   auto state = [&](const char* key) {
     auto v = (*cache)->GetState(key);
     return v.ok() && *v ? **v : std::string();

@@ -74,7 +74,7 @@ struct Span {
 Result<std::optional<Span>> ChartSpan(Cache& cache, int weeks) {
   Stmt* st = cache.Prepare("SELECT max(week_start), date(max(week_start), printf('-%d days', 7 * (?1 - 1))) "
                            "FROM activity_facts");
-  if (st == nullptr) return cache.Check(SQLITE_ERROR, "reading the analytics views");
+  if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
   st->Bind(1, int64_t{weeks});
   std::optional<Span> span;
   if (st->Step() && !st->IsNull(0)) span = Span{st->Text(1), st->Text(0)};
@@ -96,7 +96,7 @@ Result<std::string> WeeklyFile(Cache& cache) {
         "WITH RECURSIVE w(n, d) AS (SELECT 0, ?1 UNION ALL SELECT n + 1, date(d, '+7 days') FROM w WHERE n < ?2 - 1) "
         "SELECT d, printf('%04d-W%02d', CAST(strftime('%Y', d, '+3 days') AS INTEGER), "
         "(CAST(strftime('%j', d, '+3 days') AS INTEGER) - 1) / 7 + 1) FROM w ORDER BY n");
-    if (weeks == nullptr) return cache.Check(SQLITE_ERROR, "reading the analytics views");
+    if (!weeks->prepared()) return cache.Check(weeks->rc(), "reading the analytics views");
     weeks->Bind(1, (*span)->first_monday).Bind(2, int64_t{kWeeks});
     while (weeks->Step()) {
       at[weeks->Text(0)] = bars.size();
@@ -108,7 +108,7 @@ Result<std::string> WeeklyFile(Cache& cache) {
     Stmt* st = cache.Prepare(
         "SELECT week_start, sport_group, total(distance_km) FROM activity_facts "
         "WHERE start_date_local >= ?1 AND start_date_local < date(?2, '+7 days') GROUP BY week_start, sport_group");
-    if (st == nullptr) return cache.Check(SQLITE_ERROR, "reading the analytics views");
+    if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
     st->Bind(1, (*span)->first_monday).Bind(2, (*span)->last_monday);
     while (st->Step()) {
       auto bar = at.find(st->Text(0));
@@ -133,7 +133,7 @@ Result<std::string> CalendarFile(Cache& cache) {
     Stmt* all = cache.Prepare(
         "WITH RECURSIVE d(n, day) AS (SELECT 0, ?1 UNION ALL SELECT n + 1, date(day, '+1 day') FROM d "
         "WHERE n < ?2 - 1) SELECT day FROM d ORDER BY n");
-    if (all == nullptr) return cache.Check(SQLITE_ERROR, "reading the analytics views");
+    if (!all->prepared()) return cache.Check(all->rc(), "reading the analytics views");
     all->Bind(1, (*span)->first_monday).Bind(2, int64_t{7 * kWeeks});
     while (all->Step()) {
       at[all->Text(0)] = days.size();
@@ -144,7 +144,7 @@ Result<std::string> CalendarFile(Cache& cache) {
     Stmt* st = cache.Prepare(
         "SELECT local_date, count(*), total(distance_km), total(moving_time_h) FROM activity_facts "
         "WHERE start_date_local >= ?1 AND start_date_local < date(?2, '+7 days') GROUP BY local_date");
-    if (st == nullptr) return cache.Check(SQLITE_ERROR, "reading the analytics views");
+    if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
     st->Bind(1, (*span)->first_monday).Bind(2, (*span)->last_monday);
     while (st->Step()) {
       auto day = at.find(st->Text(0));
@@ -195,7 +195,7 @@ Result<bool> StatsCsvReader::Next(std::string& out) {
   if (!Csv(index_)) return Status::Error(ErrorKind::kCache, "no such stats file");
   if (st_ == nullptr) {  // the header: the view's column names
     st_ = cache_.Prepare(kFiles[index_].query);
-    if (st_ == nullptr) return cache_.Check(SQLITE_ERROR, "reading the analytics views");
+    if (!st_->prepared()) return cache_.Check(st_->rc(), "reading the analytics views");
     for (int c = 0; c < st_->Columns(); ++c) {
       if (c) out += ',';
       out += CsvField(st_->Name(c));

@@ -214,7 +214,7 @@ std::optional<Node> ReadNode(const Stmt& st) {
 Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
   static const std::string sql = std::string(kActivityColumns) + "a.id = ?1 AND" + kShown;
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an activity");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading an activity");
   st->Bind(1, id);
   std::optional<ActivityNode> node;
   if (st->Step()) node = ReadNode<ActivityNode>(*st);
@@ -228,7 +228,7 @@ Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string
                                  "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" + kShown +
                                  "ORDER BY a.start_date_local, a.id";
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "listing activities");
+  if (!st->prepared()) return cache_->Check(st->rc(), "listing activities");
   st->Bind(1, lo).Bind(2, hi);
   std::vector<ActivityNode> nodes;
   while (st->Step())
@@ -246,7 +246,7 @@ Result<std::vector<int>> DistinctPrefixes(Cache& cache, std::string lo, const st
                                              "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
                                  kShown + "ORDER BY a.start_date_local LIMIT 1";
   Stmt* st = cache.Prepare(sql);
-  if (st == nullptr) return cache.Check(SQLITE_ERROR, "listing folders");
+  if (!st->prepared()) return cache.Check(st->rc(), "listing folders");
   std::vector<int> out;
   for (;;) {
     st->Bind(1, lo).Bind(2, hi);
@@ -278,7 +278,7 @@ Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const st
                                              "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
                                  kShown + "ORDER BY a.start_date_local DESC, a.id DESC LIMIT 1";
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the newest activity");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading the newest activity");
   st->Bind(1, lo).Bind(2, hi);
   std::optional<int64_t> t;
   if (st->Step()) t = ParseIsoUtc(st->Text(0)).value_or(0);
@@ -289,7 +289,7 @@ Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const st
 
 Result<std::optional<std::string>> FsTree::AthleteJson() {
   Stmt* st = cache_->Prepare("SELECT json FROM athletes ORDER BY id LIMIT 1");
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the athlete");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading the athlete");
   std::optional<std::string> json;
   if (st->Step()) json = st->Text(0);
   else if (auto s = cache_->Check(st->rc(), "reading the athlete"); !s.ok()) return s;
@@ -373,7 +373,7 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
                   "FROM activities a JOIN activity_sync s ON s.id = a.id "
                   "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") + kShown;
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "sizing activities.csv");
+  if (!st->prepared()) return cache_->Check(st->rc(), "sizing activities.csv");
   st->Bind(1, range->lo).Bind(2, range->hi);
   if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "sizing activities.csv");
   int64_t rows = st->Int(0);
@@ -624,7 +624,7 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   const int64_t id = d->activity_id();
   static const std::string sql = std::string("SELECT a.json FROM activities a WHERE a.id = ?1 AND") + kShown;
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an activity");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading an activity");
   st->Bind(1, id);
   if (!st->Step()) {
     if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok()) return s;
@@ -648,7 +648,7 @@ Result<std::optional<std::string>> FsTree::RenderOriginal(const DecodedInode& d)
       "SELECT o.data, o.format, o.size FROM originals o JOIN activities a ON a.id = o.activity_id "
       "WHERE o.activity_id = ?1 AND") + kShown;
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading an original file");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading an original file");
   st->Bind(1, d.activity_id());
   if (!st->Step()) {
     if (auto s = cache_->Check(st->rc(), "reading an original file"); !s.ok()) return s;
@@ -702,7 +702,7 @@ Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
                   "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
       kShown + "ORDER BY a.start_date_local, a.id";
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "indexing activities.csv");
+  if (!st->prepared()) return cache_->Check(st->rc(), "indexing activities.csv");
   st->Bind(1, range->lo).Bind(2, range->hi);
   CsvIndex index;
   index.lo = range->lo;
@@ -747,7 +747,7 @@ Result<std::string> FsTree::ReadCsv(const CsvIndex& index, uint64_t offset, size
            std::string(kShown) + "ORDER BY a.start_date_local, a.id";
   }();
   Stmt* st = cache_->Prepare(sql);
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading activities.csv");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading activities.csv");
   st->Bind(1, block.first_date).Bind(2, block.first_id).Bind(3, index.hi);
   uint64_t pos = block.offset;
   const size_t ncols = ActivitiesCsvColumns().size();
@@ -773,7 +773,7 @@ Result<std::string> FsTree::ReadCsv(const CsvIndex& index, uint64_t offset, size
 
 Result<int64_t> FsTree::LastChange() {
   Stmt* st = cache_->Prepare("SELECT coalesce(max(seq), 0) FROM fs_changes");
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the change log");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading the change log");
   if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "reading the change log");
   int64_t seq = st->Int(0);
   st->Reset();
@@ -800,7 +800,7 @@ void FsTree::EndSnapshot() {
 
 Result<int64_t> FsTree::DataVersion() {
   Stmt* st = cache_->Prepare("PRAGMA data_version");
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading data_version");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading data_version");
   if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "reading data_version");
   int64_t v = st->Int(0);
   st->Reset();
@@ -819,14 +819,14 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
   };
 
   Stmt* first = cache_->Prepare("SELECT min(seq) FROM fs_changes");
-  if (first == nullptr) return cache_->Check(SQLITE_ERROR, "reading the change log");
+  if (!first->prepared()) return cache_->Check(first->rc(), "reading the change log");
   if (!first->Step()) return cache_->Check(first->rc() == SQLITE_DONE ? SQLITE_CORRUPT : first->rc(), "reading the change log");
   const bool pruned_past_us = !first->IsNull(0) && first->Int(0) > since + 1;
   first->Reset();
 
   Stmt* st = cache_->Prepare(
       "SELECT seq, activity_id, old_year, old_month, old_base FROM fs_changes WHERE seq > ?1 ORDER BY seq");
-  if (st == nullptr) return cache_->Check(SQLITE_ERROR, "reading the change log");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading the change log");
   st->Bind(1, since);
   struct Change {
     int64_t id;

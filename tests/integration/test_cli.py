@@ -118,6 +118,34 @@ class Cli(TestCase):
         self.assertNotIn("\x1b", r.err)
         self.assertNotIn("\r", r.err)
 
+    def test_a_cache_missing_a_table_is_an_error_not_a_crash(self):
+        # Issue 15: with `activities` or `sync_state` dropped, status, sync
+        # and the mount daemon died of SIGSEGV (Prepare gave a null pointer
+        # that 43 of 46 callers did not check).
+        emu = self.emulator(4, seed=107)
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        for table in ("activities", "sync_state"):
+            with self.subTest(table=table):
+                work = os.path.join(sb.root, "without-%s.db" % table)
+                src = sqlite3.connect(sb.cache_path)
+                dst = sqlite3.connect(work)
+                src.backup(dst)
+                src.close()
+                dst.execute("PRAGMA foreign_keys = OFF")
+                dst.execute("DROP TABLE %s" % table)
+                dst.commit()
+                dst.close()
+                conf = os.path.join(sb.root, "without-%s.conf" % table)
+                with open(sb.config_path) as f:
+                    sb.write_file(conf, f.read().replace(sb.cache_path, work))
+                for args in (("status",), ("status", "--json"), ("sync",)):
+                    r = sb.run("--config", conf, *args, config=False)
+                    self.assertGreater(r.rc, 0, r)  # an exit status, not a signal
+                    self.assertIn(work, r.err, r)
+                    self.assertIn("no such table", r.err, r)
+
     def test_damaged_or_newer_cache_is_named(self):
         emu = self.emulator(3, seed=106)
         sb = self.sandbox(emu)
