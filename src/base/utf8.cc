@@ -68,6 +68,13 @@ std::string ToValidUtf8(std::string_view s) {
   return out;
 }
 
+size_t Utf8Prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s.size();
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return cut;
+}
+
 std::string EscapeControls(std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;

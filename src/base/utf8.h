@@ -35,6 +35,10 @@ void AppendUtf8(std::string& out, char32_t cp);
 // `s` with every invalid byte replaced by U+FFFD; valid input comes back equal.
 std::string ToValidUtf8(std::string_view s);
 
+// The length of the longest prefix of `s` of at most `max` bytes that does
+// not split a UTF-8 sequence (s.size() when it fits).
+size_t Utf8Prefix(std::string_view s, size_t max);
+
 // Text from outside (a server's error message) made safe for a terminal,
 // a log line and the cache: valid UTF-8 (as ToValidUtf8), and every C0 or
 // C1 control character and DEL written as \xNN or \u00NN, so an escape

@@ -161,7 +161,7 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     if (auto s = cache->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) return s;
   } else {
     Stmt* v = cache->Prepare("PRAGMA user_version");
-    if (!v->Step()) return cache->CannotRead(v);
+    if (!v->Step()) return cache->CannotRead(*v);
     const int64_t version = v->Int(0);
     v->Reset();  // an unfinished statement would hold a read transaction open
     // Only a writer migrates: readers (the mount, the extension) must not
@@ -197,14 +197,13 @@ Status Cache::Check(int rc, const char* what) const {
 // Why the first read of the cache failed. Only a file SQLite cannot read as
 // a database is called damaged: a busy database or an I/O error is not, and
 // moving the file aside then would do harm (issue 15).
-Status Cache::CannotRead(Stmt* stmt) const {
-  const int rc = stmt ? stmt->rc() : sqlite3_extended_errcode(db_);
+Status Cache::CannotRead(const Stmt& stmt) const {
+  const int rc = stmt.rc();
   const int primary = rc & 0xff;
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
     return Status::Error(ErrorKind::kCache,
                          path_ + " is not a stravafs cache (not an SQLite database, or damaged): " + DamageAdvice(path_));
-  Status s = Check(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_ERROR : rc, "reading");
-  return s;
+  return Check(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_ERROR : rc, "reading");
 }
 
 Status Cache::Exec(const std::string& sql) {
@@ -246,7 +245,7 @@ void Cache::Rollback() { (void)Exec("ROLLBACK"); }
 
 Status Cache::Migrate() {
   Stmt* v = Prepare("PRAGMA user_version");
-  if (!v->Step()) return CannotRead(v);
+  if (!v->Step()) return CannotRead(*v);
   int64_t version = v->Int(0);
   v->Reset();
   if (version > kSchemaVersion)

@@ -156,9 +156,9 @@ class Cache {
   void ResetStatements();
   Status Check(int rc, const char* what) const;
   // The error for a first read of the cache (PRAGMA user_version) that
-  // failed: `stmt` is its statement, or null when it could not be prepared.
-  // Damage only when SQLite says so; busy and I/O errors as such.
-  Status CannotRead(Stmt* stmt) const;
+  // failed in `stmt`. Damage only when SQLite says so; busy and I/O errors
+  // as such.
+  Status CannotRead(const Stmt& stmt) const;
 
   Status Begin();   // BEGIN IMMEDIATE: the writer takes the lock up front
   Status Commit();

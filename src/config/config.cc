@@ -125,7 +125,17 @@ std::string XdgDir(const char* var, std::string_view fallback) {
 
 // ~ expanded; a relative path is taken relative to the config file's
 // directory (not the working directory, which a daemon changes to /).
-std::string ResolvePath(std::string_view raw, const std::string& config_path) {
+// A path from the config: ~ and ~/ expanded, relative to the config's folder.
+// Variables are not expanded: "$HOME/x.db" silently became a path relative
+// to the config's folder (issue 15), so a '$' before a name or a brace is
+// refused with what to write instead; any other '$' is a plain character.
+Result<std::string> ResolvePath(std::string_view raw, const std::string& config_path) {
+  for (size_t i = raw.find('$'); i != std::string_view::npos; i = raw.find('$', i + 1)) {
+    const char next = i + 1 < raw.size() ? raw[i + 1] : '\0';
+    if (next == '{' || next == '_' || std::isalpha(static_cast<unsigned char>(next)))
+      return ConfigError("environment variables are not expanded in paths; write ~/ for your home folder, or the "
+                         "path in full");
+  }
   fs::path p = ExpandHome(std::string(raw));
   if (p.is_relative()) p = fs::path(config_path).parent_path() / p;
   std::error_code ignored;
@@ -133,18 +143,6 @@ std::string ResolvePath(std::string_view raw, const std::string& config_path) {
   return (absolute.empty() ? p : absolute).lexically_normal().string();
 }
 
-// Paths take ~ and ~/ but no variables: "$HOME/x.db" silently became a path
-// relative to the config's folder (issue 15). A '$' before a name or a brace
-// is refused, with what to write instead; any other '$' is a plain character.
-std::string VariableProblem(std::string_view path) {
-  for (size_t i = path.find('$'); i != std::string_view::npos; i = path.find('$', i + 1)) {
-    const char next = i + 1 < path.size() ? path[i + 1] : '\0';
-    if (next == '{' || next == '_' || std::isalpha(static_cast<unsigned char>(next)))
-      return "environment variables are not expanded in paths; write ~/ for your home folder, or the path in "
-             "full";
-  }
-  return "";
-}
 
 // Reads all of `path` into `out`; returns 0 or the errno of the failure.
 // Config and secret files are small regular files: /dev/zero read a
@@ -355,8 +353,9 @@ Status ReadFolders(std::string_view value, const std::string& config_path,
     start = comma + 1;
     if (folder.empty())
       return ConfigError("empty folder name (separate folders with single commas)");
-    if (std::string problem = VariableProblem(folder); !problem.empty()) return ConfigError(problem);
-    folders.push_back(ResolvePath(folder, config_path));
+    auto resolved = ResolvePath(folder, config_path);
+    if (!resolved.ok()) return resolved.status();
+    folders.push_back(std::move(*resolved));
   }
   out = std::move(folders);
   return Status::Ok();
@@ -397,8 +396,9 @@ const Key kKeys[] = {
     {"strava", "timeout", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.timeout, false); }},
     {"cache", "path", [](std::string_view v, const std::string& p, Config& c) {
        if (v.empty()) return ConfigError("empty (give the path of the cache database)");
-       if (std::string problem = VariableProblem(v); !problem.empty()) return ConfigError(problem);
-       c.cache_path = ResolvePath(v, p);
+       auto resolved = ResolvePath(v, p);
+       if (!resolved.ok()) return resolved.status();
+       c.cache_path = std::move(*resolved);
        return Status::Ok(); }},
     {"sync", "lookback", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.lookback, true); }},
     {"sync", "details", [](std::string_view v, const std::string&, Config& c) { return ReadBool(v, c.details); }},
@@ -717,13 +717,14 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
   } else if (secret_file) {
     const std::string prefix =
         "[strava] client_secret_file = \"" + secret_file->value + "\": ";
-    const std::string file = ResolvePath(secret_file->value, path);
+    const Result<std::string> resolved = ResolvePath(secret_file->value, path);
+    const std::string file = resolved.ok() ? *resolved : "";
     std::string contents;
     std::string problem;
     if (secret_file->value.empty())
       problem = "empty (give the path of a file holding the client secret)";
-    else if (!VariableProblem(secret_file->value).empty())
-      problem = VariableProblem(secret_file->value);
+    else if (!resolved.ok())
+      problem = resolved.status().message();
     else if (const int error = ReadWholeFile(file, contents); error != 0)
       problem = "cannot read " + file + ": " + ReadProblem(error);
     else if (Trim(contents).empty())

@@ -21,6 +21,13 @@ namespace stravafs {
 
 using Millis = std::chrono::milliseconds;
 
+// The largest reply body taken by default, counted as decoded (after gzip):
+// far above Strava's largest replies (the streams of a day-long activity at
+// 1 s are about 10 MB), far below what would exhaust memory. A 1 MB gzip
+// reply that inflated to 1 GiB drove a sync to 2.1 GB RSS before this bound
+// (issue 15). [testing] max_reply lowers it.
+inline constexpr size_t kMaxReplyBytes = size_t{128} << 20;
+
 struct Config {
   std::string path;  // the file this came from
 
@@ -57,7 +64,7 @@ struct Config {
   Millis rate_window{std::chrono::minutes(15)};  // length of the short rate-limit window
   Millis rate_day{std::chrono::hours(24)};       // length of the daily window
   Millis retry_base{std::chrono::seconds(1)};    // first retry backoff, doubled each time
-  size_t max_reply = size_t{128} << 20;          // bytes: the largest reply body taken (http.h)
+  size_t max_reply = kMaxReplyBytes;             // bytes: the largest reply body taken
 };
 
 // The longest duration anything takes: 100 years.

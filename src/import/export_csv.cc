@@ -28,6 +28,8 @@
 #include <limits>
 #include <utility>
 
+#include "base/utf8.h"
+
 namespace stravafs::import {
 namespace {
 
@@ -91,11 +93,7 @@ std::string NormalizeName(std::string_view s) {
 // characters shown as '?' so a warning stays one line.
 std::string Quoted(std::string_view s) {
   constexpr size_t kMax = 40;
-  size_t cut = s.size();
-  if (cut > kMax) {
-    cut = kMax;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  }
+  const size_t cut = Utf8Prefix(s, kMax);
   std::string out = "\"";
   for (char c : s.substr(0, cut)) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7F ? '?' : c);
   if (cut < s.size()) out += "...";

@@ -14,16 +14,11 @@
 #include <vector>
 
 #include "base/status.h"
+#include "config/config.h"
 
 namespace stravafs {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-// The largest reply body taken, counted as decoded (after gzip): far above
-// Strava's largest replies (the streams of a day-long activity at 1 s are
-// about 10 MB), far below what would exhaust memory. A 1 MB gzip reply that
-// inflated to 1 GiB drove a sync to 2.1 GB RSS before this bound (issue 15).
-inline constexpr size_t kMaxReplyBytes = size_t{128} << 20;
 
 struct HttpRequest {
   std::string method = "GET";
@@ -31,7 +26,7 @@ struct HttpRequest {
   Headers headers;
   std::string body;  // sent as is; set a Content-Type header with it
   std::chrono::milliseconds timeout{30000};
-  size_t max_body = kMaxReplyBytes;  // a longer reply is an error (kServer) naming the bound
+  size_t max_body = kMaxReplyBytes;  // (config.h) a longer reply is an error (kServer) naming the bound
 };
 
 struct HttpResponse {

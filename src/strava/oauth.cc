@@ -102,11 +102,7 @@ std::string DescribeErrorBody(long status, const std::string& body) {
   out = EscapeControls(out);
   // A page of text is no message: cut (on a character boundary).
   constexpr size_t kMaxMessage = 500;
-  if (out.size() > kMaxMessage) {
-    size_t cut = kMaxMessage;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out = out.substr(0, cut) + "...";
-  }
+  if (const size_t cut = Utf8Prefix(out, kMaxMessage); cut < out.size()) out = out.substr(0, cut) + "...";
   return out;
 }
 
