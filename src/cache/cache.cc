@@ -160,10 +160,9 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     if (auto s = cache->Migrate(); !s.ok()) return s;  // refuses a newer cache before touching it
     if (auto s = cache->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s.ok()) return s;
   } else {
-    Stmt* v = cache->Prepare("PRAGMA user_version");
-    if (!v->Step()) return cache->CannotRead(*v);
-    const int64_t version = v->Int(0);
-    v->Reset();  // an unfinished statement would hold a read transaction open
+    Result<Identity> identified = cache->Identify();
+    if (!identified.ok()) return identified.status();
+    const int64_t version = identified->version;
     // Only a writer migrates: readers (the mount, the extension) must not
     // take the write lock, nor find tables half way through a change.
     if (version < kSchemaVersion)
@@ -243,16 +242,56 @@ Status Cache::Begin() { return Exec("BEGIN IMMEDIATE"); }
 Status Cache::Commit() { return Exec("COMMIT"); }
 void Cache::Rollback() { (void)Exec("ROLLBACK"); }
 
+// The schema version of a stravafs cache, or why the file is not one. An
+// SQLite file of another program named as the cache got 55 schema objects and
+// WAL (issue 15): a cache carries kApplicationId, and a file without it is
+// taken only when it is empty or holds a schema version (a cache written
+// before the id, stamped by its next writer).
+Result<Cache::Identity> Cache::Identify() {
+  int64_t ids[2] = {0, 0};
+  const char* pragmas[2] = {"PRAGMA application_id", "PRAGMA user_version"};
+  for (int i = 0; i < 2; ++i) {
+    Stmt* st = Prepare(pragmas[i]);
+    if (!st->Step()) return CannotRead(*st);
+    ids[i] = st->Int(0);
+    st->Reset();  // an unfinished statement would hold a read transaction open
+  }
+  const int64_t application_id = ids[0], version = ids[1];
+  auto not_ours = [&](const std::string& why) {
+    return Status::Error(ErrorKind::kCache,
+                         path_ + " is not a stravafs cache (" + why +
+                             "): it was left untouched; name another file as [cache] path");
+  };
+  if (application_id == kApplicationId) return Identity{version, true};
+  if (application_id != 0) {
+    std::array<char, 16> hex{};
+    std::snprintf(hex.data(), hex.size(), "0x%08x", static_cast<uint32_t>(application_id));
+    return not_ours(std::string("an SQLite database of another program, application_id ") + hex.data());
+  }
+  if (version > 0) return Identity{version, false};
+  Stmt* objects = Prepare("SELECT count(*) FROM sqlite_schema");
+  if (!objects->Step()) return CannotRead(*objects);
+  const int64_t count = objects->Int(0);
+  objects->Reset();
+  if (count > 0)
+    return not_ours("an SQLite database holding " + std::to_string(count) +
+                    " tables, indexes or views of another program");
+  return Identity{version, false};
+}
+
 Status Cache::Migrate() {
-  Stmt* v = Prepare("PRAGMA user_version");
-  if (!v->Step()) return CannotRead(*v);
-  int64_t version = v->Int(0);
-  v->Reset();
+  Result<Identity> identified = Identify();
+  if (!identified.ok()) return identified.status();
+  const int64_t version = identified->version;
   if (version > kSchemaVersion)
     return Status::Error(ErrorKind::kCache,
                          "cache " + path_ + " has schema version " + std::to_string(version) +
                              ", newer than this stravafs understands (" +
                              std::to_string(kSchemaVersion) + "): upgrade stravafs");
+  // A cache from before the id is stamped by its first writer.
+  if (!identified->stamped) {
+    if (auto s = Exec("PRAGMA application_id = " + std::to_string(kApplicationId)); !s.ok()) return s;
+  }
   if (version == kSchemaVersion) return Status::Ok();
   Transaction tx(*this);
   if (!tx.status().ok()) return tx.status();

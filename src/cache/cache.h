@@ -42,6 +42,9 @@ namespace stravafs {
 // version 6 what `stravafs import` keeps: activity_sync.source, import_files
 // and originals (cache/import_store.h).
 inline constexpr int kSchemaVersion = 6;
+// PRAGMA application_id of every cache ("STRV"): sqlite3 and file(1) tell a
+// stravafs cache from other SQLite files by it.
+inline constexpr int32_t kApplicationId = 0x53545256;
 
 // A prepared statement; resets itself for reuse.
 //
@@ -159,6 +162,13 @@ class Cache {
   // failed in `stmt`. Damage only when SQLite says so; busy and I/O errors
   // as such.
   Status CannotRead(const Stmt& stmt) const;
+  // The schema version and whether the file carries kApplicationId, or an
+  // error when the file is another program's.
+  struct Identity {
+    int64_t version;
+    bool stamped;
+  };
+  Result<Identity> Identify();
 
   Status Begin();   // BEGIN IMMEDIATE: the writer takes the lock up front
   Status Commit();

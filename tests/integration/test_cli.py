@@ -166,6 +166,29 @@ class Cli(TestCase):
             self.assertExit(r, EXIT_ERROR, "schema version 99", "upgrade stravafs")
         self.assertEqual(emu.api_requests(), 0)
 
+    def test_another_programs_database_as_cache_is_left_untouched(self):
+        # An unrelated SQLite file named as [cache] path got 55 schema
+        # objects and WAL (issue 15).
+        emu = self.emulator(3, seed=107)
+        sb = self.sandbox(emu)
+        sb.authorize()
+        os.makedirs(os.path.dirname(sb.cache_path), mode=0o700)
+        conn = sqlite3.connect(sb.cache_path)
+        conn.execute("CREATE TABLE recipes (name TEXT)")
+        conn.execute("INSERT INTO recipes VALUES ('bread')")
+        conn.commit()
+        conn.close()
+        with open(sb.cache_path, "rb") as f:
+            before = f.read()
+        for args in (("sync",), ("status",), ("import", sb.root)):
+            r = sb.run(*args)
+            self.assertExit(r, EXIT_ERROR, sb.cache_path + " is not a stravafs cache",
+                            "name another file as [cache] path")
+        self.assertEqual(emu.api_requests(), 0)
+        with open(sb.cache_path, "rb") as f:
+            self.assertEqual(f.read(), before)
+        self.assertFalse(os.path.exists(sb.cache_path + "-wal"))
+
     def test_status_before_any_sync(self):
         emu = self.emulator(3, seed=102)
         sb = self.sandbox(emu)

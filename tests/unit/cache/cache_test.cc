@@ -162,16 +162,60 @@ TEST_CASE("Cache::Open read-only of a missing cache says to run stravafs sync", 
   CHECK_FALSE(std::filesystem::exists(tmp / "nowhere"));
 }
 
-TEST_CASE("Cache::Open read-only of an old empty file asks for a migrating sync", "[cache]") {
+TEST_CASE("[bug] Cache::Open refuses another program's SQLite file and leaves it untouched", "[cache][bug]") {
+  // Named as [cache] path, an unrelated database got 55 schema objects and
+  // WAL (issue 15).
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE t(x)", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE t(x); CREATE INDEX t_x ON t(x)", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
-  auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
-  REQUIRE_FALSE(ro.ok());
-  CHECK(ro.status().message() == "cache " + path + " has schema version 0: run `stravafs sync` once to upgrade it");
+  const std::string refusal = path +
+                              " is not a stravafs cache (an SQLite database holding 2 tables, indexes or views of "
+                              "another program): it was left untouched; name another file as [cache] path";
+  for (auto mode : {Cache::Mode::kReadOnly, Cache::Mode::kReadWrite}) {
+    auto opened = Cache::Open(path, mode);
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.status().kind() == ErrorKind::kCache);
+    CHECK(opened.status().message() == refusal);
+  }
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_schema") == 2);
+  CHECK(QueryText(raw, "PRAGMA journal_mode") == "delete");
+  CHECK(QueryInt(raw, "PRAGMA application_id") == 0);
+  sqlite3_close(raw);
+
+  // Another program's id is refused even with a schema version.
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "PRAGMA application_id = 1095779393; PRAGMA user_version = 6", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto other = Cache::Open(path, Cache::Mode::kReadWrite);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().message() == path +
+                                        " is not a stravafs cache (an SQLite database of another program, "
+                                        "application_id 0x41504441): it was left untouched; name another file as "
+                                        "[cache] path");
+}
+
+TEST_CASE("A cache carries stravafs's application_id; one from before it is stamped by its next writer",
+          "[cache]") {
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  {
+    auto cache = OpenCache(path);
+    CHECK(QueryInt(cache->db(), "PRAGMA application_id") == kApplicationId);
+    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
+    REQUIRE(cache->Exec("PRAGMA application_id = 0").ok());
+  }
+  auto ro = Cache::Open(path, Cache::Mode::kReadOnly);  // readers read it as before
+  REQUIRE(ro.ok());
+  CHECK(QueryInt((*ro)->db(), "PRAGMA application_id") == 0);
+  CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
+  auto rw = OpenCache(path);
+  CHECK(QueryInt(rw->db(), "PRAGMA application_id") == kApplicationId);
+  CHECK(QueryInt(rw->db(), "SELECT count(*) FROM activities") == 1);
 }
 
 TEST_CASE("Cache::Open of a file that is not SQLite says it is damaged", "[cache]") {
