@@ -186,16 +186,58 @@ std::string ReadProblem(int error) {
   return std::strerror(error);
 }
 
+std::string ModeText(mode_t mode) {
+  std::array<char, 8> text{};
+  std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777));
+  return text.data();
+}
+
+// Empty when only its owner can change `path`, else why not and how to fix
+// it. Like ssh with its config: the file and every folder above it must
+// belong to the user or root and be writable by nobody else, since whoever
+// can change the config chooses where the tokens go (issue 15). A folder with
+// the sticky bit (/tmp) is fine: others cannot replace what is in it.
+std::string OwnershipProblem(const std::string& path) {
+  const uid_t me = ::geteuid();
+  auto owned = [&](const struct stat& st) { return st.st_uid == me || st.st_uid == 0; };
+  std::error_code ec;
+  // Both the path as named and where its symbolic links lead.
+  std::vector<fs::path> files{fs::absolute(path, ec)};
+  if (fs::path real = fs::canonical(path, ec); !ec && real != files.front()) files.push_back(real);
+  for (size_t i = 0; i < files.size(); ++i) {
+    struct stat st {};
+    if (::lstat(files[i].c_str(), &st) != 0)
+      return "cannot check the permissions of " + files[i].string() + ": " + std::strerror(errno);
+    const std::string name = files[i].string();
+    if (!owned(st))
+      return name + " belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " +
+             std::to_string(me) + ") or root: use a file of your own";
+    if (!S_ISLNK(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)))
+      return name + " is writable by group or others (mode " + ModeText(st.st_mode) +
+             "): chmod go-w " + name;
+    for (fs::path dir = files[i].parent_path();; dir = dir.parent_path()) {
+      if (::stat(dir.c_str(), &st) != 0)
+        return "cannot check the permissions of " + dir.string() + ": " + std::strerror(errno);
+      if (!owned(st))
+        return name + " is in " + dir.string() + ", which belongs to uid " +
+               std::to_string(st.st_uid) + ", not to you (uid " + std::to_string(me) +
+               ") or root: keep it in a folder of your own";
+      if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return name + " is in " + dir.string() + ", which is writable by group or others (mode " +
+               ModeText(st.st_mode) + "): chmod go-w " + dir.string();
+      if (dir == dir.root_path() || dir.empty()) break;
+    }
+  }
+  return {};
+}
+
 // Empty when `path` is private to its owner, else why not and how to fix it.
 std::string PermissionProblem(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0)
     return "cannot check the permissions of " + path + ": " + std::strerror(errno);
   if ((st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) == 0) return {};
-  std::array<char, 8> mode{};
-  std::snprintf(mode.data(), mode.size(), "%04o",
-                static_cast<unsigned>(st.st_mode & 07777));
-  return path + " is accessible by group or others (mode " + mode.data() +
+  return path + " is accessible by group or others (mode " + ModeText(st.st_mode) +
          "): chmod 600 " + path;
 }
 
@@ -658,6 +700,8 @@ Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
   } else if (error != 0) {
     return ConfigError("cannot read config file " + path + ": " + ReadProblem(error));
   }
+  if (std::string problem = OwnershipProblem(path); !problem.empty())
+    return ConfigError(path + ": " + problem);
   return ParseConfig(text, path, /*check_perms=*/true);
 }
 
@@ -729,7 +773,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
       problem = "cannot read " + file + ": " + ReadProblem(error);
     else if (Trim(contents).empty())
       problem = file + " is empty";
-    else if (check_perms)
+    else if (check_perms && (problem = OwnershipProblem(file)).empty())
       problem = PermissionProblem(file);
     if (problem.empty())
       config.client_secret = Trim(contents);

@@ -3,10 +3,11 @@ file, the line and the key; secrets in readable files are refused; and the
 config is found where stravafs.conf(5) says."""
 
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import CLIENT_SECRET, EXIT_USAGE, TestCase, main  # noqa: E402
+from harness import CLIENT_SECRET, EXIT_USAGE, TestCase, host_env, main  # noqa: E402
 
 
 class Config(TestCase):
@@ -122,6 +123,39 @@ class Config(TestCase):
         r = self.sb.run("auth", "--code", "whatever")
         self.assertConfigError(r, lines[self.base()[3]], "client_secret_file", "chmod 600 " + self.sb.secret_path)
         self.assertNotIn(CLIENT_SECRET, r.err)
+
+    def test_a_config_others_can_change_is_refused_everywhere(self):
+        # Issue 15: a 0666 config, or one in a 0777 folder, passed; whoever
+        # can change the config chooses where the tokens go.
+        self.write(self.base(), mode=0o600)
+        self.assertExit(self.sb.run("auth", "--code", self.emu.code()["code"]), 0)
+        self.emu.reset_counters()
+        conf = self.sb.config_path
+        os.chmod(conf, 0o666)
+        expected = "%s: %s is writable by group or others (mode 0666): chmod go-w %s" % (conf, conf, conf)
+        for args in (("sync",), ("status",)):
+            r = self.sb.run(*args)
+            self.assertExit(r, EXIT_USAGE, expected)
+        # The extension finds the same config (by $STRAVAFS_CONFIG here) and
+        # refuses it the same way, in the real sqlite3 shell.
+        env = dict(self.sb.env(), STRAVAFS_CONFIG=conf)
+        p = subprocess.run(["sqlite3", "-batch", ":memory:"], capture_output=True, text=True, timeout=60,
+                           env=host_env(env),
+                           input=".load %s\nSELECT count(*) FROM strava_activities;\n" % os.environ["STRAVA_EXT"])
+        self.assertIn(expected, p.stderr)
+        self.assertEqual(p.stdout, "")
+
+        os.chmod(conf, 0o644)
+        folder = os.path.dirname(conf)
+        os.chmod(folder, 0o777)
+        r = self.sb.run("sync")
+        self.assertExit(r, EXIT_USAGE, "%s is in %s, which is writable by group or others (mode 0777): chmod go-w %s"
+                        % (conf, folder, folder))
+        self.assertEqual(self.emu.counters()["total"], 0)
+        self.assertFalse(os.path.exists(self.sb.cache_path))
+        os.chmod(folder, 0o755)
+        self.assertExit(self.sb.run("sync"), 0)
+        self.assertCacheMatches(self.sb, self.emu)
 
     def test_missing_client_id_on_auth(self):
         lines = self.base()

@@ -6,7 +6,8 @@ redirect; the mount is private to the user who made it.
 
 (DIRECTONLY of the extension's tables is in test_vtab.py; the auth timeout,
 the wrong `state` and the token file modes after rotations in test_auth.py;
-the refused group/other-readable secret files in test_config.py.)
+the refused group/other-readable secret files and configs others can change
+in test_config.py.)
 """
 
 import os

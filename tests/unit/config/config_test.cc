@@ -680,10 +680,14 @@ TEST_CASE_METHOD(CleanEnv, "A config file holding the secret must be private",
     CHECK(ErrorOf(text, conf, /*check_perms=*/true) == conf +
           ":3: [strava] client_secret: " + conf + " is accessible by group or others "
           "(mode " + octal + "): chmod 600 " + conf);
-    // LoadConfig checks, too.
+    // LoadConfig checks, too; a file others may write is refused first.
     Result<Config> loaded = LoadConfig(conf);
     REQUIRE_FALSE(loaded.ok());
-    CHECK(loaded.status().message() == ErrorOf(text, conf, true));
+    if (mode & 022)
+      CHECK(loaded.status().message() == conf + ": " + conf + " is writable by group or others (mode " +
+                                             octal + "): chmod go-w " + conf);
+    else
+      CHECK(loaded.status().message() == ErrorOf(text, conf, true));
   }
   const std::string conf = dir.Write("stravafs.conf", text, 0600);
   CHECK(ParseConfig(text, conf, true)->client_secret == "abc");
@@ -710,6 +714,71 @@ TEST_CASE_METHOD(CleanEnv, "A client_secret_file must be private", "[config][sec
   CHECK(ParseConfig(text, conf, true)->client_secret == "abc");
   dir.Write("secret", "abc\n", 0644);
   CHECK(ParseConfig(text, conf, false)->client_secret == "abc");
+}
+
+TEST_CASE_METHOD(CleanEnv,
+                 "[bug] Like ssh, a config or secret file others can change is refused",
+                 "[config][secret][bug]") {
+  // A 0666 config, one in a 0777 folder, or a secret file owned by another
+  // user passed: whoever can change the config chooses where the tokens go
+  // (issue 15).
+  TempDir dir;
+  const std::string text = "[strava]\nclient_id = 1\n";
+  const std::string conf = dir.Write("stravafs.conf", text, 0666);
+  Result<Config> loaded = LoadConfig(conf);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().kind() == ErrorKind::kConfig);
+  CHECK(loaded.status().message() ==
+        conf + ": " + conf + " is writable by group or others (mode 0666): chmod go-w " + conf);
+  ::chmod(conf.c_str(), 0644);
+  CHECK(LoadConfig(conf).ok());
+
+  // The folder, and every folder above it; a sticky one (/tmp) is fine.
+  const std::string open_dir = dir.path() + "/shared";
+  ::mkdir(open_dir.c_str(), 0777);
+  ::chmod(open_dir.c_str(), 0777);
+  const std::string inner = dir.Write("shared/deeper/stravafs.conf", text, 0644);
+  CHECK(LoadConfig(inner).status().message() ==
+        inner + ": " + inner + " is in " + open_dir +
+            ", which is writable by group or others (mode 0777): chmod go-w " + open_dir);
+  ::chmod(open_dir.c_str(), 01777);
+  CHECK(LoadConfig(inner).ok());
+
+  // A symbolic link is judged by where it leads, too.
+  const std::string target = dir.Write("target.conf", text, 0646);
+  const std::string link = dir.path() + "/link.conf";
+  REQUIRE(::symlink(target.c_str(), link.c_str()) == 0);
+  CHECK(LoadConfig(link).status().message() ==
+        link + ": " + target + " is writable by group or others (mode 0646): chmod go-w " + target);
+
+  // Owned by someone else (not root): the file or a folder above it. Only
+  // root can give a file away (CI runs as root).
+  if (::geteuid() != 0) {
+    WARN("not root: the ownership checks are not exercised");
+    return;
+  }
+  const uid_t other = 65534;
+  REQUIRE(::chown(conf.c_str(), other, other) == 0);
+  CHECK(LoadConfig(conf).status().message() ==
+        conf + ": " + conf + " belongs to uid 65534, not to you (uid " + std::to_string(::geteuid()) +
+            ") or root: use a file of your own");
+  REQUIRE(::chown(conf.c_str(), 0, 0) == 0);
+  const std::string theirs = dir.path() + "/theirs";
+  ::mkdir(theirs.c_str(), 0755);
+  const std::string in_theirs = dir.Write("theirs/stravafs.conf", text, 0644);
+  REQUIRE(::chown(theirs.c_str(), other, other) == 0);
+  CHECK(LoadConfig(in_theirs).status().message() ==
+        in_theirs + ": " + in_theirs + " is in " + theirs + ", which belongs to uid 65534, not to you (uid " +
+            std::to_string(::geteuid()) + ") or root: keep it in a folder of your own");
+
+  // The secret file the same way.
+  const std::string secret = dir.Write("secret", "abc\n", 0600);
+  const std::string with_secret = "[strava]\nclient_id = 1\nclient_secret_file = secret\n";
+  CHECK(ParseConfig(with_secret, conf, true)->client_secret == "abc");
+  REQUIRE(::chown(secret.c_str(), other, other) == 0);
+  CHECK(ErrorOf(with_secret, conf, true) ==
+        conf + ":3: [strava] client_secret_file = \"secret\": " + secret + " belongs to uid 65534, not to you (uid " +
+            std::to_string(::geteuid()) + ") or root: use a file of your own");
 }
 
 TEST_CASE_METHOD(CleanEnv, "The secret never appears in a message", "[config][secret]") {
