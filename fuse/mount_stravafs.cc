@@ -1,12 +1,13 @@
 // mount.stravafs: the cache as a read-only folder tree (mount.stravafs(8)).
 //
 // A thin libfuse low-level adapter over FsTree (src/mount/tree.h): each handler
-// asks the tree, then replies. Handlers never touch the network; each worker
-// thread has its own read-only SQLite connection. Two helper threads run
-// beside the loop:
+// asks the tree, then replies. Handlers never touch the network; each borrows
+// a read-only SQLite connection from a pool (Connections). Two helper threads
+// run beside the loop:
 //   - the watcher polls PRAGMA data_version and, when any process committed
 //     to the cache, reads fs_changes and tells the kernel exactly what to
-//     forget (the notify calls must not come from a handler);
+//     forget (the notify calls must not come from a handler); it also
+//     notices a cache file replaced under its name and switches to it;
 //   - the refresher runs `stravafs sync` in-process every [mount] refresh.
 // The kernel may then cache names, attributes and bytes for a day: every
 // version of a file is a node of its own (Nodes, below), so what the kernel
@@ -60,6 +61,7 @@ namespace {
 constexpr const char* kProg = "mount.stravafs";
 constexpr double kKernelCacheSeconds = 86400;  // names and attributes; the watcher invalidates
 constexpr auto kWatchInterval = std::chrono::milliseconds(250);
+constexpr size_t kReserveConnections = 2;  // idle ones kept by Connections::Take
 
 constexpr const char* kUsageText =
     "usage: mount.stravafs [CONFIG] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
@@ -80,6 +82,16 @@ constexpr const char* kUsageText =
 
 std::atomic<bool> g_syslog{false};
 
+std::string Printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string Printf(const char* fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
 void Log(int priority, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void Log(int priority, const char* fmt, ...) {
   char buf[2048];
@@ -93,11 +105,28 @@ void Log(int priority, const char* fmt, ...) {
 
 // --- the daemon's shared state ---------------------------------------------------
 
+// Which file a path names now; nullopt if none.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+std::optional<FileId> IdOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
 struct Daemon {
   std::string cache_path;
   FsMemo memo;
   fuse_session* se = nullptr;
   std::atomic<bool> stopping{false};
+  // The cache file shown, and how many times it was replaced under us
+  // (`mv new.db cache.db`): connections opened before are dropped (Watch).
+  std::mutex file_mu;
+  std::optional<FileId> file;
+  std::atomic<uint64_t> generation{0};
   std::mutex mu;
   std::condition_variable wake;  // stopping
 
@@ -118,18 +147,103 @@ struct Daemon {
 
 Daemon* Of(fuse_req_t req) { return static_cast<Daemon*>(fuse_req_userdata(req)); }
 
-// This worker thread's read-only view of the cache, opened on first use.
-FsTree* Tree(fuse_req_t req) {
-  thread_local std::unique_ptr<FsTree> tree;
-  if (!tree) {
-    auto t = FsTree::Open(Of(req)->cache_path, Of(req)->memo);
-    if (!t.ok()) {
-      Log(LOG_ERR, "%s", t.status().message().c_str());
-      return nullptr;
-    }
-    tree = std::move(*t);
+// A new connection to the cache file the daemon shows. A file that took its
+// name since is not opened before the watcher has switched to it: it may sit
+// beside the old one's -wal and -shm, which SQLite would read as its own.
+Result<std::unique_ptr<FsTree>> OpenTree(Daemon& d) {
+  {
+    std::lock_guard lock(d.file_mu);
+    if (IdOf(d.cache_path) != d.file)
+      return Status::Error(ErrorKind::kCache, "the cache " + d.cache_path + " was replaced or removed; see the log");
   }
-  return tree.get();
+  return FsTree::Open(d.cache_path, d.memo);
+}
+
+// Idle read-only connections to the cache file shown now: a handler borrows
+// one for a request (Lease), an open file keeps one for its snapshot. Only
+// the first requests open connections; after the cache file was replaced by
+// one that cannot be shown yet (Watch), the ones open still show the old.
+class Connections {
+ public:
+  struct Taken {
+    std::unique_ptr<FsTree> tree;
+    uint64_t generation = 0;
+  };
+  // A connection, keeping kReserveConnections more idle: a cushion for
+  // when the cache file was replaced by one that cannot be shown yet and no
+  // connection can be opened (Watch).
+  Result<Taken> Take(Daemon& d) {
+    const uint64_t generation = d.generation;
+    std::unique_ptr<FsTree> taken;
+    size_t idle = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty() && generation_ == generation) {
+        taken = std::move(idle_.back());
+        idle_.pop_back();
+      }
+      idle = generation_ == generation ? idle_.size() : 0;
+    }
+    if (!taken) {
+      auto t = OpenTree(d);
+      if (!t.ok()) return t.status();
+      taken = std::move(*t);
+    }
+    for (; idle < kReserveConnections; ++idle) {
+      auto t = OpenTree(d);
+      if (!t.ok()) break;
+      Give(std::move(*t), generation);
+    }
+    return Taken{std::move(taken), generation};
+  }
+  void Give(std::unique_ptr<FsTree> t, uint64_t generation) {
+    std::lock_guard lock(mu_);
+    if (generation != generation_) return;  // of a replaced cache file: closed
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(t));
+  }
+  // The cache file was replaced: connections to the old one are closed.
+  void Clear(uint64_t generation) {
+    std::lock_guard lock(mu_);
+    idle_.clear();
+    generation_ = generation;
+  }
+
+ private:
+  static constexpr size_t kMaxIdle = 16;  // 8 workers, each with a request and a snapshot
+  std::mutex mu_;
+  uint64_t generation_ = 0;
+  std::vector<std::unique_ptr<FsTree>> idle_;
+};
+
+Connections g_connections;
+
+// A connection borrowed for one request.
+class Lease {
+ public:
+  Lease() = default;
+  explicit Lease(Connections::Taken t) : taken_(std::move(t)) {}
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease() {
+    if (taken_.tree) g_connections.Give(std::move(taken_.tree), taken_.generation);
+  }
+  explicit operator bool() const { return taken_.tree != nullptr; }
+  FsTree* operator->() const { return taken_.tree.get(); }
+  FsTree& operator*() const { return *taken_.tree; }
+  // The connection, kept past the request (an open file's snapshot).
+  Connections::Taken Release() { return std::move(taken_); }
+
+ private:
+  Connections::Taken taken_;
+};
+
+Lease Tree(fuse_req_t req) {
+  auto t = g_connections.Take(*Of(req));
+  if (!t.ok()) {
+    Log(LOG_ERR, "%s", t.status().message().c_str());
+    return Lease();
+  }
+  return Lease(std::move(*t));
 }
 
 // A failed query is the cache's fault, never the caller's: EIO, and a line
@@ -241,6 +355,19 @@ class Nodes {
     nodes_.erase(it);
   }
 
+  // After the cache file was replaced: no node is any file's newest, so the
+  // next lookup of every name makes a new node (a version number of the old
+  // file says nothing about the new one). Returns where the kernel found
+  // every node it still holds, to be told to forget the names.
+  std::vector<std::pair<fuse_ino_t, std::string>> Retire() {
+    std::lock_guard lock(mu_);
+    current_.clear();
+    std::vector<std::pair<fuse_ino_t, std::string>> names;
+    names.reserve(nodes_.size());
+    for (const auto& [id, n] : nodes_) names.emplace_back(n.parent, n.name);
+    return names;
+  }
+
   // Where the kernel last found inode `ino`'s newest node; nullopt if it
   // holds none (or `ino` is no file).
   std::optional<std::pair<fuse_ino_t, std::string>> NameOf(uint64_t ino) {
@@ -268,8 +395,8 @@ Nodes g_nodes;
 fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name);
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  FsTree* t = Tree(req);
-  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  Lease t = Tree(req);
+  if (!t) return (void)fuse_reply_err(req, EIO);
   auto a = t->Lookup(parent, name);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);  // not cached: a new activity shows at once
@@ -295,8 +422,8 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     struct stat st = StatOf(*a);
     return (void)fuse_reply_attr(req, &st, kKernelCacheSeconds);
   }
-  FsTree* t = Tree(req);
-  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  Lease t = Tree(req);
+  if (!t) return (void)fuse_reply_err(req, EIO);
   auto a = t->GetAttr(ino);
   if (!a.ok()) return ReplyFailure(req, a.status());
   if (!*a) return (void)fuse_reply_err(req, ENOENT);
@@ -305,8 +432,8 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
-  FsTree* t = Tree(req);
-  if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+  Lease t = Tree(req);
+  if (!t) return (void)fuse_reply_err(req, EIO);
   auto target = t->ReadLink(ino);
   if (!target.ok()) return ReplyFailure(req, target.status());
   if (!*target) return (void)fuse_reply_err(req, ENOENT);
@@ -368,8 +495,8 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, bool plus) {
   auto* h = reinterpret_cast<DirHandle*>(fi->fh);
   if (!h->entries || off == 0) {
-    FsTree* t = Tree(req);
-    if (t == nullptr) return (void)fuse_reply_err(req, EIO);
+    Lease t = Tree(req);
+    if (!t) return (void)fuse_reply_err(req, EIO);
     auto list = t->List(ino);
     if (!list.ok()) return ReplyFailure(req, list.status());
     if (!*list) return (void)fuse_reply_err(req, ENOENT);
@@ -427,31 +554,6 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 // --- files: what an open reads ----------------------------------------------------
 
-// Idle snapshot connections for open files.
-class SnapshotPool {
- public:
-  Result<std::unique_ptr<FsTree>> Take(Daemon& d) {
-    {
-      std::lock_guard lock(mu_);
-      if (!idle_.empty()) {
-        auto t = std::move(idle_.back());
-        idle_.pop_back();
-        return t;
-      }
-    }
-    return FsTree::Open(d.cache_path, d.memo);
-  }
-  void Give(std::unique_ptr<FsTree> t) {
-    std::lock_guard lock(mu_);
-    if (idle_.size() < 8) idle_.push_back(std::move(t));
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::unique_ptr<FsTree>> idle_;
-};
-
-SnapshotPool g_snapshots;
 
 // Every open gets its own copy of the file as the cache held it at that
 // moment, and its reads are served from that copy only, so an open reads one
@@ -481,6 +583,7 @@ struct FileCopy {
   std::mutex mu;                     // reads and the first render, for every open sharing the copy
   std::string bytes;                 // rendered (all but activities.csv)
   std::unique_ptr<FsTree> snapshot;  // until rendered, or for good for an activities.csv or a stats/ CSV
+  uint64_t generation = 0;           // of the cache file the snapshot reads
   std::optional<CsvIndex> csv;
   std::optional<FsTree::StatsCursor> stats;
 
@@ -492,7 +595,7 @@ struct FileCopy {
   void EndSnapshot() {
     if (!snapshot) return;
     snapshot->EndSnapshot();
-    g_snapshots.Give(std::move(snapshot));
+    g_connections.Give(std::move(snapshot), generation);
   }
   // An activity's file: its bytes from the snapshot, once. Called under mu.
   Status Render() {
@@ -570,14 +673,15 @@ fuse_entry_param Entry(NodeAttr a, fuse_ino_t parent, std::string_view name) {
 
 // A new copy of `want`'s file (inode want.ino) as the cache holds it now,
 // at whatever version that is; null if it is gone.
-Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, const NodeAttr& want) {
+// `t`'s connection becomes the copy's snapshot where it needs one.
+Result<CopyPtr> CopyOf(Lease& t, const NodeAttr& want) {
   const uint64_t ino = want.ino;
   auto h = std::make_shared<FileCopy>();
   h->ino = ino;
   const auto stats = DecodeInode(ino);
   const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(stats->payload);
   if (ino == kAthleteJsonInode || (FsTree::IsStatsFile(ino) && !stats_csv)) {
-    auto r = t.RenderVersion(ino);
+    auto r = t->RenderVersion(ino);
     if (!r.ok()) return r.status();
     if (!*r) return CopyPtr();
     h->bytes = std::move((*r)->bytes);
@@ -585,10 +689,10 @@ Result<CopyPtr> CopyOf(fuse_req_t req, FsTree& t, const NodeAttr& want) {
     h->size = h->bytes.size();
     return h;
   }
-  auto snap = g_snapshots.Take(*Of(req));
-  if (!snap.ok()) return snap.status();
-  if (auto s = (*snap)->BeginSnapshot(); !s.ok()) return s;
-  h->snapshot = std::move(*snap);
+  Connections::Taken snap = t.Release();
+  if (auto s = snap.tree->BeginSnapshot(); !s.ok()) return s;
+  h->snapshot = std::move(snap.tree);
+  h->generation = snap.generation;
   if (stats_csv) {
     auto version = h->snapshot->LastChange();
     if (!version.ok()) return version.status();
@@ -625,9 +729,9 @@ void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   if (!want) return (void)fuse_reply_err(req, ENOENT);
   CopyPtr h = g_parking.Find(want->ino, want->version);
   if (!h) {
-    FsTree* t = Tree(req);
-    if (t == nullptr) return (void)fuse_reply_err(req, EIO);
-    auto copy = CopyOf(req, *t, *want);
+    Lease t = Tree(req);
+    if (!t) return (void)fuse_reply_err(req, EIO);
+    auto copy = CopyOf(t, *want);
     if (!copy.ok()) return ReplyFailure(req, copy.status());
     if (!*copy) return (void)fuse_reply_err(req, ENOENT);
     h = std::move(*copy);
@@ -704,20 +808,117 @@ const fuse_lowlevel_ops kOps = [] {
 
 // --- the watcher ---------------------------------------------------------------------
 
-void Watch(Daemon& d) {
+// Whether this process holds the file at `path` open.
+bool HeldOpen(const std::string& path) {
+  const auto id = IdOf(path);
+  if (!id) return false;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    struct stat st {};
+    if (::stat(fd.path().c_str(), &st) == 0 && FileId{st.st_dev, st.st_ino} == *id) return true;
+  }
+  return false;
+}
+
+// Tells the kernel to forget every name, listing and link of the cache
+// `old` shows, and every file name it holds a node for.
+void ForgetEverything(Daemon& d, FsTree& old) {
+  for (const auto& [parent, name] : g_nodes.Retire())
+    fuse_lowlevel_notify_inval_entry(d.se, parent, name.c_str(), name.size());
+  std::vector<uint64_t> dirs{kRootInode};
+  while (!dirs.empty()) {
+    const uint64_t dir = dirs.back();
+    dirs.pop_back();
+    auto list = old.List(dir);
+    if (list.ok() && *list) {
+      for (const DirEntry& e : **list) {
+        fuse_lowlevel_notify_inval_entry(d.se, dir, e.name.c_str(), e.name.size());
+        if (e.attr.type == NodeType::kDir) dirs.push_back(e.attr.ino);
+        if (e.attr.type == NodeType::kLink) fuse_lowlevel_notify_inval_inode(d.se, e.attr.ino, 0, 0);
+      }
+    }
+    fuse_lowlevel_notify_inval_inode(d.se, dir, 0, 0);
+  }
+}
+
+// The watcher's connection and where it is in the cache's change log.
+struct Watched {
+  std::unique_ptr<FsTree> tree;
+  int64_t seq = 0;
+  int64_t version = 0;
+};
+
+Result<Watched> StartWatching(Daemon& d) {
   auto tree = FsTree::Open(d.cache_path, d.memo);
-  if (!tree.ok()) return Log(LOG_ERR, "not watching the cache: %s", tree.status().message().c_str());
+  if (!tree.ok()) return tree.status();
   auto seq = (*tree)->LastChange();
+  if (!seq.ok()) return seq.status();
   auto version = (*tree)->DataVersion();
-  if (!seq.ok() || !version.ok())
-    return Log(LOG_ERR, "not watching the cache: %s",
-               (!seq.ok() ? seq.status() : version.status()).message().c_str());
-  int64_t last_seq = *seq, last_version = *version;
+  if (!version.ok()) return version.status();
+  return Watched{std::move(*tree), *seq, *version};
+}
+
+// A file moved in under the cache's name (`mv new.db cache.db`, issue 15):
+// shown from now on, if that is safe. The old file's -wal and -shm stay
+// beside the name while this daemon reads the old file; SQLite would read
+// them as the new file's own and show (or a writer would store) a mix of
+// the two, so a new file is opened only once they are gone or it came with
+// its own.
+// `said` is what was last logged, so that each state is logged once.
+void SwitchIfReplaced(Daemon& d, Watched& w, std::string& said) {
+  const std::optional<FileId> now = IdOf(d.cache_path);
+  {
+    std::lock_guard lock(d.file_mu);
+    if (now == d.file) return;
+  }
+  auto once = [&](const std::string& what) {
+    if (what == said) return;
+    said = what;
+    Log(LOG_WARNING, "%s", what.c_str());
+  };
+  if (!now)
+    return once("the cache " + d.cache_path + " was moved away or removed; still showing the file as it was");
+  for (const char* side : {"-wal", "-shm"}) {
+    if (HeldOpen(d.cache_path + side))
+      return once(Printf(
+                 "the cache %s was replaced, but the old one's %s%s is still beside it, and SQLite would read "
+                 "it as the new file's: still showing the old cache. Move the old cache's -wal and -shm "
+                 "too, to where its main file went (mv %s-wal %s-shm SOMEWHERE/)",
+                 d.cache_path.c_str(), d.cache_path.c_str(), side, d.cache_path.c_str(), d.cache_path.c_str()));
+  }
+  Watched next;
+  {
+    std::lock_guard lock(d.file_mu);
+    d.file = now;
+    auto started = StartWatching(d);
+    if (!started.ok() || IdOf(d.cache_path) != now) {
+      d.file = std::nullopt;  // nothing is opened until the next file
+      return once("the cache " + d.cache_path + " was replaced by a file that cannot be shown: " +
+                  (started.ok() ? "it was replaced again" : started.status().message()));
+    }
+    next = std::move(*started);
+    ++d.generation;  // every connection to the old file is dropped at its next use
+  }
+  g_connections.Clear(d.generation);
+  g_parking.Clear();
+  d.memo.Invalidate();
+  ForgetEverything(d, *w.tree);
+  w = std::move(next);
+  said.clear();
+  Log(LOG_NOTICE, "the cache %s was replaced by another file; showing that one", d.cache_path.c_str());
+}
+
+void Watch(Daemon& d) {
+  auto started = StartWatching(d);
+  if (!started.ok()) return Log(LOG_ERR, "not watching the cache: %s", started.status().message().c_str());
+  Watched w = std::move(*started);
+  std::string said;
   while (d.Sleep(kWatchInterval)) {
-    auto v = (*tree)->DataVersion();
-    if (!v.ok() || *v == last_version) continue;
-    last_version = *v;
-    auto inv = (*tree)->ChangesSince(last_seq);
+    SwitchIfReplaced(d, w, said);
+    auto v = w.tree->DataVersion();
+    if (!v.ok() || *v == w.version) continue;
+    w.version = *v;
+    auto inv = w.tree->ChangesSince(w.seq);
     if (!inv.ok()) {
       Log(LOG_WARNING, "reading the cache's changes: %s", inv.status().message().c_str());
       continue;
@@ -737,7 +938,7 @@ void Watch(Daemon& d) {
         fuse_lowlevel_notify_inval_inode(d.se, ino, 0, 0);  // a folder's listing, a link's target
     }
     if (inv->lost_track) Log(LOG_NOTICE, "the cache's change log was pruned past this mount; folders were refreshed");
-    last_seq = inv->last_seq;
+    w.seq = inv->last_seq;
   }
 }
 
@@ -894,15 +1095,16 @@ int Main(int argc, char** argv) {
 
   std::string mnt = std::filesystem::absolute(args->mountpoint, ec).lexically_normal().string();
   if (mnt.size() > 1 && mnt.back() == '/') mnt.pop_back();
+  Daemon daemon;
+  daemon.cache_path = config->cache_path;
   {  // the cache must be there and readable before anything is mounted
+    daemon.file = IdOf(config->cache_path);
     FsMemo memo;
     auto tree = FsTree::Open(config->cache_path, memo);
     if (!tree.ok()) return Fail(kExitMountFailed, tree.status().message());
   }
   if (auto s = CheckMountpoint(mnt); !s.ok()) return Fail(kExitMountFailed, s.message());
 
-  Daemon daemon;
-  daemon.cache_path = config->cache_path;
   std::vector<std::string> fargs = {kProg, "-o", FuseOptionString(*args)};
   if (args->debug) fargs.emplace_back("-d");
   std::vector<char*> fargv;

@@ -701,6 +701,62 @@ class MountFreshness(MountCase):
 
 
 class MountVersions(MountCase):
+    def test_a_cache_file_replaced_under_the_mount_is_shown_once_that_is_safe(self):
+        # Issue 15: a running mount never noticed `mv new.db cache.db` and
+        # showed the old cache forever. The old file's -wal and -shm stay
+        # beside the name while the daemon reads it, and SQLite would read
+        # them as the new file's, so the mount says so and waits for them
+        # to go.
+        emu_a, emu_b = self.emulator(6, seed=311), self.emulator(4, seed=312)
+        a, b = self.sandbox(emu_a), self.sandbox(emu_b, name="other")
+        for sb in (a, b):
+            sb.authorize()
+            self.assertExit(sb.run("sync"), 0)
+        self.assertFalse(os.path.exists(b.cache_path + "-wal"))  # closed cleanly: one file
+        ids_a = sorted("%d.json" % i for i in a.activity_ids())
+        numbers_b = b.activity_ids()
+        ids_b = sorted("%d.json" % i for i in numbers_b)
+        self.assertFalse(set(ids_a) & set(ids_b))
+        m = self.mount(a, options=NO_REFRESH)
+        by_id = os.path.join(m.path, "by-id")
+        self.assertEqual(sorted(os.listdir(by_id)), ids_a)
+        old_file = os.path.join(by_id, ids_a[0])
+        old_bytes = read(old_file)
+        held = open(old_file, "rb")
+        self.addCleanup(held.close)
+
+        os.rename(b.cache_path, a.cache_path)
+        wait_until(lambda: "was replaced, but the old one's %s-wal is still beside it" % a.cache_path in m.stderr(),
+                   FRESH, "the refusal in the log")
+        self.assertIn("mv %s-wal %s-shm SOMEWHERE/" % (a.cache_path, a.cache_path), m.stderr())
+        self.assertEqual(sorted(os.listdir(by_id)), ids_a)  # still the old cache, whole
+        self.assertEqual(read(old_file), old_bytes)
+
+        aside = os.path.join(a.root, "aside")
+        os.makedirs(aside)
+        for side in ("-wal", "-shm"):
+            os.rename(a.cache_path + side, os.path.join(aside, "cache.db" + side))
+        wait_until(lambda: sorted(os.listdir(by_id)) == ids_b, FRESH, "the new cache's activities in by-id")
+        self.assertIn("was replaced by another file; showing that one", m.stderr())
+        self.assertFalse(os.path.lexists(old_file))
+        for name in ids_b:
+            self.assertIn(json.loads(read(os.path.join(by_id, name)))["id"], numbers_b)
+        rows = list(csv.reader(io.StringIO(read(os.path.join(m.path, "activities.csv")).decode())))
+        self.assertEqual(len(rows), 1 + len(ids_b))
+        self.assertEqual(held.read(), old_bytes)  # an open file reads the version it opened
+
+        # The new file's own changes show as any sync's do.
+        conf = os.path.join(b.root, "into-a.conf")
+        with open(b.config_path) as f:
+            b.write_file(conf, f.read().replace(b.cache_path, a.cache_path))
+        new = emu_b.create({"name": "After the swap", "sport_type": "Ride"})
+        self.assertExit(b.run("--config", conf, "sync", config=False), 0)
+        wait_until(lambda: os.path.lexists(os.path.join(by_id, "%d.json" % new["id"])), FRESH,
+                   "an activity synced into the new file")
+        self.assertEqual(json.loads(read(os.path.join(by_id, "%d.json" % new["id"])))["name"], "After the swap")
+        self.assertIntegrity(a)
+        self.assertIsNone(m.proc.poll())
+
     def test_each_version_is_cached_whole_and_never_mixed_with_another(self):
         # mount.stravafs(8), FRESHNESS: a version's bytes stay in the page
         # cache (a second read asks the daemon for no bytes), a sync's new
