@@ -313,6 +313,9 @@ Status Cache::Migrate() {
   if (version < 6) {
     if (auto s = MigrateToV6(); !s.ok()) return s;
   }
+  if (version < 7) {
+    if (auto s = MigrateToV7(); !s.ok()) return s;
+  }
   if (auto s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();
 }
@@ -414,6 +417,23 @@ Status Cache::MigrateToV5() {
   // when it looks a file up, which version it is. 0 for what was written
   // before v5 (each later write sets a new, larger value).
   return Exec("ALTER TABLE activity_sync ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;");
+}
+
+// XmlEscape wrote a carriage return raw, which XML readers turn into a line
+// feed; it writes &#13; now, so the .gpx of an activity named with one has
+// grown: measured again, and logged for a running mount.
+Status Cache::MigrateToV7() {
+  std::vector<int64_t> ids;
+  Stmt* st = Prepare(
+      "SELECT a.id FROM activities a JOIN activity_sync s USING (id) "
+      "WHERE s.gpx_size IS NOT NULL AND (instr(a.name, char(13)) OR instr(a.sport_type, char(13)))");
+  while (st->Step()) ids.push_back(st->Int(0));
+  if (auto s = Check(st->rc(), "measuring the mount's files"); !s.ok()) return s;
+  for (int64_t id : ids) {
+    if (auto s = WriteStreamSizes(id); !s.ok()) return s;
+    if (auto s = TouchActivity(id); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 Status Cache::MigrateToV6() {

@@ -41,7 +41,7 @@ namespace stravafs {
 // activity_sync.rev, the version of an activity's files for the mount;
 // version 6 what `stravafs import` keeps: activity_sync.source, import_files
 // and originals (cache/import_store.h).
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 // PRAGMA application_id of every cache ("STRV"): sqlite3 and file(1) tell a
 // stravafs cache from other SQLite files by it.
 inline constexpr int32_t kApplicationId = 0x53545256;
@@ -236,6 +236,7 @@ class Cache {
   Status MigrateToV5();
   // Schema v5 -> v6: where each activity came from, and the import's bookkeeping.
   Status MigrateToV6();
+  Status MigrateToV7();
   // Writes `row` (its json, columns and sizes) with the given bookkeeping.
   // `gps`: the activity holds samples with a position, so its .gpx, which
   // shows the name, sport and start, is measured again.

@@ -331,6 +331,7 @@ std::string XmlEscape(std::string_view text) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
+      case '\r': out += "&#13;"; break;  // raw, a reader would see a line feed
       default:
         if (AllowedInXml(c.cp)) AppendUtf8(out, c.cp);
         break;

@@ -327,6 +327,10 @@ class MountTree(MountCase):
             root = ET.fromstring(read(path))
             self.assertEqual(root.get("version"), "1.1")
             self.assertEqual(len(root.findall("g:trk/g:trkseg/g:trkpt", ns)), a["gps"], path)
+            # The name as an XML reader sees it: the activity's, less what
+            # XML cannot hold (control characters but tab, LF and CR).
+            xml_name = "".join(c for c in a["name"] if c in "\t\n\r" or not (ord(c) < 0x20 or c in "\ufffe\uffff"))
+            self.assertEqual(root.find("g:trk/g:name", ns).text or "", xml_name, path)
 
         # grep -r finds the activity by a word of its name: its JSON and GPX
         # (which carry the name), the three activities.csv that list it, and
@@ -512,6 +516,32 @@ class MountWrites(MountCase):
         others = {int(x.group(1)) for x in (re.search(r"_(\d+)\.json$", r) for r in tree) if x}
         self.assertEqual(others, sb.activity_ids())
         self.assertGreater(read_ok, 20)
+
+    def test_a_cache_missing_a_table_mounts_and_answers_eio_with_a_log_line(self):
+        # Issue 15: with `activities` dropped the daemon died of SIGSEGV
+        # (an unchecked Prepare), and with its background sync on it was
+        # seen not to come back. Now it mounts, answers EIO, says why, and
+        # its refresh fails the same way without stopping it.
+        emu = self.emulator(4, seed=62)
+        sb = self.sandbox(emu)
+        sb.authorize()
+        self.assertExit(sb.run("sync"), 0)
+        conn = sb.db()
+        with conn:
+            conn.execute("DROP TABLE activities")
+            conn.execute("DELETE FROM sync_state WHERE key = 'last_success'")  # the refresh runs at once
+        conn.close()
+        m = self.mount(sb, options=["-o", "refresh=1h"])
+        with self.assertRaises(OSError) as e:
+            os.listdir(m.path)
+        self.assertEqual(e.exception.errno, errno.EIO)
+        wait_until(lambda: "background sync stopped" in m.stderr(), 30, "the background sync's outcome in the log")
+        stopped = [l for l in m.stderr().splitlines() if "background sync stopped" in l]
+        self.assertIn("no such table: activities", stopped[0])
+        with self.assertRaises(OSError):
+            os.listdir(os.path.join(m.path, "by-id"))
+        self.assertIsNone(m.proc.poll(), "the daemon died:\n%s" % m.stderr())
+        self.assertEqual(os.statvfs(m.path).f_namemax, 255)
 
     def test_every_write_fails_with_erofs(self):
         emu = self.emulator(5, seed=301, args=("--samples", "20"))

@@ -425,7 +425,7 @@ class Vtab(TestCase):
         conn.close()
         rc, out, err = shell(sb, "SELECT count(*) FROM strava_activities;")
         self.assertNotEqual(rc, 0)
-        self.assertIn("strava_activities: cache %s has schema version 99, this stravafs reads version 6: "
+        self.assertIn("strava_activities: cache %s has schema version 99, this stravafs reads version 7: "
                       "upgrade stravafs" % sb.cache_path, err)
 
     def test_directonly_refuses_views_and_triggers(self):

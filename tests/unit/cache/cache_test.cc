@@ -90,12 +90,12 @@ SyncRow SyncState(Cache& c, int64_t id) {
 
 // --- opening -------------------------------------------------------------------------
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 6", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 7", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 6);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 6);
+  CHECK(kSchemaVersion == 7);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 7);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -122,7 +122,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 6);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 7);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
@@ -133,21 +133,21 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 7;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 8;", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() == "cache " + path +
-                                     " has schema version 7, newer than this stravafs understands (6): upgrade stravafs");
+                                     " has schema version 8, newer than this stravafs understands (7): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "cache " + path + " has schema version 7, this stravafs reads version 6: upgrade stravafs");
+  CHECK(ro.status().message() == "cache " + path + " has schema version 8, this stravafs reads version 7: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 7);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 8);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -776,6 +776,39 @@ const char* kGpsStreams = R"({
   "moving": {"data": [false, true, true, true]}
 })";
 
+TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a carriage return",
+          "[cache][bug]") {
+  // XmlEscape wrote CR raw, which XML readers read as a line feed; it
+  // writes &#13; now, so such a .gpx grew by 4 bytes per CR per <name>.
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  {
+    auto cache = OpenCache(path);
+    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-12T11:30:00Z", "Line one\r\nLine two"), 1).ok());
+    REQUIRE(cache->UpsertSummary(Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
+    for (int64_t id : {1, 2}) REQUIRE(cache->StoreStreams(id, Json::parse(kGpsStreams)).ok());
+    CheckSizes(*cache, 1);
+    // As schema v6 measured it: the CR raw, in two <name>s.
+    REQUIRE(cache->Exec("UPDATE activity_sync SET gpx_size = gpx_size - 8 WHERE id = 1; "
+                        "PRAGMA user_version = 6").ok());
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  const int64_t changes = QueryInt(raw, "SELECT count(*) FROM fs_changes");
+  const int64_t rev2 = QueryInt(raw, "SELECT rev FROM activity_sync WHERE id=2");
+  sqlite3_close(raw);
+
+  auto upgraded = OpenCache(path);
+  sqlite3* db = upgraded->db();
+  CHECK(QueryInt(db, "PRAGMA user_version") == 7);
+  CheckSizes(*upgraded, 1);
+  CheckSizes(*upgraded, 2);
+  // A running mount is told: one change, for activity 1 only.
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == changes + 1);
+  CHECK(QueryInt(db, "SELECT activity_id FROM fs_changes ORDER BY seq DESC LIMIT 1") == 1);
+  CHECK(QueryInt(db, "SELECT rev FROM activity_sync WHERE id=2") == rev2);
+}
+
 TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
@@ -1180,7 +1213,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 6);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 7);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE rev != 0") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE source IS NOT NULL") == 0);
   for (int64_t id : ids) CheckSizes(*upgraded, id);
