@@ -398,8 +398,10 @@ int CmdStatus(const Config& config, Args& args) {
     return v.ok() && *v ? **v : std::string();
   };
   Json athlete;
-  if (Stmt* st = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1"); st && st->Step())
-    athlete = ParseJson(st->Text(0));
+  Stmt* athlete_row = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1");
+  if (athlete_row->Step()) athlete = ParseJson(athlete_row->Text(0));
+  else if (Status s = (*cache)->Check(athlete_row->rc(), "reading the athlete"); !s.ok()) return Fail(s);
+  athlete_row->Reset();
   Json last_error = ParseJson(state(kStateLastError));
   Json rate = ParseJson(state(kStateRateUsage));
   Json job = ParseJson(state(kStateJob));

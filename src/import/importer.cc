@@ -222,11 +222,12 @@ Status Run::Checkpoint(bool force) {
 
 ImportReport Run::Go(const std::vector<std::string>& paths) {
   report_.started_ms = NowMs();
-  if (Stmt* st = cache_.Prepare("SELECT id FROM athletes ORDER BY id LIMIT 1"); st && st->Step()) {
-    athlete_id_ = st->Int(0);
-    st->Reset();
-  }
-  Status status = cache_.Begin();
+  Stmt* athlete = cache_.Prepare("SELECT id FROM athletes ORDER BY id LIMIT 1");
+  Status status = Status::Ok();
+  if (athlete->Step()) athlete_id_ = athlete->Int(0);
+  else status = cache_.Check(athlete->rc(), "reading the athlete");  // SQLITE_DONE: none yet
+  athlete->Reset();
+  if (status.ok()) status = cache_.Begin();
   in_tx_ = status.ok();
   for (const std::string& path : paths) {  // folders add theirs as they are scanned
     struct stat st {};

@@ -126,7 +126,7 @@ class Cli(TestCase):
         sb = self.sandbox(emu)
         sb.authorize()
         self.assertExit(sb.run("sync"), 0)
-        for table in ("activities", "sync_state"):
+        for table in ("activities", "sync_state", "athletes"):
             with self.subTest(table=table):
                 work = os.path.join(sb.root, "without-%s.db" % table)
                 src = sqlite3.connect(sb.cache_path)
