@@ -44,7 +44,7 @@
 #include "cache/cache.h"
 #include "base/clock.h"
 #include "config/config.h"
-#include "mount/names.h"
+#include "format/names.h"
 #include "mount/tree.h"
 #include "strava/http.h"
 #include "mount/options.h"
@@ -299,7 +299,7 @@ void OpInit(void*, fuse_conn_info* conn) {
 // for every version (NodeAttr::version) the kernel is told about, so pages
 // cached for one version are never shown as part of another, and a
 // version's pages stay cached until the version is replaced. Its st_ino
-// stays the inode number (mount/names.h), whatever the version.
+// stays the inode number (format/names.h), whatever the version.
 //
 // A node lives until the kernel forgets every lookup of it. getattr answers
 // a node with the attributes it was made with: a file opened before a sync

@@ -17,7 +17,6 @@ KNOWN = {
     ("src/model/activity.cc", "format"),       # the mount's file sizes, computed where a row is built
     ("src/model/activity_page.cc", "format"),  # the same, for a listing page
     ("src/model/analytics.h", "format"),       # StreamSample lives in format/render.h
-    ("src/cache/cache.cc", "mount"),           # file names, for the mount's change log
 }
 
 

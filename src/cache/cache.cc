@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "model/analytics.h"
-#include "mount/names.h"
+#include "format/names.h"
 #include "format/sizes.h"
 
 namespace stravafs {

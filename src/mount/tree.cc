@@ -6,7 +6,7 @@
 #include <set>
 
 #include "base/gzip.h"
-#include "mount/names.h"
+#include "format/names.h"
 #include "format/render.h"
 #include "mount/stats.h"
 

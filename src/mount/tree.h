@@ -5,7 +5,7 @@
 //   /YYYY/activities.csv  /YYYY/MM/activities.csv
 //   /YYYY/MM/<base>.json  (always)  <base>.csv (streams held)  <base>.gpx (a GPS sample)
 //            <base>.fit or <base>.tcx (the original file an import kept)
-// Names and inode numbers come from mount/names.h, bytes from format/render.h, and
+// Names and inode numbers come from format/names.h, bytes from format/render.h, and
 // every size from the cache's activity_sync columns written at sync time, so
 // a lookup or a listing never renders a file. Rendering happens when a file
 // is read: whole (one activity's file, athlete.json), or a block of rows at a
@@ -35,7 +35,7 @@
 
 namespace stravafs {
 
-struct DecodedInode;  // mount/names.h
+struct DecodedInode;  // format/names.h
 
 enum class NodeType { kDir, kFile, kLink };
 

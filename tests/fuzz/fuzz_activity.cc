@@ -26,7 +26,7 @@
 
 #include "model/activity.h"
 #include "model/activity_page.h"
-#include "mount/names.h"
+#include "format/names.h"
 #include "format/render.h"
 #include "format/sizes.h"
 #include "fuzz_check.h"

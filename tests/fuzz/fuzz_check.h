@@ -1,6 +1,6 @@
 // Oracles shared by the fuzz targets: a check that aborts, an RFC 4180 CSV
 // reader, an XML well-formedness check (expat), and the naming rule of
-// mount/names.h written out property by property.
+// format/names.h written out property by property.
 //
 // Each is written independently of the code it checks (no call into the
 // function under test), so that a bug there is not repeated here.

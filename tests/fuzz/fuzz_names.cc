@@ -1,4 +1,4 @@
-// Fuzz target: file and folder names and inode numbers (src/mount/names.h).
+// Fuzz target: file and folder names and inode numbers (src/format/names.h).
 //
 // Input: 8 bytes of activity id, 19 bytes of start_date_local, one length
 // byte for the sport type, the sport type, then the activity name (any
@@ -7,7 +7,7 @@
 // folder and by-id names, and that inode numbers decode to what encoded them.
 #include <cstring>
 
-#include "mount/names.h"
+#include "format/names.h"
 #include "naming_rule.h"
 
 using namespace stravafs;

@@ -1,4 +1,4 @@
-// The naming rule of src/mount/names.h, checked property by property against
+// The naming rule of src/format/names.h, checked property by property against
 // what ActivityBaseName returned. Steps 1-7 are re-implemented here plainly
 // (code point by code point, one step after the other) as the reference;
 // step 8 (the cut) is checked by its stated properties.
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mount/names.h"
+#include "format/names.h"
 #include "fuzz_check.h"
 
 namespace fuzz {

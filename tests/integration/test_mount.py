@@ -38,7 +38,7 @@ NO_REFRESH = ["-o", "refresh=0"]  # no background sync of its own: only what the
 STREAMS_HEADER = ["seq", "time", "distance", "lat", "lng", "altitude", "velocity", "heartrate", "cadence", "watts",
                   "temp", "moving", "grade"]
 
-# Inode layout of src/mount/names.h.
+# Inode layout of src/format/names.h.
 KIND_SHIFT = 56
 YEAR_DIR, MONTH_DIR, YEAR_CSV, MONTH_CSV, ACT_JSON, ACT_CSV, ACT_GPX, BYID_LINK, STATS_FILE = range(1, 10)
 STATS_FILES = ["activity_facts.csv", "weekly_totals.csv", "monthly_totals.csv", "yearly_totals.csv",
@@ -120,7 +120,7 @@ def csv_rows(data):
 class Expected:
     """The tree the mount must show, from the cache alone (read with sqlite3),
     except the file names of activities, which are the mount's to choose
-    (src/mount/names.h); the tests take them from the by-id links and check them
+    (src/format/names.h); the tests take them from the by-id links and check them
     against the naming rule's shape."""
 
     def __init__(self, sb):
@@ -419,7 +419,7 @@ class MountTree(MountCase):
                 self.assertEqual((st.st_uid, st.st_gid), (uid, gid))
                 self.assertIn(rel, by_path, "unexpected entry")
                 want_ino, want_mtime = by_path[rel]
-                self.assertEqual(st.st_ino, want_ino, "inode of %r is %#x, src/mount/names.h says %#x" % (
+                self.assertEqual(st.st_ino, want_ino, "inode of %r is %#x, src/format/names.h says %#x" % (
                     rel, st.st_ino, want_ino))
                 if want_mtime is not None:
                     self.assertEqual(st.st_mtime, want_mtime, "mtime of %r: %s, expected %s" % (

@@ -17,7 +17,7 @@
 
 #include "cache/cache.h"
 #include "cache/import_store.h"
-#include "mount/names.h"
+#include "format/names.h"
 #include "format/render.h"
 #include "fake_transport.h"
 

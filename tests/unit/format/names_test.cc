@@ -1,8 +1,8 @@
-// Tests for mount/names.cc: the naming rule of the mount (hostile titles,
+// Tests for format/names.cc: the naming rule of the mount (hostile titles,
 // truncation on character and emoji boundaries, uniqueness, stability), the
 // folder and by-id names, and the inode layout (uniqueness across kinds,
 // stability, decoding). Expected names are exact bytes.
-#include "mount/names.h"
+#include "format/names.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

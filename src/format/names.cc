@@ -1,4 +1,4 @@
-#include "mount/names.h"
+#include "format/names.h"
 
 #include <cassert>
 #include <cstdio>
