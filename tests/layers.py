@@ -16,7 +16,6 @@ LAYERS = ["base", "config", "model", "format", "cache", "strava", "import", "syn
 KNOWN = {
     ("src/model/activity.cc", "format"),       # the mount's file sizes, computed where a row is built
     ("src/model/activity_page.cc", "format"),  # the same, for a listing page
-    ("src/model/analytics.h", "format"),       # StreamSample lives in format/render.h
 }
 
 

@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "model/activity.h"
+#include "model/streams.h"
 
 namespace stravafs {
 
@@ -100,23 +101,6 @@ std::string CsvField(std::string_view text);
 // A number as every file writes it ("12", "0.1", "-3.5", "1e+21"); "" for NaN
 // and infinities, which no JSON or cache holds.
 std::string FormatNumber(double value);
-
-// One stream sample, as the cache's streams table holds it; nullopt = NULL.
-struct StreamSample {
-  int64_t seq = 0;
-  std::optional<double> time;       // seconds since the start
-  std::optional<double> distance;   // meters
-  std::optional<double> lat;        // degrees
-  std::optional<double> lng;        // degrees
-  std::optional<double> altitude;   // meters
-  std::optional<double> velocity;   // m/s (smoothed)
-  std::optional<double> heartrate;  // bpm
-  std::optional<double> cadence;    // rpm
-  std::optional<double> watts;      // W
-  std::optional<double> temp;       // degrees C
-  std::optional<double> moving;     // 0/1
-  std::optional<double> grade;      // percent (smoothed)
-};
 
 // The streams header line and one sample's line, CRLF included.
 std::string StreamsCsvHeader();

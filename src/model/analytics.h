@@ -33,7 +33,7 @@
 #include <span>
 #include <string>
 
-#include "format/render.h"
+#include "model/streams.h"
 
 namespace stravafs {
 
