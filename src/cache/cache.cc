@@ -544,6 +544,7 @@ Status Cache::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, in
   if (auto s = Check(st->rc(), "storing an activity"); !s.ok()) return s;
 
   // Samples, and so streams_csv_size, are untouched by a row; a new row has none.
+  const RowSizes sizes = SizesOf(row);
   Stmt* sync = Prepare(
       "INSERT INTO activity_sync(id, summary_hash, detail_state, streams_state, listed_run, json_size, csv_row_size) "
       "VALUES(?1, ?2, ?3, 0, ?4, ?6, ?7) ON CONFLICT(id) DO UPDATE SET summary_hash=?2, detail_state=?3, "
@@ -554,8 +555,8 @@ Status Cache::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, in
       .Bind(3, static_cast<int64_t>(detail_fetched ? 1 : 0))
       .Bind(4, run)
       .Bind(5, static_cast<int64_t>(keep_streams_state ? 1 : 0))
-      .Bind(6, row.json_size >= 0 ? row.json_size : JsonFileSizeOfText(row.json))
-      .Bind(7, row.csv_row_size >= 0 ? row.csv_row_size : ActivityCsvRowSize(row.columns));
+      .Bind(6, sizes.json)
+      .Bind(7, sizes.csv_row);
   sync->Step();
   if (auto s = Check(sync->rc(), "storing sync bookkeeping"); !s.ok()) return s;
   return gps ? WriteStreamSizes(row.id) : Status::Ok();

@@ -210,11 +210,30 @@ const std::vector<size_t>& CsvColumnIndexes() {
 
 int64_t JsonFileSize(const Json& j) { return static_cast<int64_t>(RenderJsonFile(j).size()); }
 
-int64_t JsonFileSizeOfText(std::string_view text) { return JsonFileSize(ParseJson(text)); }
+int64_t JsonFileSizeOfText(std::string_view text) {
+  // Counted on simdjson's DOM, without building and dumping a Json; text it
+  // refuses (too deep, an integer beyond 64 bits, not JSON) goes the long way,
+  // so as to count what ParseJson makes of it.
+  thread_local simdjson::dom::parser parser = DepthLimitedParser<simdjson::dom::parser>();
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS) return JsonFileSizeOfDom(root);
+  return JsonFileSize(ParseJson(text));
+}
 
 int64_t JsonFileSizeOfDom(const simdjson::dom::element& value) {
   thread_local std::vector<Member> members;
   return ValueSize(value, 0, members) + 1;  // the trailing newline
+}
+
+RowSizes SizesOf(const ActivityRow& row) {
+  return {row.json_size >= 0 ? row.json_size : JsonFileSizeOfText(row.json),
+          row.csv_row_size >= 0 ? row.csv_row_size : ActivityCsvRowSize(row.columns)};
+}
+
+void MeasureRow(ActivityRow& row) {
+  const RowSizes sizes = SizesOf(row);
+  row.json_size = sizes.json;
+  row.csv_row_size = sizes.csv_row;
 }
 
 int64_t ActivityCsvRowSize(std::span<const ColumnValue> row_columns) {

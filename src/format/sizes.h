@@ -7,10 +7,11 @@
 // function gives exactly the length of what the format/render.h function named
 // beside it returns for the same input; the unit tests hold them to it.
 //
-// JsonFileSizeOfDom is the listing's hot path: it walks the DOM that
-// ParseActivityPage already built and counts the bytes nlohmann's serializer
-// would write, instead of building a Json and dumping it (which would cost
-// about as much as parsing and storing the summary).
+// JsonFileSizeOfDom is the listing's hot path (through JsonFileSizeOfText and
+// MeasureRow, on the sync's fetching thread): it walks a simdjson DOM and
+// counts the bytes nlohmann's serializer would write, instead of building a
+// Json and dumping it (which would cost about as much as parsing and storing
+// the summary).
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -48,5 +49,15 @@ int64_t JsonFileSizeOfDom(const simdjson::dom::element& value);
 // entries of `row_columns`, a whole row in ActivityColumns() order (as
 // ActivityRow::columns holds it).
 int64_t ActivityCsvRowSize(std::span<const ColumnValue> row_columns);
+
+// The sizes of `row`'s .json and activities.csv line: those it knows, the
+// others (-1) measured, json_size from its JSON text and csv_row_size from
+// its columns. MeasureRow stores them in the row.
+struct RowSizes {
+  int64_t json;
+  int64_t csv_row;
+};
+RowSizes SizesOf(const ActivityRow& row);
+void MeasureRow(ActivityRow& row);
 
 }  // namespace stravafs

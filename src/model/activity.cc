@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "format/sizes.h"
 
 namespace stravafs {
 
@@ -228,10 +227,6 @@ ActivityRow RowFromJson(const Json& j) {
   row.json = j.dump();
   row.hash = Fingerprint(row.json);
   for (const auto& c : ActivityColumns()) row.columns.push_back(ExtractColumn(j, c));
-  // j renders as its own dump parsed back would: dump writes every number so
-  // that it reads back the same, and keeps each string's bytes.
-  row.json_size = JsonFileSize(j);
-  row.csv_row_size = ActivityCsvRowSize(row.columns);
   return row;
 }
 

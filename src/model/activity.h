@@ -58,15 +58,16 @@ void NormalizeColumn(const ActivityColumn& c, ColumnValue& v);
 
 // An activity ready for the cache: the JSON text as received, its
 // fingerprint, every typed column (in ActivityColumns() order), and the sizes
-// of what the mount shows for it (format/sizes.h), which the parser that built
-// the row knows more cheaply than the cache would, and off the cache's thread.
+// of what the mount shows for it, once measured (MeasureRow in
+// format/sizes.h: the sync does it on its fetching thread, the cache for any
+// row that comes unmeasured).
 struct ActivityRow {
   int64_t id = 0;
   std::string json;
   uint64_t hash = 0;
   std::vector<ColumnValue> columns;
-  int64_t json_size = -1;     // RenderJsonFile(Json::parse(json)).size(); -1 = not known yet
-  int64_t csv_row_size = -1;  // ActivityCsvRowSize(columns); -1 = not known yet
+  int64_t json_size = -1;     // RenderJsonFile(Json::parse(json)).size(); -1 = not measured
+  int64_t csv_row_size = -1;  // ActivityCsvRowSize(columns); -1 = not measured
 };
 // The row for a parsed activity (its JSON text is j.dump()).
 ActivityRow RowFromJson(const Json& j);

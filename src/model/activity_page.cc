@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "format/sizes.h"
 
 namespace stravafs {
 
@@ -254,7 +253,6 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
                                  row.json.back() == '\t'))
       row.json.pop_back();
     row.hash = Fingerprint(row.json);
-    row.json_size = JsonFileSizeOfDom(item);  // here, on the fetching thread, rather than in the cache's writer
     row.columns.reserve(columns.size());
     for (size_t i = 0; i < columns.size(); ++i) {
       element v;
@@ -263,7 +261,6 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
       NormalizeColumn(columns[i], cv);
       row.columns.push_back(std::move(cv));
     }
-    row.csv_row_size = ActivityCsvRowSize(row.columns);
     // The checks of ValidateActivity, on the same values.
     element id;
     if (!fields.Get(static_cast<size_t>(layout.SlotOf("id")), id) || id.type() != element_type::INT64)

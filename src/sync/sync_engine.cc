@@ -1,5 +1,6 @@
 #include "sync/sync_engine.h"
 
+#include "format/sizes.h"
 #include "model/activity_page.h"
 
 #include <algorithm>
@@ -102,6 +103,7 @@ Result<std::vector<ActivityRow>> SyncEngine::FetchPage(const std::string& query)
     auto parsed = ParseActivityPage(body);
     if (!parsed.ok()) return parsed.status();
     rows = std::move(*parsed);
+    for (ActivityRow& row : rows) MeasureRow(row);  // here, rather than in the cache's writer
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -101,7 +101,8 @@ void CheckRendering(std::string_view text, const Json& j) {
 }
 
 void CheckActivity(const Json& j) {
-  const ActivityRow row = RowFromJson(j);
+  ActivityRow row = RowFromJson(j);
+  MeasureRow(row);
   const std::string file = RenderJsonFile(j);
   FUZZ_CHECK(row.json_size == static_cast<int64_t>(file.size()), "");
   FUZZ_CHECK(row.id == j.at("id").get<int64_t>(), "");
@@ -157,10 +158,12 @@ void CheckPage(std::string_view body) {
   FUZZ_CHECK(nlohmann_accepts, "ParseActivityPage accepted a page nlohmann refuses");
   FUZZ_CHECK(rows->size() == page.size(), "");
   for (size_t i = 0; i < rows->size(); ++i) {
-    const ActivityRow& row = (*rows)[i];
+    ActivityRow& row = (*rows)[i];
+    MeasureRow(row);
     const Json item = Json::parse(row.json, nullptr, false);
     FUZZ_CHECK(!item.is_discarded() && item == page[i], fuzz::Show(row.json));
-    const ActivityRow want = RowFromJson(item);
+    ActivityRow want = RowFromJson(item);
+    MeasureRow(want);
     FUZZ_CHECK(row.id == want.id, "");
     FUZZ_CHECK(row.hash == Fingerprint(row.json), "");
     FUZZ_CHECK(row.columns.size() == want.columns.size(), "");

@@ -21,6 +21,7 @@
 #include "model/activity_page.h"
 #include "fake_transport.h"
 #include "format/render.h"
+#include "format/sizes.h"
 #include "sql_helpers.h"
 
 namespace stravafs {
@@ -819,16 +820,17 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
   REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
   CheckSizes(*cache, 7);
 
-  // From the listing's parser: the size comes from the simdjson walk.
+  // From the listing's parser, measured as the sync does.
   auto rows = ParseActivityPage("[" + Summary(8, "2024-05-13T05:30:00Z", "Lunch \\ Ride").dump(2) + "]");
   REQUIRE(rows.ok());
+  MeasureRow((*rows)[0]);
   REQUIRE((*rows)[0].json_size > 0);
   REQUIRE(*cache->UpsertRow((*rows)[0], 1) == Upsert::kNew);
   CheckSizes(*cache, 8);
   // A row of unknown size is measured by the cache.
   ActivityRow unknown = RowFromJson(Summary(9, "2024-05-14T05:30:00Z"));
-  unknown.json_size = -1;
-  unknown.csv_row_size = -1;
+  REQUIRE(unknown.json_size == -1);
+  REQUIRE(unknown.csv_row_size == -1);
   REQUIRE(*cache->UpsertRow(unknown, 1) == Upsert::kNew);
   CheckSizes(*cache, 9);
 
