@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/fingerprint.h"
+#include "base/iso_time.h"
 #include "base/json.h"
 #include "base/status.h"
 
@@ -71,16 +73,5 @@ struct ActivityRow {
 };
 // The row for a parsed activity (its JSON text is j.dump()).
 ActivityRow RowFromJson(const Json& j);
-
-// "2024-05-12T11:30:00Z" → seconds since the epoch; nullopt if malformed.
-std::optional<int64_t> ParseIsoUtc(std::string_view text);
-// Seconds since the epoch → "2024-05-12T11:30:00Z". Years 0 to 9999 (what
-// ParseIsoUtc reads) have four digits; kMinIsoEpoch..kMaxIsoEpoch is that range.
-inline constexpr int64_t kMinIsoEpoch = INT64_C(-62167219200);  // 0000-01-01T00:00:00Z
-inline constexpr int64_t kMaxIsoEpoch = INT64_C(253402300799);  // 9999-12-31T23:59:59Z
-std::string FormatIsoUtc(int64_t epoch);
-
-// A stable 64-bit fingerprint (FNV-1a) of text; used to notice edited summaries.
-uint64_t Fingerprint(std::string_view text);
 
 }  // namespace stravafs

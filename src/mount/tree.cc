@@ -49,12 +49,8 @@ NodeAttr File(uint64_t ino, uint64_t size, int64_t mtime, uint64_t version) {
   return NodeAttr{ino, NodeType::kFile, size, mtime, 1, version};
 }
 
-// Versions of files rendered to be measured: their bytes' FNV-1a hash.
-uint64_t VersionOfBytes(std::string_view bytes) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
+// Versions of files rendered to be measured: their bytes' fingerprint.
+uint64_t VersionOfBytes(std::string_view bytes) { return Fingerprint(bytes); }
 
 // An activities.csv's version: its rows change only when an activity in its
 // range is written (a larger rev than any before) or leaves it (fewer rows).
