@@ -755,6 +755,14 @@ class MountVersions(MountCase):
         held = open(old_file, "rb")
         self.addCleanup(held.close)
 
+        # Moved away with nothing in its place: still shown as it was.
+        os.rename(a.cache_path, a.cache_path + ".away")
+        wait_until(lambda: "the cache %s was moved away or removed" % a.cache_path in m.stderr(), FRESH,
+                   "the move in the log")
+        self.assertEqual(sorted(os.listdir(by_id)), ids_a)
+        self.assertEqual(read(old_file), old_bytes)
+        os.rename(a.cache_path + ".away", a.cache_path)
+
         os.rename(b.cache_path, a.cache_path)
         wait_until(lambda: "was replaced, but the old one's %s-wal is still beside it" % a.cache_path in m.stderr(),
                    FRESH, "the refusal in the log")

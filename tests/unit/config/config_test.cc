@@ -771,6 +771,15 @@ TEST_CASE_METHOD(CleanEnv,
         in_theirs + ": " + in_theirs + " is in " + theirs + ", which belongs to uid 65534, not to you (uid " +
             std::to_string(::geteuid()) + ") or root: keep it in a folder of your own");
 
+  // A symbolic link someone else owns, though it leads to a good file.
+  const std::string good = dir.Write("good.conf", text, 0644);
+  const std::string their_link = dir.path() + "/their-link.conf";
+  REQUIRE(::symlink(good.c_str(), their_link.c_str()) == 0);
+  REQUIRE(::lchown(their_link.c_str(), other, other) == 0);
+  CHECK(LoadConfig(their_link).status().message() ==
+        their_link + ": " + their_link + " belongs to uid 65534, not to you (uid " + std::to_string(::geteuid()) +
+            ") or root: use a file of your own");
+
   // The secret file the same way.
   const std::string secret = dir.Write("secret", "abc\n", 0600);
   const std::string with_secret = "[strava]\nclient_id = 1\nclient_secret_file = secret\n";
