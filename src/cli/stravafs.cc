@@ -495,7 +495,7 @@ int Main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return kExitOk;
     } else if (a == "--version") {
-      std::printf("stravafs 0.1.0\n");
+      std::printf("stravafs %s\n", STRAVAFS_VERSION);
       return kExitOk;
     } else {
       return Fail(Status::Error(ErrorKind::kUsage, "unknown option " + a + "\n" + kUsage));

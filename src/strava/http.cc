@@ -100,7 +100,7 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &resp.headers);
     curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, "");  // gzip when offered
-    curl_easy_setopt(curl_, CURLOPT_USERAGENT, "stravafs/0.1");
+    curl_easy_setopt(curl_, CURLOPT_USERAGENT, "stravafs/" STRAVAFS_VERSION);
     curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
     if (req.method == "POST") {
       curl_easy_setopt(curl_, CURLOPT_POST, 1L);

@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cmath>
 
-#include "config/config.h"
-
 namespace stravafs {
 
 std::optional<std::pair<int64_t, int64_t>> ParseRatePair(const std::string& value) {
