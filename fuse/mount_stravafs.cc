@@ -46,12 +46,8 @@
 #include "config/config.h"
 #include "format/names.h"
 #include "mount/tree.h"
-#include "strava/http.h"
 #include "mount/options.h"
-#include "strava/oauth.h"
-#include "strava/rate_limiter.h"
-#include "strava/client.h"
-#include "sync/sync_engine.h"
+#include "sync/sync_session.h"
 #include "cache/sync_lock.h"
 #include "import/importer.h"
 
@@ -987,23 +983,13 @@ void RunOneSync(Daemon& d, const Config& config) {
   if (!cache.ok()) return Log(LOG_ERR, "background sync: %s", cache.status().message().c_str());
   if (!config.import_folders.empty()) RunImport(d, **cache, config);
   if (config.client_id.empty()) return;  // files are the only source
-  auto transport = MakeCurlTransport();
-  Clock& clock = SystemClock();
-  TokenSource tokens(*transport, config, clock);
-  RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
   LogProgress progress;
-  ClientOptions client_options;
-  client_options.cancel = &d.stopping;
-  StravaClient client(*transport, config, clock, tokens, limiter, client_options, &progress);
-  SyncEngine engine(**cache, client, config, clock, progress);
   SyncOptions options;
   options.cancel = &d.stopping;
-  SyncReport r = engine.Run(options);
+  SyncReport r = SyncSession(config, ClientOptions{}).Run(**cache, options, progress);
   if (!r.status.ok() && r.status.kind() != ErrorKind::kInterrupted)
     return Log(LOG_WARNING, "background sync stopped: %s", r.status.message().c_str());
-  Log(LOG_INFO, "background sync: %lld new, %lld changed, %lld deleted, %lld requests",
-      static_cast<long long>(r.added), static_cast<long long>(r.changed), static_cast<long long>(r.deleted),
-      static_cast<long long>(r.requests));
+  Log(LOG_INFO, "background sync: %s, %s", DescribeChanges(r).c_str(), Plural(r.requests, "request").c_str());
 }
 
 // Syncs whenever the cache is older than `every`: at once after mounting a

@@ -17,12 +17,8 @@
 #include <thread>
 
 #include "base/clock.h"
-#include "strava/http.h"
-#include "strava/oauth.h"
-#include "strava/rate_limiter.h"
-#include "strava/client.h"
 #include "strava_vtab.h"
-#include "sync/sync_engine.h"
+#include "sync/sync_session.h"
 #include "cache/sync_lock.h"
 
 namespace stravafs::vtab {
@@ -64,10 +60,6 @@ class Deadline {
   std::thread thread_;  // last: starts once the members it uses exist
 };
 
-std::string Plural(int64_t n, const char* what) {
-  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
-
 }  // namespace
 
 int SetError(sqlite3_vtab* vtab, const std::string& message) {
@@ -81,11 +73,6 @@ int SetError(sqlite3_vtab* vtab, const Status& status) { return SetError(vtab, s
 Result<std::shared_ptr<Source>> Source::Open(Config config) {
   auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly);
   if (!cache.ok()) return cache.status();
-  // Opening leaves its version check stepped but not reset, which would pin
-  // this connection to the snapshot of that moment; no scan is running yet,
-  // so resetting every statement is safe.
-  for (sqlite3_stmt* s = sqlite3_next_stmt((*cache)->db(), nullptr); s; s = sqlite3_next_stmt((*cache)->db(), s))
-    sqlite3_reset(s);
   return std::shared_ptr<Source>(new Source(std::move(config), std::move(*cache)));
 }
 
@@ -186,17 +173,11 @@ Status Source::RunRefresh(std::string* outcome) {
   Config config = config_;
   config.timeout = std::min(config.timeout, kRequestTimeout);
   std::atomic<bool> cancel{false};
-  auto transport = MakeCurlTransport();
-  Clock& clock = SystemClock();
-  TokenSource tokens(*transport, config, clock);
-  RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
   ClientOptions client_options;
   client_options.max_attempts = 2;
   client_options.wait_for_window = false;
-  client_options.cancel = &cancel;
+  SyncSession session(config, client_options);
   SyncProgress silent;  // nobody watches a progress line inside a query
-  StravaClient client(*transport, config, clock, tokens, limiter, client_options, &silent);
-  SyncEngine engine(**rw, client, config, clock, silent);
   SyncOptions options;
   options.deep = false;
   options.cancel = &cancel;
@@ -204,7 +185,7 @@ Status Source::RunRefresh(std::string* outcome) {
   SyncReport r;
   {
     Deadline deadline(cancel, kRefreshDeadline);
-    r = engine.Run(options);
+    r = session.Run(**rw, options, silent);
   }
   if (!r.status.ok()) {
     Status s = r.status;
@@ -214,8 +195,7 @@ Status Source::RunRefresh(std::string* outcome) {
     *outcome = "failed: " + s.message();
     return s;
   }
-  *outcome = "refreshed: " + std::to_string(r.added) + " added, " + std::to_string(r.changed) + " changed, " +
-             std::to_string(r.deleted) + " deleted, " + Plural(r.requests, "request");
+  *outcome = "refreshed: " + DescribeChanges(r) + ", " + Plural(r.requests, "request");
   return Status::Ok();
 }
 

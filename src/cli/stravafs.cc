@@ -25,6 +25,7 @@
 #include "strava/oauth.h"
 #include "cli/progress.h"
 #include "sync/sync_engine.h"
+#include "sync/sync_session.h"
 #include "cache/sync_lock.h"
 #include "strava/token_store.h"
 
@@ -348,27 +349,17 @@ int CmdSync(const Config& config, Args& args) {
                                                   "without API access, use `stravafs import`)"));
   }
 
-  auto transport = MakeCurlTransport();
   Clock& clock = SystemClock();
-  TokenSource tokens(*transport, config, clock);
-  RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
-  TerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet, clock, config, limiter);
-  ClientOptions client_options;
-  client_options.cancel = &g_cancel;
-  StravaClient client(*transport, config, clock, tokens, limiter, client_options, &progress);
-  SyncEngine engine(cache, client, config, clock, progress);
-
-  SyncReport r = engine.Run(options);
+  SyncSession session(config, ClientOptions{});
+  TerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet, clock, config, session.limiter());
+  SyncReport r = session.Run(cache, options, progress);
   progress.EndLine();
   if (json) std::printf("%s\n", ReportToJson(r).dump(2).c_str());
   if (!quiet && r.requests > 0) {
-    std::fprintf(stderr,
-                 "%s %s: %lld listed (%lld new, %lld changed, %lld deleted), %lld details, %lld streams, "
-                 "%lld requests in %.1fs%s\n",
+    std::fprintf(stderr, "%s %s: %lld listed (%s), %lld details, %lld streams, %s in %.1fs%s\n",
                  r.mode.empty() ? "sync" : r.mode.c_str(), r.status.ok() ? "done" : "stopped",
-                 static_cast<long long>(r.listed), static_cast<long long>(r.added), static_cast<long long>(r.changed),
-                 static_cast<long long>(r.deleted), static_cast<long long>(r.details),
-                 static_cast<long long>(r.streams + r.no_streams), static_cast<long long>(r.requests),
+                 static_cast<long long>(r.listed), DescribeChanges(r).c_str(), static_cast<long long>(r.details),
+                 static_cast<long long>(r.streams + r.no_streams), Plural(r.requests, "request").c_str(),
                  static_cast<double>(r.finished_ms - r.started_ms) / 1000.0,
                  r.deep_pending > 0 ? (", " + std::to_string(r.deep_pending) + " details/streams still to fetch").c_str()
                                     : "");

@@ -205,7 +205,7 @@ class Vtab(TestCase):
                 # Stale, nothing new: the one list request of a no-change sync.
                 emu.reset_counters()
                 self.assertEqual(conn.execute("SELECT count(*) FROM strava_activities").fetchone()[0], before)
-                self.assertEqual(self.status(conn)["refresh"], "refreshed: 0 added, 0 changed, 0 deleted, 1 request")
+                self.assertEqual(self.status(conn)["refresh"], "refreshed: 0 new, 0 changed, 0 deleted, 1 request")
                 c = emu.counters()
                 self.assertEqual((emu.api_requests(c), c["by_endpoint"]["list"]), (1, 1), c)
 
@@ -222,7 +222,7 @@ class Vtab(TestCase):
                 conn.close()
         c = emu.counters()
         self.assertEqual((emu.api_requests(c), c["by_endpoint"]["list"]), (2, 2), c)
-        self.assertEqual(st["refresh"], "refreshed: 1 added, 0 changed, 0 deleted, 2 requests")
+        self.assertEqual(st["refresh"], "refreshed: 1 new, 0 changed, 0 deleted, 2 requests")
         self.assertEqual((st["mode"], st["added"], st["requests"], st["last_error"]), ("incremental", 1, 2, None))
         self.assertEqual(st["cache"], sb.cache_path)
         self.assertEqual(st["config"], sb.config_path)
@@ -260,7 +260,7 @@ class Vtab(TestCase):
                 self.assertEqual(conn.execute("SELECT count(*) FROM strava_activities WHERE id = ?",
                                               (new["id"],)).fetchone()[0], 0)  # fresh: no refresh
                 conn.execute("INSERT INTO strava_activities(strava_activities) VALUES('refresh')")
-                self.assertEqual(self.status(conn)["refresh"], "refreshed: 1 added, 0 changed, 0 deleted, 2 requests")
+                self.assertEqual(self.status(conn)["refresh"], "refreshed: 1 new, 0 changed, 0 deleted, 2 requests")
                 self.assertEqual(conn.execute("SELECT name FROM strava_activities WHERE id = ?",
                                               (new["id"],)).fetchall(), [("Forced",)])
                 self.assertEqual(self.status(conn)["refresh"], "skipped: fresh")
@@ -272,7 +272,7 @@ class Vtab(TestCase):
         rc, out, err = shell(sb, "INSERT INTO strava_activities(strava_activities) VALUES('refresh');\n"
                                  "SELECT refresh FROM strava_sync_status;")
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual(out, "refreshed: 0 added, 0 changed, 0 deleted, 1 request\n")
+        self.assertEqual(out, "refreshed: 0 new, 0 changed, 0 deleted, 1 request\n")
         t0 = time.monotonic()
         rc, out, err = shell(sb, "INSERT INTO strava_activities(strava_activities) VALUES('refresh');",
                              db=sb.cache_path)
@@ -286,7 +286,7 @@ class Vtab(TestCase):
         rc, out, err = shell(sb, "SELECT count(*) FROM strava_activities WHERE name = 'Seen from the cache';\n"
                                  "SELECT refresh FROM strava_sync_status;", db=sb.cache_path)
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual(out, "1\nrefreshed: 1 added, 0 changed, 0 deleted, 2 requests\n")
+        self.assertEqual(out, "1\nrefreshed: 1 new, 0 changed, 0 deleted, 2 requests\n")
 
     def test_offline_answers_from_the_cache_and_says_why(self):
         emu, sb = self.synced(sync={"max_age": "1s"})
@@ -501,7 +501,7 @@ class Vtab(TestCase):
                                  "SELECT name FROM mine WHERE id = %d;\n" % (sb.config_path, sb.config_path, new["id"]),
                              env=env)
         self.assertEqual((rc, err), (0, ""))
-        self.assertEqual(out, "8\n%s|refreshed: 1 added, 0 changed, 0 deleted, 2 requests\nVia mine\n" % sb.config_path)
+        self.assertEqual(out, "8\n%s|refreshed: 1 new, 0 changed, 0 deleted, 2 requests\nVia mine\n" % sb.config_path)
 
     def evil_config(self, sb, evil):
         """What an attacker would write: their server, the victim's secret file

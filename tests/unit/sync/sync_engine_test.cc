@@ -1,9 +1,10 @@
 // Tests for sync_engine.cc: a real Cache in a temp file, FakeStrava, FakeClock.
-// Each sync builds a fresh TokenSource, RateLimiter and StravaClient, as a new
+// Each sync builds a fresh SyncSession (tokens, rate limiter, client), as a new
 // `stravafs sync` process would; only the cache file and tokens.json carry
 // over. Tests assert what the cache holds (row by row against the fake) and
 // the traffic that produced it (which calls, how many, with which parameters).
 #include "sync/sync_engine.h"
+#include "sync/sync_session.h"
 
 #include <sqlite3.h>
 
@@ -121,13 +122,7 @@ struct World {
   SyncReport Sync(SyncOptions options = {}) {
     Reopen();
     options.cancel = &cancel;
-    TokenSource tokens(strava, config, clock);
-    RateLimiter limiter(config.budget, config.rate_window.count(), config.rate_day.count());
-    ClientOptions client_options;
-    client_options.cancel = &cancel;
-    StravaClient client(strava, config, clock, tokens, limiter, client_options, &progress);
-    SyncEngine engine(*cache, client, config, clock, progress);
-    SyncReport report = engine.Run(options);
+    SyncReport report = SyncSession(config, ClientOptions{}, clock, strava).Run(*cache, options, progress);
     INFO(report.status.message());
     return report;
   }
