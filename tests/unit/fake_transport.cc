@@ -395,16 +395,18 @@ HttpResponse FakeStrava::Json200(const Json& j) {
 HttpResponse FakeStrava::ServeList(const RecordedRequest& r) {
   for (const auto& [k, v] : r.query) {
     if (k != "before" && k != "after" && k != "page" && k != "per_page") return BadParam(k);
-    if (!ToInt(v)) return BadParam(k);
+    if ((k == "before" || k == "after") && !ToInt(v)) return BadParam(k);
   }
   auto before = r.query_int("before"), after = r.query_int("after");
   // Milliseconds instead of seconds: Strava answers 400.
   if ((before && *before > INT64_C(100000000000)) || (after && *after > INT64_C(100000000000)))
     return BadParam(before && *before > INT64_C(100000000000) ? "before" : "after");
-  int64_t page = r.query_int("page").value_or(1), per_page = r.query_int("per_page").value_or(30);
+  // page and per_page as the emulator takes them (tests/emulator/server.cc):
+  // what is not a positive integer is the default, and per_page is at most 200.
+  int64_t page = std::max<int64_t>(1, r.query_int("page").value_or(1));
+  int64_t per_page = std::min<int64_t>(200, r.query_int("per_page").value_or(30));
+  if (per_page < 1) per_page = 30;
   if (ignore_page) page = 1;
-  if (page < 1) return BadParam("page");
-  if (per_page < 1 || per_page > 200) return BadParam("per_page");
 
   std::vector<const FakeActivity*> hits;
   for (const auto& [id, a] : activities_)

@@ -281,11 +281,11 @@ TEST_CASE("StravaClient: 404 is kNotFound and not retried", "[strava_client]") {
 
 TEST_CASE("StravaClient: another 4xx is a plain error, not retried", "[strava_client]") {
   World w;
-  auto a = w.Get("/athlete/activities?per_page=500");  // the fake, like Strava, refuses it
+  auto a = w.Get("/athlete/activities?before=soon");  // the fake, like Strava, refuses it
   REQUIRE_FALSE(a.ok());
   CHECK(a.status().kind() == ErrorKind::kGeneric);
   CHECK(a.status().message() ==
-        "GET /athlete/activities?per_page=500 failed: HTTP 400 Bad Request [Application per_page invalid]");
+        "GET /athlete/activities?before=soon failed: HTTP 400 Bad Request [Application before invalid]");
   CHECK(w.strava.Count(Endpoint::kList) == 1);
 }
 
@@ -453,6 +453,11 @@ TEST_CASE("StravaClient over FakeStrava: listing order, strict bounds, paging", 
   CHECK(ids("per_page=200&before=1714997000") == V{102, 101, 100});      // bound exclusive
   CHECK(ids("per_page=200&after=1714995000&before=1714999000") == V{104, 103, 102});  // both: newest first
   CHECK(ids("page=1").size() == 7);  // per_page defaults to 30
+  CHECK(ids("page=0&per_page=3") == V{106, 105, 104});  // page below 1: the first
+  // per_page above 200 is 200, below 1 the default (as the emulator has it).
+  w.strava.Generate(250, 1714000000, 60, 1000);
+  CHECK(ids("per_page=500").size() == 200);
+  CHECK(ids("per_page=0").size() == 30);
   // Milliseconds instead of seconds: 400, as on Strava.
   auto ms = w.Get("/athlete/activities?after=1714996000000");
   CHECK(ms.status().kind() == ErrorKind::kGeneric);
