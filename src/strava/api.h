@@ -1,0 +1,61 @@
+// The Strava calls stravafs makes, typed (STRAVA_API.md has the endpoints).
+//
+// Each call writes its path and query once and checks the reply's shape
+// before anything else sees it: a reply that fails the check is malformed,
+// so the StravaClient retries it like a 5xx, and it never reaches the cache.
+// Errors are the client's (kNotFound for a 404, kScope, kRateLimited, ...).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "model/activity.h"
+#include "strava/client.h"
+
+namespace stravafs::api {
+
+// Strava's largest page: more is taken as this many.
+inline constexpr int kMaxPerPage = 200;
+
+// GET /athlete/activities: activities starting in (after, before) (epoch
+// seconds, exclusive), page `page` of pages of `per_page`.
+struct ListQuery {
+  std::optional<int64_t> after, before;
+  int64_t page = 1;
+  int per_page = kMaxPerPage;
+};
+std::string ListPath(const ListQuery& query);
+// One page of summaries as cache rows (ParseActivityPage). Safe to call from
+// another thread than the cache's, as long as the client is used by one
+// thread at a time.
+Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const ListQuery& query);
+
+// GET /activities/{id}: the detailed activity (with its laps), which must be
+// the one asked for.
+Result<Json> GetActivity(StravaClient& client, int64_t id);
+// GET /activities/{id}/streams of the given types, keyed by type (StreamsByType).
+Result<Json> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types);
+// GET /athlete: the authenticated athlete (an object with an integer id).
+Result<Json> GetAthlete(StravaClient& client);
+// GET /athlete/zones, checked by CheckZones.
+Result<Json> GetAthleteZones(StravaClient& client);
+// GET /gear/{id} (an object with a string id).
+Result<Json> GetGear(StravaClient& client, const std::string& id);
+
+// A streams reply keyed by type. With key_by_type=true Strava sends that
+// form; older replies are an array of {"type": ..., "data": [...]}, which
+// becomes it (of a repeated type the last one counts).
+Json StreamsByType(const Json& reply);
+// Whether a streams reply has a shape the cache takes (an object or an array
+// whose every stream has a "data" array); the message says what is wrong.
+Status CheckStreams(const Json& reply);
+// Whether a GET /athlete/zones reply has the shape the cache takes: an object
+// with "heart_rate" and/or "power", each {"zones": [{"min": number, "max":
+// number (-1: open top)}, ...]} with ascending bounds.
+Status CheckZones(const Json& reply);
+
+}  // namespace stravafs::api
