@@ -1060,30 +1060,4 @@ Result<CacheCounts> Cache::Counts() {
   return c;
 }
 
-Result<std::optional<std::string>> Cache::GetState(const std::string& key) {
-  Stmt* st = Prepare("SELECT value FROM sync_state WHERE key=?");
-  st->Bind(1, key);
-  if (st->Step()) {
-    std::optional<std::string> value = st->Text(0);
-    st->Reset();
-    return value;
-  }
-  if (auto s = Check(st->rc(), "reading sync state"); !s.ok()) return s;
-  return std::optional<std::string>();
-}
-
-Status Cache::SetState(const std::string& key, const std::string& value) {
-  Stmt* st = Prepare("INSERT OR REPLACE INTO sync_state(key, value) VALUES(?, ?)");
-  st->Bind(1, key).Bind(2, value);
-  st->Step();
-  return Check(st->rc(), "writing sync state");
-}
-
-Status Cache::DeleteState(const std::string& key) {
-  Stmt* st = Prepare("DELETE FROM sync_state WHERE key=?");
-  st->Bind(1, key);
-  st->Step();
-  return Check(st->rc(), "writing sync state");
-}
-
 }  // namespace stravafs

@@ -210,11 +210,6 @@ class Cache {
   Result<bool> HasAthlete();
   Result<CacheCounts> Counts();
 
-  // --- sync_state: small key/value facts (cursors, last success, errors) ---
-  Result<std::optional<std::string>> GetState(const std::string& key);
-  Status SetState(const std::string& key, const std::string& value);
-  Status DeleteState(const std::string& key);
-
   // --- fs_changes ---
   // Logs that the files of activity `id` changed in place (a file added
   // beside them), so the mount shows the new version.

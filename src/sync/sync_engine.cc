@@ -117,7 +117,7 @@ Result<std::vector<ActivityRow>> SyncEngine::ListPage(std::optional<int64_t> aft
 }
 
 Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
-  auto text = cache_.GetState(kStateJob);
+  auto text = GetState(cache_, kStateJob);
   if (!text.ok()) return text.status();
   if (!*text) return std::optional<Job>();
   Json j = ParseJson(**text);
@@ -135,14 +135,14 @@ Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
 Status SyncEngine::SaveJob(const Job& job) {
   Json j = {{"kind", job.kind}, {"before", job.before}, {"page", job.page}, {"run", job.run}, {"listed", job.listed}};
   j["after"] = job.after ? Json(*job.after) : Json(nullptr);
-  return cache_.SetState(kStateJob, j.dump());
+  return SetState(cache_, kStateJob, j.dump());
 }
 
 Result<int64_t> SyncEngine::NextRunId() {
-  auto text = cache_.GetState("run_counter");
+  auto text = GetState(cache_, "run_counter");
   if (!text.ok()) return text.status();
   int64_t next = (*text ? std::stoll(**text) : 0) + 1;
-  if (auto s = cache_.SetState("run_counter", std::to_string(next)); !s.ok()) return s;
+  if (auto s = SetState(cache_, "run_counter", std::to_string(next)); !s.ok()) return s;
   return next;
 }
 
@@ -160,7 +160,7 @@ Status SyncEngine::FetchAthleteIfMissing(bool force) {
 
 Status SyncEngine::FetchZonesIfDue(bool force) {
   const int64_t now = clock_.NowMs() / 1000;
-  auto last = cache_.GetState(kStateZonesChecked);
+  auto last = GetState(cache_, kStateZonesChecked);
   if (!last.ok()) return last.status();
   if (*last && !force) {
     std::optional<int64_t> at = ParseIsoUtc(**last);
@@ -193,7 +193,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
                      "); the sync goes on without them, and they are asked for again in a day. The zones already "
                      "in the cache, if any, stay");
   }
-  if (auto s = cache_.SetState(kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
+  if (auto s = SetState(cache_, kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
   return tx.Commit();
 }
 
@@ -270,7 +270,7 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     auto gone = cache_.IdsNotListedBy(job.run, job.before);
     if (!gone.ok()) return gone.status();
     if (job.listed == 0 && !gone->empty()) {
-      (void)cache_.DeleteState(kStateJob);
+      (void)DeleteState(cache_, kStateJob);
       (void)tx.Commit();
       return Status::Error(ErrorKind::kGeneric,
                            "Strava listed no activities at all but the cache holds " + std::to_string(gone->size()) +
@@ -282,8 +282,8 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     report_.deleted += static_cast<int64_t>(gone->size());
   }
   if (job.kind == "history" || job.kind == "full")
-    if (auto s = cache_.SetState(kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
-  if (auto s = cache_.DeleteState(kStateJob); !s.ok()) return s;
+    if (auto s = SetState(cache_, kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
+  if (auto s = DeleteState(cache_, kStateJob); !s.ok()) return s;
   return tx.Commit();
 }
 
@@ -433,7 +433,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   options_ = options;
   report_ = SyncReport{};
   report_.started_ms = clock_.NowMs();
-  (void)cache_.SetState(kStateLastAttempt, NowIso(clock_));
+  (void)SetState(cache_, kStateLastAttempt, NowIso(clock_));
 
   Status status = [&]() -> Status {
     auto pending = LoadJob();
@@ -463,7 +463,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
         break;
       }
       case SyncOptions::Mode::kAuto: {
-        auto complete = cache_.GetState(kStateHistoryComplete);
+        auto complete = GetState(cache_, kStateHistoryComplete);
         if (!complete.ok()) return complete.status();
         if (!*complete) {
           if (auto s = RunJob(Job{"history", std::nullopt, horizon}, false); !s.ok()) return s;
@@ -487,19 +487,19 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   }
   // Best effort: the data is already committed; these are for status.
   Json summary = ReportToJson(report_);
-  (void)cache_.SetState(kStateLastReport, summary.dump());
+  (void)SetState(cache_, kStateLastReport, summary.dump());
   RateUsage u = client_.limiter().Usage();
-  (void)cache_.SetState(kStateRateUsage, Json{{"short_limit", u.short_limit},
-                                              {"daily_limit", u.daily_limit},
-                                              {"short_usage", u.short_usage},
-                                              {"daily_usage", u.daily_usage},
-                                              {"at", NowIso(clock_)}}.dump());
+  (void)SetState(cache_, kStateRateUsage, Json{{"short_limit", u.short_limit},
+                                               {"daily_limit", u.daily_limit},
+                                               {"short_usage", u.short_usage},
+                                               {"daily_usage", u.daily_usage},
+                                               {"at", NowIso(clock_)}}.dump());
   (void)cache_.PruneFsChanges(kFsChangesKept);
   if (status.ok()) {
-    (void)cache_.SetState(kStateLastSuccess, NowIso(clock_));
-    (void)cache_.DeleteState(kStateLastError);
+    (void)SetState(cache_, kStateLastSuccess, NowIso(clock_));
+    (void)DeleteState(cache_, kStateLastError);
   } else {
-    (void)cache_.SetState(kStateLastError, Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
+    (void)SetState(cache_, kStateLastError, Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
   }
   return report_;
 }

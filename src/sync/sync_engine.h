@@ -19,6 +19,7 @@
 #include <string>
 
 #include "cache/cache.h"
+#include "cache/sync_state.h"  // the keys it writes
 #include "strava/client.h"
 
 namespace stravafs {
@@ -93,22 +94,6 @@ class SyncEngine {
   SyncOptions options_;
   SyncReport report_;
 };
-
-// Keys of sync_state this engine writes (read by `stravafs status` and the extension).
-inline constexpr const char* kStateJob = "job";
-inline constexpr const char* kStateHistoryComplete = "history_complete";
-inline constexpr const char* kStateLastAttempt = "last_attempt";
-inline constexpr const char* kStateLastSuccess = "last_success";
-inline constexpr const char* kStateLastError = "last_error";
-inline constexpr const char* kStateLastReport = "last_report";
-inline constexpr const char* kStateRateUsage = "rate_usage";
-// When GET /athlete/zones was last answered (stored, or refused for a
-// missing scope); `stravafs auth` deletes it so a new grant is used at once.
-inline constexpr const char* kStateZonesChecked = "zones_checked";
-// How long athlete_zones is trusted: zones change rarely (a new maximum heart
-// rate, an edit on strava.com), so one request a day keeps them current
-// without costing the one-request no-change sync anything most of the day.
-inline constexpr int64_t kZonesMaxAgeS = 86400;
 
 // The report as JSON (for --json, sync_state and the extension).
 Json ReportToJson(const SyncReport& report);

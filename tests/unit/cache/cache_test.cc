@@ -23,6 +23,7 @@
 #include "format/render.h"
 #include "format/sizes.h"
 #include "sql_helpers.h"
+#include "cache/sync_state.h"
 
 namespace stravafs {
 namespace {
@@ -655,20 +656,20 @@ TEST_CASE("sync_state is a small key/value store", "[cache]") {
   const std::string path = tmp / "cache.db";
   {
     auto cache = OpenCache(path);
-    auto missing = cache->GetState("job");
+    auto missing = GetState(*cache, "job");
     REQUIRE(missing.ok());
     CHECK_FALSE(missing->has_value());
-    REQUIRE(cache->SetState("job", R"({"page":3})").ok());
-    CHECK(**cache->GetState("job") == R"({"page":3})");
-    REQUIRE(cache->SetState("job", R"({"page":4})").ok());
-    CHECK(**cache->GetState("job") == R"({"page":4})");
-    REQUIRE(cache->SetState("last_success", "2024-05-13T10:00:00Z").ok());
-    REQUIRE(cache->DeleteState("job").ok());
-    CHECK_FALSE(cache->GetState("job")->has_value());
-    REQUIRE(cache->DeleteState("job").ok());
+    REQUIRE(SetState(*cache, "job", R"({"page":3})").ok());
+    CHECK(**GetState(*cache, "job") == R"({"page":3})");
+    REQUIRE(SetState(*cache, "job", R"({"page":4})").ok());
+    CHECK(**GetState(*cache, "job") == R"({"page":4})");
+    REQUIRE(SetState(*cache, "last_success", "2024-05-13T10:00:00Z").ok());
+    REQUIRE(DeleteState(*cache, "job").ok());
+    CHECK_FALSE(GetState(*cache, "job")->has_value());
+    REQUIRE(DeleteState(*cache, "job").ok());
   }
   auto again = OpenCache(path);
-  CHECK(**again->GetState("last_success") == "2024-05-13T10:00:00Z");
+  CHECK(**GetState(*again, "last_success") == "2024-05-13T10:00:00Z");
 }
 
 TEST_CASE("Transaction rolls back unless committed", "[cache]") {
@@ -678,10 +679,10 @@ TEST_CASE("Transaction rolls back unless committed", "[cache]") {
     Transaction tx(*cache);
     REQUIRE(tx.status().ok());
     REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
-    REQUIRE(cache->SetState("job", "x").ok());
+    REQUIRE(SetState(*cache, "job", "x").ok());
   }
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activities") == 0);
-  CHECK_FALSE(cache->GetState("job")->has_value());
+  CHECK_FALSE(GetState(*cache, "job")->has_value());
   {
     Transaction tx(*cache);
     REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
@@ -1184,7 +1185,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
   }
   REQUIRE(source->StoreGear({{"id", "b1"}, {"name", "Trusty"}}).ok());
   REQUIRE(source->StoreAthlete({{"id", 4242}, {"firstname", "Ada"}}).ok());
-  REQUIRE(source->SetState("history_complete", "2024-07-01T00:00:00Z").ok());
+  REQUIRE(SetState(*source, "history_complete", "2024-07-01T00:00:00Z").ok());
 
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(v1_path.c_str(), &raw) == SQLITE_OK);
