@@ -19,6 +19,7 @@
 #include "cli/auth_flow.h"
 #include "cli/import_progress.h"
 #include "cache/cache.h"
+#include "cache/activity_store.h"
 #include "cache/import_store.h"
 #include "cache/sync_state.h"
 #include "import/importer.h"
@@ -387,9 +388,9 @@ int CmdStatus(const Config& config, Args& args) {
   }
   auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly);
   if (!cache.ok()) return Fail(cache.status());
-  auto counts = (*cache)->Counts();
+  auto counts = ActivityStore(**cache).Counts();
   if (!counts.ok()) return Fail(counts.status());
-  auto pending = (*cache)->CountPendingDeepWork(config.details, !config.streams.empty());
+  auto pending = ActivityStore(**cache).CountPendingDeepWork(config.details, !config.streams.empty());
   if (!pending.ok()) return Fail(pending.status());
   // Each key not set is shown as "never"; a sync_state that cannot be read
   // at all is an error, not "never".

@@ -98,7 +98,7 @@ class SyncEngine {
 // The report as JSON (for --json, sync_state and the extension).
 Json ReportToJson(const SyncReport& report);
 
-// A streams reply in the form Cache::StoreStreams takes: keyed by type. With
+// A streams reply in the form ActivityStore::StoreStreams takes: keyed by type. With
 // key_by_type=true Strava sends that form; older replies are an array of
 // {"type": ..., "data": [...]}, which becomes it (of a repeated type the last
 // one counts).
@@ -106,7 +106,7 @@ Json StreamsByType(const Json& reply);
 // Whether a streams reply has the shape the sync accepts (an object or an
 // array whose every stream has a "data" array); the message says what is wrong.
 Status CheckStreams(const Json& reply);
-// Whether a GET /athlete/zones reply has the shape Cache::StoreAthleteZones
+// Whether a GET /athlete/zones reply has the shape AthleteStore::StoreAthleteZones
 // takes: an object with "heart_rate" and/or "power", each {"zones": [{"min":
 // number, "max": number (-1: open top)}, ...]} with ascending bounds.
 Status CheckZones(const Json& reply);
