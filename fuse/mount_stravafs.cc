@@ -41,7 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "base/clock.h"
 #include "config/config.h"
 #include "format/names.h"

@@ -23,7 +23,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "model/activity.h"
 #include "model/streams.h"
 

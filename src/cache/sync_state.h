@@ -15,7 +15,7 @@
 
 #include "base/json.h"
 #include "base/status.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 
 namespace stravafs {
 

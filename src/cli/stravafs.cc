@@ -18,7 +18,7 @@
 
 #include "cli/auth_flow.h"
 #include "cli/import_progress.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "cache/activity_store.h"
 #include "cache/import_store.h"
 #include "cache/sync_state.h"

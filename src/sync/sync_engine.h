@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "cache/sync_state.h"  // the keys it writes
 #include "strava/client.h"
 

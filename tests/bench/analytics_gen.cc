@@ -10,7 +10,7 @@
 #include <string>
 
 #include "model/activity.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 

@@ -24,7 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "cache/activity_store.h"
 #include "format/render.h"
 #include "fuzz_check.h"

@@ -6,7 +6,7 @@
 // file sizes equal what fs_render makes of what the cache holds, fs_changes
 // logs where the files were, and a v1 cache upgrades with nothing lost.
 // Assertions read the tables with plain SQL, the way BI tools will.
-#include "cache/cache.h"
+#include "cache/db.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -25,6 +25,7 @@
 #include "sql_helpers.h"
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
+#include "cache/schema.h"
 #include "cache/sync_state.h"
 
 namespace stravafs {

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 #include "fake_transport.h"

@@ -15,7 +15,7 @@
 
 #include <zlib.h>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 #include "cache/import_store.h"

@@ -1,9 +1,8 @@
 // Cache: the SQLite database every face reads (schema in stravafs-sqlite(7)).
 //
 // Owns one sqlite3 connection. WAL mode, so readers (mount, extension, BI
-// tools) never block the sync and always see whole transactions. The schema
-// is versioned with PRAGMA user_version and migrated forward on open; a cache
-// from a newer stravafs is refused rather than damaged.
+// tools) never block the sync and always see whole transactions. Open
+// identifies the file and migrates its schema forward (schema.h).
 //
 // This is the one place that knows SQLite result codes: every failure comes
 // back as a Status naming the cache path and what failed.
@@ -22,29 +21,13 @@ SQLITE_EXTENSION_INIT3
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
 
-#include "model/activity.h"
-#include "format/render.h"
 #include "base/status.h"
 
 namespace stravafs {
-
-// Version 2 added the mount's file sizes (activity_sync's *_size columns) and
-// the fs_changes log; version 3 the analytics views and the per-activity
-// figures they read (analytics.h); version 4 the summary tables that make
-// personal_records and training_90d fast, kept by triggers; version 5
-// activity_sync.rev, the version of an activity's files for the mount;
-// version 6 what `stravafs import` keeps: activity_sync.source, import_files
-// and originals (cache/import_store.h).
-inline constexpr int kSchemaVersion = 7;
-// PRAGMA application_id of every cache ("STRV"): sqlite3 and file(1) tell a
-// stravafs cache from other SQLite files by it.
-inline constexpr int32_t kApplicationId = 0x53545256;
 
 // A prepared statement; resets itself for reuse.
 //
@@ -141,13 +124,6 @@ class Cache {
   // failed in `stmt`. Damage only when SQLite says so; busy and I/O errors
   // as such.
   Status CannotRead(const Stmt& stmt) const;
-  // The schema version and whether the file carries kApplicationId, or an
-  // error when the file is another program's.
-  struct Identity {
-    int64_t version;
-    bool stamped;
-  };
-  Result<Identity> Identify();
 
   Status Begin();   // BEGIN IMMEDIATE: the writer takes the lock up front
   Status Commit();
@@ -155,17 +131,6 @@ class Cache {
 
  private:
   Cache(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
-  Status Migrate();
-  // Schema v1 -> v2: the size columns, filled for every activity held, and fs_changes.
-  Status MigrateToV2();
-  // Schema v2 -> v3: the analytics tables and views, filled for every
-  // activity whose streams are held.
-  Status MigrateToV3();
-  // Schema v4 -> v5: activity_sync.rev, the version of an activity's files.
-  Status MigrateToV5();
-  // Schema v5 -> v6: where each activity came from, and the import's bookkeeping.
-  Status MigrateToV6();
-  Status MigrateToV7();
 
   std::string path_;
   sqlite3* db_ = nullptr;
