@@ -41,7 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "base/clock.h"
 #include "config/config.h"
 #include "format/names.h"
@@ -49,6 +49,7 @@
 #include "mount/options.h"
 #include "sync/sync_session.h"
 #include "cache/sync_lock.h"
+#include "cache/sync_state.h"
 #include "import/importer.h"
 
 namespace stravafs {
@@ -951,9 +952,9 @@ class LogProgress : public SyncProgress {
 std::optional<int64_t> SinceLastSync(const std::string& cache_path) {
   auto cache = Cache::Open(cache_path, Cache::Mode::kReadOnly);
   if (!cache.ok()) return std::nullopt;
-  auto last = (*cache)->GetState(kStateLastSuccess);
-  if (!last.ok() || !*last) return std::nullopt;
-  auto t = ParseIsoUtc(**last);
+  auto state = ReadSyncState(**cache);
+  if (!state.ok() || state->last_success.empty()) return std::nullopt;
+  auto t = ParseIsoUtc(state->last_success);
   if (!t) return std::nullopt;
   return SystemClock().NowMs() / 1000 - *t;
 }

@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "model/activity.h"
 #include "strava_vtab.h"
 
 namespace stravafs::vtab {

@@ -21,7 +21,7 @@
 #include <optional>
 #include <string>
 
-#include "cache/cache.h"  // <sqlite3ext.h> + SQLITE_EXTENSION_INIT3: the host's API
+#include "cache/db.h"  // <sqlite3ext.h> + SQLITE_EXTENSION_INIT3: the host's API
 #include "config/config.h"
 
 namespace stravafs::vtab {

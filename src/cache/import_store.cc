@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "cache/activity_store.h"
 #include "model/activity.h"
 
 namespace stravafs {
@@ -168,7 +169,7 @@ Status ImportStore::StoreOriginal(int64_t id, const std::string& name, const std
   put->Bind(1, id).Bind(2, size).Bind(3, format);
   put->Step();
   if (auto s = cache_.Check(put->rc(), "storing an original file"); !s.ok()) return s;
-  return cache_.TouchActivity(id);
+  return ActivityStore(cache_).TouchActivity(id);
 }
 
 Result<SourceCounts> ImportStore::Counts() {

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 
 namespace stravafs {
 

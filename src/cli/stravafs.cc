@@ -18,8 +18,10 @@
 
 #include "cli/auth_flow.h"
 #include "cli/import_progress.h"
-#include "cache/cache.h"
+#include "cache/db.h"
+#include "cache/activity_store.h"
 #include "cache/import_store.h"
+#include "cache/sync_state.h"
 #include "import/importer.h"
 #include "config/config.h"
 #include "strava/oauth.h"
@@ -217,7 +219,7 @@ int CmdAuth(const Config& config, Args& args) {
   // yet, or a busy one, only means the usual daily check.
   if (::access(config.cache_path.c_str(), F_OK) == 0)
     if (auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite); cache.ok())
-      (void)(*cache)->DeleteState(kStateZonesChecked);
+      (void)DeleteState(**cache, kStateZonesChecked);
   return kExitOk;
 }
 
@@ -377,25 +379,22 @@ int CmdStatus(const Config& config, Args& args) {
   }
   auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly);
   if (!cache.ok()) return Fail(cache.status());
-  auto counts = (*cache)->Counts();
+  auto counts = ActivityStore(**cache).Counts();
   if (!counts.ok()) return Fail(counts.status());
-  auto pending = (*cache)->CountPendingDeepWork(config.details, !config.streams.empty());
+  auto pending = ActivityStore(**cache).CountPendingDeepWork(config.details, !config.streams.empty());
   if (!pending.ok()) return Fail(pending.status());
-  // The state is read below key by key, each absent key shown as "never";
-  // a sync_state that cannot be read at all is an error, not "never".
-  if (auto readable = (*cache)->GetState(kStateLastSuccess); !readable.ok()) return Fail(readable.status());
-  auto state = [&](const char* key) {
-    auto v = (*cache)->GetState(key);
-    return v.ok() && *v ? **v : std::string();
-  };
+  // Each key not set is shown as "never"; a sync_state that cannot be read
+  // at all is an error, not "never".
+  auto state = ReadSyncState(**cache);
+  if (!state.ok()) return Fail(state.status());
   Json athlete;
   Stmt* athlete_row = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1");
   if (athlete_row->Step()) athlete = ParseJson(athlete_row->Text(0));
   else if (Status s = (*cache)->Check(athlete_row->rc(), "reading the athlete"); !s.ok()) return Fail(s);
   athlete_row->Reset();
-  Json last_error = ParseJson(state(kStateLastError));
-  Json rate = ParseJson(state(kStateRateUsage));
-  Json job = ParseJson(state(kStateJob));
+  const Json& last_error = state->last_error;
+  const Json& rate = state->rate_usage;
+  const Json& job = state->job;
   auto tokens = TokenStore(config.state_dir).Load();
 
   Json j = {{"cache", config.cache_path},
@@ -409,9 +408,9 @@ int CmdStatus(const Config& config, Args& args) {
             {"oldest", counts->oldest_start},
             {"newest", counts->newest_start},
             {"pending_details_and_streams", *pending},
-            {"history_complete", !state(kStateHistoryComplete).empty()},
-            {"last_attempt", state(kStateLastAttempt)},
-            {"last_success", state(kStateLastSuccess)}};
+            {"history_complete", state->history_complete},
+            {"last_attempt", state->last_attempt},
+            {"last_success", state->last_success}};
   auto sources = ImportStore(**cache).Counts();
   if (!sources.ok()) return Fail(sources.status());
   j["sources"] = {{"api", sources->api},
@@ -460,7 +459,7 @@ int CmdStatus(const Config& config, Args& args) {
               job.is_object() ? (", and an interrupted " + job.value("kind", std::string("listing")) +
                                  " listing at page " + std::to_string(job.value("page", int64_t{1}))).c_str()
                               : "");
-  std::printf("last sync:    %s\n", state(kStateLastSuccess).empty() ? "never" : state(kStateLastSuccess).c_str());
+  std::printf("last sync:    %s\n", state->last_success.empty() ? "never" : state->last_success.c_str());
   if (last_error.is_object())
     std::printf("last error:   %s at %s\n", last_error.value("message", std::string()).c_str(),
                 last_error.value("at", std::string()).c_str());

@@ -13,6 +13,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
 #include "cache/import_store.h"
 #include "import/compressed.h"
 #include "import/csv.h"
@@ -378,7 +380,7 @@ Status Run::ReadExportCsvs(const std::string& where,
       if (!p->country.empty()) a["country"] = p->country;
       if (!p->sex.empty()) a["sex"] = p->sex;
       if (p->weight) a["weight"] = *p->weight;
-      if (auto s = cache_.StoreAthlete(a); !s.ok()) return s;
+      if (auto s = AthleteStore(cache_).StoreAthlete(a); !s.ok()) return s;
       athlete_id_ = *p->id;
     }
   } else if (!profile.ok()) {
@@ -405,7 +407,7 @@ Status Run::ReadExportCsvs(const std::string& where,
       if (!g.brand.empty()) j["brand_name"] = g.brand;
       if (!g.model.empty()) j["model_name"] = g.model;
       j["resource_state"] = 2;
-      if (auto s = cache_.StoreGear(j); !s.ok()) return s;
+      if (auto s = AthleteStore(cache_).StoreGear(j); !s.ok()) return s;
       gear_.emplace_back(g, id);
     }
   }
@@ -675,7 +677,7 @@ Status Run::Attach(int64_t id, const Shaped& shaped) {
   auto has = store_.HasStreams(id);
   if (!has.ok()) return has.status();
   if (*has) return Status::Ok();
-  return cache_.StoreStreams(id, shaped.streams);
+  return ActivityStore(cache_).StoreStreams(id, shaped.streams);
 }
 
 Status Run::ApplyRow(const ExportActivity& row) {
@@ -701,8 +703,8 @@ Status Run::StoreActivity(int64_t id, Source source, const Json& json, const Sha
   if (auto s = cache_.Check(q->rc(), "reading an activity"); !s.ok()) return s;
   q->Reset();
   if (!held) {
-    if (auto r = cache_.UpsertRow(RowFromJson(json), 0); !r.ok()) return r.status();
-    if (auto s = cache_.StoreDetail(json); !s.ok()) return s;
+    if (auto r = ActivityStore(cache_).UpsertRow(RowFromJson(json), 0); !r.ok()) return r.status();
+    if (auto s = ActivityStore(cache_).StoreDetail(json); !s.ok()) return s;
     if (auto s = store_.SetSource(id, source); !s.ok()) return s;
     ++report_.added;
   } else {
@@ -714,12 +716,12 @@ Status Run::StoreActivity(int64_t id, Source source, const Json& json, const Sha
     merged.update(json);
     if (!json.contains("laps") && merged.contains("laps") && !merged["laps"].is_array()) merged.erase("laps");
     if (merged.dump() != before) {
-      if (auto s = cache_.StoreDetail(merged); !s.ok()) return s;
+      if (auto s = ActivityStore(cache_).StoreDetail(merged); !s.ok()) return s;
       ++report_.updated;
     }
   }
-  if (shaped && shaped->samples > 0) return cache_.StoreStreams(id, shaped->streams);
-  if (!held && manual) return cache_.MarkNoStreams(id);
+  if (shaped && shaped->samples > 0) return ActivityStore(cache_).StoreStreams(id, shaped->streams);
+  if (!held && manual) return ActivityStore(cache_).MarkNoStreams(id);
   return Status::Ok();
 }
 

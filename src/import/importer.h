@@ -39,7 +39,7 @@
 
 #include "base/status.h"
 #include "base/tz.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "model/activity.h"
 
 namespace stravafs::import {

@@ -552,7 +552,7 @@ std::string AnalyticsSchemaV4Sql() {
                                    "OR OLD.start_date_local IS NOT NEW.start_date_local";
   std::string sql = kV4Tables;
   // activity_efforts' row is written after its histogram rows and deleted
-  // with or before them (Cache::WriteStreamAnalytics, DeleteActivity), so a
+  // with or before them (ActivityStore::WriteStreamAnalytics, DeleteActivity), so a
   // day is recomputed when the activity's figures are complete or gone.
   // A new activity has no figures yet (they come with its streams), so its
   // day's histogram and its ranks change only if some were left behind: the

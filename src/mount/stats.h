@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "base/status.h"
 
 namespace stravafs {

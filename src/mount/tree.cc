@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/gzip.h"
+#include "cache/activity_store.h"
 #include "format/names.h"
 #include "format/render.h"
 #include "mount/stats.h"
@@ -629,7 +630,7 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   std::string text = st->Text(0);
   st->Reset();
   if (d->kind == InodeKind::kActivityJson) return std::optional<std::string>(RenderJsonText(text));
-  auto samples = cache_->LoadSamples(id);
+  auto samples = ActivityStore(*cache_).LoadSamples(id);
   if (!samples.ok()) return samples.status();
   if (samples->empty()) return std::optional<std::string>();
   if (d->kind == InodeKind::kActivityCsv) return std::optional<std::string>(RenderStreamsCsv(*samples));

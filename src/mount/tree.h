@@ -29,7 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "mount/stats.h"
 #include "base/status.h"
 

@@ -1,5 +1,7 @@
 #include "sync/sync_engine.h"
 
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
 #include "format/sizes.h"
 #include "model/activity_page.h"
 
@@ -117,7 +119,7 @@ Result<std::vector<ActivityRow>> SyncEngine::ListPage(std::optional<int64_t> aft
 }
 
 Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
-  auto text = cache_.GetState(kStateJob);
+  auto text = GetState(cache_, kStateJob);
   if (!text.ok()) return text.status();
   if (!*text) return std::optional<Job>();
   Json j = ParseJson(**text);
@@ -135,19 +137,19 @@ Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
 Status SyncEngine::SaveJob(const Job& job) {
   Json j = {{"kind", job.kind}, {"before", job.before}, {"page", job.page}, {"run", job.run}, {"listed", job.listed}};
   j["after"] = job.after ? Json(*job.after) : Json(nullptr);
-  return cache_.SetState(kStateJob, j.dump());
+  return SetState(cache_, kStateJob, j.dump());
 }
 
 Result<int64_t> SyncEngine::NextRunId() {
-  auto text = cache_.GetState("run_counter");
+  auto text = GetState(cache_, "run_counter");
   if (!text.ok()) return text.status();
   int64_t next = (*text ? std::stoll(**text) : 0) + 1;
-  if (auto s = cache_.SetState("run_counter", std::to_string(next)); !s.ok()) return s;
+  if (auto s = SetState(cache_, "run_counter", std::to_string(next)); !s.ok()) return s;
   return next;
 }
 
 Status SyncEngine::FetchAthleteIfMissing(bool force) {
-  auto has = cache_.HasAthlete();
+  auto has = AthleteStore(cache_).HasAthlete();
   if (!has.ok()) return has.status();
   if (*has && !force) return Status::Ok();
   auto athlete = client_.Get("/athlete", [](const Json& j) {
@@ -155,12 +157,12 @@ Status SyncEngine::FetchAthleteIfMissing(bool force) {
                ? Status::Ok() : Status::Error(ErrorKind::kServer, "athlete reply has no id");
   });
   if (!athlete.ok()) return athlete.status();
-  return cache_.StoreAthlete(*athlete);
+  return AthleteStore(cache_).StoreAthlete(*athlete);
 }
 
 Status SyncEngine::FetchZonesIfDue(bool force) {
   const int64_t now = clock_.NowMs() / 1000;
-  auto last = cache_.GetState(kStateZonesChecked);
+  auto last = GetState(cache_, kStateZonesChecked);
   if (!last.ok()) return last.status();
   if (*last && !force) {
     std::optional<int64_t> at = ParseIsoUtc(**last);
@@ -178,7 +180,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
   Transaction tx(cache_);
   if (!tx.status().ok()) return tx.status();
   if (zones.ok()) {
-    if (auto s = cache_.StoreAthleteZones(*zones); !s.ok()) return s;
+    if (auto s = AthleteStore(cache_).StoreAthleteZones(*zones); !s.ok()) return s;
   } else if (kind == ErrorKind::kScope) {
     // Asked again in a day (or right after `stravafs auth`), not on every sync.
     progress_.OnNote("not using Strava's heart-rate zones: " + zones.status().message() +
@@ -193,7 +195,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
                      "); the sync goes on without them, and they are asked for again in a day. The zones already "
                      "in the cache, if any, stay");
   }
-  if (auto s = cache_.SetState(kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
+  if (auto s = SetState(cache_, kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
   return tx.Commit();
 }
 
@@ -247,7 +249,7 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
     for (const ActivityRow& row : *page) {
-      auto outcome = cache_.UpsertRow(row, job.run);
+      auto outcome = ActivityStore(cache_).UpsertRow(row, job.run);
       if (!outcome.ok()) return outcome.status();
       ++(*outcome == Upsert::kNew ? report_.added : *outcome == Upsert::kChanged ? report_.changed : report_.unchanged);
     }
@@ -267,10 +269,10 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
   Transaction tx(cache_);
   if (!tx.status().ok()) return tx.status();
   if (job.kind == "full") {
-    auto gone = cache_.IdsNotListedBy(job.run, job.before);
+    auto gone = ActivityStore(cache_).IdsNotListedBy(job.run, job.before);
     if (!gone.ok()) return gone.status();
     if (job.listed == 0 && !gone->empty()) {
-      (void)cache_.DeleteState(kStateJob);
+      (void)DeleteState(cache_, kStateJob);
       (void)tx.Commit();
       return Status::Error(ErrorKind::kGeneric,
                            "Strava listed no activities at all but the cache holds " + std::to_string(gone->size()) +
@@ -278,24 +280,24 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
                                "everything on Strava, remove " + cache_.path() + " and sync again");
     }
     for (int64_t id : *gone)
-      if (auto s = cache_.DeleteActivity(id); !s.ok()) return s;
+      if (auto s = ActivityStore(cache_).DeleteActivity(id); !s.ok()) return s;
     report_.deleted += static_cast<int64_t>(gone->size());
   }
   if (job.kind == "history" || job.kind == "full")
-    if (auto s = cache_.SetState(kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
-  if (auto s = cache_.DeleteState(kStateJob); !s.ok()) return s;
+    if (auto s = SetState(cache_, kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
+  if (auto s = DeleteState(cache_, kStateJob); !s.ok()) return s;
   return tx.Commit();
 }
 
 Status SyncEngine::RunIncremental() {
   report_.mode = "incremental";
-  auto newest = cache_.NewestStartEpoch();
+  auto newest = ActivityStore(cache_).NewestStartEpoch();
   if (!newest.ok()) return newest.status();
   int64_t lookback_s = config_.lookback.count() / 1000;
   // Never before 1970: Strava takes `after` as epoch seconds (issue 15: a
   // lookback longer than the history sent a negative one).
   int64_t after = *newest ? std::max<int64_t>(0, **newest - lookback_s) : 0;
-  auto known_ids = cache_.IdsStartingBetween(after, INT64_C(253402300799));  // through year 9999
+  auto known_ids = ActivityStore(cache_).IdsStartingBetween(after, INT64_C(253402300799));  // through year 9999
   if (!known_ids.ok()) return known_ids.status();
   std::unordered_set<int64_t> known(known_ids->begin(), known_ids->end()), seen;
 
@@ -308,7 +310,7 @@ Status SyncEngine::RunIncremental() {
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
     for (const ActivityRow& row : *page) {
-      auto outcome = cache_.UpsertRow(row, 0);
+      auto outcome = ActivityStore(cache_).UpsertRow(row, 0);
       if (!outcome.ok()) return outcome.status();
       seen.insert(row.id);
       if (*outcome == Upsert::kUnchanged) {
@@ -345,10 +347,10 @@ Status SyncEngine::RunIncremental() {
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
     if (detail.ok()) {
-      if (auto s = cache_.StoreDetail(*detail); !s.ok()) return s;
+      if (auto s = ActivityStore(cache_).StoreDetail(*detail); !s.ok()) return s;
       ++report_.changed;
     } else {
-      if (auto s = cache_.DeleteActivity(id); !s.ok()) return s;
+      if (auto s = ActivityStore(cache_).DeleteActivity(id); !s.ok()) return s;
       ++report_.deleted;
     }
     if (auto s = tx.Commit(); !s.ok()) return s;
@@ -361,11 +363,11 @@ Status SyncEngine::RunDeep() {
   std::string keys;
   for (const auto& k : config_.streams) keys += (keys.empty() ? "" : ",") + k;
 
-  auto total = cache_.CountPendingDeepWork(details, streams);
+  auto total = ActivityStore(cache_).CountPendingDeepWork(details, streams);
   if (!total.ok()) return total.status();
   report_.deep_pending = *total;
   while (details || streams) {
-    auto batch = cache_.PendingDeepWork(details, streams, 100);
+    auto batch = ActivityStore(cache_).PendingDeepWork(details, streams, 100);
     if (!batch.ok()) return batch.status();
     if (batch->empty()) break;
     for (const DeepWork& w : *batch) {
@@ -380,7 +382,7 @@ Status SyncEngine::RunDeep() {
         if (!detail.ok() && detail.status().kind() == ErrorKind::kNotFound) {
           // Gone from Strava since it was listed.
           Transaction tx(cache_);
-          if (auto s = cache_.DeleteActivity(w.id); !s.ok()) return s;
+          if (auto s = ActivityStore(cache_).DeleteActivity(w.id); !s.ok()) return s;
           if (auto s = tx.Commit(); !s.ok()) return s;
           ++report_.deleted;
           report_.deep_pending -= 1 + (w.streams ? 1 : 0);
@@ -388,7 +390,7 @@ Status SyncEngine::RunDeep() {
         }
         if (!detail.ok()) return detail.status();
         Transaction tx(cache_);
-        if (auto s = cache_.StoreDetail(*detail); !s.ok()) return s;
+        if (auto s = ActivityStore(cache_).StoreDetail(*detail); !s.ok()) return s;
         if (auto s = tx.Commit(); !s.ok()) return s;
         ++report_.details;
         --report_.deep_pending;
@@ -398,12 +400,12 @@ Status SyncEngine::RunDeep() {
                                CheckStreams);
         Transaction tx(cache_);
         if (!got.ok() && got.status().kind() == ErrorKind::kNotFound) {
-          if (auto s = cache_.MarkNoStreams(w.id); !s.ok()) return s;
+          if (auto s = ActivityStore(cache_).MarkNoStreams(w.id); !s.ok()) return s;
           ++report_.no_streams;
         } else if (!got.ok()) {
           return got.status();
         } else {
-          if (auto s = cache_.StoreStreams(w.id, StreamsByType(*got)); !s.ok()) return s;
+          if (auto s = ActivityStore(cache_).StoreStreams(w.id, StreamsByType(*got)); !s.ok()) return s;
           ++report_.streams;
         }
         if (auto s = tx.Commit(); !s.ok()) return s;
@@ -413,7 +415,7 @@ Status SyncEngine::RunDeep() {
     }
   }
 
-  auto gear = cache_.MissingGearIds();
+  auto gear = AthleteStore(cache_).MissingGearIds();
   if (!gear.ok()) return gear.status();
   for (const auto& id : *gear) {
     auto g = client_.Get("/gear/" + UrlEncode(id), [](const Json& j) {
@@ -423,7 +425,7 @@ Status SyncEngine::RunDeep() {
     // Retired or someone else's gear answers 404: remember it so we do not ask again.
     Json stored = g.ok() ? *g : Json{{"id", id}};
     if (!g.ok() && g.status().kind() != ErrorKind::kNotFound) return g.status();
-    if (auto s = cache_.StoreGear(stored); !s.ok()) return s;
+    if (auto s = AthleteStore(cache_).StoreGear(stored); !s.ok()) return s;
     ++report_.gear;
   }
   return Status::Ok();
@@ -433,7 +435,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   options_ = options;
   report_ = SyncReport{};
   report_.started_ms = clock_.NowMs();
-  (void)cache_.SetState(kStateLastAttempt, NowIso(clock_));
+  (void)SetState(cache_, kStateLastAttempt, NowIso(clock_));
 
   Status status = [&]() -> Status {
     auto pending = LoadJob();
@@ -463,7 +465,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
         break;
       }
       case SyncOptions::Mode::kAuto: {
-        auto complete = cache_.GetState(kStateHistoryComplete);
+        auto complete = GetState(cache_, kStateHistoryComplete);
         if (!complete.ok()) return complete.status();
         if (!*complete) {
           if (auto s = RunJob(Job{"history", std::nullopt, horizon}, false); !s.ok()) return s;
@@ -482,24 +484,24 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   report_.finished_ms = clock_.NowMs();
   if (status.kind() == ErrorKind::kRateLimited) report_.resume_at_ms = client_.resume_at_ms();
   if (options.deep || status.ok()) {
-    auto pending = cache_.CountPendingDeepWork(config_.details, !config_.streams.empty());
+    auto pending = ActivityStore(cache_).CountPendingDeepWork(config_.details, !config_.streams.empty());
     if (pending.ok()) report_.deep_pending = *pending;
   }
   // Best effort: the data is already committed; these are for status.
   Json summary = ReportToJson(report_);
-  (void)cache_.SetState(kStateLastReport, summary.dump());
+  (void)SetState(cache_, kStateLastReport, summary.dump());
   RateUsage u = client_.limiter().Usage();
-  (void)cache_.SetState(kStateRateUsage, Json{{"short_limit", u.short_limit},
-                                              {"daily_limit", u.daily_limit},
-                                              {"short_usage", u.short_usage},
-                                              {"daily_usage", u.daily_usage},
-                                              {"at", NowIso(clock_)}}.dump());
-  (void)cache_.PruneFsChanges(kFsChangesKept);
+  (void)SetState(cache_, kStateRateUsage, Json{{"short_limit", u.short_limit},
+                                               {"daily_limit", u.daily_limit},
+                                               {"short_usage", u.short_usage},
+                                               {"daily_usage", u.daily_usage},
+                                               {"at", NowIso(clock_)}}.dump());
+  (void)ActivityStore(cache_).PruneFsChanges(kFsChangesKept);
   if (status.ok()) {
-    (void)cache_.SetState(kStateLastSuccess, NowIso(clock_));
-    (void)cache_.DeleteState(kStateLastError);
+    (void)SetState(cache_, kStateLastSuccess, NowIso(clock_));
+    (void)DeleteState(cache_, kStateLastError);
   } else {
-    (void)cache_.SetState(kStateLastError, Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
+    (void)SetState(cache_, kStateLastError, Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
   }
   return report_;
 }

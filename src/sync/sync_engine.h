@@ -18,7 +18,8 @@
 #include <optional>
 #include <string>
 
-#include "cache/cache.h"
+#include "cache/db.h"
+#include "cache/sync_state.h"  // the keys it writes
 #include "strava/client.h"
 
 namespace stravafs {
@@ -94,26 +95,10 @@ class SyncEngine {
   SyncReport report_;
 };
 
-// Keys of sync_state this engine writes (read by `stravafs status` and the extension).
-inline constexpr const char* kStateJob = "job";
-inline constexpr const char* kStateHistoryComplete = "history_complete";
-inline constexpr const char* kStateLastAttempt = "last_attempt";
-inline constexpr const char* kStateLastSuccess = "last_success";
-inline constexpr const char* kStateLastError = "last_error";
-inline constexpr const char* kStateLastReport = "last_report";
-inline constexpr const char* kStateRateUsage = "rate_usage";
-// When GET /athlete/zones was last answered (stored, or refused for a
-// missing scope); `stravafs auth` deletes it so a new grant is used at once.
-inline constexpr const char* kStateZonesChecked = "zones_checked";
-// How long athlete_zones is trusted: zones change rarely (a new maximum heart
-// rate, an edit on strava.com), so one request a day keeps them current
-// without costing the one-request no-change sync anything most of the day.
-inline constexpr int64_t kZonesMaxAgeS = 86400;
-
 // The report as JSON (for --json, sync_state and the extension).
 Json ReportToJson(const SyncReport& report);
 
-// A streams reply in the form Cache::StoreStreams takes: keyed by type. With
+// A streams reply in the form ActivityStore::StoreStreams takes: keyed by type. With
 // key_by_type=true Strava sends that form; older replies are an array of
 // {"type": ..., "data": [...]}, which becomes it (of a repeated type the last
 // one counts).
@@ -121,7 +106,7 @@ Json StreamsByType(const Json& reply);
 // Whether a streams reply has the shape the sync accepts (an object or an
 // array whose every stream has a "data" array); the message says what is wrong.
 Status CheckStreams(const Json& reply);
-// Whether a GET /athlete/zones reply has the shape Cache::StoreAthleteZones
+// Whether a GET /athlete/zones reply has the shape AthleteStore::StoreAthleteZones
 // takes: an object with "heart_rate" and/or "power", each {"zones": [{"min":
 // number, "max": number (-1: open top)}, ...]} with ascending bounds.
 Status CheckZones(const Json& reply);

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "base/clock.h"
-#include "cache/cache.h"
+#include "cache/db.h"
 #include "config/config.h"
 #include "strava/client.h"
 #include "strava/http.h"

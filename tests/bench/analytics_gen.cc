@@ -1,6 +1,6 @@
 // analytics-bench-gen CACHE N SAMPLES: writes a cache of N activities with
 // SAMPLES stream samples each for analytics_bench.sh, through the real write
-// path (Cache::UpsertSummary and Cache::StoreStreams, so every summary table
+// path (ActivityStore::UpsertSummary and ActivityStore::StoreStreams, so every summary table
 // is filled exactly as a sync fills it), without the emulator or HTTP, which
 // would take far longer for 20 million samples and measure nothing here.
 // Deterministic: the same arguments make the same cache.
@@ -10,8 +10,12 @@
 #include <string>
 
 #include "model/activity.h"
-#include "cache/cache.h"
+#include "cache/db.h"
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
 
+using stravafs::ActivityStore;
+using stravafs::AthleteStore;
 using stravafs::Cache;
 using stravafs::Json;
 
@@ -31,7 +35,7 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(7);
   auto unit = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
   static const char* kSports[] = {"Run", "Ride", "Run", "VirtualRide", "Swim", "TrailRun", "Walk", "Ride"};
-  if (auto s = cache.StoreAthlete({{"id", 1}, {"firstname", "Bench"}, {"ftp", 250}}); !s.ok()) return 1;
+  if (auto s = AthleteStore(cache).StoreAthlete({{"id", 1}, {"firstname", "Bench"}, {"ftp", 250}}); !s.ok()) return 1;
   const int64_t start0 = 1262304000;  // 2010-01-01; one every 4 hours: 100000 span 16.4 years
   for (long i = 0; i < n;) {
     stravafs::Transaction tx(cache);
@@ -61,14 +65,14 @@ int main(int argc, char** argv) {
                 {"pr_count", static_cast<int>(unit() * 3)}, {"start_date", stravafs::FormatIsoUtc(start)},
                 {"start_date_local", stravafs::FormatIsoUtc(start + 3600)}, {"utc_offset", 3600.0},
                 {"timezone", "(GMT+01:00) Europe/Paris"}};
-      if (auto r = cache.UpsertSummary(a, 1); !r.ok()) {
+      if (auto r = ActivityStore(cache).UpsertSummary(a, 1); !r.ok()) {
         std::fprintf(stderr, "%s\n", r.status().message().c_str());
         return 1;
       }
       Json streams = {{"time", {{"data", time}}}, {"distance", {{"data", distance}}}};
       if (has_hr) streams["heartrate"] = {{"data", hr}};
       if (ride) streams["watts"] = {{"data", watts}};
-      if (auto s = cache.StoreStreams(1000000 + i, streams); !s.ok()) {
+      if (auto s = ActivityStore(cache).StoreStreams(1000000 + i, streams); !s.ok()) {
         std::fprintf(stderr, "%s\n", s.message().c_str());
         return 1;
       }

@@ -6,7 +6,7 @@
 // file sizes equal what fs_render makes of what the cache holds, fs_changes
 // logs where the files were, and a v1 cache upgrades with nothing lost.
 // Assertions read the tables with plain SQL, the way BI tools will.
-#include "cache/cache.h"
+#include "cache/db.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -23,6 +23,10 @@
 #include "format/render.h"
 #include "format/sizes.h"
 #include "sql_helpers.h"
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
+#include "cache/schema.h"
+#include "cache/sync_state.h"
 
 namespace stravafs {
 namespace {
@@ -119,7 +123,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   const std::string path = tmp / "cache.db";
   {
     auto cache = OpenCache(path);
-    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
@@ -207,7 +211,7 @@ TEST_CASE("A cache carries stravafs's application_id; one from before it is stam
   {
     auto cache = OpenCache(path);
     CHECK(QueryInt(cache->db(), "PRAGMA application_id") == kApplicationId);
-    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
     REQUIRE(cache->Exec("PRAGMA application_id = 0").ok());
   }
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);  // readers read it as before
@@ -268,7 +272,7 @@ TEST_CASE("UpsertSummary stores a new activity in typed columns", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(INT64_C(11234567890), "2024-05-12T05:30:00Z", "Café «Ride» 🚴");
-  auto r = cache->UpsertSummary(s, 3);
+  auto r = ActivityStore(*cache).UpsertSummary(s, 3);
   REQUIRE(r.ok());
   CHECK(*r == Upsert::kNew);
   sqlite3* db = cache->db();
@@ -293,10 +297,10 @@ TEST_CASE("UpsertSummary: unchanged only marks the activity seen", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z");
-  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
-  REQUIRE(cache->StoreStreams(7, Json::object()).ok());
-  REQUIRE(cache->StoreDetail(Detail(s, 1)).ok());
-  auto r = cache->UpsertSummary(s, 4);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
+  auto r = ActivityStore(*cache).UpsertSummary(s, 4);
   REQUIRE(r.ok());
   CHECK(*r == Upsert::kUnchanged);
   SyncRow sync = SyncState(*cache, 7);
@@ -305,7 +309,7 @@ TEST_CASE("UpsertSummary: unchanged only marks the activity seen", "[cache]") {
   CHECK(sync.streams_state == 1);
   CHECK(QueryInt(cache->db(), "SELECT detail_level FROM activities WHERE id=7") == 3);
   // An incremental listing (run 0) never lowers the run that last saw it.
-  CHECK(*cache->UpsertSummary(s, 0) == Upsert::kUnchanged);
+  CHECK(*ActivityStore(*cache).UpsertSummary(s, 0) == Upsert::kUnchanged);
   CHECK(SyncState(*cache, 7).listed_run == 4);
 }
 
@@ -313,14 +317,14 @@ TEST_CASE("UpsertSummary: an edit keeps detail-only fields and re-queues the det
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z");
-  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
-  REQUIRE(cache->StoreDetail(Detail(s, 2)).ok());
-  REQUIRE(cache->StoreStreams(7, Json::object()).ok());
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 2)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
 
   SECTION("a new title: streams stay") {
     Json edited = s;
     edited["name"] = "Evening Run";
-    auto r = cache->UpsertSummary(edited, 2);
+    auto r = ActivityStore(*cache).UpsertSummary(edited, 2);
     REQUIRE(r.ok());
     CHECK(*r == Upsert::kChanged);
     const std::string row = " FROM activities WHERE id=7";
@@ -337,19 +341,19 @@ TEST_CASE("UpsertSummary: an edit keeps detail-only fields and re-queues the det
     CHECK(sync.detail_state == 0);
     CHECK(sync.streams_state == 1);
     CHECK(sync.listed_run == 2);
-    auto work = cache->PendingDeepWork(true, true, 10);
+    auto work = ActivityStore(*cache).PendingDeepWork(true, true, 10);
     REQUIRE(work.ok());
     REQUIRE(work->size() == 1);
     CHECK((*work)[0].id == 7);
     CHECK((*work)[0].detail);
     CHECK_FALSE((*work)[0].streams);
     // The same edit listed again is unchanged.
-    CHECK(*cache->UpsertSummary(edited, 3) == Upsert::kUnchanged);
+    CHECK(*ActivityStore(*cache).UpsertSummary(edited, 3) == Upsert::kUnchanged);
   }
   SECTION("a crop (new distance): streams are fetched again") {
     Json cropped = s;
     cropped["distance"] = 4000.0;
-    REQUIRE(*cache->UpsertSummary(cropped, 2) == Upsert::kChanged);
+    REQUIRE(*ActivityStore(*cache).UpsertSummary(cropped, 2) == Upsert::kChanged);
     SyncRow sync = SyncState(*cache, 7);
     CHECK(sync.detail_state == 0);
     CHECK(sync.streams_state == 0);
@@ -362,7 +366,7 @@ TEST_CASE("UpsertSummary rejects a malformed summary and stores nothing", "[cach
   auto cache = OpenCache(tmp / "cache.db");
   Json bad = Summary(7, "2024-05-12T05:30:00Z");
   bad["start_date"] = "soon";
-  auto r = cache->UpsertSummary(bad, 1);
+  auto r = ActivityStore(*cache).UpsertSummary(bad, 1);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().kind() == ErrorKind::kServer);
   CHECK(r.status().message() == "activity 7 has no valid start_date");
@@ -374,9 +378,9 @@ TEST_CASE("StoreDetail stores the detail verbatim with its laps", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T11:30:00Z");
-  REQUIRE(cache->UpsertSummary(s, 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(s, 1).ok());
   Json d = Detail(s, 3);
-  REQUIRE(cache->StoreDetail(d).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(d).ok());
   sqlite3* db = cache->db();
   CHECK(QueryText(db, "SELECT json FROM activities WHERE id=7") == d.dump());
   CHECK(QueryInt(db, "SELECT detail_level FROM activities WHERE id=7") == 3);
@@ -400,11 +404,11 @@ TEST_CASE("StoreDetail stores the detail verbatim with its laps", "[cache]") {
   CHECK(QueryText(db, "SELECT typeof(average_heartrate)" + lap2) == "null");
 
   // A fresh detail replaces the laps rather than adding to them.
-  REQUIRE(cache->StoreDetail(Detail(s, 1)).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM laps WHERE activity_id=7") == 1);
 
   // A detail of an activity deleted meanwhile stores nothing.
-  REQUIRE(cache->StoreDetail(Detail(Summary(8, "2024-05-13T11:30:00Z"), 2)).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(Summary(8, "2024-05-13T11:30:00Z"), 2)).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM activities WHERE id=8") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM laps WHERE activity_id=8") == 0);
 }
@@ -416,27 +420,27 @@ TEST_CASE("StoreDetail: lap numbers beyond int64 are NULL, not wrapped or cast",
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   const Json summary = Summary(7, "2024-05-12T11:30:00Z");
-  REQUIRE(cache->UpsertSummary(summary, 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(summary, 1).ok());
   Json detail = Detail(summary, 2);
   detail["laps"][0]["elapsed_time"] = 1e300;
   detail["laps"][0]["id"] = 18446744073709551615ull;
   detail["laps"][0]["lap_index"] = 18446744073709551615ull;
   detail["laps"][1]["moving_time"] = 9223372036854775807ll;
   detail["laps"][1]["elapsed_time"] = 290.7;
-  REQUIRE(cache->StoreDetail(detail).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(detail).ok());
   sqlite3* db = cache->db();
   CHECK(QueryColumn(db, "SELECT lap_index FROM laps ORDER BY lap_index") == std::vector<std::string>{"1", "2"});
   CHECK(QueryColumn(db, "SELECT elapsed_time FROM laps ORDER BY lap_index") == std::vector<std::string>{"NULL", "290"});
   CHECK(QueryColumn(db, "SELECT id FROM laps ORDER BY lap_index") == std::vector<std::string>{"NULL", "902"});
   CHECK(QueryInt(db, "SELECT moving_time FROM laps WHERE lap_index=2") == INT64_MAX);
   // An athlete id beyond int64 is no id.
-  CHECK_FALSE(cache->StoreAthlete(Json::parse(R"({"id":18446744073709551615})")).ok());
+  CHECK_FALSE(AthleteStore(*cache).StoreAthlete(Json::parse(R"({"id":18446744073709551615})")).ok());
 }
 
 TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   Json streams = Json::parse(R"({
     "time": {"data": [0, 1, 2, 3], "series_type": "distance", "original_size": 4, "resolution": "high"},
     "latlng": {"data": [[48.1, 2.1], null, [48.3, 2.3], [48.4, 2.4]]},
@@ -446,7 +450,7 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
     "velocity_smooth": {"data": [0, 2.5, 2.5, 0]},
     "grade_smooth": {"data": [0.5, -1.0]}
   })");
-  REQUIRE(cache->StoreStreams(7, streams).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, streams).ok());
   sqlite3* db = cache->db();
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=7") == 4);
   CHECK(QueryColumn(db, "SELECT seq FROM streams WHERE activity_id=7 ORDER BY seq") ==
@@ -471,7 +475,7 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   CHECK(SyncState(*cache, 7).streams_state == 1);
 
   // Fetched again: replaced, not appended.
-  REQUIRE(cache->StoreStreams(7, Json::parse(R"({"time": {"data": [0, 5]}})")).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(R"({"time": {"data": [0, 5]}})")).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=7") == 2);
   CHECK(QueryInt(db, "SELECT max(time) FROM streams WHERE activity_id=7") == 5);
 }
@@ -483,12 +487,12 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
 TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped", "[cache][bug]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   // time: an INTEGER column, where an integer stays exact and a double that
   // is no int64 stays a double.
-  REQUIRE(cache->StoreStreams(7, Json::parse(R"({"time": {"data": [18446744073709551615,
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(R"({"time": {"data": [18446744073709551615,
     9223372036854775808, 9223372036854775807, -9223372036854775808, 120]}})")).ok());
-  auto samples = cache->LoadSamples(7);
+  auto samples = ActivityStore(*cache).LoadSamples(7);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 5);
   CHECK((*samples)[0].time == 18446744073709551615.0);
@@ -503,14 +507,14 @@ TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped"
 TEST_CASE("MarkNoStreams takes the activity off the streams queue", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
-  REQUIRE(cache->MarkNoStreams(7).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).MarkNoStreams(7).ok());
   CHECK(SyncState(*cache, 7).streams_state == 2);
-  auto work = cache->PendingDeepWork(false, true, 10);
+  auto work = ActivityStore(*cache).PendingDeepWork(false, true, 10);
   REQUIRE(work.ok());
   CHECK(work->empty());
-  CHECK(*cache->CountPendingDeepWork(false, true) == 0);
-  CHECK(*cache->CountPendingDeepWork(true, true) == 1);  // the detail is still wanted
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(false, true) == 0);
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(true, true) == 1);  // the detail is still wanted
 }
 
 TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "[cache]") {
@@ -518,11 +522,11 @@ TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "
   auto cache = OpenCache(tmp / "cache.db");
   Json s7 = Summary(7, "2024-05-12T11:30:00Z"), s8 = Summary(8, "2024-05-13T11:30:00Z");
   for (const Json* s : {&s7, &s8}) {
-    REQUIRE(cache->UpsertSummary(*s, 1).ok());
-    REQUIRE(cache->StoreDetail(Detail(*s, 2)).ok());
-    REQUIRE(cache->StoreStreams((*s)["id"].get<int64_t>(), Json::parse(R"({"time": {"data": [0, 1, 2]}})")).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(*s, 1).ok());
+    REQUIRE(ActivityStore(*cache).StoreDetail(Detail(*s, 2)).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams((*s)["id"].get<int64_t>(), Json::parse(R"({"time": {"data": [0, 1, 2]}})")).ok());
   }
-  REQUIRE(cache->DeleteActivity(7).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(7).ok());
   sqlite3* db = cache->db();
   CHECK(QueryInt(db, "SELECT count(*) FROM activities WHERE id=7") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE id=7") == 0);
@@ -532,49 +536,49 @@ TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "
   CHECK(QueryInt(db, "SELECT count(*) FROM activities WHERE id=8") == 1);
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=8") == 3);
   CHECK(QueryInt(db, "SELECT count(*) FROM laps WHERE activity_id=8") == 2);
-  REQUIRE(cache->DeleteActivity(7).ok());  // twice: nothing to do, no error
+  REQUIRE(ActivityStore(*cache).DeleteActivity(7).ok());  // twice: nothing to do, no error
 }
 
 TEST_CASE("PendingDeepWork lists newest first, within the limit", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   // Inserted out of order.
-  REQUIRE(cache->UpsertSummary(Summary(2, "2024-05-02T08:00:00Z"), 1).ok());
-  REQUIRE(cache->UpsertSummary(Summary(4, "2024-05-04T08:00:00Z"), 1).ok());
-  REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
-  REQUIRE(cache->UpsertSummary(Summary(3, "2024-05-03T08:00:00Z"), 1).ok());
-  REQUIRE(cache->StoreDetail(Detail(Summary(3, "2024-05-03T08:00:00Z"), 0)).ok());
-  REQUIRE(cache->MarkNoStreams(2).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(2, "2024-05-02T08:00:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(4, "2024-05-04T08:00:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(3, "2024-05-03T08:00:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(Summary(3, "2024-05-03T08:00:00Z"), 0)).ok());
+  REQUIRE(ActivityStore(*cache).MarkNoStreams(2).ok());
 
   auto ids = [](const std::vector<DeepWork>& w) {
     std::vector<int64_t> out;
     for (const auto& x : w) out.push_back(x.id);
     return out;
   };
-  auto all = cache->PendingDeepWork(true, true, 100);
+  auto all = ActivityStore(*cache).PendingDeepWork(true, true, 100);
   REQUIRE(all.ok());
   CHECK(ids(*all) == std::vector<int64_t>{4, 3, 2, 1});
   CHECK(((*all)[0].detail && (*all)[0].streams));
   CHECK((!(*all)[1].detail && (*all)[1].streams));  // 3: detail fetched
   CHECK(((*all)[2].detail && !(*all)[2].streams));  // 2: no streams on Strava
-  CHECK(*cache->CountPendingDeepWork(true, true) == 3 + 3);
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(true, true) == 3 + 3);
 
-  auto two = cache->PendingDeepWork(true, true, 2);
+  auto two = ActivityStore(*cache).PendingDeepWork(true, true, 2);
   REQUIRE(two.ok());
   CHECK(ids(*two) == std::vector<int64_t>{4, 3});
 
-  auto details_only = cache->PendingDeepWork(true, false, 100);
+  auto details_only = ActivityStore(*cache).PendingDeepWork(true, false, 100);
   REQUIRE(details_only.ok());
   CHECK(ids(*details_only) == std::vector<int64_t>{4, 2, 1});
   for (const auto& w : *details_only) CHECK_FALSE(w.streams);
-  CHECK(*cache->CountPendingDeepWork(true, false) == 3);
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(true, false) == 3);
 
-  auto streams_only = cache->PendingDeepWork(false, true, 100);
+  auto streams_only = ActivityStore(*cache).PendingDeepWork(false, true, 100);
   REQUIRE(streams_only.ok());
   CHECK(ids(*streams_only) == std::vector<int64_t>{4, 3, 1});
   for (const auto& w : *streams_only) CHECK_FALSE(w.detail);
 
-  auto nothing = cache->PendingDeepWork(false, false, 100);
+  auto nothing = ActivityStore(*cache).PendingDeepWork(false, false, 100);
   REQUIRE(nothing.ok());
   CHECK(nothing->empty());
 }
@@ -582,32 +586,32 @@ TEST_CASE("PendingDeepWork lists newest first, within the limit", "[cache]") {
 TEST_CASE("IdsNotListedBy, IdsStartingBetween and NewestStartEpoch", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  auto newest = cache->NewestStartEpoch();
+  auto newest = ActivityStore(*cache).NewestStartEpoch();
   REQUIRE(newest.ok());
   CHECK_FALSE(newest->has_value());
 
   for (int id = 1; id <= 4; ++id)
-    REQUIRE(cache->UpsertSummary(Summary(id, "2024-05-0" + std::to_string(id) + "T08:00:00Z"), 1).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(id, "2024-05-0" + std::to_string(id) + "T08:00:00Z"), 1).ok());
   // Run 2 lists 1 and 3 (3 edited meanwhile).
-  REQUIRE(*cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 2) == Upsert::kUnchanged);
-  REQUIRE(*cache->UpsertSummary(Summary(3, "2024-05-03T08:00:00Z", "Renamed"), 2) == Upsert::kChanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 2) == Upsert::kUnchanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(3, "2024-05-03T08:00:00Z", "Renamed"), 2) == Upsert::kChanged);
 
-  auto gone = cache->IdsNotListedBy(2, *ParseIsoUtc("2024-06-01T00:00:00Z"));
+  auto gone = ActivityStore(*cache).IdsNotListedBy(2, *ParseIsoUtc("2024-06-01T00:00:00Z"));
   REQUIRE(gone.ok());
   std::sort(gone->begin(), gone->end());
   CHECK(*gone == std::vector<int64_t>{2, 4});
   // Only those starting before `before`.
-  auto early = cache->IdsNotListedBy(2, *ParseIsoUtc("2024-05-04T08:00:00Z"));
+  auto early = ActivityStore(*cache).IdsNotListedBy(2, *ParseIsoUtc("2024-05-04T08:00:00Z"));
   REQUIRE(early.ok());
   CHECK(*early == std::vector<int64_t>{2});
-  CHECK(cache->IdsNotListedBy(1, *ParseIsoUtc("2024-06-01T00:00:00Z"))->empty());
+  CHECK(ActivityStore(*cache).IdsNotListedBy(1, *ParseIsoUtc("2024-06-01T00:00:00Z"))->empty());
 
   // Exclusive bounds, like Strava's after/before.
-  auto between = cache->IdsStartingBetween(*ParseIsoUtc("2024-05-02T08:00:00Z"), *ParseIsoUtc("2024-05-04T08:00:00Z"));
+  auto between = ActivityStore(*cache).IdsStartingBetween(*ParseIsoUtc("2024-05-02T08:00:00Z"), *ParseIsoUtc("2024-05-04T08:00:00Z"));
   REQUIRE(between.ok());
   CHECK(*between == std::vector<int64_t>{3});
 
-  newest = cache->NewestStartEpoch();
+  newest = ActivityStore(*cache).NewestStartEpoch();
   REQUIRE(newest.ok());
   CHECK(*newest == ParseIsoUtc("2024-05-04T08:00:00Z"));
 }
@@ -620,25 +624,25 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
   a["gear_id"] = "b1";
   b["gear_id"] = "g2";
   c["gear_id"] = "b1";
-  for (const Json* s : {&a, &b, &c}) REQUIRE(cache->UpsertSummary(*s, 1).ok());
-  CHECK(*cache->MissingGearIds() == std::vector<std::string>{"b1", "g2"});
-  REQUIRE(cache->StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}).ok());
-  CHECK(*cache->MissingGearIds() == std::vector<std::string>{"g2"});
+  for (const Json* s : {&a, &b, &c}) REQUIRE(ActivityStore(*cache).UpsertSummary(*s, 1).ok());
+  CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"b1", "g2"});
+  REQUIRE(AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}).ok());
+  CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"g2"});
   CHECK(QueryText(cache->db(), "SELECT name FROM gear WHERE id='b1'") == "Trusty");
   CHECK(QueryInt(cache->db(), "SELECT primary_gear FROM gear WHERE id='b1'") == 1);
-  auto bad_gear = cache->StoreGear({{"id", 5}});
+  auto bad_gear = AthleteStore(*cache).StoreGear({{"id", 5}});
   CHECK(bad_gear.kind() == ErrorKind::kServer);
 
-  CHECK(*cache->HasAthlete() == false);
-  CHECK(cache->StoreAthlete({{"firstname", "Ada"}}).kind() == ErrorKind::kServer);
-  REQUIRE(cache->StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"premium", true}, {"weight", 60.5}}).ok());
-  CHECK(*cache->HasAthlete() == true);
+  CHECK(*AthleteStore(*cache).HasAthlete() == false);
+  CHECK(AthleteStore(*cache).StoreAthlete({{"firstname", "Ada"}}).kind() == ErrorKind::kServer);
+  REQUIRE(AthleteStore(*cache).StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"premium", true}, {"weight", 60.5}}).ok());
+  CHECK(*AthleteStore(*cache).HasAthlete() == true);
   CHECK(QueryText(cache->db(), "SELECT firstname FROM athletes WHERE id=4242") == "Ada");
   CHECK(QueryReal(cache->db(), "SELECT weight FROM athletes WHERE id=4242") == 60.5);
 
-  REQUIRE(cache->StoreDetail(Detail(a, 2)).ok());
-  REQUIRE(cache->StoreStreams(2, Json::parse(R"({"time": {"data": [0, 1, 2]}})")).ok());
-  auto counts = cache->Counts();
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(a, 2)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(2, Json::parse(R"({"time": {"data": [0, 1, 2]}})")).ok());
+  auto counts = ActivityStore(*cache).Counts();
   REQUIRE(counts.ok());
   CHECK(counts->activities == 3);
   CHECK(counts->detailed == 1);
@@ -655,20 +659,20 @@ TEST_CASE("sync_state is a small key/value store", "[cache]") {
   const std::string path = tmp / "cache.db";
   {
     auto cache = OpenCache(path);
-    auto missing = cache->GetState("job");
+    auto missing = GetState(*cache, "job");
     REQUIRE(missing.ok());
     CHECK_FALSE(missing->has_value());
-    REQUIRE(cache->SetState("job", R"({"page":3})").ok());
-    CHECK(**cache->GetState("job") == R"({"page":3})");
-    REQUIRE(cache->SetState("job", R"({"page":4})").ok());
-    CHECK(**cache->GetState("job") == R"({"page":4})");
-    REQUIRE(cache->SetState("last_success", "2024-05-13T10:00:00Z").ok());
-    REQUIRE(cache->DeleteState("job").ok());
-    CHECK_FALSE(cache->GetState("job")->has_value());
-    REQUIRE(cache->DeleteState("job").ok());
+    REQUIRE(SetState(*cache, "job", R"({"page":3})").ok());
+    CHECK(**GetState(*cache, "job") == R"({"page":3})");
+    REQUIRE(SetState(*cache, "job", R"({"page":4})").ok());
+    CHECK(**GetState(*cache, "job") == R"({"page":4})");
+    REQUIRE(SetState(*cache, "last_success", "2024-05-13T10:00:00Z").ok());
+    REQUIRE(DeleteState(*cache, "job").ok());
+    CHECK_FALSE(GetState(*cache, "job")->has_value());
+    REQUIRE(DeleteState(*cache, "job").ok());
   }
   auto again = OpenCache(path);
-  CHECK(**again->GetState("last_success") == "2024-05-13T10:00:00Z");
+  CHECK(**GetState(*again, "last_success") == "2024-05-13T10:00:00Z");
 }
 
 TEST_CASE("Transaction rolls back unless committed", "[cache]") {
@@ -677,14 +681,14 @@ TEST_CASE("Transaction rolls back unless committed", "[cache]") {
   {
     Transaction tx(*cache);
     REQUIRE(tx.status().ok());
-    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
-    REQUIRE(cache->SetState("job", "x").ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+    REQUIRE(SetState(*cache, "job", "x").ok());
   }
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activities") == 0);
-  CHECK_FALSE(cache->GetState("job")->has_value());
+  CHECK_FALSE(GetState(*cache, "job")->has_value());
   {
     Transaction tx(*cache);
-    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
     REQUIRE(tx.Commit().ok());
   }
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activities") == 1);
@@ -693,7 +697,7 @@ TEST_CASE("Transaction rolls back unless committed", "[cache]") {
 TEST_CASE("activities_units view converts units", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
   CHECK(QueryReal(cache->db(), "SELECT distance_km FROM activities_units WHERE id=1") == Approx(5.0005));
   CHECK(QueryReal(cache->db(), "SELECT moving_time_min FROM activities_units WHERE id=1") == 25.0);
 }
@@ -785,9 +789,9 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
   const std::string path = tmp / "cache.db";
   {
     auto cache = OpenCache(path);
-    REQUIRE(cache->UpsertSummary(Summary(1, "2024-05-12T11:30:00Z", "Line one\r\nLine two"), 1).ok());
-    REQUIRE(cache->UpsertSummary(Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
-    for (int64_t id : {1, 2}) REQUIRE(cache->StoreStreams(id, Json::parse(kGpsStreams)).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-12T11:30:00Z", "Line one\r\nLine two"), 1).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
+    for (int64_t id : {1, 2}) REQUIRE(ActivityStore(*cache).StoreStreams(id, Json::parse(kGpsStreams)).ok());
     CheckSizes(*cache, 1);
     // As schema v6 measured it: the CR raw, in two <name>s.
     REQUIRE(cache->Exec("UPDATE activity_sync SET gpx_size = gpx_size - 8 WHERE id = 1; "
@@ -817,7 +821,7 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
   Json s = Summary(7, "2024-05-12T05:30:00Z", "Café \"Tempo\", <5k> & more\nline 🏃");
   s["elapsed_time"] = 1620.0;  // a float where an integer is usual: "1620.0" in the .json
   s["max_speed"] = -0.0;
-  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
   CheckSizes(*cache, 7);
 
   // From the listing's parser, measured as the sync does.
@@ -825,18 +829,18 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
   REQUIRE(rows.ok());
   MeasureRow((*rows)[0]);
   REQUIRE((*rows)[0].json_size > 0);
-  REQUIRE(*cache->UpsertRow((*rows)[0], 1) == Upsert::kNew);
+  REQUIRE(*ActivityStore(*cache).UpsertRow((*rows)[0], 1) == Upsert::kNew);
   CheckSizes(*cache, 8);
   // A row of unknown size is measured by the cache.
   ActivityRow unknown = RowFromJson(Summary(9, "2024-05-14T05:30:00Z"));
   REQUIRE(unknown.json_size == -1);
   REQUIRE(unknown.csv_row_size == -1);
-  REQUIRE(*cache->UpsertRow(unknown, 1) == Upsert::kNew);
+  REQUIRE(*ActivityStore(*cache).UpsertRow(unknown, 1) == Upsert::kNew);
   CheckSizes(*cache, 9);
 
-  REQUIRE(cache->StoreDetail(Detail(s, 3)).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 3)).ok());
   CheckSizes(*cache, 7);
-  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
   CHECK(QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7") > 0);
   CheckSizes(*cache, 7);
 
@@ -844,38 +848,38 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
     const int64_t before = QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7");
     Json edited = s;
     edited["name"] = "A much, much longer title than before";
-    REQUIRE(*cache->UpsertSummary(edited, 2) == Upsert::kChanged);
+    REQUIRE(*ActivityStore(*cache).UpsertSummary(edited, 2) == Upsert::kChanged);
     CheckSizes(*cache, 7);
     CHECK(QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7") != before);
     // A fresh detail with streams held: measured again.
     Json detail = Detail(edited, 1);
     detail["name"] = "Short";
     detail["sport_type"] = "TrailRun";
-    REQUIRE(cache->StoreDetail(detail).ok());
+    REQUIRE(ActivityStore(*cache).StoreDetail(detail).ok());
     CheckSizes(*cache, 7);
   }
   SECTION("a crop re-queues the streams; the samples held keep their files") {
     Json cropped = s;
     cropped["distance"] = 4000.0;
-    REQUIRE(*cache->UpsertSummary(cropped, 2) == Upsert::kChanged);
+    REQUIRE(*ActivityStore(*cache).UpsertSummary(cropped, 2) == Upsert::kChanged);
     CHECK(SyncState(*cache, 7).streams_state == 0);
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "integer");
   }
   SECTION("streams without a position: a .csv, no .gpx") {
-    REQUIRE(cache->StoreStreams(7, Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})")).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})")).ok());
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "null");
   }
   SECTION("empty streams: neither") {
-    REQUIRE(cache->StoreStreams(7, Json::object()).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(streams_csv_size) FROM activity_sync WHERE id=7") == "null");
   }
   SECTION("MarkNoStreams changes no file") {
-    REQUIRE(cache->MarkNoStreams(8).ok());
+    REQUIRE(ActivityStore(*cache).MarkNoStreams(8).ok());
     CheckSizes(*cache, 8);
-    REQUIRE(cache->MarkNoStreams(7).ok());
+    REQUIRE(ActivityStore(*cache).MarkNoStreams(7).ok());
     CheckSizes(*cache, 7);
   }
 }
@@ -895,18 +899,18 @@ TEST_CASE("Sizes are exact for every activity the emulator makes, summary to str
   for (size_t i = 0; i < gen.activities.size(); ++i) page += (i ? "," : "") + emu::summary_json(gen.activities[i], ctx).dump();
   auto rows = ParseActivityPage(page + "]");
   REQUIRE(rows.ok());
-  for (const ActivityRow& row : *rows) REQUIRE(*cache->UpsertRow(row, 1) == Upsert::kNew);
+  for (const ActivityRow& row : *rows) REQUIRE(*ActivityStore(*cache).UpsertRow(row, 1) == Upsert::kNew);
   const std::vector<std::string> keys = {"time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
                                          "cadence", "watts", "temp", "moving", "grade_smooth"};
   for (size_t i = 0; i < gen.activities.size(); ++i) {
     const emu::Activity& a = gen.activities[i];
-    if (i % 3 != 0) REQUIRE(cache->StoreDetail(emu::detail_json(a, ctx)).ok());
-    if (!a.has_streams()) REQUIRE(cache->MarkNoStreams(a.id).ok());
-    else if (i % 4 != 0) REQUIRE(cache->StoreStreams(a.id, emu::streams_json(a, ctx, keys, true)).ok());
+    if (i % 3 != 0) REQUIRE(ActivityStore(*cache).StoreDetail(emu::detail_json(a, ctx)).ok());
+    if (!a.has_streams()) REQUIRE(ActivityStore(*cache).MarkNoStreams(a.id).ok());
+    else if (i % 4 != 0) REQUIRE(ActivityStore(*cache).StoreStreams(a.id, emu::streams_json(a, ctx, keys, true)).ok());
     if (i % 5 == 0) {  // renamed on Strava
       Json edited = emu::summary_json(a, ctx);
       edited["name"] = "Renamed, \"again\" <" + std::to_string(i) + ">";
-      REQUIRE(*cache->UpsertSummary(edited, 2) == Upsert::kChanged);
+      REQUIRE(*ActivityStore(*cache).UpsertSummary(edited, 2) == Upsert::kChanged);
     }
   }
   for (const emu::Activity& a : gen.activities) CheckSizes(*cache, a.id);
@@ -916,10 +920,10 @@ TEST_CASE("Sizes are exact for every activity the emulator makes, summary to str
 TEST_CASE("LoadSamples gives the samples held, in seq order", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
-  CHECK(cache->LoadSamples(7)->empty());
-  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
-  auto samples = cache->LoadSamples(7);
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  CHECK(ActivityStore(*cache).LoadSamples(7)->empty());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  auto samples = ActivityStore(*cache).LoadSamples(7);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 4);
   CHECK(RenderStreamsCsv(*samples) == RenderStreamsCsv(SamplesBySql(cache->db(), 7)));
@@ -930,17 +934,17 @@ TEST_CASE("LoadSamples gives the samples held, in seq order", "[cache][sizes]") 
   CHECK((*samples)[0].moving == 0.0);
   CHECK((*samples)[3].time == 30.0);
   CHECK_FALSE((*samples)[0].cadence.has_value());
-  CHECK(cache->LoadSamples(8)->empty());
+  CHECK(ActivityStore(*cache).LoadSamples(8)->empty());
 }
 
 TEST_CASE("StoreStreams of an activity not held stores nothing", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->StoreStreams(99, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(99, Json::parse(kGpsStreams)).ok());
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM streams") == 0);
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 0);
   // So an activity of that id, listed later, holds no streams.
-  REQUIRE(cache->UpsertSummary(Summary(99, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(99, "2024-05-12T11:30:00Z"), 1).ok());
   CheckSizes(*cache, 99);
 }
 
@@ -968,26 +972,26 @@ TEST_CASE("activity_sync.rev is the seq of the activity's last logged write", "[
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z", "Morning Run");
-  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
-  REQUIRE(*cache->UpsertSummary(Summary(8, "2024-05-13T05:30:00Z"), 1) == Upsert::kNew);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(8, "2024-05-13T05:30:00Z"), 1) == Upsert::kNew);
   CHECK(Rev(*cache, 7) == 1);
   CHECK(Rev(*cache, 8) == 2);
   // Unchanged: same version. Every change after: a larger one.
-  REQUIRE(*cache->UpsertSummary(s, 2) == Upsert::kUnchanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 2) == Upsert::kUnchanged);
   CHECK(Rev(*cache, 7) == 1);
   s["kudos_count"] = 3;  // the same size, other bytes
-  REQUIRE(*cache->UpsertSummary(s, 3) == Upsert::kChanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 3) == Upsert::kChanged);
   CHECK(Rev(*cache, 7) == LastSeq(*cache));
   CHECK(Rev(*cache, 7) == 3);
-  REQUIRE(cache->StoreDetail(Detail(s, 1)).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
   CHECK(Rev(*cache, 7) == 4);
-  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
   CHECK(Rev(*cache, 7) == 5);
-  REQUIRE(cache->MarkNoStreams(8).ok());  // no file changes
+  REQUIRE(ActivityStore(*cache).MarkNoStreams(8).ok());  // no file changes
   CHECK(Rev(*cache, 8) == 2);
   // Pruning keeps the newest row, so versions keep growing.
-  REQUIRE(cache->PruneFsChanges(1).ok());
-  REQUIRE(cache->StoreDetail(Detail(Summary(8, "2024-05-13T05:30:00Z"), 1)).ok());
+  REQUIRE(ActivityStore(*cache).PruneFsChanges(1).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(Summary(8, "2024-05-13T05:30:00Z"), 1)).ok());
   CHECK(Rev(*cache, 8) == 6);
 }
 
@@ -998,7 +1002,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   Json s = Summary(7, "2024-05-12T05:30:00Z", "Morning Run");
   const std::string base = "2024-05-12_0730_Morning-Run_7";
 
-  REQUIRE(*cache->UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
   auto log = ChangesAfter(*cache, 0);
   REQUIRE(log.size() == 1);
   CHECK(log[0].id == 7);
@@ -1007,12 +1011,12 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   CHECK(log[0].base == "NULL");
 
   int64_t seq = LastSeq(*cache);
-  REQUIRE(*cache->UpsertSummary(s, 2) == Upsert::kUnchanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 2) == Upsert::kUnchanged);
   CHECK(ChangesAfter(*cache, seq).empty());
 
   Json renamed = s;
   renamed["name"] = "Evening Run";
-  REQUIRE(*cache->UpsertSummary(renamed, 3) == Upsert::kChanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(renamed, 3) == Upsert::kChanged);
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 1);
   CHECK(log[0].id == 7);
@@ -1025,7 +1029,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   Json moved = renamed;
   moved["start_date"] = "2024-06-02T05:30:00Z";
   moved["start_date_local"] = "2024-06-02T07:30:00Z";
-  REQUIRE(*cache->UpsertSummary(moved, 4) == Upsert::kChanged);
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(moved, 4) == Upsert::kChanged);
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 1);
   CHECK(log[0].base == "2024-05-12_0730_Evening-Run_7");
@@ -1034,8 +1038,8 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   // Detail and streams: logged where the files are.
   const std::string now = "2024-06-02_0730_Evening-Run_7";
   seq = LastSeq(*cache);
-  REQUIRE(cache->StoreDetail(Detail(moved, 1)).ok());
-  REQUIRE(cache->StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(moved, 1)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 2);
   for (const Change& c : log) {
@@ -1046,32 +1050,32 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   }
   // MarkNoStreams changes no file; writes to activities not held log nothing.
   seq = LastSeq(*cache);
-  REQUIRE(cache->MarkNoStreams(7).ok());
-  REQUIRE(cache->StoreDetail(Detail(Summary(8, "2024-05-13T11:30:00Z"), 1)).ok());
-  REQUIRE(cache->StoreStreams(8, Json::parse(kGpsStreams)).ok());
-  REQUIRE(cache->DeleteActivity(8).ok());
+  REQUIRE(ActivityStore(*cache).MarkNoStreams(7).ok());
+  REQUIRE(ActivityStore(*cache).StoreDetail(Detail(Summary(8, "2024-05-13T11:30:00Z"), 1)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(8, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(8).ok());
   CHECK(ChangesAfter(*cache, seq).empty());
 
-  REQUIRE(cache->DeleteActivity(7).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(7).ok());
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 1);
   CHECK(log[0].id == 7);
   CHECK(log[0].base == now);
   CHECK(log[0].month == "6");
   seq = LastSeq(*cache);
-  REQUIRE(cache->DeleteActivity(7).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(7).ok());
   CHECK(ChangesAfter(*cache, seq).empty());
 
   // A title that leaves nothing takes the sport's name, as the mount does.
-  REQUIRE(*cache->UpsertSummary(Summary(9, "2024-05-12T05:30:00Z", "///"), 1) == Upsert::kNew);
-  REQUIRE(cache->DeleteActivity(9).ok());
+  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(9, "2024-05-12T05:30:00Z", "///"), 1) == Upsert::kNew);
+  REQUIRE(ActivityStore(*cache).DeleteActivity(9).ok());
   CHECK(ChangesAfter(*cache, LastSeq(*cache) - 1)[0].base == "2024-05-12_0730_Run_9");
 
   // Rolled back with its transaction, like the write it logs.
   seq = LastSeq(*cache);
   {
     Transaction tx(*cache);
-    REQUIRE(*cache->UpsertSummary(Summary(10, "2024-05-12T05:30:00Z"), 1) == Upsert::kNew);
+    REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(10, "2024-05-12T05:30:00Z"), 1) == Upsert::kNew);
   }
   CHECK(ChangesAfter(*cache, seq).empty());
 }
@@ -1079,20 +1083,20 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
 TEST_CASE("PruneFsChanges keeps the newest rows, and seq keeps growing", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(cache->PruneFsChanges(10).ok());  // empty: nothing to do
+  REQUIRE(ActivityStore(*cache).PruneFsChanges(10).ok());  // empty: nothing to do
   for (int id = 1; id <= 20; ++id)
-    REQUIRE(cache->UpsertSummary(Summary(id, "2024-05-12T05:30:00Z"), 1).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(id, "2024-05-12T05:30:00Z"), 1).ok());
   const int64_t last = LastSeq(*cache);
-  REQUIRE(cache->PruneFsChanges(100).ok());
+  REQUIRE(ActivityStore(*cache).PruneFsChanges(100).ok());
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 20);
-  REQUIRE(cache->PruneFsChanges(5).ok());
+  REQUIRE(ActivityStore(*cache).PruneFsChanges(5).ok());
   CHECK(QueryColumn(cache->db(), "SELECT activity_id FROM fs_changes ORDER BY seq") ==
         std::vector<std::string>{"16", "17", "18", "19", "20"});
   CHECK(LastSeq(*cache) == last);
-  REQUIRE(cache->PruneFsChanges(0).ok());
+  REQUIRE(ActivityStore(*cache).PruneFsChanges(0).ok());
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 1);
   CHECK(LastSeq(*cache) == last);
-  REQUIRE(cache->DeleteActivity(3).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(3).ok());
   CHECK(LastSeq(*cache) == last + 1);
 }
 
@@ -1175,16 +1179,16 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
   std::vector<int64_t> ids;
   for (int i = 0; i < 6; ++i) {
     Json s = Summary(100 + i, "2024-0" + std::to_string(1 + i) + "-12T05:30:00Z", "Run \"" + std::to_string(i) + "\", ü");
-    REQUIRE(source->UpsertSummary(s, 1).ok());
-    if (i % 2 == 0) REQUIRE(source->StoreDetail(Detail(s, 2)).ok());
-    if (i % 3 == 0) REQUIRE(source->StoreStreams(100 + i, Json::parse(kGpsStreams)).ok());
-    if (i == 1) REQUIRE(source->StoreStreams(100 + i, Json::parse(R"({"time": {"data": [0, 1]}})")).ok());
-    if (i == 5) REQUIRE(source->MarkNoStreams(100 + i).ok());
+    REQUIRE(ActivityStore(*source).UpsertSummary(s, 1).ok());
+    if (i % 2 == 0) REQUIRE(ActivityStore(*source).StoreDetail(Detail(s, 2)).ok());
+    if (i % 3 == 0) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(kGpsStreams)).ok());
+    if (i == 1) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(R"({"time": {"data": [0, 1]}})")).ok());
+    if (i == 5) REQUIRE(ActivityStore(*source).MarkNoStreams(100 + i).ok());
     ids.push_back(100 + i);
   }
-  REQUIRE(source->StoreGear({{"id", "b1"}, {"name", "Trusty"}}).ok());
-  REQUIRE(source->StoreAthlete({{"id", 4242}, {"firstname", "Ada"}}).ok());
-  REQUIRE(source->SetState("history_complete", "2024-07-01T00:00:00Z").ok());
+  REQUIRE(AthleteStore(*source).StoreGear({{"id", "b1"}, {"name", "Trusty"}}).ok());
+  REQUIRE(AthleteStore(*source).StoreAthlete({{"id", 4242}, {"firstname", "Ada"}}).ok());
+  REQUIRE(SetState(*source, "history_complete", "2024-07-01T00:00:00Z").ok());
 
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(v1_path.c_str(), &raw) == SQLITE_OK);
@@ -1236,7 +1240,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
     CHECK(TableRows(db, sql) == TableRows(source->db(), sql));
   }
   // And it works as a v2 cache from then on.
-  REQUIRE(*upgraded->UpsertSummary(Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) == Upsert::kChanged);
+  REQUIRE(*ActivityStore(*upgraded).UpsertSummary(Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) == Upsert::kChanged);
   CheckSizes(*upgraded, 100);
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == 1);
   upgraded.reset();

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "cache/activity_store.h"
 #include "cache/import_store.h"
 #include "fake_transport.h"
 #include "fit_writer.h"
@@ -102,7 +103,7 @@ TEST_CASE("a device file attaches to an activity synced from the API and changes
               {"type", "Run"}, {"start_date", "2024-05-12T08:00:30Z"}, {"start_date_local", "2024-05-12T10:00:30Z"},
               {"timezone", "(GMT+01:00) Europe/Berlin"}, {"utc_offset", 7200.0}, {"distance", 181.0},
               {"moving_time", 59}, {"elapsed_time", 59}};
-  REQUIRE(w.cache->UpsertSummary(api, 1).ok());
+  REQUIRE(ActivityStore(*w.cache).UpsertSummary(api, 1).ok());
   const std::string json_before = w.Text("SELECT json FROM activities");
   REQUIRE(std::filesystem::create_directories(w.Path("watch")));
   Write(w.Path("watch/watch.fit"), Fit(1715500800, 7200));
@@ -155,10 +156,10 @@ TEST_CASE("an export: rows keep their ids, files give streams, a listing never d
   CHECK(w.Int("SELECT count(*) FROM activity_sync WHERE source='export'") == 3);
 
   // A listing that holds none of them deletes none of them.
-  auto gone = w.cache->IdsNotListedBy(99, 2000000000);
+  auto gone = ActivityStore(*w.cache).IdsNotListedBy(99, 2000000000);
   REQUIRE(gone.ok());
   CHECK(gone->empty());
-  auto window = w.cache->IdsStartingBetween(0, 2000000000);
+  auto window = ActivityStore(*w.cache).IdsStartingBetween(0, 2000000000);
   REQUIRE(window.ok());
   CHECK(window->empty());
 
@@ -166,7 +167,7 @@ TEST_CASE("an export: rows keep their ids, files give streams, a listing never d
   Json listed = {{"id", 11000000001}, {"resource_state", 2}, {"name", "Renamed on Strava"}, {"sport_type", "Run"},
                  {"start_date", "2024-05-12T08:00:00Z"}, {"start_date_local", "2024-05-12T10:00:00Z"},
                  {"distance", 180.5}, {"moving_time", 59}, {"elapsed_time", 59}};
-  REQUIRE(w.cache->UpsertSummary(listed, 100).ok());
+  REQUIRE(ActivityStore(*w.cache).UpsertSummary(listed, 100).ok());
   CHECK(w.Int("SELECT count(*) FROM activities") == 3);
   CHECK(w.Text("SELECT name FROM activities WHERE id=11000000001") == "Renamed on Strava");
   CHECK(w.Int("SELECT count(*) FROM streams WHERE activity_id=11000000001") == 60);

@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "cache/cache.h"
+#include "cache/db.h"
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
 #include "fake_transport.h"
 #include "sql_helpers.h"
 
@@ -125,19 +127,19 @@ std::unique_ptr<Cache> Athlete(const std::string& path) {
   auto cache = std::move(opened).value();
   Transaction tx(*cache);
   REQUIRE(tx.status().ok());
-  REQUIRE(cache->StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"ftp", 250}}).ok());
+  REQUIRE(AthleteStore(*cache).StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"ftp", 250}}).ok());
   for (const Json& a : {Activity(1, "2024-12-30T07:00:00", "Run", 10000, 3000, 50, 3, 1),
                         Activity(2, "2024-12-30T18:00:00", "Ride", 40000, 4800, 300, 5, 0),
                         Activity(3, "2024-12-29T09:00:00", "Run", 5000, 1500, 20, 2, 2),
                         Activity(4, "2025-01-05T08:00:00", "Swim", 1500, 1800, 0, 0, 0),
                         Activity(5, "2025-01-02T19:00:00", "Yoga", 0, 3600, 0, 1, 0),
                         Activity(6, "2025-01-03T12:00:00", "Run", 400, 200, 0, 1, 1)})
-    REQUIRE(cache->UpsertSummary(a, 1).ok());
-  REQUIRE(cache->StoreStreams(1, Run1Streams()).ok());
-  REQUIRE(cache->StoreStreams(2, Ride2Streams()).ok());
-  REQUIRE(cache->StoreStreams(3, Run3Streams()).ok());
-  REQUIRE(cache->StoreStreams(6, Run6Streams()).ok());
-  REQUIRE(cache->MarkNoStreams(4).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(a, 1).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(1, Run1Streams()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(2, Ride2Streams()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(3, Run3Streams()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(6, Run6Streams()).ok());
+  REQUIRE(ActivityStore(*cache).MarkNoStreams(4).ok());
   REQUIRE(tx.Commit().ok());
   return cache;
 }
@@ -303,10 +305,10 @@ TEST_CASE("Storing streams stores their efforts and zone seconds", "[analytics]"
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_efforts") == 4);  // activities 4 and 5 hold no streams
 
   // Replaced with new streams, deleted with the activity.
-  REQUIRE(cache->StoreStreams(3, Run6Streams()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(3, Run6Streams()).ok());
   CHECK(QueryReal(db, "SELECT time_400m_s FROM activity_efforts WHERE activity_id=3") == 200);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds WHERE activity_id=3") == 0);
-  REQUIRE(cache->DeleteActivity(2).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(2).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_efforts WHERE activity_id=2") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_power_seconds") == 0);
 }
@@ -517,28 +519,28 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   CreateV3View(db, "training_90d");
   CheckAsV3(db);
   // A tie: the same 400 m in 80 s a year later; the earlier one keeps the record.
-  REQUIRE(cache->UpsertSummary(Activity(7, "2025-01-04T07:00:00", "Run", 400, 80, 0, 0, 0), 2).ok());
+  REQUIRE(ActivityStore(*cache).UpsertSummary(Activity(7, "2025-01-04T07:00:00", "Run", 400, 80, 0, 0, 0), 2).ok());
   {
     Column time, distance;
     for (int t = 0; t <= 80; t += 10) time.push_back(t), distance.push_back(5.0 * t);
-    REQUIRE(cache->StoreStreams(7, Streams({{"time", time}, {"distance", distance}})).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(7, Streams({{"time", time}, {"distance", distance}})).ok());
   }
   CheckAsV3(db);
   SECTION("an edit moves an activity to another day and sport") {
-    REQUIRE(cache->UpsertSummary(Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2).ok());
     CheckAsV3(db);
-    REQUIRE(cache->UpsertSummary(Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
     CheckAsV3(db);
   }
   SECTION("new streams replace an activity's figures") {
-    REQUIRE(cache->StoreStreams(3, Run1Streams()).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(3, Run1Streams()).ok());
     CheckAsV3(db);
   }
   SECTION("deletions") {
-    REQUIRE(cache->DeleteActivity(1).ok());
+    REQUIRE(ActivityStore(*cache).DeleteActivity(1).ok());
     CheckAsV3(db);
-    REQUIRE(cache->DeleteActivity(2).ok());
-    REQUIRE(cache->DeleteActivity(5).ok());
+    REQUIRE(ActivityStore(*cache).DeleteActivity(2).ok());
+    REQUIRE(ActivityStore(*cache).DeleteActivity(5).ok());
     CheckAsV3(db);
   }
   SECTION("a new maximum heart rate, Strava's zones, a new FTP") {
@@ -573,19 +575,19 @@ TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_chang
   REQUIRE(cache->Exec("DELETE FROM analytics_settings").ok());
   CHECK(QueryInt(db, logged) == 5);
   const Json zones = Json::parse(R"({"heart_rate":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
-  REQUIRE(cache->StoreAthleteZones(zones).ok());
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones).ok());
   CHECK(QueryInt(db, logged) == 7);
   // The same zones again (the usual daily answer) write nothing.
-  REQUIRE(cache->StoreAthleteZones(zones).ok());
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones).ok());
   CHECK(QueryInt(db, logged) == 7);
   REQUIRE(cache->Exec("UPDATE athlete_zones SET min = 140 WHERE zone = 2").ok());
   CHECK(QueryInt(db, logged) == 8);
-  REQUIRE(cache->StoreAthleteZones(zones).ok());  // Strava's back: all replaced
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones).ok());  // Strava's back: all replaced
   CHECK(QueryColumn(db, "SELECT zone || ':' || min || '-' || ifnull(max, '') FROM athlete_zones ORDER BY zone") ==
         std::vector<std::string>{"1:0.0-150.0", "2:150.0-"});
   CHECK(QueryInt(db, logged) == 8 + 2 + 2);
   // Writes of activities log their own rows, never one for activity 0.
-  REQUIRE(cache->DeleteActivity(5).ok());
+  REQUIRE(ActivityStore(*cache).DeleteActivity(5).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
 }
 
@@ -636,7 +638,7 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
   CHECK(Rows(db, kTraining, "training_90d") == training);
   CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 14);
   // And its triggers keep them from then on.
-  REQUIRE((*upgraded)->DeleteActivity(1).ok());
+  REQUIRE(ActivityStore(**upgraded).DeleteActivity(1).ok());
   CreateV3View(db, "personal_records");
   CreateV3View(db, "training_90d");
   CheckAsV3(db);

@@ -15,7 +15,9 @@
 
 #include <zlib.h>
 
-#include "cache/cache.h"
+#include "cache/db.h"
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
 #include "cache/import_store.h"
 #include "format/names.h"
 #include "format/render.h"
@@ -71,9 +73,9 @@ struct Fixture {
     INFO(c.status().message());
     REQUIRE(c.ok());
     writer = std::move(*c);
-    REQUIRE(writer->StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"lastname", "Bä\"r"}, {"resource_state", 3}}).ok());
+    REQUIRE(AthleteStore(*writer).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"lastname", "Bä\"r"}, {"resource_state", 3}}).ok());
   }
-  void Put(const Json& a) { REQUIRE(writer->UpsertSummary(a, 1).ok()); }
+  void Put(const Json& a) { REQUIRE(ActivityStore(*writer).UpsertSummary(a, 1).ok()); }
   FsTree& Tree() {
     if (!tree) {
       auto t = FsTree::Open(path, memo);
@@ -160,8 +162,8 @@ TEST_CASE("the tree: folders from start_date_local, files per what is held", "[f
   f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
   f.Put(Activity(11000000002, "2023-12-30T08:00:00Z", "Morning Run"));
   f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride/with\nnewline", "Ride"));
-  REQUIRE(f.writer->StoreStreams(11000000003, Streams(40, true)).ok());
-  REQUIRE(f.writer->StoreStreams(11000000002, Streams(10, false)).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, Streams(40, true)).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000002, Streams(10, false)).ok());
 
   CHECK(f.Names(kRootInode) ==
         std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
@@ -197,9 +199,9 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
   Fixture f;
   Json a = Activity(11000000003, "2024-05-12T06:30:00Z", "Évening \"Ride\", with commas", "Ride");
   f.Put(a);
-  REQUIRE(f.writer->StoreStreams(11000000003, Streams(25, true)).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, Streams(25, true)).ok());
   CHECK(f.Bytes(ActivityFileInode(ActivityFile::kJson, 11000000003)) == RenderJsonFile(a));
-  auto samples = f.writer->LoadSamples(11000000003);
+  auto samples = ActivityStore(*f.writer).LoadSamples(11000000003);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 25);
   CHECK(f.Bytes(ActivityFileInode(ActivityFile::kCsv, 11000000003)) == RenderStreamsCsv(*samples));
@@ -441,7 +443,7 @@ TEST_CASE("the change log says what the kernel must forget", "[fs_tree]") {
   a["start_date"] = "2024-06-01T06:30:00Z";
   a["start_date_local"] = "2024-06-01T08:30:00Z";
   f.Put(a);
-  REQUIRE(f.writer->DeleteActivity(11000000004).ok());
+  REQUIRE(ActivityStore(*f.writer).DeleteActivity(11000000004).ok());
   auto inv = t.ChangesSince(*start);
   REQUIRE(inv.ok());
   CHECK(inv->last_seq > *start);

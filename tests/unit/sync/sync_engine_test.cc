@@ -145,7 +145,7 @@ struct World {
     return name;
   }
   std::optional<std::string> State(const std::string& key) {
-    auto v = cache->GetState(key);
+    auto v = GetState(*cache, key);
     REQUIRE(v.ok());
     return *v;
   }
@@ -986,7 +986,7 @@ TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how
 
   // A new grant (`stravafs auth` forgets the check): fetched at the next sync.
   w.strava.profile_scope = true;
-  REQUIRE(w.cache->DeleteState(kStateZonesChecked).ok());
+  REQUIRE(DeleteState(*w.cache, kStateZonesChecked).ok());
   REQUIRE(w.Sync().status.ok());
   CHECK(ZoneRows(w.db()) == kFakeZones);
   CHECK(w.progress.notes.size() == 1);

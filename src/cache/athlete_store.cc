@@ -1,0 +1,113 @@
+#include "cache/athlete_store.h"
+
+#include <optional>
+#include <utility>
+
+namespace stravafs {
+
+Status AthleteStore::StoreAthlete(const Json& a) {
+  if (!a.is_object() || !a.contains("id") || !FitsInt64(a["id"]))
+    return Status::Error(ErrorKind::kServer, "athlete reply has no integer id");
+  Stmt* st = cache_.Prepare(
+      "INSERT OR REPLACE INTO athletes(id, username, firstname, lastname, city, state, country, sex, "
+      "premium, created_at, weight, ftp, json) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  st->Bind(1, a["id"].get<int64_t>());
+  int i = 2;
+  for (const char* k : {"username", "firstname", "lastname", "city", "state", "country", "sex"}) {
+    auto it = a.find(k);
+    if (it != a.end() && it->is_string()) st->Bind(i, it->get<std::string>()); else st->BindNull(i);
+    ++i;
+  }
+  if (auto it = a.find("premium"); it != a.end() && it->is_boolean()) st->Bind(9, int64_t{it->get<bool>()});
+  else st->BindNull(9);
+  if (auto it = a.find("created_at"); it != a.end() && it->is_string()) st->Bind(10, it->get<std::string>());
+  else st->BindNull(10);
+  for (auto [k, col] : {std::pair{"weight", 11}, std::pair{"ftp", 12}}) {
+    auto it = a.find(k);
+    if (it != a.end() && it->is_number()) st->Bind(col, it->get<double>()); else st->BindNull(col);
+  }
+  st->Bind(13, a.dump());
+  st->Step();
+  return cache_.Check(st->rc(), "storing the athlete");
+}
+
+Status AthleteStore::StoreGear(const Json& g) {
+  if (!g.is_object() || !g.contains("id") || !g["id"].is_string())
+    return Status::Error(ErrorKind::kServer, "gear reply has no string id");
+  Stmt* st = cache_.Prepare(
+      "INSERT OR REPLACE INTO gear(id, name, brand_name, model_name, distance, primary_gear, retired, json) "
+      "VALUES(?,?,?,?,?,?,?,?)");
+  st->Bind(1, g["id"].get<std::string>());
+  int i = 2;
+  for (const char* k : {"name", "brand_name", "model_name"}) {
+    auto it = g.find(k);
+    if (it != g.end() && it->is_string()) st->Bind(i, it->get<std::string>()); else st->BindNull(i);
+    ++i;
+  }
+  if (auto it = g.find("distance"); it != g.end() && it->is_number()) st->Bind(5, it->get<double>());
+  else st->BindNull(5);
+  for (auto [k, col] : {std::pair{"primary", 6}, std::pair{"retired", 7}}) {
+    auto it = g.find(k);
+    if (it != g.end() && it->is_boolean()) st->Bind(col, int64_t{it->get<bool>()}); else st->BindNull(col);
+  }
+  st->Bind(8, g.dump());
+  st->Step();
+  return cache_.Check(st->rc(), "storing gear");
+}
+
+Status AthleteStore::StoreAthleteZones(const Json& zones) {
+  struct Zone {
+    std::string kind;
+    int64_t zone;
+    double min;
+    std::optional<double> max;
+    bool operator==(const Zone&) const = default;
+  };
+  std::vector<Zone> fresh, held;
+  for (auto [key, kind] : {std::pair{"heart_rate", "heartrate"}, std::pair{"power", "power"}}) {
+    auto it = zones.find(key);
+    if (it == zones.end() || !it->is_object() || !it->contains("zones")) continue;
+    int64_t zone = 0;
+    for (const Json& z : (*it)["zones"]) {
+      const double max = z["max"].get<double>();
+      fresh.push_back({kind, ++zone, z["min"].get<double>(), max < 0 ? std::nullopt : std::optional<double>(max)});
+    }
+  }
+  Stmt* q = cache_.Prepare("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind = 'power', kind, zone");
+  while (q->Step())
+    held.push_back({q->Text(0), q->Int(1), q->Real(2), q->IsNull(3) ? std::nullopt : std::optional<double>(q->Real(3))});
+  if (auto s = cache_.Check(q->rc(), "reading the athlete's zones"); !s.ok()) return s;
+  // Unchanged (the usual daily answer): no write, so the mount's stats/
+  // files, which follow every change of this table, are not recomputed.
+  if (fresh == held) return Status::Ok();
+  if (auto s = cache_.Exec("DELETE FROM athlete_zones"); !s.ok()) return s;
+  Stmt* ins = cache_.Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
+  for (const Zone& z : fresh) {
+    ins->Bind(1, z.kind).Bind(2, z.zone).Bind(3, z.min);
+    if (z.max) ins->Bind(4, *z.max); else ins->BindNull(4);
+    ins->Step();
+    if (auto s = cache_.Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
+    ins->Reset();
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> AthleteStore::MissingGearIds() {
+  Stmt* st = cache_.Prepare(
+      "SELECT DISTINCT gear_id FROM activities WHERE gear_id IS NOT NULL AND gear_id <> '' "
+      "AND gear_id NOT IN (SELECT id FROM gear) ORDER BY gear_id");
+  std::vector<std::string> ids;
+  while (st->Step()) ids.push_back(st->Text(0));
+  if (auto s = cache_.Check(st->rc(), "listing gear"); !s.ok()) return s;
+  return ids;
+}
+
+Result<bool> AthleteStore::HasAthlete() {
+  Stmt* st = cache_.Prepare("SELECT 1 FROM athletes LIMIT 1");
+  bool found = st->Step();
+  if (auto s = cache_.Check(st->rc(), "reading the athlete"); !s.ok()) return s;
+  st->Reset();
+  return found;
+}
+
+}  // namespace stravafs

@@ -1,0 +1,36 @@
+// AthleteStore: the athlete, their gear and their heart-rate and power zones
+// held in the cache (athletes, gear, athlete_zones).
+//
+// Holds nothing but the Cache it is made over, so one is made wherever one
+// is needed. Not thread-safe, as the Cache.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "base/status.h"
+#include "cache/db.h"
+
+namespace stravafs {
+
+class AthleteStore {
+ public:
+  explicit AthleteStore(Cache& cache) : cache_(cache) {}
+
+  Status StoreAthlete(const Json& athlete);
+  Status StoreGear(const Json& gear);
+  // Replaces athlete_zones with a GET /athlete/zones reply (checked by
+  // CheckZones): heart_rate zones as kind 'heartrate', power zones as
+  // 'power', numbered from 1; Strava's open top (max -1) as NULL. Writes
+  // nothing when the table already holds exactly those zones.
+  Status StoreAthleteZones(const Json& zones);
+  // Gear the activities name that is not held yet.
+  Result<std::vector<std::string>> MissingGearIds();
+  Result<bool> HasAthlete();
+
+ private:
+  Cache& cache_;
+};
+
+}  // namespace stravafs
