@@ -21,7 +21,7 @@ class AthleteStore {
   Status StoreAthlete(const Json& athlete);
   Status StoreGear(const Json& gear);
   // Replaces athlete_zones with a GET /athlete/zones reply (checked by
-  // CheckZones): heart_rate zones as kind 'heartrate', power zones as
+  // api::CheckZones): heart_rate zones as kind 'heartrate', power zones as
   // 'power', numbered from 1; Strava's open top (max -1) as NULL. Writes
   // nothing when the table already holds exactly those zones.
   Status StoreAthleteZones(const Json& zones);

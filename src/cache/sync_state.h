@@ -28,6 +28,9 @@ inline constexpr const char* kStateLastSuccess = "last_success";
 inline constexpr const char* kStateLastError = "last_error";
 inline constexpr const char* kStateLastReport = "last_report";
 inline constexpr const char* kStateRateUsage = "rate_usage";
+// The number of the last listing run (activity_sync.listed_run), for --full's
+// "not listed by this run" deletions.
+inline constexpr const char* kStateRunCounter = "run_counter";
 // When GET /athlete/zones was last answered (stored, or refused for a
 // missing scope); `stravafs auth` deletes it so a new grant is used at once.
 inline constexpr const char* kStateZonesChecked = "zones_checked";

@@ -3,10 +3,8 @@
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 #include "format/sizes.h"
-#include "model/activity_page.h"
 
 #include <algorithm>
-#include <cmath>
 #include <future>
 #include <unordered_set>
 
@@ -14,7 +12,23 @@ namespace stravafs {
 
 namespace {
 
-constexpr int kPerPage = 200;
+constexpr int kPerPage = api::kMaxPerPage;
+
+// A listing job's kind as sync_state, the report and the notes name it.
+const char* JobName(SyncEngine::JobKind kind) {
+  switch (kind) {
+    case SyncEngine::JobKind::kHistory: return "history";
+    case SyncEngine::JobKind::kBackfill: return "backfill";
+    case SyncEngine::JobKind::kFull: return "full";
+  }
+  return "history";
+}
+
+std::optional<SyncEngine::JobKind> JobNamed(const std::string& name) {
+  for (auto kind : {SyncEngine::JobKind::kHistory, SyncEngine::JobKind::kBackfill, SyncEngine::JobKind::kFull})
+    if (name == JobName(kind)) return kind;
+  return std::nullopt;
+}
 
 // Rows of fs_changes kept after a run. The mount reads the log within a
 // second of each commit; the rest is there so one that was away a while
@@ -24,50 +38,6 @@ constexpr int64_t kFsChangesKept = 100000;
 std::string NowIso(Clock& clock) { return FormatIsoUtc(clock.NowMs() / 1000); }
 
 }  // namespace
-
-Json StreamsByType(const Json& j) {
-  if (j.is_object()) return j;
-  Json out = Json::object();
-  for (const auto& s : j)
-    if (s.is_object() && s.contains("type") && s["type"].is_string()) out[s["type"].get<std::string>()] = s;
-  return out;
-}
-
-Status CheckStreams(const Json& j) {
-  if (!j.is_object() && !j.is_array()) return Status::Error(ErrorKind::kServer, "streams reply is not an object");
-  const Json keyed = StreamsByType(j);
-  for (const auto& [type, s] : keyed.items()) {
-    if (!s.is_object() || !s.contains("data") || !s["data"].is_array())
-      return Status::Error(ErrorKind::kServer, "stream " + type + " has no data array");
-  }
-  return Status::Ok();
-}
-
-Status CheckZones(const Json& j) {
-  if (!j.is_object()) return Status::Error(ErrorKind::kServer, "zones reply is not an object");
-  int kinds = 0;
-  for (const char* key : {"heart_rate", "power"}) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) continue;
-    const std::string what = std::string(key) + " zones";
-    if (!it->is_object() || !it->contains("zones") || !(*it)["zones"].is_array())
-      return Status::Error(ErrorKind::kServer, what + " have no zones array");
-    double prev = -INFINITY;
-    bool open = false;
-    for (const Json& z : (*it)["zones"]) {
-      if (!z.is_object() || !z.contains("min") || !z["min"].is_number() || !z.contains("max") || !z["max"].is_number())
-        return Status::Error(ErrorKind::kServer, what + ": a zone without numeric min and max");
-      const double min = z["min"].get<double>(), max = z["max"].get<double>();
-      if (open || !std::isfinite(min) || !std::isfinite(max) || min < prev || (max != -1 && max < min))
-        return Status::Error(ErrorKind::kServer, what + ": bounds out of order");
-      open = max == -1;
-      prev = min;
-    }
-    ++kinds;
-  }
-  if (kinds == 0) return Status::Error(ErrorKind::kServer, "zones reply has neither heart_rate nor power zones");
-  return Status::Ok();
-}
 
 Json ReportToJson(const SyncReport& r) {
   Json j = {{"ok", r.status.ok()},
@@ -92,30 +62,17 @@ Json ReportToJson(const SyncReport& r) {
   return j;
 }
 
-static std::string ListQuery(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page) {
-  std::string q = "/athlete/activities?per_page=" + std::to_string(kPerPage) + "&page=" + std::to_string(page);
-  if (after) q += "&after=" + std::to_string(*after);
-  if (before) q += "&before=" + std::to_string(*before);
-  return q;
-}
-
-Result<std::vector<ActivityRow>> SyncEngine::FetchPage(const std::string& query) {
-  std::vector<ActivityRow> rows;
-  Status s = client_.GetWith(query, [&](const std::string& body) {
-    auto parsed = ParseActivityPage(body);
-    if (!parsed.ok()) return parsed.status();
-    rows = std::move(*parsed);
-    for (ActivityRow& row : rows) MeasureRow(row);  // here, rather than in the cache's writer
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
+Result<std::vector<ActivityRow>> SyncEngine::FetchPage(const api::ListQuery& query) {
+  auto rows = api::ListActivities(client_, query);
+  if (!rows.ok()) return rows.status();
+  for (ActivityRow& row : *rows) MeasureRow(row);  // here, on the fetching thread, rather than in the cache's writer
   return rows;
 }
 
 Result<std::vector<ActivityRow>> SyncEngine::ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
                                                       int64_t page) {
   ++report_.list_requests;
-  return FetchPage(ListQuery(after, before, page));
+  return FetchPage({after, before, page, kPerPage});
 }
 
 Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
@@ -124,27 +81,38 @@ Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
   if (!*text) return std::optional<Job>();
   Json j = ParseJson(**text);
   if (j.is_discarded() || !j.is_object()) return std::optional<Job>();  // unreadable: start afresh
+  // Written by this engine, but a hand-edited or damaged value must not throw.
+  auto integer = [&](const char* key, int64_t fallback) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+  };
+  auto name = j.find("kind");
+  std::optional<JobKind> kind = name == j.end()      ? JobKind::kHistory
+                               : name->is_string() ? JobNamed(name->get<std::string>())
+                                                   : std::nullopt;
+  if (!kind) return std::optional<Job>();  // not a job this version runs: start afresh
   Job job;
-  job.kind = j.value("kind", "history");
+  job.kind = *kind;
   if (j.contains("after") && j["after"].is_number_integer()) job.after = j["after"].get<int64_t>();
-  job.before = j.value("before", int64_t{0});
-  job.page = j.value("page", int64_t{1});
-  job.run = j.value("run", int64_t{0});
-  job.listed = j.value("listed", int64_t{0});
+  job.before = integer("before", 0);
+  job.page = integer("page", 1);
+  job.run = integer("run", 0);
+  job.listed = integer("listed", 0);
   return std::optional<Job>(job);
 }
 
 Status SyncEngine::SaveJob(const Job& job) {
-  Json j = {{"kind", job.kind}, {"before", job.before}, {"page", job.page}, {"run", job.run}, {"listed", job.listed}};
+  Json j = {{"kind", JobName(job.kind)}, {"before", job.before}, {"page", job.page},
+            {"run", job.run}, {"listed", job.listed}};
   j["after"] = job.after ? Json(*job.after) : Json(nullptr);
   return SetState(cache_, kStateJob, j.dump());
 }
 
 Result<int64_t> SyncEngine::NextRunId() {
-  auto text = GetState(cache_, "run_counter");
+  auto text = GetState(cache_, kStateRunCounter);
   if (!text.ok()) return text.status();
   int64_t next = (*text ? std::stoll(**text) : 0) + 1;
-  if (auto s = SetState(cache_, "run_counter", std::to_string(next)); !s.ok()) return s;
+  if (auto s = SetState(cache_, kStateRunCounter, std::to_string(next)); !s.ok()) return s;
   return next;
 }
 
@@ -152,10 +120,7 @@ Status SyncEngine::FetchAthleteIfMissing(bool force) {
   auto has = AthleteStore(cache_).HasAthlete();
   if (!has.ok()) return has.status();
   if (*has && !force) return Status::Ok();
-  auto athlete = client_.Get("/athlete", [](const Json& j) {
-    return j.is_object() && j.contains("id") && j["id"].is_number_integer()
-               ? Status::Ok() : Status::Error(ErrorKind::kServer, "athlete reply has no id");
-  });
+  auto athlete = api::GetAthlete(client_);
   if (!athlete.ok()) return athlete.status();
   return AthleteStore(cache_).StoreAthlete(*athlete);
 }
@@ -168,7 +133,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
     std::optional<int64_t> at = ParseIsoUtc(**last);
     if (at && *at <= now && now - *at < kZonesMaxAgeS) return Status::Ok();
   }
-  auto zones = client_.Get("/athlete/zones", CheckZones);
+  auto zones = api::GetAthleteZones(client_);
   // The zones are optional: a missing scope, a 404 or a server that keeps
   // failing on them must not stop the listing and the deep fetch (issue 15:
   // five 500s there stored nothing at all). What stops everything else
@@ -201,7 +166,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
 
 Status SyncEngine::RunJob(Job job, bool resumed) {
   if (resumed) {
-    progress_.OnNote("resuming the interrupted " + job.kind + " listing at page " + std::to_string(job.page));
+    progress_.OnNote("resuming the interrupted " + std::string(JobName(job.kind)) + " listing at page " + std::to_string(job.page));
     if (job.page > 1) --job.page;  // deletions meanwhile may have shifted the pages
   } else {
     Transaction tx(cache_);
@@ -212,7 +177,7 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     if (auto s = SaveJob(job); !s.ok()) return s;
     if (auto s = tx.Commit(); !s.ok()) return s;
   }
-  report_.mode = job.kind;
+  report_.mode = JobName(job.kind);
   // While a full page is stored, the next one is already on its way: parsing
   // and storing overlap the network and the server, the same requests are made
   // in the same order, and a page is still only stored once it is complete.
@@ -221,7 +186,7 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
   std::future<Result<std::vector<ActivityRow>>> ahead;
   auto fetch = [&](int64_t page_no) {
     ++report_.list_requests;
-    return std::async(std::launch::async, [this, query = ListQuery(job.after, job.before, page_no)] {
+    return std::async(std::launch::async, [this, query = api::ListQuery{job.after, job.before, page_no, kPerPage}] {
       return FetchPage(query);
     });
   };
@@ -268,7 +233,7 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
 
   Transaction tx(cache_);
   if (!tx.status().ok()) return tx.status();
-  if (job.kind == "full") {
+  if (job.kind == JobKind::kFull) {
     auto gone = ActivityStore(cache_).IdsNotListedBy(job.run, job.before);
     if (!gone.ok()) return gone.status();
     if (job.listed == 0 && !gone->empty()) {
@@ -283,7 +248,7 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
       if (auto s = ActivityStore(cache_).DeleteActivity(id); !s.ok()) return s;
     report_.deleted += static_cast<int64_t>(gone->size());
   }
-  if (job.kind == "history" || job.kind == "full")
+  if (job.kind == JobKind::kHistory || job.kind == JobKind::kFull)
     if (auto s = SetState(cache_, kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
   if (auto s = DeleteState(cache_, kStateJob); !s.ok()) return s;
   return tx.Commit();
@@ -339,10 +304,7 @@ Status SyncEngine::RunIncremental() {
   // empty listing never wipes the window.
   for (int64_t id : known) {
     if (seen.count(id)) continue;
-    auto detail = client_.Get("/activities/" + std::to_string(id) + "?include_all_efforts=false", [&](const Json& j) {
-      if (auto s = ValidateActivity(j); !s.ok()) return s;
-      return j["id"].get<int64_t>() == id ? Status::Ok() : Status::Error(ErrorKind::kServer, "detail of another activity");
-    });
+    auto detail = api::GetActivity(client_, id);
     if (!detail.ok() && detail.status().kind() != ErrorKind::kNotFound) return detail.status();
     Transaction tx(cache_);
     if (!tx.status().ok()) return tx.status();
@@ -360,8 +322,6 @@ Status SyncEngine::RunIncremental() {
 
 Status SyncEngine::RunDeep() {
   const bool details = config_.details, streams = !config_.streams.empty();
-  std::string keys;
-  for (const auto& k : config_.streams) keys += (keys.empty() ? "" : ",") + k;
 
   auto total = ActivityStore(cache_).CountPendingDeepWork(details, streams);
   if (!total.ok()) return total.status();
@@ -372,13 +332,8 @@ Status SyncEngine::RunDeep() {
     if (batch->empty()) break;
     for (const DeepWork& w : *batch) {
       if (Cancelled()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
-      const std::string id = std::to_string(w.id);
       if (w.detail) {
-        auto detail = client_.Get("/activities/" + id + "?include_all_efforts=false", [&](const Json& j) {
-          if (auto s = ValidateActivity(j); !s.ok()) return s;
-          return j["id"].get<int64_t>() == w.id ? Status::Ok()
-                                                : Status::Error(ErrorKind::kServer, "detail of another activity");
-        });
+        auto detail = api::GetActivity(client_, w.id);
         if (!detail.ok() && detail.status().kind() == ErrorKind::kNotFound) {
           // Gone from Strava since it was listed.
           Transaction tx(cache_);
@@ -396,8 +351,7 @@ Status SyncEngine::RunDeep() {
         --report_.deep_pending;
       }
       if (w.streams) {
-        auto got = client_.Get("/activities/" + id + "/streams?keys=" + UrlEncode(keys) + "&key_by_type=true",
-                               CheckStreams);
+        auto got = api::GetStreams(client_, w.id, config_.streams);
         Transaction tx(cache_);
         if (!got.ok() && got.status().kind() == ErrorKind::kNotFound) {
           if (auto s = ActivityStore(cache_).MarkNoStreams(w.id); !s.ok()) return s;
@@ -405,7 +359,7 @@ Status SyncEngine::RunDeep() {
         } else if (!got.ok()) {
           return got.status();
         } else {
-          if (auto s = ActivityStore(cache_).StoreStreams(w.id, StreamsByType(*got)); !s.ok()) return s;
+          if (auto s = ActivityStore(cache_).StoreStreams(w.id, *got); !s.ok()) return s;
           ++report_.streams;
         }
         if (auto s = tx.Commit(); !s.ok()) return s;
@@ -418,10 +372,7 @@ Status SyncEngine::RunDeep() {
   auto gear = AthleteStore(cache_).MissingGearIds();
   if (!gear.ok()) return gear.status();
   for (const auto& id : *gear) {
-    auto g = client_.Get("/gear/" + UrlEncode(id), [](const Json& j) {
-      return j.is_object() && j.contains("id") && j["id"].is_string()
-                 ? Status::Ok() : Status::Error(ErrorKind::kServer, "gear reply has no id");
-    });
+    auto g = api::GetGear(client_, id);
     // Retired or someone else's gear answers 404: remember it so we do not ask again.
     Json stored = g.ok() ? *g : Json{{"id", id}};
     if (!g.ok() && g.status().kind() != ErrorKind::kNotFound) return g.status();
@@ -443,7 +394,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
     std::optional<Job> resumed = *pending;
     if (resumed)
       if (auto s = RunJob(*resumed, true); !s.ok()) return s;
-    const std::string resumed_kind = resumed ? resumed->kind : "";
+    auto resumed_is = [&](JobKind kind) { return resumed && resumed->kind == kind; };
     if (auto s = FetchAthleteIfMissing(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
     // Not in a --no-deep sync (the extension's quick refresh): that one lists only.
     if (options.deep)
@@ -451,14 +402,14 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
     const int64_t horizon = clock_.NowMs() / 1000 + 86400;  // clocks drift; start dates can be "tomorrow"
     switch (options.mode) {
       case SyncOptions::Mode::kFull:
-        if (resumed_kind != "full")
-          if (auto s = RunJob(Job{"full", std::nullopt, horizon}, false); !s.ok()) return s;
+        if (!resumed_is(JobKind::kFull))
+          if (auto s = RunJob(Job{JobKind::kFull, std::nullopt, horizon}, false); !s.ok()) return s;
         break;
       case SyncOptions::Mode::kBackfill: {
-        Job job{"backfill", std::nullopt, options.until.value_or(horizon)};
+        Job job{JobKind::kBackfill, std::nullopt, options.until.value_or(horizon)};
         if (options.since) job.after = *options.since - 1;  // `after` is exclusive
         // The same range, just resumed and finished, needs no second listing.
-        bool just_done = resumed && resumed->kind == "backfill" && resumed->after == job.after &&
+        bool just_done = resumed_is(JobKind::kBackfill) && resumed->after == job.after &&
                          (options.until ? resumed->before == job.before : true);
         if (!just_done)
           if (auto s = RunJob(job, false); !s.ok()) return s;
@@ -468,8 +419,8 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
         auto complete = GetState(cache_, kStateHistoryComplete);
         if (!complete.ok()) return complete.status();
         if (!*complete) {
-          if (auto s = RunJob(Job{"history", std::nullopt, horizon}, false); !s.ok()) return s;
-        } else if (resumed_kind != "history" && resumed_kind != "full") {  // those listed everything
+          if (auto s = RunJob(Job{JobKind::kHistory, std::nullopt, horizon}, false); !s.ok()) return s;
+        } else if (!resumed_is(JobKind::kHistory) && !resumed_is(JobKind::kFull)) {  // those listed everything
           if (auto s = RunIncremental(); !s.ok()) return s;
         }
         break;

@@ -8,7 +8,7 @@
 // The incremental sync re-lists the last `lookback` before the newest
 // activity; when nothing changed that costs exactly one request. The deep
 // phase then fetches details and streams, newest first, one transaction per
-// activity. All network I/O goes through the StravaClient.
+// activity. All network I/O goes through strava/api over the StravaClient.
 //
 // Not thread-safe. Callers hold the cache's SyncLock while running it.
 #pragma once
@@ -20,6 +20,7 @@
 
 #include "cache/db.h"
 #include "cache/sync_state.h"  // the keys it writes
+#include "strava/api.h"
 #include "strava/client.h"
 
 namespace stravafs {
@@ -60,9 +61,13 @@ class SyncEngine {
   // it also lands in sync_state (last_attempt, last_success, last_error).
   SyncReport Run(const SyncOptions& options);
 
+  // The listings that are jobs, resumable from sync_state (where they are
+  // named "history", "backfill" and "full", as in the report's mode).
+  enum class JobKind { kHistory, kBackfill, kFull };
+
  private:
   struct Job {
-    std::string kind;  // history, backfill, full
+    JobKind kind = JobKind::kHistory;
     std::optional<int64_t> after;
     int64_t before = 0;
     int64_t page = 1;
@@ -83,7 +88,7 @@ class SyncEngine {
   Result<int64_t> NextRunId();
   Result<std::vector<ActivityRow>> ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
                                             int64_t page);
-  Result<std::vector<ActivityRow>> FetchPage(const std::string& query);  // thread-safe w.r.t. the cache
+  Result<std::vector<ActivityRow>> FetchPage(const api::ListQuery& query);  // thread-safe w.r.t. the cache
   bool Cancelled() const { return options_.cancel && options_.cancel->load(); }
 
   Cache& cache_;
@@ -97,18 +102,5 @@ class SyncEngine {
 
 // The report as JSON (for --json, sync_state and the extension).
 Json ReportToJson(const SyncReport& report);
-
-// A streams reply in the form ActivityStore::StoreStreams takes: keyed by type. With
-// key_by_type=true Strava sends that form; older replies are an array of
-// {"type": ..., "data": [...]}, which becomes it (of a repeated type the last
-// one counts).
-Json StreamsByType(const Json& reply);
-// Whether a streams reply has the shape the sync accepts (an object or an
-// array whose every stream has a "data" array); the message says what is wrong.
-Status CheckStreams(const Json& reply);
-// Whether a GET /athlete/zones reply has the shape AthleteStore::StoreAthleteZones
-// takes: an object with "heart_rate" and/or "power", each {"zones": [{"min":
-// number, "max": number (-1: open top)}, ...]} with ascending bounds.
-Status CheckZones(const Json& reply);
 
 }  // namespace stravafs

@@ -5,7 +5,7 @@
 //
 // Input: the JSON text of a streams reply. A cache in /dev/shm (or $TMPDIR)
 // holds one activity with a hostile name; each input is stored in a
-// transaction that is rolled back. Checks, for a reply CheckStreams accepts:
+// transaction that is rolled back. Checks, for a reply api::CheckStreams accepts:
 //   - StoreStreams succeeds, and the samples read back are one per index of
 //     the longest known stream, each value the one sent (numbers as doubles,
 //     booleans 0/1, latlng only as a pair of numbers);
@@ -28,7 +28,7 @@
 #include "cache/activity_store.h"
 #include "format/render.h"
 #include "fuzz_check.h"
-#include "sync/sync_engine.h"
+#include "strava/api.h"
 
 using namespace stravafs;
 
@@ -97,8 +97,8 @@ std::string Num(const std::optional<double>& v) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const Json reply = Json::parse(text, nullptr, false);
-  if (reply.is_discarded() || !CheckStreams(reply).ok()) return 0;
-  const Json keyed = StreamsByType(reply);
+  if (reply.is_discarded() || !api::CheckStreams(reply).ok()) return 0;
+  const Json keyed = api::StreamsByType(reply);
   FUZZ_CHECK(keyed.is_object(), "");
   for (const auto& [type, s] : keyed.items()) FUZZ_CHECK(s.is_object() && s.contains("data") && s["data"].is_array(), type);
 

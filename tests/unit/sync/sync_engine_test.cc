@@ -179,7 +179,7 @@ void FirstSync(World& w, int count, bool deep = true) {
 
 // --- regressions ---------------------------------------------------------------------------
 
-// sync_engine.cc CheckStreams(): `for (... : StreamsByType(j).items())` iterates
+// CheckStreams() (now strava/api.cc): `for (... : StreamsByType(j).items())` iterates
 // a proxy into a temporary Json that dies before the loop body runs (C++20
 // range-for extends only the proxy's lifetime): use-after-free, a SIGSEGV on
 // the first streams reply in an -O2 build.
@@ -536,6 +536,23 @@ TEST_CASE("SyncEngine: an interrupted history resumes at the page it stopped, on
     CHECK_FALSE(w.State(kStateJob).has_value());
     REQUIRE(w.progress.notes.size() == 1);
     CHECK(w.progress.notes[0] == "resuming the interrupted history listing at page 3");
+  }
+  SECTION("a job of a kind this version does not run is dropped, and the listing starts afresh") {
+    // A name it does not know, or a hand-edited job of the wrong types (which used to throw).
+    const bool typo = GENERATE(true, false);
+    if (typo) job["kind"] = "sideways";
+    else job = Json{{"kind", 5}, {"page", "three"}, {"before", nullptr}};
+    REQUIRE(SetState(*w.cache, kStateJob, job.dump()).ok());
+    w.strava.ClearRequests();
+    SyncReport second = w.Sync(o);
+    INFO(second.status.message());
+    REQUIRE(second.status.ok());
+    CHECK(w.ListPages() == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
+    CHECK(second.mode == "history");
+    CHECK(w.progress.notes.empty());
+    CHECK(StoredRows(w.db()) == ExpectedRows(w.strava));
+    CHECK(w.State(kStateHistoryComplete).has_value());
+    CHECK_FALSE(w.State(kStateJob).has_value());
   }
   SECTION("resumed after deletions on Strava shifted the pages") {
     for (size_t i : {5, 50, 150}) w.strava.Delete(w.NthNewest(i));
