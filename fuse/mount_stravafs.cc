@@ -96,8 +96,10 @@ void Log(int priority, const char* fmt, ...) {
   va_start(ap, fmt);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  if (g_syslog) syslog(priority, "%s", buf);
-  else std::fprintf(stderr, "%s: %s\n", kProg, buf);
+  if (g_syslog)
+    syslog(priority, "%s", buf);
+  else
+    std::fprintf(stderr, "%s: %s\n", kProg, buf);
 }
 
 // --- the daemon's shared state ---------------------------------------------------
@@ -254,9 +256,15 @@ struct stat StatOf(const NodeAttr& a) {
   struct stat st {};
   st.st_ino = a.ino;
   switch (a.type) {
-    case NodeType::kDir: st.st_mode = S_IFDIR | 0555; break;
-    case NodeType::kFile: st.st_mode = S_IFREG | 0444; break;
-    case NodeType::kLink: st.st_mode = S_IFLNK | 0777; break;
+    case NodeType::kDir:
+      st.st_mode = S_IFDIR | 0555;
+      break;
+    case NodeType::kFile:
+      st.st_mode = S_IFREG | 0444;
+      break;
+    case NodeType::kLink:
+      st.st_mode = S_IFLNK | 0777;
+      break;
   }
   st.st_nlink = a.nlink;
   st.st_uid = getuid();
@@ -523,8 +531,10 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
       fuse_entry_param e = EntryOf(attr);
       // No node for "." and ".." (the kernel knows them), nor for an entry
       // whose size is not known yet: a lookup will measure it.
-      if (i < 2 || !measured) e.ino = 0;
-      else e = Entry(attr, ino, name);
+      if (i < 2 || !measured)
+        e.ino = 0;
+      else
+        e = Entry(attr, ino, name);
       if (Nodes::IsFileNode(e.ino)) made.push_back(e.ino);
       n = fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, i + 1);
     } else {
@@ -550,7 +560,6 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 // --- files: what an open reads ----------------------------------------------------
-
 
 // Every open gets its own copy of the file as the cache held it at that
 // moment, and its reads are served from that copy only, so an open reads one
@@ -873,12 +882,11 @@ void SwitchIfReplaced(Daemon& d, Watched& w, std::string& said) {
     said = what;
     Log(LOG_WARNING, "%s", what.c_str());
   };
-  if (!now)
-    return once("the cache " + d.cache_path + " was moved away or removed; still showing the file as it was");
+  if (!now) return once("the cache " + d.cache_path + " was moved away or removed; still showing the file as it was");
   for (const char* side : {"-wal", "-shm"}) {
     if (HeldOpen(d.cache_path + side))
-      return once(Printf(
-                 "the cache %s was replaced, but the old one's %s%s is still beside it, and SQLite would read "
+      return once(
+          Printf("the cache %s was replaced, but the old one's %s%s is still beside it, and SQLite would read "
                  "it as the new file's: still showing the old cache. Move the old cache's -wal and -shm "
                  "too, to where its main file went (mv %s-wal %s-shm SOMEWHERE/)",
                  d.cache_path.c_str(), d.cache_path.c_str(), side, d.cache_path.c_str(), d.cache_path.c_str()));
@@ -1031,21 +1039,26 @@ void NotifySystemd(const char* state) {
 
 // The errors a person can act on, found before libfuse gives its own.
 Status CheckMountpoint(const std::string& mnt) {
-  struct stat st {}, up {};
+  struct stat st {
+  }, up{};
   if (stat(mnt.c_str(), &st) != 0) {
     if (errno == ENOENT)
-      return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + " does not exist: create it with mkdir -p " + mnt);
+      return Status::Error(ErrorKind::kGeneric,
+                           "mount point " + mnt + " does not exist: create it with mkdir -p " + mnt);
     if (errno == ENOTCONN)
-      return Status::Error(ErrorKind::kGeneric, mnt + " is a mount whose daemon died: unmount it with fusermount3 -u " + mnt);
+      return Status::Error(ErrorKind::kGeneric,
+                           mnt + " is a mount whose daemon died: unmount it with fusermount3 -u " + mnt);
     return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + ": " + std::strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + " is not a directory");
   std::string parent = mnt + "/..";
   if (stat(parent.c_str(), &up) == 0 && (st.st_dev != up.st_dev || st.st_ino == up.st_ino))
-    return Status::Error(ErrorKind::kGeneric, mnt + " is already a mount point: unmount it first (fusermount3 -u " + mnt + ")");
-  if (access("/dev/fuse", F_OK) != 0)
     return Status::Error(ErrorKind::kGeneric,
-                         "/dev/fuse is missing: load the fuse module (modprobe fuse); in a container, pass the device in");
+                         mnt + " is already a mount point: unmount it first (fusermount3 -u " + mnt + ")");
+  if (access("/dev/fuse", F_OK) != 0)
+    return Status::Error(
+        ErrorKind::kGeneric,
+        "/dev/fuse is missing: load the fuse module (modprobe fuse); in a container, pass the device in");
   return Status::Ok();
 }
 
@@ -1061,7 +1074,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
   auto args = ParseMountArgs(words);
   if (!args.ok())
-    return Fail(kExitUsage, args.status().message() + "\nusage: mount.stravafs [CONFIG] MOUNTPOINT [-f] [-d] [-o OPTIONS]; see --help");
+    return Fail(kExitUsage, args.status().message() +
+                                "\nusage: mount.stravafs [CONFIG] MOUNTPOINT [-f] [-d] [-o OPTIONS]; see --help");
   if (args->help) return std::fputs(kUsageText, stdout), 0;
   if (args->version) return std::printf("mount.stravafs %s\n", STRAVAFS_VERSION), 0;
 

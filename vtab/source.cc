@@ -105,7 +105,8 @@ void Source::Record(std::string outcome) {
 void Source::RefreshIfStale() {
   // A cache filled by `stravafs import` alone has nothing to refresh from
   // (the extension never imports: that is `stravafs sync`'s [import] step).
-  if (config_.client_id.empty()) return Record("skipped: no [strava] client_id in " + config_.path + " to refresh from");
+  if (config_.client_id.empty())
+    return Record("skipped: no [strava] client_id in " + config_.path + " to refresh from");
   const int64_t now = SystemClock().NowMs();
   const int64_t max_age = config_.max_age.count();
   auto last = State(kStateLastSuccess);
@@ -150,11 +151,10 @@ Status Source::RunRefresh(std::string* outcome) {
     }
     const bool pending = key == kStateJob ? v->has_value() : !v->has_value();
     if (pending) {
-      Status s = Status::Error(ErrorKind::kGeneric,
-                               key == kStateJob ? "a listing of " + config_.cache_path +
-                                                      " was interrupted: run `stravafs sync` to finish it"
-                                                : "the first full sync of " + config_.cache_path +
-                                                      " has not finished: run `stravafs sync`");
+      Status s = Status::Error(
+          ErrorKind::kGeneric,
+          key == kStateJob ? "a listing of " + config_.cache_path + " was interrupted: run `stravafs sync` to finish it"
+                           : "the first full sync of " + config_.cache_path + " has not finished: run `stravafs sync`");
       *outcome = "skipped: " + s.message();
       return s;
     }

@@ -94,7 +94,7 @@ struct ActivitiesTable {
 struct ActivitiesCursor {
   sqlite3_vtab_cursor base;  // first
   sqlite3_stmt* stmt = nullptr;
-  const Plan* plan = nullptr;  // the plan `stmt` was prepared for
+  const Plan* plan = nullptr;       // the plan `stmt` was prepared for
   std::vector<sqlite3_value*> ids;  // the IN list, owned (sqlite3_value_dup)
   size_t next_id = 0;
   bool eof = true;
@@ -171,11 +171,16 @@ bool IsRange(unsigned char op) {
 
 const char* OpText(unsigned char op) {
   switch (op) {
-    case SQLITE_INDEX_CONSTRAINT_EQ: return "=";
-    case SQLITE_INDEX_CONSTRAINT_GT: return ">";
-    case SQLITE_INDEX_CONSTRAINT_GE: return ">=";
-    case SQLITE_INDEX_CONSTRAINT_LT: return "<";
-    case SQLITE_INDEX_CONSTRAINT_LE: return "<=";
+    case SQLITE_INDEX_CONSTRAINT_EQ:
+      return "=";
+    case SQLITE_INDEX_CONSTRAINT_GT:
+      return ">";
+    case SQLITE_INDEX_CONSTRAINT_GE:
+      return ">=";
+    case SQLITE_INDEX_CONSTRAINT_LT:
+      return "<";
+    case SQLITE_INDEX_CONSTRAINT_LE:
+      return "<=";
   }
   return "?";
 }
@@ -202,8 +207,10 @@ int ActivitiesBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
       const auto& c = info->aConstraint[i];
       if (!c.usable || c.op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
       if (c.iColumn != STRAVA_ACT_ID && c.iColumn != -1) continue;
-      if (sqlite3_vtab_in(info, i, -1)) id_in = i;
-      else if (id_eq < 0) id_eq = i;
+      if (sqlite3_vtab_in(info, i, -1))
+        id_in = i;
+      else if (id_eq < 0)
+        id_eq = i;
     }
     if (id_eq >= 0) {
       use(id_eq, "id", SQLITE_INDEX_CONSTRAINT_EQ);
@@ -343,8 +350,10 @@ int ActivitiesEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<Activitie
 int ActivitiesColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   auto* cur = reinterpret_cast<ActivitiesCursor*>(base);
   int from = column >= 0 && column < STRAVA_ACT_COMMAND ? cur->plan->result_column[static_cast<size_t>(column)] : -1;
-  if (from < 0) sqlite3_result_null(ctx);
-  else sqlite3_result_value(ctx, sqlite3_column_value(cur->stmt, from));
+  if (from < 0)
+    sqlite3_result_null(ctx);
+  else
+    sqlite3_result_value(ctx, sqlite3_column_value(cur->stmt, from));
   return SQLITE_OK;
 }
 
@@ -361,8 +370,7 @@ int ActivitiesRowid(sqlite3_vtab_cursor* base, sqlite_int64* rowid) {
 int ActivitiesUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite_int64*) {
   auto* table = reinterpret_cast<ActivitiesTable*>(vtab);
   return Guard(vtab, [&] {
-    const std::string example =
-        "INSERT INTO " + table->name + "(" + table->name + ") VALUES('refresh')";
+    const std::string example = "INSERT INTO " + table->name + "(" + table->name + ") VALUES('refresh')";
     if (argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL &&
         sqlite3_value_type(argv[2 + STRAVA_ACT_COMMAND]) != SQLITE_NULL) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[2 + STRAVA_ACT_COMMAND]));
@@ -377,15 +385,18 @@ int ActivitiesUpdate(sqlite3_vtab* vtab, int argc, sqlite3_value** argv, sqlite_
       if (sqlite3_txn_state(table->db, "main") == SQLITE_TXN_WRITE && main_file && *main_file &&
           ::stat(main_file, &a) == 0 && ::stat(table->source->config().cache_path.c_str(), &b) == 0 &&
           a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-        return SetError(vtab, table->name + ": the refresh command cannot run while this connection writes to the "
-                                            "cache itself (it is the main database, and this INSERT locks it): "
-                                            "open another database, e.g. `sqlite3` with no file, or run "
-                                            "`stravafs sync`");
+        return SetError(vtab, table->name +
+                                  ": the refresh command cannot run while this connection writes to the "
+                                  "cache itself (it is the main database, and this INSERT locks it): "
+                                  "open another database, e.g. `sqlite3` with no file, or run "
+                                  "`stravafs sync`");
       Status s = table->source->ForceRefresh();
       return s.ok() ? SQLITE_OK : SetError(vtab, s);
     }
-    return SetError(vtab, table->name + " is read-only: it shows the stravafs cache, which only a sync changes; "
-                                        "the one write it takes is " + example);
+    return SetError(vtab, table->name +
+                              " is read-only: it shows the stravafs cache, which only a sync changes; "
+                              "the one write it takes is " +
+                              example);
   });
 }
 

@@ -68,7 +68,7 @@ struct StreamsTable {
 };
 
 struct StreamsCursor {
-  sqlite3_vtab_cursor base;  // first
+  sqlite3_vtab_cursor base;      // first
   sqlite3_stmt* stmt = nullptr;  // kQuery, prepared once per cursor
   bool eof = true;
 
@@ -165,8 +165,8 @@ int StreamsFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc,
                       "strava_streams needs an activity id: SELECT * FROM strava_streams(12345), or join it as "
                       "FROM strava_activities a, strava_streams(a.id)");
     if (cur->stmt == nullptr) {
-      int rc = sqlite3_prepare_v3(table->source->cache().db(), kQuery, -1, SQLITE_PREPARE_PERSISTENT, &cur->stmt,
-                                  nullptr);
+      int rc =
+          sqlite3_prepare_v3(table->source->cache().db(), kQuery, -1, SQLITE_PREPARE_PERSISTENT, &cur->stmt, nullptr);
       if (rc != SQLITE_OK) return SetError(&table->base, table->source->cache().Check(rc, "reading streams"));
     } else {
       sqlite3_reset(cur->stmt);

@@ -131,8 +131,9 @@ int SyncStatusFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_v
     if (!error.ok()) return SetError(&table->base, error.status());
     if (*error) {
       Json j = ParseJson(**error);
-      cur->row[STRAVA_STATUS_LAST_ERROR] =
-          j.is_object() && j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>() : **error;
+      cur->row[STRAVA_STATUS_LAST_ERROR] = j.is_object() && j.contains("message") && j["message"].is_string()
+                                               ? j["message"].get<std::string>()
+                                               : **error;
     }
     auto report = state(kStateLastReport, -1);
     if (!report.ok()) return SetError(&table->base, report.status());
@@ -140,10 +141,9 @@ int SyncStatusFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_v
       Json j = ParseJson(**report);
       if (j.is_object()) {
         if (j.contains("mode") && j["mode"].is_string()) cur->row[STRAVA_STATUS_MODE] = j["mode"].get<std::string>();
-        for (auto [key, column] : {std::pair{"added", int{STRAVA_STATUS_ADDED}},
-                                   std::pair{"changed", int{STRAVA_STATUS_CHANGED}},
-                                   std::pair{"deleted", int{STRAVA_STATUS_DELETED}},
-                                   std::pair{"requests", int{STRAVA_STATUS_REQUESTS}}}) {
+        for (auto [key, column] :
+             {std::pair{"added", int{STRAVA_STATUS_ADDED}}, std::pair{"changed", int{STRAVA_STATUS_CHANGED}},
+              std::pair{"deleted", int{STRAVA_STATUS_DELETED}}, std::pair{"requests", int{STRAVA_STATUS_REQUESTS}}}) {
           if (j.contains(key) && j[key].is_number_integer())
             cur->row[static_cast<size_t>(column)] = j[key].get<int64_t>();
         }
@@ -172,10 +172,12 @@ int SyncStatusEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<SyncStatu
 /* xColumn */
 int SyncStatusColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
   const Value& v = reinterpret_cast<SyncStatusCursor*>(base)->row[static_cast<size_t>(column)];
-  if (const auto* i = std::get_if<int64_t>(&v)) sqlite3_result_int64(ctx, *i);
+  if (const auto* i = std::get_if<int64_t>(&v))
+    sqlite3_result_int64(ctx, *i);
   else if (const auto* s = std::get_if<std::string>(&v))
     sqlite3_result_text(ctx, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
-  else sqlite3_result_null(ctx);
+  else
+    sqlite3_result_null(ctx);
   return SQLITE_OK;
 }
 

@@ -29,9 +29,8 @@
 
 namespace stravafs::vtab {
 
-const char* const kViews[] = {"activity_facts", "weekly_totals", "monthly_totals", "yearly_totals",
-                              "training_90d",   "zone_time",     "hr_zones",       "power_zones",
-                              "best_efforts",   "personal_records"};
+const char* const kViews[] = {"activity_facts", "weekly_totals", "monthly_totals", "yearly_totals", "training_90d",
+                              "zone_time",      "hr_zones",      "power_zones",    "best_efforts",  "personal_records"};
 const size_t kViewCount = std::size(kViews);
 
 namespace {
@@ -65,9 +64,9 @@ int ViewConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlit
     const std::string select = std::string("SELECT * FROM ") + module.view;
     sqlite3_stmt* probe = nullptr;
     if (sqlite3_prepare_v2(source->cache().db(), select.c_str(), -1, &probe, nullptr) != SQLITE_OK) {
-      *err = sqlite3_mprintf("%s: the cache %s has no view %s (%s): run `stravafs sync`, which upgrades it",
-                             name.c_str(), source->config().cache_path.c_str(), module.view,
-                             sqlite3_errmsg(source->cache().db()));
+      *err =
+          sqlite3_mprintf("%s: the cache %s has no view %s (%s): run `stravafs sync`, which upgrades it", name.c_str(),
+                          source->config().cache_path.c_str(), module.view, sqlite3_errmsg(source->cache().db()));
       sqlite3_finalize(probe);
       return SQLITE_ERROR;
     }
@@ -126,8 +125,8 @@ int Step(ViewCursor* cur, ViewTable* table) {
   }
   cur->eof = true;
   if (rc == SQLITE_DONE) return SQLITE_OK;
-  return SetError(&table->base, std::string("reading ") + table->select + ": " +
-                                    sqlite3_errmsg(table->source->cache().db()));
+  return SetError(&table->base,
+                  std::string("reading ") + table->select + ": " + sqlite3_errmsg(table->source->cache().db()));
 }
 
 /* xFilter: the refresh turn, then the view from its first row. */

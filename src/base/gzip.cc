@@ -18,8 +18,8 @@ namespace bounded {
 constexpr size_t kInitialOutput = 64 * 1024;
 
 Status TooLarge(std::string_view what, size_t limit) {
-  return Status::Error(ErrorKind::kGeneric, std::string(what) + " exceeds " + std::to_string(limit) +
-                                                " bytes (a decompression bomb?)");
+  return Status::Error(ErrorKind::kGeneric,
+                       std::string(what) + " exceeds " + std::to_string(limit) + " bytes (a decompression bomb?)");
 }
 
 // The most an output buffer for `limit` bytes ever holds: one byte more than
@@ -45,9 +45,7 @@ namespace {
 using bounded::GrownSize;
 using bounded::InitialSize;
 
-Status GzipError(const std::string& reason) {
-  return Status::Error(ErrorKind::kGeneric, "gzip: " + reason);
-}
+Status GzipError(const std::string& reason) { return Status::Error(ErrorKind::kGeneric, "gzip: " + reason); }
 
 class InflateStream {
  public:

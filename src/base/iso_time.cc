@@ -8,8 +8,7 @@ namespace stravafs {
 std::optional<int64_t> ParseIsoUtc(std::string_view t) {
   // YYYY-MM-DDTHH:MM:SS with an optional trailing Z.
   if (t.size() == 20 && t.back() == 'Z') t.remove_suffix(1);
-  if (t.size() != 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
-    return std::nullopt;
+  if (t.size() != 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') return std::nullopt;
   auto num = [&](size_t pos, size_t len) -> int {
     int n = 0;
     for (size_t i = pos; i < pos + len; ++i) {

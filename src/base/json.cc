@@ -25,8 +25,7 @@ bool JsonDepthWithin(std::string_view text, size_t limit) {
 }
 
 bool FitsInt64(const Json& v) {
-  return v.is_number_integer() &&
-         (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
+  return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
 }
 
 Json ParseJson(std::string_view text) {

@@ -33,9 +33,7 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(ErrorKind kind, std::string message) {
-    return Status(kind, std::move(message));
-  }
+  static Status Error(ErrorKind kind, std::string message) { return Status(kind, std::move(message)); }
 
   bool ok() const { return kind_ == ErrorKind::kOk; }
   ErrorKind kind() const { return kind_; }
@@ -48,8 +46,7 @@ class [[nodiscard]] Status {
   }
 
  private:
-  Status(ErrorKind kind, std::string message)
-      : kind_(kind), message_(std::move(message)) {}
+  Status(ErrorKind kind, std::string message) : kind_(kind), message_(std::move(message)) {}
   ErrorKind kind_ = ErrorKind::kOk;
   std::string message_;
 };
@@ -58,8 +55,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {

@@ -139,8 +139,8 @@ Result<TimeZone> TimeZone::Load(const std::string& name) {
       zone = *tz == ':' ? tz + 1 : tz;
       if (zone == "UTC" || zone == "UTC0" || zone == "GMT") return Utc();
       path = zone.front() == '/' ? zone : kZoneinfo + zone;
-      if (zone.front() == '/') zone = zone.find("zoneinfo/") != std::string::npos
-                                          ? zone.substr(zone.find("zoneinfo/") + 9) : zone;
+      if (zone.front() == '/')
+        zone = zone.find("zoneinfo/") != std::string::npos ? zone.substr(zone.find("zoneinfo/") + 9) : zone;
     } else {
       zone = LinkedZoneName();
       path = "/etc/localtime";

@@ -15,10 +15,18 @@ namespace {
 
 void BindColumnValue(Stmt& st, int i, const ColumnValue& v) {
   switch (v.kind) {
-    case ColumnValue::kNull: st.BindNull(i); break;
-    case ColumnValue::kInt: st.Bind(i, v.i); break;
-    case ColumnValue::kReal: st.Bind(i, v.d); break;
-    case ColumnValue::kText: st.Bind(i, v.s); break;
+    case ColumnValue::kNull:
+      st.BindNull(i);
+      break;
+    case ColumnValue::kInt:
+      st.Bind(i, v.i);
+      break;
+    case ColumnValue::kReal:
+      st.Bind(i, v.d);
+      break;
+    case ColumnValue::kText:
+      st.Bind(i, v.s);
+      break;
   }
 }
 
@@ -26,21 +34,25 @@ std::string UpsertActivitySql() {
   std::string cols, params, updates;
   int n = 0;
   for (const auto& c : ActivityColumns()) {
-    if (n++) { cols += ","; params += ","; updates += ","; }
+    if (n++) {
+      cols += ",";
+      params += ",";
+      updates += ",";
+    }
     cols += c.name;
     params += "?";
     updates += std::string(c.name) + "=excluded." + c.name;
   }
-  return "INSERT INTO activities(" + cols + ",json) VALUES(" + params + ",?) ON CONFLICT(id) DO UPDATE SET " +
-         updates + ",json=excluded.json";
+  return "INSERT INTO activities(" + cols + ",json) VALUES(" + params + ",?) ON CONFLICT(id) DO UPDATE SET " + updates +
+         ",json=excluded.json";
 }
 
 }  // namespace
 
 Status ActivityStore::WriteStreamAnalytics(int64_t id, const std::vector<StreamSample>& samples) {
-  for (const char* sql : {"DELETE FROM activity_efforts WHERE activity_id=?",
-                          "DELETE FROM activity_hr_seconds WHERE activity_id=?",
-                          "DELETE FROM activity_power_seconds WHERE activity_id=?"}) {
+  for (const char* sql :
+       {"DELETE FROM activity_efforts WHERE activity_id=?", "DELETE FROM activity_hr_seconds WHERE activity_id=?",
+        "DELETE FROM activity_power_seconds WHERE activity_id=?"}) {
     Stmt* del = cache_.Prepare(sql);
     del->Bind(1, id);
     del->Step();
@@ -67,7 +79,10 @@ Status ActivityStore::WriteStreamAnalytics(int64_t id, const std::vector<StreamS
       "power_1min_w, power_5min_w, power_10min_w, power_20min_w, time_400m_s, time_1km_s, time_5km_s, "
       "time_10km_s, time_half_marathon_s, time_marathon_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   auto bind = [&](int i, const std::optional<double>& v) {
-    if (v) put->Bind(i, *v); else put->BindNull(i);
+    if (v)
+      put->Bind(i, *v);
+    else
+      put->BindNull(i);
   };
   put->Bind(1, id);
   bind(2, a.max_heartrate);
@@ -80,7 +95,7 @@ Status ActivityStore::WriteStreamAnalytics(int64_t id, const std::vector<StreamS
 }
 
 Status ActivityStore::WriteActivityRow(const ActivityRow& row, uint64_t summary_hash, int64_t run, bool detail_fetched,
-                               bool keep_streams_state, bool gps) {
+                                       bool keep_streams_state, bool gps) {
   static const std::string kUpsert = UpsertActivitySql();
   Stmt* st = cache_.Prepare(kUpsert);
   int i = 1;
@@ -146,8 +161,8 @@ Result<std::vector<StreamSample>> ActivityStore::LoadSamples(int64_t id) {
     StreamSample& s = samples.emplace_back();
     s.seq = st->Int(0);
     int col = 1;
-    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
-                    &s.watts, &s.temp, &s.moving, &s.grade})
+    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence, &s.watts,
+                    &s.temp, &s.moving, &s.grade})
       *v = value(col++);
   }
   if (auto s = cache_.Check(st->rc(), "reading stream samples"); !s.ok()) return s;
@@ -285,25 +300,35 @@ Status ActivityStore::StoreDetail(const Json& detail) {
     ++index;
     auto num = [&](const char* k, int i) {
       auto it = lap.find(k);
-      if (it != lap.end() && it->is_number()) ins->Bind(i, it->get<double>()); else ins->BindNull(i);
+      if (it != lap.end() && it->is_number())
+        ins->Bind(i, it->get<double>());
+      else
+        ins->BindNull(i);
     };
     // Whole seconds and indexes: an integer as is, a float truncated; NULL for
     // what int64 cannot hold (casting such a double is undefined behaviour).
     auto integer = [&](const char* k, int i) {
       auto it = lap.find(k);
-      if (it != lap.end() && FitsInt64(*it)) ins->Bind(i, it->get<int64_t>());
+      if (it != lap.end() && FitsInt64(*it))
+        ins->Bind(i, it->get<int64_t>());
       else if (it != lap.end() && it->is_number() && std::fabs(it->get<double>()) < 9.2e18)
         ins->Bind(i, static_cast<int64_t>(it->get<double>()));
-      else ins->BindNull(i);
+      else
+        ins->BindNull(i);
     };
     auto text = [&](const char* k, int i) {
       auto it = lap.find(k);
-      if (it != lap.end() && it->is_string()) ins->Bind(i, it->get<std::string>()); else ins->BindNull(i);
+      if (it != lap.end() && it->is_string())
+        ins->Bind(i, it->get<std::string>());
+      else
+        ins->BindNull(i);
     };
-    ins->Bind(1, id).Bind(2, lap.contains("lap_index") && FitsInt64(lap["lap_index"])
-                                 ? lap["lap_index"].get<int64_t>() : index);
-    if (lap.contains("id") && FitsInt64(lap["id"])) ins->Bind(3, lap["id"].get<int64_t>());
-    else ins->BindNull(3);
+    ins->Bind(1, id).Bind(
+        2, lap.contains("lap_index") && FitsInt64(lap["lap_index"]) ? lap["lap_index"].get<int64_t>() : index);
+    if (lap.contains("id") && FitsInt64(lap["id"]))
+      ins->Bind(3, lap["id"].get<int64_t>());
+    else
+      ins->BindNull(3);
     text("name", 4);
     text("start_date", 5);
     if (auto it = lap.find("start_date_local"); it != lap.end() && it->is_string()) {
@@ -351,9 +376,8 @@ Status ActivityStore::StoreStreams(int64_t id, const Json& by_type) {
 
   // Column of each stream type; latlng fills two.
   static const std::pair<const char*, int> kTypes[] = {
-      {"time", 3}, {"distance", 4}, {"latlng", 5}, {"altitude", 7}, {"velocity_smooth", 8},
-      {"heartrate", 9}, {"cadence", 10}, {"watts", 11}, {"temp", 12}, {"moving", 13},
-      {"grade_smooth", 14}};
+      {"time", 3},     {"distance", 4}, {"latlng", 5}, {"altitude", 7}, {"velocity_smooth", 8}, {"heartrate", 9},
+      {"cadence", 10}, {"watts", 11},   {"temp", 12},  {"moving", 13},  {"grade_smooth", 14}};
   std::vector<std::pair<const Json*, int>> present;
   size_t length = 0;
   for (const auto& [type, col] : kTypes) {
@@ -412,12 +436,11 @@ Status ActivityStore::DeleteActivity(int64_t id) {
   auto old = LocationOf(id);
   if (!old.ok()) return old.status();
   bool held = false;
-  for (const char* sql : {"DELETE FROM activities WHERE id=?", "DELETE FROM activity_sync WHERE id=?",
-                          "DELETE FROM streams WHERE activity_id=?", "DELETE FROM laps WHERE activity_id=?",
-                          "DELETE FROM activity_efforts WHERE activity_id=?",
-                          "DELETE FROM activity_hr_seconds WHERE activity_id=?",
-                          "DELETE FROM activity_power_seconds WHERE activity_id=?",
-                          "DELETE FROM originals WHERE activity_id=?"}) {
+  for (const char* sql :
+       {"DELETE FROM activities WHERE id=?", "DELETE FROM activity_sync WHERE id=?",
+        "DELETE FROM streams WHERE activity_id=?", "DELETE FROM laps WHERE activity_id=?",
+        "DELETE FROM activity_efforts WHERE activity_id=?", "DELETE FROM activity_hr_seconds WHERE activity_id=?",
+        "DELETE FROM activity_power_seconds WHERE activity_id=?", "DELETE FROM originals WHERE activity_id=?"}) {
     Stmt* st = cache_.Prepare(sql);
     st->Bind(1, id);
     st->Step();
@@ -464,8 +487,7 @@ Result<std::vector<DeepWork>> ActivityStore::PendingDeepWork(bool details, bool 
       "ORDER BY a.start_date DESC LIMIT ?3");
   st->Bind(1, int64_t{details}).Bind(2, int64_t{streams}).Bind(3, int64_t{limit});
   std::vector<DeepWork> work;
-  while (st->Step())
-    work.push_back({st->Int(0), details && st->Int(1) != 0, streams && st->Int(2) != 0});
+  while (st->Step()) work.push_back({st->Int(0), details && st->Int(1) != 0, streams && st->Int(2) != 0});
   if (auto s = cache_.Check(st->rc(), "listing pending work"); !s.ok()) return s;
   return work;
 }

@@ -15,16 +15,26 @@ Status AthleteStore::StoreAthlete(const Json& a) {
   int i = 2;
   for (const char* k : {"username", "firstname", "lastname", "city", "state", "country", "sex"}) {
     auto it = a.find(k);
-    if (it != a.end() && it->is_string()) st->Bind(i, it->get<std::string>()); else st->BindNull(i);
+    if (it != a.end() && it->is_string())
+      st->Bind(i, it->get<std::string>());
+    else
+      st->BindNull(i);
     ++i;
   }
-  if (auto it = a.find("premium"); it != a.end() && it->is_boolean()) st->Bind(9, int64_t{it->get<bool>()});
-  else st->BindNull(9);
-  if (auto it = a.find("created_at"); it != a.end() && it->is_string()) st->Bind(10, it->get<std::string>());
-  else st->BindNull(10);
+  if (auto it = a.find("premium"); it != a.end() && it->is_boolean())
+    st->Bind(9, int64_t{it->get<bool>()});
+  else
+    st->BindNull(9);
+  if (auto it = a.find("created_at"); it != a.end() && it->is_string())
+    st->Bind(10, it->get<std::string>());
+  else
+    st->BindNull(10);
   for (auto [k, col] : {std::pair{"weight", 11}, std::pair{"ftp", 12}}) {
     auto it = a.find(k);
-    if (it != a.end() && it->is_number()) st->Bind(col, it->get<double>()); else st->BindNull(col);
+    if (it != a.end() && it->is_number())
+      st->Bind(col, it->get<double>());
+    else
+      st->BindNull(col);
   }
   st->Bind(13, a.dump());
   st->Step();
@@ -41,14 +51,22 @@ Status AthleteStore::StoreGear(const Json& g) {
   int i = 2;
   for (const char* k : {"name", "brand_name", "model_name"}) {
     auto it = g.find(k);
-    if (it != g.end() && it->is_string()) st->Bind(i, it->get<std::string>()); else st->BindNull(i);
+    if (it != g.end() && it->is_string())
+      st->Bind(i, it->get<std::string>());
+    else
+      st->BindNull(i);
     ++i;
   }
-  if (auto it = g.find("distance"); it != g.end() && it->is_number()) st->Bind(5, it->get<double>());
-  else st->BindNull(5);
+  if (auto it = g.find("distance"); it != g.end() && it->is_number())
+    st->Bind(5, it->get<double>());
+  else
+    st->BindNull(5);
   for (auto [k, col] : {std::pair{"primary", 6}, std::pair{"retired", 7}}) {
     auto it = g.find(k);
-    if (it != g.end() && it->is_boolean()) st->Bind(col, int64_t{it->get<bool>()}); else st->BindNull(col);
+    if (it != g.end() && it->is_boolean())
+      st->Bind(col, int64_t{it->get<bool>()});
+    else
+      st->BindNull(col);
   }
   st->Bind(8, g.dump());
   st->Step();
@@ -75,7 +93,8 @@ Status AthleteStore::StoreAthleteZones(const Json& zones) {
   }
   Stmt* q = cache_.Prepare("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind = 'power', kind, zone");
   while (q->Step())
-    held.push_back({q->Text(0), q->Int(1), q->Real(2), q->IsNull(3) ? std::nullopt : std::optional<double>(q->Real(3))});
+    held.push_back(
+        {q->Text(0), q->Int(1), q->Real(2), q->IsNull(3) ? std::nullopt : std::optional<double>(q->Real(3))});
   if (auto s = cache_.Check(q->rc(), "reading the athlete's zones"); !s.ok()) return s;
   // Unchanged (the usual daily answer): no write, so the mount's stats/
   // files, which follow every change of this table, are not recomputed.
@@ -84,7 +103,10 @@ Status AthleteStore::StoreAthleteZones(const Json& zones) {
   Stmt* ins = cache_.Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
   for (const Zone& z : fresh) {
     ins->Bind(1, z.kind).Bind(2, z.zone).Bind(3, z.min);
-    if (z.max) ins->Bind(4, *z.max); else ins->BindNull(4);
+    if (z.max)
+      ins->Bind(4, *z.max);
+    else
+      ins->BindNull(4);
     ins->Step();
     if (auto s = cache_.Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
     ins->Reset();

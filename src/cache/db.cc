@@ -50,8 +50,7 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     // make one copied in at 0644 private too (SQLite gives -wal and -shm the
     // database's mode when it creates them; existing ones are fixed here).
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return Status::Error(ErrorKind::kCache, "cannot open " + path + ": " + std::strerror(errno));
+    if (fd < 0) return Status::Error(ErrorKind::kCache, "cannot open " + path + ": " + std::strerror(errno));
     MakePrivate(fd);
     ::close(fd);
     for (const char* suffix : {"-wal", "-shm"}) {
@@ -63,12 +62,10 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
     }
   }
   sqlite3* db = nullptr;
-  int flags = (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-              SQLITE_OPEN_NOMUTEX;
+  int flags = (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   std::unique_ptr<Cache> cache(new Cache(path, db));
-  if (rc != SQLITE_OK)
-    return Status::Error(ErrorKind::kCache, "cannot open cache " + path + ": " + sqlite3_errstr(rc));
+  if (rc != SQLITE_OK) return Status::Error(ErrorKind::kCache, "cannot open cache " + path + ": " + sqlite3_errstr(rc));
   sqlite3_busy_timeout(db, 10000);
   sqlite3_extended_result_codes(db, 1);
   if (mode == Mode::kReadWrite) {
@@ -88,8 +85,8 @@ Result<std::unique_ptr<Cache>> Cache::Open(const std::string& path, Mode mode) {
                                                   ": run `stravafs sync` once to upgrade it");
     if (version > kSchemaVersion)
       return Status::Error(ErrorKind::kCache, "cache " + path + " has schema version " + std::to_string(version) +
-                                                  ", this stravafs reads version " +
-                                                  std::to_string(kSchemaVersion) + ": upgrade stravafs");
+                                                  ", this stravafs reads version " + std::to_string(kSchemaVersion) +
+                                                  ": upgrade stravafs");
   }
   return cache;
 }
@@ -118,8 +115,8 @@ Status Cache::CannotRead(const Stmt& stmt) const {
   const int rc = stmt.rc();
   const int primary = rc & 0xff;
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
-    return Status::Error(ErrorKind::kCache,
-                         path_ + " is not a stravafs cache (not an SQLite database, or damaged): " + DamageAdvice(path_));
+    return Status::Error(ErrorKind::kCache, path_ + " is not a stravafs cache (not an SQLite database, or damaged): " +
+                                                DamageAdvice(path_));
   return Check(rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_ERROR : rc, "reading");
 }
 

@@ -45,13 +45,22 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
   // For the statement standing in for one that failed to prepare with `rc`.
   void MarkFailed(int rc) { failed_rc_ = rc_ = rc; }
-  Stmt& Bind(int i, int64_t v) { if (s_) sqlite3_bind_int64(s_, i, v); return *this; }
-  Stmt& Bind(int i, double v) { if (s_) sqlite3_bind_double(s_, i, v); return *this; }
+  Stmt& Bind(int i, int64_t v) {
+    if (s_) sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, double v) {
+    if (s_) sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
   Stmt& Bind(int i, const std::string& v) {
     if (s_) sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
-  Stmt& BindNull(int i) { if (s_) sqlite3_bind_null(s_, i); return *this; }
+  Stmt& BindNull(int i) {
+    if (s_) sqlite3_bind_null(s_, i);
+    return *this;
+  }
   Stmt& BindBlob(int i, std::string_view v) {
     if (s_) sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
     return *this;
@@ -125,7 +134,7 @@ class Cache {
   // as such.
   Status CannotRead(const Stmt& stmt) const;
 
-  Status Begin();   // BEGIN IMMEDIATE: the writer takes the lock up front
+  Status Begin();  // BEGIN IMMEDIATE: the writer takes the lock up front
   Status Commit();
   void Rollback();
 
@@ -142,7 +151,9 @@ class Cache {
 class Transaction {
  public:
   explicit Transaction(Cache& cache) : cache_(cache) { status_ = cache_.Begin(); }
-  ~Transaction() { if (status_.ok() && !done_) cache_.Rollback(); }
+  ~Transaction() {
+    if (status_.ok() && !done_) cache_.Rollback();
+  }
   const Status& status() const { return status_; }
   Status Commit() {
     done_ = true;

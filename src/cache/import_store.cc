@@ -25,9 +25,12 @@ std::string NowIso() {
 
 const char* SourceName(Source s) {
   switch (s) {
-    case Source::kExport: return "export";
-    case Source::kFile: return "file";
-    case Source::kApi: break;
+    case Source::kExport:
+      return "export";
+    case Source::kFile:
+      return "file";
+    case Source::kApi:
+      break;
   }
   return "api";
 }
@@ -70,10 +73,19 @@ Status ImportStore::Record(const std::string& path, int64_t size, int64_t mtime,
       "VALUES(?,?,?,?,?,?,?,?)");
   if (!st) return Unprepared(cache_, "recording an imported file");
   st->Bind(1, path).Bind(2, size).Bind(3, mtime);
-  if (content) st->Bind(4, static_cast<int64_t>(*content)); else st->BindNull(4);
-  if (activity_id) st->Bind(5, *activity_id); else st->BindNull(5);
+  if (content)
+    st->Bind(4, static_cast<int64_t>(*content));
+  else
+    st->BindNull(4);
+  if (activity_id)
+    st->Bind(5, *activity_id);
+  else
+    st->BindNull(5);
   st->Bind(6, std::string(outcome));
-  if (error.empty()) st->BindNull(7); else st->Bind(7, std::string(error));
+  if (error.empty())
+    st->BindNull(7);
+  else
+    st->Bind(7, std::string(error));
   st->Bind(8, NowIso());
   st->Step();
   return cache_.Check(st->rc(), "recording an imported file");
@@ -97,7 +109,10 @@ Result<std::optional<Source>> ImportStore::SourceOf(int64_t id) {
 Status ImportStore::SetSource(int64_t id, Source source) {
   Stmt* st = cache_.Prepare("UPDATE activity_sync SET source=? WHERE id=?");
   if (!st) return Unprepared(cache_, "storing an activity's source");
-  if (source == Source::kApi) st->BindNull(1); else st->Bind(1, std::string(SourceName(source)));
+  if (source == Source::kApi)
+    st->BindNull(1);
+  else
+    st->Bind(1, std::string(SourceName(source)));
   st->Bind(2, id);
   st->Step();
   return cache_.Check(st->rc(), "storing an activity's source");
@@ -157,8 +172,8 @@ Result<bool> ImportStore::HasOriginal(int64_t id) {
 
 Status ImportStore::StoreOriginal(int64_t id, const std::string& name, const std::string& format, int64_t size,
                                   std::string_view data) {
-  Stmt* st = cache_.Prepare(
-      "INSERT OR REPLACE INTO originals(activity_id, name, format, size, data) VALUES(?,?,?,?,?)");
+  Stmt* st =
+      cache_.Prepare("INSERT OR REPLACE INTO originals(activity_id, name, format, size, data) VALUES(?,?,?,?,?)");
   if (!st) return Unprepared(cache_, "storing an original file");
   st->Bind(1, id).Bind(2, name).Bind(3, format).Bind(4, size).BindBlob(5, data);
   st->Step();

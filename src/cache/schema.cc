@@ -97,10 +97,17 @@ FROM activities;
 ColumnValue ReadColumnValue(const Stmt& st, int col) {
   ColumnValue v;
   switch (st.Type(col)) {
-    case SQLITE_INTEGER: v.kind = ColumnValue::kInt, v.i = st.Int(col); break;
-    case SQLITE_FLOAT: v.kind = ColumnValue::kReal, v.d = st.Real(col); break;
-    case SQLITE_NULL: break;
-    default: v.kind = ColumnValue::kText, v.s = st.Text(col); break;
+    case SQLITE_INTEGER:
+      v.kind = ColumnValue::kInt, v.i = st.Int(col);
+      break;
+    case SQLITE_FLOAT:
+      v.kind = ColumnValue::kReal, v.d = st.Real(col);
+      break;
+    case SQLITE_NULL:
+      break;
+    default:
+      v.kind = ColumnValue::kText, v.s = st.Text(col);
+      break;
   }
   return v;
 }
@@ -145,7 +152,8 @@ DELETE FROM streams WHERE activity_id NOT IN (SELECT id FROM activity_sync);
   std::vector<ColumnValue> values(ActivitiesCsvColumns().size());
   while (all->Step()) {
     for (size_t i = 0; i < values.size(); ++i) values[i] = ReadColumnValue(*all, static_cast<int>(i) + 2);
-    sizes.push_back({all->Int(0), JsonFileSizeOfText(all->Text(1)), static_cast<int64_t>(ActivityCsvRow(values).size())});
+    sizes.push_back(
+        {all->Int(0), JsonFileSizeOfText(all->Text(1)), static_cast<int64_t>(ActivityCsvRow(values).size())});
   }
   if (auto s = cache.Check(all->rc(), "measuring the mount's files"); !s.ok()) return s;
   Stmt* put = cache.Prepare("UPDATE activity_sync SET json_size=?2, csv_row_size=?3 WHERE id=?1");
@@ -257,9 +265,8 @@ Result<CacheIdentity> Identify(Cache& cache) {
   }
   const int64_t application_id = ids[0], version = ids[1];
   auto not_ours = [&](const std::string& why) {
-    return Status::Error(ErrorKind::kCache,
-                         cache.path() + " is not a stravafs cache (" + why +
-                             "): it was left untouched; name another file as [cache] path");
+    return Status::Error(ErrorKind::kCache, cache.path() + " is not a stravafs cache (" + why +
+                                                "): it was left untouched; name another file as [cache] path");
   };
   if (application_id == kApplicationId) return CacheIdentity{version, true};
   if (application_id != 0) {
@@ -283,10 +290,9 @@ Status Migrate(Cache& cache) {
   if (!identified.ok()) return identified.status();
   const int64_t version = identified->version;
   if (version > kSchemaVersion)
-    return Status::Error(ErrorKind::kCache,
-                         "cache " + cache.path() + " has schema version " + std::to_string(version) +
-                             ", newer than this stravafs understands (" +
-                             std::to_string(kSchemaVersion) + "): upgrade stravafs");
+    return Status::Error(ErrorKind::kCache, "cache " + cache.path() + " has schema version " + std::to_string(version) +
+                                                ", newer than this stravafs understands (" +
+                                                std::to_string(kSchemaVersion) + "): upgrade stravafs");
   // A cache from before the id is stamped by its first writer.
   if (!identified->stamped) {
     if (auto s = cache.Exec("PRAGMA application_id = " + std::to_string(kApplicationId)); !s.ok()) return s;

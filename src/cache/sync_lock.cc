@@ -28,8 +28,8 @@ Result<SyncLock> SyncLock::Acquire(const std::string& cache_path, int64_t wait_m
   // there made that overwrite whatever it named (issue 15).
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0 && errno == ELOOP)
-    return Status::Error(ErrorKind::kLocked, path + " is a symbolic link; a lock file never is: remove it (rm " +
-                                                 path + ")");
+    return Status::Error(ErrorKind::kLocked,
+                         path + " is a symbolic link; a lock file never is: remove it (rm " + path + ")");
   if (fd < 0) return Status::Error(ErrorKind::kLocked, "cannot open " + path + ": " + std::strerror(errno));
   (void)!::fchmod(fd, 0600);  // one made elsewhere (a copied folder) becomes private
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);

@@ -30,8 +30,8 @@ Status DeleteState(Cache& cache, const std::string& key) {
 
 Result<SyncState> ReadSyncState(Cache& cache) {
   SyncState state;
-  for (auto [key, text] : {std::pair{kStateLastAttempt, &state.last_attempt},
-                           std::pair{kStateLastSuccess, &state.last_success}}) {
+  for (auto [key, text] :
+       {std::pair{kStateLastAttempt, &state.last_attempt}, std::pair{kStateLastSuccess, &state.last_success}}) {
     auto v = GetState(cache, key);
     if (!v.ok()) return v.status();
     *text = v->value_or("");
@@ -39,9 +39,9 @@ Result<SyncState> ReadSyncState(Cache& cache) {
   auto complete = GetState(cache, kStateHistoryComplete);
   if (!complete.ok()) return complete.status();
   state.history_complete = !complete->value_or("").empty();
-  for (auto [key, json] : {std::pair{kStateLastError, &state.last_error},
-                           std::pair{kStateLastReport, &state.last_report},
-                           std::pair{kStateRateUsage, &state.rate_usage}, std::pair{kStateJob, &state.job}}) {
+  for (auto [key, json] :
+       {std::pair{kStateLastError, &state.last_error}, std::pair{kStateLastReport, &state.last_report},
+        std::pair{kStateRateUsage, &state.rate_usage}, std::pair{kStateJob, &state.job}}) {
     auto v = GetState(cache, key);
     if (!v.ok()) return v.status();
     *json = ParseJson(v->value_or(""));

@@ -62,7 +62,9 @@ Result<AuthRedirect> AwaitAuthRedirect(const std::string& expected_state, int po
     if (!missing.empty()) {
       std::string list;
       for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-      page(res, 403, "Some permissions were not granted: " + list + ". Run <code>stravafs auth</code> again and leave every box ticked.");
+      page(res, 403,
+           "Some permissions were not granted: " + list +
+               ". Run <code>stravafs auth</code> again and leave every box ticked.");
       finish(Status::Error(ErrorKind::kScope, "Strava granted \"" + scope + "\" but stravafs needs " + list +
                                                   ": run `stravafs auth` again and leave every box ticked"));
       return;
@@ -83,8 +85,7 @@ Result<AuthRedirect> AwaitAuthRedirect(const std::string& expected_state, int po
   server.Patch(".*", reject);
   server.Options(".*", reject);
 
-  int bound = port > 0 ? (server.bind_to_port("127.0.0.1", port) ? port : -1)
-                       : server.bind_to_any_port("127.0.0.1");
+  int bound = port > 0 ? (server.bind_to_port("127.0.0.1", port) ? port : -1) : server.bind_to_any_port("127.0.0.1");
   if (bound <= 0)
     return Status::Error(ErrorKind::kAuth, "cannot listen on 127.0.0.1" +
                                                (port > 0 ? ":" + std::to_string(port) : std::string()) +

@@ -41,7 +41,9 @@ void ImportTerminalProgress::OnProgress(const import::ImportProgress& p) {
     std::snprintf(buf, sizeof buf, ", %.0f files/s", rate);
     text += buf;
     if (p.files_total > p.files_done)
-      text += ", ETA " + FormatDuration(Millis(static_cast<int64_t>(static_cast<double>(p.files_total - p.files_done) / rate) * 1000));
+      text +=
+          ", ETA " +
+          FormatDuration(Millis(static_cast<int64_t>(static_cast<double>(p.files_total - p.files_done) / rate) * 1000));
   }
   if (live_) {
     std::fprintf(out_, "\r\033[K%s", text.c_str());

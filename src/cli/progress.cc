@@ -6,7 +6,12 @@ namespace stravafs {
 
 TerminalProgress::TerminalProgress(FILE* out, bool live, bool quiet, Clock& clock, const Config& config,
                                    const RateLimiter& limiter)
-    : out_(out), live_(live), quiet_(quiet), clock_(clock), config_(config), limiter_(limiter),
+    : out_(out),
+      live_(live),
+      quiet_(quiet),
+      clock_(clock),
+      config_(config),
+      limiter_(limiter),
       started_ms_(clock.NowMs()) {}
 
 void TerminalProgress::EndLine() {
@@ -46,11 +51,13 @@ void TerminalProgress::OnUpdate(const std::string& phase, const SyncReport& r) {
     double per_ms = static_cast<double>(r.details + r.streams + r.no_streams) /
                     static_cast<double>(std::max<int64_t>(1, now - started_ms_));
     if (u.short_limit > 0) {
-      double budget_pace = std::floor(u.short_limit * config_.budget) / static_cast<double>(config_.rate_window.count());
+      double budget_pace =
+          std::floor(u.short_limit * config_.budget) / static_cast<double>(config_.rate_window.count());
       per_ms = std::min(per_ms, budget_pace);
     }
     if (per_ms > 0)
-      text += " · ETA " + FormatDuration(Millis(static_cast<int64_t>(static_cast<double>(r.deep_pending) / per_ms) / 1000 * 1000));
+      text += " · ETA " +
+              FormatDuration(Millis(static_cast<int64_t>(static_cast<double>(r.deep_pending) / per_ms) / 1000 * 1000));
   }
   if (live_) {
     std::fprintf(out_, "\r\033[K%s", text.c_str());

@@ -15,8 +15,7 @@ namespace stravafs {
 
 class TerminalProgress final : public SyncProgress {
  public:
-  TerminalProgress(FILE* out, bool live, bool quiet, Clock& clock, const Config& config,
-                   const RateLimiter& limiter);
+  TerminalProgress(FILE* out, bool live, bool quiet, Clock& clock, const Config& config, const RateLimiter& limiter);
   ~TerminalProgress() override { EndLine(); }
 
   void OnUpdate(const std::string& phase, const SyncReport& so_far) override;

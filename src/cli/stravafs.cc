@@ -50,15 +50,22 @@ enum Exit {
 
 int ExitCode(const Status& s) {
   switch (s.kind()) {
-    case ErrorKind::kOk: return kExitOk;
+    case ErrorKind::kOk:
+      return kExitOk;
     case ErrorKind::kUsage:
-    case ErrorKind::kConfig: return kExitUsage;
+    case ErrorKind::kConfig:
+      return kExitUsage;
     case ErrorKind::kAuth:
-    case ErrorKind::kScope: return kExitAuth;
-    case ErrorKind::kLocked: return kExitLocked;
-    case ErrorKind::kRateLimited: return kExitRateLimit;
-    case ErrorKind::kInterrupted: return kExitInterrupted;
-    default: return kExitError;
+    case ErrorKind::kScope:
+      return kExitAuth;
+    case ErrorKind::kLocked:
+      return kExitLocked;
+    case ErrorKind::kRateLimited:
+      return kExitRateLimit;
+    case ErrorKind::kInterrupted:
+      return kExitInterrupted;
+    default:
+      return kExitError;
   }
 }
 
@@ -161,14 +168,16 @@ int CmdAuth(const Config& config, Args& args) {
     }
   }
   if (config.client_id.empty())
-    return Fail(Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))"));
+    return Fail(
+        Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))"));
   // `--code -`: the code from standard input, out of the process list, as
   // --refresh-token reads its token (issue 15).
   if (code && *code == "-") {
     std::getline(std::cin, *code);
     while (!code->empty() && std::isspace(static_cast<unsigned char>(code->back()))) code->pop_back();
     if (code->empty())
-      return Fail(Status::Error(ErrorKind::kUsage, "auth --code - reads the code from standard input, which was empty"));
+      return Fail(
+          Status::Error(ErrorKind::kUsage, "auth --code - reads the code from standard input, which was empty"));
   }
 
   auto transport = MakeCurlTransport();
@@ -180,16 +189,18 @@ int CmdAuth(const Config& config, Args& args) {
     std::getline(std::cin, refresh);
     while (!refresh.empty() && std::isspace(static_cast<unsigned char>(refresh.back()))) refresh.pop_back();
     if (refresh.empty())
-      return Fail(Status::Error(ErrorKind::kUsage, "auth --refresh-token reads the token from standard input, "
-                                                   "which was empty"));
+      return Fail(Status::Error(ErrorKind::kUsage,
+                                "auth --refresh-token reads the token from standard input, "
+                                "which was empty"));
     tokens = RefreshTokens(*transport, config, refresh);
   } else {
     if (!code) {
       std::string state = RandomState();
       auto redirect = AwaitAuthRedirect(state, port, timeout, [&](const std::string& redirect_uri) {
         std::string url = AuthorizeUrl(config, redirect_uri, state);
-        std::fprintf(stderr, "Open this address in a browser and authorize stravafs:\n\n  %s\n\n"
-                             "Waiting for Strava's redirect on %s (Ctrl-C to give up)...\n",
+        std::fprintf(stderr,
+                     "Open this address in a browser and authorize stravafs:\n\n  %s\n\n"
+                     "Waiting for Strava's redirect on %s (Ctrl-C to give up)...\n",
                      url.c_str(), redirect_uri.c_str());
         std::printf("%s\n", url.c_str());
         std::fflush(stdout);
@@ -208,12 +219,14 @@ int CmdAuth(const Config& config, Args& args) {
                tokens->athlete_id ? (" athlete " + std::to_string(tokens->athlete_id)).c_str() : "",
                store.path().c_str());
   if (scope.empty())
-    std::fprintf(stderr, "note: the granted scopes are only known from the browser redirect; if a sync reports a "
-                         "missing scope, run `stravafs auth` again\n");
+    std::fprintf(stderr,
+                 "note: the granted scopes are only known from the browser redirect; if a sync reports a "
+                 "missing scope, run `stravafs auth` again\n");
   if (!scope.empty() && ("," + scope + ",").find(",profile:read_all,") == std::string::npos)
-    std::fprintf(stderr, "note: without the profile:read_all scope the sync cannot fetch your heart-rate zones "
-                         "from Strava and derives them from your maximum heart rate; to use Strava's, run "
-                         "`stravafs auth` again and leave \"View data about your complete Strava profile\" ticked\n");
+    std::fprintf(stderr,
+                 "note: without the profile:read_all scope the sync cannot fetch your heart-rate zones "
+                 "from Strava and derives them from your maximum heart rate; to use Strava's, run "
+                 "`stravafs auth` again and leave \"View data about your complete Strava profile\" ticked\n");
   // A new grant may bring profile:read_all: the next sync asks for the zones
   // at once instead of a day after the last refusal. Best effort: no cache
   // yet, or a busy one, only means the usual daily check.
@@ -241,58 +254,65 @@ Result<Writing> BeginWriting(const Config& config) {
 
 // Runs the importer over `paths` under the lock the caller holds, showing
 // progress and naming every file that fails; prints the closing line.
-import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths, bool quiet) {
-  import::ImportOptions options;
-  options.originals = config.import_originals;
-  options.cancel = &g_cancel;
-  auto zone = TimeZone::Load(config.import_timezone);
-  if (!zone.ok()) {
-    import::ImportReport r;
-    r.status = zone.status();
-    return r;
-  }
-  options.zone = *zone;
-  ImportTerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet);
-  import::ImportReport r = import::RunImport(cache, paths, options, &progress);
-  progress.EndLine();
-  if (!quiet) {
-    std::fprintf(stderr,
-                 "import %s: %lld files read (%lld unchanged passed over), %lld activities added, %lld updated, "
-                 "%lld files attached, %lld duplicates, %lld failed in %.1fs\n",
-                 r.status.ok() ? "done" : "stopped", static_cast<long long>(r.files),
-                 static_cast<long long>(r.unchanged), static_cast<long long>(r.added),
-                 static_cast<long long>(r.updated), static_cast<long long>(r.attached),
-                 static_cast<long long>(r.duplicates), static_cast<long long>(r.failed),
-                 static_cast<double>(r.finished_ms - r.started_ms) / 1000.0);
-    if (r.warnings > 0)
-      std::fprintf(stderr, "activities.csv: %lld rows read, %lld warnings (cells left empty or rows skipped)\n",
-                   static_cast<long long>(r.rows), static_cast<long long>(r.warnings));
-  }
+import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths,
+                            bool quiet){import::ImportOptions options;
+options.originals = config.import_originals;
+options.cancel = &g_cancel;
+auto zone = TimeZone::Load(config.import_timezone);
+if (!zone.ok()) {
+  import::ImportReport r;
+  r.status = zone.status();
   return r;
 }
+options.zone = *zone;
+ImportTerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet);
+import::ImportReport r = import::RunImport(cache, paths, options, &progress);
+progress.EndLine();
+if (!quiet) {
+  std::fprintf(stderr,
+               "import %s: %lld files read (%lld unchanged passed over), %lld activities added, %lld updated, "
+               "%lld files attached, %lld duplicates, %lld failed in %.1fs\n",
+               r.status.ok() ? "done" : "stopped", static_cast<long long>(r.files), static_cast<long long>(r.unchanged),
+               static_cast<long long>(r.added), static_cast<long long>(r.updated), static_cast<long long>(r.attached),
+               static_cast<long long>(r.duplicates), static_cast<long long>(r.failed),
+               static_cast<double>(r.finished_ms - r.started_ms) / 1000.0);
+  if (r.warnings > 0)
+    std::fprintf(stderr, "activities.csv: %lld rows read, %lld warnings (cells left empty or rows skipped)\n",
+                 static_cast<long long>(r.rows), static_cast<long long>(r.warnings));
+}
+return r;
+}  // namespace
 
 int CmdImport(const Config& config, Args& args) {
   bool json = false, quiet = false;
   std::vector<std::string> paths;
   while (!args.Empty()) {
     std::string a = args.Next();
-    if (a == "--json") json = true;
-    else if (a == "--quiet" || a == "-q") quiet = true;
-    else if (a == "--") while (!args.Empty()) paths.push_back(args.Next());
-    else if (a.rfind("-", 0) == 0 && a.size() > 1) return Fail(Status::Error(ErrorKind::kUsage, "import: unknown option " + a + "\n" + kUsage));
-    else paths.push_back(a);
+    if (a == "--json")
+      json = true;
+    else if (a == "--quiet" || a == "-q")
+      quiet = true;
+    else if (a == "--")
+      while (!args.Empty()) paths.push_back(args.Next());
+    else if (a.rfind("-", 0) == 0 && a.size() > 1)
+      return Fail(Status::Error(ErrorKind::kUsage, "import: unknown option " + a + "\n" + kUsage));
+    else
+      paths.push_back(a);
   }
   if (paths.empty())
-    return Fail(Status::Error(ErrorKind::kUsage, "import needs a path: the export .zip from strava.com, its folder, "
-                                                 "or FIT, GPX and TCX files or folders\n" + std::string(kUsage)));
+    return Fail(Status::Error(ErrorKind::kUsage,
+                              "import needs a path: the export .zip from strava.com, its folder, "
+                              "or FIT, GPX and TCX files or folders\n" +
+                                  std::string(kUsage)));
   auto writing = BeginWriting(config);
   if (!writing.ok()) return Fail(writing.status());
   import::ImportReport r = Import(config, *writing->cache, paths, quiet);
   if (json) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());
   if (!r.status.ok()) return Fail(r.status);
   if (r.failed > 0) {
-    std::fprintf(stderr, "stravafs: %lld file%s could not be imported (named above); the rest was; fix or remove "
-                         "them and run the import again to retry only those\n",
+    std::fprintf(stderr,
+                 "stravafs: %lld file%s could not be imported (named above); the rest was; fix or remove "
+                 "them and run the import again to retry only those\n",
                  static_cast<long long>(r.failed), r.failed == 1 ? "" : "s");
     return kExitPartial;
   }
@@ -309,8 +329,10 @@ int CmdSync(const Config& config, Args& args) {
       if (!v.ok()) return Fail(v.status());
       auto t = ParseDateArg(*v);
       if (!t) return Fail(Status::Error(ErrorKind::kUsage, a + " takes a date like 2024-05-01, not \"" + *v + "\""));
-      if (a == "--since") options.since = *t;
-      else options.until = v->size() == 10 ? *t + 86400 : *t;  // a date includes its whole day
+      if (a == "--since")
+        options.since = *t;
+      else
+        options.until = v->size() == 10 ? *t + 86400 : *t;  // a date includes its whole day
     } else if (a == "--full") {
       full = true;
     } else if (a == "--no-deep") {
@@ -325,8 +347,10 @@ int CmdSync(const Config& config, Args& args) {
   }
   if (full && (options.since || options.until))
     return Fail(Status::Error(ErrorKind::kUsage, "--full lists everything; it does not combine with --since/--until"));
-  if (full) options.mode = SyncOptions::Mode::kFull;
-  else if (options.since || options.until) options.mode = SyncOptions::Mode::kBackfill;
+  if (full)
+    options.mode = SyncOptions::Mode::kFull;
+  else if (options.since || options.until)
+    options.mode = SyncOptions::Mode::kBackfill;
   if (options.since && options.until && *options.since >= *options.until)
     return Fail(Status::Error(ErrorKind::kUsage, "--since must come before --until"));
 
@@ -346,9 +370,10 @@ int CmdSync(const Config& config, Args& args) {
   }
   if (config.client_id.empty()) {
     if (!config.import_folders.empty()) return import_failed > 0 ? kExitPartial : kExitOk;
-    return Fail(Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set, and there are no "
-                                                  "[import] folders: nothing to sync from (see stravafs.conf(5); "
-                                                  "without API access, use `stravafs import`)"));
+    return Fail(Status::Error(ErrorKind::kConfig, config.path +
+                                                      ": [strava] client_id is not set, and there are no "
+                                                      "[import] folders: nothing to sync from (see stravafs.conf(5); "
+                                                      "without API access, use `stravafs import`)"));
   }
 
   Clock& clock = SystemClock();
@@ -358,13 +383,12 @@ int CmdSync(const Config& config, Args& args) {
   progress.EndLine();
   if (json) std::printf("%s\n", ReportToJson(r).dump(2).c_str());
   if (!quiet && r.requests > 0) {
-    std::fprintf(stderr, "%s %s: %lld listed (%s), %lld details, %lld streams, %s in %.1fs%s\n",
-                 r.mode.empty() ? "sync" : r.mode.c_str(), r.status.ok() ? "done" : "stopped",
-                 static_cast<long long>(r.listed), DescribeChanges(r).c_str(), static_cast<long long>(r.details),
-                 static_cast<long long>(r.streams + r.no_streams), Plural(r.requests, "request").c_str(),
-                 static_cast<double>(r.finished_ms - r.started_ms) / 1000.0,
-                 r.deep_pending > 0 ? (", " + std::to_string(r.deep_pending) + " details/streams still to fetch").c_str()
-                                    : "");
+    std::fprintf(
+        stderr, "%s %s: %lld listed (%s), %lld details, %lld streams, %s in %.1fs%s\n",
+        r.mode.empty() ? "sync" : r.mode.c_str(), r.status.ok() ? "done" : "stopped", static_cast<long long>(r.listed),
+        DescribeChanges(r).c_str(), static_cast<long long>(r.details), static_cast<long long>(r.streams + r.no_streams),
+        Plural(r.requests, "request").c_str(), static_cast<double>(r.finished_ms - r.started_ms) / 1000.0,
+        r.deep_pending > 0 ? (", " + std::to_string(r.deep_pending) + " details/streams still to fetch").c_str() : "");
   }
   if (!r.status.ok()) return Fail(r.status);
   return import_failed > 0 ? kExitPartial : kExitOk;
@@ -374,8 +398,10 @@ int CmdStatus(const Config& config, Args& args) {
   bool json = false;
   while (!args.Empty()) {
     std::string a = args.Next();
-    if (a == "--json") json = true;
-    else return Fail(Status::Error(ErrorKind::kUsage, "status: unknown option " + a + "\n" + kUsage));
+    if (a == "--json")
+      json = true;
+    else
+      return Fail(Status::Error(ErrorKind::kUsage, "status: unknown option " + a + "\n" + kUsage));
   }
   auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly);
   if (!cache.ok()) return Fail(cache.status());
@@ -389,8 +415,10 @@ int CmdStatus(const Config& config, Args& args) {
   if (!state.ok()) return Fail(state.status());
   Json athlete;
   Stmt* athlete_row = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1");
-  if (athlete_row->Step()) athlete = ParseJson(athlete_row->Text(0));
-  else if (Status s = (*cache)->Check(athlete_row->rc(), "reading the athlete"); !s.ok()) return Fail(s);
+  if (athlete_row->Step())
+    athlete = ParseJson(athlete_row->Text(0));
+  else if (Status s = (*cache)->Check(athlete_row->rc(), "reading the athlete"); !s.ok())
+    return Fail(s);
   athlete_row->Reset();
   const Json& last_error = state->last_error;
   const Json& rate = state->rate_usage;
@@ -457,7 +485,8 @@ int CmdStatus(const Config& config, Args& args) {
     std::printf("range:        %s to %s (local time)\n", counts->oldest_start.c_str(), counts->newest_start.c_str());
   std::printf("to fetch:     %lld details and streams%s\n", static_cast<long long>(*pending),
               job.is_object() ? (", and an interrupted " + job.value("kind", std::string("listing")) +
-                                 " listing at page " + std::to_string(job.value("page", int64_t{1}))).c_str()
+                                 " listing at page " + std::to_string(job.value("page", int64_t{1})))
+                                    .c_str()
                               : "");
   std::printf("last sync:    %s\n", state->last_success.empty() ? "never" : state->last_success.c_str());
   if (last_error.is_object())
@@ -513,7 +542,7 @@ int Main(int argc, char** argv) {
   return CmdStatus(*config, args);
 }
 
-}  // namespace
+}  // namespace stravafs
 }  // namespace stravafs
 
 int main(int argc, char** argv) {

@@ -42,16 +42,12 @@ constexpr std::string_view kExamplePaths =
     "the source tree";
 
 constexpr std::array<std::string_view, 11> kStreamTypes = {
-    "time",      "distance", "latlng",  "altitude", "velocity_smooth",
-    "heartrate", "cadence",  "watts",   "temp",     "moving",
-    "grade_smooth"};
+    "time",    "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
+    "cadence", "watts",    "temp",   "moving",   "grade_smooth"};
 
-constexpr std::array<std::string_view, 6> kSections = {"strava", "cache", "sync",
-                                                       "mount", "import", "testing"};
+constexpr std::array<std::string_view, 6> kSections = {"strava", "cache", "sync", "mount", "import", "testing"};
 
-Status ConfigError(std::string message) {
-  return Status::Error(ErrorKind::kConfig, std::move(message));
-}
+Status ConfigError(std::string message) { return Status::Error(ErrorKind::kConfig, std::move(message)); }
 
 std::string_view Trim(std::string_view s) {
   constexpr std::string_view kSpace = " \t\r\n\f\v";
@@ -60,8 +56,7 @@ std::string_view Trim(std::string_view s) {
   return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
 }
 
-std::string Join(const auto& items, std::string_view sep,
-                 std::string_view before = "", std::string_view after = "") {
+std::string Join(const auto& items, std::string_view sep, std::string_view before = "", std::string_view after = "") {
   std::string out;
   for (const auto& item : items) {
     if (!out.empty()) out += sep;
@@ -78,8 +73,7 @@ size_t Distance(std::string_view a, std::string_view b) {
   for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
@@ -89,8 +83,7 @@ size_t Distance(std::string_view a, std::string_view b) {
 
 // The candidate closest to `word`, if it is close enough to be a typo: one
 // edit for names of one or two letters, two for longer ones.
-std::optional<std::string_view> Closest(std::string_view word,
-                                        const auto& candidates) {
+std::optional<std::string_view> Closest(std::string_view word, const auto& candidates) {
   std::optional<std::string_view> best;
   size_t best_distance = 0;
   for (std::string_view candidate : candidates) {
@@ -110,8 +103,7 @@ std::string HomeDir() {
   std::array<char, 4096> buffer{};
   passwd entry{};
   passwd* found = nullptr;
-  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
-      found && found->pw_dir)
+  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found && found->pw_dir)
     return found->pw_dir;
   return {};
 }
@@ -133,8 +125,9 @@ Result<std::string> ResolvePath(std::string_view raw, const std::string& config_
   for (size_t i = raw.find('$'); i != std::string_view::npos; i = raw.find('$', i + 1)) {
     const char next = i + 1 < raw.size() ? raw[i + 1] : '\0';
     if (next == '{' || next == '_' || std::isalpha(static_cast<unsigned char>(next)))
-      return ConfigError("environment variables are not expanded in paths; write ~/ for your home folder, or the "
-                         "path in full");
+      return ConfigError(
+          "environment variables are not expanded in paths; write ~/ for your home folder, or the "
+          "path in full");
   }
   fs::path p = ExpandHome(std::string(raw));
   if (p.is_relative()) p = fs::path(config_path).parent_path() / p;
@@ -142,7 +135,6 @@ Result<std::string> ResolvePath(std::string_view raw, const std::string& config_
   const fs::path absolute = fs::absolute(p, ignored);
   return (absolute.empty() ? p : absolute).lexically_normal().string();
 }
-
 
 // Reads all of `path` into `out`; returns 0 or the errno of the failure.
 // Config and secret files are small regular files: /dev/zero read a
@@ -210,18 +202,16 @@ std::string OwnershipProblem(const std::string& path) {
       return "cannot check the permissions of " + files[i].string() + ": " + std::strerror(errno);
     const std::string name = files[i].string();
     if (!owned(st))
-      return name + " belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " +
-             std::to_string(me) + ") or root: use a file of your own";
+      return name + " belongs to uid " + std::to_string(st.st_uid) + ", not to you (uid " + std::to_string(me) +
+             ") or root: use a file of your own";
     if (!S_ISLNK(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)))
-      return name + " is writable by group or others (mode " + ModeText(st.st_mode) +
-             "): chmod go-w " + name;
+      return name + " is writable by group or others (mode " + ModeText(st.st_mode) + "): chmod go-w " + name;
     for (fs::path dir = files[i].parent_path();; dir = dir.parent_path()) {
       if (::stat(dir.c_str(), &st) != 0)
         return "cannot check the permissions of " + dir.string() + ": " + std::strerror(errno);
       if (!owned(st))
-        return name + " is in " + dir.string() + ", which belongs to uid " +
-               std::to_string(st.st_uid) + ", not to you (uid " + std::to_string(me) +
-               ") or root: keep it in a folder of your own";
+        return name + " is in " + dir.string() + ", which belongs to uid " + std::to_string(st.st_uid) +
+               ", not to you (uid " + std::to_string(me) + ") or root: keep it in a folder of your own";
       if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
         return name + " is in " + dir.string() + ", which is writable by group or others (mode " +
                ModeText(st.st_mode) + "): chmod go-w " + dir.string();
@@ -234,11 +224,9 @@ std::string OwnershipProblem(const std::string& path) {
 // Empty when `path` is private to its owner, else why not and how to fix it.
 std::string PermissionProblem(const std::string& path) {
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0)
-    return "cannot check the permissions of " + path + ": " + std::strerror(errno);
+  if (stat(path.c_str(), &st) != 0) return "cannot check the permissions of " + path + ": " + std::strerror(errno);
   if ((st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) == 0) return {};
-  return path + " is accessible by group or others (mode " + ModeText(st.st_mode) +
-         "): chmod 600 " + path;
+  return path + " is accessible by group or others (mode " + ModeText(st.st_mode) + "): chmod 600 " + path;
 }
 
 // ---- value readers: each returns an error message without the key prefix.
@@ -253,8 +241,7 @@ Status ReadDuration(std::string_view value, Millis& out, bool allow_zero) {
 
 Status ReadBool(std::string_view value, bool& out) {
   std::string lower(value);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   if (lower == "yes" || lower == "true" || lower == "on" || lower == "1") {
     out = true;
   } else if (lower == "no" || lower == "false" || lower == "off" || lower == "0") {
@@ -273,10 +260,8 @@ Status ReadStreams(std::string_view value, std::vector<std::string>& out) {
     if (comma == std::string_view::npos) comma = value.size();
     const std::string_view name = Trim(value.substr(start, comma - start));
     start = comma + 1;
-    if (name.empty())
-      return ConfigError("empty stream name (separate names with single commas)");
-    if (std::find(kStreamTypes.begin(), kStreamTypes.end(), name) ==
-        kStreamTypes.end()) {
+    if (name.empty()) return ConfigError("empty stream name (separate names with single commas)");
+    if (std::find(kStreamTypes.begin(), kStreamTypes.end(), name) == kStreamTypes.end()) {
       std::string message = "unknown stream type \"" + std::string(name) + "\"";
       if (auto guess = Closest(name, kStreamTypes))
         return ConfigError(message + ": did you mean " + std::string(*guess) + "?");
@@ -296,24 +281,18 @@ Status ReadBudget(std::string_view value, double& out) {
   double number = 0;
   // from_chars, not strtod: a config must not mean something else under a
   // locale whose decimal separator is a comma.
-  const auto [end, ec] =
-      std::from_chars(value.data(), value.data() + value.size(), number);
-  if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
-      !std::isfinite(number))
-    return ConfigError(
-        "not a budget (use a percentage such as 80% or a fraction such as 0.8)");
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || !std::isfinite(number))
+    return ConfigError("not a budget (use a percentage such as 80% or a fraction such as 0.8)");
   if (percent) number /= 100;
-  if (!(number > 0 && number <= 1))
-    return ConfigError("out of range (more than 0%, at most 100%; e.g. 80% or 0.8)");
+  if (!(number > 0 && number <= 1)) return ConfigError("out of range (more than 0%, at most 100%; e.g. 80% or 0.8)");
   out = number;
   return Status::Ok();
 }
 
 Status ReadClientId(std::string_view value, std::string& out) {
-  if (!std::all_of(value.begin(), value.end(),
-                   [](unsigned char c) { return std::isdigit(c); }))
-    return ConfigError(
-        "not a client id (digits only; see https://www.strava.com/settings/api)");
+  if (!std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return ConfigError("not a client id (digits only; see https://www.strava.com/settings/api)");
   out = value;  // empty = not set; the commands that need it say so
   return Status::Ok();
 }
@@ -359,17 +338,18 @@ Status ReadBaseUrl(std::string_view value, std::string& out) {
     rest = {};
   }
   while (rest.ends_with('/')) rest.remove_suffix(1);
-  if (rest.empty())
-    return ConfigError("not a URL (use https://HOST or http://HOST:PORT)");
+  if (rest.empty()) return ConfigError("not a URL (use https://HOST or http://HOST:PORT)");
   const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   if (authority.find('@') != std::string_view::npos)
-    return ConfigError("a URL with a user name or password (the part before @) is refused: it is easily "
-                       "misread, and the host is what follows the @");
+    return ConfigError(
+        "a URL with a user name or password (the part before @) is refused: it is easily "
+        "misread, and the host is what follows the @");
   if (authority.empty() || rest.find_first_of("?# \t") != std::string_view::npos)
     return ConfigError("not a URL (use https://HOST or http://HOST:PORT)");
   if (plain && !IsLoopbackHost(authority))
-    return ConfigError("http:// would send the tokens and the client secret unencrypted: use https://, "
-                       "or http:// only to this machine (localhost, 127.0.0.1, [::1])");
+    return ConfigError(
+        "http:// would send the tokens and the client secret unencrypted: use https://, "
+        "or http:// only to this machine (localhost, 127.0.0.1, [::1])");
   out = value.substr(0, rest.data() + rest.size() - value.data());
   return Status::Ok();
 }
@@ -385,16 +365,14 @@ Status ReadScope(std::string_view value, std::string& out) {
 
 // Comma-separated folders (commas, not spaces, because device folders often
 // have spaces in their names); each resolved like [cache] path.
-Status ReadFolders(std::string_view value, const std::string& config_path,
-                   std::vector<std::string>& out) {
+Status ReadFolders(std::string_view value, const std::string& config_path, std::vector<std::string>& out) {
   std::vector<std::string> folders;
   for (size_t start = 0; !value.empty() && start <= value.size();) {
     size_t comma = value.find(',', start);
     if (comma == std::string_view::npos) comma = value.size();
     const std::string_view folder = Trim(value.substr(start, comma - start));
     start = comma + 1;
-    if (folder.empty())
-      return ConfigError("empty folder name (separate folders with single commas)");
+    if (folder.empty()) return ConfigError("empty folder name (separate folders with single commas)");
     auto resolved = ResolvePath(folder, config_path);
     if (!resolved.ok()) return resolved.status();
     folders.push_back(std::move(*resolved));
@@ -410,8 +388,9 @@ Status ReadTimezone(std::string_view value, std::string& out) {
     bool safe = name.front() != '/' && name.find("..") == std::string::npos;
     struct stat st {};
     if (!safe || stat(("/usr/share/zoneinfo/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-      return ConfigError("not a time zone this system knows (use an IANA name such as Europe/Berlin, "
-                         "as listed under /usr/share/zoneinfo; empty means the system's zone)");
+      return ConfigError(
+          "not a time zone this system knows (use an IANA name such as Europe/Berlin, "
+          "as listed under /usr/share/zoneinfo; empty means the system's zone)");
   }
   out = value;
   return Status::Ok();
@@ -424,8 +403,7 @@ struct Key {
   std::string_view name;
   // Interprets the value into `config`; nullptr for the secret keys, which
   // are resolved together after all keys are read.
-  Status (*apply)(std::string_view value, const std::string& config_path,
-                  Config& config);
+  Status (*apply)(std::string_view value, const std::string& config_path, Config& config);
 };
 
 // clang-format off
@@ -464,9 +442,7 @@ const Key kKeys[] = {
 };
 // clang-format on
 
-bool IsSection(std::string_view s) {
-  return std::find(kSections.begin(), kSections.end(), s) != kSections.end();
-}
+bool IsSection(std::string_view s) { return std::find(kSections.begin(), kSections.end(), s) != kSections.end(); }
 
 const Key* FindKey(std::string_view section, std::string_view name) {
   for (const Key& key : kKeys)
@@ -529,9 +505,8 @@ char* Reader(char* buffer, int size, void* stream) {
 
   const size_t room = static_cast<size_t>(size) - 2;  // '\n' and '\0'
   if (line.size() > room) {
-    parse.errors.push_back({parse.line, "line too long (at most " +
-                                            std::to_string(room) +
-                                            " characters before comments)"});
+    parse.errors.push_back(
+        {parse.line, "line too long (at most " + std::to_string(room) + " characters before comments)"});
     line = {};
   }
   // inih does not report empty sections, so unknown ones are caught here.
@@ -558,8 +533,7 @@ char* Reader(char* buffer, int size, void* stream) {
 // Called by inih for each key = value. Always returns 1 (success to inih):
 // errors are recorded with their line here and inih's own return value is
 // left to mean "syntax error".
-int Handler(void* user, const char* section_c, const char* name_c,
-            const char* value) {
+int Handler(void* user, const char* section_c, const char* name_c, const char* value) {
   auto& parse = *static_cast<Parse*>(user);
   const std::string section = section_c, name = name_c;
   auto error = [&](std::string message) {
@@ -570,26 +544,22 @@ int Handler(void* user, const char* section_c, const char* name_c,
   if (section.empty()) {
     for (const Key& key : kKeys)
       if (key.name == name)
-        return error("key \"" + name + "\" is outside any section (put it under [" +
-                     std::string(key.section) + "])");
+        return error("key \"" + name + "\" is outside any section (put it under [" + std::string(key.section) + "])");
     return error("key \"" + name + "\" is outside any section");
   }
   if (!IsSection(section)) return 1;  // Reader() reported the section
   if (!FindKey(section, name)) {
     const std::vector<std::string_view> known = KeysOf(section);
     std::string message = "unknown key \"" + name + "\" in [" + section + "]";
-    if (auto guess = Closest(name, known))
-      return error(message + ": did you mean " + std::string(*guess) + "?");
+    if (auto guess = Closest(name, known)) return error(message + ": did you mean " + std::string(*guess) + "?");
     for (const Key& key : kKeys)
-      if (key.name == name)
-        return error(message + ": it belongs in [" + std::string(key.section) + "]");
+      if (key.name == name) return error(message + ": it belongs in [" + std::string(key.section) + "]");
     return error(message + " (known keys: " + Join(known, ", ") + ")");
   }
-  auto [it, inserted] =
-      parse.settings.try_emplace({section, name}, Setting{value, parse.line});
+  auto [it, inserted] = parse.settings.try_emplace({section, name}, Setting{value, parse.line});
   if (!inserted)
-    return error("duplicate key \"" + name + "\" in [" + section +
-                 "] (first set on line " + std::to_string(it->second.line) + ")");
+    return error("duplicate key \"" + name + "\" in [" + section + "] (first set on line " +
+                 std::to_string(it->second.line) + ")");
   return 1;
 }
 
@@ -599,9 +569,7 @@ Result<Millis> ParseDuration(std::string_view text) {
   if (text == "0") return Millis(0);
   static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
       {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
-  auto not_a_duration = [] {
-    return ConfigError("not a duration (" + std::string(kDurationHint) + ")");
-  };
+  auto not_a_duration = [] { return ConfigError("not a duration (" + std::string(kDurationHint) + ")"); };
   if (text.empty()) return not_a_duration();
 
   // One or more <number><unit>, e.g. "7d", "1h30m", "2.5s": what
@@ -622,24 +590,22 @@ Result<Millis> ParseDuration(std::string_view text) {
     if (whole.empty() && fraction.empty()) return not_a_duration();
     if (rest.empty() && first) {  // a bare number: the unit is never guessed
       const std::string n(text);
-      return ConfigError("not a duration: the unit is missing (use e.g. " + n +
-                         "s, " + n + "m, " + n + "h or " + n + "d)");
+      return ConfigError("not a duration: the unit is missing (use e.g. " + n + "s, " + n + "m, " + n + "h or " + n +
+                         "d)");
     }
     // "ms" is listed before "m", so "5ms" is never read as 5 minutes.
-    const auto* unit = std::find_if(std::begin(kUnits), std::end(kUnits),
-                                    [&](auto& u) { return rest.starts_with(u.first); });
+    const auto* unit =
+        std::find_if(std::begin(kUnits), std::end(kUnits), [&](auto& u) { return rest.starts_with(u.first); });
     if (unit == std::end(kUnits)) return not_a_duration();
     rest.remove_prefix(unit->first.size());
 
     // Exact integer arithmetic: 0.1s is 100ms, not 99.999...
-    if (whole.size() > 12 || fraction.size() > 9)
-      return ConfigError("not a duration: out of range");
+    if (whole.size() > 12 || fraction.size() > 9) return ConfigError("not a duration: out of range");
     int64_t whole_value = 0, fraction_value = 0, scale = 1;
     std::from_chars(whole.data(), whole.data() + whole.size(), whole_value);
     std::from_chars(fraction.data(), fraction.data() + fraction.size(), fraction_value);
     for (size_t i = 0; i < fraction.size(); ++i) scale *= 10;
-    if ((fraction_value * unit->second) % scale != 0)
-      return ConfigError("not a duration: finer than a millisecond");
+    if ((fraction_value * unit->second) % scale != 0) return ConfigError("not a duration: finer than a millisecond");
     int64_t ms = 0;
     if (__builtin_mul_overflow(whole_value, unit->second, &ms) ||
         __builtin_add_overflow(ms, fraction_value * unit->second / scale, &ms) ||
@@ -659,9 +625,8 @@ std::string FormatDuration(Millis d) {
   if (ms == 0) return "0s";
   if (ms < 0) return "-" + FormatDuration(Millis(-ms));
   std::string out;
-  for (auto [unit, size] : {std::pair{"d", int64_t{86'400'000}},
-                            std::pair{"h", int64_t{3'600'000}},
-                            std::pair{"m", int64_t{60'000}}}) {
+  for (auto [unit, size] :
+       {std::pair{"d", int64_t{86'400'000}}, std::pair{"h", int64_t{3'600'000}}, std::pair{"m", int64_t{60'000}}}) {
     if (ms >= size) out += std::to_string(ms / size) + unit;
     ms %= size;
   }
@@ -695,13 +660,12 @@ Result<Config> LoadConfig(const std::optional<std::string>& explicit_path) {
   const std::string path = explicit_path ? *explicit_path : DefaultConfigPath();
   std::string text;
   if (const int error = ReadWholeFile(path, text); error == ENOENT) {
-    return ConfigError("no config file at " + path + ": copy the example (" +
-                       std::string(kExamplePaths) + ") there and set client_id");  // (only auth and sync need one)
+    return ConfigError("no config file at " + path + ": copy the example (" + std::string(kExamplePaths) +
+                       ") there and set client_id");  // (only auth and sync need one)
   } else if (error != 0) {
     return ConfigError("cannot read config file " + path + ": " + ReadProblem(error));
   }
-  if (std::string problem = OwnershipProblem(path); !problem.empty())
-    return ConfigError(path + ": " + problem);
+  if (std::string problem = OwnershipProblem(path); !problem.empty()) return ConfigError(path + ": " + problem);
   return ParseConfig(text, path, /*check_perms=*/true);
 }
 
@@ -714,8 +678,7 @@ Result<Config> LoadConfigOrDefaults(const std::optional<std::string>& explicit_p
   return LoadConfig(explicit_path);
 }
 
-Result<Config> ParseConfig(const std::string& text, const std::string& path,
-                           bool check_perms) {
+Result<Config> ParseConfig(const std::string& text, const std::string& path, bool check_perms) {
   Config config;
   config.path = path;
   config.cache_path = XdgDir("XDG_DATA_HOME", ".local/share") + "/stravafs/cache.db";
@@ -726,11 +689,9 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
   const int syntax_line = ini_parse_stream(Reader, &parse, Handler, &parse);
   std::vector<Error>& errors = parse.errors;
   if (syntax_line > 0)
-    errors.push_back({syntax_line,
-                      "syntax error (expected [section], key = value, or a ; comment)"});
+    errors.push_back({syntax_line, "syntax error (expected [section], key = value, or a ; comment)"});
   else if (syntax_line < 0)
-    errors.push_back({0, "inih could not parse the file (error " +
-                             std::to_string(syntax_line) + ")"});
+    errors.push_back({0, "inih could not parse the file (error " + std::to_string(syntax_line) + ")"});
 
   auto setting = [&](const char* section, const char* name) -> const Setting* {
     auto it = parse.settings.find({section, name});
@@ -740,8 +701,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
     const Key* key = FindKey(where.first, where.second);
     if (!key->apply) continue;
     if (Status st = key->apply(s.value, path, config); !st.ok())
-      errors.push_back({s.line, "[" + where.first + "] " + where.second + " = \"" +
-                                    s.value + "\": " + st.message()});
+      errors.push_back({s.line, "[" + where.first + "] " + where.second + " = \"" + s.value + "\": " + st.message()});
   }
 
   // The secret: client_secret, else client_secret_file, else the environment.
@@ -749,9 +709,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
   const Setting* secret_file = setting("strava", "client_secret_file");
   if (inline_secret && inline_secret->value.empty()) inline_secret = nullptr;
   if (inline_secret && secret_file) {
-    errors.push_back({secret_file->line,
-                      "[strava] client_secret_file: client_secret is already set on line " +
-                          std::to_string(inline_secret->line) + "; keep one of them"});
+    errors.push_back({secret_file->line, "[strava] client_secret_file: client_secret is already set on line " +
+                                             std::to_string(inline_secret->line) + "; keep one of them"});
   } else if (inline_secret) {
     config.client_secret = inline_secret->value;
     if (check_perms) {
@@ -759,8 +718,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
         errors.push_back({inline_secret->line, "[strava] client_secret: " + problem});
     }
   } else if (secret_file) {
-    const std::string prefix =
-        "[strava] client_secret_file = \"" + secret_file->value + "\": ";
+    const std::string prefix = "[strava] client_secret_file = \"" + secret_file->value + "\": ";
     const Result<std::string> resolved = ResolvePath(secret_file->value, path);
     const std::string file = resolved.ok() ? *resolved : "";
     std::string contents;
@@ -785,9 +743,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& path,
 
   if (errors.empty()) return config;
   // The earliest line first; among errors on one line, the first recorded.
-  const Error& first = *std::min_element(
-      errors.begin(), errors.end(),
-      [](const Error& a, const Error& b) { return a.line < b.line; });
+  const Error& first =
+      *std::min_element(errors.begin(), errors.end(), [](const Error& a, const Error& b) { return a.line < b.line; });
   if (first.line == 0) return ConfigError(path + ": " + first.message);
   return ConfigError(path + ":" + std::to_string(first.line) + ": " + first.message);
 }

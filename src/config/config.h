@@ -45,10 +45,8 @@ struct Config {
   // [sync]
   Millis lookback{std::chrono::hours(24 * 7)};
   bool details = true;
-  std::vector<std::string> streams{"time", "distance", "latlng", "altitude",
-                                   "heartrate", "cadence", "watts",
-                                   "velocity_smooth", "temp", "moving",
-                                   "grade_smooth"};
+  std::vector<std::string> streams{"time",  "distance",        "latlng", "altitude", "heartrate",   "cadence",
+                                   "watts", "velocity_smooth", "temp",   "moving",   "grade_smooth"};
   double budget = 0.8;  // fraction (0, 1] of each rate-limit window
   Millis max_age{std::chrono::minutes(15)};
 
@@ -57,8 +55,8 @@ struct Config {
 
   // [import]
   std::vector<std::string> import_folders;  // expanded; every sync imports new files from these
-  std::string import_timezone;  // IANA name for files without a local time; "" = the system's
-  bool import_originals = true;  // keep each imported original file in the cache
+  std::string import_timezone;              // IANA name for files without a local time; "" = the system's
+  bool import_originals = true;             // keep each imported original file in the cache
 
   // [testing]: for the emulator's short windows; never needed against Strava.
   Millis rate_window{std::chrono::minutes(15)};  // length of the short rate-limit window
@@ -97,7 +95,6 @@ Result<Config> LoadConfigOrDefaults(const std::optional<std::string>& explicit_p
 // `path` is used for messages, for the permission check when `check_perms`,
 // and as the base of relative paths in values (cache path,
 // client_secret_file), and nothing else.
-Result<Config> ParseConfig(const std::string& text, const std::string& path,
-                           bool check_perms);
+Result<Config> ParseConfig(const std::string& text, const std::string& path, bool check_perms);
 
 }  // namespace stravafs

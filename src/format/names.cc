@@ -15,10 +15,27 @@ enum class CharClass { kKeep, kSeparator, kDrop };
 CharClass Classify(char32_t cp) {
   if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) return CharClass::kSeparator;
   switch (cp) {
-    case ' ': case '/': case '\\': case ':': case '*': case '?': case '"': case '<': case '>': case '|':
-    case 0x00A0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case ' ':
+    case '/':
+    case '\\':
+    case ':':
+    case '*':
+    case '?':
+    case '"':
+    case '<':
+    case '>':
+    case '|':
+    case 0x00A0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return CharClass::kSeparator;
-    case 0x200E: case 0x200F: case 0x061C:
+    case 0x200E:
+    case 0x200F:
+    case 0x061C:
       return CharClass::kDrop;
     default:
       break;
@@ -35,16 +52,15 @@ bool IsRegionalIndicator(char32_t cp) { return cp >= 0x1F1E6 && cp <= 0x1F1FF; }
 // Code points that belong to the character before them: cutting right before
 // one would split what a reader sees as one character.
 bool ExtendsPrevious(char32_t cp) {
-  return cp == kZeroWidthJoiner ||
-         (cp >= 0xFE00 && cp <= 0xFE0F) ||     // variation selectors (emoji vs text style)
-         (cp >= 0xE0100 && cp <= 0xE01EF) ||   // variation selectors supplement
-         (cp >= 0x1F3FB && cp <= 0x1F3FF) ||   // emoji skin tone modifiers
-         (cp >= 0xE0020 && cp <= 0xE007F) ||   // tags (subdivision flags)
-         (cp >= 0x0300 && cp <= 0x036F) ||     // combining diacritical marks
-         (cp >= 0x1AB0 && cp <= 0x1AFF) ||     // ... extended
-         (cp >= 0x1DC0 && cp <= 0x1DFF) ||     // ... supplement
-         (cp >= 0x20D0 && cp <= 0x20FF) ||     // ... for symbols (incl. the keycap U+20E3)
-         (cp >= 0xFE20 && cp <= 0xFE2F);       // combining half marks
+  return cp == kZeroWidthJoiner || (cp >= 0xFE00 && cp <= 0xFE0F) ||  // variation selectors (emoji vs text style)
+         (cp >= 0xE0100 && cp <= 0xE01EF) ||                          // variation selectors supplement
+         (cp >= 0x1F3FB && cp <= 0x1F3FF) ||                          // emoji skin tone modifiers
+         (cp >= 0xE0020 && cp <= 0xE007F) ||                          // tags (subdivision flags)
+         (cp >= 0x0300 && cp <= 0x036F) ||                            // combining diacritical marks
+         (cp >= 0x1AB0 && cp <= 0x1AFF) ||                            // ... extended
+         (cp >= 0x1DC0 && cp <= 0x1DFF) ||                            // ... supplement
+         (cp >= 0x20D0 && cp <= 0x20FF) ||                            // ... for symbols (incl. the keycap U+20E3)
+         (cp >= 0xFE20 && cp <= 0xFE2F);                              // combining half marks
 }
 
 // The start of the code point that ends at `end` in valid UTF-8 `s`.
@@ -98,8 +114,7 @@ std::string TwoDigits(int n) {
 
 std::optional<LocalStart> ParseLocalStart(std::string_view t) {
   if (t.size() == 20 && t.back() == 'Z') t.remove_suffix(1);
-  if (t.size() != 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
-    return std::nullopt;
+  if (t.size() != 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') return std::nullopt;
   auto num = [&](size_t pos, size_t len) {
     int n = 0;
     for (size_t i = pos; i < pos + len; ++i) {
@@ -110,8 +125,8 @@ std::optional<LocalStart> ParseLocalStart(std::string_view t) {
   };
   LocalStart s{num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2)};
   const int second = num(17, 2);
-  if (s.year < 0 || s.month < 1 || s.month > 12 || s.day < 1 || s.day > 31 || s.hour < 0 ||
-      s.hour > 23 || s.minute < 0 || s.minute > 59 || second < 0 || second > 60)
+  if (s.year < 0 || s.month < 1 || s.month > 12 || s.day < 1 || s.day > 31 || s.hour < 0 || s.hour > 23 ||
+      s.minute < 0 || s.minute > 59 || second < 0 || second > 60)
     return std::nullopt;
   return s;
 }
@@ -146,11 +161,10 @@ std::string SafeTitle(std::string_view name) {
   return out;
 }
 
-std::string ActivityBaseName(const LocalStart& start, std::string_view name, int64_t id,
-                             std::string_view sport_type) {
+std::string ActivityBaseName(const LocalStart& start, std::string_view name, int64_t id, std::string_view sport_type) {
   char prefix[32];
-  std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02d_%02d%02d_", start.year, start.month, start.day,
-                start.hour, start.minute);
+  std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02d_%02d%02d_", start.year, start.month, start.day, start.hour,
+                start.minute);
   const std::string suffix = "_" + std::to_string(id);
   std::string title = SafeTitle(name);
   if (title.empty()) title = SafeTitle(sport_type);
@@ -166,11 +180,16 @@ std::string ActivityBaseName(const LocalStart& start, std::string_view name, int
 
 std::string_view FileExtension(ActivityFile file) {
   switch (file) {
-    case ActivityFile::kJson: return ".json";
-    case ActivityFile::kCsv: return ".csv";
-    case ActivityFile::kGpx: return ".gpx";
-    case ActivityFile::kFit: return ".fit";
-    case ActivityFile::kTcx: return ".tcx";
+    case ActivityFile::kJson:
+      return ".json";
+    case ActivityFile::kCsv:
+      return ".csv";
+    case ActivityFile::kGpx:
+      return ".gpx";
+    case ActivityFile::kFit:
+      return ".fit";
+    case ActivityFile::kTcx:
+      return ".tcx";
   }
   return "";
 }
@@ -186,8 +205,8 @@ std::string MonthFolderName(int month) { return TwoDigits(month); }
 std::string ByIdLinkName(int64_t id) { return std::to_string(id) + ".json"; }
 
 std::string ByIdLinkTarget(const LocalStart& start, std::string_view base_name) {
-  return "../" + YearFolderName(start.year) + "/" + MonthFolderName(start.month) + "/" +
-         std::string(base_name) + ".json";
+  return "../" + YearFolderName(start.year) + "/" + MonthFolderName(start.month) + "/" + std::string(base_name) +
+         ".json";
 }
 
 // --- inode numbers -------------------------------------------------------------
@@ -213,8 +232,7 @@ uint64_t YearDirInode(int year) {
 }
 
 uint64_t MonthDirInode(int year, int month) {
-  return ValidYear(year) && ValidMonth(month) ? InodeFor(InodeKind::kMonthDir, MonthPayload(year, month))
-                                              : kNoInode;
+  return ValidYear(year) && ValidMonth(month) ? InodeFor(InodeKind::kMonthDir, MonthPayload(year, month)) : kNoInode;
 }
 
 uint64_t YearCsvInode(int year) {
@@ -222,19 +240,28 @@ uint64_t YearCsvInode(int year) {
 }
 
 uint64_t MonthCsvInode(int year, int month) {
-  return ValidYear(year) && ValidMonth(month) ? InodeFor(InodeKind::kMonthCsv, MonthPayload(year, month))
-                                              : kNoInode;
+  return ValidYear(year) && ValidMonth(month) ? InodeFor(InodeKind::kMonthCsv, MonthPayload(year, month)) : kNoInode;
 }
 
 uint64_t ActivityFileInode(ActivityFile file, int64_t id) {
   if (id < 0) return kNoInode;
   InodeKind kind = InodeKind::kActivityJson;
   switch (file) {
-    case ActivityFile::kJson: kind = InodeKind::kActivityJson; break;
-    case ActivityFile::kCsv: kind = InodeKind::kActivityCsv; break;
-    case ActivityFile::kGpx: kind = InodeKind::kActivityGpx; break;
-    case ActivityFile::kFit: kind = InodeKind::kActivityFit; break;
-    case ActivityFile::kTcx: kind = InodeKind::kActivityTcx; break;
+    case ActivityFile::kJson:
+      kind = InodeKind::kActivityJson;
+      break;
+    case ActivityFile::kCsv:
+      kind = InodeKind::kActivityCsv;
+      break;
+    case ActivityFile::kGpx:
+      kind = InodeKind::kActivityGpx;
+      break;
+    case ActivityFile::kFit:
+      kind = InodeKind::kActivityFit;
+      break;
+    case ActivityFile::kTcx:
+      kind = InodeKind::kActivityTcx;
+      break;
   }
   return InodeFor(kind, static_cast<uint64_t>(id));
 }
@@ -248,10 +275,13 @@ uint64_t ByIdLinkInode(int64_t id) {
 int DecodedInode::year() const {
   switch (kind) {
     case InodeKind::kYearDir:
-    case InodeKind::kYearCsv: return static_cast<int>(payload);
+    case InodeKind::kYearCsv:
+      return static_cast<int>(payload);
     case InodeKind::kMonthDir:
-    case InodeKind::kMonthCsv: return static_cast<int>(payload >> 4);
-    default: return 0;
+    case InodeKind::kMonthCsv:
+      return static_cast<int>(payload >> 4);
+    default:
+      return 0;
   }
 }
 

@@ -70,7 +70,7 @@ namespace stravafs {
 
 // --- names -------------------------------------------------------------------
 
-inline constexpr size_t kMaxFileNameBytes = 255;         // NAME_MAX on Linux
+inline constexpr size_t kMaxFileNameBytes = 255;  // NAME_MAX on Linux
 inline constexpr std::string_view kLongestExtension = ".json";
 inline constexpr size_t kMaxBaseNameBytes = kMaxFileNameBytes - kLongestExtension.size();
 

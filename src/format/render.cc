@@ -52,10 +52,14 @@ std::string FormatDecimal(double value) {
 
 std::string CsvValue(const ColumnValue& v) {
   switch (v.kind) {
-    case ColumnValue::kNull: return "";
-    case ColumnValue::kInt: return FormatInt(v.i);
-    case ColumnValue::kReal: return FormatNumber(v.d);
-    case ColumnValue::kText: return CsvField(v.s);
+    case ColumnValue::kNull:
+      return "";
+    case ColumnValue::kInt:
+      return FormatInt(v.i);
+    case ColumnValue::kReal:
+      return FormatNumber(v.d);
+    case ColumnValue::kText:
+      return CsvField(v.s);
   }
   return "";
 }
@@ -63,8 +67,8 @@ std::string CsvValue(const ColumnValue& v) {
 std::string OptionalNumber(const std::optional<double>& v) { return v ? FormatNumber(*v) : ""; }
 
 bool AllowedInXml(char32_t cp) {
-  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+         (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
 const std::string* StringField(const Json& j, const char* key) {
@@ -102,13 +106,27 @@ void AppendQuoted(std::string_view s, std::string& out) {
     out.append(s, run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
         out += "\\u00";
@@ -123,8 +141,7 @@ void AppendQuoted(std::string_view s, std::string& out) {
 
 // `v` as dump(2) writes it, its first line already indented by `indent`;
 // false for what only nlohmann reproduces (a key repeated in an object).
-bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out,
-               std::vector<std::string_view>& keys) {
+bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out, std::vector<std::string_view>& keys) {
   using simdjson::dom::element_type;
   const size_t inner = indent + 2;
   switch (v.type()) {
@@ -167,7 +184,9 @@ bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out,
       out += '}';
       return true;
     }
-    case element_type::STRING: AppendQuoted(v.get_string().value_unsafe(), out); return true;
+    case element_type::STRING:
+      AppendQuoted(v.get_string().value_unsafe(), out);
+      return true;
     case element_type::INT64: {
       std::array<char, 24> buf;
       out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_int64().value_unsafe()).ptr);
@@ -185,8 +204,12 @@ bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out,
       out.append(buf.data(), nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), d));
       return true;
     }
-    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return true;
-    case element_type::NULL_VALUE: out += "null"; return true;
+    case element_type::BOOL:
+      out += v.get_bool().value_unsafe() ? "true" : "false";
+      return true;
+    case element_type::NULL_VALUE:
+      out += "null";
+      return true;
   }
   return false;
 }
@@ -270,8 +293,8 @@ std::string ActivityCsvRow(std::span<const ColumnValue> values) {
 std::string CsvField(std::string_view text) {
   std::string valid = ToValidUtf8(text);
   const bool quote = valid.find_first_of(",\"\r\n") != std::string::npos ||
-                     (!valid.empty() && (valid.front() == ' ' || valid.front() == '\t' ||
-                                         valid.back() == ' ' || valid.back() == '\t'));
+                     (!valid.empty() &&
+                      (valid.front() == ' ' || valid.front() == '\t' || valid.back() == ' ' || valid.back() == '\t'));
   if (!quote) return valid;
   std::string out = "\"";
   for (char ch : valid) {
@@ -297,8 +320,8 @@ std::string StreamsCsvHeader() {
 
 std::string StreamCsvRow(const StreamSample& s) {
   std::string line = FormatInt(s.seq);
-  for (const auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate,
-                        &s.cadence, &s.watts, &s.temp, &s.moving, &s.grade}) {
+  for (const auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
+                        &s.watts, &s.temp, &s.moving, &s.grade}) {
     line += ',';
     line += OptionalNumber(*v);
   }
@@ -326,12 +349,24 @@ std::string XmlEscape(std::string_view text) {
     const Utf8Char c = DecodeUtf8(text, pos);
     pos += c.len;
     switch (c.cp) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\r': out += "&#13;"; break;  // raw, a reader would see a line feed
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;  // raw, a reader would see a line feed
       default:
         if (AllowedInXml(c.cp)) AppendUtf8(out, c.cp);
         break;
@@ -382,8 +417,7 @@ std::string RenderGpx(const Json& activity, std::span<const StreamSample> sample
     const bool power = Usable(s.watts);
     if (!tpx.empty() || power) {
       out += "    <extensions>\n";
-      if (!tpx.empty())
-        out += "     <gpxtpx:TrackPointExtension>\n" + tpx + "     </gpxtpx:TrackPointExtension>\n";
+      if (!tpx.empty()) out += "     <gpxtpx:TrackPointExtension>\n" + tpx + "     </gpxtpx:TrackPointExtension>\n";
       if (power) out += "     <pwr:PowerInWatts>" + WholeNumber(*s.watts, 65535) + "</pwr:PowerInWatts>\n";
       out += "    </extensions>\n";
     }

@@ -57,8 +57,8 @@ int64_t QuotedSize(std::string_view s) {
 size_t KeySlot(std::string_view key) {
   uint64_t h = key.size();
   if (!key.empty())
-    h = h << 24 ^ uint64_t{static_cast<unsigned char>(key.front())} << 16 ^
-        uint64_t{static_cast<unsigned char>(key[key.size() / 2])} << 8 ^ static_cast<unsigned char>(key.back());
+    h = h << 24 ^ uint64_t { static_cast<unsigned char>(key.front()) } << 16 ^
+        uint64_t { static_cast<unsigned char>(key[key.size() / 2]) } << 8 ^ static_cast<unsigned char>(key.back());
   return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> 54);
 }
 
@@ -107,7 +107,7 @@ int64_t ValueSize(const element& v, int64_t indent, std::vector<Member>& members
         ++n;
         bytes += inner + ValueSize(item, inner, members);
       }
-      if (n == 0) return 2;  // []
+      if (n == 0) return 2;                             // []
       return 2 + bytes + 2 * (n - 1) + 1 + indent + 1;  // "[\n" items ",\n" "\n" indent "]"
     }
     case element_type::OBJECT: {
@@ -142,16 +142,21 @@ int64_t ValueSize(const element& v, int64_t indent, std::vector<Member>& members
       members.resize(first);
       return 2 + bytes + 2 * (n - 1) + 1 + indent + 1;  // "{\n" members ",\n" "\n" indent "}"
     }
-    case element_type::STRING: return QuotedSize(v.get_string().value_unsafe());
+    case element_type::STRING:
+      return QuotedSize(v.get_string().value_unsafe());
     case element_type::INT64: {
       const int64_t i = v.get_int64().value_unsafe();
       // The magnitude without overflowing on INT64_MIN.
       return i < 0 ? 1 + DigitCount(uint64_t{0} - static_cast<uint64_t>(i)) : DigitCount(static_cast<uint64_t>(i));
     }
-    case element_type::UINT64: return DigitCount(v.get_uint64().value_unsafe());
-    case element_type::DOUBLE: return FloatSize(v.get_double().value_unsafe());
-    case element_type::BOOL: return v.get_bool().value_unsafe() ? 4 : 5;
-    case element_type::NULL_VALUE: return 4;
+    case element_type::UINT64:
+      return DigitCount(v.get_uint64().value_unsafe());
+    case element_type::DOUBLE:
+      return FloatSize(v.get_double().value_unsafe());
+    case element_type::BOOL:
+      return v.get_bool().value_unsafe() ? 4 : 5;
+    case element_type::NULL_VALUE:
+      return 4;
   }
   return 0;
 }
@@ -167,11 +172,10 @@ int64_t CsvFieldSize(std::string_view text) {
     special |= c == ',' || c == '\r' || c == '\n';
     quotes += c == '"';
   }
-  if (!ascii && !simdjson::validate_utf8(text.data(), text.size()))
-    return static_cast<int64_t>(CsvField(text).size());
-  const bool quote = special || quotes > 0 ||
-                     (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' ||
-                                        text.back() == '\t'));
+  if (!ascii && !simdjson::validate_utf8(text.data(), text.size())) return static_cast<int64_t>(CsvField(text).size());
+  const bool quote =
+      special || quotes > 0 ||
+      (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' || text.back() == '\t'));
   return static_cast<int64_t>(text.size()) + (quote ? 2 + quotes : 0);
 }
 
@@ -242,12 +246,18 @@ int64_t ActivityCsvRowSize(std::span<const ColumnValue> row_columns) {
   for (size_t i : indexes) {
     const ColumnValue& v = row_columns[i];
     switch (v.kind) {
-      case ColumnValue::kNull: break;
-      case ColumnValue::kInt:
-        n += v.i < 0 ? 1 + DigitCount(uint64_t{0} - static_cast<uint64_t>(v.i)) : DigitCount(static_cast<uint64_t>(v.i));
+      case ColumnValue::kNull:
         break;
-      case ColumnValue::kReal: n += NumberSize(v.d); break;
-      case ColumnValue::kText: n += CsvFieldSize(v.s); break;
+      case ColumnValue::kInt:
+        n +=
+            v.i < 0 ? 1 + DigitCount(uint64_t{0} - static_cast<uint64_t>(v.i)) : DigitCount(static_cast<uint64_t>(v.i));
+        break;
+      case ColumnValue::kReal:
+        n += NumberSize(v.d);
+        break;
+      case ColumnValue::kText:
+        n += CsvFieldSize(v.s);
+        break;
     }
   }
   return n;

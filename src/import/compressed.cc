@@ -47,7 +47,6 @@ bool LooksZip(std::string_view bytes) {
          tag == std::string_view("\x07\x08", 2);
 }
 
-
 ZipReader::ZipReader(struct ::archive* handle, locale_t utf8_locale, std::string path)
     : archive_(handle), utf8_locale_(utf8_locale), path_(std::move(path)) {}
 

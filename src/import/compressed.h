@@ -46,9 +46,9 @@ bool LooksZip(std::string_view bytes);
 
 // One entry of a zip archive, as its headers describe it.
 struct ZipEntry {
-  std::string path;               // the stored bytes (UTF-8 where the archive says so); never sanitized
-  std::optional<uint64_t> size;   // uncompressed size, when the archive states it
-  bool is_regular_file = false;   // false for directories, links and other special entries
+  std::string path;              // the stored bytes (UTF-8 where the archive says so); never sanitized
+  std::optional<uint64_t> size;  // uncompressed size, when the archive states it
+  bool is_regular_file = false;  // false for directories, links and other special entries
 };
 
 class ZipReader {
@@ -85,9 +85,9 @@ class ZipReader {
   // process locale.
   locale_t utf8_locale_;
   std::string path_;
-  std::optional<Status> error_;   // set once an operation has failed
-  bool entry_readable_ = false;   // a current entry whose data has not been read yet
-  bool at_end_ = false;           // Next has returned false
+  std::optional<Status> error_;  // set once an operation has failed
+  bool entry_readable_ = false;  // a current entry whose data has not been read yet
+  bool at_end_ = false;          // Next has returned false
   std::optional<uint64_t> entry_size_;
 };
 

@@ -99,10 +99,9 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
     return true;
   };
   auto too_long = [&] {
-    return fail(Status::Error(ErrorKind::kGeneric,
-                              "line " + std::to_string(record_line_) + ": a record longer than " +
-                                  std::to_string(kMaxRecordBytes >> 20) +
-                                  " MiB (is a quote unbalanced?)"));
+    return fail(Status::Error(ErrorKind::kGeneric, "line " + std::to_string(record_line_) + ": a record longer than " +
+                                                       std::to_string(kMaxRecordBytes >> 20) +
+                                                       " MiB (is a quote unbalanced?)"));
   };
 
   if (!carry.empty()) {
@@ -123,9 +122,9 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
         return false;
       }
       if (state == kQuoted) {
-        return fail(Status::Error(
-            ErrorKind::kGeneric, "line " + std::to_string(record_line_) +
-                                     ": a quoted field is never closed (its quote runs to the end of the input)"));
+        return fail(Status::Error(ErrorKind::kGeneric,
+                                  "line " + std::to_string(record_line_) +
+                                      ": a quoted field is never closed (its quote runs to the end of the input)"));
       }
       if (state == kFieldStart) begin_field();  // "a," at the end: a last, empty field
       return end_record();

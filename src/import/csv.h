@@ -67,7 +67,7 @@ class CsvReader {
 
   std::string_view chunk_;
   size_t pos_ = 0;
-  Source source_;             // empty for a single buffer
+  Source source_;  // empty for a single buffer
   bool source_done_ = false;
   bool at_input_start_ = true;  // no byte consumed yet: a BOM may follow
   size_t bom_matched_ = 0;      // BOM bytes seen so far at the input start

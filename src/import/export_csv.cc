@@ -133,9 +133,9 @@ bool IsGrouped(std::string_view digits, char sep) {
 // decimal point in every language; only display columns follow the account's
 // locale ("10,20" km and "1.500" m in German, "1,500" m in English).
 enum class NumberStyle {
-  kPlain,           // English, and legacy: '.' decimal, ',' only as thousands grouping
-  kGermanPlain,     // German precise columns: '.' decimal; a lone ',' is taken as decimal too
-  kGermanDisplay,   // German display columns: '.' groups thousands, ',' is the decimal
+  kPlain,          // English, and legacy: '.' decimal, ',' only as thousands grouping
+  kGermanPlain,    // German precise columns: '.' decimal; a lone ',' is taken as decimal too
+  kGermanDisplay,  // German display columns: '.' groups thousands, ',' is the decimal
 };
 
 NumberCell ParseNumber(std::string_view cell, NumberStyle style) {
@@ -276,14 +276,13 @@ int MonthFromWord(std::string_view word) {
     int month;
   };
   static constexpr Name kNames[] = {
-      {"jan", 1},      {"january", 1},    {"januar", 1},    {"j\xC3\xA4n", 1},  {"j\xC3\xA4nner", 1},
-      {"feb", 2},      {"february", 2},   {"februar", 2},   {"mar", 3},         {"march", 3},
-      {"m\xC3\xA4r", 3}, {"m\xC3\xA4rz", 3}, {"mrz", 3},    {"apr", 4},         {"april", 4},
-      {"may", 5},      {"mai", 5},        {"jun", 6},       {"june", 6},        {"juni", 6},
-      {"jul", 7},      {"july", 7},       {"juli", 7},      {"aug", 8},         {"august", 8},
-      {"sep", 9},      {"sept", 9},       {"september", 9}, {"oct", 10},        {"october", 10},
-      {"okt", 10},     {"oktober", 10},   {"nov", 11},      {"november", 11},   {"dec", 12},
-      {"december", 12}, {"dez", 12},      {"dezember", 12},
+      {"jan", 1},      {"january", 1},   {"januar", 1}, {"j\xC3\xA4n", 1}, {"j\xC3\xA4nner", 1}, {"feb", 2},
+      {"february", 2}, {"februar", 2},   {"mar", 3},    {"march", 3},      {"m\xC3\xA4r", 3},    {"m\xC3\xA4rz", 3},
+      {"mrz", 3},      {"apr", 4},       {"april", 4},  {"may", 5},        {"mai", 5},           {"jun", 6},
+      {"june", 6},     {"juni", 6},      {"jul", 7},    {"july", 7},       {"juli", 7},          {"aug", 8},
+      {"august", 8},   {"sep", 9},       {"sept", 9},   {"september", 9},  {"oct", 10},          {"october", 10},
+      {"okt", 10},     {"oktober", 10},  {"nov", 11},   {"november", 11},  {"dec", 12},          {"december", 12},
+      {"dez", 12},     {"dezember", 12},
   };
   const std::string w = AsciiLowerString(word);
   for (const Name& n : kNames) {
@@ -325,9 +324,9 @@ std::optional<double> ParseExportDate(std::string_view text) {
       i = j;
     } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80) {
       size_t j = i;
-      while (j < s.size() && BlankAt(s, j) == 0 &&
-             ((s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= 'a' && s[j] <= 'z') ||
-              static_cast<unsigned char>(s[j]) >= 0x80)) {
+      while (
+          j < s.size() && BlankAt(s, j) == 0 &&
+          ((s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= 'a' && s[j] <= 'z') || static_cast<unsigned char>(s[j]) >= 0x80)) {
         ++j;
       }
       t.word = s.substr(i, j - i);
@@ -399,7 +398,8 @@ std::optional<double> ParseExportDate(std::string_view text) {
   if (!iso) word_is({"utc", "uhr"});
   if (k != toks.size()) return std::nullopt;
 
-  if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(static_cast<int>(y), static_cast<int>(mo))) {
+  if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
+      d > DaysInMonth(static_cast<int>(y), static_cast<int>(mo))) {
     return std::nullopt;
   }
   if (twelve_hour) {
@@ -425,47 +425,123 @@ std::string SportTypeFromExportType(std::string_view activity_type, ExportLangua
   // names as best known, unverified against an export.
   static constexpr Entry kTable[] = {
       // English
-      {"ride", "Ride"}, {"run", "Run"}, {"swim", "Swim"}, {"walk", "Walk"}, {"hike", "Hike"},
-      {"alpine ski", "AlpineSki"}, {"backcountry ski", "BackcountrySki"}, {"nordic ski", "NordicSki"},
-      {"roller ski", "RollerSki"}, {"canoe", "Canoeing"}, {"canoeing", "Canoeing"},
-      {"crossfit", "Crossfit"}, {"e-bike ride", "EBikeRide"}, {"ebike ride", "EBikeRide"},
-      {"e-mountain bike ride", "EMountainBikeRide"}, {"emountain bike ride", "EMountainBikeRide"},
-      {"elliptical", "Elliptical"}, {"golf", "Golf"}, {"gravel ride", "GravelRide"},
-      {"handcycle", "Handcycle"}, {"hiit", "HighIntensityIntervalTraining"},
-      {"high intensity interval training", "HighIntensityIntervalTraining"}, {"ice skate", "IceSkate"},
-      {"inline skate", "InlineSkate"}, {"kayaking", "Kayaking"}, {"kitesurf", "Kitesurf"},
-      {"mountain bike ride", "MountainBikeRide"}, {"rock climb", "RockClimbing"},
-      {"rock climbing", "RockClimbing"}, {"rowing", "Rowing"}, {"row", "Rowing"}, {"sail", "Sail"},
-      {"skateboard", "Skateboard"}, {"snowboard", "Snowboard"}, {"snowshoe", "Snowshoe"},
-      {"soccer", "Soccer"}, {"football (soccer)", "Soccer"}, {"stair-stepper", "StairStepper"},
-      {"stair stepper", "StairStepper"}, {"stand up paddling", "StandUpPaddling"},
-      {"stand up paddle", "StandUpPaddling"}, {"surf", "Surfing"}, {"surfing", "Surfing"},
-      {"trail run", "TrailRun"}, {"velomobile", "Velomobile"}, {"virtual ride", "VirtualRide"},
-      {"virtual run", "VirtualRun"}, {"virtual row", "VirtualRow"}, {"weight training", "WeightTraining"},
-      {"wheelchair", "Wheelchair"}, {"windsurf", "Windsurf"}, {"workout", "Workout"}, {"yoga", "Yoga"},
-      {"pilates", "Pilates"}, {"padel", "Padel"}, {"pickleball", "Pickleball"},
-      {"racquetball", "Racquetball"}, {"squash", "Squash"}, {"badminton", "Badminton"},
-      {"tennis", "Tennis"}, {"table tennis", "TableTennis"},
+      {"ride", "Ride"},
+      {"run", "Run"},
+      {"swim", "Swim"},
+      {"walk", "Walk"},
+      {"hike", "Hike"},
+      {"alpine ski", "AlpineSki"},
+      {"backcountry ski", "BackcountrySki"},
+      {"nordic ski", "NordicSki"},
+      {"roller ski", "RollerSki"},
+      {"canoe", "Canoeing"},
+      {"canoeing", "Canoeing"},
+      {"crossfit", "Crossfit"},
+      {"e-bike ride", "EBikeRide"},
+      {"ebike ride", "EBikeRide"},
+      {"e-mountain bike ride", "EMountainBikeRide"},
+      {"emountain bike ride", "EMountainBikeRide"},
+      {"elliptical", "Elliptical"},
+      {"golf", "Golf"},
+      {"gravel ride", "GravelRide"},
+      {"handcycle", "Handcycle"},
+      {"hiit", "HighIntensityIntervalTraining"},
+      {"high intensity interval training", "HighIntensityIntervalTraining"},
+      {"ice skate", "IceSkate"},
+      {"inline skate", "InlineSkate"},
+      {"kayaking", "Kayaking"},
+      {"kitesurf", "Kitesurf"},
+      {"mountain bike ride", "MountainBikeRide"},
+      {"rock climb", "RockClimbing"},
+      {"rock climbing", "RockClimbing"},
+      {"rowing", "Rowing"},
+      {"row", "Rowing"},
+      {"sail", "Sail"},
+      {"skateboard", "Skateboard"},
+      {"snowboard", "Snowboard"},
+      {"snowshoe", "Snowshoe"},
+      {"soccer", "Soccer"},
+      {"football (soccer)", "Soccer"},
+      {"stair-stepper", "StairStepper"},
+      {"stair stepper", "StairStepper"},
+      {"stand up paddling", "StandUpPaddling"},
+      {"stand up paddle", "StandUpPaddling"},
+      {"surf", "Surfing"},
+      {"surfing", "Surfing"},
+      {"trail run", "TrailRun"},
+      {"velomobile", "Velomobile"},
+      {"virtual ride", "VirtualRide"},
+      {"virtual run", "VirtualRun"},
+      {"virtual row", "VirtualRow"},
+      {"weight training", "WeightTraining"},
+      {"wheelchair", "Wheelchair"},
+      {"windsurf", "Windsurf"},
+      {"workout", "Workout"},
+      {"yoga", "Yoga"},
+      {"pilates", "Pilates"},
+      {"padel", "Padel"},
+      {"pickleball", "Pickleball"},
+      {"racquetball", "Racquetball"},
+      {"squash", "Squash"},
+      {"badminton", "Badminton"},
+      {"tennis", "Tennis"},
+      {"table tennis", "TableTennis"},
       // German
-      {"lauf", "Run"}, {"radfahrt", "Ride"}, {"schwimmen", "Swim"}, {"training", "Workout"},
-      {"virtuelle radfahrt", "VirtualRide"}, {"virtueller lauf", "VirtualRun"},
-      {"e-bike-radfahrt", "EBikeRide"}, {"e-bike-fahrt", "EBikeRide"}, {"traillauf", "TrailRun"},
-      {"mountainbike-fahrt", "MountainBikeRide"}, {"e-mountainbike-fahrt", "EMountainBikeRide"},
-      {"schotterfahrt", "GravelRide"}, {"gravel-fahrt", "GravelRide"}, {"spaziergang", "Walk"},
-      {"gehen", "Walk"}, {"wanderung", "Hike"}, {"wandern", "Hike"}, {"krafttraining", "WeightTraining"},
-      {"gewichtstraining", "WeightTraining"}, {"ski alpin", "AlpineSki"}, {"alpinski", "AlpineSki"},
-      {"skitour", "BackcountrySki"}, {"langlauf", "NordicSki"}, {"skilanglauf", "NordicSki"},
-      {"rollski", "RollerSki"}, {"rudern", "Rowing"}, {"virtuelles rudern", "VirtualRow"},
-      {"kajak", "Kayaking"}, {"kajakfahren", "Kayaking"}, {"kanu", "Canoeing"},
-      {"kanufahren", "Canoeing"}, {"stehpaddeln", "StandUpPaddling"},
-      {"stand-up-paddling", "StandUpPaddling"}, {"crosstrainer", "Elliptical"},
-      {"ellipsentrainer", "Elliptical"}, {"stepper", "StairStepper"}, {"eislaufen", "IceSkate"},
-      {"inlineskaten", "InlineSkate"}, {"inline-skaten", "InlineSkate"}, {"klettern", "RockClimbing"},
-      {"felsklettern", "RockClimbing"}, {"snowboarden", "Snowboard"},
-      {"schneeschuhwandern", "Snowshoe"}, {"surfen", "Surfing"}, {"windsurfen", "Windsurf"},
-      {"kitesurfen", "Kitesurf"}, {"segeln", "Sail"}, {"skateboarden", "Skateboard"},
-      {"fu\xC3\x9F" "ball", "Soccer"}, {"rollstuhl", "Wheelchair"}, {"handbike", "Handcycle"},
-      {"velomobil", "Velomobile"}, {"tischtennis", "TableTennis"},
+      {"lauf", "Run"},
+      {"radfahrt", "Ride"},
+      {"schwimmen", "Swim"},
+      {"training", "Workout"},
+      {"virtuelle radfahrt", "VirtualRide"},
+      {"virtueller lauf", "VirtualRun"},
+      {"e-bike-radfahrt", "EBikeRide"},
+      {"e-bike-fahrt", "EBikeRide"},
+      {"traillauf", "TrailRun"},
+      {"mountainbike-fahrt", "MountainBikeRide"},
+      {"e-mountainbike-fahrt", "EMountainBikeRide"},
+      {"schotterfahrt", "GravelRide"},
+      {"gravel-fahrt", "GravelRide"},
+      {"spaziergang", "Walk"},
+      {"gehen", "Walk"},
+      {"wanderung", "Hike"},
+      {"wandern", "Hike"},
+      {"krafttraining", "WeightTraining"},
+      {"gewichtstraining", "WeightTraining"},
+      {"ski alpin", "AlpineSki"},
+      {"alpinski", "AlpineSki"},
+      {"skitour", "BackcountrySki"},
+      {"langlauf", "NordicSki"},
+      {"skilanglauf", "NordicSki"},
+      {"rollski", "RollerSki"},
+      {"rudern", "Rowing"},
+      {"virtuelles rudern", "VirtualRow"},
+      {"kajak", "Kayaking"},
+      {"kajakfahren", "Kayaking"},
+      {"kanu", "Canoeing"},
+      {"kanufahren", "Canoeing"},
+      {"stehpaddeln", "StandUpPaddling"},
+      {"stand-up-paddling", "StandUpPaddling"},
+      {"crosstrainer", "Elliptical"},
+      {"ellipsentrainer", "Elliptical"},
+      {"stepper", "StairStepper"},
+      {"eislaufen", "IceSkate"},
+      {"inlineskaten", "InlineSkate"},
+      {"inline-skaten", "InlineSkate"},
+      {"klettern", "RockClimbing"},
+      {"felsklettern", "RockClimbing"},
+      {"snowboarden", "Snowboard"},
+      {"schneeschuhwandern", "Snowshoe"},
+      {"surfen", "Surfing"},
+      {"windsurfen", "Windsurf"},
+      {"kitesurfen", "Kitesurf"},
+      {"segeln", "Sail"},
+      {"skateboarden", "Skateboard"},
+      {"fu\xC3\x9F"
+       "ball",
+       "Soccer"},
+      {"rollstuhl", "Wheelchair"},
+      {"handbike", "Handcycle"},
+      {"velomobil", "Velomobile"},
+      {"tischtennis", "TableTennis"},
       {"hochintensives intervalltraining", "HighIntensityIntervalTraining"},
   };
   const std::string key = NormalizeName(activity_type);
@@ -496,14 +572,44 @@ std::string SportTypeFromExportType(std::string_view activity_type, ExportLangua
 namespace {
 
 enum Col : int {
-  kId, kDate, kName, kType, kDescription, kPrivateNote, kGear, kFilename,
-  kElapsedDisplay, kElapsed, kMoving, kDistanceDisplay, kDistance,
-  kMaxSpeed, kAverageSpeed, kElevationGain, kElevationLoss, kElevationLow, kElevationHigh,
-  kMaxGrade, kAverageGrade, kMaxCadence, kAverageCadence,
-  kMaxHeartRateDisplay, kMaxHeartRate, kAverageHeartRate,
-  kMaxWatts, kAverageWatts, kWeightedAverageWatts, kTotalWork, kCalories,
-  kRelativeEffortDisplay, kRelativeEffort, kPerceivedExertion, kAverageTemp,
-  kCommuteDisplay, kCommute, kFlagged,
+  kId,
+  kDate,
+  kName,
+  kType,
+  kDescription,
+  kPrivateNote,
+  kGear,
+  kFilename,
+  kElapsedDisplay,
+  kElapsed,
+  kMoving,
+  kDistanceDisplay,
+  kDistance,
+  kMaxSpeed,
+  kAverageSpeed,
+  kElevationGain,
+  kElevationLoss,
+  kElevationLow,
+  kElevationHigh,
+  kMaxGrade,
+  kAverageGrade,
+  kMaxCadence,
+  kAverageCadence,
+  kMaxHeartRateDisplay,
+  kMaxHeartRate,
+  kAverageHeartRate,
+  kMaxWatts,
+  kAverageWatts,
+  kWeightedAverageWatts,
+  kTotalWork,
+  kCalories,
+  kRelativeEffortDisplay,
+  kRelativeEffort,
+  kPerceivedExertion,
+  kAverageTemp,
+  kCommuteDisplay,
+  kCommute,
+  kFlagged,
   kColCount
 };
 
@@ -523,7 +629,8 @@ constexpr ColumnName kColumns[] = {
     {kName, "Activity Name", "Name der Aktivit\xC3\xA4t", 0, "name"},
     {kType, "Activity Type", "Aktivit\xC3\xA4tsart", 0, "type"},
     {kDescription, "Activity Description", "Aktivit\xC3\xA4tsbeschreibung", 0, "description"},
-    {kPrivateNote, "Activity Private Note", "Hinweis zur Privatsph\xC3\xA4re f\xC3\xBCr Aktivit\xC3\xA4ten", 0, nullptr},
+    {kPrivateNote, "Activity Private Note", "Hinweis zur Privatsph\xC3\xA4re f\xC3\xBCr Aktivit\xC3\xA4ten", 0,
+     nullptr},
     {kGear, "Activity Gear", "Aktivit\xC3\xA4tsausr\xC3\xBCstung", 0, "gear"},
     {kFilename, "Filename", "Dateiname", 0, "filename"},
     {kElapsedDisplay, "Elapsed Time", "Verstrichene Zeit", 0, nullptr},
@@ -531,7 +638,10 @@ constexpr ColumnName kColumns[] = {
     {kMoving, "Moving Time", "Bewegungszeit", 0, nullptr},
     {kDistanceDisplay, "Distance", "Distanz", 0, nullptr},
     {kDistance, "Distance", "Distanz", 1, "distance"},  // legacy: meters
-    {kMaxSpeed, "Max Speed", "H\xC3\xB6" "chstgeschw.", 0, nullptr},
+    {kMaxSpeed, "Max Speed",
+     "H\xC3\xB6"
+     "chstgeschw.",
+     0, nullptr},
     {kAverageSpeed, "Average Speed", "Durchschnittliche Geschwindigkeit", 0, nullptr},
     {kElevationGain, "Elevation Gain", "H\xC3\xB6henzunahme", 0, nullptr},
     {kElevationLoss, "Elevation Loss", "H\xC3\xB6henunterschied", 0, nullptr},
@@ -572,8 +682,12 @@ ExportActivityReader::ExportActivityReader(CsvReader csv, ExportLanguage languag
   for (const ColumnName& c : kColumns) {
     std::optional<size_t> at;
     switch (language_) {
-      case ExportLanguage::kEnglish: at = header_.Find(c.en, c.occurrence); break;
-      case ExportLanguage::kGerman: at = header_.Find(c.de, c.occurrence); break;
+      case ExportLanguage::kEnglish:
+        at = header_.Find(c.en, c.occurrence);
+        break;
+      case ExportLanguage::kGerman:
+        at = header_.Find(c.de, c.occurrence);
+        break;
       case ExportLanguage::kLegacy:
         if (c.legacy) at = header_.Find(c.legacy);
         break;
@@ -597,8 +711,7 @@ Result<ExportActivityReader> ExportActivityReader::Open(CsvReader csv) {
   } else if (header.Find("id") && header.Find("date")) {
     language = ExportLanguage::kLegacy;
   } else {
-    return Status::Error(ErrorKind::kGeneric, "activities.csv: unknown header (first columns: " +
-                                                  header.Describe() +
+    return Status::Error(ErrorKind::kGeneric, "activities.csv: unknown header (first columns: " + header.Describe() +
                                                   "); stravafs reads English and German exports");
   }
   ExportActivityReader reader(std::move(csv), language, std::move(header));
@@ -635,8 +748,9 @@ bool ExportActivityReader::ParseRow(ExportActivity& out) {
   const int64_t line = csv_.line();
   out.line = line;
   if (row_.size() != header_.size()) {
-    Warn(line, "", "the row has " + std::to_string(row_.size()) + " fields, the header " +
-                       std::to_string(header_.size()) + "; its values may be in the wrong columns");
+    Warn(line, "",
+         "the row has " + std::to_string(row_.size()) + " fields, the header " + std::to_string(header_.size()) +
+             "; its values may be in the wrong columns");
   }
 
   const bool german = language_ == ExportLanguage::kGerman;
@@ -648,7 +762,9 @@ bool ExportActivityReader::ParseRow(ExportActivity& out) {
     if (i < 0 || static_cast<size_t>(i) >= row_.size()) return {};
     return row_[static_cast<size_t>(i)];
   };
-  auto column_name = [&](Col c) { return columns_[c] < 0 ? std::string() : header_.name(static_cast<size_t>(columns_[c])); };
+  auto column_name = [&](Col c) {
+    return columns_[c] < 0 ? std::string() : header_.name(static_cast<size_t>(columns_[c]));
+  };
   auto take = [&](Col c, NumberCell n) -> std::optional<double> {
     if (n.kind == CellKind::kOk) return n.value;
     if (n.kind == CellKind::kBad) Warn(line, column_name(c), "not a number: " + Quoted(Trim(cell(c))));
@@ -658,10 +774,15 @@ bool ExportActivityReader::ParseRow(ExportActivity& out) {
   auto seconds = [&](Col c, NumberStyle style) { return take(c, ParseSeconds(cell(c), style)); };
   auto boolean = [&](Col c) -> std::optional<bool> {
     switch (ParseBool(cell(c))) {
-      case BoolCell::kTrue: return true;
-      case BoolCell::kFalse: return false;
-      case BoolCell::kBad: Warn(line, column_name(c), "not true or false: " + Quoted(Trim(cell(c)))); break;
-      case BoolCell::kEmpty: break;
+      case BoolCell::kTrue:
+        return true;
+      case BoolCell::kFalse:
+        return false;
+      case BoolCell::kBad:
+        Warn(line, column_name(c), "not true or false: " + Quoted(Trim(cell(c))));
+        break;
+      case BoolCell::kEmpty:
+        break;
     }
     return std::nullopt;
   };

@@ -46,31 +46,31 @@ struct ExportWarning {
 // One row of activities.csv. Optional fields are empty when the cell was
 // empty, missing or malformed.
 struct ExportActivity {
-  int64_t line = 0;            // where the row starts in activities.csv
-  int64_t id = 0;              // Strava's activity id (> 0)
-  double start_date = 0;       // UTC, seconds since the Unix epoch
+  int64_t line = 0;       // where the row starts in activities.csv
+  int64_t id = 0;         // Strava's activity id (> 0)
+  double start_date = 0;  // UTC, seconds since the Unix epoch
   std::string name;
-  std::string activity_type;   // as written: "Virtual Ride", "Radfahrt", ...
-  std::string sport_type;      // Strava's sport_type ("VirtualRide"); "" if unknown
-  std::string description;     // may span lines; kept as written
+  std::string activity_type;  // as written: "Virtual Ride", "Radfahrt", ...
+  std::string sport_type;     // Strava's sport_type ("VirtualRide"); "" if unknown
+  std::string description;    // may span lines; kept as written
   std::string private_note;
-  std::string gear_name;       // Activity Gear: a bike's name, or a shoe's (see ExportGearMatches)
-  std::string filename;        // e.g. "activities/12866632127.fit.gz"; "" for a manual activity
-  std::optional<double> elapsed_time, moving_time;             // s
-  std::optional<double> distance;                              // m
-  std::optional<double> max_speed, average_speed;              // m/s
-  std::optional<double> elevation_gain, elevation_loss;        // m
-  std::optional<double> elevation_low, elevation_high;         // m
-  std::optional<double> max_grade, average_grade;              // % (assumed; no export seen with values)
-  std::optional<double> max_heartrate, average_heartrate;      // bpm
-  std::optional<double> max_cadence, average_cadence;         // as written; taken to be the API's unit
-  std::optional<double> max_watts, average_watts;              // W
-  std::optional<double> weighted_average_watts;                // W
-  std::optional<double> kilojoules;                            // kJ of work (from Total Work)
-  std::optional<double> calories;                              // kcal
-  std::optional<double> relative_effort;                       // the API's suffer_score
-  std::optional<double> perceived_exertion;                    // 1..10
-  std::optional<double> average_temp;                          // degrees C
+  std::string gear_name;                            // Activity Gear: a bike's name, or a shoe's (see ExportGearMatches)
+  std::string filename;                             // e.g. "activities/12866632127.fit.gz"; "" for a manual activity
+  std::optional<double> elapsed_time, moving_time;  // s
+  std::optional<double> distance;                   // m
+  std::optional<double> max_speed, average_speed;   // m/s
+  std::optional<double> elevation_gain, elevation_loss;    // m
+  std::optional<double> elevation_low, elevation_high;     // m
+  std::optional<double> max_grade, average_grade;          // % (assumed; no export seen with values)
+  std::optional<double> max_heartrate, average_heartrate;  // bpm
+  std::optional<double> max_cadence, average_cadence;      // as written; taken to be the API's unit
+  std::optional<double> max_watts, average_watts;          // W
+  std::optional<double> weighted_average_watts;            // W
+  std::optional<double> kilojoules;                        // kJ of work (from Total Work)
+  std::optional<double> calories;                          // kcal
+  std::optional<double> relative_effort;                   // the API's suffer_score
+  std::optional<double> perceived_exertion;                // 1..10
+  std::optional<double> average_temp;                      // degrees C
   std::optional<bool> commute, flagged;
 };
 
@@ -100,7 +100,7 @@ class ExportActivityReader {
   CsvReader csv_;
   ExportLanguage language_;
   CsvHeader header_;
-  std::vector<int> columns_;             // column index per field, -1 if absent
+  std::vector<int> columns_;  // column index per field, -1 if absent
   std::vector<std::string> row_;
   std::vector<ExportWarning> warnings_;
   size_t suppressed_ = 0;
@@ -119,10 +119,10 @@ Result<ExportActivities> ReadExportActivities(std::string_view csv_text);
 struct ExportProfile {
   std::optional<int64_t> id;
   std::string first_name, last_name;
-  std::string sex;                 // "M", "F", or as written when neither
+  std::string sex;  // "M", "F", or as written when neither
   std::string description;
   std::string city, state, country;
-  std::optional<double> weight;    // kg
+  std::optional<double> weight;  // kg
 };
 // An empty file or one without a data row gives an empty profile; a header
 // with none of the id and name columns is an error.
@@ -130,7 +130,7 @@ Result<ExportProfile> ReadExportProfile(std::string_view csv_text);
 
 // One row of bikes.csv or shoes.csv.
 struct ExportGear {
-  std::string name;   // "Bike Name"/"Shoe Name"; for a nameless shoe, "<brand> <model>"
+  std::string name;  // "Bike Name"/"Shoe Name"; for a nameless shoe, "<brand> <model>"
   std::string brand, model;
   bool bike = false;  // from which file, never from the row
 };

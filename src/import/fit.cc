@@ -51,13 +51,11 @@ constexpr CrcTables MakeCrcTables() {
   CrcTables t{};
   for (unsigned i = 0; i < 256; ++i) {
     uint16_t crc = static_cast<uint16_t>(i);
-    for (int bit = 0; bit < 8; ++bit)
-      crc = static_cast<uint16_t>((crc & 1) ? (crc >> 1) ^ 0xA001 : crc >> 1);
+    for (int bit = 0; bit < 8; ++bit) crc = static_cast<uint16_t>((crc & 1) ? (crc >> 1) ^ 0xA001 : crc >> 1);
     t[0][i] = crc;
   }
   for (size_t k = 1; k < t.size(); ++k)
-    for (unsigned i = 0; i < 256; ++i)
-      t[k][i] = static_cast<uint16_t>((t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF]);
+    for (unsigned i = 0; i < 256; ++i) t[k][i] = static_cast<uint16_t>((t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF]);
   return t;
 }
 constexpr CrcTables kCrc = MakeCrcTables();
@@ -65,9 +63,8 @@ constexpr CrcTables kCrc = MakeCrcTables();
 uint16_t Crc16(const uint8_t* p, size_t n) {
   uint16_t crc = 0;
   for (; n >= 8; n -= 8, p += 8) {
-    crc = static_cast<uint16_t>(kCrc[7][(crc ^ p[0]) & 0xFF] ^ kCrc[6][((crc >> 8) ^ p[1]) & 0xFF] ^
-                                kCrc[5][p[2]] ^ kCrc[4][p[3]] ^ kCrc[3][p[4]] ^ kCrc[2][p[5]] ^
-                                kCrc[1][p[6]] ^ kCrc[0][p[7]]);
+    crc = static_cast<uint16_t>(kCrc[7][(crc ^ p[0]) & 0xFF] ^ kCrc[6][((crc >> 8) ^ p[1]) & 0xFF] ^ kCrc[5][p[2]] ^
+                                kCrc[4][p[3]] ^ kCrc[3][p[4]] ^ kCrc[2][p[5]] ^ kCrc[1][p[6]] ^ kCrc[0][p[7]]);
   }
   for (; n > 0; --n, ++p) crc = static_cast<uint16_t>((crc >> 8) ^ kCrc[0][(crc ^ *p) & 0xFF]);
   return crc;
@@ -83,31 +80,37 @@ struct BaseType {
 
 // Indexed by the base type number (the low 5 bits of the base type byte).
 constexpr std::array<BaseType, 17> kBaseTypes = {{
-    {1, BaseType::kUnsigned, 0xFF},                    // 0 enum
-    {1, BaseType::kSigned, 0x7F},                      // 1 sint8
-    {1, BaseType::kUnsigned, 0xFF},                    // 2 uint8
-    {2, BaseType::kSigned, 0x7FFF},                    // 3 sint16
-    {2, BaseType::kUnsigned, 0xFFFF},                  // 4 uint16
-    {4, BaseType::kSigned, 0x7FFFFFFF},                // 5 sint32
-    {4, BaseType::kUnsigned, 0xFFFFFFFF},              // 6 uint32
-    {1, BaseType::kString, 0},                         // 7 string
-    {4, BaseType::kFloat, 0xFFFFFFFF},                 // 8 float32
-    {8, BaseType::kFloat, 0xFFFFFFFFFFFFFFFF},         // 9 float64
-    {1, BaseType::kUnsigned, 0},                       // 10 uint8z
-    {2, BaseType::kUnsigned, 0},                       // 11 uint16z
-    {4, BaseType::kUnsigned, 0},                       // 12 uint32z
-    {1, BaseType::kOpaque, 0xFF},                      // 13 byte
-    {8, BaseType::kSigned, 0x7FFFFFFFFFFFFFFF},        // 14 sint64
-    {8, BaseType::kUnsigned, 0xFFFFFFFFFFFFFFFF},      // 15 uint64
-    {8, BaseType::kUnsigned, 0},                       // 16 uint64z
+    {1, BaseType::kUnsigned, 0xFF},                // 0 enum
+    {1, BaseType::kSigned, 0x7F},                  // 1 sint8
+    {1, BaseType::kUnsigned, 0xFF},                // 2 uint8
+    {2, BaseType::kSigned, 0x7FFF},                // 3 sint16
+    {2, BaseType::kUnsigned, 0xFFFF},              // 4 uint16
+    {4, BaseType::kSigned, 0x7FFFFFFF},            // 5 sint32
+    {4, BaseType::kUnsigned, 0xFFFFFFFF},          // 6 uint32
+    {1, BaseType::kString, 0},                     // 7 string
+    {4, BaseType::kFloat, 0xFFFFFFFF},             // 8 float32
+    {8, BaseType::kFloat, 0xFFFFFFFFFFFFFFFF},     // 9 float64
+    {1, BaseType::kUnsigned, 0},                   // 10 uint8z
+    {2, BaseType::kUnsigned, 0},                   // 11 uint16z
+    {4, BaseType::kUnsigned, 0},                   // 12 uint32z
+    {1, BaseType::kOpaque, 0xFF},                  // 13 byte
+    {8, BaseType::kSigned, 0x7FFFFFFFFFFFFFFF},    // 14 sint64
+    {8, BaseType::kUnsigned, 0xFFFFFFFFFFFFFFFF},  // 15 uint64
+    {8, BaseType::kUnsigned, 0},                   // 16 uint64z
 }};
 
 // ------------------------------------------------------------- slots ----
 
 // Global message numbers read.
 enum GlobalMessage : uint16_t {
-  kFileId = 0, kSport = 12, kSession = 18, kLap = 19, kRecord = 20, kEvent = 21,
-  kDeviceInfo = 23, kActivity = 34,
+  kFileId = 0,
+  kSport = 12,
+  kSession = 18,
+  kLap = 19,
+  kRecord = 20,
+  kEvent = 21,
+  kDeviceInfo = 23,
+  kActivity = 34,
 };
 
 // Every field value the decoder keeps, across all messages it reads; a
@@ -115,18 +118,59 @@ enum GlobalMessage : uint16_t {
 // uint64 says which are present).
 enum Slot : uint8_t {
   kTimestamp,  // field 253 of any message
-  kFileManufacturer, kFileProduct, kFileProductName,
-  kRecLat, kRecLng, kRecAltitude, kRecHeartRate, kRecCadence, kRecDistance, kRecSpeed,
-  kRecPower, kRecTemperature, kRecEnhancedSpeed, kRecEnhancedAltitude,
-  kLapStart, kLapElapsed, kLapTimer, kLapDistance, kLapCalories, kLapMaxSpeed, kLapAvgHeartRate,
-  kLapMaxHeartRate, kLapAvgCadence, kLapAvgPower, kLapAscent, kLapEnhancedMaxSpeed,
-  kSesStart, kSesSport, kSesSubSport, kSesElapsed, kSesTimer, kSesDistance, kSesCalories,
-  kSesAvgSpeed, kSesMaxSpeed, kSesAvgHeartRate, kSesMaxHeartRate, kSesAvgCadence, kSesAvgPower,
-  kSesMaxPower, kSesAscent, kSesWork, kSesEnhancedAvgSpeed, kSesEnhancedMaxSpeed,
+  kFileManufacturer,
+  kFileProduct,
+  kFileProductName,
+  kRecLat,
+  kRecLng,
+  kRecAltitude,
+  kRecHeartRate,
+  kRecCadence,
+  kRecDistance,
+  kRecSpeed,
+  kRecPower,
+  kRecTemperature,
+  kRecEnhancedSpeed,
+  kRecEnhancedAltitude,
+  kLapStart,
+  kLapElapsed,
+  kLapTimer,
+  kLapDistance,
+  kLapCalories,
+  kLapMaxSpeed,
+  kLapAvgHeartRate,
+  kLapMaxHeartRate,
+  kLapAvgCadence,
+  kLapAvgPower,
+  kLapAscent,
+  kLapEnhancedMaxSpeed,
+  kSesStart,
+  kSesSport,
+  kSesSubSport,
+  kSesElapsed,
+  kSesTimer,
+  kSesDistance,
+  kSesCalories,
+  kSesAvgSpeed,
+  kSesMaxSpeed,
+  kSesAvgHeartRate,
+  kSesMaxHeartRate,
+  kSesAvgCadence,
+  kSesAvgPower,
+  kSesMaxPower,
+  kSesAscent,
+  kSesWork,
+  kSesEnhancedAvgSpeed,
+  kSesEnhancedMaxSpeed,
   kActLocalTimestamp,
-  kEvEvent, kEvEventType,
-  kDevIndex, kDevManufacturer, kDevProduct, kDevProductName,
-  kSportSport, kSportSubSport,
+  kEvEvent,
+  kEvEventType,
+  kDevIndex,
+  kDevManufacturer,
+  kDevProduct,
+  kDevProductName,
+  kSportSport,
+  kSportSubSport,
   kSlotCount,
   kNoSlot = 0xFF,
 };
@@ -138,62 +182,106 @@ Slot SlotFor(uint16_t global, uint8_t field) {
   switch (global) {
     case kFileId:
       switch (field) {
-        case 1: return kFileManufacturer;
-        case 2: return kFileProduct;
-        case 8: return kFileProductName;
+        case 1:
+          return kFileManufacturer;
+        case 2:
+          return kFileProduct;
+        case 8:
+          return kFileProductName;
       }
       break;
     case kRecord:
       switch (field) {
-        case 0: return kRecLat;
-        case 1: return kRecLng;
-        case 2: return kRecAltitude;
-        case 3: return kRecHeartRate;
-        case 4: return kRecCadence;
-        case 5: return kRecDistance;
-        case 6: return kRecSpeed;
-        case 7: return kRecPower;
-        case 13: return kRecTemperature;
-        case 73: return kRecEnhancedSpeed;
-        case 78: return kRecEnhancedAltitude;
+        case 0:
+          return kRecLat;
+        case 1:
+          return kRecLng;
+        case 2:
+          return kRecAltitude;
+        case 3:
+          return kRecHeartRate;
+        case 4:
+          return kRecCadence;
+        case 5:
+          return kRecDistance;
+        case 6:
+          return kRecSpeed;
+        case 7:
+          return kRecPower;
+        case 13:
+          return kRecTemperature;
+        case 73:
+          return kRecEnhancedSpeed;
+        case 78:
+          return kRecEnhancedAltitude;
       }
       break;
     case kLap:
       switch (field) {
-        case 2: return kLapStart;
-        case 7: return kLapElapsed;
-        case 8: return kLapTimer;
-        case 9: return kLapDistance;
-        case 11: return kLapCalories;
-        case 14: return kLapMaxSpeed;
-        case 15: return kLapAvgHeartRate;
-        case 16: return kLapMaxHeartRate;
-        case 17: return kLapAvgCadence;
-        case 19: return kLapAvgPower;
-        case 21: return kLapAscent;
-        case 111: return kLapEnhancedMaxSpeed;
+        case 2:
+          return kLapStart;
+        case 7:
+          return kLapElapsed;
+        case 8:
+          return kLapTimer;
+        case 9:
+          return kLapDistance;
+        case 11:
+          return kLapCalories;
+        case 14:
+          return kLapMaxSpeed;
+        case 15:
+          return kLapAvgHeartRate;
+        case 16:
+          return kLapMaxHeartRate;
+        case 17:
+          return kLapAvgCadence;
+        case 19:
+          return kLapAvgPower;
+        case 21:
+          return kLapAscent;
+        case 111:
+          return kLapEnhancedMaxSpeed;
       }
       break;
     case kSession:
       switch (field) {
-        case 2: return kSesStart;
-        case 5: return kSesSport;
-        case 6: return kSesSubSport;
-        case 7: return kSesElapsed;
-        case 8: return kSesTimer;
-        case 9: return kSesDistance;
-        case 11: return kSesCalories;
-        case 14: return kSesAvgSpeed;
-        case 15: return kSesMaxSpeed;
-        case 16: return kSesAvgHeartRate;
-        case 17: return kSesMaxHeartRate;
-        case 18: return kSesAvgCadence;
-        case 20: return kSesAvgPower;
-        case 21: return kSesMaxPower;
-        case 22: return kSesAscent;
-        case 48: return kSesWork;
-        case 124: return kSesEnhancedAvgSpeed;
-        case 125: return kSesEnhancedMaxSpeed;
+        case 2:
+          return kSesStart;
+        case 5:
+          return kSesSport;
+        case 6:
+          return kSesSubSport;
+        case 7:
+          return kSesElapsed;
+        case 8:
+          return kSesTimer;
+        case 9:
+          return kSesDistance;
+        case 11:
+          return kSesCalories;
+        case 14:
+          return kSesAvgSpeed;
+        case 15:
+          return kSesMaxSpeed;
+        case 16:
+          return kSesAvgHeartRate;
+        case 17:
+          return kSesMaxHeartRate;
+        case 18:
+          return kSesAvgCadence;
+        case 20:
+          return kSesAvgPower;
+        case 21:
+          return kSesMaxPower;
+        case 22:
+          return kSesAscent;
+        case 48:
+          return kSesWork;
+        case 124:
+          return kSesEnhancedAvgSpeed;
+        case 125:
+          return kSesEnhancedMaxSpeed;
       }
       break;
     case kActivity:
@@ -209,10 +297,14 @@ Slot SlotFor(uint16_t global, uint8_t field) {
       break;
     case kDeviceInfo:
       switch (field) {
-        case 0: return kDevIndex;
-        case 2: return kDevManufacturer;
-        case 4: return kDevProduct;
-        case 27: return kDevProductName;
+        case 0:
+          return kDevIndex;
+        case 2:
+          return kDevManufacturer;
+        case 4:
+          return kDevProduct;
+        case 27:
+          return kDevProductName;
       }
       break;
   }
@@ -245,13 +337,9 @@ struct Values {
   std::array<std::string_view, kSlotCount> text{};
 
   bool has(Slot s) const { return (present >> s) & 1; }
-  std::optional<double> get(Slot s) const {
-    return has(s) ? std::optional<double>(number[s]) : std::nullopt;
-  }
+  std::optional<double> get(Slot s) const { return has(s) ? std::optional<double>(number[s]) : std::nullopt; }
   // The enhanced (32-bit) field when present, else the legacy one.
-  std::optional<double> prefer(Slot enhanced, Slot legacy) const {
-    return has(enhanced) ? get(enhanced) : get(legacy);
-  }
+  std::optional<double> prefer(Slot enhanced, Slot legacy) const { return has(enhanced) ? get(enhanced) : get(legacy); }
 };
 
 std::optional<double> Scaled(std::optional<double> raw, double scale, double offset = 0) {
@@ -265,9 +353,7 @@ int ToInt(std::optional<double> x) {
   return static_cast<int>(*x);
 }
 
-Status Error(std::string message) {
-  return Status::Error(ErrorKind::kGeneric, "FIT: " + std::move(message));
-}
+Status Error(std::string message) { return Status::Error(ErrorKind::kGeneric, "FIT: " + std::move(message)); }
 
 std::string Hex16(unsigned v) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -339,8 +425,7 @@ std::optional<double> Max(std::optional<double> a, std::optional<double> b) {
 
 class Decoder {
  public:
-  explicit Decoder(std::string_view bytes)
-      : b_(reinterpret_cast<const uint8_t*>(bytes.data())), n_(bytes.size()) {}
+  explicit Decoder(std::string_view bytes) : b_(reinterpret_cast<const uint8_t*>(bytes.data())), n_(bytes.size()) {}
 
   Result<Track> Run() {
     if (n_ == 0) return Error("empty file");
@@ -369,8 +454,7 @@ class Decoder {
     }
     const size_t header_size = h[0];
     if (header_size < 12) {
-      return Error("bad header size " + std::to_string(header_size) + " at byte " +
-                   std::to_string(pos));
+      return Error("bad header size " + std::to_string(header_size) + " at byte " + std::to_string(pos));
     }
     if (header_size > left) return Error("truncated file header at byte " + std::to_string(pos));
     if (header_size >= 14) {
@@ -378,8 +462,8 @@ class Decoder {
       if (stored != 0) {
         const uint16_t computed = Crc16(h, 12);
         if (stored != computed) {
-          return Error("header CRC mismatch at byte " + std::to_string(pos + 12) + ": expected " +
-                       Hex16(stored) + ", computed " + Hex16(computed));
+          return Error("header CRC mismatch at byte " + std::to_string(pos + 12) + ": expected " + Hex16(stored) +
+                       ", computed " + Hex16(computed));
         }
       }
     }
@@ -388,15 +472,15 @@ class Decoder {
     const size_t after_header = n_ - data_start;
     if (data_size > after_header || after_header - data_size < 2) {
       return Error("truncated file: the header at byte " + std::to_string(pos) + " announces " +
-                   std::to_string(data_size) + " bytes of data and a CRC, " +
-                   std::to_string(after_header) + " bytes follow");
+                   std::to_string(data_size) + " bytes of data and a CRC, " + std::to_string(after_header) +
+                   " bytes follow");
     }
     const size_t data_end = data_start + static_cast<size_t>(data_size);
     const uint16_t stored = static_cast<uint16_t>(b_[data_end] | (b_[data_end + 1] << 8));
     const uint16_t computed = Crc16(h, data_end - pos);
     if (stored != computed) {
-      return Error("file CRC mismatch at byte " + std::to_string(data_end) + ": expected " +
-                   Hex16(stored) + ", computed " + Hex16(computed));
+      return Error("file CRC mismatch at byte " + std::to_string(data_end) + ": expected " + Hex16(stored) +
+                   ", computed " + Hex16(computed));
     }
 
     // Local message types and the timestamp reference belong to one file.
@@ -434,8 +518,8 @@ class Decoder {
       }
       const Definition& def = defs_[static_cast<size_t>(local)];
       if (!def.defined) {
-        return Error("data message for undefined local message type " + std::to_string(local) +
-                     " at byte " + std::to_string(at));
+        return Error("data message for undefined local message type " + std::to_string(local) + " at byte " +
+                     std::to_string(at));
       }
       if (end - p < def.data_size) return Error("truncated record at byte " + std::to_string(at));
       ReadValues(def, b_ + p);
@@ -478,8 +562,7 @@ class Decoder {
     for (size_t i = 0; i < field_count; ++i, p += 3) {
       const uint8_t number = b_[p], size = b_[p + 1], base_byte = b_[p + 2];
       if (size == 0) {
-        return Error("field " + std::to_string(number) + " of size 0 in the definition at byte " +
-                     std::to_string(at));
+        return Error("field " + std::to_string(number) + " of size 0 in the definition at byte " + std::to_string(at));
       }
       Plan(def, number, size, base_byte, offset);
       offset += size;
@@ -491,8 +574,8 @@ class Decoder {
       for (size_t i = 0; i < dev_count; ++i, p += 3) {
         const uint8_t size = b_[p + 1];
         if (size == 0) {
-          return Error("developer field " + std::to_string(b_[p]) +
-                       " of size 0 in the definition at byte " + std::to_string(at));
+          return Error("developer field " + std::to_string(b_[p]) + " of size 0 in the definition at byte " +
+                       std::to_string(at));
         }
         offset += size;
       }
@@ -505,8 +588,7 @@ class Decoder {
 
   // Adds the field to the plan when it feeds a slot and its size makes
   // sense for its base type; anything else is skipped by size.
-  static void Plan(Definition& def, uint8_t number, uint8_t size, uint8_t base_byte,
-                   uint32_t offset) {
+  static void Plan(Definition& def, uint8_t number, uint8_t size, uint8_t base_byte, uint32_t offset) {
     const Slot slot = SlotFor(def.global, number);
     if (slot == kNoSlot) return;
     const uint8_t base = base_byte & 0x1F;
@@ -551,15 +633,24 @@ class Decoder {
   // could hold, a bound for reserving points.
   void Handle(uint16_t global, size_t more_of_this_size) {
     switch (global) {
-      case kRecord: return HandleRecord(more_of_this_size);
-      case kEvent: return HandleEvent();
-      case kLap: return HandleLap();
-      case kSession: return HandleSession();
-      case kActivity: return HandleActivity();
-      case kDeviceInfo: return HandleDeviceInfo();
-      case kFileId: return HandleFileId();
-      case kSport: return HandleSport();
-      default: return;
+      case kRecord:
+        return HandleRecord(more_of_this_size);
+      case kEvent:
+        return HandleEvent();
+      case kLap:
+        return HandleLap();
+      case kSession:
+        return HandleSession();
+      case kActivity:
+        return HandleActivity();
+      case kDeviceInfo:
+        return HandleDeviceInfo();
+      case kFileId:
+        return HandleFileId();
+      case kSport:
+        return HandleSport();
+      default:
+        return;
     }
   }
 
@@ -606,7 +697,10 @@ class Decoder {
       case 0:  // start
         timer_running_ = true;
         break;
-      case 1: case 4: case 8: case 9:  // stop, stop_all, stop_disable, stop_disable_all
+      case 1:
+      case 4:
+      case 8:
+      case 9:  // stop, stop_all, stop_disable, stop_disable_all
         timer_running_ = false;
         break;
       default:
@@ -667,7 +761,10 @@ class Decoder {
     TrackSummary& a = t.s;
     // Averages weighted by timer time, when both sides have it.
     auto average = [&](std::optional<double>& into, std::optional<double> x) {
-      if (!into) { into = x; return; }
+      if (!into) {
+        into = x;
+        return;
+      }
       if (!x || !t.avg_weight || !s.moving_time || *t.avg_weight + *s.moving_time <= 0) return;
       into = (*into * *t.avg_weight + *x * *s.moving_time) / (*t.avg_weight + *s.moving_time);
     };
@@ -707,8 +804,7 @@ class Decoder {
     const Values& v = values_;
     if (file_id_device_ || !v.has(kFileManufacturer)) return;
     file_id_device_ = Device{ToInt(v.get(kFileManufacturer)), ToInt(v.get(kFileProduct)),
-                             v.has(kFileProductName) ? std::string(v.text[kFileProductName])
-                                                     : std::string()};
+                             v.has(kFileProductName) ? std::string(v.text[kFileProductName]) : std::string()};
   }
 
   // The `sport` message names the activity's sport too; a session's wins.
@@ -770,39 +866,99 @@ struct Named {
 };
 
 constexpr Named kManufacturers[] = {
-    {1, "Garmin"}, {6, "SRM"}, {7, "Quarq"}, {13, "Dynastream"}, {15, "Dynastream"}, {16, "Timex"},
-    {23, "Suunto"}, {32, "Wahoo"}, {40, "Concept2"}, {63, "Specialized"}, {69, "Stages"},
-    {70, "Sigma"}, {71, "TomTom"}, {89, "Tacx"}, {95, "Stryd"}, {107, "Magene"},
-    {112, "Bryton"}, {115, "iGPSPORT"}, {123, "Polar"}, {255, "Development"}, {260, "Zwift"},
-    {263, "Favero"}, {265, "Strava"}, {267, "Bryton"}, {268, "SRAM"}, {281, "TrainerRoad"},
-    {282, "The Sufferfest"}, {289, "Hammerhead"}, {294, "COROS"}, {305, "WHOOP"},
-    {310, "Decathlon"}, {331, "MyWhoosh"},
+    {1, "Garmin"},       {6, "SRM"},           {7, "Quarq"},
+    {13, "Dynastream"},  {15, "Dynastream"},   {16, "Timex"},
+    {23, "Suunto"},      {32, "Wahoo"},        {40, "Concept2"},
+    {63, "Specialized"}, {69, "Stages"},       {70, "Sigma"},
+    {71, "TomTom"},      {89, "Tacx"},         {95, "Stryd"},
+    {107, "Magene"},     {112, "Bryton"},      {115, "iGPSPORT"},
+    {123, "Polar"},      {255, "Development"}, {260, "Zwift"},
+    {263, "Favero"},     {265, "Strava"},      {267, "Bryton"},
+    {268, "SRAM"},       {281, "TrainerRoad"}, {282, "The Sufferfest"},
+    {289, "Hammerhead"}, {294, "COROS"},       {305, "WHOOP"},
+    {310, "Decathlon"},  {331, "MyWhoosh"},
 };
 
 // garmin_product values for common devices (FIT profile names).
 constexpr Named kGarminProducts[] = {
-    {1036, "Edge 500"}, {1169, "Edge 800"}, {1328, "Forerunner 910XT"}, {1345, "Forerunner 610"},
-    {1561, "Edge 510"}, {1567, "Edge 810"}, {1623, "Forerunner 620"}, {1632, "Forerunner 220"},
-    {1765, "Forerunner 920XT"}, {1836, "Edge 1000"}, {2050, "fēnix 3"}, {2067, "Edge 520"},
-    {2153, "Forerunner 225"}, {2156, "Forerunner 630"}, {2157, "Forerunner 230"},
-    {2158, "Forerunner 735XT"}, {2413, "fēnix 3 HR"}, {2431, "Forerunner 235"},
-    {2530, "Edge 820"}, {2544, "fēnix 5S"}, {2604, "fēnix 5X"}, {2691, "Forerunner 935"},
-    {2697, "fēnix 5"}, {2700, "vívoactive 3"}, {2713, "Edge 1030"}, {2886, "Forerunner 645"},
-    {2888, "Forerunner 645 Music"}, {2909, "Edge 130"}, {3076, "Forerunner 245"},
-    {3077, "Forerunner 245 Music"}, {3110, "fēnix 5 Plus"}, {3111, "fēnix 5X Plus"},
-    {3112, "Edge 520 Plus"}, {3113, "Forerunner 945"}, {3121, "Edge 530"}, {3122, "Edge 830"},
-    {3226, "Venu"}, {3282, "Forerunner 45"}, {3288, "fēnix 6S"}, {3289, "fēnix 6 Sport"},
-    {3290, "fēnix 6"}, {3291, "fēnix 6X"}, {3558, "Edge 130 Plus"}, {3570, "Edge 1030 Plus"},
-    {3589, "Forerunner 745"}, {3638, "Enduro"}, {3652, "Forerunner 945 LTE"}, {3703, "Venu 2"},
-    {3704, "Venu 2S"}, {3843, "Edge 1040"}, {3869, "Forerunner 55"}, {3888, "Instinct 2"},
-    {3905, "fēnix 7S"}, {3906, "fēnix 7"}, {3907, "fēnix 7X"}, {3943, "epix (Gen 2)"},
-    {3990, "Forerunner 255 Music"}, {3991, "Forerunner 255S Music"}, {3992, "Forerunner 255"},
-    {3993, "Forerunner 255S"}, {4024, "Forerunner 955"}, {4061, "Edge 540"}, {4062, "Edge 840"},
-    {4257, "Forerunner 265"}, {4258, "Forerunner 265S"}, {4260, "Venu 3"}, {4261, "Venu 3S"},
-    {4315, "Forerunner 965"}, {4341, "Enduro 2"}, {4374, "fēnix 7S Pro Solar"},
-    {4375, "fēnix 7 Pro Solar"}, {4376, "fēnix 7X Pro Solar"}, {4426, "vívoactive 5"},
-    {4432, "Forerunner 165"}, {4433, "Forerunner 165 Music"}, {4440, "Edge 1050"},
-    {4536, "fēnix 8"}, {65534, "Connect"},
+    {1036, "Edge 500"},
+    {1169, "Edge 800"},
+    {1328, "Forerunner 910XT"},
+    {1345, "Forerunner 610"},
+    {1561, "Edge 510"},
+    {1567, "Edge 810"},
+    {1623, "Forerunner 620"},
+    {1632, "Forerunner 220"},
+    {1765, "Forerunner 920XT"},
+    {1836, "Edge 1000"},
+    {2050, "fēnix 3"},
+    {2067, "Edge 520"},
+    {2153, "Forerunner 225"},
+    {2156, "Forerunner 630"},
+    {2157, "Forerunner 230"},
+    {2158, "Forerunner 735XT"},
+    {2413, "fēnix 3 HR"},
+    {2431, "Forerunner 235"},
+    {2530, "Edge 820"},
+    {2544, "fēnix 5S"},
+    {2604, "fēnix 5X"},
+    {2691, "Forerunner 935"},
+    {2697, "fēnix 5"},
+    {2700, "vívoactive 3"},
+    {2713, "Edge 1030"},
+    {2886, "Forerunner 645"},
+    {2888, "Forerunner 645 Music"},
+    {2909, "Edge 130"},
+    {3076, "Forerunner 245"},
+    {3077, "Forerunner 245 Music"},
+    {3110, "fēnix 5 Plus"},
+    {3111, "fēnix 5X Plus"},
+    {3112, "Edge 520 Plus"},
+    {3113, "Forerunner 945"},
+    {3121, "Edge 530"},
+    {3122, "Edge 830"},
+    {3226, "Venu"},
+    {3282, "Forerunner 45"},
+    {3288, "fēnix 6S"},
+    {3289, "fēnix 6 Sport"},
+    {3290, "fēnix 6"},
+    {3291, "fēnix 6X"},
+    {3558, "Edge 130 Plus"},
+    {3570, "Edge 1030 Plus"},
+    {3589, "Forerunner 745"},
+    {3638, "Enduro"},
+    {3652, "Forerunner 945 LTE"},
+    {3703, "Venu 2"},
+    {3704, "Venu 2S"},
+    {3843, "Edge 1040"},
+    {3869, "Forerunner 55"},
+    {3888, "Instinct 2"},
+    {3905, "fēnix 7S"},
+    {3906, "fēnix 7"},
+    {3907, "fēnix 7X"},
+    {3943, "epix (Gen 2)"},
+    {3990, "Forerunner 255 Music"},
+    {3991, "Forerunner 255S Music"},
+    {3992, "Forerunner 255"},
+    {3993, "Forerunner 255S"},
+    {4024, "Forerunner 955"},
+    {4061, "Edge 540"},
+    {4062, "Edge 840"},
+    {4257, "Forerunner 265"},
+    {4258, "Forerunner 265S"},
+    {4260, "Venu 3"},
+    {4261, "Venu 3S"},
+    {4315, "Forerunner 965"},
+    {4341, "Enduro 2"},
+    {4374, "fēnix 7S Pro Solar"},
+    {4375, "fēnix 7 Pro Solar"},
+    {4376, "fēnix 7X Pro Solar"},
+    {4426, "vívoactive 5"},
+    {4432, "Forerunner 165"},
+    {4433, "Forerunner 165 Music"},
+    {4440, "Edge 1050"},
+    {4536, "fēnix 8"},
+    {65534, "Connect"},
 };
 
 const char* Lookup(const Named* table, size_t n, int id) {
@@ -835,104 +991,181 @@ Result<Track> DecodeFit(std::string_view bytes) {
 std::string SportTypeFromFit(int sport, int sub_sport) {
   // FIT sub_sport values used below.
   enum : int {
-    kTreadmill = 1, kTrail = 3, kSpin = 5, kIndoorCycling = 6, kMountain = 8, kDownhill = 9,
-    kHandCycling = 12, kIndoorRowing = 14, kElliptical = 15, kStairClimbing = 16,
-    kStrengthTraining = 20, kIndoorWalking = 27, kEBikeFitness = 28, kBackcountry = 37,
-    kYoga = 43, kPilates = 44, kIndoorRunning = 45, kGravelCycling = 46,
-    kEBikeMountain = 47, kVirtualActivity = 58, kHiit = 70, kIndoorHandCycling = 88,
-    kPickleball = 84, kSquash = 94, kBadminton = 95, kRacquetball = 96, kTableTennis = 97,
+    kTreadmill = 1,
+    kTrail = 3,
+    kSpin = 5,
+    kIndoorCycling = 6,
+    kMountain = 8,
+    kDownhill = 9,
+    kHandCycling = 12,
+    kIndoorRowing = 14,
+    kElliptical = 15,
+    kStairClimbing = 16,
+    kStrengthTraining = 20,
+    kIndoorWalking = 27,
+    kEBikeFitness = 28,
+    kBackcountry = 37,
+    kYoga = 43,
+    kPilates = 44,
+    kIndoorRunning = 45,
+    kGravelCycling = 46,
+    kEBikeMountain = 47,
+    kVirtualActivity = 58,
+    kHiit = 70,
+    kIndoorHandCycling = 88,
+    kPickleball = 84,
+    kSquash = 94,
+    kBadminton = 95,
+    kRacquetball = 96,
+    kTableTennis = 97,
   };
   switch (sport) {
     case 1:  // running
       if (sub_sport == kTrail) return "TrailRun";
       if (sub_sport == kVirtualActivity) return "VirtualRun";
       return "Run";  // street, track, treadmill, indoor: Strava keeps them Run
-    case 2:  // cycling
+    case 2:          // cycling
       switch (sub_sport) {
-        case kMountain: case kDownhill: return "MountainBikeRide";
-        case kGravelCycling: return "GravelRide";
-        case kIndoorCycling: case kVirtualActivity: return "VirtualRide";
-        case kEBikeFitness: return "EBikeRide";
-        case kEBikeMountain: return "EMountainBikeRide";
-        case kHandCycling: case kIndoorHandCycling: return "Handcycle";
-        default: return "Ride";
+        case kMountain:
+        case kDownhill:
+          return "MountainBikeRide";
+        case kGravelCycling:
+          return "GravelRide";
+        case kIndoorCycling:
+        case kVirtualActivity:
+          return "VirtualRide";
+        case kEBikeFitness:
+          return "EBikeRide";
+        case kEBikeMountain:
+          return "EMountainBikeRide";
+        case kHandCycling:
+        case kIndoorHandCycling:
+          return "Handcycle";
+        default:
+          return "Ride";
       }
     case 4:  // fitness_equipment
       switch (sub_sport) {
-        case kTreadmill: case kIndoorRunning: return "Run";
-        case kIndoorCycling: case kSpin: return "VirtualRide";
-        case kIndoorRowing: return "Rowing";
-        case kElliptical: return "Elliptical";
-        case kStairClimbing: return "StairStepper";
-        case kIndoorWalking: return "Walk";
-        case kStrengthTraining: return "WeightTraining";
-        case kYoga: return "Yoga";
-        case kPilates: return "Pilates";
-        case kHiit: return "HighIntensityIntervalTraining";
-        default: return "Workout";
+        case kTreadmill:
+        case kIndoorRunning:
+          return "Run";
+        case kIndoorCycling:
+        case kSpin:
+          return "VirtualRide";
+        case kIndoorRowing:
+          return "Rowing";
+        case kElliptical:
+          return "Elliptical";
+        case kStairClimbing:
+          return "StairStepper";
+        case kIndoorWalking:
+          return "Walk";
+        case kStrengthTraining:
+          return "WeightTraining";
+        case kYoga:
+          return "Yoga";
+        case kPilates:
+          return "Pilates";
+        case kHiit:
+          return "HighIntensityIntervalTraining";
+        default:
+          return "Workout";
       }
-    case 5: return "Swim";
-    case 7: return "Soccer";
-    case 8: return "Tennis";
+    case 5:
+      return "Swim";
+    case 7:
+      return "Soccer";
+    case 8:
+      return "Tennis";
     case 10:  // training
       switch (sub_sport) {
-        case kStrengthTraining: return "WeightTraining";
-        case kYoga: return "Yoga";
-        case kPilates: return "Pilates";
-        case kHiit: return "HighIntensityIntervalTraining";
-        case kElliptical: return "Elliptical";
-        case kStairClimbing: return "StairStepper";
-        default: return "Workout";
+        case kStrengthTraining:
+          return "WeightTraining";
+        case kYoga:
+          return "Yoga";
+        case kPilates:
+          return "Pilates";
+        case kHiit:
+          return "HighIntensityIntervalTraining";
+        case kElliptical:
+          return "Elliptical";
+        case kStairClimbing:
+          return "StairStepper";
+        default:
+          return "Workout";
       }
-    case 11: return "Walk";
+    case 11:
+      return "Walk";
     case 12:  // cross_country_skiing
       return sub_sport == kBackcountry ? "BackcountrySki" : "NordicSki";
     case 13:  // alpine_skiing
       return sub_sport == kBackcountry ? "BackcountrySki" : "AlpineSki";
-    case 14: return "Snowboard";
-    case 15: return sub_sport == kVirtualActivity ? "VirtualRow" : "Rowing";
-    case 16: return "Hike";  // mountaineering
-    case 17: return "Hike";
-    case 19: return "Canoeing";  // paddling
-    case 21:  // e_biking
+    case 14:
+      return "Snowboard";
+    case 15:
+      return sub_sport == kVirtualActivity ? "VirtualRow" : "Rowing";
+    case 16:
+      return "Hike";  // mountaineering
+    case 17:
+      return "Hike";
+    case 19:
+      return "Canoeing";  // paddling
+    case 21:              // e_biking
       return (sub_sport == kMountain || sub_sport == kEBikeMountain) ? "EMountainBikeRide" : "EBikeRide";
-    case 25: return "Golf";
-    case 30: return "InlineSkate";
-    case 31: return "RockClimbing";
-    case 32: return "Sail";
-    case 33: return "IceSkate";
-    case 35: return "Snowshoe";
-    case 37: return "StandUpPaddling";
-    case 38: return "Surfing";
-    case 41: return "Kayaking";
-    case 43: return "Windsurf";
-    case 44: return "Kitesurf";
-    case 62: return "HighIntensityIntervalTraining";
+    case 25:
+      return "Golf";
+    case 30:
+      return "InlineSkate";
+    case 31:
+      return "RockClimbing";
+    case 32:
+      return "Sail";
+    case 33:
+      return "IceSkate";
+    case 35:
+      return "Snowshoe";
+    case 37:
+      return "StandUpPaddling";
+    case 38:
+      return "Surfing";
+    case 41:
+      return "Kayaking";
+    case 43:
+      return "Windsurf";
+    case 44:
+      return "Kitesurf";
+    case 62:
+      return "HighIntensityIntervalTraining";
     case 64:  // racket
       switch (sub_sport) {
-        case kPickleball: return "Pickleball";
-        case kSquash: return "Squash";
-        case kBadminton: return "Badminton";
-        case kRacquetball: return "Racquetball";
-        case kTableTennis: return "TableTennis";
-        default: return "Workout";
+        case kPickleball:
+          return "Pickleball";
+        case kSquash:
+          return "Squash";
+        case kBadminton:
+          return "Badminton";
+        case kRacquetball:
+          return "Racquetball";
+        case kTableTennis:
+          return "TableTennis";
+        default:
+          return "Workout";
       }
-    case 65: case 66: return "Wheelchair";  // wheelchair_push_walk / _run
-    default: return "Workout";  // generic, transition, multisport, unknown
+    case 65:
+    case 66:
+      return "Wheelchair";  // wheelchair_push_walk / _run
+    default:
+      return "Workout";  // generic, transition, multisport, unknown
   }
 }
 
 std::string FitDeviceName(int manufacturer, int product, std::string_view product_name) {
   constexpr size_t kManufacturerCount = sizeof(kManufacturers) / sizeof(kManufacturers[0]);
   constexpr size_t kProductCount = sizeof(kGarminProducts) / sizeof(kGarminProducts[0]);
-  const char* maker = manufacturer >= 0 ? Lookup(kManufacturers, kManufacturerCount, manufacturer)
-                                        : nullptr;
-  std::string name = maker ? maker
-                     : manufacturer >= 0 ? "manufacturer " + std::to_string(manufacturer)
-                                         : std::string();
+  const char* maker = manufacturer >= 0 ? Lookup(kManufacturers, kManufacturerCount, manufacturer) : nullptr;
+  std::string name = maker ? maker : manufacturer >= 0 ? "manufacturer " + std::to_string(manufacturer) : std::string();
   if (!product_name.empty()) {
-    if (name.empty() || (maker && StartsWithIgnoringCase(product_name, maker)))
-      return std::string(product_name);
+    if (name.empty() || (maker && StartsWithIgnoringCase(product_name, maker))) return std::string(product_name);
     return name + " " + std::string(product_name);
   }
   // Only Garmin's product numbers mean something here; other makers' 0 is
@@ -941,11 +1174,9 @@ std::string FitDeviceName(int manufacturer, int product, std::string_view produc
   // garmin_product applies to Garmin and its Dynastream brands.
   const bool garmin = manufacturer == 1 || manufacturer == 13 || manufacturer == 15;
   if (garmin) {
-    if (const char* model = Lookup(kGarminProducts, kProductCount, product))
-      return name + " " + model;
+    if (const char* model = Lookup(kGarminProducts, kProductCount, product)) return name + " " + model;
   }
-  if (!maker) return name.empty() ? "product " + std::to_string(product)
-                                  : name + " product " + std::to_string(product);
+  if (!maker) return name.empty() ? "product " + std::to_string(product) : name + " product " + std::to_string(product);
   return name + " " + std::to_string(product);
 }
 

@@ -40,9 +40,9 @@ struct Frame {
 
 Tag StructureTag(std::string_view name) {
   static constexpr std::pair<std::string_view, Tag> kTags[] = {
-      {"trkpt", Tag::kTrkpt}, {"ele", Tag::kEle},     {"time", Tag::kTime},
-      {"trkseg", Tag::kTrkseg}, {"trk", Tag::kTrk},   {"name", Tag::kName},
-      {"type", Tag::kType},   {"metadata", Tag::kMetadata}, {"gpx", Tag::kGpx},
+      {"trkpt", Tag::kTrkpt},   {"ele", Tag::kEle},           {"time", Tag::kTime},
+      {"trkseg", Tag::kTrkseg}, {"trk", Tag::kTrk},           {"name", Tag::kName},
+      {"type", Tag::kType},     {"metadata", Tag::kMetadata}, {"gpx", Tag::kGpx},
   };
   for (const auto& [tag_name, tag] : kTags) {
     if (name == tag_name) return tag;
@@ -64,12 +64,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view lower_b) {
 // case and synonyms, so these are matched case-insensitively.
 Field SensorField(std::string_view name) {
   static constexpr std::pair<std::string_view, Field> kSensors[] = {
-      {"hr", Field::kHeartrate},      {"heartrate", Field::kHeartrate},
-      {"cad", Field::kCadence},       {"cadence", Field::kCadence},
-      {"atemp", Field::kTemp},        {"temp", Field::kTemp},
-      {"temperature", Field::kTemp},  {"power", Field::kWatts},
-      {"powerinwatts", Field::kWatts}, {"watts", Field::kWatts},
-      {"speed", Field::kSpeed},       {"distance", Field::kDistance},
+      {"hr", Field::kHeartrate},     {"heartrate", Field::kHeartrate}, {"cad", Field::kCadence},
+      {"cadence", Field::kCadence},  {"atemp", Field::kTemp},          {"temp", Field::kTemp},
+      {"temperature", Field::kTemp}, {"power", Field::kWatts},         {"powerinwatts", Field::kWatts},
+      {"watts", Field::kWatts},      {"speed", Field::kSpeed},         {"distance", Field::kDistance},
   };
   for (const auto& [sensor_name, field] : kSensors) {
     if (EqualsIgnoreCase(name, sensor_name)) return field;
@@ -182,8 +180,7 @@ class GpxHandler final : public XmlHandler {
     track_.format = "gpx";
     if (track_.summary.name.empty()) track_.summary.name = std::move(metadata_name_);
     const double first_time = track_.points.front().time;
-    track_.summary.start_time =
-        metadata_time_ && *metadata_time_ <= first_time ? *metadata_time_ : first_time;
+    track_.summary.start_time = metadata_time_ && *metadata_time_ <= first_time ? *metadata_time_ : first_time;
     return std::move(track_);
   }
 

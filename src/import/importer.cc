@@ -30,13 +30,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int64_t kMatchSlack = 60;      // s: a device file within this of an activity held is the same one
+constexpr int64_t kMatchSlack = 60;  // s: a device file within this of an activity held is the same one
 constexpr size_t kMaxFailuresKept = 100;
 constexpr uint64_t kMaxCsvBytes = uint64_t{256} << 20;  // activities.csv of 100k rows is ~60 MB
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -100,8 +99,12 @@ bool SportsCompatible(const std::string& a, const std::string& b) {
 // Strava's default title from the local hour: "Morning Run".
 std::string DefaultName(int64_t local_epoch, const std::string& sport) {
   const int64_t hour = ((local_epoch % 86400 + 86400) % 86400) / 3600;
-  const char* part = hour < 5 ? "Night" : hour < 11 ? "Morning" : hour < 13 ? "Lunch"
-                   : hour < 17 ? "Afternoon" : hour < 21 ? "Evening" : "Night";
+  const char* part = hour < 5    ? "Night"
+                     : hour < 11 ? "Morning"
+                     : hour < 13 ? "Lunch"
+                     : hour < 17 ? "Afternoon"
+                     : hour < 21 ? "Evening"
+                                 : "Night";
   std::string words;
   for (char c : sport.empty() ? std::string("Activity") : sport) {
     if (std::isupper(static_cast<unsigned char>(c)) && !words.empty()) words += ' ';
@@ -120,11 +123,13 @@ std::string TimezoneText(const TimeZone& zone, int64_t start, int64_t offset) {
     name = zone.name();
     if (zone.IsDstAt(start)) standard -= 3600;
   } else if (offset % 3600 == 0) {
-    name = offset == 0 ? "Etc/UTC" : "Etc/GMT" + std::string(offset > 0 ? "-" : "+") + std::to_string(std::llabs(offset) / 3600);
+    name = offset == 0 ? "Etc/UTC"
+                       : "Etc/GMT" + std::string(offset > 0 ? "-" : "+") + std::to_string(std::llabs(offset) / 3600);
   }
   char gmt[32];
   std::snprintf(gmt, sizeof gmt, "(GMT%c%02lld:%02lld)", standard < 0 ? '-' : '+',
-                static_cast<long long>(std::llabs(standard) / 3600), static_cast<long long>(std::llabs(standard) % 3600 / 60));
+                static_cast<long long>(std::llabs(standard) / 3600),
+                static_cast<long long>(std::llabs(standard) % 3600 / 60));
   return name.empty() ? gmt : std::string(gmt) + " " + name;
 }
 
@@ -165,7 +170,8 @@ class Run {
   Status ImportLoose(const fs::path& file);
 
   // Reads the export's CSV files (activities, profile, bikes, shoes).
-  Status ReadExportCsvs(const std::string& where, const std::function<Result<std::optional<std::string>>(const std::string&)>& read);
+  Status ReadExportCsvs(const std::string& where,
+                        const std::function<Result<std::optional<std::string>>(const std::string&)>& read);
   Status ImportFile(const Input& in, const ExportActivity* row);
   Status ApplyRow(const ExportActivity& row);
   Status StoreActivity(int64_t id, Source source, const Json& json, const Shaped* shaped, bool manual);
@@ -226,8 +232,10 @@ ImportReport Run::Go(const std::vector<std::string>& paths) {
   report_.started_ms = NowMs();
   Stmt* athlete = cache_.Prepare("SELECT id FROM athletes ORDER BY id LIMIT 1");
   Status status = Status::Ok();
-  if (athlete->Step()) athlete_id_ = athlete->Int(0);
-  else status = cache_.Check(athlete->rc(), "reading the athlete");  // SQLITE_DONE: none yet
+  if (athlete->Step())
+    athlete_id_ = athlete->Int(0);
+  else
+    status = cache_.Check(athlete->rc(), "reading the athlete");  // SQLITE_DONE: none yet
   athlete->Reset();
   if (status.ok()) status = cache_.Begin();
   in_tx_ = status.ok();
@@ -239,14 +247,17 @@ ImportReport Run::Go(const std::vector<std::string>& paths) {
     if (!status.ok()) break;
     status = ImportPath(path);
     if (status.ok() && Cancelled())
-      status = Status::Error(ErrorKind::kInterrupted, "interrupted: what was imported is kept; run the same import again to finish");
+      status = Status::Error(ErrorKind::kInterrupted,
+                             "interrupted: what was imported is kept; run the same import again to finish");
   }
   if (status.ok()) {
     status = Checkpoint(true);
   } else if (in_tx_) {
     // Keep what the batch holds when the failure was not the cache's own.
-    if (status.kind() == ErrorKind::kCache) cache_.Rollback();
-    else if (auto s = cache_.Commit(); !s.ok()) cache_.Rollback();
+    if (status.kind() == ErrorKind::kCache)
+      cache_.Rollback();
+    else if (auto s = cache_.Commit(); !s.ok())
+      cache_.Rollback();
     in_tx_ = false;
   }
   progress_.files_done = progress_.files_total;
@@ -327,8 +338,10 @@ Status Run::ScanFolder(const fs::path& dir) {
     }
     if (!it->is_regular_file(e2)) continue;  // links to files are followed; sockets and fifos are not
     const std::string name = it->path().filename().string();
-    if (IsZipName(name)) zips.push_back(it->path());
-    else if (!FormatOfName(name).empty()) files.push_back(it->path());
+    if (IsZipName(name))
+      zips.push_back(it->path());
+    else if (!FormatOfName(name).empty())
+      files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());
   std::sort(zips.begin(), zips.end());
@@ -433,7 +446,8 @@ Status Run::ImportExportFolder(const fs::path& dir) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::optional<std::string>();
     if (static_cast<uint64_t>(st.st_size) > kMaxCsvBytes)
-      return Status::Error(ErrorKind::kGeneric, p.string() + " is larger than " + std::to_string(kMaxCsvBytes >> 20) + " MB");
+      return Status::Error(ErrorKind::kGeneric,
+                           p.string() + " is larger than " + std::to_string(kMaxCsvBytes >> 20) + " MB");
     auto bytes = FileInput(p, st).read();
     if (!bytes.ok()) return bytes.status().WithContext(p.string());
     return std::optional<std::string>(std::move(*bytes));
@@ -644,8 +658,10 @@ Status Run::ImportFile(const Input& in, const ExportActivity* row) {
     const double start = track->summary.start_time.value_or(shaped.summary.start_time.value_or(0));
     auto near = store_.StartingNear(static_cast<int64_t>(std::llround(start)), kMatchSlack);
     if (!near.ok()) return near.status();
-    if (*near && SportsCompatible((*near)->sport_type, track->summary.sport_type)) id = (*near)->id;
-    else id = FileActivityId(content);
+    if (*near && SportsCompatible((*near)->sport_type, track->summary.sport_type))
+      id = (*near)->id;
+    else
+      id = FileActivityId(content);
   }
   auto source = store_.SourceOf(id);
   if (!source.ok()) return source.status();
@@ -742,8 +758,10 @@ Json Run::ActivityJson(int64_t id, const ExportActivity* row, const Track* track
   if (athlete_id_) j["athlete"] = Json{{"id", *athlete_id_}, {"resource_state", 1}};
 
   double start = row ? row->start_date : 0;
-  if (!row && file && file->start_time) start = *file->start_time;
-  else if (!row && points && points->start_time) start = *points->start_time;
+  if (!row && file && file->start_time)
+    start = *file->start_time;
+  else if (!row && points && points->start_time)
+    start = *points->start_time;
   const int64_t start_s = static_cast<int64_t>(std::floor(start));
   const int64_t offset = file && file->utc_offset ? static_cast<int64_t>(std::llround(*file->utc_offset))
                                                   : options_.zone.OffsetAt(start_s);
@@ -768,8 +786,10 @@ Json Run::ActivityJson(int64_t id, const ExportActivity* row, const Track* track
                  std::optional<double> from_points, bool integer = false) {
     std::optional<double> v = from_row ? from_row : from_file ? from_file : from_points;
     if (!v || !std::isfinite(*v)) return;
-    if (integer) j[key] = static_cast<int64_t>(std::llround(*v));
-    else j[key] = *v;
+    if (integer)
+      j[key] = static_cast<int64_t>(std::llround(*v));
+    else
+      j[key] = *v;
   };
   using O = std::optional<double>;
   const O none;

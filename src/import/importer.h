@@ -53,7 +53,7 @@ struct ImportOptions {
   bool originals = true;            // keep each original file in the cache
   const std::atomic<bool>* cancel = nullptr;
   uint64_t max_file_bytes = uint64_t{256} << 20;  // decompressed bound per file (bombs)
-  int batch = 64;                   // activities per transaction
+  int batch = 64;                                 // activities per transaction
 };
 
 struct ImportProgress {
@@ -70,17 +70,17 @@ class ImportObserver {
 };
 
 struct ImportReport {
-  int64_t files = 0;       // activity files read
-  int64_t unchanged = 0;   // passed over: read before, same size and mtime
-  int64_t added = 0;       // activities new to the cache
-  int64_t updated = 0;     // activities whose data changed
-  int64_t attached = 0;    // files that added to an activity already held
-  int64_t duplicates = 0;  // files whose content was imported before
-  int64_t failed = 0;      // files that could not be read
-  int64_t rows = 0;        // activities.csv rows read
-  int64_t warnings = 0;    // rows or cells of activities.csv that were not usable
+  int64_t files = 0;                                          // activity files read
+  int64_t unchanged = 0;                                      // passed over: read before, same size and mtime
+  int64_t added = 0;                                          // activities new to the cache
+  int64_t updated = 0;                                        // activities whose data changed
+  int64_t attached = 0;                                       // files that added to an activity already held
+  int64_t duplicates = 0;                                     // files whose content was imported before
+  int64_t failed = 0;                                         // files that could not be read
+  int64_t rows = 0;                                           // activities.csv rows read
+  int64_t warnings = 0;                                       // rows or cells of activities.csv that were not usable
   std::vector<std::pair<std::string, std::string>> failures;  // the first 100: where, why
-  Status status;           // what stopped the run (cache failure, Ctrl-C, a missing path)
+  Status status;  // what stopped the run (cache failure, Ctrl-C, a missing path)
   int64_t started_ms = 0, finished_ms = 0;
 };
 Json ImportReportToJson(const ImportReport& report);

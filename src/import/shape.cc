@@ -84,7 +84,8 @@ Shaped ShapeTrack(const Track& track) {
   const double t0 = pts.front()->time;
 
   auto count = [&](auto member) {
-    return static_cast<size_t>(std::count_if(pts.begin(), pts.end(), [&](const TrackPoint* p) { return (p->*member).has_value(); }));
+    return static_cast<size_t>(
+        std::count_if(pts.begin(), pts.end(), [&](const TrackPoint* p) { return (p->*member).has_value(); }));
   };
   const bool gps = std::any_of(pts.begin(), pts.end(), [](const TrackPoint* p) { return p->lat && p->lng; });
   const bool device_distance = count(&TrackPoint::distance) > 0;
@@ -128,8 +129,10 @@ Shaped ShapeTrack(const Track& track) {
   // Moving: FIT's timer where the file has one, else the speed threshold.
   std::vector<bool> moving(n, true);
   for (size_t i = 0; i < n; ++i) {
-    if (pts[i]->moving) moving[i] = *pts[i]->moving;
-    else if (speed[i]) moving[i] = *speed[i] >= kMovingSpeed;
+    if (pts[i]->moving)
+      moving[i] = *pts[i]->moving;
+    else if (speed[i])
+      moving[i] = *speed[i] >= kMovingSpeed;
   }
 
   // Grade: climb over the last kGradeWindow meters, in percent.
@@ -147,8 +150,8 @@ Shaped ShapeTrack(const Track& track) {
   }
 
   Json time = Json::array(), latlng = Json::array(), distance = Json::array(), alt = Json::array(),
-       velocity = Json::array(), hr = Json::array(), cad = Json::array(), watts = Json::array(),
-       temp = Json::array(), mov = Json::array(), grd = Json::array();
+       velocity = Json::array(), hr = Json::array(), cad = Json::array(), watts = Json::array(), temp = Json::array(),
+       mov = Json::array(), grd = Json::array();
   const bool any_hr = count(&TrackPoint::heartrate) > 0, any_cad = count(&TrackPoint::cadence) > 0,
              any_watts = count(&TrackPoint::watts) > 0, any_temp = count(&TrackPoint::temp) > 0;
   Stat s_hr, s_cad, s_watts, s_temp, s_speed, s_alt;
@@ -256,8 +259,8 @@ Json LapsJson(const Track& track, double utc_offset) {
   for (size_t k = 0; k < track.laps.size(); ++k) {
     const TrackLap& lap = track.laps[k];
     if (!std::isfinite(lap.start_time)) continue;
-    const double end = k + 1 < track.laps.size() ? track.laps[k + 1].start_time
-                                                 : lap.start_time + lap.elapsed_time.value_or(INFINITY);
+    const double end =
+        k + 1 < track.laps.size() ? track.laps[k + 1].start_time : lap.start_time + lap.elapsed_time.value_or(INFINITY);
     const auto first = std::lower_bound(times.begin(), times.end(), lap.start_time);
     // A point at the next lap's start is that lap's; one at the last lap's
     // end is still the last lap's (the API's last lap ends on the last

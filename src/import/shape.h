@@ -22,7 +22,7 @@ namespace stravafs::import {
 
 // What the points say about the activity as a whole.
 struct PointSummary {
-  std::optional<double> start_time;  // UTC epoch s of the first point
+  std::optional<double> start_time;                 // UTC epoch s of the first point
   std::optional<double> elapsed_time, moving_time;  // s
   std::optional<double> distance;                   // m
   std::optional<double> total_elevation_gain;       // m

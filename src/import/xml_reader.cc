@@ -30,8 +30,8 @@ std::string_view LocalName(const char* qualified_name) {
 struct ParseState {
   XML_Parser parser = nullptr;
   XmlHandler* handler = nullptr;
-  size_t depth = 0;               // open elements
-  size_t text_depth = 0;          // depth of the element whose text is collected, 0 = none
+  size_t depth = 0;       // open elements
+  size_t text_depth = 0;  // depth of the element whose text is collected, 0 = none
   bool root_closed = false;
   // Set once the parse is stopped. Expat may still deliver a callback or two
   // after XML_StopParser (the end of an empty element whose start stopped
@@ -112,8 +112,8 @@ void XMLCALL OnDoctype(void* user_data, const XML_Char*, const XML_Char*, const 
 
 // Unreachable while every DOCTYPE is refused; kept so that no entity can ever
 // be declared even if the DOCTYPE rule changes.
-void XMLCALL OnEntityDecl(void* user_data, const XML_Char*, int, const XML_Char*, int,
-                          const XML_Char*, const XML_Char*, const XML_Char*, const XML_Char*) {
+void XMLCALL OnEntityDecl(void* user_data, const XML_Char*, int, const XML_Char*, int, const XML_Char*, const XML_Char*,
+                          const XML_Char*, const XML_Char*) {
   auto& state = *static_cast<ParseState*>(user_data);
   state.refusal = "an entity declaration is refused";
   Stop(state);
@@ -198,23 +198,20 @@ void XmlHandler::Fail(std::string reason) {
   if (failure_.empty()) failure_ = reason.empty() ? std::string("invalid content") : std::move(reason);
 }
 
-void XmlHandler::ReadNumber(std::string_view element, std::string_view text,
-                            std::optional<double>& field) {
+void XmlHandler::ReadNumber(std::string_view element, std::string_view text, std::optional<double>& field) {
   if (const std::optional<double> value = ParseXmlNumber(text)) {
     field = value;
     return;
   }
   const std::string_view trimmed = TrimXmlSpace(text);
   if (trimmed.empty()) return;
-  if (trimmed.size() == 3 && (trimmed[0] | 0x20) == 'n' && (trimmed[1] | 0x20) == 'a' &&
-      (trimmed[2] | 0x20) == 'n') {
+  if (trimmed.size() == 3 && (trimmed[0] | 0x20) == 'n' && (trimmed[1] | 0x20) == 'a' && (trimmed[2] | 0x20) == 'n') {
     return;
   }
   FailBadValue(element, trimmed);
 }
 
-void XmlHandler::ReadTime(std::string_view element, std::string_view text,
-                          std::optional<double>& field) {
+void XmlHandler::ReadTime(std::string_view element, std::string_view text, std::optional<double>& field) {
   if (const std::optional<double> value = ParseXmlTime(text)) {
     field = value;
     return;
@@ -232,8 +229,7 @@ void XmlHandler::FailBadValue(std::string_view element, std::string_view value) 
 
 Status ParseXml(std::string_view bytes, std::string_view label, XmlHandler& handler) {
   const auto error = [&](const std::string& reason, unsigned long line) {
-    return Status::Error(ErrorKind::kGeneric,
-                         std::string(label) + ": " + reason + " at line " + std::to_string(line));
+    return Status::Error(ErrorKind::kGeneric, std::string(label) + ": " + reason + " at line " + std::to_string(line));
   };
   try {
     const Preamble preamble = SkipPreamble(bytes);
@@ -323,8 +319,7 @@ std::optional<double> ParseXmlTime(std::string_view text) {
     return std::nullopt;
   }
   // Seconds up to 60 admit a leap second; it simply counts as the next one.
-  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
   double fraction = 0;
@@ -362,8 +357,7 @@ std::optional<double> ParseXmlTime(std::string_view text) {
     }
   }
   if (pos != s.size()) return std::nullopt;
-  const int64_t whole = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                        second - offset_seconds;
+  const int64_t whole = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   return static_cast<double>(whole) + fraction;
 }
 

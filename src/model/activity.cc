@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <ctime>
 
-
 namespace stravafs {
 
 namespace {
@@ -103,13 +102,15 @@ std::span<const ActivityColumn> ActivityColumns() { return kColumns; }
 const char* SqlType(ColumnType t) {
   switch (t) {
     case ColumnType::kInteger:
-    case ColumnType::kBool: return "INTEGER";
-    case ColumnType::kReal: return "REAL";
-    case ColumnType::kText: return "TEXT";
+    case ColumnType::kBool:
+      return "INTEGER";
+    case ColumnType::kReal:
+      return "REAL";
+    case ColumnType::kText:
+      return "TEXT";
   }
   return "";
 }
-
 
 Status ValidateActivity(const Json& j) {
   if (!j.is_object()) return Status::Error(ErrorKind::kServer, "activity is not a JSON object");

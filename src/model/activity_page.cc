@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-
 namespace stravafs {
 
 namespace {
@@ -64,8 +63,8 @@ class Layout {
   static size_t Hash(std::string_view key) {
     uint64_t h = key.size();
     if (!key.empty())
-      h = h << 24 ^ uint64_t{static_cast<unsigned char>(key.front())} << 16 ^
-          uint64_t{static_cast<unsigned char>(key[key.size() / 2])} << 8 ^ static_cast<unsigned char>(key.back());
+      h = h << 24 ^ uint64_t { static_cast<unsigned char>(key.front()) } << 16 ^
+          uint64_t { static_cast<unsigned char>(key[key.size() / 2]) } << 8 ^ static_cast<unsigned char>(key.back());
     return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> 56);  // 256 buckets
   }
   size_t Add(const std::string& key) {
@@ -249,8 +248,8 @@ Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
 
     ActivityRow row;
     row.json.assign(raw);
-    while (!row.json.empty() && (row.json.back() == ' ' || row.json.back() == '\n' || row.json.back() == '\r' ||
-                                 row.json.back() == '\t'))
+    while (!row.json.empty() &&
+           (row.json.back() == ' ' || row.json.back() == '\n' || row.json.back() == '\r' || row.json.back() == '\t'))
       row.json.pop_back();
     row.hash = Fingerprint(row.json);
     row.columns.reserve(columns.size());

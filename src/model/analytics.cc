@@ -9,7 +9,6 @@ namespace stravafs {
 // Above this a heart rate (bpm) or power (W) reading is a sensor fault.
 constexpr double kMaxReading = 1e6;
 
-
 std::optional<double> BestAverage(std::span<const double> starts, std::span<const double> values, double end,
                                   double duration) {
   const size_t n = starts.size();
@@ -53,8 +52,7 @@ std::optional<double> BestTime(std::span<const double> t, std::span<const double
     j = std::max(j, i);
     while (j < n && d[j] < target) ++j;
     if (j == n) break;
-    const double end = d[j] == target ? t[j]
-                                      : t[j - 1] + (target - d[j - 1]) / (d[j] - d[j - 1]) * (t[j] - t[j - 1]);
+    const double end = d[j] == target ? t[j] : t[j - 1] + (target - d[j - 1]) / (d[j] - d[j - 1]) * (t[j] - t[j - 1]);
     best = std::min(best, end - t[i]);
   }
   size_t k = 0;
@@ -393,11 +391,11 @@ struct Effort {
   int sign;
 };
 constexpr Effort kEfforts[] = {
-    {"power_15s", "W", "power_15s_w", -1},     {"power_1min", "W", "power_1min_w", -1},
-    {"power_5min", "W", "power_5min_w", -1},   {"power_10min", "W", "power_10min_w", -1},
-    {"power_20min", "W", "power_20min_w", -1}, {"time_400m", "s", "time_400m_s", 1},
-    {"time_1km", "s", "time_1km_s", 1},        {"time_5km", "s", "time_5km_s", 1},
-    {"time_10km", "s", "time_10km_s", 1},      {"time_half_marathon", "s", "time_half_marathon_s", 1},
+    {"power_15s", "W", "power_15s_w", -1},       {"power_1min", "W", "power_1min_w", -1},
+    {"power_5min", "W", "power_5min_w", -1},     {"power_10min", "W", "power_10min_w", -1},
+    {"power_20min", "W", "power_20min_w", -1},   {"time_400m", "s", "time_400m_s", 1},
+    {"time_1km", "s", "time_1km_s", 1},          {"time_5km", "s", "time_5km_s", 1},
+    {"time_10km", "s", "time_10km_s", 1},        {"time_half_marathon", "s", "time_half_marathon_s", 1},
     {"time_marathon", "s", "time_marathon_s", 1}};
 
 // Inserts the effort_ranks rows of the best_efforts rows matching `where`
@@ -409,9 +407,10 @@ std::string InsertEffortRanks(const std::string& where) {
       "FROM (\n";
   bool first = true;
   for (const Effort& e : kEfforts) {
-    sql += std::string(first ? "  " : "  UNION ALL ") + "SELECT activity_id, sport_group, year, start_date, local_date, '" +
-           e.name + "' AS effort, '" + e.unit + "' AS unit, " + e.column + " AS value, " + std::to_string(e.sign) +
-           " AS sign FROM best_efforts WHERE " + where + "\n";
+    sql += std::string(first ? "  " : "  UNION ALL ") +
+           "SELECT activity_id, sport_group, year, start_date, local_date, '" + e.name + "' AS effort, '" + e.unit +
+           "' AS unit, " + e.column + " AS value, " + std::to_string(e.sign) + " AS sign FROM best_efforts WHERE " +
+           where + "\n";
     first = false;
   }
   return sql + ") WHERE value IS NOT NULL;\n";
@@ -424,19 +423,23 @@ std::string RefreshEffortRanks(const std::string& id) {
 // Recomputes the heart-rate histogram of the local date `day` (an SQL
 // expression) from the activities of that date whose efforts are held.
 std::string RefreshDayHr(const std::string& day) {
-  return "DELETE FROM training_day_hr_seconds WHERE day = " + day + ";\n"
+  return "DELETE FROM training_day_hr_seconds WHERE day = " + day +
+         ";\n"
          "INSERT INTO training_day_hr_seconds(day, bpm, seconds)\n"
          "SELECT date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a\n"
          "JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.activity_id = a.id\n"
-         "WHERE date(a.start_date_local) = " + day + " GROUP BY h.bpm;\n";
+         "WHERE date(a.start_date_local) = " +
+         day + " GROUP BY h.bpm;\n";
 }
 
 // Recomputes the training_days row of `day`.
 std::string RefreshDayTotals(const std::string& day) {
-  return "DELETE FROM training_days WHERE day = " + day + ";\n"
+  return "DELETE FROM training_days WHERE day = " + day +
+         ";\n"
          "INSERT INTO training_days(day, activities, distance_km, moving_time_h)\n"
          "SELECT date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)\n"
-         "FROM activities WHERE date(start_date_local) = " + day + " GROUP BY 1;\n";
+         "FROM activities WHERE date(start_date_local) = " +
+         day + " GROUP BY 1;\n";
 }
 
 // Recomputes the training_days row of `day` and its histogram.
@@ -546,10 +549,12 @@ std::string TotalsView(const std::string& name, const std::string& keys) {
 }  // namespace
 
 std::string AnalyticsSchemaV4Sql() {
-  const std::string changed_day = "OLD.start_date_local IS NOT NEW.start_date_local OR OLD.distance IS NOT NEW.distance "
-                                  "OR OLD.moving_time IS NOT NEW.moving_time";
-  const std::string changed_rank = "OLD.sport_type IS NOT NEW.sport_type OR OLD.start_date IS NOT NEW.start_date "
-                                   "OR OLD.start_date_local IS NOT NEW.start_date_local";
+  const std::string changed_day =
+      "OLD.start_date_local IS NOT NEW.start_date_local OR OLD.distance IS NOT NEW.distance "
+      "OR OLD.moving_time IS NOT NEW.moving_time";
+  const std::string changed_rank =
+      "OLD.sport_type IS NOT NEW.sport_type OR OLD.start_date IS NOT NEW.start_date "
+      "OR OLD.start_date_local IS NOT NEW.start_date_local";
   std::string sql = kV4Tables;
   // activity_efforts' row is written after its histogram rows and deleted
   // with or before them (ActivityStore::WriteStreamAnalytics, DeleteActivity), so a
@@ -557,7 +562,8 @@ std::string AnalyticsSchemaV4Sql() {
   // A new activity has no figures yet (they come with its streams), so its
   // day's histogram and its ranks change only if some were left behind: the
   // sync's hot path, a listing of new summaries, recomputes only its day's totals.
-  sql += Trigger("analytics_activity_insert", "AFTER INSERT ON activities", RefreshDayTotals("date(NEW.start_date_local)"));
+  sql += Trigger("analytics_activity_insert", "AFTER INSERT ON activities",
+                 RefreshDayTotals("date(NEW.start_date_local)"));
   sql += Trigger("analytics_activity_insert_figures",
                  "AFTER INSERT ON activities WHEN EXISTS (SELECT 1 FROM activity_efforts WHERE activity_id = NEW.id)",
                  RefreshDayHr("date(NEW.start_date_local)") + RefreshEffortRanks("NEW.id"));
@@ -569,8 +575,9 @@ std::string AnalyticsSchemaV4Sql() {
                  RefreshEffortRanks("NEW.id"));
   sql += Trigger("analytics_efforts_insert", "AFTER INSERT ON activity_efforts",
                  RefreshDayHr(DayOf("NEW.activity_id")) + RefreshEffortRanks("NEW.activity_id"));
-  sql += Trigger("analytics_efforts_delete", "AFTER DELETE ON activity_efforts",
-                 RefreshDayHr(DayOf("OLD.activity_id")) + "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n");
+  sql += Trigger(
+      "analytics_efforts_delete", "AFTER DELETE ON activity_efforts",
+      RefreshDayHr(DayOf("OLD.activity_id")) + "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n");
   sql += Trigger("analytics_efforts_update", "AFTER UPDATE ON activity_efforts",
                  RefreshDayHr(DayOf("OLD.activity_id")) + RefreshDayHr(DayOf("NEW.activity_id")) +
                      "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n" +
@@ -592,7 +599,8 @@ WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
   // change logs a row too: activity 0, no old place, which stands for no
   // activity and so invalidates only the root's files and stats/.
   for (const char* table : {"analytics_settings", "athlete_zones"})
-    for (auto [op, name] : {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
+    for (auto [op, name] :
+         {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
       sql += Trigger(std::string(table) + "_" + name + "_logged", std::string("AFTER ") + op + " ON " + table,
                      "INSERT INTO fs_changes(activity_id) VALUES(0);\n");
   return sql + kV4Views + kTrainingRolling;
@@ -601,8 +609,8 @@ WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
 std::string AnalyticsSchemaSql() {
   return std::string(kTablesAndZones) + kFactsView +
          TotalsView("weekly_totals", "iso_year, iso_week, iso_week_label, week_start") +
-         TotalsView("monthly_totals", "year, month, year_month") + TotalsView("yearly_totals", "year") +
-         kEffortViews + kTrainingRolling;
+         TotalsView("monthly_totals", "year, month, year_month") + TotalsView("yearly_totals", "year") + kEffortViews +
+         kTrainingRolling;
 }
 
 }  // namespace stravafs

@@ -45,17 +45,16 @@ inline constexpr std::array<double, 5> kPowerDurations = {15, 60, 300, 600, 1200
 inline constexpr std::array<const char*, 5> kPowerColumns = {"power_15s_w", "power_1min_w", "power_5min_w",
                                                              "power_10min_w", "power_20min_w"};
 inline constexpr std::array<double, 6> kEffortDistances = {400, 1000, 5000, 10000, 21097.5, 42195};
-inline constexpr std::array<const char*, 6> kDistanceColumns = {"time_400m_s",  "time_1km_s",
-                                                                "time_5km_s",   "time_10km_s",
-                                                                "time_half_marathon_s", "time_marathon_s"};
+inline constexpr std::array<const char*, 6> kDistanceColumns = {
+    "time_400m_s", "time_1km_s", "time_5km_s", "time_10km_s", "time_half_marathon_s", "time_marathon_s"};
 
 struct StreamAnalytics {
-  std::optional<double> max_heartrate;        // bpm, highest sample
-  double heartrate_seconds = 0;               // seconds with a heart rate (sum of hr_seconds)
-  double power_seconds = 0;                   // seconds with a power value (sum of power_seconds)
-  std::array<std::optional<double>, 5> best_power;  // W, per kPowerDurations; nullopt: no watts or too short
-  std::array<std::optional<double>, 6> best_time;   // s, per kEffortDistances; nullopt: not that far
-  std::map<int64_t, double> hr_seconds;       // floor(bpm) -> seconds
+  std::optional<double> max_heartrate;               // bpm, highest sample
+  double heartrate_seconds = 0;                      // seconds with a heart rate (sum of hr_seconds)
+  double power_seconds = 0;                          // seconds with a power value (sum of power_seconds)
+  std::array<std::optional<double>, 5> best_power;   // W, per kPowerDurations; nullopt: no watts or too short
+  std::array<std::optional<double>, 6> best_time;    // s, per kEffortDistances; nullopt: not that far
+  std::map<int64_t, double> hr_seconds;              // floor(bpm) -> seconds
   std::map<int64_t, double> power_seconds_by_watts;  // floor(W) -> seconds
 };
 

@@ -12,17 +12,16 @@ namespace {
 
 // Options that only mean something to mount(8), systemd or fstab readers.
 bool FstabOnly(std::string_view o) {
-  static constexpr std::array<std::string_view, 10> kWords = {
-      "defaults", "noauto", "auto", "user", "nouser", "users", "owner", "group", "_netdev", "nofail"};
-  return std::find(kWords.begin(), kWords.end(), o) != kWords.end() || o.starts_with("x-") ||
-         o.starts_with("comment=");
+  static constexpr std::array<std::string_view, 10> kWords = {"defaults", "noauto", "auto",  "user",    "nouser",
+                                                              "users",    "owner",  "group", "_netdev", "nofail"};
+  return std::find(kWords.begin(), kWords.end(), o) != kWords.end() || o.starts_with("x-") || o.starts_with("comment=");
 }
 
 // Generic mount flags the kernel applies to any filesystem.
 bool KernelFlag(std::string_view o) {
   static constexpr std::array<std::string_view, 16> kWords = {
-      "nosuid", "suid", "nodev", "dev", "noexec", "exec", "atime", "noatime", "relatime", "norelatime",
-      "strictatime", "nostrictatime", "nodiratime", "diratime", "lazytime", "nolazytime"};
+      "nosuid",   "suid",       "nodev",       "dev",           "noexec",     "exec",     "atime",    "noatime",
+      "relatime", "norelatime", "strictatime", "nostrictatime", "nodiratime", "diratime", "lazytime", "nolazytime"};
   return std::find(kWords.begin(), kWords.end(), o) != kWords.end();
 }
 
@@ -68,8 +67,8 @@ Result<MountArgs> ParseMountArgs(const std::vector<std::string>& args) {
       size_t start = 0;
       for (;;) {
         size_t comma = list.find(',', start);
-        std::string_view o = std::string_view(list).substr(start, comma == std::string::npos ? std::string::npos
-                                                                                                : comma - start);
+        std::string_view o =
+            std::string_view(list).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (auto s = ApplyOption(o, out); !s.ok()) return s;
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -80,10 +79,18 @@ Result<MountArgs> ParseMountArgs(const std::vector<std::string>& args) {
       // Single-letter flags, possibly grouped (-fv): ours, and those mount(8) passes along.
       for (char c : a.substr(1)) {
         switch (c) {
-          case 'f': out.foreground = true; break;
-          case 'd': out.debug = out.foreground = true; break;
-          case 's': case 'n': case 'v': break;  // sloppy, no mtab, verbose: nothing to do
-          default: return Usage(std::string("unknown flag -") + c + " (see mount.stravafs(8))");
+          case 'f':
+            out.foreground = true;
+            break;
+          case 'd':
+            out.debug = out.foreground = true;
+            break;
+          case 's':
+          case 'n':
+          case 'v':
+            break;  // sloppy, no mtab, verbose: nothing to do
+          default:
+            return Usage(std::string("unknown flag -") + c + " (see mount.stravafs(8))");
         }
       }
     } else {

@@ -21,7 +21,8 @@ constexpr StatsFile kFiles[] = {
     {"hr_zones.csv", "SELECT * FROM hr_zones ORDER BY zone"},
     {"power_zones.csv", "SELECT * FROM power_zones ORDER BY zone"},
     {"best_efforts.csv", "SELECT * FROM best_efforts ORDER BY start_date, activity_id"},
-    {"personal_records.csv", "SELECT * FROM personal_records ORDER BY period = 'all' DESC, period, sport_group, effort"},
+    {"personal_records.csv",
+     "SELECT * FROM personal_records ORDER BY period = 'all' DESC, period, sport_group, effort"},
     {"weekly_distance.svg", nullptr},
     {"calendar.svg", nullptr},
 };
@@ -57,10 +58,17 @@ void AppendRow(const Stmt& st, std::string& out) {
   for (int c = 0; c < st.Columns(); ++c) {
     if (c) out += ',';
     switch (st.Type(c)) {
-      case SQLITE_NULL: break;
-      case SQLITE_INTEGER: out += std::to_string(st.Int(c)); break;
-      case SQLITE_FLOAT: out += FormatNumber(st.Real(c)); break;
-      default: out += CsvField(st.Text(c)); break;
+      case SQLITE_NULL:
+        break;
+      case SQLITE_INTEGER:
+        out += std::to_string(st.Int(c));
+        break;
+      case SQLITE_FLOAT:
+        out += FormatNumber(st.Real(c));
+        break;
+      default:
+        out += CsvField(st.Text(c));
+        break;
     }
   }
   out += "\r\n";
@@ -72,8 +80,9 @@ struct Span {
   std::string first_monday, last_monday;
 };
 Result<std::optional<Span>> ChartSpan(Cache& cache, int weeks) {
-  Stmt* st = cache.Prepare("SELECT max(week_start), date(max(week_start), printf('-%d days', 7 * (?1 - 1))) "
-                           "FROM activity_facts");
+  Stmt* st = cache.Prepare(
+      "SELECT max(week_start), date(max(week_start), printf('-%d days', 7 * (?1 - 1))) "
+      "FROM activity_facts");
   if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
   st->Bind(1, int64_t{weeks});
   std::optional<Span> span;
@@ -272,8 +281,8 @@ std::string WeeklyDistanceSvg(std::span<const WeekBar> weeks) {
     const std::string yy = Fmt("%.1f", y(v));
     out += "<line x1=\"" + std::to_string(kLeft) + "\" x2=\"" + std::to_string(kW - kRight) + "\" y1=\"" + yy +
            "\" y2=\"" + yy + "\" stroke=\"#dddddd\"/>\n";
-    out += "<text x=\"" + std::to_string(kLeft - 6) + "\" y=\"" + Fmt("%.1f", y(v) + 4) +
-           "\" text-anchor=\"end\">" + Fmt("%g", v) + "</text>\n";
+    out += "<text x=\"" + std::to_string(kLeft - 6) + "\" y=\"" + Fmt("%.1f", y(v) + 4) + "\" text-anchor=\"end\">" +
+           Fmt("%g", v) + "</text>\n";
   }
   out += "<text x=\"14\" y=\"" + Fmt("%.1f", kTop + kPlotH / 2) + "\" transform=\"rotate(-90 14 " +
          Fmt("%.1f", kTop + kPlotH / 2) + ")\" text-anchor=\"middle\">km</text>\n";
@@ -287,8 +296,8 @@ std::string WeeklyDistanceSvg(std::span<const WeekBar> weeks) {
       if (km <= 0) continue;
       out += "<rect x=\"" + Fmt("%.1f", x) + "\" y=\"" + Fmt("%.1f", y(base + km)) + "\" width=\"" +
              Fmt("%.1f", slot * 0.8) + "\" height=\"" + Fmt("%.1f", y(base) - y(base + km)) + "\" fill=\"" +
-             kColors[g] + "\"><title>" + XmlEscape(weeks[i].label) + " " + kSportGroups[g] + ": " +
-             Fmt("%.1f", km) + " km</title></rect>\n";
+             kColors[g] + "\"><title>" + XmlEscape(weeks[i].label) + " " + kSportGroups[g] + ": " + Fmt("%.1f", km) +
+             " km</title></rect>\n";
       base += km;
     }
     if (i % 4 == 0)
@@ -308,8 +317,10 @@ std::string CalendarSvg(std::span<const DayCell> days) {
     const char* color;
     const char* label;
   };
-  static constexpr Shade kShades[] = {{0, "#ebedf0", "rest"},       {0.5, "#c6e48b", "up to 0:30"},
-                                      {1, "#7bc96f", "up to 1:00"}, {2, "#239a3b", "up to 2:00"},
+  static constexpr Shade kShades[] = {{0, "#ebedf0", "rest"},
+                                      {0.5, "#c6e48b", "up to 0:30"},
+                                      {1, "#7bc96f", "up to 1:00"},
+                                      {2, "#239a3b", "up to 2:00"},
                                       {1e300, "#196127", "more"}};
   const int weeks = static_cast<int>((days.size() + 6) / 7);
   const int w = kLeft + weeks * kStep + 16, h = kTop + 7 * kStep + 40;
@@ -341,11 +352,11 @@ std::string CalendarSvg(std::span<const DayCell> days) {
           shade = &s;
           break;
         }
-    out += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" +
-           std::to_string(kCell) + "\" height=\"" + std::to_string(kCell) + "\" rx=\"2\" fill=\"" + shade->color +
-           "\"><title>" + XmlEscape(c.date) + ": " + std::to_string(c.activities) +
-           (c.activities == 1 ? " activity, " : " activities, ") + Fmt("%.1f", c.km) + " km, " +
-           HoursMinutes(c.hours) + "</title></rect>\n";
+    out += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(kCell) +
+           "\" height=\"" + std::to_string(kCell) + "\" rx=\"2\" fill=\"" + shade->color + "\"><title>" +
+           XmlEscape(c.date) + ": " + std::to_string(c.activities) +
+           (c.activities == 1 ? " activity, " : " activities, ") + Fmt("%.1f", c.km) + " km, " + HoursMinutes(c.hours) +
+           "</title></rect>\n";
   }
   // The legend, under the grid.
   int x = kLeft;

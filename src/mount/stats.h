@@ -63,7 +63,7 @@ Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index);
 inline constexpr std::array<const char*, 4> kSportGroups = {"run", "ride", "swim", "other"};
 
 struct WeekBar {
-  std::string label;  // "2026-W05"
+  std::string label;           // "2026-W05"
   std::array<double, 4> km{};  // per kSportGroups
 };
 // Oldest first; any number of weeks (the stats file passes 52).

@@ -71,12 +71,18 @@ std::optional<ParsedName> ParseActivityFileName(std::string_view name) {
   if (dot == std::string_view::npos) return std::nullopt;
   std::string_view ext = name.substr(dot);
   ActivityFile file;
-  if (ext == ".json") file = ActivityFile::kJson;
-  else if (ext == ".csv") file = ActivityFile::kCsv;
-  else if (ext == ".gpx") file = ActivityFile::kGpx;
-  else if (ext == ".fit") file = ActivityFile::kFit;
-  else if (ext == ".tcx") file = ActivityFile::kTcx;
-  else return std::nullopt;
+  if (ext == ".json")
+    file = ActivityFile::kJson;
+  else if (ext == ".csv")
+    file = ActivityFile::kCsv;
+  else if (ext == ".gpx")
+    file = ActivityFile::kGpx;
+  else if (ext == ".fit")
+    file = ActivityFile::kFit;
+  else if (ext == ".tcx")
+    file = ActivityFile::kTcx;
+  else
+    return std::nullopt;
   std::string_view base = name.substr(0, dot);
   size_t us = base.rfind('_');
   if (us == std::string_view::npos || us + 1 == base.size() || base.size() - us - 1 > 18) return std::nullopt;
@@ -108,10 +114,21 @@ std::optional<int> FourDigits(std::string_view s) {
 ColumnValue ReadValue(const Stmt& st, int col) {
   ColumnValue v;
   switch (st.Type(col)) {
-    case SQLITE_INTEGER: v.kind = ColumnValue::kInt; v.i = st.Int(col); break;
-    case SQLITE_FLOAT: v.kind = ColumnValue::kReal; v.d = st.Real(col); break;
-    case SQLITE_TEXT: case SQLITE_BLOB: v.kind = ColumnValue::kText; v.s = st.Text(col); break;
-    default: break;
+    case SQLITE_INTEGER:
+      v.kind = ColumnValue::kInt;
+      v.i = st.Int(col);
+      break;
+    case SQLITE_FLOAT:
+      v.kind = ColumnValue::kReal;
+      v.d = st.Real(col);
+      break;
+    case SQLITE_TEXT:
+    case SQLITE_BLOB:
+      v.kind = ColumnValue::kText;
+      v.s = st.Text(col);
+      break;
+    default:
+      break;
   }
   return v;
 }
@@ -152,18 +169,23 @@ struct FsTree::ActivityNode {
   int64_t start = 0;  // start_date, epoch seconds
   uint64_t json_size = 0;
   std::optional<uint64_t> csv_size, gpx_size;
-  uint64_t rev = 0;  // the version of its files
+  uint64_t rev = 0;                       // the version of its files
   std::optional<uint64_t> original_size;  // the original file an import kept, decompressed
   std::string original_format;            // "fit", "gpx" or "tcx"
 
   uint64_t MonthIno() const { return MonthDirInode(local.year, local.month); }
   std::optional<uint64_t> Size(ActivityFile f) const {
     switch (f) {
-      case ActivityFile::kJson: return json_size;
-      case ActivityFile::kCsv: return csv_size;
-      case ActivityFile::kGpx: return gpx_size;
-      case ActivityFile::kFit: return original_format == "fit" ? original_size : std::nullopt;
-      case ActivityFile::kTcx: return original_format == "tcx" ? original_size : std::nullopt;
+      case ActivityFile::kJson:
+        return json_size;
+      case ActivityFile::kCsv:
+        return csv_size;
+      case ActivityFile::kGpx:
+        return gpx_size;
+      case ActivityFile::kFit:
+        return original_format == "fit" ? original_size : std::nullopt;
+      case ActivityFile::kTcx:
+        return original_format == "tcx" ? original_size : std::nullopt;
     }
     return std::nullopt;
   }
@@ -214,8 +236,10 @@ Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
   if (!st->prepared()) return cache_->Check(st->rc(), "reading an activity");
   st->Bind(1, id);
   std::optional<ActivityNode> node;
-  if (st->Step()) node = ReadNode<ActivityNode>(*st);
-  else if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok()) return s;
+  if (st->Step())
+    node = ReadNode<ActivityNode>(*st);
+  else if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok())
+    return s;
   st->Reset();
   return node;
 }
@@ -239,8 +263,9 @@ Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string
 namespace {
 Result<std::vector<int>> DistinctPrefixes(Cache& cache, std::string lo, const std::string& hi, int substr_from,
                                           const std::function<std::string(int)>& next_lo) {
-  static const std::string sql = std::string("SELECT a.start_date_local FROM activities a WHERE "
-                                             "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+  static const std::string sql = std::string(
+                                     "SELECT a.start_date_local FROM activities a WHERE "
+                                     "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
                                  kShown + "ORDER BY a.start_date_local LIMIT 1";
   Stmt* st = cache.Prepare(sql);
   if (!st->prepared()) return cache.Check(st->rc(), "listing folders");
@@ -271,15 +296,18 @@ Result<std::vector<int>> FsTree::Months(int year) {
 }
 
 Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const std::string& hi) {
-  static const std::string sql = std::string("SELECT a.start_date FROM activities a WHERE "
-                                             "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+  static const std::string sql = std::string(
+                                     "SELECT a.start_date FROM activities a WHERE "
+                                     "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
                                  kShown + "ORDER BY a.start_date_local DESC, a.id DESC LIMIT 1";
   Stmt* st = cache_->Prepare(sql);
   if (!st->prepared()) return cache_->Check(st->rc(), "reading the newest activity");
   st->Bind(1, lo).Bind(2, hi);
   std::optional<int64_t> t;
-  if (st->Step()) t = ParseIsoUtc(st->Text(0)).value_or(0);
-  else if (auto s = cache_->Check(st->rc(), "reading the newest activity"); !s.ok()) return s;
+  if (st->Step())
+    t = ParseIsoUtc(st->Text(0)).value_or(0);
+  else if (auto s = cache_->Check(st->rc(), "reading the newest activity"); !s.ok())
+    return s;
   st->Reset();
   return t;
 }
@@ -288,12 +316,13 @@ Result<std::optional<std::string>> FsTree::AthleteJson() {
   Stmt* st = cache_->Prepare("SELECT json FROM athletes ORDER BY id LIMIT 1");
   if (!st->prepared()) return cache_->Check(st->rc(), "reading the athlete");
   std::optional<std::string> json;
-  if (st->Step()) json = st->Text(0);
-  else if (auto s = cache_->Check(st->rc(), "reading the athlete"); !s.ok()) return s;
+  if (st->Step())
+    json = st->Text(0);
+  else if (auto s = cache_->Check(st->rc(), "reading the athlete"); !s.ok())
+    return s;
   st->Reset();
   return json;
 }
-
 
 Result<std::optional<NodeAttr>> FsTree::AthleteAttr() {
   if (auto m = memo_.Get(kAthleteJsonInode)) return std::optional<NodeAttr>(*m);
@@ -365,10 +394,11 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   uint64_t epoch = memo_.epoch();
   auto range = RangeOfCsv(ino);
   if (!range) return std::optional<NodeAttr>();
-  static const std::string sql =
-      std::string("SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
-                  "FROM activities a JOIN activity_sync s ON s.id = a.id "
-                  "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") + kShown;
+  static const std::string sql = std::string(
+                                     "SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
+                                     "FROM activities a JOIN activity_sync s ON s.id = a.id "
+                                     "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                                 kShown;
   Stmt* st = cache_->Prepare(sql);
   if (!st->prepared()) return cache_->Check(st->rc(), "sizing activities.csv");
   st->Bind(1, range->lo).Bind(2, range->hi);
@@ -398,7 +428,7 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
                    : d->kind == InodeKind::kActivityCsv ? ActivityFile::kCsv
                    : d->kind == InodeKind::kActivityFit ? ActivityFile::kFit
                    : d->kind == InodeKind::kActivityTcx ? ActivityFile::kTcx
-                                                         : ActivityFile::kGpx;
+                                                        : ActivityFile::kGpx;
   auto size = n.Size(f);
   if (!size) return std::optional<NodeAttr>();
   return std::optional<NodeAttr>(File(ino, *size, n.start, n.rev));
@@ -583,8 +613,8 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
       for (ActivityFile f : kActivityFiles) {
         auto size = n.Size(f);
         if (!size) continue;
-        out.push_back(DirEntry{n.base + std::string(FileExtension(f)),
-                               File(ActivityFileInode(f, n.id), *size, n.start, n.rev)});
+        out.push_back(
+            DirEntry{n.base + std::string(FileExtension(f)), File(ActivityFileInode(f, n.id), *size, n.start, n.rev)});
       }
     }
   }
@@ -615,8 +645,8 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
     return std::optional<std::string>(std::move(*bytes));
   }
   if (d && (d->kind == InodeKind::kActivityFit || d->kind == InodeKind::kActivityTcx)) return RenderOriginal(*d);
-  if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
-             d->kind != InodeKind::kActivityGpx))
+  if (!d ||
+      (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv && d->kind != InodeKind::kActivityGpx))
     return std::optional<std::string>();
   const int64_t id = d->activity_id();
   static const std::string sql = std::string("SELECT a.json FROM activities a WHERE a.id = ?1 AND") + kShown;
@@ -641,9 +671,11 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
 // The original file as it came, decompressed when it came gzipped: what the
 // import measured into activity_sync.original_size.
 Result<std::optional<std::string>> FsTree::RenderOriginal(const DecodedInode& d) {
-  static const std::string sql = std::string(
-      "SELECT o.data, o.format, o.size FROM originals o JOIN activities a ON a.id = o.activity_id "
-      "WHERE o.activity_id = ?1 AND") + kShown;
+  static const std::string sql =
+      std::string(
+          "SELECT o.data, o.format, o.size FROM originals o JOIN activities a ON a.id = o.activity_id "
+          "WHERE o.activity_id = ?1 AND") +
+      kShown;
   Stmt* st = cache_->Prepare(sql);
   if (!st->prepared()) return cache_->Check(st->rc(), "reading an original file");
   st->Bind(1, d.activity_id());
@@ -658,8 +690,9 @@ Result<std::optional<std::string>> FsTree::RenderOriginal(const DecodedInode& d)
   if (format != (d.kind == InodeKind::kActivityFit ? "fit" : "tcx")) return std::optional<std::string>();
   if (LooksGzip(data)) {
     auto inflated = Gunzip(data, size);
-    if (!inflated.ok()) return Status::Error(ErrorKind::kCache, "an original file in the cache is damaged: " +
-                                                                     inflated.status().message());
+    if (!inflated.ok())
+      return Status::Error(ErrorKind::kCache,
+                           "an original file in the cache is damaged: " + inflated.status().message());
     data = std::move(*inflated);
   }
   return std::optional<std::string>(std::move(data));
@@ -693,11 +726,11 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
 Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
   auto range = RangeOfCsv(ino);
   if (!range) return std::optional<CsvIndex>();
-  static const std::string sql =
-      std::string("SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
-                  "JOIN activity_sync s ON s.id = a.id "
-                  "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
-      kShown + "ORDER BY a.start_date_local, a.id";
+  static const std::string sql = std::string(
+                                     "SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
+                                     "JOIN activity_sync s ON s.id = a.id "
+                                     "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                                 kShown + "ORDER BY a.start_date_local, a.id";
   Stmt* st = cache_->Prepare(sql);
   if (!st->prepared()) return cache_->Check(st->rc(), "indexing activities.csv");
   st->Bind(1, range->lo).Bind(2, range->hi);
@@ -817,7 +850,8 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
 
   Stmt* first = cache_->Prepare("SELECT min(seq) FROM fs_changes");
   if (!first->prepared()) return cache_->Check(first->rc(), "reading the change log");
-  if (!first->Step()) return cache_->Check(first->rc() == SQLITE_DONE ? SQLITE_CORRUPT : first->rc(), "reading the change log");
+  if (!first->Step())
+    return cache_->Check(first->rc() == SQLITE_DONE ? SQLITE_CORRUPT : first->rc(), "reading the change log");
   const bool pruned_past_us = !first->IsNull(0) && first->Int(0) > since + 1;
   first->Reset();
 
@@ -852,10 +886,8 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
       const uint64_t parent = MonthDirInode(*c.year, *c.month);
       const bool same_place = *now && (*now)->MonthIno() == parent && (*now)->base == c.base;
       if (!same_place)
-        for (ActivityFile f : kActivityFiles)
-          entries.emplace(parent, c.base + std::string(FileExtension(f)));
-      for (ActivityFile f : kActivityFiles)
-        inodes.insert(ActivityFileInode(f, c.id));
+        for (ActivityFile f : kActivityFiles) entries.emplace(parent, c.base + std::string(FileExtension(f)));
+      for (ActivityFile f : kActivityFiles) inodes.insert(ActivityFileInode(f, c.id));
       inodes.insert(ByIdLinkInode(c.id));
       if (!*now) entries.emplace(kByIdDirInode, ByIdLinkName(c.id));
     }

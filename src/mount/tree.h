@@ -83,8 +83,8 @@ struct CsvIndex {
   uint64_t size = 0;
   uint64_t version = 0;  // NodeAttr::version of the file indexed
   struct Block {
-    uint64_t offset;        // of its first row
-    std::string first_date; // that row's start_date_local
+    uint64_t offset;         // of its first row
+    std::string first_date;  // that row's start_date_local
     int64_t first_id;
   };
   std::vector<Block> blocks;

@@ -29,7 +29,8 @@ Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const List
 Result<Json> GetActivity(StravaClient& client, int64_t id) {
   return client.Get("/activities/" + std::to_string(id) + "?include_all_efforts=false", [id](const Json& j) {
     if (auto s = ValidateActivity(j); !s.ok()) return s;
-    return j["id"].get<int64_t>() == id ? Status::Ok() : Status::Error(ErrorKind::kServer, "detail of another activity");
+    return j["id"].get<int64_t>() == id ? Status::Ok()
+                                        : Status::Error(ErrorKind::kServer, "detail of another activity");
   });
 }
 
@@ -45,7 +46,8 @@ Result<Json> GetStreams(StravaClient& client, int64_t id, const std::vector<std:
 Result<Json> GetAthlete(StravaClient& client) {
   return client.Get("/athlete", [](const Json& j) {
     return j.is_object() && j.contains("id") && j["id"].is_number_integer()
-               ? Status::Ok() : Status::Error(ErrorKind::kServer, "athlete reply has no id");
+               ? Status::Ok()
+               : Status::Error(ErrorKind::kServer, "athlete reply has no id");
   });
 }
 
@@ -54,7 +56,8 @@ Result<Json> GetAthleteZones(StravaClient& client) { return client.Get("/athlete
 Result<Json> GetGear(StravaClient& client, const std::string& id) {
   return client.Get("/gear/" + UrlEncode(id), [](const Json& j) {
     return j.is_object() && j.contains("id") && j["id"].is_string()
-               ? Status::Ok() : Status::Error(ErrorKind::kServer, "gear reply has no id");
+               ? Status::Ok()
+               : Status::Error(ErrorKind::kServer, "gear reply has no id");
   });
 }
 

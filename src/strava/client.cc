@@ -25,7 +25,8 @@ Result<Json> StravaClient::Get(const std::string& path_and_query, const Check& c
                                                    ? "reply was not valid JSON (malformed or truncated)"
                                                    : "reply was not valid JSON (nested deeper than " +
                                                          std::to_string(kMaxJsonDepth) + " levels)");
-    if (Status ok = check(parsed); !ok.ok()) return Status::Error(ErrorKind::kServer, "unexpected reply: " + ok.message());
+    if (Status ok = check(parsed); !ok.ok())
+      return Status::Error(ErrorKind::kServer, "unexpected reply: " + ok.message());
     out = std::move(parsed);
     return Status::Ok();
   });
@@ -132,12 +133,14 @@ Status StravaClient::GetWith(const std::string& path_and_query,
     }
     if (code == 403) {
       if (why.find("Inactive") != std::string::npos)
-        return Status::Error(ErrorKind::kAuth, "Strava says the API application is inactive (" + why +
-                                                   "): since June 2026 an API application needs a paid Strava subscription, and this one has "
-                                                   "none or it lapsed; renew it on strava.com, or fill the cache from your "
-                                                   "own files instead: download your data from strava.com (Settings, My "
-                                                   "Account, Download or Delete Your Account) and run `stravafs import "
-                                                   "export.zip`");
+        return Status::Error(
+            ErrorKind::kAuth,
+            "Strava says the API application is inactive (" + why +
+                "): since June 2026 an API application needs a paid Strava subscription, and this one has "
+                "none or it lapsed; renew it on strava.com, or fill the cache from your "
+                "own files instead: download your data from strava.com (Settings, My "
+                "Account, Download or Delete Your Account) and run `stravafs import "
+                "export.zip`");
       // Strava answers some calls a token may not make (a scope not granted,
       // /athlete/zones without profile:read_all) with 403 rather than 401.
       return Status::Error(ErrorKind::kScope, "Strava refused GET " + path_and_query + " (" + why +

@@ -46,10 +46,15 @@ class StravaClient {
  public:
   using Check = std::function<Status(const Json&)>;
 
-  StravaClient(Transport& transport, const Config& config, Clock& clock, TokenSource& tokens,
-               RateLimiter& limiter, ClientOptions options, ClientObserver* observer = nullptr)
-      : transport_(transport), config_(config), clock_(clock), tokens_(tokens), limiter_(limiter),
-        options_(options), observer_(observer) {}
+  StravaClient(Transport& transport, const Config& config, Clock& clock, TokenSource& tokens, RateLimiter& limiter,
+               ClientOptions options, ClientObserver* observer = nullptr)
+      : transport_(transport),
+        config_(config),
+        clock_(clock),
+        tokens_(tokens),
+        limiter_(limiter),
+        options_(options),
+        observer_(observer) {}
 
   // GET {base_url}/api/v3{path_and_query}; `check` validates the parsed body.
   Result<Json> Get(const std::string& path_and_query, const Check& check);

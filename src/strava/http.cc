@@ -18,9 +18,7 @@ namespace {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
   }
   return true;
 }
@@ -79,8 +77,7 @@ class CurlTransport final : public Transport {
     char error[CURL_ERROR_SIZE] = {0};
 
     curl_slist* headers = nullptr;
-    for (const auto& [name, value] : req.headers)
-      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    for (const auto& [name, value] : req.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
     // Strava may answer with an empty 404; "Expect: 100-continue" only slows posts.
     headers = curl_slist_append(headers, "Expect:");
 
@@ -113,8 +110,7 @@ class CurlTransport final : public Transport {
     CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(headers);
     if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-      return Status::Error(ErrorKind::kServer, "reply refused: larger than " + MiB(req.max_body) +
-                                                   " (decoded)");
+      return Status::Error(ErrorKind::kServer, "reply refused: larger than " + MiB(req.max_body) + " (decoded)");
     if (rc != CURLE_OK) {
       std::string what = error[0] ? error : curl_easy_strerror(rc);
       return Status::Error(ErrorKind::kNetwork, what);

@@ -17,9 +17,9 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
   if (config.client_id.empty())
     return Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))");
   if (config.client_secret.empty())
-    return Status::Error(ErrorKind::kConfig,
-                         config.path + ": no client secret: set [strava] client_secret_file, client_secret "
-                                       "or $STRAVA_CLIENT_SECRET");
+    return Status::Error(ErrorKind::kConfig, config.path +
+                                                 ": no client secret: set [strava] client_secret_file, client_secret "
+                                                 "or $STRAVA_CLIENT_SECRET");
   fields.insert(fields.begin(), {{"client_id", config.client_id}, {"client_secret", config.client_secret}});
   HttpRequest req;
   req.method = "POST";
@@ -144,8 +144,8 @@ Result<std::string> TokenSource::AccessToken(bool force) {
   // is fine (issue 15).
   auto lock = TokenLock::Acquire(store_.dir(), 2 * config_.timeout.count() + 5000);
   if (!lock.ok()) return lock.status();
-  if (auto disk = store_.Load(); disk.ok() && (disk->refresh_token != tokens_->refresh_token ||
-                                                disk->access_token != tokens_->access_token)) {
+  if (auto disk = store_.Load();
+      disk.ok() && (disk->refresh_token != tokens_->refresh_token || disk->access_token != tokens_->access_token)) {
     if (Status s = bound_elsewhere(*disk); !s.ok()) return s;  // re-authorized elsewhere meanwhile
     const std::string rejected = tokens_->access_token;
     tokens_ = *disk;

@@ -63,10 +63,10 @@ void RateLimiter::Observe(const HttpResponse& r, int64_t now_ms) {
 RateUsage RateLimiter::Usage() const {
   // Whichever leaves less room is the one that binds.
   auto room = [&](int64_t limit, int64_t usage) { return limit > 0 ? limit - usage : INT64_MAX; };
-  const Pair& s = room(read_.short_limit, read_.short_usage) < room(overall_.short_limit, overall_.short_usage)
-                      ? read_ : overall_;
-  const Pair& d = room(read_.daily_limit, read_.daily_usage) < room(overall_.daily_limit, overall_.daily_usage)
-                      ? read_ : overall_;
+  const Pair& s =
+      room(read_.short_limit, read_.short_usage) < room(overall_.short_limit, overall_.short_usage) ? read_ : overall_;
+  const Pair& d =
+      room(read_.daily_limit, read_.daily_usage) < room(overall_.daily_limit, overall_.daily_usage) ? read_ : overall_;
   return {s.short_limit, d.daily_limit, s.short_usage, d.daily_usage};
 }
 

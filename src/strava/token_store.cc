@@ -19,9 +19,7 @@ namespace stravafs {
 
 namespace {
 
-Status Errno(const std::string& what) {
-  return Status::Error(ErrorKind::kAuth, what + ": " + std::strerror(errno));
-}
+Status Errno(const std::string& what) { return Status::Error(ErrorKind::kAuth, what + ": " + std::strerror(errno)); }
 
 }  // namespace
 
@@ -35,9 +33,10 @@ Result<TokenLock> TokenLock::Acquire(const std::string& dir, int64_t wait_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= deadline) {
-      const Status s = errno == EWOULDBLOCK ? Status::Error(ErrorKind::kAuth, "another stravafs held " + path +
-                                                                                  " (refreshing the tokens) too long")
-                                            : Errno("cannot lock " + path);
+      const Status s =
+          errno == EWOULDBLOCK
+              ? Status::Error(ErrorKind::kAuth, "another stravafs held " + path + " (refreshing the tokens) too long")
+              : Errno("cannot lock " + path);
       ::close(fd);
       return s;
     }
@@ -62,9 +61,7 @@ Result<Tokens> TokenStore::Load() const {
   auto j = ParseJson(text.str());
   if (j.is_discarded() || !j.is_object() || !j.contains("refresh_token") || !j["refresh_token"].is_string())
     return Status::Error(ErrorKind::kAuth, path() + " is damaged: run `stravafs auth` again");
-  auto wrong = [&](const char* key, bool (Json::*is)() const noexcept) {
-    return j.contains(key) && !(j[key].*is)();
-  };
+  auto wrong = [&](const char* key, bool (Json::*is)() const noexcept) { return j.contains(key) && !(j[key].*is)(); };
   if (wrong("access_token", &Json::is_string) || wrong("scope", &Json::is_string) ||
       wrong("base_url", &Json::is_string) || wrong("client_id", &Json::is_string) ||
       (j.contains("expires_at") && !FitsInt64(j["expires_at"])) ||
@@ -88,9 +85,9 @@ Status TokenStore::Save(const Tokens& t) const {
   if (::chmod(dir_.c_str(), 0700) != 0) return Errno("cannot make " + dir_ + " private");
 
   Json j = {{"access_token", t.access_token}, {"refresh_token", t.refresh_token},
-                      {"expires_at", t.expires_at},     {"scope", t.scope},
-                      {"athlete_id", t.athlete_id},     {"base_url", t.base_url},
-                      {"client_id", t.client_id}};
+            {"expires_at", t.expires_at},     {"scope", t.scope},
+            {"athlete_id", t.athlete_id},     {"base_url", t.base_url},
+            {"client_id", t.client_id}};
   std::string body = j.dump(2) + "\n";
   // Unique per thread too: two threads of one process may save at once.
   std::string tmp = path() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(::gettid());

@@ -19,9 +19,9 @@ namespace stravafs {
 struct Tokens {
   std::string access_token;
   std::string refresh_token;
-  int64_t expires_at = 0;   // epoch seconds
-  std::string scope;        // as granted, "" when unknown
-  int64_t athlete_id = 0;   // 0 when unknown
+  int64_t expires_at = 0;  // epoch seconds
+  std::string scope;       // as granted, "" when unknown
+  int64_t athlete_id = 0;  // 0 when unknown
   // Where the tokens were issued: the config's base_url and client_id at the
   // time. Empty in files written before stravafs recorded them; such tokens
   // are bound to the config that first refreshes them.

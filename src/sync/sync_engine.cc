@@ -17,9 +17,12 @@ constexpr int kPerPage = api::kMaxPerPage;
 // A listing job's kind as sync_state, the report and the notes name it.
 const char* JobName(SyncEngine::JobKind kind) {
   switch (kind) {
-    case SyncEngine::JobKind::kHistory: return "history";
-    case SyncEngine::JobKind::kBackfill: return "backfill";
-    case SyncEngine::JobKind::kFull: return "full";
+    case SyncEngine::JobKind::kHistory:
+      return "history";
+    case SyncEngine::JobKind::kBackfill:
+      return "backfill";
+    case SyncEngine::JobKind::kFull:
+      return "full";
   }
   return "history";
 }
@@ -87,9 +90,9 @@ Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
     return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
   };
   auto name = j.find("kind");
-  std::optional<JobKind> kind = name == j.end()      ? JobKind::kHistory
-                               : name->is_string() ? JobNamed(name->get<std::string>())
-                                                   : std::nullopt;
+  std::optional<JobKind> kind = name == j.end()     ? JobKind::kHistory
+                                : name->is_string() ? JobNamed(name->get<std::string>())
+                                                    : std::nullopt;
   if (!kind) return std::optional<Job>();  // not a job this version runs: start afresh
   Job job;
   job.kind = *kind;
@@ -102,8 +105,11 @@ Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
 }
 
 Status SyncEngine::SaveJob(const Job& job) {
-  Json j = {{"kind", JobName(job.kind)}, {"before", job.before}, {"page", job.page},
-            {"run", job.run}, {"listed", job.listed}};
+  Json j = {{"kind", JobName(job.kind)},
+            {"before", job.before},
+            {"page", job.page},
+            {"run", job.run},
+            {"listed", job.listed}};
   j["after"] = job.after ? Json(*job.after) : Json(nullptr);
   return SetState(cache_, kStateJob, j.dump());
 }
@@ -166,7 +172,8 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
 
 Status SyncEngine::RunJob(Job job, bool resumed) {
   if (resumed) {
-    progress_.OnNote("resuming the interrupted " + std::string(JobName(job.kind)) + " listing at page " + std::to_string(job.page));
+    progress_.OnNote("resuming the interrupted " + std::string(JobName(job.kind)) + " listing at page " +
+                     std::to_string(job.page));
     if (job.page > 1) --job.page;  // deletions meanwhile may have shifted the pages
   } else {
     Transaction tx(cache_);
@@ -242,7 +249,8 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
       return Status::Error(ErrorKind::kGeneric,
                            "Strava listed no activities at all but the cache holds " + std::to_string(gone->size()) +
                                ": refusing to delete them all (a suspicious empty listing). If you really deleted "
-                               "everything on Strava, remove " + cache_.path() + " and sync again");
+                               "everything on Strava, remove " +
+                               cache_.path() + " and sync again");
     }
     for (int64_t id : *gone)
       if (auto s = ActivityStore(cache_).DeleteActivity(id); !s.ok()) return s;
@@ -442,11 +450,13 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   Json summary = ReportToJson(report_);
   (void)SetState(cache_, kStateLastReport, summary.dump());
   RateUsage u = client_.limiter().Usage();
-  (void)SetState(cache_, kStateRateUsage, Json{{"short_limit", u.short_limit},
-                                               {"daily_limit", u.daily_limit},
-                                               {"short_usage", u.short_usage},
-                                               {"daily_usage", u.daily_usage},
-                                               {"at", NowIso(clock_)}}.dump());
+  (void)SetState(cache_, kStateRateUsage,
+                 Json{{"short_limit", u.short_limit},
+                      {"daily_limit", u.daily_limit},
+                      {"short_usage", u.short_usage},
+                      {"daily_usage", u.daily_usage},
+                      {"at", NowIso(clock_)}}
+                     .dump());
   (void)ActivityStore(cache_).PruneFsChanges(kFsChangesKept);
   if (status.ok()) {
     (void)SetState(cache_, kStateLastSuccess, NowIso(clock_));

@@ -33,14 +33,14 @@ struct SyncOptions {
 };
 
 struct SyncReport {
-  Status status;  // ok, or why the sync stopped early (the state is saved either way)
+  Status status;     // ok, or why the sync stopped early (the state is saved either way)
   std::string mode;  // "history", "incremental", "backfill", "full"
   int64_t list_requests = 0, pages = 0, listed = 0;
   int64_t added = 0, changed = 0, unchanged = 0, deleted = 0;
   int64_t details = 0, streams = 0, no_streams = 0, gear = 0;
-  int64_t requests = 0;       // every API request, retries included
-  int64_t deep_pending = 0;   // details + streams still to fetch
-  int64_t resume_at_ms = 0;   // when status is kRateLimited
+  int64_t requests = 0;      // every API request, retries included
+  int64_t deep_pending = 0;  // details + streams still to fetch
+  int64_t resume_at_ms = 0;  // when status is kRateLimited
   int64_t started_ms = 0, finished_ms = 0;
 };
 
@@ -86,8 +86,7 @@ class SyncEngine {
   Status SaveJob(const Job& job);
   Result<std::optional<Job>> LoadJob();
   Result<int64_t> NextRunId();
-  Result<std::vector<ActivityRow>> ListPage(std::optional<int64_t> after, std::optional<int64_t> before,
-                                            int64_t page);
+  Result<std::vector<ActivityRow>> ListPage(std::optional<int64_t> after, std::optional<int64_t> before, int64_t page);
   Result<std::vector<ActivityRow>> FetchPage(const api::ListQuery& query);  // thread-safe w.r.t. the cache
   bool Cancelled() const { return options_.cancel && options_.cancel->load(); }
 

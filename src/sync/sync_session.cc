@@ -27,9 +27,7 @@ SyncReport SyncSession::Run(Cache& cache, const SyncOptions& options, SyncProgre
   return engine.Run(options);
 }
 
-std::string Plural(int64_t n, const char* what) {
-  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
+std::string Plural(int64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 
 std::string DescribeChanges(const SyncReport& r) {
   return std::to_string(r.added) + " new, " + std::to_string(r.changed) + " changed, " + std::to_string(r.deleted) +

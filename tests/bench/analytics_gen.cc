@@ -58,12 +58,21 @@ int main(int argc, char** argv) {
         t += dt;
         d += dt > 1 ? 0 : speed * (0.8 + 0.4 * unit());
       }
-      Json a = {{"id", 1000000 + i}, {"resource_state", 2}, {"athlete", {{"id", 1}}},
-                {"name", sport + " " + std::to_string(i)}, {"sport_type", sport}, {"type", sport},
-                {"distance", d}, {"moving_time", static_cast<int64_t>(t)}, {"elapsed_time", static_cast<int64_t>(t) + 30},
-                {"total_elevation_gain", static_cast<int>(unit() * 300)}, {"kudos_count", static_cast<int>(unit() * 20)},
-                {"pr_count", static_cast<int>(unit() * 3)}, {"start_date", stravafs::FormatIsoUtc(start)},
-                {"start_date_local", stravafs::FormatIsoUtc(start + 3600)}, {"utc_offset", 3600.0},
+      Json a = {{"id", 1000000 + i},
+                {"resource_state", 2},
+                {"athlete", {{"id", 1}}},
+                {"name", sport + " " + std::to_string(i)},
+                {"sport_type", sport},
+                {"type", sport},
+                {"distance", d},
+                {"moving_time", static_cast<int64_t>(t)},
+                {"elapsed_time", static_cast<int64_t>(t) + 30},
+                {"total_elevation_gain", static_cast<int>(unit() * 300)},
+                {"kudos_count", static_cast<int>(unit() * 20)},
+                {"pr_count", static_cast<int>(unit() * 3)},
+                {"start_date", stravafs::FormatIsoUtc(start)},
+                {"start_date_local", stravafs::FormatIsoUtc(start + 3600)},
+                {"utc_offset", 3600.0},
                 {"timezone", "(GMT+01:00) Europe/Paris"}};
       if (auto r = ActivityStore(cache).UpsertSummary(a, 1); !r.ok()) {
         std::fprintf(stderr, "%s\n", r.status().message().c_str());

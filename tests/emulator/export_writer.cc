@@ -257,8 +257,8 @@ std::string date_en(int64_t t) {
   const Civil c = civil(t);
   const int h12 = c.hh % 12 == 0 ? 12 : c.hh % 12;
   char b[64];
-  std::snprintf(b, sizeof b, "%s %u, %lld, %d:%02d:%02d %s", months[c.m - 1], c.d,
-                static_cast<long long>(c.y), h12, c.mm, c.ss, c.hh < 12 ? "AM" : "PM");
+  std::snprintf(b, sizeof b, "%s %u, %lld, %d:%02d:%02d %s", months[c.m - 1], c.d, static_cast<long long>(c.y), h12,
+                c.mm, c.ss, c.hh < 12 ? "AM" : "PM");
   return b;
 }
 
@@ -266,8 +266,8 @@ std::string date_en(int64_t t) {
 std::string date_de(int64_t t) {
   const Civil c = civil(t);
   char b[64];
-  std::snprintf(b, sizeof b, "%02u.%02u.%04lld, %02d:%02d:%02d", c.d, c.m, static_cast<long long>(c.y), c.hh,
-                c.mm, c.ss);
+  std::snprintf(b, sizeof b, "%02u.%02u.%04lld, %02d:%02d:%02d", c.d, c.m, static_cast<long long>(c.y), c.hh, c.mm,
+                c.ss);
   return b;
 }
 
@@ -275,8 +275,8 @@ std::string date_de(int64_t t) {
 std::string date_old(int64_t t) {
   const Civil c = civil(t);
   char b[64];
-  std::snprintf(b, sizeof b, "%04lld-%02u-%02u %02d:%02d:%02d", static_cast<long long>(c.y), c.m, c.d, c.hh,
-                c.mm, c.ss);
+  std::snprintf(b, sizeof b, "%04lld-%02u-%02u %02d:%02d:%02d", static_cast<long long>(c.y), c.m, c.d, c.hh, c.mm,
+                c.ss);
   return b;
 }
 
@@ -318,13 +318,27 @@ void xml_text(std::string &out, std::string_view v) {
   for (size_t i = 0; i < v.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(v[i]);
     switch (c) {
-      case '&': out += "&amp;"; continue;
-      case '<': out += "&lt;"; continue;
-      case '>': out += "&gt;"; continue;
-      case '"': out += "&quot;"; continue;
-      case '\r': out += "&#13;"; continue;
-      case '\t': case '\n': out += static_cast<char>(c); continue;
-      default: break;
+      case '&':
+        out += "&amp;";
+        continue;
+      case '<':
+        out += "&lt;";
+        continue;
+      case '>':
+        out += "&gt;";
+        continue;
+      case '"':
+        out += "&quot;";
+        continue;
+      case '\r':
+        out += "&#13;";
+        continue;
+      case '\t':
+      case '\n':
+        out += static_cast<char>(c);
+        continue;
+      default:
+        break;
     }
     if (c < 0x20) continue;
     if (c == 0xEF && i + 2 < v.size() && static_cast<unsigned char>(v[i + 1]) == 0xBF &&
@@ -339,8 +353,7 @@ void xml_text(std::string &out, std::string_view v) {
 // ---------------------------------------------------------------- sports
 
 bool ride_sport(const std::string &st) {
-  return st == "Ride" || st == "GravelRide" || st == "MountainBikeRide" || st == "VirtualRide" ||
-         st == "EBikeRide";
+  return st == "Ride" || st == "GravelRide" || st == "MountainBikeRide" || st == "VirtualRide" || st == "EBikeRide";
 }
 
 struct SportNames {
@@ -391,7 +404,7 @@ std::string type_name(const std::string &sport_type, bool german) {
 std::pair<uint8_t, uint8_t> fit_sport(const Activity &a) {
   namespace sp = fit::sport;
   namespace sub = fit::sub_sport;
-  constexpr uint8_t kKayaking = 41, kRacket = 64;                       // sport
+  constexpr uint8_t kKayaking = 41, kRacket = 64;                                   // sport
   constexpr uint8_t kIndoorRowing = 14, kYoga = 43, kPickleball = 84, kPadel = 85;  // sub_sport
   const std::string &st = a.sport_type;
   if (st == "Run") return {sp::kRunning, a.trainer ? sub::kTreadmill : sub::kGeneric};
@@ -473,9 +486,15 @@ FileChoice choose_format(const Activity &a) {
 void choose_fit_options(const Activity &a, fit::Activity &f) {
   const uint64_t h = mix64(static_cast<uint64_t>(a.id) ^ 0xF17F'17F1'7000'0002ULL);
   switch (h % 4) {
-    case 0: f.enhanced = fit::Enhanced::kLegacy; break;
-    case 1: f.enhanced = fit::Enhanced::kBoth; break;
-    default: f.enhanced = fit::Enhanced::kEnhanced; break;
+    case 0:
+      f.enhanced = fit::Enhanced::kLegacy;
+      break;
+    case 1:
+      f.enhanced = fit::Enhanced::kBoth;
+      break;
+    default:
+      f.enhanced = fit::Enhanced::kEnhanced;
+      break;
   }
   f.compressed_timestamps = (h >> 8) % 8 == 0;
   f.big_endian = (h >> 16) % 10 == 0;
@@ -792,12 +811,53 @@ void write_tcx(OutFile &o, const Activity &a, const Streams &s, const std::vecto
 
 // Column meanings; a column's text comes from its meaning, not its position.
 enum Col {
-  cId, cDate, cName, cType, cDescription, cElapsedShown, cDistanceShown, cMaxHrShown, cEffortShown,
-  cCommuteShown, cPrivateNote, cGear, cFilename, cAthleteWeight, cBikeWeight, cElapsed, cMoving, cDistance,
-  cMaxSpeed, cAvgSpeed, cElevGain, cElevLoss, cElevLow, cElevHigh, cMaxGrade, cAvgGrade, cMaxCadence,
-  cAvgCadence, cMaxHr, cAvgHr, cMaxWatts, cAvgWatts, cCalories, cMaxTemp, cAvgTemp, cEffort, cTotalWork,
-  cWeightedPower, cPreferPerceived, cCommute, cFromUpload, cBike, cShoe, cFlagged, cAvgElapsedSpeed,
-  cMedia, cEmpty,
+  cId,
+  cDate,
+  cName,
+  cType,
+  cDescription,
+  cElapsedShown,
+  cDistanceShown,
+  cMaxHrShown,
+  cEffortShown,
+  cCommuteShown,
+  cPrivateNote,
+  cGear,
+  cFilename,
+  cAthleteWeight,
+  cBikeWeight,
+  cElapsed,
+  cMoving,
+  cDistance,
+  cMaxSpeed,
+  cAvgSpeed,
+  cElevGain,
+  cElevLoss,
+  cElevLow,
+  cElevHigh,
+  cMaxGrade,
+  cAvgGrade,
+  cMaxCadence,
+  cAvgCadence,
+  cMaxHr,
+  cAvgHr,
+  cMaxWatts,
+  cAvgWatts,
+  cCalories,
+  cMaxTemp,
+  cAvgTemp,
+  cEffort,
+  cTotalWork,
+  cWeightedPower,
+  cPreferPerceived,
+  cCommute,
+  cFromUpload,
+  cBike,
+  cShoe,
+  cFlagged,
+  cAvgElapsedSpeed,
+  cMedia,
+  cEmpty,
 };
 
 struct Column {
@@ -826,7 +886,9 @@ constexpr Column kColumns[] = {
     {cElapsed, "Elapsed Time", "Verstrichene Zeit"},
     {cMoving, "Moving Time", "Bewegungszeit"},
     {cDistance, "Distance", "Distanz"},
-    {cMaxSpeed, "Max Speed", "H\xC3\xB6" "chstgeschw."},
+    {cMaxSpeed, "Max Speed",
+     "H\xC3\xB6"
+     "chstgeschw."},
     {cAvgSpeed, "Average Speed", "Durchschnittliche Geschwindigkeit"},
     {cElevGain, "Elevation Gain", "H\xC3\xB6henzunahme"},
     {cElevLoss, "Elevation Loss", "H\xC3\xB6henunterschied"},
@@ -870,7 +932,9 @@ constexpr Column kColumns[] = {
     {cEmpty, "Humidity", "Luftfeuchtigkeit"},
     {cEmpty, "Weather Pressure", "Wetter: Druck"},
     {cEmpty, "Wind Speed", "Windgeschwindigkeit"},
-    {cEmpty, "Wind Gust", "Windb\xC3\xB6" "e"},
+    {cEmpty, "Wind Gust",
+     "Windb\xC3\xB6"
+     "e"},
     {cEmpty, "Wind Bearing", "Windrichtung"},
     {cEmpty, "Precipitation Intensity", "Niederschlagsintensit\xC3\xA4t"},
     {cEmpty, "Sunrise Time", "Sonnenaufgangszeit"},
@@ -889,7 +953,9 @@ constexpr Column kColumns[] = {
     {cEmpty, "Average Flow", "Durchschnittlicher Flow"},
     {cFlagged, "Flagged", "Markiert"},
     {cAvgElapsedSpeed, "Average Elapsed Speed", "Durchschnittsgeschwindigkeit im Aufzeichnungszeitraum"},
-    {cEmpty, "Dirt Distance", "Auf Schotter zur\xC3\xBC" "ckgelegte Distanz"},
+    {cEmpty, "Dirt Distance",
+     "Auf Schotter zur\xC3\xBC"
+     "ckgelegte Distanz"},
     {cEmpty, "Newly Explored Distance", "Neu getestete Distanz"},
     {cEmpty, "Newly Explored Dirt Distance", "Neu getestete Schotterdistanz"},
     {cEmpty, "Activity Count", "Aktivit\xC3\xA4tsanzahl"},
@@ -945,12 +1011,24 @@ void activity_row(std::string &out, const Activity &a, const StreamStats &st, co
     if (!first) out += ',';
     first = false;
     switch (c.col) {
-      case cId: integer(out, a.id); break;
-      case cDate: csv_field(out, german ? date_de(a.start) : date_en(a.start), true); break;
-      case cName: csv_field(out, a.name); break;
-      case cType: csv_field(out, type_name(a.sport_type, german)); break;
-      case cDescription: csv_field(out, a.description.value_or(""), true); break;
-      case cElapsedShown: integer(out, a.elapsed_time); break;
+      case cId:
+        integer(out, a.id);
+        break;
+      case cDate:
+        csv_field(out, german ? date_de(a.start) : date_en(a.start), true);
+        break;
+      case cName:
+        csv_field(out, a.name);
+        break;
+      case cType:
+        csv_field(out, type_name(a.sport_type, german));
+        break;
+      case cDescription:
+        csv_field(out, a.description.value_or(""), true);
+        break;
+      case cElapsedShown:
+        integer(out, a.elapsed_time);
+        break;
       case cDistanceShown:
         if (a.sport_type == "Swim") {
           csv_field(out, grouped(std::llround(a.distance), german ? '.' : ','));
@@ -960,30 +1038,48 @@ void activity_row(std::string &out, const Activity &a, const StreamStats &st, co
           csv_field(out, km);
         }
         break;
-      case cMaxHrShown: case cMaxHr:
+      case cMaxHrShown:
+      case cMaxHr:
         if (a.has_hr) out += flt(a.max_hr);
         break;
-      case cEffortShown: case cEffort:
+      case cEffortShown:
+      case cEffort:
         if (a.suffer_score >= 0) out += flt(a.suffer_score);
         break;
-      case cCommuteShown: out += a.commute ? "true" : "false"; break;
-      case cPrivateNote: break;
+      case cCommuteShown:
+        out += a.commute ? "true" : "false";
+        break;
+      case cPrivateNote:
+        break;
       case cGear:
         if (g) csv_field(out, g->name);
         break;
-      case cFilename: out += filename; break;
-      case cAthleteWeight: break;
+      case cFilename:
+        out += filename;
+        break;
+      case cAthleteWeight:
+        break;
       case cBikeWeight:
         if (g && g->bike) out += "8.2";
         break;
-      case cElapsed: out += flt(static_cast<double>(a.elapsed_time)); break;
-      case cMoving: out += flt(static_cast<double>(a.moving_time)); break;
-      case cDistance: out += flt(a.distance); break;
-      case cMaxSpeed: out += flt(a.max_speed); break;
+      case cElapsed:
+        out += flt(static_cast<double>(a.elapsed_time));
+        break;
+      case cMoving:
+        out += flt(static_cast<double>(a.moving_time));
+        break;
+      case cDistance:
+        out += flt(a.distance);
+        break;
+      case cMaxSpeed:
+        out += flt(a.max_speed);
+        break;
       case cAvgSpeed:
         out += flt(a.moving_time > 0 ? r3(a.distance / static_cast<double>(a.moving_time)) : 0.0);
         break;
-      case cElevGain: out += flt(a.elev_gain); break;
+      case cElevGain:
+        out += flt(a.elev_gain);
+        break;
       case cElevLoss:
         if (st.alt) out += flt(st.loss);
         break;
@@ -1020,28 +1116,41 @@ void activity_row(std::string &out, const Activity &a, const StreamStats &st, co
       case cTotalWork:
         if (a.has_power) out += flt(std::round(a.kilojoules * 1000));
         break;
-      case cCalories: out += flt(a.calories); break;
+      case cCalories:
+        out += flt(a.calories);
+        break;
       case cMaxTemp:
         if (st.max_temp) out += flt(*st.max_temp);
         break;
       case cAvgTemp:
         if (a.has_temp) out += flt(a.avg_temp);
         break;
-      case cPreferPerceived: out += "0.0"; break;
-      case cCommute: out += a.commute ? "1.0" : "0.0"; break;
-      case cFromUpload: out += a.manual ? "0.0" : "1.0"; break;
+      case cPreferPerceived:
+        out += "0.0";
+        break;
+      case cCommute:
+        out += a.commute ? "1.0" : "0.0";
+        break;
+      case cFromUpload:
+        out += a.manual ? "0.0" : "1.0";
+        break;
       case cBike:
         if (g && g->bike) out += flt(std::stod(g->id.substr(1)));
         break;
       case cShoe:
         if (g && !g->bike) out += flt(std::stod(g->id.substr(1)));
         break;
-      case cFlagged: out += a.flagged ? "1.0" : "0.0"; break;
+      case cFlagged:
+        out += a.flagged ? "1.0" : "0.0";
+        break;
       case cAvgElapsedSpeed:
         if (a.elapsed_time > 0) out += flt(a.distance / static_cast<double>(a.elapsed_time));
         break;
-      case cMedia: out += "\"\""; break;
-      case cEmpty: break;
+      case cMedia:
+        out += "\"\"";
+        break;
+      case cEmpty:
+        break;
     }
   }
   out += '\n';
@@ -1119,8 +1228,10 @@ bool write_export(const std::vector<Activity> &activities, const ExportOptions &
 
   OutFile csv;
   if (!csv.open(dir + "/activities.csv", false, err)) return false;
-  if (opt.old_header) csv.put("id,date,name,type,description,elapsed_time,distance,commute,gear,filename\n");
-  else activity_header(csv.buf(), opt.german);
+  if (opt.old_header)
+    csv.put("id,date,name,type,description,elapsed_time,distance,commute,gear,filename\n");
+  else
+    activity_header(csv.buf(), opt.german);
 
   std::set<int64_t> numbers;  // file numbers in use (upload ids rarely collide)
   for (const Activity &a : activities) {
@@ -1161,8 +1272,10 @@ bool write_export(const std::vector<Activity> &activities, const ExportOptions &
       if (!f.close(err)) return false;
       stats.bytes += f.bytes();
     }
-    if (opt.old_header) old_row(csv.buf(), a, filename);
-    else activity_row(csv.buf(), a, st, filename, opt.german);
+    if (opt.old_header)
+      old_row(csv.buf(), a, filename);
+    else
+      activity_row(csv.buf(), a, st, filename, opt.german);
     csv.maybe_flush();
   }
   if (!csv.close(err)) return false;

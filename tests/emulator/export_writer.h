@@ -29,18 +29,18 @@
 namespace emu {
 
 struct ExportOptions {
-  std::string dir;            // created (with activities/) if missing
-  int samples = 200;          // --samples, as for the API's streams
+  std::string dir;    // created (with activities/) if missing
+  int samples = 200;  // --samples, as for the API's streams
   int64_t athlete_id = 3141592653LL;
-  int64_t end = 0;            // --end, for the profile's dates
-  bool german = false;        // --export-lang de
-  bool old_header = false;    // --export-old-header: id,date,name,type,...
+  int64_t end = 0;          // --end, for the profile's dates
+  bool german = false;      // --export-lang de
+  bool old_header = false;  // --export-old-header: id,date,name,type,...
 };
 
 struct ExportStats {
   int64_t activities = 0;  // rows in activities.csv
   int64_t fit = 0, gpx = 0, tcx = 0, manual = 0;
-  uint64_t bytes = 0;      // everything written, after compression
+  uint64_t bytes = 0;  // everything written, after compression
 };
 
 // Writes the export of `activities` (generate() order: ascending start).

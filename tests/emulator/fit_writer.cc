@@ -17,13 +17,12 @@ namespace emu::fit {
 namespace {
 
 // FIT base type bytes (bit 7 = "endian ability", set for multi-byte types).
-constexpr uint8_t kEnum = 0x00, kSint8 = 0x01, kUint8 = 0x02, kUint16 = 0x84, kSint32 = 0x85,
-                  kUint32 = 0x86, kString = 0x07, kUint32z = 0x8C, kByte = 0x0D;
+constexpr uint8_t kEnum = 0x00, kSint8 = 0x01, kUint8 = 0x02, kUint16 = 0x84, kSint32 = 0x85, kUint32 = 0x86,
+                  kString = 0x07, kUint32z = 0x8C, kByte = 0x0D;
 
 // Global message numbers.
-constexpr uint16_t kMsgFileId = 0, kMsgSession = 18, kMsgLap = 19, kMsgRecord = 20,
-                   kMsgEvent = 21, kMsgDeviceInfo = 23, kMsgActivity = 34,
-                   kMsgFieldDescription = 206, kMsgDeveloperDataId = 207,
+constexpr uint16_t kMsgFileId = 0, kMsgSession = 18, kMsgLap = 19, kMsgRecord = 20, kMsgEvent = 21, kMsgDeviceInfo = 23,
+                   kMsgActivity = 34, kMsgFieldDescription = 206, kMsgDeveloperDataId = 207,
                    kMsgUnknown = 0xFF42;  // manufacturer-specific range: no decoder knows it
 
 // Local message types; compressed-timestamp headers can only address 0..3,
@@ -59,13 +58,28 @@ struct Value {
 
 bool SentinelFor(uint8_t base, uint64_t* out) {
   switch (base) {
-    case kEnum: case kUint8: case kByte: *out = 0xFF; return true;
-    case kSint8: *out = 0x7F; return true;
-    case kUint16: *out = 0xFFFF; return true;
-    case kSint32: *out = 0x7FFFFFFF; return true;
-    case kUint32: *out = 0xFFFFFFFF; return true;
-    case kUint32z: *out = 0; return true;
-    default: return false;
+    case kEnum:
+    case kUint8:
+    case kByte:
+      *out = 0xFF;
+      return true;
+    case kSint8:
+      *out = 0x7F;
+      return true;
+    case kUint16:
+      *out = 0xFFFF;
+      return true;
+    case kSint32:
+      *out = 0x7FFFFFFF;
+      return true;
+    case kUint32:
+      *out = 0xFFFFFFFF;
+      return true;
+    case kUint32z:
+      *out = 0;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -88,13 +102,15 @@ Value Unsigned(std::optional<double> value, double scale, double offset, uint64_
 }
 
 Value U8(std::optional<double> x, double scale = 1) { return Unsigned(x, scale, 0, 0xFF); }
-Value U16(std::optional<double> x, double scale = 1, double offset = 0) {
-  return Unsigned(x, scale, offset, 0xFFFF);
-}
+Value U16(std::optional<double> x, double scale = 1, double offset = 0) { return Unsigned(x, scale, offset, 0xFFFF); }
 Value U32(std::optional<double> x, double scale = 1, double offset = 0) {
   return Unsigned(x, scale, offset, 0xFFFFFFFF);
 }
-Value Enum(uint8_t x) { Value v; v.bits = x; return v; }
+Value Enum(uint8_t x) {
+  Value v;
+  v.bits = x;
+  return v;
+}
 Value Time(int64_t unix_seconds) {
   Value v;
   const int64_t fit = unix_seconds - kFitEpochUnix;
@@ -124,8 +140,10 @@ Value Semicircles(std::optional<double> degrees) {
 class FileEncoder {
  public:
   FileEncoder(bool big_endian, int header_size, bool zero_header_crc, uint8_t protocol)
-      : big_endian_(big_endian), header_size_(header_size == 12 ? 12 : 14),
-        zero_header_crc_(zero_header_crc), protocol_(protocol) {
+      : big_endian_(big_endian),
+        header_size_(header_size == 12 ? 12 : 14),
+        zero_header_crc_(zero_header_crc),
+        protocol_(protocol) {
     out_.assign(static_cast<size_t>(header_size_), '\0');
   }
 
@@ -137,11 +155,19 @@ class FileEncoder {
     Byte(big_endian_ ? 1 : 0);
     Int(global, 2);
     Byte(static_cast<uint8_t>(fields.size()));
-    for (const FieldDef& f : fields) { Byte(f.num); Byte(f.size); Byte(f.base); }
+    for (const FieldDef& f : fields) {
+      Byte(f.num);
+      Byte(f.size);
+      Byte(f.base);
+    }
     if (has_dev) {
       Byte(static_cast<uint8_t>(developer_fields.size()));
       // For developer fields the third byte is the developer_data_index.
-      for (const FieldDef& f : developer_fields) { Byte(f.num); Byte(f.size); Byte(f.base); }
+      for (const FieldDef& f : developer_fields) {
+        Byte(f.num);
+        Byte(f.size);
+        Byte(f.base);
+      }
     }
     defs_[local] = std::move(fields);
     dev_defs_[local] = std::move(developer_fields);
@@ -163,12 +189,14 @@ class FileEncoder {
     h[0] = static_cast<uint8_t>(header_size_);
     h[1] = protocol_;
     const uint16_t profile = 2140;  // profile 21.40
-    h[2] = profile & 0xFF; h[3] = profile >> 8;
+    h[2] = profile & 0xFF;
+    h[3] = profile >> 8;
     for (int i = 0; i < 4; ++i) h[4 + i] = static_cast<uint8_t>(data_size >> (8 * i));
     std::memcpy(h + 8, ".FIT", 4);
     if (header_size_ == 14) {
       const uint16_t crc = zero_header_crc_ ? 0 : Crc16(h, 12);
-      h[12] = crc & 0xFF; h[13] = crc >> 8;
+      h[12] = crc & 0xFF;
+      h[13] = crc >> 8;
     }
     const uint16_t crc = Crc16(out_.data(), out_.size());
     out_.push_back(static_cast<char>(crc & 0xFF));
@@ -215,8 +243,7 @@ class FileEncoder {
 // Which record fields the activity uses (a field no record has is left out
 // of the definition, as devices do).
 struct RecordLayout {
-  bool lat = false, alt = false, dist = false, speed = false, hr = false, cad = false,
-       power = false, temp = false;
+  bool lat = false, alt = false, dist = false, speed = false, hr = false, cad = false, power = false, temp = false;
 };
 
 RecordLayout LayoutOf(const std::vector<Record>& records) {
@@ -267,16 +294,18 @@ class ActivityWriter {
     for (size_t i = 0; i < a_.records.size(); ++i) items.push_back({a_.records[i].timestamp, 1, i});
     for (size_t i = 0; i < a_.laps.size(); ++i)
       items.push_back({a_.laps[i].start + static_cast<int64_t>(std::llround(a_.laps[i].elapsed)), 3, i});
-    std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
-      return x.time != y.time ? x.time < y.time : x.rank < y.rank;
-    });
+    std::stable_sort(items.begin(), items.end(),
+                     [](const Item& x, const Item& y) { return x.time != y.time ? x.time < y.time : x.rank < y.rank; });
 
     // Chained: the first file ends right after the middle record.
     size_t split = items.size();
     if (a_.chained && a_.records.size() >= 2) {
       const size_t middle = a_.records.size() / 2;
       for (size_t i = 0; i < items.size(); ++i)
-        if (items[i].rank == 1 && items[i].index == middle - 1) { split = i + 1; break; }
+        if (items[i].rank == 1 && items[i].index == middle - 1) {
+          split = i + 1;
+          break;
+        }
     }
 
     std::string out;
@@ -290,17 +319,15 @@ class ActivityWriter {
   }
 
  private:
-  std::string WriteFile(const std::vector<TimerEvent>& events, const std::vector<Item>& items,
-                        size_t from, size_t to, bool last) {
-    FileEncoder e(a_.big_endian, a_.header_size, a_.zero_header_crc,
-                  a_.developer_fields ? 0x20 : 0x10);
+  std::string WriteFile(const std::vector<TimerEvent>& events, const std::vector<Item>& items, size_t from, size_t to,
+                        bool last) {
+    FileEncoder e(a_.big_endian, a_.header_size, a_.zero_header_crc, a_.developer_fields ? 0x20 : 0x10);
     defined_ = {};
     last_time_.reset();
 
     WriteFileId(e);
     if (a_.unknown_messages) {
-      e.Define(kLocalUnknown, kMsgUnknown,
-               {{253, 4, kUint32}, {0, 2, kUint16}, {7, 5, kByte}});
+      e.Define(kLocalUnknown, kMsgUnknown, {{253, 4, kUint32}, {0, 2, kUint16}, {7, 5, kByte}});
       Value blob;
       blob.text = "\x01\x02\x03\x04\x05";
       e.Data(kLocalUnknown, {Time(a_.start), U16(1234), blob});
@@ -312,9 +339,16 @@ class ActivityWriter {
     for (size_t i = from; i < to; ++i) {
       const Item& it = items[i];
       switch (it.rank) {
-        case 0: case 2: WriteEvent(e, events[it.index]); break;
-        case 1: WriteRecord(e, a_.records[it.index], it.index); break;
-        default: WriteLap(e, a_.laps[it.index]); break;
+        case 0:
+        case 2:
+          WriteEvent(e, events[it.index]);
+          break;
+        case 1:
+          WriteRecord(e, a_.records[it.index], it.index);
+          break;
+        default:
+          WriteLap(e, a_.laps[it.index]);
+          break;
       }
     }
     if (last) {
@@ -337,8 +371,7 @@ class ActivityWriter {
                {{0, 1, kEnum}, {1, 2, kUint16}, {2, 2, kUint16}, {3, 4, kUint32z}, {4, 4, kUint32}});
     Value serial = Invalid(kUint32z);
     if (a_.serial_number) serial.bits = *a_.serial_number;
-    e.Data(kLocalFileId, {Enum(4 /* activity */), OptU16(a_.manufacturer), OptU16(a_.product),
-                          serial, Time(a_.start)});
+    e.Data(kLocalFileId, {Enum(4 /* activity */), OptU16(a_.manufacturer), OptU16(a_.product), serial, Time(a_.start)});
   }
 
   void WriteDeveloperHeader(FileEncoder& e) {
@@ -359,8 +392,8 @@ class ActivityWriter {
                {{253, 4, kUint32}, {0, 1, kUint8}, {2, 2, kUint16}, {3, 4, kUint32z}, {4, 2, kUint16}});
     Value serial = Invalid(kUint32z);
     if (a_.serial_number) serial.bits = *a_.serial_number;
-    e.Data(kLocalDeviceInfo, {Time(a_.start), Enum(0 /* creator */), OptU16(a_.manufacturer), serial,
-                              OptU16(a_.product)});
+    e.Data(kLocalDeviceInfo,
+           {Time(a_.start), Enum(0 /* creator */), OptU16(a_.manufacturer), serial, OptU16(a_.product)});
     last_time_ = a_.start;
   }
 
@@ -375,7 +408,10 @@ class ActivityWriter {
     if (with_timestamp) f.push_back({253, 4, kUint32});
     const bool legacy = a_.enhanced != Enhanced::kEnhanced;
     const bool enhanced = a_.enhanced != Enhanced::kLegacy;
-    if (layout_.lat) { f.push_back({0, 4, kSint32}); f.push_back({1, 4, kSint32}); }
+    if (layout_.lat) {
+      f.push_back({0, 4, kSint32});
+      f.push_back({1, 4, kSint32});
+    }
     if (layout_.alt && legacy) f.push_back({2, 2, kUint16});
     if (layout_.hr) f.push_back({3, 1, kUint8});
     if (layout_.cad) f.push_back({4, 1, kUint8});
@@ -390,8 +426,8 @@ class ActivityWriter {
   }
 
   void WriteRecord(FileEncoder& e, const Record& r, size_t index) {
-    const bool compressed = a_.compressed_timestamps && last_time_ &&
-                            r.timestamp >= *last_time_ && r.timestamp - *last_time_ < 32;
+    const bool compressed =
+        a_.compressed_timestamps && last_time_ && r.timestamp >= *last_time_ && r.timestamp - *last_time_ < 32;
     const uint8_t local = compressed ? kLocalRecordCompressed : kLocalRecord;
     std::vector<FieldDef> dev;
     if (a_.developer_fields) dev.push_back({0, 2, 0 /* developer_data_index */});
@@ -402,20 +438,30 @@ class ActivityWriter {
     const bool override_legacy = a_.enhanced == Enhanced::kBoth;
     std::vector<Value> v;
     if (!compressed) v.push_back(Time(r.timestamp));
-    if (layout_.lat) { v.push_back(Semicircles(r.lat)); v.push_back(Semicircles(r.lng)); }
+    if (layout_.lat) {
+      v.push_back(Semicircles(r.lat));
+      v.push_back(Semicircles(r.lng));
+    }
     if (layout_.alt && legacy)
       v.push_back(U16(override_legacy && r.legacy_altitude ? r.legacy_altitude : r.altitude, 5, 500));
     if (layout_.hr) v.push_back(U8(r.heartrate));
     if (layout_.cad) v.push_back(U8(r.cadence));
     if (layout_.dist) v.push_back(U32(r.distance, 100));
-    if (layout_.speed && legacy)
-      v.push_back(U16(override_legacy && r.legacy_speed ? r.legacy_speed : r.speed, 1000));
+    if (layout_.speed && legacy) v.push_back(U16(override_legacy && r.legacy_speed ? r.legacy_speed : r.speed, 1000));
     if (layout_.power) v.push_back(U16(r.power));
     if (layout_.temp) v.push_back(S8(r.temperature));
-    if (a_.unknown_messages) { Value blob; blob.text = "abc"; v.push_back(blob); }
+    if (a_.unknown_messages) {
+      Value blob;
+      blob.text = "abc";
+      v.push_back(blob);
+    }
     if (layout_.speed && enhanced) v.push_back(U32(r.speed, 1000));
     if (layout_.alt && enhanced) v.push_back(U32(r.altitude, 5, 500));
-    if (a_.developer_fields) { Value d; d.bits = index & 0xFFFF; v.push_back(d); }
+    if (a_.developer_fields) {
+      Value d;
+      d.bits = index & 0xFFFF;
+      v.push_back(d);
+    }
 
     if (compressed)
       e.CompressedData(local, static_cast<uint8_t>(r.timestamp & 0x1F), v);
@@ -426,45 +472,71 @@ class ActivityWriter {
 
   void WriteLap(FileEncoder& e, const Lap& lap) {
     DefineOnce(e, kLocalLap, kMsgLap,
-               {{253, 4, kUint32}, {2, 4, kUint32}, {7, 4, kUint32}, {8, 4, kUint32},
-                {9, 4, kUint32}, {11, 2, kUint16}, {14, 2, kUint16}, {15, 1, kUint8},
-                {16, 1, kUint8}, {17, 1, kUint8}, {19, 2, kUint16}, {21, 2, kUint16},
+               {{253, 4, kUint32},
+                {2, 4, kUint32},
+                {7, 4, kUint32},
+                {8, 4, kUint32},
+                {9, 4, kUint32},
+                {11, 2, kUint16},
+                {14, 2, kUint16},
+                {15, 1, kUint8},
+                {16, 1, kUint8},
+                {17, 1, kUint8},
+                {19, 2, kUint16},
+                {21, 2, kUint16},
                 {111, 4, kUint32}});
     const int64_t end = lap.start + static_cast<int64_t>(std::llround(lap.elapsed));
-    e.Data(kLocalLap, {Time(end), Time(lap.start), U32(lap.elapsed, 1000), U32(lap.timer, 1000),
-                       U32(lap.distance, 100), U16(lap.calories), U16(lap.max_speed, 1000),
-                       U8(lap.avg_heartrate), U8(lap.max_heartrate), U8(lap.avg_cadence),
-                       U16(lap.avg_power), U16(lap.ascent), U32(lap.max_speed, 1000)});
+    e.Data(kLocalLap, {Time(end), Time(lap.start), U32(lap.elapsed, 1000), U32(lap.timer, 1000), U32(lap.distance, 100),
+                       U16(lap.calories), U16(lap.max_speed, 1000), U8(lap.avg_heartrate), U8(lap.max_heartrate),
+                       U8(lap.avg_cadence), U16(lap.avg_power), U16(lap.ascent), U32(lap.max_speed, 1000)});
     last_time_ = end;
   }
 
   void WriteSession(FileEncoder& e, const Session& s, int64_t end) {
     DefineOnce(e, kLocalSession, kMsgSession,
-               {{253, 4, kUint32}, {2, 4, kUint32}, {5, 1, kEnum}, {6, 1, kEnum},
-                {7, 4, kUint32}, {8, 4, kUint32}, {9, 4, kUint32}, {11, 2, kUint16},
-                {14, 2, kUint16}, {15, 2, kUint16}, {16, 1, kUint8}, {17, 1, kUint8},
-                {18, 1, kUint8}, {20, 2, kUint16}, {21, 2, kUint16}, {22, 2, kUint16},
-                {48, 4, kUint32}, {124, 4, kUint32}, {125, 4, kUint32}});
+               {{253, 4, kUint32},
+                {2, 4, kUint32},
+                {5, 1, kEnum},
+                {6, 1, kEnum},
+                {7, 4, kUint32},
+                {8, 4, kUint32},
+                {9, 4, kUint32},
+                {11, 2, kUint16},
+                {14, 2, kUint16},
+                {15, 2, kUint16},
+                {16, 1, kUint8},
+                {17, 1, kUint8},
+                {18, 1, kUint8},
+                {20, 2, kUint16},
+                {21, 2, kUint16},
+                {22, 2, kUint16},
+                {48, 4, kUint32},
+                {124, 4, kUint32},
+                {125, 4, kUint32}});
     const int64_t start = s.start.value_or(a_.records.empty() ? a_.start : a_.records.front().timestamp);
     e.Data(kLocalSession,
-           {Time(end), Time(start), Enum(a_.sport), Enum(a_.sub_sport), U32(s.elapsed, 1000),
-            U32(s.timer, 1000), U32(s.distance, 100), U16(s.calories), U16(s.avg_speed, 1000),
-            U16(s.max_speed, 1000), U8(s.avg_heartrate), U8(s.max_heartrate), U8(s.avg_cadence),
-            U16(s.avg_power), U16(s.max_power), U16(s.ascent), U32(s.total_work),
-            U32(s.avg_speed, 1000), U32(s.max_speed, 1000)});
+           {Time(end), Time(start), Enum(a_.sport), Enum(a_.sub_sport), U32(s.elapsed, 1000), U32(s.timer, 1000),
+            U32(s.distance, 100), U16(s.calories), U16(s.avg_speed, 1000), U16(s.max_speed, 1000), U8(s.avg_heartrate),
+            U8(s.max_heartrate), U8(s.avg_cadence), U16(s.avg_power), U16(s.max_power), U16(s.ascent),
+            U32(s.total_work), U32(s.avg_speed, 1000), U32(s.max_speed, 1000)});
     last_time_ = end;
   }
 
   void WriteActivity(FileEncoder& e, int64_t end) {
     DefineOnce(e, kLocalActivity, kMsgActivity,
-               {{253, 4, kUint32}, {0, 4, kUint32}, {1, 2, kUint16}, {2, 1, kEnum},
-                {3, 1, kEnum}, {4, 1, kEnum}, {5, 4, kUint32}});
+               {{253, 4, kUint32},
+                {0, 4, kUint32},
+                {1, 2, kUint16},
+                {2, 1, kEnum},
+                {3, 1, kEnum},
+                {4, 1, kEnum},
+                {5, 4, kUint32}});
     std::optional<double> timer;
     if (a_.session) timer = a_.session->timer;
     Value local = Invalid(kUint32);
     if (a_.utc_offset) local = Time(end + *a_.utc_offset);
-    e.Data(kLocalActivity, {Time(end), U32(timer, 1000), U16(1), Enum(0 /* manual */),
-                            Enum(26 /* activity */), Enum(1 /* stop */), local});
+    e.Data(kLocalActivity, {Time(end), U32(timer, 1000), U16(1), Enum(0 /* manual */), Enum(26 /* activity */),
+                            Enum(1 /* stop */), local});
     last_time_ = end;
   }
 
@@ -485,9 +557,8 @@ class ActivityWriter {
 uint16_t Crc16(const void* data, size_t size, uint16_t crc) {
   // FIT's CRC: CRC-16/ARC, computed a nibble at a time as the FIT protocol
   // document describes it.
-  static constexpr std::array<uint16_t, 16> kTable = {
-      0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-      0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400};
+  static constexpr std::array<uint16_t, 16> kTable = {0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+                                                      0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400};
   const auto* p = static_cast<const uint8_t*>(data);
   for (size_t i = 0; i < size; ++i) {
     uint16_t tmp = kTable[crc & 0xF];

@@ -34,15 +34,13 @@ inline constexpr int64_t kFitEpochUnix = 631065600;
 
 // FIT `sport` and `sub_sport` enum values the fixtures use (FIT profile).
 namespace sport {
-inline constexpr uint8_t kGeneric = 0, kRunning = 1, kCycling = 2, kTransition = 3,
-                         kFitnessEquipment = 4, kSwimming = 5, kTraining = 10,
-                         kWalking = 11, kCrossCountrySkiing = 12, kAlpineSkiing = 13,
+inline constexpr uint8_t kGeneric = 0, kRunning = 1, kCycling = 2, kTransition = 3, kFitnessEquipment = 4,
+                         kSwimming = 5, kTraining = 10, kWalking = 11, kCrossCountrySkiing = 12, kAlpineSkiing = 13,
                          kRowing = 15, kHiking = 17, kEBiking = 21;
 }
 namespace sub_sport {
-inline constexpr uint8_t kGeneric = 0, kTreadmill = 1, kStreet = 2, kTrail = 3,
-                         kIndoorCycling = 6, kRoad = 7, kMountain = 8, kLapSwimming = 17,
-                         kOpenWater = 18, kStrengthTraining = 20, kEBikeFitness = 28,
+inline constexpr uint8_t kGeneric = 0, kTreadmill = 1, kStreet = 2, kTrail = 3, kIndoorCycling = 6, kRoad = 7,
+                         kMountain = 8, kLapSwimming = 17, kOpenWater = 18, kStrengthTraining = 20, kEBikeFitness = 28,
                          kVirtualActivity = 58, kGravelCycling = 46;
 }
 // FIT `manufacturer` values the fixtures use.
@@ -72,10 +70,10 @@ struct Record {
 
 // One `lap` message, written at its end (timestamp = start + elapsed).
 struct Lap {
-  int64_t start = 0;  // Unix seconds
-  double elapsed = 0;  // s, wall clock
-  double timer = 0;    // s, timer running
-  std::optional<double> distance;  // m
+  int64_t start = 0;                // Unix seconds
+  double elapsed = 0;               // s, wall clock
+  double timer = 0;                 // s, timer running
+  std::optional<double> distance;   // m
   std::optional<double> max_speed;  // m/s
   std::optional<double> avg_heartrate, max_heartrate;
   std::optional<double> avg_cadence;
@@ -86,10 +84,10 @@ struct Lap {
 
 // The `session` message's totals; nullopt fields are written as invalid.
 struct Session {
-  std::optional<int64_t> start;  // Unix seconds; default: first record's time
-  std::optional<double> elapsed, timer;  // s
-  std::optional<double> distance;        // m
-  std::optional<double> calories;        // kcal
+  std::optional<int64_t> start;                // Unix seconds; default: first record's time
+  std::optional<double> elapsed, timer;        // s
+  std::optional<double> distance;              // m
+  std::optional<double> calories;              // kcal
   std::optional<double> avg_speed, max_speed;  // m/s (written to both legacy and enhanced fields)
   std::optional<double> avg_heartrate, max_heartrate;
   std::optional<double> avg_cadence;
@@ -106,7 +104,7 @@ enum class Enhanced {
 };
 
 struct Activity {
-  int64_t start = 0;  // Unix seconds; file_id.time_created and the first timer start
+  int64_t start = 0;                  // Unix seconds; file_id.time_created and the first timer start
   std::optional<int32_t> utc_offset;  // s, local minus UTC; writes activity.local_timestamp
   uint8_t sport = sport::kRunning;
   uint8_t sub_sport = sub_sport::kGeneric;
@@ -135,8 +133,8 @@ struct Activity {
                                        // in halves, each file with its own header,
                                        // definitions and CRC
   Enhanced enhanced = Enhanced::kBoth;
-  int header_size = 14;                // 14 (with header CRC) or 12 (without)
-  bool zero_header_crc = false;        // 14-byte header whose CRC is 0 ("not computed")
+  int header_size = 14;          // 14 (with header CRC) or 12 (without)
+  bool zero_header_crc = false;  // 14-byte header whose CRC is 0 ("not computed")
 };
 
 // The bytes of the .fit file.

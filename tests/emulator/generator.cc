@@ -23,11 +23,11 @@ namespace {
 
 struct Sport {
   const char *sport;
-  int weight;             // out of 100
-  double dmin, dmax;      // km; 0/0: duration based
-  double vmin, vmax;      // m/s
-  double emin, emax;      // elevation gain, m per km
-  double gps_p;           // GPS track when not on a trainer
+  int weight;         // out of 100
+  double dmin, dmax;  // km; 0/0: duration based
+  double vmin, vmax;  // m/s
+  double emin, emax;  // elevation gain, m per km
+  double gps_p;       // GPS track when not on a trainer
   double trainer_p;
   double hr_p;
   double cmin, cmax;      // cadence, 0: none
@@ -42,8 +42,7 @@ const std::vector<Sport> &sports() {
       {"TrailRun", 6, 5, 32, 1.8, 3.0, 20, 80, 1, 0, 0.85, 75, 88, 0.05, 0, 0, "Trail Run"},
       {"Ride", 15, 20, 160, 6, 10, 3, 15, 1, 0, 0.75, 80, 95, 0.55, 0, 0, "Ride"},
       {"GravelRide", 5, 20, 110, 5, 8, 5, 15, 1, 0, 0.7, 78, 90, 0.4, 0, 0, "Gravel Ride"},
-      {"MountainBikeRide", 4, 10, 55, 3.5, 6, 15, 40, 1, 0, 0.7, 70, 85, 0.3, 0, 0,
-       "Mountain Bike Ride"},
+      {"MountainBikeRide", 4, 10, 55, 3.5, 6, 15, 40, 1, 0, 0.7, 70, 85, 0.3, 0, 0, "Mountain Bike Ride"},
       {"VirtualRide", 6, 15, 70, 7, 10.5, 3, 15, 0.5, 1, 0.8, 82, 95, 1, 0, 0, "Virtual Ride"},
       {"EBikeRide", 2, 15, 60, 5, 8, 5, 20, 1, 0, 0.4, 65, 80, 0.3, 0, 0, "E-Bike Ride"},
       {"Swim", 6, 1, 4, 0.6, 1.2, 0, 0, 0.4, 0, 0.5, 0, 0, 0, 0, 0, "Swim"},
@@ -126,11 +125,13 @@ const std::vector<std::string> &hostile_names() {
         "trailing dot and space. ",
         "Cafe\xcc\x81 ride (NFD)",
         "Café ride (NFC)",
-        "\xe2\x80\xae" "gnp.exe right-to-left override",
+        "\xe2\x80\xae"
+        "gnp.exe right-to-left override",
         "percent %2F and %00 and %s",
         "semi;colon|pipe*star?question:colon",
         "Zero\xe2\x80\x8bwidth space",
-        "\xef\xbb\xbf" "BOM run",
+        "\xef\xbb\xbf"
+        "BOM run",
         "한강 라이딩",
         "सुबह की दौड़",
         "วิ่งตอนเช้า",
@@ -193,8 +194,20 @@ const char *daypart(int local_hour) {
 }
 
 enum Special {
-  kManual, kManualOld, kTrainerRide, kTreadmill, kOnlyMe, kOnlyMe2, kFollowers, kSameMinuteDup,
-  kSameMinute, kLocalDate, kOldStyle, kIntNumbers, kNoGear, kSpecialCount
+  kManual,
+  kManualOld,
+  kTrainerRide,
+  kTreadmill,
+  kOnlyMe,
+  kOnlyMe2,
+  kFollowers,
+  kSameMinuteDup,
+  kSameMinute,
+  kLocalDate,
+  kOldStyle,
+  kIntNumbers,
+  kNoGear,
+  kSpecialCount
 };
 
 int64_t spread(int64_t k, int64_t K, int64_t N) {
@@ -244,8 +257,7 @@ void fill_stats(Activity &a, Rng &r, int sport, bool force_manual, bool force_tr
     a.distance = round_to(v * static_cast<double>(a.moving_time), 0.1);
   }
   a.elapsed_time = a.moving_time;
-  if (!a.manual && r.chance(0.5))
-    a.elapsed_time += r.range(0, a.moving_time * 15 / 100);
+  if (!a.manual && r.chance(0.5)) a.elapsed_time += r.range(0, a.moving_time * 15 / 100);
   a.elev_gain = round_to(a.distance / 1000 * r.uniform(sp.emin, sp.emax), 0.1);
   if (a.int_numbers) a.elev_gain = std::round(a.elev_gain);
   if (!a.gps && a.sport_type != "VirtualRide") a.elev_gain = 0;
@@ -277,22 +289,32 @@ void fill_stats(Activity &a, Rng &r, int sport, bool force_manual, bool force_tr
   }
   a.calories = round_to(static_cast<double>(a.moving_time) / 60 * r.uniform(5, 12), 0.1);
 
-  if (a.type == "Run") a.workout_type = r.chance(0.8) ? 0 : static_cast<int>(r.range(1, 3));
-  else if (ride) a.workout_type = r.chance(0.8) ? 10 : static_cast<int>(r.range(11, 12));
+  if (a.type == "Run")
+    a.workout_type = r.chance(0.8) ? 0 : static_cast<int>(r.range(1, 3));
+  else if (ride)
+    a.workout_type = r.chance(0.8) ? 10 : static_cast<int>(r.range(11, 12));
 
   const std::string &st = a.sport_type;
-  if (st == "Ride" || st == "VirtualRide") a.gear_id = "b12345";
-  else if (st == "GravelRide") a.gear_id = "b23456";
-  else if (st == "MountainBikeRide") a.gear_id = "b34567";
-  else if (st == "TrailRun") a.gear_id = "g78901";
-  else if (st == "Run" || st == "Walk" || st == "Hike") a.gear_id = r.chance(0.7) ? "g67890" : "g89012";
+  if (st == "Ride" || st == "VirtualRide")
+    a.gear_id = "b12345";
+  else if (st == "GravelRide")
+    a.gear_id = "b23456";
+  else if (st == "MountainBikeRide")
+    a.gear_id = "b34567";
+  else if (st == "TrailRun")
+    a.gear_id = "g78901";
+  else if (st == "Run" || st == "Walk" || st == "Hike")
+    a.gear_id = r.chance(0.7) ? "g67890" : "g89012";
   if (a.gear_id && r.chance(0.12)) a.gear_id.reset();
 
   a.commute = (ride || a.type == "Run") && !a.trainer && r.chance(0.05);
   const double vis = r.unit();
-  if (vis < 0.06) a.visibility = "only_me";
-  else if (vis < 0.11) a.visibility = "followers_only";
-  else a.visibility = "everyone";
+  if (vis < 0.06)
+    a.visibility = "only_me";
+  else if (vis < 0.11)
+    a.visibility = "followers_only";
+  else
+    a.visibility = "everyone";
   a.is_private = a.visibility == "only_me";
 
   a.achievement_count = r.chance(0.3) ? static_cast<int>(r.range(1, 6)) : 0;
@@ -304,29 +326,38 @@ void fill_stats(Activity &a, Rng &r, int sport, bool force_manual, bool force_tr
   if (r.chance(0.3)) a.description = pick(r, descriptions());
 
   if (!a.manual) {
-    static const std::vector<std::string> foot = {"Garmin Forerunner 965", "Garmin fēnix 7X",
-                                                  "Apple Watch Ultra 2", "COROS PACE 3",
-                                                  "Polar Vantage V3", "Strava iPhone App"};
-    static const std::vector<std::string> bike = {"Garmin Edge 840", "Wahoo ELEMNT BOLT",
-                                                  "Hammerhead Karoo 2", "Strava Android App"};
-    if (st == "VirtualRide") a.device_name = "Zwift";
-    else if (st == "Rowing" && a.trainer) a.device_name = "Concept2 PM5";
-    else if (ride) a.device_name = pick(r, bike);
-    else a.device_name = pick(r, foot);
+    static const std::vector<std::string> foot = {"Garmin Forerunner 965", "Garmin fēnix 7X",  "Apple Watch Ultra 2",
+                                                  "COROS PACE 3",          "Polar Vantage V3", "Strava iPhone App"};
+    static const std::vector<std::string> bike = {"Garmin Edge 840", "Wahoo ELEMNT BOLT", "Hammerhead Karoo 2",
+                                                  "Strava Android App"};
+    if (st == "VirtualRide")
+      a.device_name = "Zwift";
+    else if (st == "Rowing" && a.trainer)
+      a.device_name = "Concept2 PM5";
+    else if (ride)
+      a.device_name = pick(r, bike);
+    else
+      a.device_name = pick(r, foot);
     const std::string &dn = a.device_name;
-    if (dn == "Zwift") a.external_id = "zwift-activity-" + dec_digits(r, 19) + ".fit";
-    else if (dn.rfind("Garmin", 0) == 0) a.external_id = "garmin_ping_" + dec_digits(r, 12);
-    else if (dn.rfind("Wahoo", 0) == 0) a.external_id = dec_digits(r, 13) + ".fit";
+    if (dn == "Zwift")
+      a.external_id = "zwift-activity-" + dec_digits(r, 19) + ".fit";
+    else if (dn.rfind("Garmin", 0) == 0)
+      a.external_id = "garmin_ping_" + dec_digits(r, 12);
+    else if (dn.rfind("Wahoo", 0) == 0)
+      a.external_id = dec_digits(r, 13) + ".fit";
     else if (dn.rfind("Strava", 0) == 0)
-      a.external_id = hex_digits(r, 8) + "-" + hex_digits(r, 4) + "-" + hex_digits(r, 4) + "-" +
-                      hex_digits(r, 4) + "-" + hex_digits(r, 12) + "-activity.fit";
-    else a.external_id = hex_digits(r, 32) + ".fit";
+      a.external_id = hex_digits(r, 8) + "-" + hex_digits(r, 4) + "-" + hex_digits(r, 4) + "-" + hex_digits(r, 4) +
+                      "-" + hex_digits(r, 12) + "-activity.fit";
+    else
+      a.external_id = hex_digits(r, 32) + ".fit";
     a.upload_id = a.id + 1000000000LL + r.range(0, 999);
   }
   // Optional keys without data: mostly left out, sometimes null.
   for (unsigned k = 0; k < kOptKeyCount; ++k) {
-    if (r.chance(0.2)) a.null_mask |= 1u << k;
-    else a.omit_mask |= 1u << k;
+    if (r.chance(0.2))
+      a.null_mask |= 1u << k;
+    else
+      a.omit_mask |= 1u << k;
   }
   a.latlng_null = !a.has_gps() && r.chance(0.2);
 }
@@ -368,8 +399,8 @@ const std::vector<Gear> &gear_list() {
 std::string type_for_sport(const std::string &s) {
   if (s == "TrailRun" || s == "VirtualRun") return "Run";
   if (s == "GravelRide" || s == "MountainBikeRide" || s == "EMountainBikeRide") return "Ride";
-  if (s == "Padel" || s == "Pickleball" || s == "Badminton" || s == "Squash" ||
-      s == "TableTennis" || s == "Tennis" || s == "HighIntensityIntervalTraining")
+  if (s == "Padel" || s == "Pickleball" || s == "Badminton" || s == "Squash" || s == "TableTennis" || s == "Tennis" ||
+      s == "HighIntensityIntervalTraining")
     return "Workout";
   return s;
 }
@@ -378,9 +409,7 @@ bool is_foot_sport(const std::string &s) {
   return s == "Run" || s == "TrailRun" || s == "Walk" || s == "Hike" || s == "VirtualRun";
 }
 
-bool is_ride_type(const std::string &t) {
-  return t == "Ride" || t == "VirtualRide" || t == "EBikeRide";
-}
+bool is_ride_type(const std::string &t) { return t == "Ride" || t == "VirtualRide" || t == "EBikeRide"; }
 
 Generated generate(const GenParams &p) {
   Generated out;
@@ -444,10 +473,14 @@ Generated generate(const GenParams &p) {
     a.hidden = p.hidden_every > 0 && (i + 1) % p.hidden_every == 0;
     a.seed = mix64(p.seed ^ mix64(static_cast<uint64_t>(a.id)));
     const int ni = name_at[static_cast<size_t>(i)];
-    if (ni >= 0) a.name = hn[static_cast<size_t>(ni)];
-    else if (r.chance(0.15)) a.name = pick(r, custom_names());
-    else if (a.sport_type == "VirtualRide" && r.chance(0.5)) a.name = "Zwift - Watopia Figure 8 in Watopia";
-    else a.name = default_name(a, sport);
+    if (ni >= 0)
+      a.name = hn[static_cast<size_t>(ni)];
+    else if (r.chance(0.15))
+      a.name = pick(r, custom_names());
+    else if (a.sport_type == "VirtualRide" && r.chance(0.5))
+      a.name = "Zwift - Watopia Figure 8 in Watopia";
+    else
+      a.name = default_name(a, sport);
     out.activities.push_back(std::move(a));
   }
 
@@ -499,14 +532,14 @@ Generated generate(const GenParams &p) {
           if (*it > first && *it < p.end) ts.push_back(*it);
       }
       for (int64_t T : ts) {
-        auto it = std::lower_bound(acts.begin(), acts.end(), T,
-                                   [](const Activity &a, int64_t t) { return a.start < t; });
+        auto it =
+            std::lower_bound(acts.begin(), acts.end(), T, [](const Activity &a, int64_t t) { return a.start < t; });
         size_t j = static_cast<size_t>(it - acts.begin());
         if (j >= acts.size()) j = acts.size() - 1;
         const bool fall_back = offset_at(z, T) < offset_at(z, T - 1);
         if (fall_back && j + 1 < acts.size() && fits(j, T - 1800 + 7) &&
             (j + 2 >= acts.size() || T + 1800 + 7 < acts[j + 2].start)) {
-          acts[j].start = T - 1800 + 7;  // 01:30:07 daylight time
+          acts[j].start = T - 1800 + 7;      // 01:30:07 daylight time
           acts[j + 1].start = T + 1800 + 7;  // 01:30:07 standard time
           set_zone(acts[j], zi);
           set_zone(acts[j + 1], zi);

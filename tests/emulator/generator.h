@@ -39,32 +39,43 @@ uint64_t mix64(uint64_t x);
 
 // Bits of Activity::omit_mask / null_mask, one per optional key.
 enum OptKey : unsigned {
-  kWorkoutType, kAvgCadence, kAvgHr, kMaxHr, kAvgWatts, kWeightedWatts, kKilojoules,
-  kDeviceWatts, kElevHigh, kElevLow, kAvgTemp, kSufferScore, kOptKeyCount
+  kWorkoutType,
+  kAvgCadence,
+  kAvgHr,
+  kMaxHr,
+  kAvgWatts,
+  kWeightedWatts,
+  kKilojoules,
+  kDeviceWatts,
+  kElevHigh,
+  kElevLow,
+  kAvgTemp,
+  kSufferScore,
+  kOptKeyCount
 };
 
 struct Activity {
   int64_t id = 0;
-  int64_t start = 0;       // start_date, UTC epoch seconds (sort key)
-  int zone = 0;            // index into zones(), or -1 when only label/offset are known
-  std::string timezone;    // "(GMT+01:00) Europe/Berlin"
-  int utc_offset = 0;      // seconds in force at start
+  int64_t start = 0;     // start_date, UTC epoch seconds (sort key)
+  int zone = 0;          // index into zones(), or -1 when only label/offset are known
+  std::string timezone;  // "(GMT+01:00) Europe/Berlin"
+  int utc_offset = 0;    // seconds in force at start
   std::string name;
   std::string sport_type;
-  std::string type;        // deprecated type
+  std::string type;  // deprecated type
   std::optional<std::string> description;
   double distance = 0;
   int64_t moving_time = 0, elapsed_time = 0;
   double elev_gain = 0;
-  double base_alt = 0;     // lowest altitude of the track
+  double base_alt = 0;  // lowest altitude of the track
   bool manual = false, trainer = false, commute = false, is_private = false, flagged = false;
-  bool gps = false;        // has a GPS track (ignored when manual)
+  bool gps = false;          // has a GPS track (ignored when manual)
   bool latlng_null = false;  // old-style record: start_latlng/end_latlng null when no GPS
   bool int_numbers = false;  // integral floats written as JSON integers
-  bool hidden = false;     // --hidden-every: never listed, 404 everywhere
+  bool hidden = false;       // --hidden-every: never listed, 404 everywhere
   std::string visibility = "everyone";
   std::optional<std::string> gear_id;
-  int workout_type = -1;   // -1: none
+  int workout_type = -1;  // -1: none
   double max_speed = 0;
   bool has_hr = false;
   double avg_hr = 0, max_hr = 0;
@@ -85,7 +96,7 @@ struct Activity {
   uint32_t omit_mask = 0;     // optional key without data: left out ...
   uint32_t null_mask = 0;     // ... or written as null
   uint64_t seed = 0;          // streams, laps, efforts
-  ojson extra;  // fields set through the control API (null or object)
+  ojson extra;                // fields set through the control API (null or object)
 
   bool has_streams() const { return !manual; }
   bool has_gps() const { return gps && !manual; }
@@ -100,7 +111,7 @@ struct Gear {
 struct GenParams {
   int64_t count = 50;
   uint64_t seed = 1;
-  int64_t end = 0;          // epoch second: all starts are before this
+  int64_t end = 0;  // epoch second: all starts are before this
   int64_t athlete_id = 3141592653LL;
   int64_t hidden_every = 0;
 };
@@ -121,7 +132,6 @@ Generated generate(const GenParams &p);
 
 // A fresh activity for the control API: generated like the others from
 // (seed, id), starting at `start` (UTC) unless fields override it.
-Activity generate_one(uint64_t seed, int64_t id, int64_t start, int64_t index_for_hidden,
-                      int64_t hidden_every);
+Activity generate_one(uint64_t seed, int64_t id, int64_t start, int64_t index_for_hidden, int64_t hidden_every);
 
 }  // namespace emu

@@ -80,9 +80,8 @@ int run_export(const emu::Config &cfg, const std::string &dir, bool german, bool
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr,
                "wrote export of %lld activities (%lld FIT, %lld GPX, %lld TCX files, %lld manual) to %s in %.2f s\n",
-               static_cast<long long>(st.activities), static_cast<long long>(st.fit),
-               static_cast<long long>(st.gpx), static_cast<long long>(st.tcx),
-               static_cast<long long>(st.manual), dir.c_str(), secs);
+               static_cast<long long>(st.activities), static_cast<long long>(st.fit), static_cast<long long>(st.gpx),
+               static_cast<long long>(st.tcx), static_cast<long long>(st.manual), dir.c_str(), secs);
   return 0;
 }
 
@@ -99,28 +98,45 @@ int main(int argc, char **argv) {
       if (i + 1 >= argc) usage((a + " needs a value").c_str());
       return argv[++i];
     };
-    if (a == "--port") cfg.port = static_cast<int>(to_i64(a, val(), 0));
-    else if (a == "--port-file") cfg.port_file = val();
-    else if (a == "--activities") cfg.activities = to_i64(a, val(), 0);
-    else if (a == "--seed") cfg.seed = static_cast<uint64_t>(to_i64(a, val(), 0));
+    if (a == "--port")
+      cfg.port = static_cast<int>(to_i64(a, val(), 0));
+    else if (a == "--port-file")
+      cfg.port_file = val();
+    else if (a == "--activities")
+      cfg.activities = to_i64(a, val(), 0);
+    else if (a == "--seed")
+      cfg.seed = static_cast<uint64_t>(to_i64(a, val(), 0));
     else if (a == "--end") {
       const std::string v = val();
       auto t = emu::parse_iso(v);
       if (!t || v.size() != 10) usage("--end wants YYYY-MM-DD");
       cfg.end = *t;
-    } else if (a == "--athlete-id") cfg.athlete_id = to_i64(a, val(), 1);
-    else if (a == "--client-id") cfg.client_id = val();
-    else if (a == "--client-secret") cfg.client_secret = val();
-    else if (a == "--limit") pair(a, val(), cfg.limits.limit_s, cfg.limits.limit_d);
-    else if (a == "--read-limit") pair(a, val(), cfg.limits.read_s, cfg.limits.read_d);
-    else if (a == "--window") cfg.limits.window = to_i64(a, val(), 1);
-    else if (a == "--day") cfg.limits.day = to_i64(a, val(), 1);
-    else if (a == "--token-lifetime") cfg.token_lifetime = to_i64(a, val(), 0);
-    else if (a == "--grant-scope") cfg.grant_scope = emu::parse_scopes(val());
-    else if (a == "--deny") cfg.deny = true;
-    else if (a == "--samples") cfg.samples = static_cast<int>(to_i64(a, val(), 2));
-    else if (a == "--hidden-every") cfg.hidden_every = to_i64(a, val(), 0);
-    else if (a == "--threads") cfg.threads = static_cast<int>(to_i64(a, val(), 2));
+    } else if (a == "--athlete-id")
+      cfg.athlete_id = to_i64(a, val(), 1);
+    else if (a == "--client-id")
+      cfg.client_id = val();
+    else if (a == "--client-secret")
+      cfg.client_secret = val();
+    else if (a == "--limit")
+      pair(a, val(), cfg.limits.limit_s, cfg.limits.limit_d);
+    else if (a == "--read-limit")
+      pair(a, val(), cfg.limits.read_s, cfg.limits.read_d);
+    else if (a == "--window")
+      cfg.limits.window = to_i64(a, val(), 1);
+    else if (a == "--day")
+      cfg.limits.day = to_i64(a, val(), 1);
+    else if (a == "--token-lifetime")
+      cfg.token_lifetime = to_i64(a, val(), 0);
+    else if (a == "--grant-scope")
+      cfg.grant_scope = emu::parse_scopes(val());
+    else if (a == "--deny")
+      cfg.deny = true;
+    else if (a == "--samples")
+      cfg.samples = static_cast<int>(to_i64(a, val(), 2));
+    else if (a == "--hidden-every")
+      cfg.hidden_every = to_i64(a, val(), 0);
+    else if (a == "--threads")
+      cfg.threads = static_cast<int>(to_i64(a, val(), 2));
     else if (a == "--write-export") {
       export_dir = val();
       if (export_dir.empty()) usage("--write-export needs a directory");
@@ -129,9 +145,12 @@ int main(int argc, char **argv) {
       if (v != "en" && v != "de") usage("--export-lang wants en or de");
       export_german = v == "de";
       export_opts = true;
-    } else if (a == "--export-old-header") export_old = export_opts = true;
-    else if (a == "-h" || a == "--help") usage(nullptr);
-    else usage(("unknown option " + a).c_str());
+    } else if (a == "--export-old-header")
+      export_old = export_opts = true;
+    else if (a == "-h" || a == "--help")
+      usage(nullptr);
+    else
+      usage(("unknown option " + a).c_str());
   }
 
   if (export_opts && export_dir.empty()) usage("--export-lang and --export-old-header need --write-export DIR");
@@ -146,8 +165,8 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   emu::Emulator server(cfg);
-  std::fprintf(stderr, "strava-emulator: generated %lld activities in %.3f s\n",
-               static_cast<long long>(cfg.activities), server.generation_seconds());
+  std::fprintf(stderr, "strava-emulator: generated %lld activities in %.3f s\n", static_cast<long long>(cfg.activities),
+               server.generation_seconds());
   const int port = server.bind();
   if (port <= 0) {
     std::fprintf(stderr, "strava-emulator: cannot bind 127.0.0.1:%d\n", cfg.port);

@@ -27,8 +27,10 @@ ojson num(double v, bool as_int) {
 }
 
 void opt(ojson &o, const char *key, const Activity &a, OptKey k, bool has, ojson value) {
-  if (has) o[key] = std::move(value);
-  else if (a.null_mask & (1u << k)) o[key] = nullptr;
+  if (has)
+    o[key] = std::move(value);
+  else if (a.null_mask & (1u << k))
+    o[key] = nullptr;
 }
 
 ojson ref(int64_t id, int state) {
@@ -49,9 +51,20 @@ std::string hex_of(uint64_t a, uint64_t b, uint64_t c, size_t len) {
 // Keys that only the detailed representation carries (control-API extras
 // with these names are not copied into summaries).
 bool detail_only_key(const std::string &k) {
-  static const char *keys[] = {"description", "calories", "laps", "splits_metric", "splits_standard",
-                               "best_efforts", "segment_efforts", "gear", "photos", "device_name",
-                               "embed_token", "hide_from_home", "available_zones", "similar_activities"};
+  static const char *keys[] = {"description",
+                               "calories",
+                               "laps",
+                               "splits_metric",
+                               "splits_standard",
+                               "best_efforts",
+                               "segment_efforts",
+                               "gear",
+                               "photos",
+                               "device_name",
+                               "embed_token",
+                               "hide_from_home",
+                               "available_zones",
+                               "similar_activities"};
   for (const char *x : keys)
     if (k == x) return true;
   return false;
@@ -91,9 +104,12 @@ std::vector<size_t> cut_by_distance(const Streams &s, double unit, bool keep_par
     if (i >= s.n - 1) break;
     b.push_back(i);
   }
-  if (keep_partial || b.size() == 1) b.push_back(s.n - 1);
-  else if (s.distance.back() - s.distance[b.back()] > 0.5) b.push_back(s.n - 1);
-  else b.back() = s.n - 1;
+  if (keep_partial || b.size() == 1)
+    b.push_back(s.n - 1);
+  else if (s.distance.back() - s.distance[b.back()] > 0.5)
+    b.push_back(s.n - 1);
+  else
+    b.back() = s.n - 1;
   return b;
 }
 
@@ -176,9 +192,12 @@ ojson laps_from(const Activity &a, const RenderCtx &ctx, const Streams &s) {
   }
   double unit = 0;
   if (a.distance > 0) {
-    if (is_foot_sport(a.sport_type)) unit = 1000;
-    else if (a.sport_type == "Swim") unit = 100;
-    else if ((a.seed >> 7) & 1) unit = 10000;
+    if (is_foot_sport(a.sport_type))
+      unit = 1000;
+    else if (a.sport_type == "Swim")
+      unit = 100;
+    else if ((a.seed >> 7) & 1)
+      unit = 10000;
   }
   std::vector<size_t> b = unit > 0 ? cut_by_distance(s, unit, true) : std::vector<size_t>{0, s.n - 1};
   for (size_t k = 0; k + 1 < b.size(); ++k) {
@@ -202,7 +221,8 @@ ojson splits_from(const Activity &a, const Streams &s, double unit) {
     o["moving_time"] = st.moving;
     o["split"] = k + 1;
     o["average_speed"] = speed(st.distance, st.moving);
-    o["average_grade_adjusted_speed"] = st.moving > 0 ? ojson(speed(st.distance + std::max(0.0, st.alt_diff) * 4, st.moving)) : ojson(nullptr);
+    o["average_grade_adjusted_speed"] =
+        st.moving > 0 ? ojson(speed(st.distance + std::max(0.0, st.alt_diff) * 4, st.moving)) : ojson(nullptr);
     if (st.hr >= 0) o["average_heartrate"] = st.hr;
     o["pace_zone"] = static_cast<int>((a.seed >> (k % 60)) % 6);
     out.push_back(std::move(o));
@@ -211,11 +231,19 @@ ojson splits_from(const Activity &a, const Streams &s, double unit) {
 }
 
 ojson best_efforts_from(const Activity &a, const RenderCtx &ctx, const Streams &s) {
-  static const std::pair<const char *, double> targets[] = {
-      {"400m", 400},       {"1/2 mile", 804.67}, {"1K", 1000},     {"1 mile", 1609.34},
-      {"2 mile", 3218.69}, {"5K", 5000},         {"10K", 10000},   {"15K", 15000},
-      {"10 mile", 16093.4}, {"20K", 20000},      {"Half-Marathon", 21097.5},
-      {"30K", 30000},      {"Marathon", 42195}};
+  static const std::pair<const char *, double> targets[] = {{"400m", 400},
+                                                            {"1/2 mile", 804.67},
+                                                            {"1K", 1000},
+                                                            {"1 mile", 1609.34},
+                                                            {"2 mile", 3218.69},
+                                                            {"5K", 5000},
+                                                            {"10K", 10000},
+                                                            {"15K", 15000},
+                                                            {"10 mile", 16093.4},
+                                                            {"20K", 20000},
+                                                            {"Half-Marathon", 21097.5},
+                                                            {"30K", 30000},
+                                                            {"Marathon", 42195}};
   ojson out = ojson::array();
   const int64_t local = a.start + a.utc_offset;
   int k = 0;
@@ -256,9 +284,8 @@ ojson best_efforts_from(const Activity &a, const RenderCtx &ctx, const Streams &
   return out;
 }
 
-const char *const kStreamKeys[] = {"time",    "distance", "latlng", "altitude", "velocity_smooth",
-                                   "heartrate", "cadence", "watts", "temp",     "moving",
-                                   "grade_smooth"};
+const char *const kStreamKeys[] = {"time",    "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
+                                   "cadence", "watts",    "temp",   "moving",   "grade_smooth"};
 
 bool stream_data(const Streams &s, const std::string &key, ojson &data) {
   data = ojson::array();
@@ -583,8 +610,7 @@ ojson laps_json(const Activity &a, const RenderCtx &ctx) {
   return laps_from(a, ctx, s);
 }
 
-ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<std::string> &keys,
-                   bool key_by_type) {
+ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<std::string> &keys, bool key_by_type) {
   const Streams s = make_streams(a, ctx.samples);
   ojson out = key_by_type ? ojson::object() : ojson::array();
   const char *series = a.distance > 0 ? "distance" : "time";
@@ -598,8 +624,10 @@ ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<st
     o["series_type"] = series;
     o["original_size"] = s.n;
     o["resolution"] = "high";
-    if (key_by_type) out[k] = std::move(o);
-    else out.push_back(std::move(o));
+    if (key_by_type)
+      out[k] = std::move(o);
+    else
+      out.push_back(std::move(o));
   }
   return out;
 }

@@ -16,7 +16,7 @@ namespace emu {
 
 struct RenderCtx {
   int64_t athlete_id = 0;
-  int samples = 200;                            // max stream samples
+  int samples = 200;                                             // max stream samples
   const std::map<std::string, double> *gear_distance = nullptr;  // for detail "gear"
 };
 
@@ -27,11 +27,11 @@ struct Streams {
   std::vector<std::pair<double, double>> latlng;  // empty without GPS
   std::vector<double> altitude;                   // empty without altitude
   std::vector<double> velocity;
-  std::vector<int> heartrate;                     // empty without HR
-  std::vector<bool> hr_null;                      // dropouts (written as null)
-  std::vector<int> cadence, watts, temp;          // empty when absent
+  std::vector<int> heartrate;             // empty without HR
+  std::vector<bool> hr_null;              // dropouts (written as null)
+  std::vector<int> cadence, watts, temp;  // empty when absent
   std::vector<bool> moving;
-  std::vector<double> grade;                      // with altitude only
+  std::vector<double> grade;  // with altitude only
 };
 
 Streams make_streams(const Activity &a, int samples);
@@ -41,16 +41,14 @@ ojson summary_json(const Activity &a, const RenderCtx &ctx);
 ojson detail_json(const Activity &a, const RenderCtx &ctx);
 ojson laps_json(const Activity &a, const RenderCtx &ctx);
 // keys: requested stream types (unknown/unavailable ones are left out).
-ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<std::string> &keys,
-                   bool key_by_type);
+ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<std::string> &keys, bool key_by_type);
 
-ojson athlete_json(int64_t id, int64_t end, bool detailed,
-                   const std::map<std::string, double> &gear_distance);
+ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gear_distance);
 ojson zones_json();
 ojson gear_json(const Gear &g, double distance);
 
 // Strava error body {"message":…,"errors":[{"resource","field","code"}]}.
-ojson error_json(const std::string &message, const std::string &resource = "",
-                 const std::string &field = "", const std::string &code = "");
+ojson error_json(const std::string &message, const std::string &resource = "", const std::string &field = "",
+                 const std::string &code = "");
 
 }  // namespace emu

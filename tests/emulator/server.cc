@@ -72,8 +72,7 @@ std::string logged_query(const httplib::Request &req) {
     std::string kv = in.substr(p, e - p);
     const size_t eq = kv.find('=');
     const std::string k = kv.substr(0, eq);
-    if (eq != std::string::npos &&
-        (k == "access_token" || k == "client_secret" || k == "refresh_token" || k == "code"))
+    if (eq != std::string::npos && (k == "access_token" || k == "client_secret" || k == "refresh_token" || k == "code"))
       kv = k + "=REDACTED";
     out += (out.empty() && p == 0 ? "" : "&") + kv;
     p = e + 1;
@@ -185,8 +184,8 @@ void Emulator::serve(const Req &req, Res &res, const std::string &endpoint, bool
   bool limited = false;
   if (api) {
     const RateLimiter::Snapshot pre = rl_.snapshot(now);
-    const bool over = pre.use_s >= pre.l.limit_s || pre.use_d >= pre.l.limit_d ||
-                      pre.ruse_s >= pre.l.read_s || pre.ruse_d >= pre.l.read_d;
+    const bool over = pre.use_s >= pre.l.limit_s || pre.use_d >= pre.l.limit_d || pre.ruse_s >= pre.l.read_s ||
+                      pre.ruse_d >= pre.l.read_d;
     if (!over) fault = faults_.take(req.path);
     limited = !rl_.admit(now, over || (fault && fault->kind == "429"), rs);
   } else {
@@ -408,7 +407,8 @@ void Emulator::h_laps(const Req &req, Res &res) {
 void Emulator::h_athlete(const Req &req, Res &res) {
   auto scopes = authenticate(req, res);
   if (!scopes) return;
-  send(res, 200, athlete_json(cfg_.athlete_id, cfg_.end, scopes->count("profile:read_all") > 0, store_->gear_distance()));
+  send(res, 200,
+       athlete_json(cfg_.athlete_id, cfg_.end, scopes->count("profile:read_all") > 0, store_->gear_distance()));
 }
 
 void Emulator::h_zones(const Req &req, Res &res) {
@@ -527,8 +527,7 @@ void Emulator::h_token(const Req &req, Res &res) {
   o["expires_in"] = std::max<int64_t>(0, t->expires_at - now);
   o["refresh_token"] = t->refresh;
   o["access_token"] = t->access;
-  if (gt == "authorization_code")
-    o["athlete"] = athlete_json(cfg_.athlete_id, cfg_.end, false, {});
+  if (gt == "authorization_code") o["athlete"] = athlete_json(cfg_.athlete_id, cfg_.end, false, {});
   send(res, 200, o);
 }
 
@@ -619,19 +618,20 @@ void Emulator::routes() {
     const int64_t athlete = cfg_.athlete_id;
     const int samples = cfg_.samples;
     res.status = 200;
-    res.set_chunked_content_provider(kJson, [acts, gd, pos, summary, athlete, samples](size_t, httplib::DataSink &sink) {
-      RenderCtx ctx{athlete, samples, gd.get()};
-      std::string chunk = *pos == 0 ? "[" : "";
-      const size_t end = std::min(acts->size(), *pos + 64);
-      for (; *pos < end; ++*pos) {
-        if (*pos) chunk += ',';
-        chunk += dump(summary ? summary_json((*acts)[*pos], ctx) : detail_json((*acts)[*pos], ctx));
-      }
-      if (*pos >= acts->size()) chunk += ']';
-      if (!sink.write(chunk.data(), chunk.size())) return false;
-      if (*pos >= acts->size()) sink.done();
-      return true;
-    });
+    res.set_chunked_content_provider(
+        kJson, [acts, gd, pos, summary, athlete, samples](size_t, httplib::DataSink &sink) {
+          RenderCtx ctx{athlete, samples, gd.get()};
+          std::string chunk = *pos == 0 ? "[" : "";
+          const size_t end = std::min(acts->size(), *pos + 64);
+          for (; *pos < end; ++*pos) {
+            if (*pos) chunk += ',';
+            chunk += dump(summary ? summary_json((*acts)[*pos], ctx) : detail_json((*acts)[*pos], ctx));
+          }
+          if (*pos >= acts->size()) chunk += ']';
+          if (!sink.write(chunk.data(), chunk.size())) return false;
+          if (*pos >= acts->size()) sink.done();
+          return true;
+        });
   });
   s.Get(R"(/_emulator/activities/([^/]+))", [this](const Req &req, Res &res) {
     int64_t id = 0;
@@ -762,8 +762,10 @@ void Emulator::routes() {
     const bool api = req.path.rfind("/api/v3", 0) == 0;
     const bool oauth = req.path.rfind("/oauth/", 0) == 0;
     auto nf = [](const Req &, Res &r) { send_error(r, 404, "Record Not Found", "", "", ""); };
-    if (api || oauth) serve(req, res, "other", api, nf);
-    else send(res, 404, message("error", "not found"));
+    if (api || oauth)
+      serve(req, res, "other", api, nf);
+    else
+      send(res, 404, message("error", "not found"));
   };
   s.Get(".*", fallback);
   s.Post(".*", fallback);

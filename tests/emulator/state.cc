@@ -11,9 +11,7 @@ namespace emu {
 
 namespace {
 
-bool by_start(const Activity &a, const Activity &b) {
-  return a.start != b.start ? a.start < b.start : a.id < b.id;
-}
+bool by_start(const Activity &a, const Activity &b) { return a.start != b.start ? a.start < b.start : a.id < b.id; }
 
 bool visible_public(const Activity &a) { return !a.hidden && a.visibility == "everyone"; }
 
@@ -131,10 +129,10 @@ bool ActivityStore::apply(Activity &a, const ojson &f, std::string &err) {
     return true;
   };
   static const std::set<std::string> core = {
-      "id", "name", "sport_type", "type", "description", "private", "visibility", "gear_id",
-      "distance", "moving_time", "elapsed_time", "total_elevation_gain", "manual", "trainer",
-      "commute", "flagged", "workout_type", "start_date", "start_date_local", "utc_offset",
-      "timezone", "has_heartrate"};
+      "id",           "name",     "sport_type",   "type",         "description",          "private",    "visibility",
+      "gear_id",      "distance", "moving_time",  "elapsed_time", "total_elevation_gain", "manual",     "trainer",
+      "commute",      "flagged",  "workout_type", "start_date",   "start_date_local",     "utc_offset", "timezone",
+      "has_heartrate"};
 
   if (!str("name", a.name)) return false;
   if (f.contains("sport_type")) {
@@ -143,9 +141,12 @@ bool ActivityStore::apply(Activity &a, const ojson &f, std::string &err) {
   }
   if (!str("type", a.type)) return false;
   if (f.contains("description")) {
-    if (f["description"].is_null()) a.description.reset();
-    else if (f["description"].is_string()) a.description = f["description"].get<std::string>();
-    else return err = "description must be a string or null", false;
+    if (f["description"].is_null())
+      a.description.reset();
+    else if (f["description"].is_string())
+      a.description = f["description"].get<std::string>();
+    else
+      return err = "description must be a string or null", false;
   }
   if (f.contains("visibility")) {
     std::string v;
@@ -160,9 +161,12 @@ bool ActivityStore::apply(Activity &a, const ojson &f, std::string &err) {
     if (!f.contains("visibility")) a.visibility = a.is_private ? "only_me" : "everyone";
   }
   if (f.contains("gear_id")) {
-    if (f["gear_id"].is_null()) a.gear_id.reset();
-    else if (f["gear_id"].is_string()) a.gear_id = f["gear_id"].get<std::string>();
-    else return err = "gear_id must be a string or null", false;
+    if (f["gear_id"].is_null())
+      a.gear_id.reset();
+    else if (f["gear_id"].is_string())
+      a.gear_id = f["gear_id"].get<std::string>();
+    else
+      return err = "gear_id must be a string or null", false;
   }
   if (!number("distance", a.distance) || !integer("moving_time", a.moving_time) ||
       !integer("elapsed_time", a.elapsed_time) || !number("total_elevation_gain", a.elev_gain) ||
@@ -173,9 +177,12 @@ bool ActivityStore::apply(Activity &a, const ojson &f, std::string &err) {
   if (a.elapsed_time < a.moving_time) a.elapsed_time = a.moving_time;
   if (a.has_hr && a.avg_hr <= 0) a.avg_hr = 140, a.max_hr = 170;
   if (f.contains("workout_type")) {
-    if (f["workout_type"].is_null()) a.workout_type = -1;
-    else if (f["workout_type"].is_number_integer()) a.workout_type = f["workout_type"].get<int>();
-    else return err = "workout_type must be an integer or null", false;
+    if (f["workout_type"].is_null())
+      a.workout_type = -1;
+    else if (f["workout_type"].is_number_integer())
+      a.workout_type = f["workout_type"].get<int>();
+    else
+      return err = "workout_type must be an integer or null", false;
   }
   // Time fields: start_date (UTC), start_date_local (wall clock), utc_offset, timezone.
   if (f.contains("timezone")) {
@@ -188,8 +195,10 @@ bool ActivityStore::apply(Activity &a, const ojson &f, std::string &err) {
   }
   std::optional<int64_t> start, local;
   if (f.contains("start_date")) {
-    if (f["start_date"].is_number()) start = f["start_date"].get<int64_t>();
-    else if (f["start_date"].is_string()) start = parse_iso(f["start_date"].get<std::string>());
+    if (f["start_date"].is_number())
+      start = f["start_date"].get<int64_t>();
+    else if (f["start_date"].is_string())
+      start = parse_iso(f["start_date"].get<std::string>());
     if (!start) return err = "start_date must be ISO-8601 or epoch seconds", false;
   }
   if (f.contains("start_date_local")) {
@@ -209,8 +218,10 @@ bool ActivityStore::apply(Activity &a, const ojson &f, std::string &err) {
   } else if (local && start) {
     a.utc_offset = static_cast<int>(*local - *start);
   } else if (local) {
-    if (zone) a.start = local_to_utc(*zone, *local);
-    else a.start = *local - a.utc_offset;
+    if (zone)
+      a.start = local_to_utc(*zone, *local);
+    else
+      a.start = *local - a.utc_offset;
     a.utc_offset = static_cast<int>(*local - a.start);
   } else if (zone && (start || f.contains("timezone"))) {
     a.utc_offset = offset_at(*zone, a.start);
@@ -343,7 +354,7 @@ std::set<std::string> parse_scopes(const std::string &s) {
 
 std::string join_scopes(const std::set<std::string> &s) {
   // Strava's order: read, read_all, profile:*, activity:*.
-  static const char *order[] = {"read", "read_all", "profile:read_all", "profile:write",
+  static const char *order[] = {"read",          "read_all",          "profile:read_all", "profile:write",
                                 "activity:read", "activity:read_all", "activity:write"};
   std::string out;
   for (const char *k : order)
@@ -352,8 +363,8 @@ std::string join_scopes(const std::set<std::string> &s) {
 }
 
 bool valid_scope(const std::string &s) {
-  return s == "read" || s == "read_all" || s == "profile:read_all" || s == "profile:write" ||
-         s == "activity:read" || s == "activity:read_all" || s == "activity:write";
+  return s == "read" || s == "read_all" || s == "profile:read_all" || s == "profile:write" || s == "activity:read" ||
+         s == "activity:read_all" || s == "activity:write";
 }
 
 Auth::Auth(int64_t lifetime) : lifetime_(lifetime) {
@@ -380,8 +391,8 @@ std::string Auth::mint_code(const std::set<std::string> &scopes, int64_t now) {
   return c;
 }
 
-std::optional<Auth::TokenReply> Auth::exchange_code(const std::string &code, int64_t now,
-                                                    std::string &resource, std::string &field) {
+std::optional<Auth::TokenReply> Auth::exchange_code(const std::string &code, int64_t now, std::string &resource,
+                                                    std::string &field) {
   std::lock_guard lk(mu_);
   auto it = codes_.find(code);
   if (it == codes_.end() || it->second.used || now >= it->second.expires_at) {
@@ -509,9 +520,9 @@ void RateLimiter::configure(const ojson &b, int64_t now) {
 // ---------------------------------------------------------------- faults
 
 bool Faults::valid_kind(const std::string &k) {
-  static const std::set<std::string> kinds = {"500",  "502",       "503", "html", "empty500",
-                                              "timeout", "slow",   "malformed", "truncated", "cut",
-                                              "401", "404", "429", "inactive", "comma", "deep", "huge", "huge_chunked"};
+  static const std::set<std::string> kinds = {"500",  "502",       "503",       "html", "empty500", "timeout",
+                                              "slow", "malformed", "truncated", "cut",  "401",      "404",
+                                              "429",  "inactive",  "comma",     "deep", "huge",     "huge_chunked"};
   return kinds.count(k) > 0;
 }
 
@@ -558,9 +569,8 @@ std::optional<Fault> Faults::take(const std::string &path) {
 // ---------------------------------------------------------------- metrics
 
 const std::vector<std::string> &Metrics::endpoints() {
-  static const std::vector<std::string> e = {"list",  "activity", "streams", "laps",
-                                             "athlete", "zones",  "stats",   "gear",
-                                             "token", "authorize", "deauthorize", "other"};
+  static const std::vector<std::string> e = {"list",  "activity", "streams", "laps",      "athlete",     "zones",
+                                             "stats", "gear",     "token",   "authorize", "deauthorize", "other"};
   return e;
 }
 

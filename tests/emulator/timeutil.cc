@@ -47,9 +47,8 @@ std::string iso_z(int64_t epoch) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ",
-                static_cast<long long>(y), m, d, static_cast<int>(secs / 3600),
-                static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(y), m, d,
+                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
   return buf;
 }
 
@@ -65,17 +64,14 @@ static bool digits(std::string_view s, size_t pos, size_t n, int64_t &out) {
 
 std::optional<int64_t> parse_iso(std::string_view s) {
   int64_t y, mo, d, h = 0, mi = 0, se = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d))
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
   size_t p = 10;
   int64_t offset = 0;
   if (p < s.size()) {
     if (s[p] != 'T' && s[p] != ' ') return std::nullopt;
-    if (!digits(s, p + 1, 2, h) || s.size() < p + 6 || s[p + 3] != ':' ||
-        !digits(s, p + 4, 2, mi))
-      return std::nullopt;
+    if (!digits(s, p + 1, 2, h) || s.size() < p + 6 || s[p + 3] != ':' || !digits(s, p + 4, 2, mi)) return std::nullopt;
     p += 6;
     if (p < s.size() && s[p] == ':') {
       if (!digits(s, p + 1, 2, se)) return std::nullopt;
@@ -103,8 +99,8 @@ std::optional<int64_t> parse_iso(std::string_view s) {
     }
     if (p != s.size() || h > 23 || mi > 59 || se > 60) return std::nullopt;
   }
-  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-         h * 3600 + mi * 60 + se - offset;
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60 + se -
+         offset;
 }
 
 const std::vector<Zone> &zones() {
@@ -174,13 +170,11 @@ struct BrPeriod {
   int sy, sm, sd, ey, em, ed;
 };
 static const BrPeriod kBrazil[] = {
-    {1999, 10, 3, 2000, 2, 27},  {2000, 10, 8, 2001, 2, 18},  {2001, 10, 14, 2002, 2, 17},
-    {2002, 11, 3, 2003, 2, 16},  {2003, 10, 19, 2004, 2, 15}, {2004, 11, 2, 2005, 2, 20},
-    {2005, 10, 16, 2006, 2, 19}, {2006, 11, 5, 2007, 2, 25},  {2007, 10, 14, 2008, 2, 17},
-    {2008, 10, 19, 2009, 2, 15}, {2009, 10, 18, 2010, 2, 21}, {2010, 10, 17, 2011, 2, 20},
-    {2011, 10, 16, 2012, 2, 26}, {2012, 10, 21, 2013, 2, 17}, {2013, 10, 20, 2014, 2, 16},
-    {2014, 10, 19, 2015, 2, 22}, {2015, 10, 18, 2016, 2, 21}, {2016, 10, 16, 2017, 2, 19},
-    {2017, 10, 15, 2018, 2, 18}, {2018, 11, 4, 2019, 2, 17},
+    {1999, 10, 3, 2000, 2, 27},  {2000, 10, 8, 2001, 2, 18},  {2001, 10, 14, 2002, 2, 17}, {2002, 11, 3, 2003, 2, 16},
+    {2003, 10, 19, 2004, 2, 15}, {2004, 11, 2, 2005, 2, 20},  {2005, 10, 16, 2006, 2, 19}, {2006, 11, 5, 2007, 2, 25},
+    {2007, 10, 14, 2008, 2, 17}, {2008, 10, 19, 2009, 2, 15}, {2009, 10, 18, 2010, 2, 21}, {2010, 10, 17, 2011, 2, 20},
+    {2011, 10, 16, 2012, 2, 26}, {2012, 10, 21, 2013, 2, 17}, {2013, 10, 20, 2014, 2, 16}, {2014, 10, 19, 2015, 2, 22},
+    {2015, 10, 18, 2016, 2, 21}, {2016, 10, 16, 2017, 2, 19}, {2017, 10, 15, 2018, 2, 18}, {2018, 11, 4, 2019, 2, 17},
 };
 
 static int64_t br_start(const BrPeriod &p) {
@@ -242,8 +236,7 @@ std::string timezone_label(const Zone &z) {
   const int o = z.std_offset;
   const int a = o < 0 ? -o : o;
   char buf[96];
-  std::snprintf(buf, sizeof buf, "(GMT%c%02d:%02d) %s", o < 0 ? '-' : '+', a / 3600,
-                a / 60 % 60, z.name);
+  std::snprintf(buf, sizeof buf, "(GMT%c%02d:%02d) %s", o < 0 ? '-' : '+', a / 3600, a / 60 % 60, z.name);
   return buf;
 }
 

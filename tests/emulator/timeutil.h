@@ -31,8 +31,8 @@ std::optional<int64_t> parse_iso(std::string_view s);
 enum class DstRule { None, US, EU, AU, NZ, BR };
 
 struct Zone {
-  const char *name;     // IANA name
-  int std_offset;       // seconds east of UTC, standard time
+  const char *name;  // IANA name
+  int std_offset;    // seconds east of UTC, standard time
   DstRule rule;
   double lat, lng;      // a home location in the zone (track start)
   const char *country;  // location_country

@@ -38,14 +38,17 @@ namespace {
 
 std::string Describe(const ColumnValue& v) {
   switch (v.kind) {
-    case ColumnValue::kNull: return "NULL";
-    case ColumnValue::kInt: return "int " + std::to_string(v.i);
+    case ColumnValue::kNull:
+      return "NULL";
+    case ColumnValue::kInt:
+      return "int " + std::to_string(v.i);
     case ColumnValue::kReal: {
       char buf[64];
       std::snprintf(buf, sizeof buf, "real %.17g", v.d);
       return buf;
     }
-    case ColumnValue::kText: return "text " + fuzz::Show(v.s);
+    case ColumnValue::kText:
+      return "text " + fuzz::Show(v.s);
   }
   return "";
 }
@@ -53,10 +56,14 @@ std::string Describe(const ColumnValue& v) {
 bool Same(const ColumnValue& a, const ColumnValue& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case ColumnValue::kNull: return true;
-    case ColumnValue::kInt: return a.i == b.i;
-    case ColumnValue::kReal: return std::memcmp(&a.d, &b.d, sizeof a.d) == 0 || (std::isnan(a.d) && std::isnan(b.d));
-    case ColumnValue::kText: return a.s == b.s;
+    case ColumnValue::kNull:
+      return true;
+    case ColumnValue::kInt:
+      return a.i == b.i;
+    case ColumnValue::kReal:
+      return std::memcmp(&a.d, &b.d, sizeof a.d) == 0 || (std::isnan(a.d) && std::isnan(b.d));
+    case ColumnValue::kText:
+      return a.s == b.s;
   }
   return false;
 }
@@ -113,9 +120,9 @@ void CheckActivity(const Json& j) {
   for (const ActivityColumn* c : ActivitiesCsvColumns()) values.push_back(row.columns[static_cast<size_t>(c - base)]);
   const std::string line = ActivityCsvRow(j);
   FUZZ_CHECK(line == ActivityCsvRow(values), fuzz::Show(line));
-  FUZZ_CHECK(row.csv_row_size == static_cast<int64_t>(line.size()),
-             "csv_row_size " + std::to_string(row.csv_row_size) + " rendered " + std::to_string(line.size()) + ": " +
-                 fuzz::Show(line));
+  FUZZ_CHECK(row.csv_row_size == static_cast<int64_t>(line.size()), "csv_row_size " + std::to_string(row.csv_row_size) +
+                                                                        " rendered " + std::to_string(line.size()) +
+                                                                        ": " + fuzz::Show(line));
   std::string error;
   auto records = fuzz::ParseCsv(ActivitiesCsvHeader() + line, error);
   FUZZ_CHECK(records && records->size() == 2, error + "\n" + fuzz::Show(line));
@@ -151,8 +158,7 @@ void CheckPage(std::string_view body) {
     for (const Json& item : page) nlohmann_accepts = nlohmann_accepts && ValidateActivity(item).ok();
   auto rows = ParseActivityPage(body);
   if (!rows.ok()) {
-    FUZZ_CHECK(!nlohmann_accepts,
-               "ParseActivityPage refused a page nlohmann accepts: " + rows.status().message());
+    FUZZ_CHECK(!nlohmann_accepts, "ParseActivityPage refused a page nlohmann accepts: " + rows.status().message());
     return;
   }
   FUZZ_CHECK(nlohmann_accepts, "ParseActivityPage accepted a page nlohmann refuses");
@@ -169,8 +175,8 @@ void CheckPage(std::string_view body) {
     FUZZ_CHECK(row.columns.size() == want.columns.size(), "");
     for (size_t c = 0; c < row.columns.size(); ++c)
       FUZZ_CHECK(Same(row.columns[c], want.columns[c]), std::string(ActivityColumns()[c].name) + ": page " +
-                                                              Describe(row.columns[c]) + ", nlohmann " +
-                                                              Describe(want.columns[c]));
+                                                            Describe(row.columns[c]) + ", nlohmann " +
+                                                            Describe(want.columns[c]));
     FUZZ_CHECK(row.json_size == want.json_size,
                "json_size " + std::to_string(row.json_size) + " want " + std::to_string(want.json_size));
     FUZZ_CHECK(row.csv_row_size == want.csv_row_size,
@@ -178,7 +184,6 @@ void CheckPage(std::string_view body) {
     FUZZ_CHECK(static_cast<int64_t>(RenderJsonText(row.json).size()) == row.json_size, fuzz::Show(row.json));
   }
 }
-
 
 // The deepest nesting of a valid JSON text, by nlohmann's SAX parser
 // (iterative, so any depth); sax_parse returns false when it is not JSON.

@@ -22,14 +22,15 @@ namespace fuzz {
 // Prints what failed and traps, so libFuzzer saves the input as a crash.
 [[noreturn]] inline void Fail(const char* file, int line, const char* what, std::string_view detail) {
   std::fprintf(stderr, "\n%s:%d: CHECK FAILED: %s\n", file, line, what);
-  if (!detail.empty()) std::fprintf(stderr, "  %.*s\n", static_cast<int>(std::min<size_t>(detail.size(), 4000)), detail.data());
+  if (!detail.empty())
+    std::fprintf(stderr, "  %.*s\n", static_cast<int>(std::min<size_t>(detail.size(), 4000)), detail.data());
   std::fflush(stderr);
   __builtin_trap();
 }
 
-#define FUZZ_CHECK(cond, detail)                                          \
-  do {                                                                    \
-    if (!(cond)) ::fuzz::Fail(__FILE__, __LINE__, #cond, (detail));       \
+#define FUZZ_CHECK(cond, detail)                                    \
+  do {                                                              \
+    if (!(cond)) ::fuzz::Fail(__FILE__, __LINE__, #cond, (detail)); \
   } while (0)
 
 // Printable form of bytes, for messages: non-printable bytes as \xNN.
@@ -79,8 +80,7 @@ inline CodePoint DecodeStrict(std::string_view s, size_t pos) {
     if ((b(pos + i) & 0xC0) != 0x80) return {};
     cp = cp << 6 | (b(pos + i) & 0x3F);
   }
-  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return {};
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {};
   return {cp, n};
 }
 
@@ -161,7 +161,8 @@ inline std::optional<std::vector<std::vector<std::string>>> ParseCsv(std::string
           return error = "text after a closing quote at byte " + std::to_string(i), std::nullopt;
       } else {
         while (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n') {
-          if (text[i] == '"') return error = "quote inside an unquoted field at byte " + std::to_string(i), std::nullopt;
+          if (text[i] == '"')
+            return error = "quote inside an unquoted field at byte " + std::to_string(i), std::nullopt;
           field += text[i++];
         }
       }

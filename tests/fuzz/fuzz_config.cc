@@ -60,12 +60,14 @@ void CheckConfig(const Config& c) {
   for (Millis d : {c.timeout, c.rate_window, c.rate_day, c.retry_base}) FUZZ_CHECK(d.count() > 0, "");
   FUZZ_CHECK(c.base_url.starts_with("https://") || c.base_url.starts_with("http://"), c.base_url);
   FUZZ_CHECK(!c.base_url.ends_with("/") && c.base_url.find("://") + 3 < c.base_url.size(), c.base_url);
-  static const std::vector<std::string> kKnown = {"time", "distance", "latlng", "altitude", "velocity_smooth",
-                                                  "heartrate", "cadence", "watts", "temp", "moving", "grade_smooth"};
+  static const std::vector<std::string> kKnown = {"time",        "distance", "latlng", "altitude", "velocity_smooth",
+                                                  "heartrate",   "cadence",  "watts",  "temp",     "moving",
+                                                  "grade_smooth"};
   for (size_t i = 0; i < c.streams.size(); ++i) {
     FUZZ_CHECK(std::find(kKnown.begin(), kKnown.end(), c.streams[i]) != kKnown.end(), c.streams[i]);
-    FUZZ_CHECK(std::find(c.streams.begin() + static_cast<long>(i) + 1, c.streams.end(), c.streams[i]) == c.streams.end(),
-               c.streams[i]);
+    FUZZ_CHECK(
+        std::find(c.streams.begin() + static_cast<long>(i) + 1, c.streams.end(), c.streams[i]) == c.streams.end(),
+        c.streams[i]);
   }
   FUZZ_CHECK(std::all_of(c.client_id.begin(), c.client_id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }),
              c.client_id);

@@ -131,9 +131,9 @@ void CheckCsvReader(std::string_view text, uint32_t seed) {
   FUZZ_CHECK(whole.records.size() == streamed.records.size(),
              std::to_string(whole.records.size()) + " records / streamed " + std::to_string(streamed.records.size()));
   for (size_t i = 0; i < whole.records.size(); ++i) {
-    FUZZ_CHECK(whole.records[i] == streamed.records[i],
-               "record " + std::to_string(i) + ": " + ShowRecord(whole.records[i]) + " / streamed " +
-                   ShowRecord(streamed.records[i]));
+    FUZZ_CHECK(whole.records[i] == streamed.records[i], "record " + std::to_string(i) + ": " +
+                                                            ShowRecord(whole.records[i]) + " / streamed " +
+                                                            ShowRecord(streamed.records[i]));
     FUZZ_CHECK(whole.lines[i] == streamed.lines[i], "record " + std::to_string(i) + " line");
     FUZZ_CHECK(!whole.records[i].empty(), "a record without fields");
     FUZZ_CHECK(whole.lines[i] >= 1 && (i == 0 || whole.lines[i] > whole.lines[i - 1]), "lines go forward");
@@ -163,13 +163,13 @@ std::string DiffActivity(const ExportActivity& a, const ExportActivity& b) {
     return "text";
   if (a.commute != b.commute || a.flagged != b.flagged) return "flags";
   const std::optional<double> ExportActivity::*numbers[] = {
-      &ExportActivity::elapsed_time,  &ExportActivity::moving_time,     &ExportActivity::distance,
-      &ExportActivity::max_speed,     &ExportActivity::average_speed,   &ExportActivity::elevation_gain,
-      &ExportActivity::elevation_loss, &ExportActivity::elevation_low,  &ExportActivity::elevation_high,
-      &ExportActivity::max_grade,     &ExportActivity::average_grade,   &ExportActivity::max_heartrate,
-      &ExportActivity::average_heartrate, &ExportActivity::max_cadence, &ExportActivity::average_cadence,
-      &ExportActivity::max_watts,     &ExportActivity::average_watts,   &ExportActivity::weighted_average_watts,
-      &ExportActivity::kilojoules,    &ExportActivity::calories,        &ExportActivity::relative_effort,
+      &ExportActivity::elapsed_time,       &ExportActivity::moving_time,   &ExportActivity::distance,
+      &ExportActivity::max_speed,          &ExportActivity::average_speed, &ExportActivity::elevation_gain,
+      &ExportActivity::elevation_loss,     &ExportActivity::elevation_low, &ExportActivity::elevation_high,
+      &ExportActivity::max_grade,          &ExportActivity::average_grade, &ExportActivity::max_heartrate,
+      &ExportActivity::average_heartrate,  &ExportActivity::max_cadence,   &ExportActivity::average_cadence,
+      &ExportActivity::max_watts,          &ExportActivity::average_watts, &ExportActivity::weighted_average_watts,
+      &ExportActivity::kilojoules,         &ExportActivity::calories,      &ExportActivity::relative_effort,
       &ExportActivity::perceived_exertion, &ExportActivity::average_temp};
   for (size_t i = 0; i < std::size(numbers); ++i) {
     if (!SameOptional(a.*numbers[i], b.*numbers[i])) return "number " + std::to_string(i);
@@ -182,19 +182,29 @@ void CheckSane(const ExportActivity& a) {
   // 1900-01-01 to 2200-12-31 (ParseExportDate's years).
   FUZZ_CHECK(a.start_date >= -2208988800.0 && a.start_date < 7289654400.0, std::to_string(a.start_date));
   const std::pair<const char*, std::optional<double> ExportActivity::*> numbers[] = {
-      {"elapsed_time", &ExportActivity::elapsed_time},   {"moving_time", &ExportActivity::moving_time},
-      {"distance", &ExportActivity::distance},           {"max_speed", &ExportActivity::max_speed},
-      {"average_speed", &ExportActivity::average_speed}, {"elevation_gain", &ExportActivity::elevation_gain},
-      {"elevation_loss", &ExportActivity::elevation_loss}, {"elevation_low", &ExportActivity::elevation_low},
-      {"elevation_high", &ExportActivity::elevation_high}, {"max_grade", &ExportActivity::max_grade},
-      {"average_grade", &ExportActivity::average_grade}, {"max_heartrate", &ExportActivity::max_heartrate},
-      {"average_heartrate", &ExportActivity::average_heartrate}, {"max_cadence", &ExportActivity::max_cadence},
-      {"average_cadence", &ExportActivity::average_cadence}, {"max_watts", &ExportActivity::max_watts},
+      {"elapsed_time", &ExportActivity::elapsed_time},
+      {"moving_time", &ExportActivity::moving_time},
+      {"distance", &ExportActivity::distance},
+      {"max_speed", &ExportActivity::max_speed},
+      {"average_speed", &ExportActivity::average_speed},
+      {"elevation_gain", &ExportActivity::elevation_gain},
+      {"elevation_loss", &ExportActivity::elevation_loss},
+      {"elevation_low", &ExportActivity::elevation_low},
+      {"elevation_high", &ExportActivity::elevation_high},
+      {"max_grade", &ExportActivity::max_grade},
+      {"average_grade", &ExportActivity::average_grade},
+      {"max_heartrate", &ExportActivity::max_heartrate},
+      {"average_heartrate", &ExportActivity::average_heartrate},
+      {"max_cadence", &ExportActivity::max_cadence},
+      {"average_cadence", &ExportActivity::average_cadence},
+      {"max_watts", &ExportActivity::max_watts},
       {"average_watts", &ExportActivity::average_watts},
       {"weighted_average_watts", &ExportActivity::weighted_average_watts},
-      {"kilojoules", &ExportActivity::kilojoules},       {"calories", &ExportActivity::calories},
+      {"kilojoules", &ExportActivity::kilojoules},
+      {"calories", &ExportActivity::calories},
       {"relative_effort", &ExportActivity::relative_effort},
-      {"perceived_exertion", &ExportActivity::perceived_exertion}, {"average_temp", &ExportActivity::average_temp}};
+      {"perceived_exertion", &ExportActivity::perceived_exertion},
+      {"average_temp", &ExportActivity::average_temp}};
   for (const auto& [name, n] : numbers) {
     FUZZ_CHECK(!(a.*n) || std::isfinite(*(a.*n)), std::string(name) + " is not finite");
   }

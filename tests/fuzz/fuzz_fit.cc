@@ -65,8 +65,8 @@ std::string WithFixedCrcs(std::string bytes) {
       b[pos + 12] = static_cast<uint8_t>(crc & 0xFF);
       b[pos + 13] = static_cast<uint8_t>(crc >> 8);
     }
-    const uint64_t data = uint64_t{b[pos + 4]} | uint64_t{b[pos + 5]} << 8 | uint64_t{b[pos + 6]} << 16 |
-                          uint64_t{b[pos + 7]} << 24;
+    const uint64_t data =
+        uint64_t{b[pos + 4]} | uint64_t{b[pos + 5]} << 8 | uint64_t{b[pos + 6]} << 16 | uint64_t{b[pos + 7]} << 24;
     if (data + 2 > bytes.size() - pos - header) break;
     const size_t end = pos + header + static_cast<size_t>(data);
     const uint16_t crc = fit::Crc16(b + pos, end - pos);
@@ -119,7 +119,8 @@ void CheckValue(const std::string& what, const std::optional<double>& decoded, c
                 const Field& f) {
   const std::optional<double> raw = Raw(written, f);
   if (!raw) {
-    FUZZ_CHECK(!decoded, what + ": written " + fuzz::ShowValue(written) + " (invalid), decoded " + fuzz::ShowValue(decoded));
+    FUZZ_CHECK(!decoded,
+               what + ": written " + fuzz::ShowValue(written) + " (invalid), decoded " + fuzz::ShowValue(decoded));
     return;
   }
   FUZZ_CHECK(decoded, what + ": written " + fuzz::ShowValue(written) + ", decoded none");
@@ -131,16 +132,22 @@ void CheckValue(const std::string& what, const std::optional<double>& decoded, c
 // A value for a field: absent, ordinary, at an edge of what FIT holds, or not
 // a number at all.
 std::optional<double> AnyValue(FuzzedDataProvider& in, double lo, double hi) {
-  static constexpr double kSpecial[] = {0.0, -0.0, -0.5, -1.0, 0.49, 0.5, 1.5, 126.0, 126.5, 127.0, 254.0, 254.5,
-                                        255.0, 12606.0, 12606.9, 65.534, 65.5345, 65.535, 65535.0, 65534.4, 65534.5,
-                                        4294967.294, 42949672.94, 858993459.0, 1e300, -1e300, NAN, INFINITY,
-                                        -INFINITY, 5e-324, 89.99999999, 90.0, 90.00000001, -90.0, 179.9999999,
-                                        180.0, -180.0, -180.00000001};
+  static constexpr double kSpecial[] = {
+      0.0,         -0.0,   -0.5,        -1.0,     0.49,      0.5,          1.5,         126.0,
+      126.5,       127.0,  254.0,       254.5,    255.0,     12606.0,      12606.9,     65.534,
+      65.5345,     65.535, 65535.0,     65534.4,  65534.5,   4294967.294,  42949672.94, 858993459.0,
+      1e300,       -1e300, NAN,         INFINITY, -INFINITY, 5e-324,       89.99999999, 90.0,
+      90.00000001, -90.0,  179.9999999, 180.0,    -180.0,    -180.00000001};
   switch (in.ConsumeIntegralInRange(0, 4)) {
-    case 0: return std::nullopt;
-    case 1: return kSpecial[in.ConsumeIntegralInRange<size_t>(0, std::size(kSpecial) - 1)];
-    case 2: return static_cast<double>(in.ConsumeIntegralInRange<int64_t>(static_cast<int64_t>(lo), static_cast<int64_t>(hi)));
-    default: return in.ConsumeFloatingPointInRange(lo, hi);
+    case 0:
+      return std::nullopt;
+    case 1:
+      return kSpecial[in.ConsumeIntegralInRange<size_t>(0, std::size(kSpecial) - 1)];
+    case 2:
+      return static_cast<double>(
+          in.ConsumeIntegralInRange<int64_t>(static_cast<int64_t>(lo), static_cast<int64_t>(hi)));
+    default:
+      return in.ConsumeFloatingPointInRange(lo, hi);
   }
 }
 
@@ -219,7 +226,9 @@ Generated Generate(FuzzedDataProvider& in) {
   }
   g.lap_order.resize(a.laps.size());
   for (size_t i = 0; i < g.lap_order.size(); ++i) g.lap_order[i] = i;
-  const auto lap_end = [&a](size_t i) { return a.laps[i].start + static_cast<int64_t>(std::llround(a.laps[i].elapsed)); };
+  const auto lap_end = [&a](size_t i) {
+    return a.laps[i].start + static_cast<int64_t>(std::llround(a.laps[i].elapsed));
+  };
   std::stable_sort(g.lap_order.begin(), g.lap_order.end(), [&](size_t x, size_t y) { return lap_end(x) < lap_end(y); });
 
   if (in.ConsumeIntegralInRange(0, 4) == 0) {
@@ -251,8 +260,10 @@ void CheckPreferred(const std::string& what, const std::optional<double>& decode
                     const std::optional<double>& legacy_value, fit::Enhanced enhanced, const Field& legacy,
                     const Field& wide) {
   switch (enhanced) {
-    case fit::Enhanced::kLegacy: return CheckValue(what, decoded, value, legacy);
-    case fit::Enhanced::kEnhanced: return CheckValue(what, decoded, value, wide);
+    case fit::Enhanced::kLegacy:
+      return CheckValue(what, decoded, value, legacy);
+    case fit::Enhanced::kEnhanced:
+      return CheckValue(what, decoded, value, wide);
     case fit::Enhanced::kBoth:
       if (Raw(value, wide)) return CheckValue(what, decoded, value, wide);
       return CheckValue(what + " (legacy field)", decoded, legacy_value ? legacy_value : value, legacy);
@@ -273,12 +284,12 @@ void CheckRoundTrip(const Generated& g) {
     const fit::Record& r = a.records[i];
     const TrackPoint& p = t.points[i];
     const std::string at = "record " + std::to_string(i);
-    FUZZ_CHECK(p.time == static_cast<double>(r.timestamp), at + " time " + std::to_string(r.timestamp) + " decoded " +
-                                                                fuzz::ShowValue(p.time));
+    FUZZ_CHECK(p.time == static_cast<double>(r.timestamp),
+               at + " time " + std::to_string(r.timestamp) + " decoded " + fuzz::ShowValue(p.time));
     // A position needs both coordinates stored and in range.
     const std::optional<double> lat = Raw(r.lat, kSemicircles), lng = Raw(r.lng, kSemicircles);
-    const bool in_range = lat && lng && std::fabs(*lat * (180.0 / 2147483648.0)) <= 90 &&
-                          std::fabs(*lng * (180.0 / 2147483648.0)) <= 180;
+    const bool in_range =
+        lat && lng && std::fabs(*lat * (180.0 / 2147483648.0)) <= 90 && std::fabs(*lng * (180.0 / 2147483648.0)) <= 180;
     if (in_range) {
       CheckValue(at + " lat", p.lat, r.lat, kSemicircles);
       CheckValue(at + " lng", p.lng, r.lng, kSemicircles);
@@ -295,7 +306,8 @@ void CheckRoundTrip(const Generated& g) {
     CheckValue(at + " temp", p.temp, r.temperature, kS8);
     bool paused = false;
     for (const auto& [stop, resume] : a.pauses) paused |= r.timestamp > stop && r.timestamp < resume;
-    FUZZ_CHECK(p.moving == std::optional<bool>(!paused), at + (paused ? " in a pause, not marked so" : " moving, marked paused"));
+    FUZZ_CHECK(p.moving == std::optional<bool>(!paused),
+               at + (paused ? " in a pause, not marked so" : " moving, marked paused"));
   }
 
   FUZZ_CHECK(t.laps.size() == a.laps.size(), std::to_string(a.laps.size()) + " laps, " + std::to_string(t.laps.size()));
@@ -331,7 +343,8 @@ void CheckRoundTrip(const Generated& g) {
     return;
   }
   const fit::Session& w = *a.session;
-  const std::string want_sport = a.sport == 0xFF ? "" : SportTypeFromFit(a.sport, a.sub_sport == 0xFF ? 0 : a.sub_sport);
+  const std::string want_sport =
+      a.sport == 0xFF ? "" : SportTypeFromFit(a.sport, a.sub_sport == 0xFF ? 0 : a.sub_sport);
   FUZZ_CHECK(s.sport_type == want_sport, s.sport_type + " want " + want_sport);
   const int64_t start = w.start.value_or(a.records.empty() ? a.start : a.records.front().timestamp);
   FUZZ_CHECK(s.start_time == static_cast<double>(start), "session start " + fuzz::ShowValue(s.start_time));

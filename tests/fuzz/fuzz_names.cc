@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckInodes(raw, static_cast<int64_t>(raw >> 8));  // ids near Strava's, not only huge ones
 
   const std::string safe = SafeTitle(name);
-  FUZZ_CHECK(safe == fuzz::ReferenceSafeTitle(name), fuzz::Show(safe) + " want " + fuzz::Show(fuzz::ReferenceSafeTitle(name)));
+  FUZZ_CHECK(safe == fuzz::ReferenceSafeTitle(name),
+             fuzz::Show(safe) + " want " + fuzz::Show(fuzz::ReferenceSafeTitle(name)));
   FUZZ_CHECK(SafeTitle(safe) == safe, fuzz::Show(safe));
 
   auto start = ParseLocalStart(date);
@@ -56,9 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Any real date parses; a fixed one keeps the names checked for every input.
     start = LocalStart{2024, 5, 12, 7, 30};
   } else {
-    FUZZ_CHECK(start->year >= 0 && start->year <= 9999 && start->month >= 1 && start->month <= 12 &&
-                   start->day >= 1 && start->day <= 31 && start->hour >= 0 && start->hour <= 23 &&
-                   start->minute >= 0 && start->minute <= 59,
+    FUZZ_CHECK(start->year >= 0 && start->year <= 9999 && start->month >= 1 && start->month <= 12 && start->day >= 1 &&
+                   start->day <= 31 && start->hour >= 0 && start->hour <= 23 && start->minute >= 0 &&
+                   start->minute <= 59,
                fuzz::Show(date));
     const std::string year = YearFolderName(start->year), month = MonthFolderName(start->month);
     FUZZ_CHECK(year == date.substr(0, 4) && month == date.substr(5, 2), fuzz::Show(date));

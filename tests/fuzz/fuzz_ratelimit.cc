@@ -64,8 +64,9 @@ void CheckPair(const std::string& v) {
   }
 }
 
-const char* const kNames[] = {"X-RateLimit-Limit", "X-RateLimit-Usage", "X-ReadRateLimit-Limit",
-                              "X-ReadRateLimit-Usage", "x-ratelimit-usage", "X-Ratelimit-Limit", "Content-Type"};
+const char* const kNames[] = {"X-RateLimit-Limit",     "X-RateLimit-Usage", "X-ReadRateLimit-Limit",
+                              "X-ReadRateLimit-Usage", "x-ratelimit-usage", "X-Ratelimit-Limit",
+                              "Content-Type"};
 
 }  // namespace
 
@@ -87,8 +88,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (int i = 0; i < lines; ++i) {
           std::string line;
           switch (in.ConsumeIntegralInRange(0, 3)) {
-            case 0: line = in.ConsumeRandomLengthString(64); break;
-            case 1: line = "HTTP/1.1 200 OK\r\n"; break;
+            case 0:
+              line = in.ConsumeRandomLengthString(64);
+              break;
+            case 1:
+              line = "HTTP/1.1 200 OK\r\n";
+              break;
             default:
               line = std::string(kNames[in.ConsumeIntegralInRange<size_t>(0, std::size(kNames) - 1)]) + ":" +
                      in.ConsumeRandomLengthString(32) + "\r\n";
@@ -122,8 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // A window the headers put at the limit is never a go.
         bool full = false;
         for (const char* usage_name : {"X-RateLimit-Usage", "X-ReadRateLimit-Usage"}) {
-          const std::string limit_name = usage_name == std::string("X-RateLimit-Usage") ? "X-RateLimit-Limit"
-                                                                                        : "X-ReadRateLimit-Limit";
+          const std::string limit_name =
+              usage_name == std::string("X-RateLimit-Usage") ? "X-RateLimit-Limit" : "X-ReadRateLimit-Limit";
           auto u = r.header(usage_name), l = r.header(limit_name);
           if (!u || !l) continue;
           auto up = ParseRatePair(*u), lp = ParseRatePair(*l);

@@ -33,15 +33,47 @@ using namespace stravafs;
 namespace {
 
 double AnyDouble(FuzzedDataProvider& in) {
-  static constexpr double kSpecial[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.5, 1e15, 1e16, 1e21, 1e22, 123456789012345678.0,
-                                        9007199254740991.0, 9007199254740992.0, 9007199254740993.0, -9007199254740993.0,
-                                        1e300, -1e300, 5e-324, 2.2250738585072014e-308, 1e-7, 100.0, 255.5, 254.5,
-                                        65535.5, 65536.0, -0.5, 47.123456789, 8.5432101, NAN, INFINITY, -INFINITY,
-                                        9.2e18, -9.3e18, 1.7976931348623157e308};
+  static constexpr double kSpecial[] = {0.0,
+                                        -0.0,
+                                        1.0,
+                                        -1.0,
+                                        0.1,
+                                        0.5,
+                                        1e15,
+                                        1e16,
+                                        1e21,
+                                        1e22,
+                                        123456789012345678.0,
+                                        9007199254740991.0,
+                                        9007199254740992.0,
+                                        9007199254740993.0,
+                                        -9007199254740993.0,
+                                        1e300,
+                                        -1e300,
+                                        5e-324,
+                                        2.2250738585072014e-308,
+                                        1e-7,
+                                        100.0,
+                                        255.5,
+                                        254.5,
+                                        65535.5,
+                                        65536.0,
+                                        -0.5,
+                                        47.123456789,
+                                        8.5432101,
+                                        NAN,
+                                        INFINITY,
+                                        -INFINITY,
+                                        9.2e18,
+                                        -9.3e18,
+                                        1.7976931348623157e308};
   switch (in.ConsumeIntegralInRange(0, 3)) {
-    case 0: return kSpecial[in.ConsumeIntegralInRange<size_t>(0, std::size(kSpecial) - 1)];
-    case 1: return static_cast<double>(in.ConsumeIntegral<int32_t>());
-    case 2: return static_cast<double>(in.ConsumeIntegral<int16_t>()) / 8.0;
+    case 0:
+      return kSpecial[in.ConsumeIntegralInRange<size_t>(0, std::size(kSpecial) - 1)];
+    case 1:
+      return static_cast<double>(in.ConsumeIntegral<int32_t>());
+    case 2:
+      return static_cast<double>(in.ConsumeIntegral<int16_t>()) / 8.0;
     default: {
       uint64_t bits = in.ConsumeIntegral<uint64_t>();
       double d;
@@ -112,9 +144,8 @@ void CheckStreamsCsv(const std::vector<StreamSample>& samples) {
     const auto& r = (*records)[i + 1];
     const StreamSample& s = samples[i];
     FUZZ_CHECK(r[0] == std::to_string(s.seq), r[0]);
-    const std::optional<double>* values[] = {&s.time,      &s.distance, &s.lat,     &s.lng,
-                                             &s.altitude,  &s.velocity, &s.heartrate, &s.cadence,
-                                             &s.watts,     &s.temp,     &s.moving,  &s.grade};
+    const std::optional<double>* values[] = {&s.time,      &s.distance, &s.lat,   &s.lng,  &s.altitude, &s.velocity,
+                                             &s.heartrate, &s.cadence,  &s.watts, &s.temp, &s.moving,   &s.grade};
     for (size_t c = 0; c < 12; ++c) CheckNumberField(r[c + 1], *values[c], "streams csv");
   }
   size_t sum = StreamsCsvHeader().size();
@@ -139,7 +170,8 @@ void CheckGpx(const Json& activity, const std::string& name, const std::string& 
       for (const auto& [k, v] : e.attributes) FUZZ_CHECK(IsPlainDecimal(v), k + "=" + v);
     } else if (e.path == "gpx/trk/trkseg/trkpt/ele" || e.path.ends_with("gpxtpx:atemp")) {
       FUZZ_CHECK(IsPlainDecimal(e.text), e.path + " " + e.text);
-    } else if (e.path.ends_with("gpxtpx:hr") || e.path.ends_with("gpxtpx:cad") || e.path.ends_with("pwr:PowerInWatts")) {
+    } else if (e.path.ends_with("gpxtpx:hr") || e.path.ends_with("gpxtpx:cad") ||
+               e.path.ends_with("pwr:PowerInWatts")) {
       const long max = e.path.ends_with("gpxtpx:hr") ? 255 : e.path.ends_with("gpxtpx:cad") ? 254 : 65535;
       FUZZ_CHECK(IsPlainDecimal(e.text) && e.text.find_first_of("-.") == std::string::npos && e.text.size() <= 5 &&
                      std::stol(e.text) <= max,
@@ -163,7 +195,8 @@ void CheckActivitiesCsv(FuzzedDataProvider& in) {
   std::vector<ColumnValue> row(columns.size());
   for (ColumnValue& v : row) {
     switch (in.ConsumeIntegralInRange(0, 3)) {
-      case 0: break;
+      case 0:
+        break;
       case 1:
         v.kind = ColumnValue::kInt;
         v.i = in.ConsumeBool() ? in.ConsumeIntegral<int64_t>() : in.ConsumeIntegral<int16_t>();
@@ -193,9 +226,15 @@ void CheckActivitiesCsv(FuzzedDataProvider& in) {
     const std::string& field = (*records)[1][i];
     const ColumnValue& v = values[i];
     switch (v.kind) {
-      case ColumnValue::kNull: FUZZ_CHECK(field.empty(), field); break;
-      case ColumnValue::kInt: FUZZ_CHECK(field == std::to_string(v.i), field); break;
-      case ColumnValue::kReal: CheckNumberField(field, v.d, "activities csv"); break;
+      case ColumnValue::kNull:
+        FUZZ_CHECK(field.empty(), field);
+        break;
+      case ColumnValue::kInt:
+        FUZZ_CHECK(field == std::to_string(v.i), field);
+        break;
+      case ColumnValue::kReal:
+        CheckNumberField(field, v.d, "activities csv");
+        break;
       case ColumnValue::kText:
         FUZZ_CHECK(field == fuzz::Repaired(v.s), fuzz::Show(field) + " want " + fuzz::Show(fuzz::Repaired(v.s)));
         break;
@@ -221,17 +260,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t seq = 0;
   for (StreamSample& s : samples) {
     s.seq = seq++;
-    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
-                    &s.watts, &s.temp, &s.moving, &s.grade})
+    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence, &s.watts,
+                    &s.temp, &s.moving, &s.grade})
       *v = AnyOptional(in);
   }
   CheckStreamsCsv(samples);
 
   // The JSON the cache holds is valid UTF-8 (it came through a JSON parser).
   Json activity = {{"name", ToValidUtf8(name)}, {"sport_type", ToValidUtf8(sport)}, {"start_date", ToValidUtf8(start)}};
-  FUZZ_CHECK(HasGps(samples) == std::any_of(samples.begin(), samples.end(), [](const StreamSample& s) {
-               return Usable(s.lat) && Usable(s.lng);
-             }), "");
+  FUZZ_CHECK(HasGps(samples) == std::any_of(samples.begin(), samples.end(),
+                                            [](const StreamSample& s) { return Usable(s.lat) && Usable(s.lng); }),
+             "");
   CheckGpx(activity, name, sport, has_start, samples);
 
   CheckActivitiesCsv(in);

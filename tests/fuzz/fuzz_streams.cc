@@ -100,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (reply.is_discarded() || !api::CheckStreams(reply).ok()) return 0;
   const Json keyed = api::StreamsByType(reply);
   FUZZ_CHECK(keyed.is_object(), "");
-  for (const auto& [type, s] : keyed.items()) FUZZ_CHECK(s.is_object() && s.contains("data") && s["data"].is_array(), type);
+  for (const auto& [type, s] : keyed.items())
+    FUZZ_CHECK(s.is_object() && s.contains("data") && s["data"].is_array(), type);
 
   Cache& cache = TheCache();
   Transaction tx(cache);
@@ -118,8 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto d = it->find("data");
     return d != it->end() && d->is_array() ? &*d : nullptr;
   };
-  for (const char* type : {"time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate", "cadence",
-                           "watts", "temp", "moving", "grade_smooth"})
+  for (const char* type : {"time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate", "cadence", "watts",
+                           "temp", "moving", "grade_smooth"})
     if (const Json* d = data_of(type)) length = std::max(length, d->size());
   FUZZ_CHECK(samples->size() == length, std::to_string(samples->size()) + " samples, want " + std::to_string(length));
   for (size_t i = 0; i < length; ++i) {
@@ -142,7 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     FUZZ_CHECK(s.lat == lat && s.lng == lng, "latlng[" + std::to_string(i) + "]: stored " + Num(s.lat) + "," +
-                                                  Num(s.lng) + ", sent " + (ll && i < ll->size() ? (*ll)[i].dump() : ""));
+                                                 Num(s.lng) + ", sent " +
+                                                 (ll && i < ll->size() ? (*ll)[i].dump() : ""));
   }
 
   // The sizes kept for the mount are those of the files it renders.
@@ -175,8 +177,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!gpx_size, "a gpx_size without positions");
   } else {
     const std::string gpx = RenderGpxText(json, *samples);
-    FUZZ_CHECK(gpx_size && *gpx_size == static_cast<int64_t>(gpx.size()),
-               "gpx_size " + (gpx_size ? std::to_string(*gpx_size) : "NULL") + " rendered " + std::to_string(gpx.size()));
+    FUZZ_CHECK(
+        gpx_size && *gpx_size == static_cast<int64_t>(gpx.size()),
+        "gpx_size " + (gpx_size ? std::to_string(*gpx_size) : "NULL") + " rendered " + std::to_string(gpx.size()));
     const fuzz::XmlDocument doc = fuzz::ParseXml(gpx);
     FUZZ_CHECK(doc.well_formed, doc.error + "\n" + fuzz::Show(gpx));
     size_t trkpts = 0, points = 0;

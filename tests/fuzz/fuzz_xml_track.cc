@@ -92,7 +92,7 @@ struct Structure {
   // TCX: Trackpoints and Laps of the first Activity.
   size_t tcx_points = 0, tcx_laps = 0;
 
-  std::vector<std::string> stack;  // local names of the open elements
+  std::vector<std::string> stack;                             // local names of the open elements
   size_t activity_depth = 0, point_depth = 0, lap_depth = 0;  // stack size while open, 0 = not open
   bool activity_seen = false;
 };
@@ -175,7 +175,8 @@ void CheckTcxStructure(const Track& t, std::string_view document) {
   const Structure s = ReadStructure(document);
   FUZZ_CHECK(t.points.size() == s.tcx_points,
              std::to_string(s.tcx_points) + " Trackpoints, " + std::to_string(t.points.size()) + " points");
-  FUZZ_CHECK(t.laps.size() == s.tcx_laps, std::to_string(s.tcx_laps) + " Laps, " + std::to_string(t.laps.size()) + " laps");
+  FUZZ_CHECK(t.laps.size() == s.tcx_laps,
+             std::to_string(s.tcx_laps) + " Laps, " + std::to_string(t.laps.size()) + " laps");
 }
 
 }  // namespace

@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
   params.end = emu::days_from_civil(2026, 11, 1) * 86400;
   const emu::Generated gen = emu::generate(params);
   emu::RenderCtx ctx{params.athlete_id, 12, nullptr};
-  const std::vector<std::string> all = {"time",      "distance", "latlng", "altitude", "velocity_smooth",
-                                        "heartrate", "cadence",  "watts",  "temp",     "moving", "grade_smooth"};
+  const std::vector<std::string> all = {"time",    "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
+                                        "cadence", "watts",    "temp",   "moving",   "grade_smooth"};
 
   int n = 0;
   emu::ojson page = emu::ojson::array();
@@ -159,7 +159,8 @@ int main(int argc, char** argv) {
     // streams: both shapes, all types or a few.
     if (n % 5 == 0) {
       Write("streams", "by-type-" + id + ".json", emu::streams_json(a, ctx, all, true).dump());
-      Write("streams", "array-" + id + ".json", emu::streams_json(a, ctx, {"time", "latlng", "heartrate"}, false).dump());
+      Write("streams", "array-" + id + ".json",
+            emu::streams_json(a, ctx, {"time", "latlng", "heartrate"}, false).dump());
     }
     // names: id, start_date_local, sport type and name as fuzz_names.cc reads them.
     if (n % 2 == 0) {
@@ -197,6 +198,7 @@ int main(int argc, char** argv) {
     Write("render", "random-" + std::to_string(i), bytes);
   }
   // Real header lines for the rate limiter (as FuzzedDataProvider reads a string).
-  Write("ratelimit", "headers", std::string("\x50\x01\x00\x03X-RateLimit-Usage: 8,151\r\nX-ReadRateLimit-Limit: 100,1000\r\n", 62));
+  Write("ratelimit", "headers",
+        std::string("\x50\x01\x00\x03X-RateLimit-Usage: 8,151\r\nX-ReadRateLimit-Limit: 100,1000\r\n", 62));
   return 0;
 }

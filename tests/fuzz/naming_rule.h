@@ -22,13 +22,13 @@ inline bool IsBidiControl(char32_t cp) {
 inline bool IsControl(char32_t cp) { return cp <= 0x1F || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F); }
 
 inline bool IsRuleWhitespace(char32_t cp) {
-  return cp == ' ' || cp == 0x00A0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+  return cp == ' ' || cp == 0x00A0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 inline bool IsRuleSeparator(char32_t cp) {
-  return IsControl(cp) || IsRuleWhitespace(cp) || cp == '/' || cp == '\\' || cp == ':' || cp == '*' ||
-         cp == '?' || cp == '"' || cp == '<' || cp == '>' || cp == '|';
+  return IsControl(cp) || IsRuleWhitespace(cp) || cp == '/' || cp == '\\' || cp == ':' || cp == '*' || cp == '?' ||
+         cp == '"' || cp == '<' || cp == '>' || cp == '|';
 }
 
 // Steps 1-6, one after the other.
@@ -74,8 +74,8 @@ inline bool SplitsCharacter(const std::vector<char32_t>& t, size_t cut) {
 }
 
 // Checks `base` == ActivityBaseName(start, name, id, sport) against the rule.
-inline void CheckBaseName(std::string_view base, const stravafs::LocalStart& start, std::string_view name,
-                          int64_t id, std::string_view sport) {
+inline void CheckBaseName(std::string_view base, const stravafs::LocalStart& start, std::string_view name, int64_t id,
+                          std::string_view sport) {
   const std::string show = Show(base);
   // The whole name with the longest extension fits in NAME_MAX.
   FUZZ_CHECK(base.size() + 5 <= 255, show);

@@ -30,34 +30,57 @@ inline std::string ShowValue(const std::optional<double>& v) {
 // Every optional number of a point, lap and summary, with its name.
 template <typename F>
 void ForEachValue(const stravafs::import::TrackPoint& p, F&& f) {
-  f("lat", p.lat); f("lng", p.lng); f("altitude", p.altitude); f("distance", p.distance);
-  f("speed", p.speed); f("heartrate", p.heartrate); f("cadence", p.cadence); f("watts", p.watts);
+  f("lat", p.lat);
+  f("lng", p.lng);
+  f("altitude", p.altitude);
+  f("distance", p.distance);
+  f("speed", p.speed);
+  f("heartrate", p.heartrate);
+  f("cadence", p.cadence);
+  f("watts", p.watts);
   f("temp", p.temp);
 }
 template <typename F>
 void ForEachValue(const stravafs::import::TrackLap& l, F&& f) {
-  f("elapsed_time", l.elapsed_time); f("moving_time", l.moving_time); f("distance", l.distance);
-  f("max_speed", l.max_speed); f("average_heartrate", l.average_heartrate);
-  f("max_heartrate", l.max_heartrate); f("average_cadence", l.average_cadence);
-  f("average_watts", l.average_watts); f("calories", l.calories); f("total_ascent", l.total_ascent);
+  f("elapsed_time", l.elapsed_time);
+  f("moving_time", l.moving_time);
+  f("distance", l.distance);
+  f("max_speed", l.max_speed);
+  f("average_heartrate", l.average_heartrate);
+  f("max_heartrate", l.max_heartrate);
+  f("average_cadence", l.average_cadence);
+  f("average_watts", l.average_watts);
+  f("calories", l.calories);
+  f("total_ascent", l.total_ascent);
 }
 template <typename F>
 void ForEachValue(const stravafs::import::TrackSummary& s, F&& f) {
-  f("start_time", s.start_time); f("utc_offset", s.utc_offset); f("elapsed_time", s.elapsed_time);
-  f("moving_time", s.moving_time); f("distance", s.distance); f("total_ascent", s.total_ascent);
-  f("calories", s.calories); f("average_speed", s.average_speed); f("max_speed", s.max_speed);
-  f("average_heartrate", s.average_heartrate); f("max_heartrate", s.max_heartrate);
-  f("average_cadence", s.average_cadence); f("average_watts", s.average_watts);
-  f("max_watts", s.max_watts); f("kilojoules", s.kilojoules);
+  f("start_time", s.start_time);
+  f("utc_offset", s.utc_offset);
+  f("elapsed_time", s.elapsed_time);
+  f("moving_time", s.moving_time);
+  f("distance", s.distance);
+  f("total_ascent", s.total_ascent);
+  f("calories", s.calories);
+  f("average_speed", s.average_speed);
+  f("max_speed", s.max_speed);
+  f("average_heartrate", s.average_heartrate);
+  f("max_heartrate", s.max_heartrate);
+  f("average_cadence", s.average_cadence);
+  f("average_watts", s.average_watts);
+  f("max_watts", s.max_watts);
+  f("kilojoules", s.kilojoules);
 }
 
 // "" when the two Tracks are equal in every field, else the first difference.
 inline std::string DiffTracks(const stravafs::import::Track& a, const stravafs::import::Track& b) {
   using namespace stravafs::import;
   if (a.format != b.format) return "format " + a.format + " / " + b.format;
-  if (a.summary.sport_type != b.summary.sport_type) return "sport_type " + a.summary.sport_type + " / " + b.summary.sport_type;
+  if (a.summary.sport_type != b.summary.sport_type)
+    return "sport_type " + a.summary.sport_type + " / " + b.summary.sport_type;
   if (a.summary.name != b.summary.name) return "name " + Show(a.summary.name) + " / " + Show(b.summary.name);
-  if (a.summary.device_name != b.summary.device_name) return "device_name " + Show(a.summary.device_name) + " / " + Show(b.summary.device_name);
+  if (a.summary.device_name != b.summary.device_name)
+    return "device_name " + Show(a.summary.device_name) + " / " + Show(b.summary.device_name);
   std::string diff;
   const auto compare = [&diff](const std::string& where, auto&& x, auto&& y) {
     std::vector<std::pair<const char*, std::optional<double>>> xs, ys;
@@ -74,7 +97,8 @@ inline std::string DiffTracks(const stravafs::import::Track& a, const stravafs::
     return "points " + std::to_string(a.points.size()) + " / " + std::to_string(b.points.size());
   for (size_t i = 0; i < a.points.size() && diff.empty(); ++i) {
     const TrackPoint &p = a.points[i], &q = b.points[i];
-    if (!SameValue(p.time, q.time)) return "point " + std::to_string(i) + ".time " + ShowValue(p.time) + " / " + ShowValue(q.time);
+    if (!SameValue(p.time, q.time))
+      return "point " + std::to_string(i) + ".time " + ShowValue(p.time) + " / " + ShowValue(q.time);
     if (p.moving != q.moving) return "point " + std::to_string(i) + ".moving";
     compare("point " + std::to_string(i), p, q);
   }

@@ -28,8 +28,7 @@ namespace {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
   return true;
 }
 
@@ -63,8 +62,10 @@ std::map<std::string, std::string> ParsePairs(std::string_view s) {
     s = amp == std::string_view::npos ? std::string_view() : s.substr(amp + 1);
     if (part.empty()) continue;
     size_t eq = part.find('=');
-    if (eq == std::string_view::npos) out[Decode(part)] = "";
-    else out[Decode(part.substr(0, eq))] = Decode(part.substr(eq + 1));
+    if (eq == std::string_view::npos)
+      out[Decode(part)] = "";
+    else
+      out[Decode(part.substr(0, eq))] = Decode(part.substr(eq + 1));
   }
   return out;
 }
@@ -107,14 +108,22 @@ Json Number(double v) {
 
 const char* EndpointName(Endpoint e) {
   switch (e) {
-    case Endpoint::kToken: return "token";
-    case Endpoint::kAthlete: return "athlete";
-    case Endpoint::kZones: return "zones";
-    case Endpoint::kList: return "list";
-    case Endpoint::kDetail: return "detail";
-    case Endpoint::kStreams: return "streams";
-    case Endpoint::kGear: return "gear";
-    case Endpoint::kUnknown: return "unknown";
+    case Endpoint::kToken:
+      return "token";
+    case Endpoint::kAthlete:
+      return "athlete";
+    case Endpoint::kZones:
+      return "zones";
+    case Endpoint::kList:
+      return "list";
+    case Endpoint::kDetail:
+      return "detail";
+    case Endpoint::kStreams:
+      return "streams";
+    case Endpoint::kGear:
+      return "gear";
+    case Endpoint::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -145,20 +154,34 @@ void FakeStrava::Generate(int count, int64_t newest_start, int64_t spacing_s, in
     a.id = first_id + (count - 1 - i);
     a.start = newest_start - i * spacing_s;
     a.sport_type = kSports[i % 6];
-    if (i % 5 == 0) a.name = "Café «Ride» 🚴 #" + std::to_string(i);
-    else if (i % 7 == 0) a.name = "Quote \"x\" / slash\\ #" + std::to_string(i);
-    else a.name = "Morning " + a.sport_type + " #" + std::to_string(i);
+    if (i % 5 == 0)
+      a.name = "Café «Ride» 🚴 #" + std::to_string(i);
+    else if (i % 7 == 0)
+      a.name = "Quote \"x\" / slash\\ #" + std::to_string(i);
+    else
+      a.name = "Morning " + a.sport_type + " #" + std::to_string(i);
     a.distance = i % 4 == 0 ? 5000 : 1000 + i * 13.25;
     a.moving_time = 1200 + i;
     a.elapsed_time = 1300 + i;
     switch (i % 3) {
-      case 0: a.utc_offset = 7200; a.timezone = "(GMT+01:00) Europe/Paris"; break;
-      case 1: a.utc_offset = -14400; a.timezone = "(GMT-05:00) America/New_York"; break;
-      default: a.utc_offset = 19800; a.timezone = "(GMT+05:30) Asia/Kolkata"; break;
+      case 0:
+        a.utc_offset = 7200;
+        a.timezone = "(GMT+01:00) Europe/Paris";
+        break;
+      case 1:
+        a.utc_offset = -14400;
+        a.timezone = "(GMT-05:00) America/New_York";
+        break;
+      default:
+        a.utc_offset = 19800;
+        a.timezone = "(GMT+05:30) Asia/Kolkata";
+        break;
     }
     a.manual = i % 10 == 9;
-    if (i % 7 == 0) a.gear_id = "g2";
-    else if (i % 3 == 0) a.gear_id = "b1";
+    if (i % 7 == 0)
+      a.gear_id = "g2";
+    else if (i % 3 == 0)
+      a.gear_id = "b1";
     a.description = "Felt good, day " + std::to_string(i);
     a.calories = 300 + i;
     a.stream_points = 3 + i % 4;
@@ -262,15 +285,24 @@ Json FakeStrava::StreamsJson(const FakeActivity& a, const std::vector<std::strin
   auto make = [&](const std::string& type) -> std::optional<Json> {
     Json data = Json::array();
     for (int i = 0; i < n; ++i) {
-      if (type == "time") data.push_back(i * 10);
-      else if (type == "distance") data.push_back(i * 25.5);
-      else if (type == "latlng") data.push_back(Json::array({48.85 + i * 0.001, 2.35 + i * 0.002}));
-      else if (type == "altitude") data.push_back(35.25 + i);
-      else if (type == "heartrate") data.push_back(i == 1 ? Json(nullptr) : Json(120 + i));
-      else if (type == "moving") data.push_back(i != 0);
-      else if (type == "velocity_smooth") data.push_back(i == 0 ? Json(0) : Json(2.5 * i));
-      else if (type == "grade_smooth") data.push_back(0.5 * i);
-      else return std::nullopt;  // cadence, watts, temp...: this fake device has none
+      if (type == "time")
+        data.push_back(i * 10);
+      else if (type == "distance")
+        data.push_back(i * 25.5);
+      else if (type == "latlng")
+        data.push_back(Json::array({48.85 + i * 0.001, 2.35 + i * 0.002}));
+      else if (type == "altitude")
+        data.push_back(35.25 + i);
+      else if (type == "heartrate")
+        data.push_back(i == 1 ? Json(nullptr) : Json(120 + i));
+      else if (type == "moving")
+        data.push_back(i != 0);
+      else if (type == "velocity_smooth")
+        data.push_back(i == 0 ? Json(0) : Json(2.5 * i));
+      else if (type == "grade_smooth")
+        data.push_back(0.5 * i);
+      else
+        return std::nullopt;  // cadence, watts, temp...: this fake device has none
     }
     return Json{{"data", data}, {"series_type", "distance"}, {"original_size", n}, {"resolution", "high"}};
   };
@@ -317,21 +349,29 @@ HttpResponse FakeStrava::ServeToken(const RecordedRequest& r) {
   };
   if (field("client_id") != kClientId) return Error(400, kBodyBadClient);
   if (field("client_secret") != kClientSecret)
-    return Error(400, R"({"message":"Bad Request","errors":[{"resource":"Application","field":"client_secret","code":"invalid"}]})");
+    return Error(
+        400,
+        R"({"message":"Bad Request","errors":[{"resource":"Application","field":"client_secret","code":"invalid"}]})");
   const std::string grant = field("grant_type");
   Json reply;
   if (grant == "refresh_token") {
     if (refresh_token_.empty() || field("refresh_token") != refresh_token_) return Error(400, kBodyBadRefreshToken);
     ++refreshes_;
     Tokens t = Issue();
-    reply = {{"token_type", "Bearer"}, {"access_token", t.access_token}, {"expires_at", t.expires_at},
-             {"expires_in", 21600}, {"refresh_token", t.refresh_token}};
+    reply = {{"token_type", "Bearer"},
+             {"access_token", t.access_token},
+             {"expires_at", t.expires_at},
+             {"expires_in", 21600},
+             {"refresh_token", t.refresh_token}};
   } else if (grant == "authorization_code") {
     if (!codes_.erase(field("code"))) return Error(400, kBodyBadCode);  // single use
     refresh_token_.clear();
     Tokens t = Issue();
-    reply = {{"token_type", "Bearer"}, {"access_token", t.access_token}, {"expires_at", t.expires_at},
-             {"expires_in", 21600}, {"refresh_token", t.refresh_token},
+    reply = {{"token_type", "Bearer"},
+             {"access_token", t.access_token},
+             {"expires_at", t.expires_at},
+             {"expires_in", 21600},
+             {"refresh_token", t.refresh_token},
              {"athlete", {{"id", kAthleteId}, {"resource_state", 2}, {"firstname", "Ada"}}}};
   } else {
     return BadParam("grant_type");
@@ -428,10 +468,19 @@ HttpResponse FakeStrava::ServeApi(const RecordedRequest& r) {
   switch (r.endpoint) {
     case Endpoint::kAthlete:
       if (!r.query.empty()) return BadParam(r.query.begin()->first);
-      return Json200({{"id", kAthleteId}, {"username", "ada"}, {"resource_state", 3}, {"firstname", "Ada"},
-                      {"lastname", "Lovelace"}, {"city", "London"}, {"state", ""}, {"country", "United Kingdom"},
-                      {"sex", "F"}, {"premium", true}, {"created_at", "2015-01-01T10:00:00Z"},
-                      {"weight", 60.5}, {"ftp", nullptr}});
+      return Json200({{"id", kAthleteId},
+                      {"username", "ada"},
+                      {"resource_state", 3},
+                      {"firstname", "Ada"},
+                      {"lastname", "Lovelace"},
+                      {"city", "London"},
+                      {"state", ""},
+                      {"country", "United Kingdom"},
+                      {"sex", "F"},
+                      {"premium", true},
+                      {"created_at", "2015-01-01T10:00:00Z"},
+                      {"weight", 60.5},
+                      {"ftp", nullptr}});
     case Endpoint::kZones:
       if (!r.query.empty()) return BadParam(r.query.begin()->first);
       if (!profile_scope) return Error(401, kBodyMissingProfileScope);
@@ -457,8 +506,13 @@ HttpResponse FakeStrava::ServeApi(const RecordedRequest& r) {
     case Endpoint::kGear: {
       auto it = gear_.find(r.id);
       if (it == gear_.end()) return Error(404, kBodyNotFound);
-      return Json200({{"id", it->first}, {"primary", true}, {"name", it->second}, {"resource_state", 3},
-                      {"distance", 12345.6}, {"brand_name", "Brand"}, {"model_name", "Model"},
+      return Json200({{"id", it->first},
+                      {"primary", true},
+                      {"name", it->second},
+                      {"resource_state", 3},
+                      {"distance", 12345.6},
+                      {"brand_name", "Brand"},
+                      {"model_name", "Model"},
                       {"retired", false}});
     }
     default:
@@ -523,8 +577,10 @@ Result<HttpResponse> FakeStrava::Send(const HttpRequest& req) {
       std::string tail = p.substr(acts.size());
       size_t slash = tail.find('/');
       r.id = tail.substr(0, slash);
-      if (slash == std::string::npos) r.endpoint = Endpoint::kDetail;
-      else if (tail.substr(slash) == "/streams") r.endpoint = Endpoint::kStreams;
+      if (slash == std::string::npos)
+        r.endpoint = Endpoint::kDetail;
+      else if (tail.substr(slash) == "/streams")
+        r.endpoint = Endpoint::kStreams;
     } else if (p.rfind("/api/v3/gear/", 0) == 0) {
       r.endpoint = Endpoint::kGear;
       r.id = Decode(p.substr(13));
@@ -572,8 +628,8 @@ void FakeStrava::FailNth(Endpoint endpoint, int nth, Failure failure, int count,
 }
 
 int FakeStrava::Count(Endpoint e) const {
-  return static_cast<int>(std::count_if(requests_.begin(), requests_.end(),
-                                        [&](const RecordedRequest& r) { return r.endpoint == e; }));
+  return static_cast<int>(
+      std::count_if(requests_.begin(), requests_.end(), [&](const RecordedRequest& r) { return r.endpoint == e; }));
 }
 
 int FakeStrava::CountIf(const Match& match) const {

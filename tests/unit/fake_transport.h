@@ -64,9 +64,9 @@ enum class Endpoint { kToken, kAthlete, kZones, kList, kDetail, kStreams, kGear,
 const char* EndpointName(Endpoint e);
 
 struct RecordedRequest {
-  int64_t seq = 0;    // 1-based arrival order
-  int64_t at_ms = 0;  // the clock when it arrived
-  std::string method, url, path;  // path: the part after base_url, without the query
+  int64_t seq = 0;                           // 1-based arrival order
+  int64_t at_ms = 0;                         // the clock when it arrived
+  std::string method, url, path;             // path: the part after base_url, without the query
   std::map<std::string, std::string> query;  // decoded
   std::map<std::string, std::string> form;   // decoded form body (POST)
   Headers headers;
@@ -137,7 +137,7 @@ struct FakeActivity {
 };
 
 struct RateLimits {
-  int64_t short_limit = 200, daily_limit = 2000;           // X-RateLimit-Limit
+  int64_t short_limit = 200, daily_limit = 2000;            // X-RateLimit-Limit
   int64_t read_short_limit = 100, read_daily_limit = 1000;  // X-ReadRateLimit-Limit
 };
 
@@ -159,8 +159,7 @@ class FakeStrava final : public Transport {
   // `count` activities, newest first from `newest_start`, `spacing_s` apart,
   // ids from `first_id` up (the newest has the highest id). Every 10th is
   // manual (no streams), every 3rd has gear "b1" and every 7th "g2".
-  void Generate(int count, int64_t newest_start, int64_t spacing_s = 86400,
-                int64_t first_id = INT64_C(10000000000));
+  void Generate(int count, int64_t newest_start, int64_t spacing_s = 86400, int64_t first_id = INT64_C(10000000000));
   void Add(const FakeActivity& a) { activities_[a.id] = a; }
   FakeActivity& Get(int64_t id) { return activities_.at(id); }
   bool Has(int64_t id) const { return activities_.count(id) != 0; }

@@ -21,8 +21,8 @@ TEST_CASE("DecodeUtf8: one to four bytes", "[fs_utf8]") {
 }
 
 TEST_CASE("DecodeUtf8: invalid sequences are one bad byte each", "[fs_utf8]") {
-  for (const std::string bad : {"\x80", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
-                                "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xE2\x82", "\xF0\x9F\x8F"}) {
+  for (const std::string bad : {"\x80", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                                "\xF5\x80\x80\x80", "\xFF", "\xE2\x82", "\xF0\x9F\x8F"}) {
     INFO(bad.size());
     const Utf8Char c = DecodeUtf8(bad, 0);
     CHECK_FALSE(c.valid);
@@ -34,7 +34,10 @@ TEST_CASE("DecodeUtf8: invalid sequences are one bad byte each", "[fs_utf8]") {
 TEST_CASE("ToValidUtf8: valid text unchanged, bad bytes become U+FFFD", "[fs_utf8]") {
   CHECK(ToValidUtf8("Zo\xC3\xAB \xF0\x9F\x8F\x83") == "Zo\xC3\xAB \xF0\x9F\x8F\x83");
   CHECK(ToValidUtf8("") == "");
-  CHECK(ToValidUtf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
+  CHECK(ToValidUtf8("a\xFF"
+                    "b") ==
+        "a\xEF\xBF\xBD"
+        "b");
   // An overlong "/" must never decode to "/".
   CHECK(ToValidUtf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");
   // A truncated sequence at the end: one replacement per byte.
@@ -43,8 +46,8 @@ TEST_CASE("ToValidUtf8: valid text unchanged, bad bytes become U+FFFD", "[fs_utf
 }
 
 TEST_CASE("AppendUtf8 round-trips the boundaries of every length", "[fs_utf8]") {
-  for (char32_t cp : {U'\u0000', U'\u007F', U'\u0080', U'\u07FF', U'\u0800', U'\uD7FF', U'\uE000',
-                      U'\uFFFD', U'\U00010000', U'\U0010FFFF'}) {
+  for (char32_t cp : {U'\u0000', U'\u007F', U'\u0080', U'\u07FF', U'\u0800', U'\uD7FF', U'\uE000', U'\uFFFD',
+                      U'\U00010000', U'\U0010FFFF'}) {
     std::string s;
     AppendUtf8(s, cp);
     const Utf8Char c = DecodeUtf8(s, 0);

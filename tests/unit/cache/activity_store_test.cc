@@ -29,17 +29,17 @@
 namespace stravafs {
 namespace {
 
-using testing::TempDir;
+using testing::CheckSizes;
+using testing::Detail;
+using testing::kGpsStreams;
+using testing::OpenCache;
 using testing::QueryColumn;
 using testing::QueryInt;
 using testing::QueryReal;
 using testing::QueryText;
-using testing::OpenCache;
-using testing::Summary;
-using testing::Detail;
 using testing::SamplesBySql;
-using testing::CheckSizes;
-using testing::kGpsStreams;
+using testing::Summary;
+using testing::TempDir;
 
 struct SyncRow {
   int64_t detail_state, streams_state, listed_run;
@@ -254,8 +254,9 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   // A shorter stream leaves the rest NULL; absent types are NULL throughout.
   CHECK(QueryColumn(db, "SELECT grade FROM streams ORDER BY seq") ==
         std::vector<std::string>{"0.5", "-1.0", "NULL", "NULL"});
-  CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE watts IS NOT NULL OR cadence IS NOT NULL OR "
-                     "temp IS NOT NULL OR altitude IS NOT NULL") == 0);
+  CHECK(QueryInt(db,
+                 "SELECT count(*) FROM streams WHERE watts IS NOT NULL OR cadence IS NOT NULL OR "
+                 "temp IS NOT NULL OR altitude IS NOT NULL") == 0);
   CHECK(SyncRowOf(*cache, 7).streams_state == 1);
 
   // Fetched again: replaced, not appended.
@@ -274,8 +275,10 @@ TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped"
   REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   // time: an INTEGER column, where an integer stays exact and a double that
   // is no int64 stays a double.
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(R"({"time": {"data": [18446744073709551615,
-    9223372036854775808, 9223372036854775807, -9223372036854775808, 120]}})")).ok());
+  REQUIRE(ActivityStore(*cache)
+              .StoreStreams(7, Json::parse(R"({"time": {"data": [18446744073709551615,
+    9223372036854775808, 9223372036854775807, -9223372036854775808, 120]}})"))
+              .ok());
   auto samples = ActivityStore(*cache).LoadSamples(7);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 5);
@@ -308,7 +311,9 @@ TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "
   for (const Json* s : {&s7, &s8}) {
     REQUIRE(ActivityStore(*cache).UpsertSummary(*s, 1).ok());
     REQUIRE(ActivityStore(*cache).StoreDetail(Detail(*s, 2)).ok());
-    REQUIRE(ActivityStore(*cache).StoreStreams((*s)["id"].get<int64_t>(), Json::parse(R"({"time": {"data": [0, 1, 2]}})")).ok());
+    REQUIRE(ActivityStore(*cache)
+                .StoreStreams((*s)["id"].get<int64_t>(), Json::parse(R"({"time": {"data": [0, 1, 2]}})"))
+                .ok());
   }
   REQUIRE(ActivityStore(*cache).DeleteActivity(7).ok());
   sqlite3* db = cache->db();
@@ -391,7 +396,8 @@ TEST_CASE("IdsNotListedBy, IdsStartingBetween and NewestStartEpoch", "[cache]") 
   CHECK(ActivityStore(*cache).IdsNotListedBy(1, *ParseIsoUtc("2024-06-01T00:00:00Z"))->empty());
 
   // Exclusive bounds, like Strava's after/before.
-  auto between = ActivityStore(*cache).IdsStartingBetween(*ParseIsoUtc("2024-05-02T08:00:00Z"), *ParseIsoUtc("2024-05-04T08:00:00Z"));
+  auto between = ActivityStore(*cache).IdsStartingBetween(*ParseIsoUtc("2024-05-02T08:00:00Z"),
+                                                          *ParseIsoUtc("2024-05-04T08:00:00Z"));
   REQUIRE(between.ok());
   CHECK(*between == std::vector<int64_t>{3});
 
@@ -453,7 +459,9 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "integer");
   }
   SECTION("streams without a position: a .csv, no .gpx") {
-    REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})")).ok());
+    REQUIRE(ActivityStore(*cache)
+                .StoreStreams(7, Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})"))
+                .ok());
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "null");
   }
@@ -482,17 +490,20 @@ TEST_CASE("Sizes are exact for every activity the emulator makes, summary to str
   ctx.athlete_id = params.athlete_id;
   ctx.samples = 40;
   std::string page = "[";
-  for (size_t i = 0; i < gen.activities.size(); ++i) page += (i ? "," : "") + emu::summary_json(gen.activities[i], ctx).dump();
+  for (size_t i = 0; i < gen.activities.size(); ++i)
+    page += (i ? "," : "") + emu::summary_json(gen.activities[i], ctx).dump();
   auto rows = ParseActivityPage(page + "]");
   REQUIRE(rows.ok());
   for (const ActivityRow& row : *rows) REQUIRE(*ActivityStore(*cache).UpsertRow(row, 1) == Upsert::kNew);
-  const std::vector<std::string> keys = {"time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
-                                         "cadence", "watts", "temp", "moving", "grade_smooth"};
+  const std::vector<std::string> keys = {"time",    "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
+                                         "cadence", "watts",    "temp",   "moving",   "grade_smooth"};
   for (size_t i = 0; i < gen.activities.size(); ++i) {
     const emu::Activity& a = gen.activities[i];
     if (i % 3 != 0) REQUIRE(ActivityStore(*cache).StoreDetail(emu::detail_json(a, ctx)).ok());
-    if (!a.has_streams()) REQUIRE(ActivityStore(*cache).MarkNoStreams(a.id).ok());
-    else if (i % 4 != 0) REQUIRE(ActivityStore(*cache).StoreStreams(a.id, emu::streams_json(a, ctx, keys, true)).ok());
+    if (!a.has_streams())
+      REQUIRE(ActivityStore(*cache).MarkNoStreams(a.id).ok());
+    else if (i % 4 != 0)
+      REQUIRE(ActivityStore(*cache).StoreStreams(a.id, emu::streams_json(a, ctx, keys, true)).ok());
     if (i % 5 == 0) {  // renamed on Strava
       Json edited = emu::summary_json(a, ctx);
       edited["name"] = "Renamed, \"again\" <" + std::to_string(i) + ">";

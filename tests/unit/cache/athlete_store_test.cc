@@ -26,13 +26,13 @@
 namespace stravafs {
 namespace {
 
-using testing::TempDir;
+using testing::Detail;
+using testing::OpenCache;
 using testing::QueryInt;
 using testing::QueryReal;
 using testing::QueryText;
-using testing::OpenCache;
 using testing::Summary;
-using testing::Detail;
+using testing::TempDir;
 
 TEST_CASE("Gear, athlete and counts", "[cache]") {
   TempDir tmp;
@@ -44,7 +44,8 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
   c["gear_id"] = "b1";
   for (const Json* s : {&a, &b, &c}) REQUIRE(ActivityStore(*cache).UpsertSummary(*s, 1).ok());
   CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"b1", "g2"});
-  REQUIRE(AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}).ok());
+  REQUIRE(
+      AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}).ok());
   CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"g2"});
   CHECK(QueryText(cache->db(), "SELECT name FROM gear WHERE id='b1'") == "Trusty");
   CHECK(QueryInt(cache->db(), "SELECT primary_gear FROM gear WHERE id='b1'") == 1);
@@ -53,7 +54,9 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
 
   CHECK(*AthleteStore(*cache).HasAthlete() == false);
   CHECK(AthleteStore(*cache).StoreAthlete({{"firstname", "Ada"}}).kind() == ErrorKind::kServer);
-  REQUIRE(AthleteStore(*cache).StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"premium", true}, {"weight", 60.5}}).ok());
+  REQUIRE(AthleteStore(*cache)
+              .StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"premium", true}, {"weight", 60.5}})
+              .ok());
   CHECK(*AthleteStore(*cache).HasAthlete() == true);
   CHECK(QueryText(cache->db(), "SELECT firstname FROM athletes WHERE id=4242") == "Ada");
   CHECK(QueryReal(cache->db(), "SELECT weight FROM athletes WHERE id=4242") == 60.5);

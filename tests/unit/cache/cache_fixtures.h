@@ -57,11 +57,18 @@ inline Json Detail(const Json& summary, int laps) {
   j["device_name"] = "Garmin Forerunner 255";
   Json l = Json::array();
   for (int k = 1; k <= laps; ++k)
-    l.push_back({{"id", 900 + k}, {"name", "Lap " + std::to_string(k)}, {"elapsed_time", 300},
-                 {"moving_time", 290.0}, {"start_date", "2024-05-12T11:3" + std::to_string(k) + ":00Z"},
-                 {"start_date_local", "2024-05-12T13:3" + std::to_string(k) + ":00Z"}, {"distance", 1000},
-                 {"average_speed", 3.4}, {"max_speed", 5}, {"start_index", (k - 1) * 10},
-                 {"end_index", k * 10 - 1}, {"lap_index", k}});
+    l.push_back({{"id", 900 + k},
+                 {"name", "Lap " + std::to_string(k)},
+                 {"elapsed_time", 300},
+                 {"moving_time", 290.0},
+                 {"start_date", "2024-05-12T11:3" + std::to_string(k) + ":00Z"},
+                 {"start_date_local", "2024-05-12T13:3" + std::to_string(k) + ":00Z"},
+                 {"distance", 1000},
+                 {"average_speed", 3.4},
+                 {"max_speed", 5},
+                 {"start_index", (k - 1) * 10},
+                 {"end_index", k * 10 - 1},
+                 {"lap_index", k}});
   j["laps"] = l;
   return j;
 }
@@ -79,8 +86,8 @@ inline std::vector<StreamSample> SamplesBySql(sqlite3* db, int64_t id) {
     StreamSample& s = out.emplace_back();
     s.seq = sqlite3_column_int64(st, 0);
     int col = 1;
-    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
-                    &s.watts, &s.temp, &s.moving, &s.grade}) {
+    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence, &s.watts,
+                    &s.temp, &s.moving, &s.grade}) {
       if (sqlite3_column_type(st, col) != SQLITE_NULL) *v = sqlite3_column_double(st, col);
       ++col;
     }
@@ -100,9 +107,14 @@ inline std::vector<ColumnValue> CsvValuesBySql(sqlite3* db, int64_t id) {
   for (int i = 0; i < sqlite3_column_count(st); ++i) {
     ColumnValue& v = values.emplace_back();
     switch (sqlite3_column_type(st, i)) {
-      case SQLITE_NULL: break;
-      case SQLITE_INTEGER: v.kind = ColumnValue::kInt, v.i = sqlite3_column_int64(st, i); break;
-      case SQLITE_FLOAT: v.kind = ColumnValue::kReal, v.d = sqlite3_column_double(st, i); break;
+      case SQLITE_NULL:
+        break;
+      case SQLITE_INTEGER:
+        v.kind = ColumnValue::kInt, v.i = sqlite3_column_int64(st, i);
+        break;
+      case SQLITE_FLOAT:
+        v.kind = ColumnValue::kReal, v.d = sqlite3_column_double(st, i);
+        break;
       default:
         v.kind = ColumnValue::kText;
         v.s.assign(reinterpret_cast<const char*>(sqlite3_column_text(st, i)), sqlite3_column_bytes(st, i));

@@ -27,12 +27,12 @@
 namespace stravafs {
 namespace {
 
-using testing::TempDir;
+using testing::OpenCache;
 using testing::QueryColumn;
 using testing::QueryInt;
 using testing::QueryText;
-using testing::OpenCache;
 using testing::Summary;
+using testing::TempDir;
 
 TEST_CASE("Cache::Open creates a private WAL database at schema version 7", "[cache]") {
   TempDir tmp;
@@ -48,13 +48,36 @@ TEST_CASE("Cache::Open creates a private WAL database at schema version 7", "[ca
   CHECK((st.st_mode & 07777) == 0700);
   CHECK(cache->path() == path);
   auto tables = QueryColumn(cache->db(), "SELECT name FROM sqlite_master WHERE type IN ('table','view') ORDER BY name");
-  CHECK(tables == std::vector<std::string>{
-                      "activities", "activities_units", "activity_efforts", "activity_facts", "activity_hr_seconds",
-                      "activity_power_seconds", "activity_sync", "analytics_settings", "athlete_zones", "athletes",
-                      "best_efforts", "effort_ranks", "fs_changes", "gear", "hr_zones", "import_files", "laps",
-                      "monthly_totals", "originals", "personal_records", "power_zones", "streams", "sync_state", "training_90d",
-                      "training_day_hr_seconds", "training_days", "weekly_totals", "yearly_totals", "zone_bounds",
-                      "zone_time"});
+  CHECK(tables == std::vector<std::string>{"activities",
+                                           "activities_units",
+                                           "activity_efforts",
+                                           "activity_facts",
+                                           "activity_hr_seconds",
+                                           "activity_power_seconds",
+                                           "activity_sync",
+                                           "analytics_settings",
+                                           "athlete_zones",
+                                           "athletes",
+                                           "best_efforts",
+                                           "effort_ranks",
+                                           "fs_changes",
+                                           "gear",
+                                           "hr_zones",
+                                           "import_files",
+                                           "laps",
+                                           "monthly_totals",
+                                           "originals",
+                                           "personal_records",
+                                           "power_zones",
+                                           "streams",
+                                           "sync_state",
+                                           "training_90d",
+                                           "training_day_hr_seconds",
+                                           "training_days",
+                                           "weekly_totals",
+                                           "yearly_totals",
+                                           "zone_bounds",
+                                           "zone_time"});
 }
 
 TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
@@ -92,10 +115,12 @@ TEST_CASE("Cache::Open of a file that is not SQLite says it is damaged", "[cache
   CHECK_THAT(rw.status().message(), Catch::Contains(path));
   // [bug] Issue 15: moved without its -wal and -shm, a cache loses what the
   // WAL held and the next one is paired with the old WAL.
-  CHECK(rw.status().message() == path + " is not a stravafs cache (not an SQLite database, or damaged): move it "
-                                        "aside with its -wal and -shm files (mv " + path + " " + path + "-wal " +
-                                        path + "-shm SOMEWHERE/) and run `stravafs sync` or `stravafs import` to "
-                                        "rebuild it");
+  CHECK(rw.status().message() == path +
+                                     " is not a stravafs cache (not an SQLite database, or damaged): move it "
+                                     "aside with its -wal and -shm files (mv " +
+                                     path + " " + path + "-wal " + path +
+                                     "-shm SOMEWHERE/) and run `stravafs sync` or `stravafs import` to "
+                                     "rebuild it");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().message() == rw.status().message());

@@ -27,33 +27,35 @@
 namespace stravafs {
 namespace {
 
-using testing::TempDir;
+using testing::CheckSizes;
+using testing::Detail;
+using testing::kGpsStreams;
+using testing::OpenCache;
 using testing::QueryInt;
 using testing::QueryReal;
 using testing::QueryText;
-using testing::OpenCache;
 using testing::Summary;
-using testing::Detail;
-using testing::CheckSizes;
-using testing::kGpsStreams;
+using testing::TempDir;
 
 TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone", "[cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 8;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 8;", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
-  CHECK(rw.status().message() == "cache " + path +
-                                     " has schema version 8, newer than this stravafs understands (7): upgrade stravafs");
+  CHECK(rw.status().message() ==
+        "cache " + path + " has schema version 8, newer than this stravafs understands (7): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() == "cache " + path + " has schema version 8, this stravafs reads version 7: upgrade stravafs");
+  CHECK(ro.status().message() ==
+        "cache " + path + " has schema version 8, this stravafs reads version 7: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   CHECK(QueryInt(raw, "PRAGMA user_version") == 8);
@@ -87,8 +89,8 @@ TEST_CASE("[bug] Cache::Open refuses another program's SQLite file and leaves it
 
   // Another program's id is refused even with a schema version.
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "PRAGMA application_id = 1095779393; PRAGMA user_version = 6", nullptr, nullptr,
-                       nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "PRAGMA application_id = 1095779393; PRAGMA user_version = 6", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
   sqlite3_close(raw);
   auto other = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(other.ok());
@@ -98,8 +100,7 @@ TEST_CASE("[bug] Cache::Open refuses another program's SQLite file and leaves it
                                         "[cache] path");
 }
 
-TEST_CASE("A cache carries stravafs's application_id; one from before it is stamped by its next writer",
-          "[cache]") {
+TEST_CASE("A cache carries stravafs's application_id; one from before it is stamped by its next writer", "[cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   {
@@ -125,8 +126,7 @@ TEST_CASE("activities_units view converts units", "[cache]") {
   CHECK(QueryReal(cache->db(), "SELECT moving_time_min FROM activities_units WHERE id=1") == 25.0);
 }
 
-TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a carriage return",
-          "[cache][bug]") {
+TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a carriage return", "[cache][bug]") {
   // XmlEscape wrote CR raw, which XML readers read as a line feed; it
   // writes &#13; now, so such a .gpx grew by 4 bytes per CR per <name>.
   TempDir tmp;
@@ -138,8 +138,10 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
     for (int64_t id : {1, 2}) REQUIRE(ActivityStore(*cache).StoreStreams(id, Json::parse(kGpsStreams)).ok());
     CheckSizes(*cache, 1);
     // As schema v6 measured it: the CR raw, in two <name>s.
-    REQUIRE(cache->Exec("UPDATE activity_sync SET gpx_size = gpx_size - 8 WHERE id = 1; "
-                        "PRAGMA user_version = 6").ok());
+    REQUIRE(cache
+                ->Exec("UPDATE activity_sync SET gpx_size = gpx_size - 8 WHERE id = 1; "
+                       "PRAGMA user_version = 6")
+                .ok());
   }
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
@@ -167,10 +169,15 @@ std::vector<std::string> TableRows(sqlite3* db, const std::string& sql) {
     std::string row;
     for (int i = 0; i < sqlite3_column_count(st); ++i) {
       const int type = sqlite3_column_type(st, i);
-      if (type == SQLITE_NULL) row += "NULL|";
-      else if (type == SQLITE_INTEGER) row += std::to_string(sqlite3_column_int64(st, i)) + "|";
-      else if (type == SQLITE_FLOAT) row += std::to_string(sqlite3_column_double(st, i)) + "|";
-      else row += std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)), sqlite3_column_bytes(st, i)) + "|";
+      if (type == SQLITE_NULL)
+        row += "NULL|";
+      else if (type == SQLITE_INTEGER)
+        row += std::to_string(sqlite3_column_int64(st, i)) + "|";
+      else if (type == SQLITE_FLOAT)
+        row += std::to_string(sqlite3_column_double(st, i)) + "|";
+      else
+        row +=
+            std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)), sqlite3_column_bytes(st, i)) + "|";
     }
     rows.push_back(row);
   }
@@ -183,7 +190,8 @@ std::vector<std::string> TableRows(sqlite3* db, const std::string& sql) {
 std::string SchemaV1Ddl() {
   std::string sql = "CREATE TABLE activities (\n";
   for (const auto& c : ActivityColumns())
-    sql += "  " + std::string(c.name) + " " + SqlType(c.type) + (std::string_view(c.name) == "id" ? " PRIMARY KEY" : "") + ",\n";
+    sql += "  " + std::string(c.name) + " " + SqlType(c.type) +
+           (std::string_view(c.name) == "id" ? " PRIMARY KEY" : "") + ",\n";
   sql += "  json TEXT NOT NULL\n);\n";
   return sql + R"SQL(
 CREATE INDEX activities_start_date ON activities(start_date);
@@ -236,11 +244,13 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
   auto source = OpenCache(v2_path);
   std::vector<int64_t> ids;
   for (int i = 0; i < 6; ++i) {
-    Json s = Summary(100 + i, "2024-0" + std::to_string(1 + i) + "-12T05:30:00Z", "Run \"" + std::to_string(i) + "\", ü");
+    Json s =
+        Summary(100 + i, "2024-0" + std::to_string(1 + i) + "-12T05:30:00Z", "Run \"" + std::to_string(i) + "\", ü");
     REQUIRE(ActivityStore(*source).UpsertSummary(s, 1).ok());
     if (i % 2 == 0) REQUIRE(ActivityStore(*source).StoreDetail(Detail(s, 2)).ok());
     if (i % 3 == 0) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(kGpsStreams)).ok());
-    if (i == 1) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(R"({"time": {"data": [0, 1]}})")).ok());
+    if (i == 1)
+      REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(R"({"time": {"data": [0, 1]}})")).ok());
     if (i == 5) REQUIRE(ActivityStore(*source).MarkNoStreams(100 + i).ok());
     ids.push_back(100 + i);
   }
@@ -251,7 +261,8 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(v1_path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw, SchemaV1Ddl().c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  const std::string copy = "ATTACH '" + v2_path + "' AS v2;"
+  const std::string copy = "ATTACH '" + v2_path +
+                           "' AS v2;"
                            "INSERT INTO activities SELECT * FROM v2.activities;"
                            "INSERT INTO activity_sync SELECT id, summary_hash, detail_state, streams_state, listed_run "
                            "FROM v2.activity_sync;"
@@ -287,7 +298,8 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=999") == 0);
   // The same sizes as the cache that wrote them, and the same data.
-  const std::string sizes = "SELECT id, json_size, csv_row_size, streams_csv_size, gpx_size FROM activity_sync ORDER BY id";
+  const std::string sizes =
+      "SELECT id, json_size, csv_row_size, streams_csv_size, gpx_size FROM activity_sync ORDER BY id";
   CHECK(TableRows(db, sizes) == TableRows(source->db(), sizes));
   for (const char* sql :
        {"SELECT * FROM activities ORDER BY id", "SELECT * FROM streams ORDER BY activity_id, seq",
@@ -298,7 +310,8 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
     CHECK(TableRows(db, sql) == TableRows(source->db(), sql));
   }
   // And it works as a v2 cache from then on.
-  REQUIRE(*ActivityStore(*upgraded).UpsertSummary(Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) == Upsert::kChanged);
+  REQUIRE(*ActivityStore(*upgraded).UpsertSummary(Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) ==
+          Upsert::kChanged);
   CheckSizes(*upgraded, 100);
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == 1);
   upgraded.reset();

@@ -25,8 +25,8 @@
 namespace stravafs {
 namespace {
 
-using testing::TempDir;
 using testing::OpenCache;
+using testing::TempDir;
 
 TEST_CASE("sync_state is a small key/value store", "[cache]") {
   TempDir tmp;
@@ -69,9 +69,11 @@ TEST_CASE("ReadSyncState reads every key the sync writes, typed", "[cache]") {
   REQUIRE(SetState(*cache, kStateHistoryComplete, "2024-05-01T07:00:00Z").ok());
   REQUIRE(SetState(*cache, kStateLastError, R"({"at":"2024-05-13T10:00:00Z","message":"rate limited"})").ok());
   REQUIRE(SetState(*cache, kStateLastReport, R"({"mode":"incremental","added":3,"requests":4})").ok());
-  REQUIRE(SetState(*cache, kStateRateUsage,
-                   R"({"short_limit":200,"daily_limit":2000,"short_usage":12,"daily_usage":150,"at":"2024-05-13T10:00:00Z"})")
-              .ok());
+  REQUIRE(
+      SetState(
+          *cache, kStateRateUsage,
+          R"({"short_limit":200,"daily_limit":2000,"short_usage":12,"daily_usage":150,"at":"2024-05-13T10:00:00Z"})")
+          .ok());
   REQUIRE(SetState(*cache, kStateJob, R"({"kind":"backfill","page":4})").ok());
   REQUIRE(SetState(*cache, kStateZonesChecked, "2024-05-13T10:00:01Z").ok());  // not the readers'
 
@@ -96,8 +98,7 @@ TEST_CASE("ReadSyncState reads every key the sync writes, typed", "[cache]") {
   CHECK(state->last_success == "2024-05-12T09:30:00Z");
 }
 
-TEST_CASE("ReadSyncState: a value that is not JSON is no object; an unreadable sync_state is an error",
-          "[cache]") {
+TEST_CASE("ReadSyncState: a value that is not JSON is no object; an unreadable sync_state is an error", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   REQUIRE(SetState(*cache, kStateLastError, "not {json").ok());

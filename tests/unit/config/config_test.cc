@@ -29,9 +29,8 @@ using std::chrono::seconds;
 // A config path that does not exist: ParseConfig only uses it for messages
 // and for resolving relative paths (check_perms is false with it).
 const std::string kPath = "/etc/stravafs-test/stravafs.conf";
-const std::vector<std::string> kAllStreams{
-    "time",    "distance", "latlng", "altitude", "heartrate",   "cadence",
-    "watts",   "velocity_smooth",    "temp",     "moving",      "grade_smooth"};
+const std::vector<std::string> kAllStreams{"time",  "distance",        "latlng", "altitude", "heartrate",   "cadence",
+                                           "watts", "velocity_smooth", "temp",   "moving",   "grade_smooth"};
 
 // Sets (or, with nullptr, unsets) an environment variable for its lifetime.
 class ScopedEnv {
@@ -90,8 +89,8 @@ struct CleanEnv {
   std::list<ScopedEnv> env;
   CleanEnv() {
     env.emplace_back("HOME", "/home/tester");
-    for (const char* name : {"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
-                             "STRAVAFS_CONFIG", "STRAVA_CLIENT_SECRET"})
+    for (const char* name :
+         {"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "STRAVAFS_CONFIG", "STRAVA_CLIENT_SECRET"})
       env.emplace_back(name, nullptr);
   }
 };
@@ -103,8 +102,7 @@ Config Parse(const std::string& text) {
   return std::move(config).value();
 }
 
-std::string ErrorOf(const std::string& text, const std::string& path = kPath,
-                    bool check_perms = false) {
+std::string ErrorOf(const std::string& text, const std::string& path = kPath, bool check_perms = false) {
   Result<Config> config = ParseConfig(text, path, check_perms);
   REQUIRE_FALSE(config.ok());
   CHECK(config.status().kind() == ErrorKind::kConfig);
@@ -169,19 +167,15 @@ TEST_CASE("ParseDuration reads compound and fractional forms", "[config][duratio
 }
 
 TEST_CASE("ParseDuration never guesses a unit", "[config][duration]") {
-  CHECK(DurationError("30") ==
-        "not a duration: the unit is missing (use e.g. 30s, 30m, 30h or 30d)");
-  CHECK(DurationError("1.5") ==
-        "not a duration: the unit is missing (use e.g. 1.5s, 1.5m, 1.5h or 1.5d)");
-  CHECK(DurationError("00") ==
-        "not a duration: the unit is missing (use e.g. 00s, 00m, 00h or 00d)");
+  CHECK(DurationError("30") == "not a duration: the unit is missing (use e.g. 30s, 30m, 30h or 30d)");
+  CHECK(DurationError("1.5") == "not a duration: the unit is missing (use e.g. 1.5s, 1.5m, 1.5h or 1.5d)");
+  CHECK(DurationError("00") == "not a duration: the unit is missing (use e.g. 00s, 00m, 00h or 00d)");
 }
 
 TEST_CASE("ParseDuration rejects garbage", "[config][duration]") {
   const std::string kNot = "not a duration (use e.g. 30s, 15m, 6h, 7d)";
-  for (const char* text : {"", "7 days", "7 d", "7D", "7days", "s", "-5s", "+5s", "5x",
-                           "1h30", "1..5s", "1.s", "5 s", " 5s", "1w", "1y", "5sec",
-                           "forever", "1e3s"}) {
+  for (const char* text : {"", "7 days", "7 d", "7D", "7days", "s", "-5s", "+5s", "5x", "1h30", "1..5s", "1.s", "5 s",
+                           " 5s", "1w", "1y", "5sec", "forever", "1e3s"}) {
     INFO('"' << text << '"');
     CHECK(DurationError(text) == kNot);
   }
@@ -214,8 +208,8 @@ TEST_CASE("FormatDuration renders compactly", "[config][duration]") {
 }
 
 TEST_CASE("FormatDuration output reads back", "[config][duration]") {
-  for (long long ms : {1LL, 250LL, 999LL, 1000LL, 1001LL, 2500LL, 61'000LL, 5'400'000LL,
-                       86'400'000LL, 90'061'001LL, 604'800'000LL}) {
+  for (long long ms :
+       {1LL, 250LL, 999LL, 1000LL, 1001LL, 2500LL, 61'000LL, 5'400'000LL, 86'400'000LL, 90'061'001LL, 604'800'000LL}) {
     INFO(ms);
     CHECK(ParseDuration(FormatDuration(milliseconds(ms))).value() == milliseconds(ms));
   }
@@ -245,8 +239,7 @@ TEST_CASE_METHOD(CleanEnv, "An empty file gives every default", "[config]") {
 }
 
 TEST_CASE_METHOD(CleanEnv, "Empty sections and comments change nothing", "[config]") {
-  const Config c = Parse(
-      "; comment\n# another\n\n[strava]\n[cache]\n[sync]\n[mount]\n[testing]\n");
+  const Config c = Parse("; comment\n# another\n\n[strava]\n[cache]\n[sync]\n[mount]\n[testing]\n");
   CHECK(c.base_url == "https://www.strava.com");
   CHECK(c.lookback == hours(7 * 24));
   CHECK(c.streams == kAllStreams);
@@ -311,8 +304,9 @@ TEST_CASE_METHOD(CleanEnv, "Durations in every duration key", "[config][duration
 
 TEST_CASE_METHOD(CleanEnv, "Paths: $VARIABLES are refused, a plain $ is a character", "[config][bug]") {
   // Issue 15: path = $HOME/x.db silently became <config folder>/$HOME/x.db.
-  const std::string kNo = "environment variables are not expanded in paths; write ~/ for your home folder, or the "
-                          "path in full";
+  const std::string kNo =
+      "environment variables are not expanded in paths; write ~/ for your home folder, or the "
+      "path in full";
   CHECK(ErrorOf("[cache]\npath = $HOME/x.db") == kPath + ":2: [cache] path = \"$HOME/x.db\": " + kNo);
   CHECK(ErrorOf("[cache]\npath = /data/${USER}/x.db") == kPath + ":2: [cache] path = \"/data/${USER}/x.db\": " + kNo);
   CHECK(ErrorOf("[import]\nfolders = /a, $XDG_DATA_HOME/b") ==
@@ -334,27 +328,22 @@ TEST_CASE_METHOD(CleanEnv, "[testing] max_reply: bytes, 1 to 2^40", "[config]") 
 }
 
 TEST_CASE_METHOD(CleanEnv, "Durations that must be positive reject 0", "[config][duration]") {
-  CHECK(ErrorOf("[strava]\ntimeout = 0") == kPath +
-        ":2: [strava] timeout = \"0\": must be longer than 0");
-  CHECK(ErrorOf("[testing]\nrate_window = 0s") == kPath +
-        ":2: [testing] rate_window = \"0s\": must be longer than 0");
-  CHECK(ErrorOf("[testing]\nrate_day = 0") == kPath +
-        ":2: [testing] rate_day = \"0\": must be longer than 0");
-  CHECK(ErrorOf("[testing]\nretry_base = 0") == kPath +
-        ":2: [testing] retry_base = \"0\": must be longer than 0");
+  CHECK(ErrorOf("[strava]\ntimeout = 0") == kPath + ":2: [strava] timeout = \"0\": must be longer than 0");
+  CHECK(ErrorOf("[testing]\nrate_window = 0s") == kPath + ":2: [testing] rate_window = \"0s\": must be longer than 0");
+  CHECK(ErrorOf("[testing]\nrate_day = 0") == kPath + ":2: [testing] rate_day = \"0\": must be longer than 0");
+  CHECK(ErrorOf("[testing]\nretry_base = 0") == kPath + ":2: [testing] retry_base = \"0\": must be longer than 0");
 }
 
-TEST_CASE_METHOD(CleanEnv, "Bad durations name file, line, key and the accepted forms",
-                 "[config][duration]") {
-  CHECK(ErrorOf("[sync]\n\nlookback = 7 days\n") == kPath +
-        ":3: [sync] lookback = \"7 days\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
+TEST_CASE_METHOD(CleanEnv, "Bad durations name file, line, key and the accepted forms", "[config][duration]") {
+  CHECK(ErrorOf("[sync]\n\nlookback = 7 days\n") ==
+        kPath + ":3: [sync] lookback = \"7 days\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
   CHECK(ErrorOf("[sync]\nmax_age = 15\n") == kPath +
-        ":2: [sync] max_age = \"15\": not a duration: the unit is missing "
-        "(use e.g. 15s, 15m, 15h or 15d)");
-  CHECK(ErrorOf("[mount]\nrefresh =\n") == kPath +
-        ":2: [mount] refresh = \"\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
-  CHECK(ErrorOf("[strava]\ntimeout = 30 s\n") == kPath +
-        ":2: [strava] timeout = \"30 s\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
+                                                 ":2: [sync] max_age = \"15\": not a duration: the unit is missing "
+                                                 "(use e.g. 15s, 15m, 15h or 15d)");
+  CHECK(ErrorOf("[mount]\nrefresh =\n") ==
+        kPath + ":2: [mount] refresh = \"\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
+  CHECK(ErrorOf("[strava]\ntimeout = 30 s\n") ==
+        kPath + ":2: [strava] timeout = \"30 s\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
 }
 
 TEST_CASE_METHOD(CleanEnv, "details accepts the usual yes/no spellings", "[config]") {
@@ -367,11 +356,11 @@ TEST_CASE_METHOD(CleanEnv, "details accepts the usual yes/no spellings", "[confi
     CHECK(Parse(std::string("[sync]\ndetails = ") + no).details == false);
   }
   CHECK(ErrorOf("[sync]\ndetails = maybe") == kPath +
-        ":2: [sync] details = \"maybe\": not a yes/no value "
-        "(use yes, no, true, false, on, off, 1 or 0)");
+                                                  ":2: [sync] details = \"maybe\": not a yes/no value "
+                                                  "(use yes, no, true, false, on, off, 1 or 0)");
   CHECK(ErrorOf("[sync]\ndetails =") == kPath +
-        ":2: [sync] details = \"\": not a yes/no value "
-        "(use yes, no, true, false, on, off, 1 or 0)");
+                                            ":2: [sync] details = \"\": not a yes/no value "
+                                            "(use yes, no, true, false, on, off, 1 or 0)");
 }
 
 TEST_CASE_METHOD(CleanEnv, "streams", "[config]") {
@@ -382,33 +371,33 @@ TEST_CASE_METHOD(CleanEnv, "streams", "[config]") {
   SECTION("each known type, in the order written, whitespace trimmed") {
     CHECK(Parse("[sync]\nstreams=grade_smooth,moving,temp,watts,cadence,heartrate,"
                 "velocity_smooth,altitude,latlng,distance,time")
-              .streams ==
-          std::vector<std::string>{"grade_smooth", "moving", "temp", "watts", "cadence",
-                                   "heartrate", "velocity_smooth", "altitude", "latlng",
-                                   "distance", "time"});
-    CHECK(Parse("[sync]\nstreams =  watts\t,  temp  ").streams ==
-          std::vector<std::string>{"watts", "temp"});
+              .streams == std::vector<std::string>{"grade_smooth", "moving", "temp", "watts", "cadence", "heartrate",
+                                                   "velocity_smooth", "altitude", "latlng", "distance", "time"});
+    CHECK(Parse("[sync]\nstreams =  watts\t,  temp  ").streams == std::vector<std::string>{"watts", "temp"});
   }
   SECTION("a misspelt type gets a suggestion") {
-    CHECK(ErrorOf("[sync]\nstreams = time,hartrate") == kPath +
-          ":2: [sync] streams = \"time,hartrate\": unknown stream type \"hartrate\": "
-          "did you mean heartrate?");
+    CHECK(ErrorOf("[sync]\nstreams = time,hartrate") ==
+          kPath +
+              ":2: [sync] streams = \"time,hartrate\": unknown stream type \"hartrate\": "
+              "did you mean heartrate?");
   }
   SECTION("an unknown type lists the known ones") {
-    CHECK(ErrorOf("[sync]\nstreams = power") == kPath +
-          ":2: [sync] streams = \"power\": unknown stream type \"power\" (known: time, "
-          "distance, latlng, altitude, velocity_smooth, heartrate, cadence, watts, temp, "
-          "moving, grade_smooth)");
+    CHECK(ErrorOf("[sync]\nstreams = power") ==
+          kPath +
+              ":2: [sync] streams = \"power\": unknown stream type \"power\" (known: time, "
+              "distance, latlng, altitude, velocity_smooth, heartrate, cadence, watts, temp, "
+              "moving, grade_smooth)");
   }
   SECTION("empty items and repeats are errors") {
-    CHECK(ErrorOf("[sync]\nstreams = time,,distance") == kPath +
-          ":2: [sync] streams = \"time,,distance\": empty stream name "
-          "(separate names with single commas)");
+    CHECK(ErrorOf("[sync]\nstreams = time,,distance") ==
+          kPath +
+              ":2: [sync] streams = \"time,,distance\": empty stream name "
+              "(separate names with single commas)");
     CHECK(ErrorOf("[sync]\nstreams = time,") == kPath +
-          ":2: [sync] streams = \"time,\": empty stream name "
-          "(separate names with single commas)");
-    CHECK(ErrorOf("[sync]\nstreams = time, watts, time") == kPath +
-          ":2: [sync] streams = \"time, watts, time\": stream type \"time\" is listed twice");
+                                                    ":2: [sync] streams = \"time,\": empty stream name "
+                                                    "(separate names with single commas)");
+    CHECK(ErrorOf("[sync]\nstreams = time, watts, time") ==
+          kPath + ":2: [sync] streams = \"time, watts, time\": stream type \"time\" is listed twice");
   }
 }
 
@@ -422,17 +411,14 @@ TEST_CASE_METHOD(CleanEnv, "budget as a percentage or a fraction", "[config]") {
   CHECK(Parse("[sync]\nbudget = 1%").budget == 0.01);
 
   const std::string kRange = "out of range (more than 0%, at most 100%; e.g. 80% or 0.8)";
-  const std::string kNot =
-      "not a budget (use a percentage such as 80% or a fraction such as 0.8)";
+  const std::string kNot = "not a budget (use a percentage such as 80% or a fraction such as 0.8)";
   for (const char* bad : {"0", "0%", "120%", "1.5", "-5%", "-0.5", "100.1%"}) {
     INFO(bad);
-    CHECK(ErrorOf(std::string("[sync]\nbudget = ") + bad) ==
-          kPath + ":2: [sync] budget = \"" + bad + "\": " + kRange);
+    CHECK(ErrorOf(std::string("[sync]\nbudget = ") + bad) == kPath + ":2: [sync] budget = \"" + bad + "\": " + kRange);
   }
   for (const char* bad : {"", "%", "eighty", "80 %", "80%%", "0,8", "nan", "inf", "1e"}) {
     INFO(bad);
-    CHECK(ErrorOf(std::string("[sync]\nbudget = ") + bad) ==
-          kPath + ":2: [sync] budget = \"" + bad + "\": " + kNot);
+    CHECK(ErrorOf(std::string("[sync]\nbudget = ") + bad) == kPath + ":2: [sync] budget = \"" + bad + "\": " + kNot);
   }
 }
 
@@ -440,23 +426,19 @@ TEST_CASE_METHOD(CleanEnv, "client_id must be digits; empty means not set", "[co
   CHECK(Parse("[strava]\nclient_id = 007").client_id == "007");
   CHECK(Parse("[strava]\nclient_id =").client_id == "");
   CHECK(ErrorOf("[strava]\nclient_id = 12a45") == kPath +
-        ":2: [strava] client_id = \"12a45\": not a client id "
-        "(digits only; see https://www.strava.com/settings/api)");
+                                                      ":2: [strava] client_id = \"12a45\": not a client id "
+                                                      "(digits only; see https://www.strava.com/settings/api)");
   CHECK(ErrorOf("[strava]\nclient_id = -1") == kPath +
-        ":2: [strava] client_id = \"-1\": not a client id "
-        "(digits only; see https://www.strava.com/settings/api)");
+                                                   ":2: [strava] client_id = \"-1\": not a client id "
+                                                   "(digits only; see https://www.strava.com/settings/api)");
 }
 
 TEST_CASE_METHOD(CleanEnv, "base_url needs a scheme and loses trailing slashes", "[config]") {
-  CHECK(Parse("[strava]\nbase_url = https://www.strava.com/").base_url ==
-        "https://www.strava.com");
-  CHECK(Parse("[strava]\nbase_url = http://127.0.0.1:8080///").base_url ==
-        "http://127.0.0.1:8080");
-  CHECK(Parse("[strava]\nbase_url = http://localhost:1/prefix/").base_url ==
-        "http://localhost:1/prefix");
+  CHECK(Parse("[strava]\nbase_url = https://www.strava.com/").base_url == "https://www.strava.com");
+  CHECK(Parse("[strava]\nbase_url = http://127.0.0.1:8080///").base_url == "http://127.0.0.1:8080");
+  CHECK(Parse("[strava]\nbase_url = http://localhost:1/prefix/").base_url == "http://localhost:1/prefix");
   const std::string kNot = "not a URL (use https://HOST or http://HOST:PORT)";
-  for (const char* bad : {"www.strava.com", "ftp://host", "https://", "http:///", "",
-                          "HTTPS://x"}) {
+  for (const char* bad : {"www.strava.com", "ftp://host", "https://", "http:///", "", "HTTPS://x"}) {
     INFO(bad);
     CHECK(ErrorOf(std::string("[strava]\nbase_url = ") + bad) ==
           kPath + ":2: [strava] base_url = \"" + bad + "\": " + kNot);
@@ -483,14 +465,15 @@ TEST_CASE_METHOD(CleanEnv, "base_url: plain http only to this machine, never a u
   const std::string kUser =
       "a URL with a user name or password (the part before @) is refused: it is easily misread, and the host is "
       "what follows the @";
-  for (const char* bad : {"https://www.strava.com@evil.example", "https://user:pw@www.strava.com",
-                          "http://127.0.0.1@evil.example"}) {
+  for (const char* bad :
+       {"https://www.strava.com@evil.example", "https://user:pw@www.strava.com", "http://127.0.0.1@evil.example"}) {
     INFO(bad);
     CHECK(ErrorOf(std::string("[strava]\nbase_url = ") + bad) ==
           kPath + ":2: [strava] base_url = \"" + bad + "\": " + kUser);
   }
   CHECK(ErrorOf("[strava]\nbase_url = https://www.strava.com?x=1") ==
-        kPath + ":2: [strava] base_url = \"https://www.strava.com?x=1\": not a URL (use https://HOST or http://HOST:PORT)");
+        kPath +
+            ":2: [strava] base_url = \"https://www.strava.com?x=1\": not a URL (use https://HOST or http://HOST:PORT)");
 }
 
 TEST_CASE_METHOD(CleanEnv, "scope is a comma separated list without spaces", "[config]") {
@@ -503,15 +486,12 @@ TEST_CASE_METHOD(CleanEnv, "scope is a comma separated list without spaces", "[c
   CHECK(ErrorOf("[strava]\nscope =") == kPath + ":2: [strava] scope = \"\": " + kNot);
 }
 
-TEST_CASE_METHOD(CleanEnv, "cache path: ~ expanded, relative to the config file",
-                 "[config]") {
-  CHECK(Parse("[cache]\npath = ~/strava/cache.db").cache_path ==
-        "/home/tester/strava/cache.db");
+TEST_CASE_METHOD(CleanEnv, "cache path: ~ expanded, relative to the config file", "[config]") {
+  CHECK(Parse("[cache]\npath = ~/strava/cache.db").cache_path == "/home/tester/strava/cache.db");
   CHECK(Parse("[cache]\npath = /srv/strava.db").cache_path == "/srv/strava.db");
   CHECK(Parse("[cache]\npath = cache.db").cache_path == "/etc/stravafs-test/cache.db");
   CHECK(Parse("[cache]\npath = ../data/./cache.db").cache_path == "/etc/data/cache.db");
-  CHECK(ErrorOf("[cache]\npath =") == kPath +
-        ":2: [cache] path = \"\": empty (give the path of the cache database)");
+  CHECK(ErrorOf("[cache]\npath =") == kPath + ":2: [cache] path = \"\": empty (give the path of the cache database)");
 }
 
 // ---------------------------------------------------------------- syntax
@@ -528,115 +508,107 @@ TEST_CASE_METHOD(CleanEnv, "Inline ; comments, indentation, CRLF and a BOM", "[c
   // value; the reader prevents that, so details above is a key of its own.
   // A ";" without whitespace before it is part of the value.
   CHECK(ErrorOf("[sync]\nbudget = 50%;x") == kPath +
-        ":2: [sync] budget = \"50%;x\": not a budget "
-        "(use a percentage such as 80% or a fraction such as 0.8)");
+                                                 ":2: [sync] budget = \"50%;x\": not a budget "
+                                                 "(use a percentage such as 80% or a fraction such as 0.8)");
 }
 
 TEST_CASE_METHOD(CleanEnv, "Long comment lines are fine, long settings are not", "[config]") {
   const std::string long_comment(500, 'x');
-  CHECK(Parse("; " + long_comment + "\n[sync]\nlookback = 1d ; " + long_comment + "\n")
-            .lookback == hours(24));
+  CHECK(Parse("; " + long_comment + "\n[sync]\nlookback = 1d ; " + long_comment + "\n").lookback == hours(24));
   CHECK(ErrorOf("[cache]\npath = /" + std::string(300, 'a') + "\n[sync]\nlookbak = 1d") ==
-        kPath + ":2: line too long (at most " + std::to_string(INI_MAX_LINE - 2) +
-                    " characters before comments)");
+        kPath + ":2: line too long (at most " + std::to_string(INI_MAX_LINE - 2) + " characters before comments)");
   CHECK(INI_MAX_LINE - 2 == 198);  // as stravafs.conf(5) says, with Debian's inih
 }
 
 TEST_CASE_METHOD(CleanEnv, "Unknown keys are errors with a suggestion", "[config]") {
-  CHECK(ErrorOf("[sync]\nlookbak = 7d") == kPath +
-        ":2: unknown key \"lookbak\" in [sync]: did you mean lookback?");
-  CHECK(ErrorOf("[strava]\nclient_secrets_file = x") == kPath +
-        ":2: unknown key \"client_secrets_file\" in [strava]: did you mean "
-        "client_secret_file?");
-  CHECK(ErrorOf("[mount]\nrefesh = 1h") == kPath +
-        ":2: unknown key \"refesh\" in [mount]: did you mean refresh?");
-  CHECK(ErrorOf("[cache]\npth = x") == kPath +
-        ":2: unknown key \"pth\" in [cache]: did you mean path?");
+  CHECK(ErrorOf("[sync]\nlookbak = 7d") == kPath + ":2: unknown key \"lookbak\" in [sync]: did you mean lookback?");
+  CHECK(ErrorOf("[strava]\nclient_secrets_file = x") ==
+        kPath +
+            ":2: unknown key \"client_secrets_file\" in [strava]: did you mean "
+            "client_secret_file?");
+  CHECK(ErrorOf("[mount]\nrefesh = 1h") == kPath + ":2: unknown key \"refesh\" in [mount]: did you mean refresh?");
+  CHECK(ErrorOf("[cache]\npth = x") == kPath + ":2: unknown key \"pth\" in [cache]: did you mean path?");
 }
 
 TEST_CASE_METHOD(CleanEnv, "A key in the wrong section says where it belongs", "[config]") {
-  CHECK(ErrorOf("[sync]\nrefresh = 1h") == kPath +
-        ":2: unknown key \"refresh\" in [sync]: it belongs in [mount]");
-  CHECK(ErrorOf("[cache]\nclient_id = 1") == kPath +
-        ":2: unknown key \"client_id\" in [cache]: it belongs in [strava]");
+  CHECK(ErrorOf("[sync]\nrefresh = 1h") == kPath + ":2: unknown key \"refresh\" in [sync]: it belongs in [mount]");
+  CHECK(ErrorOf("[cache]\nclient_id = 1") ==
+        kPath + ":2: unknown key \"client_id\" in [cache]: it belongs in [strava]");
 }
 
 TEST_CASE_METHOD(CleanEnv, "An unknown key far from any lists the known ones", "[config]") {
   CHECK(ErrorOf("[sync]\nfoo = 1") == kPath +
-        ":2: unknown key \"foo\" in [sync] (known keys: lookback, details, streams, "
-        "budget, max_age)");
-  CHECK(ErrorOf("[testing]\nwhatever = 1") == kPath +
-        ":2: unknown key \"whatever\" in [testing] (known keys: rate_window, rate_day, "
-        "retry_base, max_reply)");
-  CHECK(ErrorOf("[sync]\nLookback = 1d") == kPath +
-        ":2: unknown key \"Lookback\" in [sync]: did you mean lookback?");
+                                          ":2: unknown key \"foo\" in [sync] (known keys: lookback, details, streams, "
+                                          "budget, max_age)");
+  CHECK(ErrorOf("[testing]\nwhatever = 1") ==
+        kPath +
+            ":2: unknown key \"whatever\" in [testing] (known keys: rate_window, rate_day, "
+            "retry_base, max_reply)");
+  CHECK(ErrorOf("[sync]\nLookback = 1d") == kPath + ":2: unknown key \"Lookback\" in [sync]: did you mean lookback?");
 }
 
 TEST_CASE_METHOD(CleanEnv, "Unknown sections are errors, even empty ones", "[config]") {
-  CHECK(ErrorOf("[snyc]\nlookback = 7d") == kPath +
-        ":1: unknown section [snyc]: did you mean [sync]?");
-  CHECK(ErrorOf("[sync]\n\n[mnt]\n") == kPath +
-        ":3: unknown section [mnt]: did you mean [mount]?");
+  CHECK(ErrorOf("[snyc]\nlookback = 7d") == kPath + ":1: unknown section [snyc]: did you mean [sync]?");
+  CHECK(ErrorOf("[sync]\n\n[mnt]\n") == kPath + ":3: unknown section [mnt]: did you mean [mount]?");
   CHECK(ErrorOf("[general]\nx = 1") == kPath +
-        ":1: unknown section [general] (known sections: [strava], [cache], [sync], "
-        "[mount], [import], [testing])");
+                                           ":1: unknown section [general] (known sections: [strava], [cache], [sync], "
+                                           "[mount], [import], [testing])");
 }
 
 TEST_CASE_METHOD(CleanEnv, "Keys before any section", "[config]") {
-  CHECK(ErrorOf("client_id = 1\n[strava]") == kPath +
-        ":1: key \"client_id\" is outside any section (put it under [strava])");
+  CHECK(ErrorOf("client_id = 1\n[strava]") ==
+        kPath + ":1: key \"client_id\" is outside any section (put it under [strava])");
   CHECK(ErrorOf("\nfoo = 1") == kPath + ":2: key \"foo\" is outside any section");
 }
 
 TEST_CASE_METHOD(CleanEnv, "Duplicate keys are errors", "[config]") {
-  CHECK(ErrorOf("[sync]\nlookback = 7d\nlookback = 1d") == kPath +
-        ":3: duplicate key \"lookback\" in [sync] (first set on line 2)");
+  CHECK(ErrorOf("[sync]\nlookback = 7d\nlookback = 1d") ==
+        kPath + ":3: duplicate key \"lookback\" in [sync] (first set on line 2)");
   // A repeated section header is allowed, a key set in both is not.
   CHECK(Parse("[sync]\nlookback = 1d\n[mount]\n[sync]\ndetails = no").details == false);
-  CHECK(ErrorOf("[sync]\nlookback = 7d\n[mount]\n[sync]\nlookback = 1d") == kPath +
-        ":5: duplicate key \"lookback\" in [sync] (first set on line 2)");
+  CHECK(ErrorOf("[sync]\nlookback = 7d\n[mount]\n[sync]\nlookback = 1d") ==
+        kPath + ":5: duplicate key \"lookback\" in [sync] (first set on line 2)");
 }
 
 TEST_CASE_METHOD(CleanEnv, "inih syntax errors name the line", "[config]") {
-  CHECK(ErrorOf("[sync]\nlookback = 1d\nlookback 7d\n") == kPath +
-        ":3: syntax error (expected [section], key = value, or a ; comment)");
-  CHECK(ErrorOf("[sync\nlookback = 1d\n") == kPath +
-        ":1: section header is missing \"]\"");
+  CHECK(ErrorOf("[sync]\nlookback = 1d\nlookback 7d\n") ==
+        kPath + ":3: syntax error (expected [section], key = value, or a ; comment)");
+  CHECK(ErrorOf("[sync\nlookback = 1d\n") == kPath + ":1: section header is missing \"]\"");
   CHECK(ErrorOf("[sync]\n= 7d\n") == kPath + ":2: missing key name before \"=\"");
 }
 
 TEST_CASE_METHOD(CleanEnv, "The earliest error is reported", "[config]") {
-  CHECK(ErrorOf("[sync]\nlookback = x\nbogus line\nfoo = 1\n") == kPath +
-        ":2: [sync] lookback = \"x\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
-  CHECK(ErrorOf("[sync]\nfoo = 1\nlookback = x\n") == kPath +
-        ":2: unknown key \"foo\" in [sync] (known keys: lookback, details, streams, "
-        "budget, max_age)");
+  CHECK(ErrorOf("[sync]\nlookback = x\nbogus line\nfoo = 1\n") ==
+        kPath + ":2: [sync] lookback = \"x\": not a duration (use e.g. 30s, 15m, 6h, 7d)");
+  CHECK(ErrorOf("[sync]\nfoo = 1\nlookback = x\n") ==
+        kPath +
+            ":2: unknown key \"foo\" in [sync] (known keys: lookback, details, streams, "
+            "budget, max_age)");
 }
 
 // ---------------------------------------------------------------- the secret
 
-TEST_CASE_METHOD(CleanEnv, "client_secret comes from the file, a secret file or the "
-                           "environment, in that order", "[config][secret]") {
+TEST_CASE_METHOD(CleanEnv,
+                 "client_secret comes from the file, a secret file or the "
+                 "environment, in that order",
+                 "[config][secret]") {
   TempDir dir;
   const std::string conf = dir.path() + "/stravafs.conf";
   const std::string secret_file = dir.Write("secret", "from-file\n\n", 0600);
   ScopedEnv env("STRAVA_CLIENT_SECRET", "from-env");
 
-  CHECK(ParseConfig("[strava]\nclient_secret = inline", conf, false)->client_secret ==
-        "inline");
-  CHECK(ParseConfig("[strava]\nclient_secret_file = " + secret_file, conf, false)
-            ->client_secret == "from-file");
+  CHECK(ParseConfig("[strava]\nclient_secret = inline", conf, false)->client_secret == "inline");
+  CHECK(ParseConfig("[strava]\nclient_secret_file = " + secret_file, conf, false)->client_secret == "from-file");
   CHECK(ParseConfig("[strava]\nclient_secret_file = secret", conf, false)->client_secret ==
         "from-file");  // relative to the config file's directory
   CHECK(ParseConfig("[strava]\n", conf, false)->client_secret == "from-env");
   // An empty client_secret = is "not set", as in a template.
   CHECK(ParseConfig("[strava]\nclient_secret =", conf, false)->client_secret == "from-env");
-  CHECK(ParseConfig("[strava]\nclient_secret =\nclient_secret_file = secret", conf, false)
-            ->client_secret == "from-file");
+  CHECK(ParseConfig("[strava]\nclient_secret =\nclient_secret_file = secret", conf, false)->client_secret ==
+        "from-file");
 }
 
-TEST_CASE_METHOD(CleanEnv, "client_secret_file: ~ expanded, whitespace trimmed",
-                 "[config][secret]") {
+TEST_CASE_METHOD(CleanEnv, "client_secret_file: ~ expanded, whitespace trimmed", "[config][secret]") {
   TempDir home;
   ScopedEnv env("HOME", home.path().c_str());
   home.Write(".config/stravafs/client_secret", "  abc123 \t\r\n", 0600);
@@ -648,28 +620,28 @@ TEST_CASE_METHOD(CleanEnv, "client_secret_file errors name the file", "[config][
   TempDir dir;
   const std::string conf = dir.path() + "/stravafs.conf";
   dir.Write("empty", " \n", 0600);
-  CHECK(ErrorOf("[strava]\nclient_secret_file = missing", conf) == conf +
-        ":2: [strava] client_secret_file = \"missing\": cannot read " + dir.path() +
-        "/missing: No such file or directory");
-  CHECK(ErrorOf("[strava]\nclient_secret_file = empty", conf) == conf +
-        ":2: [strava] client_secret_file = \"empty\": " + dir.path() + "/empty is empty");
-  CHECK(ErrorOf("[strava]\nclient_secret_file = " + dir.path(), conf) == conf +
-        ":2: [strava] client_secret_file = \"" + dir.path() + "\": cannot read " +
-        dir.path() + ": not a regular file");
-  CHECK(ErrorOf("[strava]\nclient_secret_file =", conf) == conf +
-        ":2: [strava] client_secret_file = \"\": empty (give the path of a file holding "
-        "the client secret)");
+  CHECK(ErrorOf("[strava]\nclient_secret_file = missing", conf) ==
+        conf + ":2: [strava] client_secret_file = \"missing\": cannot read " + dir.path() +
+            "/missing: No such file or directory");
+  CHECK(ErrorOf("[strava]\nclient_secret_file = empty", conf) ==
+        conf + ":2: [strava] client_secret_file = \"empty\": " + dir.path() + "/empty is empty");
+  CHECK(ErrorOf("[strava]\nclient_secret_file = " + dir.path(), conf) == conf + ":2: [strava] client_secret_file = \"" +
+                                                                             dir.path() + "\": cannot read " +
+                                                                             dir.path() + ": not a regular file");
+  CHECK(ErrorOf("[strava]\nclient_secret_file =", conf) ==
+        conf +
+            ":2: [strava] client_secret_file = \"\": empty (give the path of a file holding "
+            "the client secret)");
 }
 
-TEST_CASE_METHOD(CleanEnv, "client_secret and client_secret_file together are an error",
-                 "[config][secret]") {
+TEST_CASE_METHOD(CleanEnv, "client_secret and client_secret_file together are an error", "[config][secret]") {
   CHECK(ErrorOf("[strava]\nclient_secret = abc\nclient_id = 1\nclient_secret_file = x") ==
-        kPath + ":4: [strava] client_secret_file: client_secret is already set on line 2; "
-                "keep one of them");
+        kPath +
+            ":4: [strava] client_secret_file: client_secret is already set on line 2; "
+            "keep one of them");
 }
 
-TEST_CASE_METHOD(CleanEnv, "A config file holding the secret must be private",
-                 "[config][secret]") {
+TEST_CASE_METHOD(CleanEnv, "A config file holding the secret must be private", "[config][secret]") {
   TempDir dir;
   const std::string text = "[strava]\nclient_id = 1\nclient_secret = abc\n";
   for (mode_t mode : {0644, 0640, 0604, 0620, 0602}) {
@@ -677,15 +649,16 @@ TEST_CASE_METHOD(CleanEnv, "A config file holding the secret must be private",
     char octal[8];
     snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
     INFO(octal);
-    CHECK(ErrorOf(text, conf, /*check_perms=*/true) == conf +
-          ":3: [strava] client_secret: " + conf + " is accessible by group or others "
-          "(mode " + octal + "): chmod 600 " + conf);
+    CHECK(ErrorOf(text, conf, /*check_perms=*/true) == conf + ":3: [strava] client_secret: " + conf +
+                                                           " is accessible by group or others "
+                                                           "(mode " +
+                                                           octal + "): chmod 600 " + conf);
     // LoadConfig checks, too; a file others may write is refused first.
     Result<Config> loaded = LoadConfig(conf);
     REQUIRE_FALSE(loaded.ok());
     if (mode & 022)
-      CHECK(loaded.status().message() == conf + ": " + conf + " is writable by group or others (mode " +
-                                             octal + "): chmod go-w " + conf);
+      CHECK(loaded.status().message() ==
+            conf + ": " + conf + " is writable by group or others (mode " + octal + "): chmod go-w " + conf);
     else
       CHECK(loaded.status().message() == ErrorOf(text, conf, true));
   }
@@ -707,17 +680,15 @@ TEST_CASE_METHOD(CleanEnv, "A client_secret_file must be private", "[config][sec
   const std::string conf = dir.Write("stravafs.conf", "", 0644);
   const std::string text = "[strava]\nclient_secret_file = secret\n";
   const std::string secret = dir.Write("secret", "abc\n", 0644);
-  CHECK(ErrorOf(text, conf, true) == conf +
-        ":2: [strava] client_secret_file = \"secret\": " + secret +
-        " is accessible by group or others (mode 0644): chmod 600 " + secret);
+  CHECK(ErrorOf(text, conf, true) == conf + ":2: [strava] client_secret_file = \"secret\": " + secret +
+                                         " is accessible by group or others (mode 0644): chmod 600 " + secret);
   dir.Write("secret", "abc\n", 0600);
   CHECK(ParseConfig(text, conf, true)->client_secret == "abc");
   dir.Write("secret", "abc\n", 0644);
   CHECK(ParseConfig(text, conf, false)->client_secret == "abc");
 }
 
-TEST_CASE_METHOD(CleanEnv,
-                 "[bug] Like ssh, a config or secret file others can change is refused",
+TEST_CASE_METHOD(CleanEnv, "[bug] Like ssh, a config or secret file others can change is refused",
                  "[config][secret][bug]") {
   // A 0666 config, one in a 0777 folder, or a secret file owned by another
   // user passed: whoever can change the config chooses where the tokens go
@@ -738,9 +709,9 @@ TEST_CASE_METHOD(CleanEnv,
   ::mkdir(open_dir.c_str(), 0777);
   ::chmod(open_dir.c_str(), 0777);
   const std::string inner = dir.Write("shared/deeper/stravafs.conf", text, 0644);
-  CHECK(LoadConfig(inner).status().message() ==
-        inner + ": " + inner + " is in " + open_dir +
-            ", which is writable by group or others (mode 0777): chmod go-w " + open_dir);
+  CHECK(LoadConfig(inner).status().message() == inner + ": " + inner + " is in " + open_dir +
+                                                    ", which is writable by group or others (mode 0777): chmod go-w " +
+                                                    open_dir);
   ::chmod(open_dir.c_str(), 01777);
   CHECK(LoadConfig(inner).ok());
 
@@ -759,9 +730,8 @@ TEST_CASE_METHOD(CleanEnv,
   }
   const uid_t other = 65534;
   REQUIRE(::chown(conf.c_str(), other, other) == 0);
-  CHECK(LoadConfig(conf).status().message() ==
-        conf + ": " + conf + " belongs to uid 65534, not to you (uid " + std::to_string(::geteuid()) +
-            ") or root: use a file of your own");
+  CHECK(LoadConfig(conf).status().message() == conf + ": " + conf + " belongs to uid 65534, not to you (uid " +
+                                                   std::to_string(::geteuid()) + ") or root: use a file of your own");
   REQUIRE(::chown(conf.c_str(), 0, 0) == 0);
   const std::string theirs = dir.path() + "/theirs";
   ::mkdir(theirs.c_str(), 0755);
@@ -785,9 +755,9 @@ TEST_CASE_METHOD(CleanEnv,
   const std::string with_secret = "[strava]\nclient_id = 1\nclient_secret_file = secret\n";
   CHECK(ParseConfig(with_secret, conf, true)->client_secret == "abc");
   REQUIRE(::chown(secret.c_str(), other, other) == 0);
-  CHECK(ErrorOf(with_secret, conf, true) ==
-        conf + ":3: [strava] client_secret_file = \"secret\": " + secret + " belongs to uid 65534, not to you (uid " +
-            std::to_string(::geteuid()) + ") or root: use a file of your own");
+  CHECK(ErrorOf(with_secret, conf, true) == conf + ":3: [strava] client_secret_file = \"secret\": " + secret +
+                                                " belongs to uid 65534, not to you (uid " +
+                                                std::to_string(::geteuid()) + ") or root: use a file of your own");
 }
 
 TEST_CASE_METHOD(CleanEnv, "The secret never appears in a message", "[config][secret]") {
@@ -796,9 +766,9 @@ TEST_CASE_METHOD(CleanEnv, "The secret never appears in a message", "[config][se
   const std::string conf = dir.path() + "/stravafs.conf";
   dir.Write("secret", secret + "\n", 0644);
   const std::vector<std::string> texts{
-      "[strava]\nclient_secret = " + secret,                               // mode 0644
+      "[strava]\nclient_secret = " + secret,  // mode 0644
       "[strava]\nclient_secret = " + secret + "\nclient_secret_file = secret",
-      "[strava]\nclient_secret_file = secret",                             // mode 0644
+      "[strava]\nclient_secret_file = secret",  // mode 0644
       "[strava]\nclient_secret = " + secret + "\nclient_secret = " + secret,
       "[strava]\nclient_secert = " + secret,
       "[sync]\nclient_secret = " + secret,
@@ -827,8 +797,7 @@ TEST_CASE_METHOD(CleanEnv, "ExpandHome", "[config][xdg]") {
   CHECK(ExpandHome("rel") == "rel");
 }
 
-TEST_CASE_METHOD(CleanEnv, "DefaultConfigPath: STRAVAFS_CONFIG, XDG_CONFIG_HOME, ~/.config",
-                 "[config][xdg]") {
+TEST_CASE_METHOD(CleanEnv, "DefaultConfigPath: STRAVAFS_CONFIG, XDG_CONFIG_HOME, ~/.config", "[config][xdg]") {
   CHECK(DefaultConfigPath() == "/home/tester/.config/stravafs/stravafs.conf");
   {
     ScopedEnv xdg("XDG_CONFIG_HOME", "/xdg/config");
@@ -869,15 +838,13 @@ TEST_CASE_METHOD(CleanEnv, "Cache and state directories follow XDG", "[config][x
 TEST_CASE_METHOD(CleanEnv, "LoadConfig finds the file by discovery", "[config][xdg]") {
   TempDir home;
   ScopedEnv env("HOME", home.path().c_str());
-  const std::string at_home =
-      home.Write(".config/stravafs/stravafs.conf", "[strava]\nclient_id = 1\n", 0600);
+  const std::string at_home = home.Write(".config/stravafs/stravafs.conf", "[strava]\nclient_id = 1\n", 0600);
   Result<Config> c = LoadConfig(std::nullopt);
   REQUIRE(c.ok());
   CHECK(c->path == at_home);
   CHECK(c->client_id == "1");
 
-  const std::string xdg = home.Write("xdg/stravafs/stravafs.conf",
-                                     "[strava]\nclient_id = 2\n", 0600);
+  const std::string xdg = home.Write("xdg/stravafs/stravafs.conf", "[strava]\nclient_id = 2\n", 0600);
   ScopedEnv xdg_env("XDG_CONFIG_HOME", (home.path() + "/xdg").c_str());
   CHECK(LoadConfig(std::nullopt)->client_id == "2");
   CHECK(LoadConfig(std::nullopt)->path == xdg);
@@ -892,8 +859,7 @@ TEST_CASE_METHOD(CleanEnv, "LoadConfig finds the file by discovery", "[config][x
   CHECK(LoadConfig(at_home)->path == at_home);
 }
 
-TEST_CASE_METHOD(CleanEnv, "LoadConfig explains a missing or unreadable file",
-                 "[config][xdg]") {
+TEST_CASE_METHOD(CleanEnv, "LoadConfig explains a missing or unreadable file", "[config][xdg]") {
   TempDir home;
   ScopedEnv env("HOME", home.path().c_str());
   Result<Config> missing = LoadConfig(std::nullopt);
@@ -932,8 +898,7 @@ TEST_CASE_METHOD(CleanEnv, "LoadConfig explains a missing or unreadable file",
 
 // ---------------------------------------------------------------- the example
 
-TEST_CASE_METHOD(CleanEnv, "conf/stravafs.conf parses to exactly the defaults",
-                 "[config][example]") {
+TEST_CASE_METHOD(CleanEnv, "conf/stravafs.conf parses to exactly the defaults", "[config][example]") {
   const std::string path = ExampleConfigPath();
   const Config c = Parse(ReadFile(path));
   const Config defaults = Parse("");
@@ -957,8 +922,7 @@ TEST_CASE_METHOD(CleanEnv, "conf/stravafs.conf parses to exactly the defaults",
 // The example's convention: "#" starts prose, ";" starts a setting one may
 // enable. Enabling every one of them must still give a valid config whose
 // values are the documented defaults.
-TEST_CASE_METHOD(CleanEnv, "conf/stravafs.conf with every ; setting enabled",
-                 "[config][example]") {
+TEST_CASE_METHOD(CleanEnv, "conf/stravafs.conf with every ; setting enabled", "[config][example]") {
   TempDir home;
   ScopedEnv env("HOME", home.path().c_str());
   home.Write(".config/stravafs/client_secret", "abc\n", 0600);
@@ -985,8 +949,7 @@ TEST_CASE_METHOD(CleanEnv, "conf/stravafs.conf with every ; setting enabled",
 }
 
 // The configurations shown in stravafs.conf(5) EXAMPLES are valid.
-TEST_CASE_METHOD(CleanEnv, "The man page's example configurations parse",
-                 "[config][example]") {
+TEST_CASE_METHOD(CleanEnv, "The man page's example configurations parse", "[config][example]") {
   TempDir home;
   ScopedEnv env("HOME", home.path().c_str());
   home.Write(".config/stravafs/client_secret", "abc\n", 0600);
@@ -1006,7 +969,7 @@ TEST_CASE_METHOD(CleanEnv, "The man page's example configurations parse",
       block += line + "\n";
     }
   }
-  REQUIRE(configs.size() == 4);  // the syntax sample and three EXAMPLES
+  REQUIRE(configs.size() == 4);                             // the syntax sample and three EXAMPLES
   CHECK_FALSE(ParseConfig(configs[0], kPath, false).ok());  // "[section]" on purpose
   const std::string conf = home.path() + "/stravafs.conf";
   for (size_t i = 1; i < configs.size(); ++i) {
@@ -1016,8 +979,7 @@ TEST_CASE_METHOD(CleanEnv, "The man page's example configurations parse",
   }
   CHECK(ParseConfig(configs[1], conf, true)->client_secret == "abc");
   CHECK(ParseConfig(configs[2], conf, true)->streams.empty());
-  CHECK(ParseConfig(configs[3], conf, true)->streams ==
-        std::vector<std::string>{"time", "heartrate", "watts"});
+  CHECK(ParseConfig(configs[3], conf, true)->streams == std::vector<std::string>{"time", "heartrate", "watts"});
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ std::string Repeat(std::string_view s, size_t n) {
   return out;
 }
 
-const std::string kFamily = "\U0001F468\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466";  // 👨‍👩‍👧‍👦, 25 bytes
+const std::string kFamily =
+    "\U0001F468\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466";  // 👨‍👩‍👧‍👦, 25 bytes
 
 TEST_CASE("ActivityBaseName: the documented example", "[fs_names]") {
   CHECK(Base("Morning Run") == "2024-05-12_0730_Morning-Run_11234567890");
@@ -52,7 +53,12 @@ TEST_CASE("ActivityBaseName: path tricks lose their meaning", "[fs_names]") {
 TEST_CASE("ActivityBaseName: control characters, tabs, newlines and NUL become -", "[fs_names]") {
   CHECK(Base("Run\tto\nwork\r\n") == Named("Run-to-work"));
   CHECK(Base(std::string("Ev\0il", 5)) == Named("Ev-il"));
-  CHECK(Base("a\x01" "b\x1F" "c\x7F" "d\xC2\x85" "e\xC2\x9F" "f") == Named("a-b-c-d-e-f"));  // C0, DEL, C1
+  CHECK(Base("a\x01"
+             "b\x1F"
+             "c\x7F"
+             "d\xC2\x85"
+             "e\xC2\x9F"
+             "f") == Named("a-b-c-d-e-f"));                   // C0, DEL, C1
   CHECK(Base("\x1B[31mred\x1B[0m") == Named("[31mred-[0m"));  // an escape sequence cannot color a terminal
 }
 
@@ -97,7 +103,8 @@ TEST_CASE("ActivityBaseName: bidi controls are removed so names display honestly
 
 TEST_CASE("ActivityBaseName: invalid UTF-8 bytes become U+FFFD", "[fs_names]") {
   CHECK(Base("Run\xFF\xFEX") == Named("Run\uFFFD\uFFFDX"));
-  CHECK(Base("a\xC0\xAF" "b") == Named("a\uFFFD\uFFFDb"));  // an overlong "/" is not a "/"
+  CHECK(Base("a\xC0\xAF"
+             "b") == Named("a\uFFFD\uFFFDb"));                 // an overlong "/" is not a "/"
   CHECK(Base("\xED\xA0\x80") == Named("\uFFFD\uFFFD\uFFFD"));  // a surrogate
 }
 
@@ -155,9 +162,11 @@ TEST_CASE("ActivityBaseName: unique by id, stable for the same input", "[fs_name
 
 TEST_CASE("ActivityBaseName: every name obeys the rule, whatever the bytes", "[fs_names]") {
   std::mt19937 rng(20240512);  // fixed seed: the same names every run
-  const std::vector<std::string> pieces = {"/", ".", "-", " ", "\t", "\n", std::string(1, '\0'), "\x7F",
-                                           "\xC2\x85", "\xFF", "\xC0", "\xE2\x82", "\u202E", "\u200D",
-                                           "🏃", "東", "é", "a", "\\", ":", "\"", "\U0001F1EB", "\u0301"};
+  const std::vector<std::string> pieces = {
+      "/",          ".",        "-",    " ",    "\t",       "\n",     std::string(1, '\0'),
+      "\x7F",       "\xC2\x85", "\xFF", "\xC0", "\xE2\x82", "\u202E", "\u200D",
+      "🏃",          "東",       "é",    "a",    "\\",       ":",      "\"",
+      "\U0001F1EB", "\u0301"};
   for (int i = 0; i < 2000; ++i) {
     std::string title;
     const int n = static_cast<int>(rng() % 160);
@@ -217,8 +226,7 @@ TEST_CASE("Folder, extension and by-id names", "[fs_names]") {
   CHECK(FileExtension(ActivityFile::kCsv) == ".csv");
   CHECK(FileExtension(ActivityFile::kGpx) == ".gpx");
   CHECK(ByIdLinkName(kId) == "11234567890.json");
-  CHECK(ByIdLinkTarget(kStart, Base("Morning Run")) ==
-        "../2024/05/2024-05-12_0730_Morning-Run_11234567890.json");
+  CHECK(ByIdLinkTarget(kStart, Base("Morning Run")) == "../2024/05/2024-05-12_0730_Morning-Run_11234567890.json");
 }
 
 // --- inode numbers -------------------------------------------------------------
@@ -311,12 +319,12 @@ TEST_CASE("DecodeInode: the inverse of the layout", "[fs_names]") {
   CHECK(gpx->activity_id() == kId);
 
   CHECK_FALSE(DecodeInode(0));
-  CHECK_FALSE(DecodeInode(6));                                   // fixed, unknown entry
+  CHECK_FALSE(DecodeInode(6));  // fixed, unknown entry
   CHECK(DecodeInode(uint64_t{10} << 56 | 1)->kind == InodeKind::kActivityFit);
   CHECK(DecodeInode(uint64_t{11} << 56 | 1)->kind == InodeKind::kActivityTcx);
-  CHECK_FALSE(DecodeInode(uint64_t{12} << 56 | 1));               // unknown kind
+  CHECK_FALSE(DecodeInode(uint64_t{12} << 56 | 1));                // unknown kind
   CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | (2024 << 4 | 13)));  // month 13
-  CHECK_FALSE(DecodeInode(uint64_t{1} << 56 | 10000));           // year 10000
+  CHECK_FALSE(DecodeInode(uint64_t{1} << 56 | 10000));             // year 10000
   // A year that only looks valid once truncated to int.
   CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | ((uint64_t{1} << 32) + 2024) << 4 | 5));
 }

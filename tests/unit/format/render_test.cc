@@ -90,7 +90,9 @@ TEST_CASE("RenderJsonFile: re-parses equal to the input, in the same order", "[f
 
 TEST_CASE("RenderJsonFile: invalid UTF-8 in a string becomes U+FFFD", "[fs_render]") {
   Json j = Json::object();
-  j["name"] = std::string("a\xFF" "b");
+  j["name"] = std::string(
+      "a\xFF"
+      "b");
   const std::string text = RenderJsonFile(j);
   CHECK(ToValidUtf8(text) == text);
   CHECK(Json::parse(text)["name"] == "a\uFFFDb");
@@ -113,8 +115,7 @@ TEST_CASE("ActivitiesCsvHeader: the typed columns minus polylines and descriptio
   CHECK(Count(ActivitiesCsvHeader(), ',') + 1 == ActivitiesCsvColumns().size());
 }
 
-TEST_CASE("ActivityCsvRow: quotes, commas, line breaks, Unicode, NULLs, whole and fractional numbers",
-          "[fs_render]") {
+TEST_CASE("ActivityCsvRow: quotes, commas, line breaks, Unicode, NULLs, whole and fractional numbers", "[fs_render]") {
   CHECK(ActivityCsvRow(TrickyActivity()) ==
         "15402513245,134815,\"He said \"\"hi\"\", then\nleft 🏃\",MountainBikeRide,Ride,,"
         "2024-05-12T11:30:00Z,2024-05-12T07:30:00,America/New_York,-14400,"
@@ -376,8 +377,8 @@ TEST_CASE("RenderGpxText: the bytes of RenderGpx over the parsed text", "[fs_ren
 }
 
 TEST_CASE("RenderJsonText: falls back to nlohmann where the fast path cannot follow", "[fs_render]") {
-  for (std::string text : {R"({"a":1,"b":{"c":[1,2.5,-0.0,1e300]},"a":2})",      // a repeated key
-                           R"({"big":123456789012345678901234567890})",             // beyond 64 bits
+  for (std::string text : {R"({"a":1,"b":{"c":[1,2.5,-0.0,1e300]},"a":2})",  // a repeated key
+                           R"({"big":123456789012345678901234567890})",      // beyond 64 bits
                            R"({"s":"tab\tquote\"nl\nctl\u0001","e":{},"l":[],"u":18446744073709551615})"}) {
     INFO(text);
     CHECK(RenderJsonText(text) == RenderJsonFile(Json::parse(text)));

@@ -49,7 +49,8 @@ void CheckText(const std::string& text) {
 // The activities.csv columns of a whole row, as ActivityCsvRow takes them.
 std::vector<ColumnValue> CsvValues(const std::vector<ColumnValue>& row) {
   std::vector<ColumnValue> out;
-  for (const ActivityColumn* c : ActivitiesCsvColumns()) out.push_back(row[static_cast<size_t>(c - ActivityColumns().data())]);
+  for (const ActivityColumn* c : ActivitiesCsvColumns())
+    out.push_back(row[static_cast<size_t>(c - ActivityColumns().data())]);
   return out;
 }
 
@@ -109,26 +110,89 @@ TEST_CASE("JsonFileSizeOfDom matches RenderJsonFile for every generated activity
 TEST_CASE("JsonFileSizeOfDom: hostile strings, numbers and shapes", "[fs_sizes]") {
   const std::vector<std::string> corpus = {
       // Shapes.
-      "{}", "[]", "null", "true", "false", "0", R"("")", "[[]]", "[{}]", R"({"a":{}})", R"({"a":[]})",
-      R"({"a":[[],{},[[{}]]]})", " \n\t{ \"a\" : [ 1 , 2 ] } \r\n", R"([null,true,false,"x",1,-1,1.5])",
+      "{}",
+      "[]",
+      "null",
+      "true",
+      "false",
+      "0",
+      R"("")",
+      "[[]]",
+      "[{}]",
+      R"({"a":{}})",
+      R"({"a":[]})",
+      R"({"a":[[],{},[[{}]]]})",
+      " \n\t{ \"a\" : [ 1 , 2 ] } \r\n",
+      R"([null,true,false,"x",1,-1,1.5])",
       R"({"a":{"b":{"c":{"d":{"e":{"f":[1,[2,[3,[4]]]]}}}}}})",
       // Every escape, control characters (U+007F is not escaped), slash.
-      R"("\" \\ \/ \b \f \n \r \t")", R"("\u0000\u0001\u0007\u000b\u000e\u001f\u007f\u0080\u009f")",
-      "\"\x7f\"", R"({"\n\u0000key\t":"v","\"":"\\"})",
+      R"("\" \\ \/ \b \f \n \r \t")",
+      R"("\u0000\u0001\u0007\u000b\u000e\u001f\u007f\u0080\u009f")",
+      "\"\x7f\"",
+      R"({"\n\u0000key\t":"v","\"":"\\"})",
       // Unicode, raw and escaped: BMP, astral (surrogate pairs), emoji sequences, bidi, BOM.
-      "\"Café «Ride» 🚴 Überlänge 日本語 العربية\"", R"("\u00e9\u20ac\ud83c\udfc3\u200d\u2640\ufe0f")",
-      R"("\u202e\u2066\ufeff\uffff\ufffd")", "\"\xf0\x9f\x87\xa9\xf0\x9f\x87\xaa\"",
+      "\"Café «Ride» 🚴 Überlänge 日本語 العربية\"",
+      R"("\u00e9\u20ac\ud83c\udfc3\u200d\u2640\ufe0f")",
+      R"("\u202e\u2066\ufeff\uffff\ufffd")",
+      "\"\xf0\x9f\x87\xa9\xf0\x9f\x87\xaa\"",
       // Integers: nlohmann reads "5" unsigned, "-5" signed, and prints both plain.
-      "5", "-5", "-0", "9223372036854775807", "9223372036854775808", "18446744073709551615",
-      "-9223372036854775808", "-9223372036854775807", "10", "-10", "1000000000000000000",
+      "5",
+      "-5",
+      "-0",
+      "9223372036854775807",
+      "9223372036854775808",
+      "18446744073709551615",
+      "-9223372036854775808",
+      "-9223372036854775807",
+      "10",
+      "-10",
+      "1000000000000000000",
       // Floats: nlohmann keeps them floats ("5.0") with its own to_chars.
-      "5.0", "-0.0", "0.0", "0.1", "-0.1", "1e21", "1e20", "1e300", "5e-324", "-5e-324", "2.2250738585072014e-308",
-      "1.7976931348623157e308", "-1.7976931348623157e308", "1e-400", "-1e-400", "1E+2", "1e-7", "0.0001",
-      "0.00001", "123456789012345678.0", "1.5e3", "12.0", "100e-2", "4.35", "0.30000000000000004",
-      "1234567890123456789012345678901234567890.0", "1e15", "1e16", "1e17", "-1e16", "9007199254740993.0",
+      "5.0",
+      "-0.0",
+      "0.0",
+      "0.1",
+      "-0.1",
+      "1e21",
+      "1e20",
+      "1e300",
+      "5e-324",
+      "-5e-324",
+      "2.2250738585072014e-308",
+      "1.7976931348623157e308",
+      "-1.7976931348623157e308",
+      "1e-400",
+      "-1e-400",
+      "1E+2",
+      "1e-7",
+      "0.0001",
+      "0.00001",
+      "123456789012345678.0",
+      "1.5e3",
+      "12.0",
+      "100e-2",
+      "4.35",
+      "0.30000000000000004",
+      "1234567890123456789012345678901234567890.0",
+      "1e15",
+      "1e16",
+      "1e17",
+      "-1e16",
+      "9007199254740993.0",
       // Whole floats around where nlohmann's to_chars switches to an exponent.
-      "1e14", "100000000000000.0", "999999999999999.0", "-999999999999999.0", "1000000000000000.0",
-      "4503599627370496.0", "9007199254740992.0", "123e12", "7.0", "-7.0", "1e0", "10.0", "100.0",
+      "1e14",
+      "100000000000000.0",
+      "999999999999999.0",
+      "-999999999999999.0",
+      "1000000000000000.0",
+      "4503599627370496.0",
+      "9007199254740992.0",
+      "123e12",
+      "7.0",
+      "-7.0",
+      "1e0",
+      "10.0",
+      "100.0",
       // A listing element with everything at once.
       R"({"id":1,"name":"\"quoted\", comma\n\u0001 \ud83c\udfc3","distance":5012.3,"elapsed_time":1512.0,)"
       R"("x":-0.0,"start_latlng":[],"map":{"summary_polyline":"ab\\cd\"ef"},"big":18446744073709551615})",
@@ -178,15 +242,29 @@ class RandomJson {
   void Value(std::string& out, int depth) {
     const size_t kind = Below(depth >= 5 ? 6 : 9);
     switch (kind) {
-      case 0: out += "null"; break;
-      case 1: out += Below(2) ? "true" : "false"; break;
-      case 2: Integer(out); break;
-      case 3: Float(out); break;
+      case 0:
+        out += "null";
+        break;
+      case 1:
+        out += Below(2) ? "true" : "false";
+        break;
+      case 2:
+        Integer(out);
+        break;
+      case 3:
+        Float(out);
+        break;
       case 4:
-      case 5: String(out); break;
+      case 5:
+        String(out);
+        break;
       case 6:
-      case 7: Object(out, depth); break;
-      default: Array(out, depth); break;
+      case 7:
+        Object(out, depth);
+        break;
+      default:
+        Array(out, depth);
+        break;
     }
   }
 
@@ -199,7 +277,8 @@ class RandomJson {
       if (Below(3) == 0) {
         String(out);
       } else {
-        static const char* kKeys[] = {"\"id\"", "\"name\"", "\"a\"", "\"b\"", "\"\"", "\"\\u0061\"", "\"\\n\"", "\"é\""};
+        static const char* kKeys[] = {"\"id\"", "\"name\"",    "\"a\"",   "\"b\"",
+                                      "\"\"",   "\"\\u0061\"", "\"\\n\"", "\"é\""};
         out += kKeys[Below(8)];
       }
       Space(out);
@@ -226,14 +305,28 @@ class RandomJson {
   void Integer(std::string& out) {
     switch (Below(6)) {
       case 0: {
-        static const char* kEdges[] = {"0",  "-0", "1", "-1", "9223372036854775807", "9223372036854775808",
-                                       "18446744073709551615", "-9223372036854775808", "4294967296", "-4294967297"};
+        static const char* kEdges[] = {"0",
+                                       "-0",
+                                       "1",
+                                       "-1",
+                                       "9223372036854775807",
+                                       "9223372036854775808",
+                                       "18446744073709551615",
+                                       "-9223372036854775808",
+                                       "4294967296",
+                                       "-4294967297"};
         out += kEdges[Below(10)];
         break;
       }
-      case 1: out += std::to_string(Next()); break;                          // any uint64
-      case 2: out += std::to_string(static_cast<int64_t>(Next())); break;    // any int64
-      default: out += std::to_string(static_cast<int64_t>(Next() % 200001) - 100000); break;
+      case 1:
+        out += std::to_string(Next());
+        break;  // any uint64
+      case 2:
+        out += std::to_string(static_cast<int64_t>(Next()));
+        break;  // any int64
+      default:
+        out += std::to_string(static_cast<int64_t>(Next() % 200001) - 100000);
+        break;
     }
   }
 
@@ -241,8 +334,19 @@ class RandomJson {
     char buf[64];
     switch (Below(7)) {
       case 0: {
-        static const char* kEdges[] = {"1e300", "5e-324", "-0.0", "0.1", "1e21", "1e-400", "-1e-400", "0.0",
-                                       "1E+2", "2.5E-3", "1.7976931348623157e308", "100.0", "123456789.0"};
+        static const char* kEdges[] = {"1e300",
+                                       "5e-324",
+                                       "-0.0",
+                                       "0.1",
+                                       "1e21",
+                                       "1e-400",
+                                       "-1e-400",
+                                       "0.0",
+                                       "1E+2",
+                                       "2.5E-3",
+                                       "1.7976931348623157e308",
+                                       "100.0",
+                                       "123456789.0"};
         out += kEdges[Below(13)];
         break;
       }
@@ -307,7 +411,8 @@ class RandomJson {
           char buf[16];
           if (Below(2)) {
             unsigned cp;
-            do cp = static_cast<unsigned>(Below(0x10000)); while (cp >= 0xd800 && cp <= 0xdfff);
+            do cp = static_cast<unsigned>(Below(0x10000));
+            while (cp >= 0xd800 && cp <= 0xdfff);
             std::snprintf(buf, sizeof buf, Below(2) ? "\\u%04x" : "\\u%04X", cp);
           } else {
             const unsigned cp = 0x10000 + static_cast<unsigned>(Below(0x100000));
@@ -369,9 +474,15 @@ TEST_CASE("ActivityCsvRowSize: numbers of every size and shape", "[fs_sizes]") {
       for (uint64_t i = 0; i < digits; ++i) limit *= 10;
       const double sign = rng() % 2 ? -1.0 : 1.0;
       switch (rng() % 4) {
-        case 0: v->d = sign * static_cast<double>(rng() % limit); break;                         // whole
-        case 1: v->d = sign * static_cast<double>(rng() % 100) * std::pow(10.0, rng() % 20); break;  // 1.2e+07
-        case 2: v->d = sign * static_cast<double>(rng() % limit) / std::pow(10.0, rng() % 8); break;  // decimals
+        case 0:
+          v->d = sign * static_cast<double>(rng() % limit);
+          break;  // whole
+        case 1:
+          v->d = sign * static_cast<double>(rng() % 100) * std::pow(10.0, rng() % 20);
+          break;  // 1.2e+07
+        case 2:
+          v->d = sign * static_cast<double>(rng() % limit) / std::pow(10.0, rng() % 8);
+          break;  // decimals
         default: {
           uint64_t bits = rng();
           std::memcpy(&v->d, &bits, sizeof v->d);  // anything, NaN included
@@ -399,22 +510,65 @@ TEST_CASE("JsonFileSize and JsonFileSizeOfText are RenderJsonFile's length", "[f
 
 TEST_CASE("ActivityCsvRowSize is ActivityCsvRow's length for any values", "[fs_sizes]") {
   std::mt19937_64 rng(5);
-  const std::vector<std::string> texts = {"", "plain", "a,b", "say \"hi\"", "line\r\nbreak", "lf\nonly", " lead",
-                                          "trail ", "\ttab", "tab\t", "\xff\xfe bad", "ok \xc3", "Café 🚴",
-                                          std::string("nul\0byte", 8), "\"", ",", " ", "\xed\xa0\x80 surrogate"};
-  const std::vector<double> reals = {0.0, -0.0, 0.1, 1e21, 1e-7, 5e-324, -1.7976931348623157e308, 12.0, 1e300,
-                                     std::nan(""), std::numeric_limits<double>::infinity(), -3.5, 1000, 10000,
-                                     100000, 1e6, -1e6, 123000, 1.2e7, 999999, 0x1p53 - 1, 0x1p53, 0x1p53 + 2, 1e15};
+  const std::vector<std::string> texts = {"",
+                                          "plain",
+                                          "a,b",
+                                          "say \"hi\"",
+                                          "line\r\nbreak",
+                                          "lf\nonly",
+                                          " lead",
+                                          "trail ",
+                                          "\ttab",
+                                          "tab\t",
+                                          "\xff\xfe bad",
+                                          "ok \xc3",
+                                          "Café 🚴",
+                                          std::string("nul\0byte", 8),
+                                          "\"",
+                                          ",",
+                                          " ",
+                                          "\xed\xa0\x80 surrogate"};
+  const std::vector<double> reals = {0.0,
+                                     -0.0,
+                                     0.1,
+                                     1e21,
+                                     1e-7,
+                                     5e-324,
+                                     -1.7976931348623157e308,
+                                     12.0,
+                                     1e300,
+                                     std::nan(""),
+                                     std::numeric_limits<double>::infinity(),
+                                     -3.5,
+                                     1000,
+                                     10000,
+                                     100000,
+                                     1e6,
+                                     -1e6,
+                                     123000,
+                                     1.2e7,
+                                     999999,
+                                     0x1p53 - 1,
+                                     0x1p53,
+                                     0x1p53 + 2,
+                                     1e15};
   const std::vector<int64_t> ints = {0, 1, -1, INT64_MIN, INT64_MAX, 1000000, -42};
   const size_t columns = ActivityColumns().size();
   for (int round = 0; round < 5000; ++round) {
     std::vector<ColumnValue> row(columns);
     for (ColumnValue& v : row) {
       switch (rng() % 4) {
-        case 0: break;
-        case 1: v.kind = ColumnValue::kInt, v.i = ints[rng() % ints.size()]; break;
-        case 2: v.kind = ColumnValue::kReal, v.d = reals[rng() % reals.size()]; break;
-        default: v.kind = ColumnValue::kText, v.s = texts[rng() % texts.size()]; break;
+        case 0:
+          break;
+        case 1:
+          v.kind = ColumnValue::kInt, v.i = ints[rng() % ints.size()];
+          break;
+        case 2:
+          v.kind = ColumnValue::kReal, v.d = reals[rng() % reals.size()];
+          break;
+        default:
+          v.kind = ColumnValue::kText, v.s = texts[rng() % texts.size()];
+          break;
       }
     }
     CHECK(ActivityCsvRowSize(row) == static_cast<int64_t>(ActivityCsvRow(CsvValues(row)).size()));

@@ -99,8 +99,7 @@ TEST_CASE("Gunzip: the output bound stops decompression bombs", "[compressed]") 
   CHECK(bomb.size() < 100'000);
   Result<std::string> refused = Gunzip(bomb, 1 << 20);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.status().message() ==
-        "gzip: decompressed size exceeds 1048576 bytes (a decompression bomb?)");
+  CHECK(refused.status().message() == "gzip: decompressed size exceeds 1048576 bytes (a decompression bomb?)");
 
   // The bound is inclusive: exactly max_output bytes are fine.
   const std::string text = SampleText(100'000);
@@ -114,8 +113,8 @@ TEST_CASE("Gunzip: the output bound stops decompression bombs", "[compressed]") 
 TEST_CASE("Gunzip: truncated, corrupted and foreign input are errors", "[compressed]") {
   const std::string text = SampleText(200'000);
   const std::string gz = GzipOf(text);
-  for (const size_t keep : {size_t{1}, size_t{5}, size_t{10}, gz.size() / 3, gz.size() / 2,
-                            gz.size() - 8, gz.size() - 4, gz.size() - 1}) {
+  for (const size_t keep :
+       {size_t{1}, size_t{5}, size_t{10}, gz.size() / 3, gz.size() / 2, gz.size() - 8, gz.size() - 4, gz.size() - 1}) {
     INFO(keep);
     Result<std::string> out = Gunzip(gz.substr(0, keep), 1'000'000);
     REQUIRE_FALSE(out.ok());
@@ -186,8 +185,7 @@ std::string MakeZip(const std::vector<FakeEntry>& entries, bool utf8_names = fal
     INFO(e.path);
     REQUIRE(archive_write_header(writer, entry) == ARCHIVE_OK);
     if (!e.data.empty()) {
-      REQUIRE(archive_write_data(writer, e.data.data(), e.data.size()) ==
-              static_cast<la_ssize_t>(e.data.size()));
+      REQUIRE(archive_write_data(writer, e.data.data(), e.data.size()) == static_cast<la_ssize_t>(e.data.size()));
     }
     archive_entry_free(entry);
   }
@@ -216,8 +214,7 @@ std::vector<std::string> Listing(const std::string& dir) {
   return names;
 }
 
-TEST_CASE("ZipReader: entries one at a time, hostile names verbatim, nothing written",
-          "[compressed]") {
+TEST_CASE("ZipReader: entries one at a time, hostile names verbatim, nothing written", "[compressed]") {
   TempDir dir;
   REQUIRE_FALSE(dir.path.empty());
   const std::string gpx = SampleText(300'000);
@@ -291,8 +288,8 @@ TEST_CASE("ZipReader: non-ASCII names come back as stored, flagged UTF-8 or not"
 
 TEST_CASE("ZipReader: skipping entries, reading twice, reading before Next", "[compressed]") {
   TempDir dir;
-  const std::string path = WriteTemp(
-      dir, "a.zip", MakeZip({{"one", SampleText(50'000)}, {"two", "2"}, {"three", "3"}}));
+  const std::string path =
+      WriteTemp(dir, "a.zip", MakeZip({{"one", SampleText(50'000)}, {"two", "2"}, {"three", "3"}}));
   std::unique_ptr<ZipReader> reader = OpenOk(path);
   CHECK_THAT(reader->ReadEntry(100).status().message(), Contains("no entry to read"));
   ZipEntry entry;
@@ -383,8 +380,8 @@ TEST_CASE("ZipReader: truncated and corrupted archives are errors, not crashes",
   CHECK(WalkArchive(WriteTemp(dir, "whole.zip", zip)).entries == files);
 
   // Cut inside the entries' data: an error, and nothing damaged comes out.
-  for (const size_t keep : {size_t{0}, size_t{3}, size_t{30}, size_t{100}, zip.size() / 4,
-                            zip.size() / 2, zip.size() * 3 / 4}) {
+  for (const size_t keep :
+       {size_t{0}, size_t{3}, size_t{30}, size_t{100}, zip.size() / 4, zip.size() / 2, zip.size() * 3 / 4}) {
     INFO("kept " << keep << " of " << zip.size());
     const Walk walk = WalkArchive(WriteTemp(dir, "cut.zip", zip.substr(0, keep)));
     CHECK(walk.failed);

@@ -91,13 +91,23 @@ TEST_CASE("CsvReader: blank lines are skipped and counted", "[csv]") {
 }
 
 TEST_CASE("CsvReader: a leading BOM is dropped, also before a quote", "[csv]") {
-  CHECK(Parse("\xEF\xBB\xBF" "a,b\n1,2\n").rows == Rows{{"a", "b"}, {"1", "2"}});
+  CHECK(Parse("\xEF\xBB\xBF"
+              "a,b\n1,2\n")
+            .rows == Rows{{"a", "b"}, {"1", "2"}});
   CHECK(Parse("\xEF\xBB\xBF\"Activity ID\",x\n").rows == Rows{{"Activity ID", "x"}});
   CHECK(Parse("\xEF\xBB\xBF").rows.empty());
   // Only at the very start; later it is data.
-  CHECK(Parse("a\n\xEF\xBB\xBF" "b\n").rows == Rows{{"a"}, {"\xEF\xBB\xBF" "b"}});
+  CHECK(Parse("a\n\xEF\xBB\xBF"
+              "b\n")
+            .rows == Rows{{"a"},
+                          {"\xEF\xBB\xBF"
+                           "b"}});
   // A partial BOM is not one: its bytes stay.
-  CHECK(Parse("\xEF\xBB" "x,y\n").rows == Rows{{"\xEF\xBB" "x", "y"}});
+  CHECK(Parse("\xEF\xBB"
+              "x,y\n")
+            .rows == Rows{{"\xEF\xBB"
+                           "x",
+                           "y"}});
   CHECK(Parse("\xEF").rows == Rows{{"\xEF"}});
 }
 
@@ -126,7 +136,8 @@ TEST_CASE("CsvReader: bytes pass through, NUL included", "[csv]") {
 
 TEST_CASE("CsvReader: every chunking gives the same records as one buffer", "[csv]") {
   const std::string text =
-      "\xEF\xBB\xBF" "Activity ID,\"Activity Name\",Activity Description\r\n"
+      "\xEF\xBB\xBF"
+      "Activity ID,\"Activity Name\",Activity Description\r\n"
       "1,\"Run, easy\",\"line one\r\nline \"\"two\"\" \xF0\x9F\x8F\x83\"\r\n"
       "\r\n"
       "2,plain,\"\"\r\n"
@@ -174,7 +185,10 @@ TEST_CASE("CsvReader: a record past the size limit is an error, not unbounded me
 }
 
 TEST_CASE("CsvHeader: columns by name and occurrence", "[csv]") {
-  const CsvHeader h({"\xEF\xBB\xBF" "Activity ID", " Distance ", "Elapsed Time", "distance", "Max Heart Rate"});
+  const CsvHeader h(
+      {"\xEF\xBB\xBF"
+       "Activity ID",
+       " Distance ", "Elapsed Time", "distance", "Max Heart Rate"});
   CHECK(h.Find("Activity ID") == 0u);
   CHECK(h.Find("Distance") == 1u);
   CHECK(h.Find("Distance", 1) == 3u);  // ASCII case does not matter

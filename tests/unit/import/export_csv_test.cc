@@ -36,7 +36,8 @@ constexpr const char* kGermanHeader =
     "Aktivit\xC3\xA4ts-ID,Aktivit\xC3\xA4tsdatum,Name der Aktivit\xC3\xA4t,Aktivit\xC3\xA4tsart,"
     "Aktivit\xC3\xA4tsbeschreibung,Verstrichene Zeit,Distanz,Max. Herzfrequenz,Relative Leistung,Pendeln,"
     "Hinweis zur Privatsph\xC3\xA4re f\xC3\xBCr Aktivit\xC3\xA4ten,Aktivit\xC3\xA4tsausr\xC3\xBCstung,Dateiname,"
-    "Sportlergewicht,Fahrradgewicht,Verstrichene Zeit,Bewegungszeit,Distanz,H\xC3\xB6" "chstgeschw.,"
+    "Sportlergewicht,Fahrradgewicht,Verstrichene Zeit,Bewegungszeit,Distanz,H\xC3\xB6"
+    "chstgeschw.,"
     "Durchschnittliche Geschwindigkeit,H\xC3\xB6henzunahme,H\xC3\xB6henunterschied,Min. H\xC3\xB6he,"
     "Max. H\xC3\xB6he,Max. Steigung,Durchschnittliche Steigung,Durchschnittliche positive Steigung,"
     "Durchschnittliche negative Steigung,Max. Tritt-/Schrittfrequenz,Durchschnittliche Trittfrequenz,"
@@ -46,11 +47,13 @@ constexpr const char* kGermanHeader =
     "Gewichtete durchschnittliche Leistung,Leistungszahl,Gef\xC3\xBChlte Anstrengung verwenden,"
     "Gef\xC3\xBChlte relative Leistung,Pendeln,Insgesamt gestemmtes Gewicht,Von Upload,"
     "Auf Steigung angepasste Distanz,Wetterbeobachtungszeit,Wetterlage,Wetter: Temperatur,"
-    "Scheinbare Temperatur,Taupunkt,Luftfeuchtigkeit,Wetter: Druck,Windgeschwindigkeit,Windb\xC3\xB6" "e,"
+    "Scheinbare Temperatur,Taupunkt,Luftfeuchtigkeit,Wetter: Druck,Windgeschwindigkeit,Windb\xC3\xB6"
+    "e,"
     "Windrichtung,Niederschlagsintensit\xC3\xA4t,Sonnenaufgangszeit,Sonnenuntergangszeit,Mondphase,Fahrrad,"
     "Ausr\xC3\xBCstung,Niederschlagswahrscheinlichkeit,Niederschlagsart,Wolkendecke,Wetter: Sichtbarkeit,"
     "UV-Index,Wetter: Ozon,Sprunganzahl,Schwierigkeit insgesamt,Durchschnittlicher Flow,Markiert,"
-    "Durchschnittsgeschwindigkeit im Aufzeichnungszeitraum,Auf Schotter zur\xC3\xBC" "ckgelegte Distanz,"
+    "Durchschnittsgeschwindigkeit im Aufzeichnungszeitraum,Auf Schotter zur\xC3\xBC"
+    "ckgelegte Distanz,"
     "Neu getestete Distanz,Neu getestete Schotterdistanz,Aktivit\xC3\xA4tsanzahl,Schritte insgesamt,"
     "Eingesparte CO\xE2\x82\x82-Emissionen,Pool-L\xC3\xA4nge,Trainingsbelastung,Intensit\xC3\xA4t,"
     "Durchschnittliches auf Steigung angepasstes Tempo,Medien";
@@ -171,13 +174,14 @@ TEST_CASE("activities.csv, English: every column by name and occurrence", "[expo
                       {{"Commute", 1}, "1.0"},
                       {{"Flagged", 0}, "1.0"}});
   // A manual activity: no file, no precise columns at all.
-  csv += Row(header, {{{"Activity ID", 0}, "7412369853"},
-                      {{"Activity Date", 0}, "Jan 3, 2019, 12:15:00 AM"},
-                      {{"Activity Name", 0}, "Gym"},
-                      {{"Activity Type", 0}, "Weight Training"},
-                      {{"Elapsed Time", 0}, "2700"},
-                      {{"Distance", 0}, "0.00"},
-                      {{"Commute", 0}, "false"}},
+  csv += Row(header,
+             {{{"Activity ID", 0}, "7412369853"},
+              {{"Activity Date", 0}, "Jan 3, 2019, 12:15:00 AM"},
+              {{"Activity Name", 0}, "Gym"},
+              {{"Activity Type", 0}, "Weight Training"},
+              {{"Elapsed Time", 0}, "2700"},
+              {{"Distance", 0}, "0.00"},
+              {{"Commute", 0}, "false"}},
              "");  // and no line end after the last row
 
   const Result<ExportActivities> got = ReadExportActivities(csv);
@@ -306,42 +310,43 @@ TEST_CASE("activities.csv, German: names, day-first dates and decimal commas", "
   const std::string name = "Name der Aktivit\xC3\xA4t";
   const std::string type = "Aktivit\xC3\xA4tsart";
   std::string csv = header + "\n";
-  csv += Row(header, {{{id, 0}, "12345"},
-                      {{date, 0}, "20.09.2026, 14:12:12"},
-                      {{name, 0}, "Nachmittagslauf"},
-                      {{type, 0}, "Lauf"},
-                      {{"Verstrichene Zeit", 0}, "9999"},
-                      {{"Verstrichene Zeit", 1}, "3000.0"},
-                      {{"Bewegungszeit", 0}, "2950.0"},
-                      {{"Distanz", 0}, "10,20"},
-                      {{"Distanz", 1}, "10203.7"},
-                      {{"H\xC3\xB6henzunahme", 0}, "100.5"},
-                      {{"Durchschnittliche Herzfrequenz", 0}, "140.0"},
-                      {{"Max. Herzfrequenz", 0}, "999"},
-                      {{"Max. Herzfrequenz", 1}, "160.0"},
-                      {{"Durchschnittliche Geschwindigkeit", 0}, "3.459"},
-                      {{"Kalorien", 0}, "650,5"},  // a lone comma in a precise column: decimal
-                      {{"Pendeln", 0}, "false"},
-                      {{"Pendeln", 1}, "1.0"},
-                      {{"Aktivit\xC3\xA4tsausr\xC3\xBCstung", 0}, "Brooks Ghost 15"},
-                      {{"Dateiname", 0}, "activities/12345.gpx"}},
+  csv += Row(header,
+             {{{id, 0}, "12345"},
+              {{date, 0}, "20.09.2026, 14:12:12"},
+              {{name, 0}, "Nachmittagslauf"},
+              {{type, 0}, "Lauf"},
+              {{"Verstrichene Zeit", 0}, "9999"},
+              {{"Verstrichene Zeit", 1}, "3000.0"},
+              {{"Bewegungszeit", 0}, "2950.0"},
+              {{"Distanz", 0}, "10,20"},
+              {{"Distanz", 1}, "10203.7"},
+              {{"H\xC3\xB6henzunahme", 0}, "100.5"},
+              {{"Durchschnittliche Herzfrequenz", 0}, "140.0"},
+              {{"Max. Herzfrequenz", 0}, "999"},
+              {{"Max. Herzfrequenz", 1}, "160.0"},
+              {{"Durchschnittliche Geschwindigkeit", 0}, "3.459"},
+              {{"Kalorien", 0}, "650,5"},  // a lone comma in a precise column: decimal
+              {{"Pendeln", 0}, "false"},
+              {{"Pendeln", 1}, "1.0"},
+              {{"Aktivit\xC3\xA4tsausr\xC3\xBCstung", 0}, "Brooks Ghost 15"},
+              {{"Dateiname", 0}, "activities/12345.gpx"}},
              "\n");
-  csv += Row(header, {{{id, 0}, "12346"},
-                      {{date, 0}, "21.09.2026, 07:00:00"},
-                      {{name, 0}, "Pendeln"},
-                      {{type, 0}, "Radfahrt"},
-                      {{"Distanz", 0}, "12,35"}},  // display only: km with a decimal comma
+  csv += Row(header,
+             {{{id, 0}, "12346"},
+              {{date, 0}, "21.09.2026, 07:00:00"},
+              {{name, 0}, "Pendeln"},
+              {{type, 0}, "Radfahrt"},
+              {{"Distanz", 0}, "12,35"}},  // display only: km with a decimal comma
              "\n");
-  csv += Row(header, {{{id, 0}, "12347"},
-                      {{date, 0}, "22.09.2026, 18:30:00"},
-                      {{name, 0}, "Becken"},
-                      {{type, 0}, "Schwimmen"},
-                      {{"Distanz", 0}, "1.500"}},  // display only: meters with a thousands dot
+  csv += Row(header,
+             {{{id, 0}, "12347"},
+              {{date, 0}, "22.09.2026, 18:30:00"},
+              {{name, 0}, "Becken"},
+              {{type, 0}, "Schwimmen"},
+              {{"Distanz", 0}, "1.500"}},  // display only: meters with a thousands dot
              "\n");
-  csv += Row(header, {{{id, 0}, "12348"},
-                      {{date, 0}, "23.09.2026, 18:30:00"},
-                      {{type, 0}, "Virtuelle Radfahrt"}},
-             "\n");
+  csv +=
+      Row(header, {{{id, 0}, "12348"}, {{date, 0}, "23.09.2026, 18:30:00"}, {{type, 0}, "Virtuelle Radfahrt"}}, "\n");
 
   const Result<ExportActivities> got = ReadExportActivities(csv);
   REQUIRE(got.ok());
@@ -376,7 +381,8 @@ TEST_CASE("activities.csv, German: names, day-first dates and decimal commas", "
 
 TEST_CASE("activities.csv: an unknown header is an error that names it", "[export_csv]") {
   const Result<ExportActivities> fr = ReadExportActivities(
-      "ID de l'activit\xC3\xA9,Date de l'activit\xC3\xA9,Nom de l'activit\xC3\xA9,Type,Description,Temps,Distance\n1,x,y,z,,,\n");
+      "ID de l'activit\xC3\xA9,Date de l'activit\xC3\xA9,Nom de "
+      "l'activit\xC3\xA9,Type,Description,Temps,Distance\n1,x,y,z,,,\n");
   REQUIRE_FALSE(fr.ok());
   const std::string& m = fr.status().message();
   CHECK(m.find("activities.csv: unknown header (first columns: ID de l'activit\xC3\xA9, ") == 0);
@@ -410,7 +416,8 @@ TEST_CASE("activities.csv: bad cells become warnings, unusable rows are skipped"
       "5,\"Feb 30, 2018, 3:02:23 PM\",Impossible date,Run,,,,,,,\n"
       "6,\"Sep 12, 2018, 3:02:23 PM\",Short row,Quidditch\n"
       "7,\"Sep 12, 2018, 3:02:23 PM\",Odd,Run,1:02:03,,,n/a,1e400,NaN,1.0\n"
-      "8,\"Sep 12, 2018, 3:02:23 PM\",Neg,Run,-5,,,,a" + runners15 + ",,\n";
+      "8,\"Sep 12, 2018, 3:02:23 PM\",Neg,Run,-5,,,,a" +
+      runners15 + ",,\n";
   const Result<ExportActivities> got = ReadExportActivities(csv);
   REQUIRE(got.ok());
   REQUIRE(got->activities.size() == 4);
@@ -480,24 +487,25 @@ TEST_CASE("activities.csv: numbers that overflow to infinity are bad cells", "[e
   CHECK(fine->distance == 5500);
 }
 
-TEST_CASE("activities.csv: an unknown German activity type leaves sport_type empty, with a warning",
-          "[export_csv]") {
+TEST_CASE("activities.csv: an unknown German activity type leaves sport_type empty, with a warning", "[export_csv]") {
   const std::string csv =
       "Aktivit\xC3\xA4ts-ID,Aktivit\xC3\xA4tsdatum,Aktivit\xC3\xA4tsart\n"
-      "9,\"01.02.2024, 10:00:00\",Bogenschie\xC3\x9F" "en\n";
+      "9,\"01.02.2024, 10:00:00\",Bogenschie\xC3\x9F"
+      "en\n";
   const Result<ExportActivities> got = ReadExportActivities(csv);
   REQUIRE(got.ok());
   REQUIRE(got->activities.size() == 1);
   CHECK(got->activities[0].sport_type.empty());
-  CHECK(got->activities[0].activity_type == "Bogenschie\xC3\x9F" "en");
+  CHECK(got->activities[0].activity_type ==
+        "Bogenschie\xC3\x9F"
+        "en");
   CHECK(HasWarning(got->warnings, 2, "Aktivit\xC3\xA4tsart", "unknown activity type"));
 }
 
 TEST_CASE("ExportActivityReader streams rows from chunks", "[export_csv]") {
   std::string csv = "Activity ID,Activity Date,Activity Name,Activity Description\n";
   for (int i = 1; i <= 50; ++i) {
-    csv += std::to_string(i) + ",\"Sep 12, 2018, 3:02:23 PM\",\"Run " + std::to_string(i) +
-           "\",\"two\nlines\"\n";
+    csv += std::to_string(i) + ",\"Sep 12, 2018, 3:02:23 PM\",\"Run " + std::to_string(i) + "\",\"two\nlines\"\n";
   }
   size_t pos = 0;
   Result<ExportActivityReader> reader = ExportActivityReader::Open(CsvReader([&]() -> Result<std::string_view> {
@@ -540,9 +548,8 @@ TEST_CASE("ParseExportDate: the formats exports write, as UTC", "[export_csv]") 
 
   for (const char* bad : {"", "yesterday", "Feb 29, 2023, 12:00:00 PM", "May 32, 2022, 3:53:35 PM",
                           "May 29, 2022, 13:53:35 PM", "May 29, 2022, 0:53:35 AM", "29.13.2022, 15:53:35",
-                          "29/05/2022, 15:53:35", "05/29/2022 3:53:35 PM", "Foo 29, 2022, 3:53:35 PM",
-                          "May 29, 2022", "May 29, 2022, 3:53:35 PM extra", "2022-05-29 25:00:00",
-                          "1234567890123, 1, 1"}) {
+                          "29/05/2022, 15:53:35", "05/29/2022 3:53:35 PM", "Foo 29, 2022, 3:53:35 PM", "May 29, 2022",
+                          "May 29, 2022, 3:53:35 PM extra", "2022-05-29 25:00:00", "1234567890123, 1, 1"}) {
     INFO(bad);
     CHECK_FALSE(ParseExportDate(bad));
   }
@@ -570,7 +577,9 @@ TEST_CASE("SportTypeFromExportType: English, German, compaction", "[export_csv]"
   CHECK(SportTypeFromExportType("Schwimmen", L::kGerman) == "Swim");
   CHECK(SportTypeFromExportType("Training", L::kGerman) == "Workout");
   CHECK(SportTypeFromExportType("E-Bike-Radfahrt", L::kGerman) == "EBikeRide");
-  CHECK(SportTypeFromExportType("Fu\xC3\x9F" "ball", L::kGerman) == "Soccer");
+  CHECK(SportTypeFromExportType("Fu\xC3\x9F"
+                                "ball",
+                                L::kGerman) == "Soccer");
   CHECK(SportTypeFromExportType("Run", L::kGerman) == "Run");  // English names are known in either
   CHECK(SportTypeFromExportType("Quidditch", L::kGerman).empty());
 }

@@ -220,15 +220,15 @@ std::string Def(int local, int global, std::initializer_list<std::array<int, 3>>
 }
 
 std::string U32le(uint32_t v) {
-  return Bytes({static_cast<int>(v & 0xFF), static_cast<int>((v >> 8) & 0xFF),
-                static_cast<int>((v >> 16) & 0xFF), static_cast<int>(v >> 24)});
+  return Bytes({static_cast<int>(v & 0xFF), static_cast<int>((v >> 8) & 0xFF), static_cast<int>((v >> 16) & 0xFF),
+                static_cast<int>(v >> 24)});
 }
 
 }  // namespace
 
 TEST_CASE("FIT round trip: every value and the summary", "[fit]") {
   fit::Activity a = MakeActivity(120);
-  a.records[5].heartrate.reset();   // sentinels for absent values
+  a.records[5].heartrate.reset();  // sentinels for absent values
   a.records[6].lat.reset();
   a.records[6].lng.reset();
   a.records[7].power.reset();
@@ -463,13 +463,11 @@ TEST_CASE("FIT malformed messages name the reason and the byte", "[fit]") {
   CHECK(MustFail(std::string(20, 'x')).find("not a FIT file") != std::string::npos);
 
   // A data message for a local type never defined.
-  CHECK(MustFail(WrapFit(Bytes({0x03, 1, 2}))).find("undefined local message type 3 at byte 14") !=
-        std::string::npos);
+  CHECK(MustFail(WrapFit(Bytes({0x03, 1, 2}))).find("undefined local message type 3 at byte 14") != std::string::npos);
   // A compressed-timestamp header for an undefined type.
   CHECK(MustFail(WrapFit(Bytes({0xA5}))).find("undefined local message type 1") != std::string::npos);
   // A field of size 0.
-  CHECK(MustFail(WrapFit(Def(0, 20, {{{253, 4, 0x86}}, {{3, 0, 0x02}}}))).find("size 0") !=
-        std::string::npos);
+  CHECK(MustFail(WrapFit(Def(0, 20, {{{253, 4, 0x86}}, {{3, 0, 0x02}}}))).find("size 0") != std::string::npos);
   // A developer field of size 0.
   {
     std::string d = Def(0, 20, {{{3, 1, 0x02}}});
@@ -484,11 +482,11 @@ TEST_CASE("FIT malformed messages name the reason and the byte", "[fit]") {
     CHECK(MustFail(WrapFit(d)).find("bad architecture 7") != std::string::npos);
   }
   // A data message running past the data.
-  CHECK(MustFail(WrapFit(Def(0, 20, {{{253, 4, 0x86}}}) + Bytes({0x00, 1, 2})))
-            .find("truncated record at byte 23") != std::string::npos);
+  CHECK(MustFail(WrapFit(Def(0, 20, {{{253, 4, 0x86}}}) + Bytes({0x00, 1, 2}))).find("truncated record at byte 23") !=
+        std::string::npos);
   // A definition running past the data.
-  CHECK(MustFail(WrapFit(Def(0, 20, {{{253, 4, 0x86}}}).substr(0, 7)))
-            .find("truncated definition at byte 14") != std::string::npos);
+  CHECK(MustFail(WrapFit(Def(0, 20, {{{253, 4, 0x86}}}).substr(0, 7))).find("truncated definition at byte 14") !=
+        std::string::npos);
   // A data size larger than the file.
   {
     std::string f = WrapFit(Def(0, 20, {{{3, 1, 0x02}}}));
@@ -555,12 +553,19 @@ TEST_CASE("FIT fields of unexpected size, arrays and carried timestamps", "[fit]
 TEST_CASE("FIT multisport sessions add up; the sport message is a fallback", "[fit]") {
   const uint32_t t0 = static_cast<uint32_t>(kStart - fit::kFitEpochUnix);
   // session: timestamp, start_time, sport, elapsed, timer, distance, avg hr, max hr.
-  std::string d = Def(0, 18, {{{253, 4, 0x86}}, {{2, 4, 0x86}}, {{5, 1, 0x00}}, {{7, 4, 0x86}},
-                              {{8, 4, 0x86}}, {{9, 4, 0x86}}, {{16, 1, 0x02}}, {{17, 1, 0x02}}});
-  d += Bytes({0x00}) + U32le(t0 + 100) + U32le(t0) + Bytes({1}) + U32le(100000) + U32le(100000) +
-       U32le(100000) + Bytes({150, 160});
-  d += Bytes({0x00}) + U32le(t0 + 400) + U32le(t0 + 100) + Bytes({2}) + U32le(200000) +
-       U32le(300000) + U32le(500000) + Bytes({120, 170});
+  std::string d = Def(0, 18,
+                      {{{253, 4, 0x86}},
+                       {{2, 4, 0x86}},
+                       {{5, 1, 0x00}},
+                       {{7, 4, 0x86}},
+                       {{8, 4, 0x86}},
+                       {{9, 4, 0x86}},
+                       {{16, 1, 0x02}},
+                       {{17, 1, 0x02}}});
+  d += Bytes({0x00}) + U32le(t0 + 100) + U32le(t0) + Bytes({1}) + U32le(100000) + U32le(100000) + U32le(100000) +
+       Bytes({150, 160});
+  d += Bytes({0x00}) + U32le(t0 + 400) + U32le(t0 + 100) + Bytes({2}) + U32le(200000) + U32le(300000) + U32le(500000) +
+       Bytes({120, 170});
   const Track t = MustDecode(WrapFit(d));
   CHECK(t.summary.sport_type == "Run");
   CHECK(t.summary.start_time == kStart);
@@ -580,8 +585,8 @@ TEST_CASE("FIT big-endian definitions with float and signed fields", "[fit]") {
   std::string d = Bytes({0x40, 0, 1, 0, 20, 4, 253, 4, 0x86, 0, 4, 0x85, 1, 4, 0x85, 78, 4, 0x86});
   const int32_t lat = -123456789;
   auto be32 = [](uint32_t v) {
-    return Bytes({static_cast<int>(v >> 24), static_cast<int>((v >> 16) & 0xFF),
-                  static_cast<int>((v >> 8) & 0xFF), static_cast<int>(v & 0xFF)});
+    return Bytes({static_cast<int>(v >> 24), static_cast<int>((v >> 16) & 0xFF), static_cast<int>((v >> 8) & 0xFF),
+                  static_cast<int>(v & 0xFF)});
   };
   d += Bytes({0x00}) + be32(t0) + be32(static_cast<uint32_t>(lat)) + be32(0x7FFFFFFF) + be32(2500 + 2000);
   const Track t = MustDecode(WrapFit(d));
@@ -596,16 +601,16 @@ TEST_CASE("FIT positions off the Earth are no position", "[fit][bug]") {
   // as a position (tests/fuzz/regress/fit/lat-minus-180).
   const uint32_t t0 = static_cast<uint32_t>(kStart - fit::kFitEpochUnix);
   auto le32 = [](uint32_t v) {
-    return Bytes({static_cast<int>(v & 0xFF), static_cast<int>((v >> 8) & 0xFF),
-                  static_cast<int>((v >> 16) & 0xFF), static_cast<int>(v >> 24)});
+    return Bytes({static_cast<int>(v & 0xFF), static_cast<int>((v >> 8) & 0xFF), static_cast<int>((v >> 16) & 0xFF),
+                  static_cast<int>(v >> 24)});
   };
   const std::string def = Bytes({0x40, 0, 0, 20, 0, 3, 253, 4, 0x86, 0, 4, 0x85, 1, 4, 0x85});
   auto record = [&](int32_t lat, int32_t lng) {
     return Bytes({0x00}) + le32(t0) + le32(static_cast<uint32_t>(lat)) + le32(static_cast<uint32_t>(lng));
   };
   const int32_t lat90 = 1073741824;  // exactly 90 degrees
-  const Track t = MustDecode(WrapFit(def + record(INT32_MIN, 100) + record(lat90 + 1, 100) +
-                                     record(lat90, INT32_MIN) + record(-lat90, 100)));
+  const Track t = MustDecode(
+      WrapFit(def + record(INT32_MIN, 100) + record(lat90 + 1, 100) + record(lat90, INT32_MIN) + record(-lat90, 100)));
   REQUIRE(t.points.size() == 4);
   CHECK_FALSE(t.points[0].lat);  // -180
   CHECK_FALSE(t.points[0].lng);
@@ -757,12 +762,19 @@ Csv ParseCsv(const std::string& text) {
     std::string cell;
     bool quoted = false;
     for (char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) { cells.push_back(cell); cell.clear(); }
-      else cell.push_back(c);
+      if (c == '"')
+        quoted = !quoted;
+      else if (c == ',' && !quoted) {
+        cells.push_back(cell);
+        cell.clear();
+      } else
+        cell.push_back(c);
     }
     cells.push_back(cell);
-    if (first) csv.header = cells; else csv.rows.push_back(cells);
+    if (first)
+      csv.header = cells;
+    else
+      csv.rows.push_back(cells);
     first = false;
   }
   return csv;
@@ -786,8 +798,8 @@ double UnixFromCsv(const std::string& date, const std::string& time) {
 
 Csv GpsbabelRead(const TempDir& dir, const std::filesystem::path& fit_file) {
   const auto csv_file = dir.path / "read.csv";
-  const std::string cmd = "gpsbabel -t -i garmin_fit -f '" + fit_file.string() +
-                          "' -o unicsv,utc=0 -F '" + csv_file.string() + "' 2>&1";
+  const std::string cmd =
+      "gpsbabel -t -i garmin_fit -f '" + fit_file.string() + "' -o unicsv,utc=0 -F '" + csv_file.string() + "' 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
   return ParseCsv(ReadFile(csv_file));
 }
@@ -819,15 +831,15 @@ TEST_CASE("FIT cross-check: gpsbabel writes, DecodeFit and gpsbabel read", "[fit
                   "<trkpt lat=\"%.7f\" lon=\"%.7f\"><ele>%.1f</ele><time>2024-05-01T06:%02d:%02dZ</time>"
                   "<extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>%d</gpxtpx:hr><gpxtpx:cad>%d"
                   "</gpxtpx:cad></gpxtpx:TrackPointExtension></extensions></trkpt>\n",
-                  47.3769 + 0.00031 * i, 8.5417 - 0.00043 * i, 408.4 + 0.7 * i, (i * 7) / 60,
-                  (i * 7) % 60, 120 + i, 80 + i % 5);
+                  47.3769 + 0.00031 * i, 8.5417 - 0.00043 * i, 408.4 + 0.7 * i, (i * 7) / 60, (i * 7) % 60, 120 + i,
+                  80 + i % 5);
     gpx << line;
   }
   gpx << "</trkseg></trk></gpx>\n";
   WriteFile(dir.path / "in.gpx", gpx.str());
   const auto fit_file = dir.path / "babel.fit";
-  const std::string cmd = "gpsbabel -i gpx -f '" + (dir.path / "in.gpx").string() +
-                          "' -o garmin_fit -F '" + fit_file.string() + "' 2>&1";
+  const std::string cmd =
+      "gpsbabel -i gpx -f '" + (dir.path / "in.gpx").string() + "' -o garmin_fit -F '" + fit_file.string() + "' 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
 
   const Track t = MustDecode(ReadFile(fit_file));

@@ -206,17 +206,15 @@ TEST_CASE("GPX: a metadata time after the first point is a file date, not the st
 
 TEST_CASE("GPX: white space, blank lines and BOMs before <?xml", "[gpx]") {
   const std::string body(kGpx11);
-  for (const std::string& prefix :
-       {std::string("\n\n  \t\r\n"), std::string("\xEF\xBB\xBF"), std::string("\xEF\xBB\xBF\n  "),
-        std::string("\n\xEF\xBB\xBF"), std::string("")}) {
+  for (const std::string& prefix : {std::string("\n\n  \t\r\n"), std::string("\xEF\xBB\xBF"),
+                                    std::string("\xEF\xBB\xBF\n  "), std::string("\n\xEF\xBB\xBF"), std::string("")}) {
     INFO(prefix.size());
     const Track track = DecodeOk(prefix + body);
     CHECK(track.points.size() == 2);
   }
 }
 
-TEST_CASE("GPX: blank and NaN values are absent; a point without lat and lon has no position",
-          "[gpx]") {
+TEST_CASE("GPX: blank and NaN values are absent; a point without lat and lon has no position", "[gpx]") {
   const Track track = DecodeOk(R"(<gpx><trk><trkseg>
 <trkpt lat="1" lon="2"><ele></ele><time>2024-05-01T07:00:00Z</time>
  <extensions><hr>NaN</hr><cad> </cad></extensions></trkpt>
@@ -282,8 +280,10 @@ TEST_CASE("GPX: no track points is an error, whatever else the file holds", "[gp
   CHECK(DecodeError("<gpx><metadata><time>2024-05-01T07:00:00Z<trk>" + point + "</trk></time></metadata></gpx>") ==
         "GPX: no track points");
   CHECK(DecodeError("<gpx><extensions><trk>" + point + "</trk></extensions></gpx>") == "GPX: no track points");
-  const Track t = DecodeOk("<gpx><extensions><trk><name>Not this</name></trk><name>Nor this</name></extensions>"
-                           "<trk><name>Lunch Run</name>" + point + "</trk></gpx>");
+  const Track t = DecodeOk(
+      "<gpx><extensions><trk><name>Not this</name></trk><name>Nor this</name></extensions>"
+      "<trk><name>Lunch Run</name>" +
+      point + "</trk></gpx>");
   CHECK(t.summary.name == "Lunch Run");
   CHECK(t.points.size() == 1);
 }
@@ -294,8 +294,7 @@ TEST_CASE("GPX: refusals name the reason and the line", "[gpx]") {
   CHECK(DecodeError("<gpx><trk><trkseg><trkpt lat=\"1\" lon=\"2\"><time>yesterday</time></trkpt>"
                     "</trkseg></trk></gpx>") == "GPX: bad <time> value 'yesterday' at line 1");
   CHECK(DecodeError("<gpx><trk><trkseg><trkpt lat=\"1\" lon=\"2\"><time>2024-02-30T00:00:00Z</time>"
-                    "</trkpt></trkseg></trk></gpx>") ==
-        "GPX: bad <time> value '2024-02-30T00:00:00Z' at line 1");
+                    "</trkpt></trkseg></trk></gpx>") == "GPX: bad <time> value '2024-02-30T00:00:00Z' at line 1");
   CHECK(DecodeError("<gpx><trk><trkseg><trkpt lat=\"1\" lon=\"2\"><time>2024-05-01T07:00:00Z</time>"
                     "<extensions><gpxtpx:hr>1,5</gpxtpx:hr></extensions></trkpt></trkseg></trk></gpx>") ==
         "GPX: bad <hr> value '1,5' at line 1");
@@ -328,8 +327,7 @@ TEST_CASE("GPX: a DOCTYPE is refused before any entity is expanded", "[gpx]") {
  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
 ]>
 <gpx><trk><name>&lol9;</name><trkseg><trkpt lat="1" lon="2"><time>2024-05-01T07:00:00Z</time></trkpt></trkseg></trk></gpx>)";
-  CHECK(DecodeError(laughs) ==
-        "GPX: a DOCTYPE is refused (DTDs and entities are not read) at line 2");
+  CHECK(DecodeError(laughs) == "GPX: a DOCTYPE is refused (DTDs and entities are not read) at line 2");
   CHECK(DecodeError(R"(<!DOCTYPE gpx SYSTEM "file:///etc/passwd"><gpx/>)") ==
         "GPX: a DOCTYPE is refused (DTDs and entities are not read) at line 1");
   CHECK(DecodeError(R"(<!DOCTYPE gpx [<!ENTITY x SYSTEM "file:///etc/passwd">]><gpx>&x;</gpx>)") ==
@@ -345,8 +343,7 @@ TEST_CASE("GPX: many points decode in file order", "[gpx]") {
                   "<trkpt lat=\"%.7f\" lon=\"%.7f\"><ele>%.1f</ele><time>2024-05-01T%02d:%02d:%02dZ</time>"
                   "<extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>%d</gpxtpx:hr>"
                   "</gpxtpx:TrackPointExtension></extensions></trkpt>\n",
-                  45 + i * 1e-5, 7 + i * 1e-5, 100 + i * 0.1, 7 + i / 3600, i / 60 % 60, i % 60,
-                  100 + i % 80);
+                  45 + i * 1e-5, 7 + i * 1e-5, 100 + i * 0.1, 7 + i / 3600, i / 60 % 60, i % 60, 100 + i % 80);
     gpx += line;
   }
   gpx += "</trkseg></trk></gpx>\n";
@@ -373,10 +370,9 @@ TEST_CASE("ParseXmlTime: accepted forms and impossible dates", "[gpx][xml]") {
   CHECK(ParseXmlTime("1969-12-31T23:59:59Z") == -1);
   CHECK(ParseXmlTime("2016-12-31T23:59:60Z") == ParseXmlTime("2017-01-01T00:00:00Z"));
   for (const char* bad :
-       {"", "2024-05-01", "2024-05-01T07:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
-        "2024-00-01T00:00:00Z", "2024-05-00T00:00:00Z", "2024-05-01T24:00:00Z",
-        "2024-05-01T07:60:00Z", "2024-05-01T07:00:61Z", "2024-05-01T07:00:00.Z",
-        "2024-05-01T07:00:00ZZ", "2024-05-01T07:00:00+2", "2024-05-01T07:00:00+24:00",
+       {"", "2024-05-01", "2024-05-01T07:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-00-01T00:00:00Z",
+        "2024-05-00T00:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T07:60:00Z", "2024-05-01T07:00:61Z",
+        "2024-05-01T07:00:00.Z", "2024-05-01T07:00:00ZZ", "2024-05-01T07:00:00+2", "2024-05-01T07:00:00+24:00",
         "2024-05-01T07:00:00 UTC", "24-05-01T07:00:00Z", "2024-5-01T07:00:00Z", "1714546800",
         "2024-05-01T07:00:00+05:"}) {
     INFO(bad);
@@ -390,8 +386,8 @@ TEST_CASE("ParseXmlNumber: decimal numbers only, locale-independent", "[gpx][xml
   CHECK(ParseXmlNumber("+1.5e3") == 1500);
   CHECK(ParseXmlNumber(".5") == 0.5);
   CHECK(ParseXmlNumber("52.5200001") == 52.5200001);
-  for (const char* bad : {"", " ", "1,5", "abc", "1.5x", "nan", "NaN", "inf", "-inf", "1e999",
-                          "+-1", "++1", "--1", "0x10", "1 2"}) {
+  for (const char* bad :
+       {"", " ", "1,5", "abc", "1.5x", "nan", "NaN", "inf", "-inf", "1e999", "+-1", "++1", "--1", "0x10", "1 2"}) {
     INFO(bad);
     CHECK_FALSE(ParseXmlNumber(bad));
   }
@@ -485,10 +481,8 @@ std::vector<BabelPoint> ReadUnicsv(const std::string& csv) {
     // timegm rather than our own calendar code.
     struct tm tm {};
     double seconds = 0;
-    REQUIRE(std::sscanf(f[column.at("Date")].c_str(), "%d/%d/%d", &tm.tm_year, &tm.tm_mon,
-                        &tm.tm_mday) == 3);
-    REQUIRE(std::sscanf(f[column.at("Time")].c_str(), "%d:%d:%lf", &tm.tm_hour, &tm.tm_min,
-                        &seconds) == 3);
+    REQUIRE(std::sscanf(f[column.at("Date")].c_str(), "%d/%d/%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) == 3);
+    REQUIRE(std::sscanf(f[column.at("Time")].c_str(), "%d:%d:%lf", &tm.tm_hour, &tm.tm_min, &seconds) == 3);
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     p.time = static_cast<double>(timegm(&tm)) + seconds;
@@ -499,8 +493,7 @@ std::vector<BabelPoint> ReadUnicsv(const std::string& csv) {
 
 // Our points against gpsbabel's, within unicsv's rounding: 6 decimals of a
 // degree, 1 decimal of a metre, milliseconds, 2 decimals of m/s.
-void CompareWithBabel(const Track& track, const std::vector<BabelPoint>& babel, bool compare_temp,
-                      bool compare_speed) {
+void CompareWithBabel(const Track& track, const std::vector<BabelPoint>& babel, bool compare_temp, bool compare_speed) {
   REQUIRE(track.points.size() == babel.size());
   for (size_t i = 0; i < babel.size(); ++i) {
     INFO("point " << i);
@@ -545,14 +538,13 @@ std::string CrossCheckFixture() {
     // Every 7th point in +01:00, every 5th with milliseconds.
     char time[64];
     if (i % 7 == 3) {
-      std::snprintf(time, sizeof time, "2024-05-01T%02d:%02d:%02d+01:00", 8 + second / 3600,
-                    second / 60 % 60, second % 60);
+      std::snprintf(time, sizeof time, "2024-05-01T%02d:%02d:%02d+01:00", 8 + second / 3600, second / 60 % 60,
+                    second % 60);
     } else if (i % 5 == 1) {
-      std::snprintf(time, sizeof time, "2024-05-01T%02d:%02d:%02d.%03dZ", 7 + second / 3600,
-                    second / 60 % 60, second % 60, (i * 37) % 1000);
+      std::snprintf(time, sizeof time, "2024-05-01T%02d:%02d:%02d.%03dZ", 7 + second / 3600, second / 60 % 60,
+                    second % 60, (i * 37) % 1000);
     } else {
-      std::snprintf(time, sizeof time, "2024-05-01T%02d:%02d:%02dZ", 7 + second / 3600,
-                    second / 60 % 60, second % 60);
+      std::snprintf(time, sizeof time, "2024-05-01T%02d:%02d:%02dZ", 7 + second / 3600, second / 60 % 60, second % 60);
     }
     std::string extensions;
     if (i % 13 != 12) {
@@ -564,8 +556,8 @@ std::string CrossCheckFixture() {
                     18.0 + (i % 10) * 0.1, 110 + (i * 3) % 60, 78 + (i % 9));
       extensions = tpx;
     }
-    std::snprintf(point, sizeof point, "  <trkpt lat=\"%.7f\" lon=\"%.7f\"><ele>%.1f</ele><time>%s</time>",
-                  lat, lng, ele, time);
+    std::snprintf(point, sizeof point, "  <trkpt lat=\"%.7f\" lon=\"%.7f\"><ele>%.1f</ele><time>%s</time>", lat, lng,
+                  ele, time);
     gpx += point;
     gpx += extensions + "</trkpt>\n";
   }
@@ -608,8 +600,7 @@ TEST_CASE("Cross-check with gpsbabel: GPX and TCX it writes and reads", "[gpx][t
   }
   SECTION("TCX (history) written by gpsbabel") {
     const std::string out = dir.path + "/babel.tcx";
-    REQUIRE(Run("gpsbabel -t -i gpx -f '" + fixture + "' -o gtrnctr,course=0,sport=Running -F '" +
-                out + "'"));
+    REQUIRE(Run("gpsbabel -t -i gpx -f '" + fixture + "' -o gtrnctr,course=0,sport=Running -F '" + out + "'"));
     Result<Track> track = DecodeTcx(ReadFile(out));
     INFO(track.status().message());
     REQUIRE(track.ok());

@@ -19,12 +19,11 @@ namespace {
 
 using stravafs::testing::TempDir;
 
-void Write(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void Write(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 // A run of 60 one-second records from `start`, 3 m/s north from 52N 13E.
-std::string Fit(int64_t start, std::optional<int32_t> utc_offset = std::nullopt, uint8_t sport = emu::fit::sport::kRunning) {
+std::string Fit(int64_t start, std::optional<int32_t> utc_offset = std::nullopt,
+                uint8_t sport = emu::fit::sport::kRunning) {
   emu::fit::Activity a;
   a.start = start;
   a.utc_offset = utc_offset;
@@ -99,10 +98,18 @@ TEST_CASE("a loose FIT file: a new activity with a content-derived id, read once
 
 TEST_CASE("a device file attaches to an activity synced from the API and changes none of its data", "[importer]") {
   World w;
-  Json api = {{"id", 11000000001}, {"resource_state", 2}, {"name", "Lunch Run with Ana"}, {"sport_type", "TrailRun"},
-              {"type", "Run"}, {"start_date", "2024-05-12T08:00:30Z"}, {"start_date_local", "2024-05-12T10:00:30Z"},
-              {"timezone", "(GMT+01:00) Europe/Berlin"}, {"utc_offset", 7200.0}, {"distance", 181.0},
-              {"moving_time", 59}, {"elapsed_time", 59}};
+  Json api = {{"id", 11000000001},
+              {"resource_state", 2},
+              {"name", "Lunch Run with Ana"},
+              {"sport_type", "TrailRun"},
+              {"type", "Run"},
+              {"start_date", "2024-05-12T08:00:30Z"},
+              {"start_date_local", "2024-05-12T10:00:30Z"},
+              {"timezone", "(GMT+01:00) Europe/Berlin"},
+              {"utc_offset", 7200.0},
+              {"distance", 181.0},
+              {"moving_time", 59},
+              {"elapsed_time", 59}};
   REQUIRE(ActivityStore(*w.cache).UpsertSummary(api, 1).ok());
   const std::string json_before = w.Text("SELECT json FROM activities");
   REQUIRE(std::filesystem::create_directories(w.Path("watch")));
@@ -164,9 +171,15 @@ TEST_CASE("an export: rows keep their ids, files give streams, a listing never d
   CHECK(window->empty());
 
   // A listing from the API updates the same row, keeping the imported streams.
-  Json listed = {{"id", 11000000001}, {"resource_state", 2}, {"name", "Renamed on Strava"}, {"sport_type", "Run"},
-                 {"start_date", "2024-05-12T08:00:00Z"}, {"start_date_local", "2024-05-12T10:00:00Z"},
-                 {"distance", 180.5}, {"moving_time", 59}, {"elapsed_time", 59}};
+  Json listed = {{"id", 11000000001},
+                 {"resource_state", 2},
+                 {"name", "Renamed on Strava"},
+                 {"sport_type", "Run"},
+                 {"start_date", "2024-05-12T08:00:00Z"},
+                 {"start_date_local", "2024-05-12T10:00:00Z"},
+                 {"distance", 180.5},
+                 {"moving_time", 59},
+                 {"elapsed_time", 59}};
   REQUIRE(ActivityStore(*w.cache).UpsertSummary(listed, 100).ok());
   CHECK(w.Int("SELECT count(*) FROM activities") == 3);
   CHECK(w.Text("SELECT name FROM activities WHERE id=11000000001") == "Renamed on Strava");

@@ -225,7 +225,9 @@ TEST_CASE("TCX: totals only when every lap states them; start falls back", "[tcx
 }
 
 TEST_CASE("TCX: leading white space and BOM, Biking, no laps' totals", "[tcx]") {
-  const Track track = DecodeOk("\xEF\xBB\xBF\r\n\r\n" R"(<?xml version="1.0"?>
+  const Track track = DecodeOk(
+      "\xEF\xBB\xBF\r\n\r\n"
+      R"(<?xml version="1.0"?>
 <TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">
 <Activities><Activity Sport="Biking"><Id>2024-05-01T07:00:00Z</Id>
 <Lap StartTime="2024-05-01T07:00:00Z"><Track>
@@ -283,10 +285,8 @@ TEST_CASE("TCX: refusals name the reason and the line", "[tcx]") {
                     "</LatitudeDegrees><LongitudeDegrees>1</LongitudeDegrees></Position></Trackpoint>"
                     "</Track></Lap></Activity></Activities></TrainingCenterDatabase>") ==
         "TCX: track point with a position out of range at line 1");
-  CHECK(DecodeError("<?xml version=\"1.0\"?>\n<gpx/>") ==
-        "TCX: not a TCX file: the root element is <gpx> at line 2");
-  CHECK(DecodeError("<TrainingCenterDatabase>\n<Activities>\n</Activity>") ==
-        "TCX: mismatched tag at line 3");
+  CHECK(DecodeError("<?xml version=\"1.0\"?>\n<gpx/>") == "TCX: not a TCX file: the root element is <gpx> at line 2");
+  CHECK(DecodeError("<TrainingCenterDatabase>\n<Activities>\n</Activity>") == "TCX: mismatched tag at line 3");
   CHECK(DecodeError("<!DOCTYPE TrainingCenterDatabase [<!ENTITY a 'b'>]><TrainingCenterDatabase/>") ==
         "TCX: a DOCTYPE is refused (DTDs and entities are not read) at line 1");
 }

@@ -13,10 +13,14 @@ namespace {
 bool Same(const ColumnValue& a, const ColumnValue& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case ColumnValue::kNull: return true;
-    case ColumnValue::kInt: return a.i == b.i;
-    case ColumnValue::kReal: return a.d == b.d;
-    case ColumnValue::kText: return a.s == b.s;
+    case ColumnValue::kNull:
+      return true;
+    case ColumnValue::kInt:
+      return a.i == b.i;
+    case ColumnValue::kReal:
+      return a.d == b.d;
+    case ColumnValue::kText:
+      return a.s == b.s;
   }
   return false;
 }
@@ -102,8 +106,8 @@ TEST_CASE("ParseActivityPage accepts an empty page", "[activity_page]") {
 TEST_CASE("ParseActivityPage refuses what must never reach the cache", "[activity_page]") {
   const std::string good = Page(kElements);
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {good.substr(0, good.size() / 2), "not valid JSON"},        // truncated
-      {R"([{"id": 1,,}])", "not valid JSON"},                      // malformed
+      {good.substr(0, good.size() / 2), "not valid JSON"},  // truncated
+      {R"([{"id": 1,,}])", "not valid JSON"},               // malformed
       {"", "not valid JSON"},
       {R"({"id":1})", "not a JSON array"},
       {R"([1,2])", "not an object"},

@@ -82,7 +82,7 @@ TEST_CASE("ExtractColumn: integer columns", "[activity]") {
   Json j = RealSummary();
   auto id = Extract(j, "id");
   CHECK(id.kind == ColumnValue::kInt);
-  CHECK(id.i == INT64_C(15402513245));  // beyond 2^31
+  CHECK(id.i == INT64_C(15402513245));      // beyond 2^31
   auto athlete = Extract(j, "athlete_id");  // nested key
   CHECK(athlete.kind == ColumnValue::kInt);
   CHECK(athlete.i == 134815);
@@ -328,12 +328,26 @@ TEST_CASE("ParseIsoUtc reads Strava's dates", "[activity]") {
 }
 
 TEST_CASE("ParseIsoUtc rejects garbage", "[activity]") {
-  for (const char* bad : {"", "Z", "2024-05-12", "2024-05-12T11:30Z", "2024-05-12 11:30:00Z",
-                          "2024-05-12T11:30:00+02:00", "2024-05-12T11:30:00.000Z", "2024-05-12T11:30:00ZZ",
-                          "2024-05-12T11:30:00z", "x024-05-12T11:30:00Z", "2024-5-12T11:30:00Z",
-                          "2024-00-12T11:30:00Z", "2024-13-12T11:30:00Z", "2024-05-00T11:30:00Z",
-                          "2024-05-32T11:30:00Z", "2024-05-12T24:00:00Z", "2024-05-12T11:60:00Z",
-                          "2024-05-12T11:30:61Z", "2024-05-12T-1:30:00Z", "2024/05/12T11:30:00Z"}) {
+  for (const char* bad : {"",
+                          "Z",
+                          "2024-05-12",
+                          "2024-05-12T11:30Z",
+                          "2024-05-12 11:30:00Z",
+                          "2024-05-12T11:30:00+02:00",
+                          "2024-05-12T11:30:00.000Z",
+                          "2024-05-12T11:30:00ZZ",
+                          "2024-05-12T11:30:00z",
+                          "x024-05-12T11:30:00Z",
+                          "2024-5-12T11:30:00Z",
+                          "2024-00-12T11:30:00Z",
+                          "2024-13-12T11:30:00Z",
+                          "2024-05-00T11:30:00Z",
+                          "2024-05-32T11:30:00Z",
+                          "2024-05-12T24:00:00Z",
+                          "2024-05-12T11:60:00Z",
+                          "2024-05-12T11:30:61Z",
+                          "2024-05-12T-1:30:00Z",
+                          "2024/05/12T11:30:00Z"}) {
     INFO('"' << bad << '"');
     CHECK_FALSE(ParseIsoUtc(bad).has_value());
   }
@@ -352,8 +366,8 @@ TEST_CASE("FormatIsoUtc and ParseIsoUtc round trip", "[activity]") {
   CHECK(FormatIsoUtc(INT64_C(1715513400)) == "2024-05-12T11:30:00Z");
   CHECK(FormatIsoUtc(INT64_C(1709251199)) == "2024-02-29T23:59:59Z");
   CHECK(FormatIsoUtc(-1) == "1969-12-31T23:59:59Z");
-  for (const char* text : {"2000-01-01T00:00:00Z", "2024-02-29T12:00:00Z", "2099-12-31T23:59:59Z",
-                           "2010-06-15T08:07:06Z"}) {
+  for (const char* text :
+       {"2000-01-01T00:00:00Z", "2024-02-29T12:00:00Z", "2099-12-31T23:59:59Z", "2010-06-15T08:07:06Z"}) {
     INFO(text);
     auto epoch = ParseIsoUtc(text);
     REQUIRE(epoch.has_value());

@@ -64,7 +64,10 @@ Json Streams(const std::vector<std::pair<std::string, Column>>& columns) {
   for (const auto& [type, values] : columns) {
     Json data = Json::array();
     for (const auto& v : values) {
-      if (v) data.push_back(*v); else data.push_back(nullptr);
+      if (v)
+        data.push_back(*v);
+      else
+        data.push_back(nullptr);
     }
     j[type] = {{"data", data}, {"series_type", "time"}, {"original_size", values.size()}, {"resolution", "high"}};
   }
@@ -83,11 +86,11 @@ Json Run1Streams() {
   for (int t = 0; t <= 1200; t += 10) {
     double d = t <= 1000 ? 4.0 * t : 4000 + 5.0 * (t - 1000);
     double h = t < 600 ? 120 : 150;
-    if (t == 500) d = 1900;                               // backwards: held at 1960
-    add(t, t == 700 ? std::nullopt : std::optional(d),   // NULL distance
-        t == 300 ? std::nullopt : std::optional(h));     // NULL heart rate: 10 s in no zone
-    if (t == 50) add(std::nullopt, 50, 200);             // no time: dropped (or max HR would be 200)
-    if (t == 100) add(100, 9999, 199);                   // repeats a time: dropped
+    if (t == 500) d = 1900;                             // backwards: held at 1960
+    add(t, t == 700 ? std::nullopt : std::optional(d),  // NULL distance
+        t == 300 ? std::nullopt : std::optional(h));    // NULL heart rate: 10 s in no zone
+    if (t == 50) add(std::nullopt, 50, 200);            // no time: dropped (or max HR would be 200)
+    if (t == 100) add(100, 9999, 199);                  // repeats a time: dropped
   }
   for (int t = 1300; t <= 2300; t += 10) add(t, 5000 + 5.0 * (t - 1300), t == 2300 ? 185 : 170);
   return Streams({{"time", time}, {"distance", distance}, {"heartrate", hr}});
@@ -152,14 +155,17 @@ std::vector<std::string> Row(sqlite3* db, const std::string& sql) {
   std::vector<std::string> out;
   for (int i = 0; i < sqlite3_column_count(st); ++i) {
     switch (sqlite3_column_type(st, i)) {
-      case SQLITE_NULL: out.push_back("NULL"); break;
+      case SQLITE_NULL:
+        out.push_back("NULL");
+        break;
       case SQLITE_FLOAT: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.6f", sqlite3_column_double(st, i));
         out.push_back(buf);
         break;
       }
-      default: out.push_back(reinterpret_cast<const char*>(sqlite3_column_text(st, i)));
+      default:
+        out.push_back(reinterpret_cast<const char*>(sqlite3_column_text(st, i)));
     }
   }
   CHECK(sqlite3_step(st) == SQLITE_DONE);
@@ -287,7 +293,8 @@ TEST_CASE("Storing streams stores their efforts and zone seconds", "[analytics]"
   // at 1200 s holds 10 s, then the pause), 1000 s at 170. The 5 m/s stretches
   // give 400 m in 80 s and 1 km in 200 s; 5 km is 1300-2300 s; 10 km the whole run.
   CHECK(Row(db, efforts + "1") == Strings{"185.000000", "2200.000000", "0.000000", "NULL", "NULL", "NULL", "NULL",
-                                          "NULL", "80.000000", "200.000000", "1000.000000", "2300.000000", "NULL", "NULL"});
+                                          "NULL", "80.000000", "200.000000", "1000.000000", "2300.000000", "NULL",
+                                          "NULL"});
   CHECK(QueryColumn(db, "SELECT bpm || ':' || seconds FROM activity_hr_seconds WHERE activity_id=1 ORDER BY bpm") ==
         std::vector<std::string>{"120:590.0", "150:610.0", "170:1000.0"});
   // Ride 2: 20 min from 0 s: 20000 J (0-100 s) + 0 (the NULL) + 99000 (105-600 s)
@@ -296,7 +303,8 @@ TEST_CASE("Storing streams stores their efforts and zone seconds", "[analytics]"
   // 610 s at 100 W (the sample at 1500 s holds 10 s before the pause).
   CHECK(Row(db, efforts + "2") == Strings{"NULL", "0.000000", "1745.000000", "300.000000", "300.000000", "300.000000",
                                           "250.000000", "199.166667", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"});
-  CHECK(QueryColumn(db, "SELECT watts || ':' || seconds FROM activity_power_seconds WHERE activity_id=2 ORDER BY watts") ==
+  CHECK(QueryColumn(db,
+                    "SELECT watts || ':' || seconds FROM activity_power_seconds WHERE activity_id=2 ORDER BY watts") ==
         std::vector<std::string>{"100:610.0", "200:595.0", "250:240.0", "300:300.0"});
   CHECK(Row(db, efforts + "3") == Strings{"180.000000", "600.000000", "0.000000", "NULL", "NULL", "NULL", "NULL",
                                           "NULL", "100.000000", "250.000000", "NULL", "NULL", "NULL", "NULL"});
@@ -323,21 +331,24 @@ TEST_CASE("activity_facts: units, local date parts, ISO weeks across the new yea
       "SELECT sport_group, local_date, year, month, year_month, iso_year, iso_week, iso_week_label, week_start, "
       "weekday, distance_km, moving_time_s, moving_time_h, moving_time_hm, pace_min_per_km, pace_per_km, "
       "average_speed_kmh, elevation_gain_m, kudos_count, pr_count FROM activity_facts WHERE id=";
-  CHECK(Row(db, cols + "1") == Strings{"run", "2024-12-30", "2024", "12", "2024-12", "2025", "1", "2025-W01",
-                                       "2024-12-30", "1", "10.000000", "3000", "0.833333", "0:50", "5.000000", "5:00",
-                                       "12.000000", "50.000000", "3", "1"});
-  CHECK(Row(db, cols + "3") == Strings{"run", "2024-12-29", "2024", "12", "2024-12", "2024", "52", "2024-W52",
-                                       "2024-12-23", "7", "5.000000", "1500", "0.416667", "0:25", "5.000000", "5:00",
-                                       "12.000000", "20.000000", "2", "2"});
-  CHECK(Row(db, cols + "2") == Strings{"ride", "2024-12-30", "2024", "12", "2024-12", "2025", "1", "2025-W01",
-                                       "2024-12-30", "1", "40.000000", "4800", "1.333333", "1:20", "2.000000", "2:00",
-                                       "30.000000", "300.000000", "5", "0"});
-  CHECK(Row(db, cols + "4") == Strings{"swim", "2025-01-05", "2025", "1", "2025-01", "2025", "1", "2025-W01",
-                                       "2024-12-30", "7", "1.500000", "1800", "0.500000", "0:30", "20.000000", "20:00",
-                                       "3.000000", "0.000000", "0", "0"});
-  CHECK(Row(db, cols + "5") == Strings{"other", "2025-01-02", "2025", "1", "2025-01", "2025", "1", "2025-W01",
-                                       "2024-12-30", "4", "0.000000", "3600", "1.000000", "1:00", "NULL", "NULL",
-                                       "0.000000", "0.000000", "1", "0"});
+  CHECK(Row(db, cols + "1") == Strings{"run",       "2024-12-30", "2024",      "12",         "2024-12",
+                                       "2025",      "1",          "2025-W01",  "2024-12-30", "1",
+                                       "10.000000", "3000",       "0.833333",  "0:50",       "5.000000",
+                                       "5:00",      "12.000000",  "50.000000", "3",          "1"});
+  CHECK(Row(db, cols + "3") == Strings{"run",      "2024-12-29", "2024",      "12",         "2024-12",
+                                       "2024",     "52",         "2024-W52",  "2024-12-23", "7",
+                                       "5.000000", "1500",       "0.416667",  "0:25",       "5.000000",
+                                       "5:00",     "12.000000",  "20.000000", "2",          "2"});
+  CHECK(Row(db, cols + "2") == Strings{"ride",      "2024-12-30", "2024",       "12",         "2024-12",
+                                       "2025",      "1",          "2025-W01",   "2024-12-30", "1",
+                                       "40.000000", "4800",       "1.333333",   "1:20",       "2.000000",
+                                       "2:00",      "30.000000",  "300.000000", "5",          "0"});
+  CHECK(Row(db, cols + "4") == Strings{"swim",      "2025-01-05", "2025",     "1",        "2025-01", "2025",     "1",
+                                       "2025-W01",  "2024-12-30", "7",        "1.500000", "1800",    "0.500000", "0:30",
+                                       "20.000000", "20:00",      "3.000000", "0.000000", "0",       "0"});
+  CHECK(Row(db, cols + "5") == Strings{"other",    "2025-01-02", "2025",     "1",        "2025-01", "2025",     "1",
+                                       "2025-W01", "2024-12-30", "4",        "0.000000", "3600",    "1.000000", "1:00",
+                                       "NULL",     "NULL",       "0.000000", "0.000000", "1",       "0"});
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_facts") == 6);
 }
 
@@ -345,8 +356,9 @@ TEST_CASE("weekly, monthly and yearly totals per sport group", "[analytics]") {
   TempDir tmp;
   auto cache = Athlete(tmp / "cache.db");
   sqlite3* db = cache->db();
-  const std::string measures = "activities, distance_km, moving_time_h, elevation_gain_m, average_speed_kmh, "
-                               "kudos_count, pr_count";
+  const std::string measures =
+      "activities, distance_km, moving_time_h, elevation_gain_m, average_speed_kmh, "
+      "kudos_count, pr_count";
   // The week of 2024-12-30 is 2025-W01 and holds runs 1 and 6 (the 29th's run is in 2024-W52).
   CHECK(Row(db, "SELECT iso_week_label, week_start, " + measures +
                     " FROM weekly_totals WHERE iso_year=2025 AND iso_week=1 AND sport_group='run'") ==
@@ -377,21 +389,26 @@ TEST_CASE("zone_time: default zones from the highest heart rate, Coggan zones fr
   auto cache = Athlete(tmp / "cache.db");
   sqlite3* db = cache->db();
   // 185 bpm: below 111, 111-129.5, 129.5-148, 148-166.5, from 166.5.
-  CHECK(QueryColumn(db, "SELECT zone || ':' || min_bpm || '-' || ifnull(max_bpm, '') || ' ' || source FROM hr_zones ORDER BY zone") ==
-        std::vector<std::string>{"1:0.0-111.0 max_heartrate", "2:111.0-129.5 max_heartrate",
-                                 "3:129.5-148.0 max_heartrate", "4:148.0-166.5 max_heartrate",
-                                 "5:166.5- max_heartrate"});
+  CHECK(
+      QueryColumn(
+          db,
+          "SELECT zone || ':' || min_bpm || '-' || ifnull(max_bpm, '') || ' ' || source FROM hr_zones ORDER BY zone") ==
+      std::vector<std::string>{"1:0.0-111.0 max_heartrate", "2:111.0-129.5 max_heartrate",
+                               "3:129.5-148.0 max_heartrate", "4:148.0-166.5 max_heartrate", "5:166.5- max_heartrate"});
   CHECK(QueryColumn(db, "SELECT zone || ':' || min_w || '-' || ifnull(max_w, '') FROM power_zones ORDER BY zone") ==
-        std::vector<std::string>{"1:0.0-137.5", "2:137.5-187.5", "3:187.5-225.0", "4:225.0-262.5",
-                                 "5:262.5-300.0", "6:300.0-375.0", "7:375.0-"});
-  const std::string cols = "SELECT hr_z1_s, hr_z2_s, hr_z3_s, hr_z4_s, hr_z5_s, power_z1_s, power_z2_s, power_z3_s, "
-                           "power_z4_s, power_z5_s, power_z6_s, power_z7_s FROM zone_time WHERE activity_id=";
+        std::vector<std::string>{"1:0.0-137.5", "2:137.5-187.5", "3:187.5-225.0", "4:225.0-262.5", "5:262.5-300.0",
+                                 "6:300.0-375.0", "7:375.0-"});
+  const std::string cols =
+      "SELECT hr_z1_s, hr_z2_s, hr_z3_s, hr_z4_s, hr_z5_s, power_z1_s, power_z2_s, power_z3_s, "
+      "power_z4_s, power_z5_s, power_z6_s, power_z7_s FROM zone_time WHERE activity_id=";
   const std::string n = "NULL";
-  CHECK(Row(db, cols + "1") == Strings{"0.000000", "590.000000", "0.000000", "610.000000", "1000.000000", n, n, n, n, n, n, n});
+  CHECK(Row(db, cols + "1") ==
+        Strings{"0.000000", "590.000000", "0.000000", "610.000000", "1000.000000", n, n, n, n, n, n, n});
   // 300 W is zone 6: a zone holds its lower bound.
   CHECK(Row(db, cols + "2") == Strings{n, n, n, n, n, "610.000000", "0.000000", "595.000000", "240.000000", "0.000000",
                                        "300.000000", "0.000000"});
-  CHECK(Row(db, cols + "3") == Strings{"0.000000", "0.000000", "600.000000", "0.000000", "0.000000", n, n, n, n, n, n, n});
+  CHECK(Row(db, cols + "3") ==
+        Strings{"0.000000", "0.000000", "600.000000", "0.000000", "0.000000", n, n, n, n, n, n, n});
   CHECK(Row(db, cols + "6") == Strings{n, n, n, n, n, n, n, n, n, n, n, n});
   CHECK(QueryInt(db, "SELECT count(*) FROM zone_time") == 4);
 
@@ -402,11 +419,14 @@ TEST_CASE("zone_time: default zones from the highest heart rate, Coggan zones fr
           Strings{"0.000000", "590.000000", "610.000000", "1000.000000", "0.000000"});
   }
   SECTION("Strava's zones, once synced, win") {
-    REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200);"
-                        "INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
-                        "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, -1)").ok());
+    REQUIRE(cache
+                ->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200);"
+                       "INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
+                       "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, -1)")
+                .ok());
     CHECK(QueryText(db, "SELECT group_concat(DISTINCT source) FROM hr_zones") == "strava");
-    CHECK(QueryColumn(db, "SELECT ifnull(max_bpm, 'open') FROM hr_zones WHERE zone=5") == std::vector<std::string>{"open"});
+    CHECK(QueryColumn(db, "SELECT ifnull(max_bpm, 'open') FROM hr_zones WHERE zone=5") ==
+          std::vector<std::string>{"open"});
     CHECK(Row(db, "SELECT hr_z1_s, hr_z2_s, hr_z3_s, hr_z4_s, hr_z5_s FROM zone_time WHERE activity_id=1") ==
           Strings{"590.000000", "0.000000", "610.000000", "1000.000000", "0.000000"});
   }
@@ -416,8 +436,9 @@ TEST_CASE("zone_time: default zones from the highest heart rate, Coggan zones fr
     CHECK(Row(db, "SELECT power_z1_s, power_z7_s FROM zone_time WHERE activity_id=2") == Strings{n, n});
     REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('ftp', 200)").ok());
     // 200 W: below 110, 110-150, 150-180, 180-210, 210-240, 240-300, from 300.
-    CHECK(Row(db, "SELECT power_z1_s, power_z2_s, power_z3_s, power_z4_s, power_z5_s, power_z6_s, power_z7_s "
-                  "FROM zone_time WHERE activity_id=2") ==
+    CHECK(Row(db,
+              "SELECT power_z1_s, power_z2_s, power_z3_s, power_z4_s, power_z5_s, power_z6_s, power_z7_s "
+              "FROM zone_time WHERE activity_id=2") ==
           Strings{"610.000000", "0.000000", "0.000000", "595.000000", "0.000000", "240.000000", "300.000000"});
   }
 }
@@ -426,23 +447,26 @@ TEST_CASE("best_efforts and personal_records, over all time and per year", "[ana
   TempDir tmp;
   auto cache = Athlete(tmp / "cache.db");
   sqlite3* db = cache->db();
-  CHECK(Row(db, "SELECT activity_id, sport_group, local_date, year, power_20min_w, time_5km_s FROM best_efforts "
-                "WHERE activity_id=2") == Strings{"2", "ride", "2024-12-30", "2024", "199.166667", "NULL"});
-  CHECK(Row(db, "SELECT time_400m_s, time_1km_s, time_5km_s, time_10km_s, time_half_marathon_s FROM best_efforts "
-                "WHERE activity_id=1") == Strings{"80.000000", "200.000000", "1000.000000", "2300.000000", "NULL"});
+  CHECK(Row(db,
+            "SELECT activity_id, sport_group, local_date, year, power_20min_w, time_5km_s FROM best_efforts "
+            "WHERE activity_id=2") == Strings{"2", "ride", "2024-12-30", "2024", "199.166667", "NULL"});
+  CHECK(Row(db,
+            "SELECT time_400m_s, time_1km_s, time_5km_s, time_10km_s, time_half_marathon_s FROM best_efforts "
+            "WHERE activity_id=1") == Strings{"80.000000", "200.000000", "1000.000000", "2300.000000", "NULL"});
   CHECK(QueryInt(db, "SELECT count(*) FROM best_efforts") == 4);
-  CHECK(QueryColumn(db, "SELECT period || ' ' || sport_group || ' ' || effort || ' ' || printf('%.3f', value) || ' ' || "
-                        "unit || ' ' || activity_id || ' ' || local_date FROM personal_records ORDER BY 1") ==
+  CHECK(QueryColumn(db,
+                    "SELECT period || ' ' || sport_group || ' ' || effort || ' ' || printf('%.3f', value) || ' ' || "
+                    "unit || ' ' || activity_id || ' ' || local_date FROM personal_records ORDER BY 1") ==
         std::vector<std::string>{
-            "2024 ride power_10min 250.000 W 2 2024-12-30",  "2024 ride power_15s 300.000 W 2 2024-12-30",
-            "2024 ride power_1min 300.000 W 2 2024-12-30",   "2024 ride power_20min 199.167 W 2 2024-12-30",
-            "2024 ride power_5min 300.000 W 2 2024-12-30",   "2024 run time_10km 2300.000 s 1 2024-12-30",
-            "2024 run time_1km 200.000 s 1 2024-12-30",      "2024 run time_400m 80.000 s 1 2024-12-30",
-            "2024 run time_5km 1000.000 s 1 2024-12-30",     "2025 run time_400m 200.000 s 6 2025-01-03",
-            "all ride power_10min 250.000 W 2 2024-12-30",   "all ride power_15s 300.000 W 2 2024-12-30",
-            "all ride power_1min 300.000 W 2 2024-12-30",    "all ride power_20min 199.167 W 2 2024-12-30",
-            "all ride power_5min 300.000 W 2 2024-12-30",    "all run time_10km 2300.000 s 1 2024-12-30",
-            "all run time_1km 200.000 s 1 2024-12-30",       "all run time_400m 80.000 s 1 2024-12-30",
+            "2024 ride power_10min 250.000 W 2 2024-12-30", "2024 ride power_15s 300.000 W 2 2024-12-30",
+            "2024 ride power_1min 300.000 W 2 2024-12-30", "2024 ride power_20min 199.167 W 2 2024-12-30",
+            "2024 ride power_5min 300.000 W 2 2024-12-30", "2024 run time_10km 2300.000 s 1 2024-12-30",
+            "2024 run time_1km 200.000 s 1 2024-12-30", "2024 run time_400m 80.000 s 1 2024-12-30",
+            "2024 run time_5km 1000.000 s 1 2024-12-30", "2025 run time_400m 200.000 s 6 2025-01-03",
+            "all ride power_10min 250.000 W 2 2024-12-30", "all ride power_15s 300.000 W 2 2024-12-30",
+            "all ride power_1min 300.000 W 2 2024-12-30", "all ride power_20min 199.167 W 2 2024-12-30",
+            "all ride power_5min 300.000 W 2 2024-12-30", "all run time_10km 2300.000 s 1 2024-12-30",
+            "all run time_1km 200.000 s 1 2024-12-30", "all run time_400m 80.000 s 1 2024-12-30",
             "all run time_5km 1000.000 s 1 2024-12-30"});
 }
 
@@ -453,9 +477,10 @@ TEST_CASE("training_90d: every day, rolling volume, load and intensity", "[analy
   CHECK(QueryColumn(db, "SELECT date || ' ' || activities FROM training_90d ORDER BY date") ==
         std::vector<std::string>{"2024-12-29 1", "2024-12-30 2", "2024-12-31 0", "2025-01-01 0", "2025-01-02 1",
                                  "2025-01-03 1", "2025-01-04 0", "2025-01-05 1"});
-  const std::string cols = "SELECT activities, distance_km, moving_time_h, load, distance_7d_km, distance_28d_km, "
-                           "volume_7d_h, volume_28d_h, load_7d, load_28d, intensity_7d, intensity_28d, intensity_90d "
-                           "FROM training_90d WHERE date=";
+  const std::string cols =
+      "SELECT activities, distance_km, moving_time_h, load, distance_7d_km, distance_28d_km, "
+      "volume_7d_h, volume_28d_h, load_7d, load_28d, intensity_7d, intensity_28d, intensity_90d "
+      "FROM training_90d WHERE date=";
   // Load (Edwards): run 3 is 600 s in zone 3: 1800 / 60 = 30; run 1 is
   // (2*590 + 4*610 + 5*1000) / 60 = 8620 / 60; the ride has no heart rate.
   // Intensity: 10420 zone-seconds over 2800 s with a heart rate.
@@ -481,15 +506,18 @@ void CreateV3View(sqlite3* db, const std::string& name) {
   const size_t at = sql.find(head);
   REQUIRE(at != std::string::npos);
   const size_t end = sql.find("\nCREATE VIEW", at + head.size());
-  const std::string body = sql.substr(at + head.size(), end == std::string::npos ? std::string::npos : end - at - head.size());
+  const std::string body =
+      sql.substr(at + head.size(), end == std::string::npos ? std::string::npos : end - at - head.size());
   REQUIRE(sqlite3_exec(db, ("CREATE TEMP VIEW v3_" + name + " AS" + body).c_str(), nullptr, nullptr, nullptr) ==
           SQLITE_OK);
 }
 
-const char* kPrs = "SELECT quote(period) || ' ' || sport_group || ' ' || effort || ' ' || quote(value) || ' ' || unit || "
-                   "' ' || activity_id || ' ' || local_date FROM %s ORDER BY period, sport_group, effort";
+const char* kPrs =
+    "SELECT quote(period) || ' ' || sport_group || ' ' || effort || ' ' || quote(value) || ' ' || unit || "
+    "' ' || activity_id || ' ' || local_date FROM %s ORDER BY period, sport_group, effort";
 const char* kTraining =
-    "SELECT printf('%%s %%d %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%s %%s %%s', date, "
+    "SELECT printf('%%s %%d %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%.9f %%s %%s %%s', "
+    "date, "
     "activities, distance_km, moving_time_h, load, distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, "
     "volume_28d_h, volume_90d_h, load_7d, load_28d, load_90d, printf('%%.9f', intensity_7d), "
     "printf('%%.9f', intensity_28d), printf('%%.9f', intensity_90d)) FROM %s ORDER BY date";
@@ -527,9 +555,12 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   }
   CheckAsV3(db);
   SECTION("an edit moves an activity to another day and sport") {
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2).ok());
+    REQUIRE(ActivityStore(*cache)
+                .UpsertSummary(Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2)
+                .ok());
     CheckAsV3(db);
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
+    REQUIRE(
+        ActivityStore(*cache).UpsertSummary(Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
     CheckAsV3(db);
   }
   SECTION("new streams replace an activity's figures") {
@@ -546,10 +577,16 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   SECTION("a new maximum heart rate, Strava's zones, a new FTP") {
     REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200)").ok());
     CheckAsV3(db);
-    REQUIRE(cache->Exec("INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
-                        "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, NULL)").ok());
+    REQUIRE(cache
+                ->Exec("INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
+                       "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, NULL)")
+                .ok());
     CheckAsV3(db);
-    REQUIRE(cache->Exec("UPDATE athlete_zones SET min = 150 WHERE zone = 4; INSERT INTO analytics_settings VALUES('ftp', 200)").ok());
+    REQUIRE(
+        cache
+            ->Exec(
+                "UPDATE athlete_zones SET min = 150 WHERE zone = 4; INSERT INTO analytics_settings VALUES('ftp', 200)")
+            .ok());
     CheckAsV3(db);
   }
   SECTION("no heart-rate zones at all") {
@@ -565,12 +602,16 @@ TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_chang
   auto cache = Athlete(tmp / "cache.db");
   sqlite3* db = cache->db();
   const int64_t before = QueryInt(db, "SELECT max(seq) FROM fs_changes");
-  const std::string logged = "SELECT count(*) FROM fs_changes WHERE activity_id = 0 AND old_year IS NULL AND "
-                             "old_month IS NULL AND old_base IS NULL AND seq > " + std::to_string(before);
+  const std::string logged =
+      "SELECT count(*) FROM fs_changes WHERE activity_id = 0 AND old_year IS NULL AND "
+      "old_month IS NULL AND old_base IS NULL AND seq > " +
+      std::to_string(before);
   REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200)").ok());
   CHECK(QueryInt(db, logged) == 1);
-  REQUIRE(cache->Exec("UPDATE analytics_settings SET value = 190; INSERT OR REPLACE INTO analytics_settings "
-                      "VALUES('ftp', 260)").ok());
+  REQUIRE(cache
+              ->Exec("UPDATE analytics_settings SET value = 190; INSERT OR REPLACE INTO analytics_settings "
+                     "VALUES('ftp', 260)")
+              .ok());
   CHECK(QueryInt(db, logged) == 3);
   REQUIRE(cache->Exec("DELETE FROM analytics_settings").ok());
   CHECK(QueryInt(db, logged) == 5);
@@ -595,10 +636,11 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   std::vector<std::string> prs, training, tables;
-  const std::string summary = "SELECT 'd ' || day || ' ' || activities || ' ' || distance_km || ' ' || moving_time_h "
-                              "FROM training_days UNION ALL SELECT 'h ' || day || ' ' || bpm || ' ' || seconds "
-                              "FROM training_day_hr_seconds UNION ALL SELECT 'r ' || activity_id || ' ' || effort || ' ' "
-                              "|| value || ' ' || rank_value || ' ' || ifnull(year, 'NULL') FROM effort_ranks ORDER BY 1";
+  const std::string summary =
+      "SELECT 'd ' || day || ' ' || activities || ' ' || distance_km || ' ' || moving_time_h "
+      "FROM training_days UNION ALL SELECT 'h ' || day || ' ' || bpm || ' ' || seconds "
+      "FROM training_day_hr_seconds UNION ALL SELECT 'r ' || activity_id || ' ' || effort || ' ' "
+      "|| value || ' ' || rank_value || ' ' || ifnull(year, 'NULL') FROM effort_ranks ORDER BY 1";
   {
     auto cache = Athlete(path);
     prs = Rows(cache->db(), kPrs, "personal_records");
@@ -606,18 +648,22 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
     tables = QueryColumn(cache->db(), summary);
     // Back to version 3: what schema v4 added, dropped, and v3's views.
     std::string v3 = AnalyticsSchemaSql();
-    REQUIRE(cache->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
-                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER analytics_activity_insert_figures;"
-                        "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
-                        "DROP TRIGGER analytics_activity_rank; DROP TRIGGER analytics_efforts_insert;"
-                        "DROP TRIGGER analytics_efforts_delete; DROP TRIGGER analytics_efforts_update;"
-                        "DROP TRIGGER analytics_settings_insert_logged; DROP TRIGGER analytics_settings_update_logged;"
-                        "DROP TRIGGER analytics_settings_delete_logged; DROP TRIGGER athlete_zones_insert_logged;"
-                        "DROP TRIGGER athlete_zones_update_logged; DROP TRIGGER athlete_zones_delete_logged;"
-                        "DROP VIEW personal_records; DROP VIEW training_90d;"
-                        "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
-                        "ALTER TABLE activity_sync DROP COLUMN original_size; ALTER TABLE activity_sync DROP COLUMN original_format;"
-                        "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 3;").ok());
+    REQUIRE(cache
+                ->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
+                       "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER "
+                       "analytics_activity_insert_figures;"
+                       "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
+                       "DROP TRIGGER analytics_activity_rank; DROP TRIGGER analytics_efforts_insert;"
+                       "DROP TRIGGER analytics_efforts_delete; DROP TRIGGER analytics_efforts_update;"
+                       "DROP TRIGGER analytics_settings_insert_logged; DROP TRIGGER analytics_settings_update_logged;"
+                       "DROP TRIGGER analytics_settings_delete_logged; DROP TRIGGER athlete_zones_insert_logged;"
+                       "DROP TRIGGER athlete_zones_update_logged; DROP TRIGGER athlete_zones_delete_logged;"
+                       "DROP VIEW personal_records; DROP VIEW training_90d;"
+                       "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
+                       "ALTER TABLE activity_sync DROP COLUMN original_size; ALTER TABLE activity_sync DROP COLUMN "
+                       "original_format;"
+                       "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 3;")
+                .ok());
     for (const char* name : {"personal_records", "training_90d"}) {
       const size_t at = v3.find(std::string("CREATE VIEW ") + name + " AS");
       const size_t end = v3.find("\nCREATE VIEW", at + 12);
@@ -651,21 +697,27 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
   const std::string all = "SELECT * FROM activity_efforts ORDER BY activity_id";
   {
     auto cache = Athlete(path);
-    before = QueryColumn(cache->db(), "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
-                                      "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id");
+    before = QueryColumn(cache->db(),
+                         "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
+                         "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id");
     // Back to version 2: what schema v3 added, dropped.
-    REQUIRE(cache->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
-                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER analytics_activity_insert_figures;"
-                        "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
-                        "DROP TRIGGER analytics_activity_rank;"
-                        "DROP VIEW personal_records; DROP VIEW best_efforts; DROP VIEW training_90d;"
-                        "DROP VIEW zone_time; DROP VIEW zone_bounds; DROP VIEW hr_zones; DROP VIEW power_zones; DROP VIEW weekly_totals;"
-                        "DROP VIEW monthly_totals; DROP VIEW yearly_totals; DROP VIEW activity_facts;"
-                        "DROP TABLE activity_efforts; DROP TABLE activity_hr_seconds; DROP TABLE activity_power_seconds;"
-                        "DROP TABLE athlete_zones; DROP TABLE analytics_settings; DROP INDEX activities_totals;"
-                        "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
-                        "ALTER TABLE activity_sync DROP COLUMN original_size; ALTER TABLE activity_sync DROP COLUMN original_format;"
-                        "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 2;").ok());
+    REQUIRE(cache
+                ->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
+                       "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER "
+                       "analytics_activity_insert_figures;"
+                       "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
+                       "DROP TRIGGER analytics_activity_rank;"
+                       "DROP VIEW personal_records; DROP VIEW best_efforts; DROP VIEW training_90d;"
+                       "DROP VIEW zone_time; DROP VIEW zone_bounds; DROP VIEW hr_zones; DROP VIEW power_zones; DROP "
+                       "VIEW weekly_totals;"
+                       "DROP VIEW monthly_totals; DROP VIEW yearly_totals; DROP VIEW activity_facts;"
+                       "DROP TABLE activity_efforts; DROP TABLE activity_hr_seconds; DROP TABLE activity_power_seconds;"
+                       "DROP TABLE athlete_zones; DROP TABLE analytics_settings; DROP INDEX activities_totals;"
+                       "ALTER TABLE activity_sync DROP COLUMN rev; ALTER TABLE activity_sync DROP COLUMN source;"
+                       "ALTER TABLE activity_sync DROP COLUMN original_size; ALTER TABLE activity_sync DROP COLUMN "
+                       "original_format;"
+                       "DROP TABLE import_files; DROP TABLE originals; PRAGMA user_version = 2;")
+                .ok());
   }
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
@@ -674,8 +726,9 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
   CHECK(QueryInt(db, "PRAGMA user_version") == 7);
-  CHECK(QueryColumn(db, "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
-                        "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
+  CHECK(QueryColumn(db,
+                    "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
+                    "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds") == 4);
   CHECK(Row(db, "SELECT hr_z4_s, hr_z5_s FROM zone_time WHERE activity_id=1") == Strings{"610.000000", "1000.000000"});
 }

@@ -40,7 +40,8 @@ TEST_CASE("mount(8)'s call from an fstab line is accepted; fstab-only options ar
                   "defaults,nosuid,nodev,noatime"});
   REQUIRE(a.ok());
   CHECK(a->kernel_options == std::vector<std::string>{"nosuid", "nodev", "noatime"});
-  CHECK(FuseOptionString(*a) == "ro,default_permissions,auto_unmount,fsname=stravafs,subtype=stravafs,nosuid,nodev,noatime");
+  CHECK(FuseOptionString(*a) ==
+        "ro,default_permissions,auto_unmount,fsname=stravafs,subtype=stravafs,nosuid,nodev,noatime");
   CHECK_FALSE(a->foreground);
 }
 

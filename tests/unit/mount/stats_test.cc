@@ -31,7 +31,8 @@ TEST_CASE("stats files: the views in a fixed order, then the charts", "[fs_stats
 }
 
 TEST_CASE("weekly distance chart: stacked bars on a nice axis", "[fs_stats]") {
-  std::vector<WeekBar> weeks = {{"2025-W52", {10, 30, 0, 0}}, {"2026-W01", {0, 0, 0, 0}}, {"2026-W02", {12.5, 0, 1.5, 2}}};
+  std::vector<WeekBar> weeks = {
+      {"2025-W52", {10, 30, 0, 0}}, {"2026-W01", {0, 0, 0, 0}}, {"2026-W02", {12.5, 0, 1.5, 2}}};
   const std::string svg = WeeklyDistanceSvg(weeks);
   CHECK(svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg ", 0) == 0);
   CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
@@ -49,9 +50,9 @@ TEST_CASE("weekly distance chart: stacked bars on a nice axis", "[fs_stats]") {
 
 TEST_CASE("calendar chart: a square per day, shaded by moving time", "[fs_stats]") {
   std::vector<DayCell> days;
-  const char* dates[] = {"2026-01-26", "2026-01-27", "2026-01-28", "2026-01-29", "2026-01-30", "2026-01-31",
-                         "2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04", "2026-02-05", "2026-02-06",
-                         "2026-02-07", "2026-02-08"};
+  const char* dates[] = {"2026-01-26", "2026-01-27", "2026-01-28", "2026-01-29", "2026-01-30",
+                         "2026-01-31", "2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04",
+                         "2026-02-05", "2026-02-06", "2026-02-07", "2026-02-08"};
   for (const char* d : dates) days.push_back(DayCell{d, 0, 0, 0});
   days[2] = DayCell{"2026-01-28", 2, 54.14, 2.05};
   days[8] = DayCell{"2026-02-03", 1, 5, 0.25};

@@ -73,7 +73,9 @@ struct Fixture {
     INFO(c.status().message());
     REQUIRE(c.ok());
     writer = std::move(*c);
-    REQUIRE(AthleteStore(*writer).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"lastname", "Bä\"r"}, {"resource_state", 3}}).ok());
+    REQUIRE(AthleteStore(*writer)
+                .StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"lastname", "Bä\"r"}, {"resource_state", 3}})
+                .ok());
   }
   void Put(const Json& a) { REQUIRE(ActivityStore(*writer).UpsertSummary(a, 1).ok()); }
   FsTree& Tree() {
@@ -178,11 +180,10 @@ TEST_CASE("the tree: folders from start_date_local, files per what is held", "[f
                                  "2024-05-12_0730_Ride-with-newline_11000000003.csv",
                                  "2024-05-12_0730_Ride-with-newline_11000000003.gpx"});
   // Streams without a position: a .csv, no .gpx.
-  CHECK(f.Names(MonthDirInode(2023, 12)) ==
-        std::vector<std::string>{"activities.csv", "2023-12-30_0900_Morning-Run_11000000002.json",
-                                 "2023-12-30_0900_Morning-Run_11000000002.csv"});
-  CHECK(f.Names(kByIdDirInode) ==
-        std::vector<std::string>{"11000000002.json", "11000000001.json", "11000000003.json"});
+  CHECK(f.Names(MonthDirInode(2023, 12)) == std::vector<std::string>{"activities.csv",
+                                                                     "2023-12-30_0900_Morning-Run_11000000002.json",
+                                                                     "2023-12-30_0900_Morning-Run_11000000002.csv"});
+  CHECK(f.Names(kByIdDirInode) == std::vector<std::string>{"11000000002.json", "11000000001.json", "11000000003.json"});
   auto target = f.Tree().ReadLink(ByIdLinkInode(11000000003));
   REQUIRE(target.ok());
   CHECK(**target == "../2024/05/2024-05-12_0730_Ride-with-newline_11000000003.json");
@@ -387,8 +388,8 @@ TEST_CASE("lookups accept exactly the current names", "[fs_tree]") {
     return r->has_value();
   };
   CHECK(found(may, "2024-05-12_0730_Ride_11000000003.json"));
-  CHECK_FALSE(found(may, "2024-05-12_0730_Ride_11000000003.gpx"));     // no streams
-  CHECK_FALSE(found(may, "2024-05-12_0730_Walk_11000000003.json"));    // not its name
+  CHECK_FALSE(found(may, "2024-05-12_0730_Ride_11000000003.gpx"));   // no streams
+  CHECK_FALSE(found(may, "2024-05-12_0730_Walk_11000000003.json"));  // not its name
   CHECK_FALSE(found(MonthDirInode(2024, 6), "2024-05-12_0730_Ride_11000000003.json"));
   CHECK_FALSE(found(may, "2024-05-12_0730_Ride_11000000004.json"));
   CHECK_FALSE(found(may, "2024-05-12_0730_Ride_.json"));
@@ -408,8 +409,9 @@ TEST_CASE("lookups accept exactly the current names", "[fs_tree]") {
 
 TEST_CASE("hostile names list and look up as themselves", "[fs_tree]") {
   Fixture f;
-  const std::vector<std::string> names = {"../../etc/passwd", std::string("nul\0byte", 8), ".hidden", "-rf", "\t",
-                                          std::string(400, 'x'), "\u202Eevil\u202C.exe", "🏃‍♀️🇩🇪", "a/b\\c"};
+  const std::vector<std::string> names = {
+      "../../etc/passwd",     std::string("nul\0byte", 8), ".hidden", "-rf", "\t", std::string(400, 'x'),
+      "\u202Eevil\u202C.exe", "🏃‍♀️🇩🇪",     "a/b\\c"};
   for (size_t i = 0; i < names.size(); ++i)
     f.Put(Activity(13000000000 + static_cast<int64_t>(i), "2024-07-0" + std::to_string(1 + i % 9) + "T10:00:00Z",
                    names[i]));
@@ -450,23 +452,22 @@ TEST_CASE("the change log says what the kernel must forget", "[fs_tree]") {
   CHECK_FALSE(inv->lost_track);
   std::set<std::pair<uint64_t, std::string>> entries(inv->entries.begin(), inv->entries.end());
   const uint64_t may = MonthDirInode(2024, 5);
-  CHECK(entries == std::set<std::pair<uint64_t, std::string>>{
-                       {may, "2024-05-12_0730_Ride_11000000003.json"},
-                       {may, "2024-05-12_0730_Ride_11000000003.csv"},
-                       {may, "2024-05-12_0730_Ride_11000000003.gpx"},
-                       {may, "2024-05-12_0730_Ride_11000000003.fit"},
-                       {may, "2024-05-12_0730_Ride_11000000003.tcx"},
-                       {may, "2024-05-13_0730_Swim_11000000004.json"},
-                       {may, "2024-05-13_0730_Swim_11000000004.csv"},
-                       {may, "2024-05-13_0730_Swim_11000000004.gpx"},
-                       {may, "2024-05-13_0730_Swim_11000000004.fit"},
-                       {may, "2024-05-13_0730_Swim_11000000004.tcx"},
-                       {kByIdDirInode, "11000000004.json"}});
+  CHECK(entries == std::set<std::pair<uint64_t, std::string>>{{may, "2024-05-12_0730_Ride_11000000003.json"},
+                                                              {may, "2024-05-12_0730_Ride_11000000003.csv"},
+                                                              {may, "2024-05-12_0730_Ride_11000000003.gpx"},
+                                                              {may, "2024-05-12_0730_Ride_11000000003.fit"},
+                                                              {may, "2024-05-12_0730_Ride_11000000003.tcx"},
+                                                              {may, "2024-05-13_0730_Swim_11000000004.json"},
+                                                              {may, "2024-05-13_0730_Swim_11000000004.csv"},
+                                                              {may, "2024-05-13_0730_Swim_11000000004.gpx"},
+                                                              {may, "2024-05-13_0730_Swim_11000000004.fit"},
+                                                              {may, "2024-05-13_0730_Swim_11000000004.tcx"},
+                                                              {kByIdDirInode, "11000000004.json"}});
   std::set<uint64_t> inodes(inv->inodes.begin(), inv->inodes.end());
-  for (uint64_t ino : {kRootInode, kRootCsvInode, kByIdDirInode, YearDirInode(2024), YearCsvInode(2024), may,
-                       MonthCsvInode(2024, 5), MonthDirInode(2024, 6), MonthCsvInode(2024, 6),
-                       ActivityFileInode(ActivityFile::kJson, 11000000003), ByIdLinkInode(11000000003),
-                       ActivityFileInode(ActivityFile::kJson, 11000000004)})
+  for (uint64_t ino :
+       {kRootInode, kRootCsvInode, kByIdDirInode, YearDirInode(2024), YearCsvInode(2024), may, MonthCsvInode(2024, 5),
+        MonthDirInode(2024, 6), MonthCsvInode(2024, 6), ActivityFileInode(ActivityFile::kJson, 11000000003),
+        ByIdLinkInode(11000000003), ActivityFileInode(ActivityFile::kJson, 11000000004)})
     CHECK(inodes.count(ino) == 1);
 
   // A new activity: no stale names to drop, only its folders.

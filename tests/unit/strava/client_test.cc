@@ -30,7 +30,8 @@ class RecordingObserver : public ClientObserver {
  public:
   void OnWait(int64_t ms, const std::string& reason) override { waits.emplace_back(ms, reason); }
   void OnRetry(int attempt, int max, int64_t delay_ms, const std::string& reason) override {
-    retries.push_back(std::to_string(attempt) + "/" + std::to_string(max) + " " + std::to_string(delay_ms) + " " + reason);
+    retries.push_back(std::to_string(attempt) + "/" + std::to_string(max) + " " + std::to_string(delay_ms) + " " +
+                      reason);
   }
   std::vector<std::pair<int64_t, std::string>> waits;
   std::vector<std::string> retries;
@@ -84,7 +85,8 @@ TEST_CASE("StravaClient: a GET carries the token in the header only", "[strava_c
   REQUIRE(w.strava.requests().size() == 1);
   const RecordedRequest& r = w.strava.requests()[0];
   CHECK(r.method == "GET");
-  CHECK(r.url == "https://strava.fake/api/v3/activities/" + std::to_string(w.newest_id()) + "?include_all_efforts=false");
+  CHECK(r.url ==
+        "https://strava.fake/api/v3/activities/" + std::to_string(w.newest_id()) + "?include_all_efforts=false");
   CHECK(r.header("Authorization") == "Bearer access-1");
   CHECK(r.header("Accept") == "application/json");
   CHECK(r.url.find("access") == std::string::npos);
@@ -110,8 +112,7 @@ TEST_CASE("StravaClient retries transient failures with doubling backoff", "[str
        "Operation timed out after 30000 milliseconds"},
       {"garbage", Failure::Garbage(), "reply was not valid JSON (malformed or truncated)"},
       {"truncated", Failure::Truncated(), "reply was not valid JSON (malformed or truncated)"},
-      {"wrong shape", Failure::Body(R"({"id":"not a number"})"),
-       "unexpected reply: activity has no integer id"},
+      {"wrong shape", Failure::Body(R"({"id":"not a number"})"), "unexpected reply: activity has no integer id"},
       // Issue 15: nlohmann parsed it, then a recursive dump overflowed the stack.
       {"too deep", Failure::Body(R"({"id":1,"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}"),
        "reply was not valid JSON (nested deeper than 128 levels)"},
@@ -127,9 +128,9 @@ TEST_CASE("StravaClient retries transient failures with doubling backoff", "[str
       CHECK(w.strava.Count(Endpoint::kDetail) == 4);
       CHECK(w.client().requests() == 4);
       CHECK(w.clock.sleeps() == std::vector<int64_t>{1000, 2000, 4000});
-      CHECK(w.observer.retries ==
-            std::vector<std::string>{"1/5 1000 " + std::string(c.problem), "2/5 2000 " + std::string(c.problem),
-                                     "3/5 4000 " + std::string(c.problem)});
+      CHECK(w.observer.retries == std::vector<std::string>{"1/5 1000 " + std::string(c.problem),
+                                                           "2/5 2000 " + std::string(c.problem),
+                                                           "3/5 4000 " + std::string(c.problem)});
     }
   }
 }
@@ -262,8 +263,9 @@ TEST_CASE("StravaClient: another 403 is kScope naming the call", "[strava_client
   w.strava.FailNth(Endpoint::kAthlete, 1, Failure::Http(403, R"({"message":"Forbidden","errors":[]})"));
   auto a = w.Get("/athlete");
   CHECK(a.status().kind() == ErrorKind::kScope);
-  CHECK(a.status().message() == "Strava refused GET /athlete (HTTP 403 Forbidden): the stored authorization may "
-                                "lack a scope it needs; run `stravafs auth` and leave every box ticked");
+  CHECK(a.status().message() ==
+        "Strava refused GET /athlete (HTTP 403 Forbidden): the stored authorization may "
+        "lack a scope it needs; run `stravafs auth` and leave every box ticked");
 }
 
 TEST_CASE("StravaClient: 404 is kNotFound and not retried", "[strava_client]") {
@@ -372,7 +374,6 @@ TEST_CASE("StravaClient: wait_for_window=false makes a spent window kRateLimited
   CHECK(w.client().resume_at_ms() == w.clock.NowMs() + kToBoundary);
   CHECK(w.clock.sleeps().empty());
   CHECK(w.strava.Count(Endpoint::kAthlete) == 8);
-
 }
 
 TEST_CASE("StravaClient: wait_for_window=false makes a 429 kRateLimited", "[strava_client]") {
@@ -448,12 +449,12 @@ TEST_CASE("StravaClient over FakeStrava: listing order, strict bounds, paging", 
   using V = std::vector<int64_t>;
   CHECK(ids("per_page=3&page=1") == V{106, 105, 104});  // no after: newest first
   CHECK(ids("per_page=3&page=3") == V{100});
-  CHECK(ids("per_page=3&page=4") == V{});  // past the end: []
+  CHECK(ids("per_page=3&page=4") == V{});                                // past the end: []
   CHECK(ids("per_page=200&after=1714996000") == V{103, 104, 105, 106});  // only after: oldest first, bound exclusive
   CHECK(ids("per_page=200&before=1714997000") == V{102, 101, 100});      // bound exclusive
   CHECK(ids("per_page=200&after=1714995000&before=1714999000") == V{104, 103, 102});  // both: newest first
-  CHECK(ids("page=1").size() == 7);  // per_page defaults to 30
-  CHECK(ids("page=0&per_page=3") == V{106, 105, 104});  // page below 1: the first
+  CHECK(ids("page=1").size() == 7);                                                   // per_page defaults to 30
+  CHECK(ids("page=0&per_page=3") == V{106, 105, 104});                                // page below 1: the first
   // per_page above 200 is 200, below 1 the default (as the emulator has it).
   w.strava.Generate(250, 1714000000, 60, 1000);
   CHECK(ids("per_page=500").size() == 200);

@@ -31,9 +31,7 @@ struct World {
   FakeStrava strava{clock};
   Config config;
 
-  World() {
-    config = testing::ConfigForFake(tmp);
-  }
+  World() { config = testing::ConfigForFake(tmp); }
   TokenStore store() const { return TokenStore(config.state_dir); }
   // Stores the fake's first tokens, set to expire `left_s` from now.
   Tokens Authorize(int64_t left_s = 6 * 3600) {
@@ -82,17 +80,20 @@ TEST_CASE("DescribeErrorBody reads Strava's error bodies", "[oauth]") {
   CHECK(DescribeErrorBody(500, "[1,2]") == "HTTP 500");
   CHECK(DescribeErrorBody(404, R"({"message":"Record Not Found","errors":[]})") == "HTTP 404 Record Not Found");
   // Empty and non-string parts are left out; several errors are all kept.
-  CHECK(DescribeErrorBody(400, R"({"message":"Bad Request","errors":[{"resource":"Activity","field":"","code":"invalid"},)"
-                               R"({"resource":5,"field":"x"}, 7]})") == "HTTP 400 Bad Request [Activity invalid] [x]");
+  CHECK(DescribeErrorBody(400,
+                          R"({"message":"Bad Request","errors":[{"resource":"Activity","field":"","code":"invalid"},)"
+                          R"({"resource":5,"field":"x"}, 7]})") == "HTTP 400 Bad Request [Activity invalid] [x]");
 }
 
 TEST_CASE("DescribeErrorBody escapes control characters and cuts a page of text", "[oauth][bug]") {
   // Issue 15: a server's message with escape sequences reached the
   // terminal, last_error and syslog as they were.
-  CHECK(DescribeErrorBody(400, R"({"message":"Bad\u001b[2J\u001b]0;owned\u0007 \u009b31m","errors":[{"code":"a\nb"}]})") ==
+  CHECK(DescribeErrorBody(400,
+                          R"({"message":"Bad\u001b[2J\u001b]0;owned\u0007 \u009b31m","errors":[{"code":"a\nb"}]})") ==
         "HTTP 400 Bad\\x1b[2J\\x1b]0;owned\\x07 \\u009b31m [a\\x0ab]");
   CHECK(DescribeErrorBody(404, R"({"message":"Caf\u00e9 \ud83c\udfc3 ok"})") == "HTTP 404 Caf\u00e9 \U0001F3C3 ok");
-  const std::string long_message = DescribeErrorBody(500, R"({"message":")" + std::string(600, 'x') + "\u00e9" + R"("})");
+  const std::string long_message =
+      DescribeErrorBody(500, R"({"message":")" + std::string(600, 'x') + "\u00e9" + R"("})");
   CHECK(long_message == "HTTP 500 " + std::string(491, 'x') + "...");
 }
 
@@ -147,7 +148,8 @@ TEST_CASE("Token requests: configuration, client and server errors", "[oauth]") 
     CHECK(t.status().kind() == ErrorKind::kAuth);
     CHECK(t.status().message() ==
           "Strava rejected the client id or secret (HTTP 400 Bad Request [Application client_secret invalid]): check "
-          "[strava] client_id and the secret in " + w.config.path);
+          "[strava] client_id and the secret in " +
+              w.config.path);
   }
   SECTION("a network failure") {
     w.strava.FailNth(Endpoint::kToken, 1, Failure::Network("Connection timed out"));
@@ -165,9 +167,9 @@ TEST_CASE("Token requests: configuration, client and server errors", "[oauth]") 
     // Issue 15: get<int64_t>() of 1e300 or of 2^64-1 was undefined or wrapped.
     for (const char* expires : {"1e300", "18446744073709551615", "-1e300", "1.5"}) {
       INFO(expires);
-      w.strava.FailNth(Endpoint::kToken, 1,
-                       Failure::Body(std::string(R"({"access_token":"a","refresh_token":"r","expires_at":)") + expires +
-                                     "}"));
+      w.strava.FailNth(
+          Endpoint::kToken, 1,
+          Failure::Body(std::string(R"({"access_token":"a","refresh_token":"r","expires_at":)") + expires + "}"));
       w.strava.AddAuthorizationCode("c");
       auto t = ExchangeCode(w.strava, w.config, "c");
       CHECK(t.status().kind() == ErrorKind::kServer);
@@ -361,10 +363,9 @@ TEST_CASE("Tokens are bound to the server and app that issued them", "[oauth][bu
     auto a = source.AccessToken(true);
     REQUIRE_FALSE(a.ok());
     CHECK(a.status().kind() == ErrorKind::kAuth);
-    CHECK_THAT(a.status().message(),
-               Catch::Contains(std::string("holds tokens issued by ") + FakeStrava::kBaseUrl + " for client_id " +
-                               FakeStrava::kClientId) &&
-                   Catch::Contains("they are never sent elsewhere"));
+    CHECK_THAT(a.status().message(), Catch::Contains(std::string("holds tokens issued by ") + FakeStrava::kBaseUrl +
+                                                     " for client_id " + FakeStrava::kClientId) &&
+                                         Catch::Contains("they are never sent elsewhere"));
   }
   CHECK(w.strava.requests().size() == requests);  // no refresh, no request at all
   CHECK(w.RefreshTokenOnDisk() == "refresh-2");

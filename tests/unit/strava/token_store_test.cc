@@ -117,8 +117,8 @@ TEST_CASE("TokenStore: no file means not authorized yet", "[token_store]") {
 TEST_CASE("TokenStore: a damaged file asks for stravafs auth again", "[token_store]") {
   TempDir tmp;
   TokenStore store(tmp.path());
-  for (const char* text : {"", "{", "not json", "[]", "{\"access_token\":\"a\"}", "{\"refresh_token\":42}",
-                           "{\"refresh_token\":null}"}) {
+  for (const char* text :
+       {"", "{", "not json", "[]", "{\"access_token\":\"a\"}", "{\"refresh_token\":42}", "{\"refresh_token\":null}"}) {
     INFO(text);
     Write(store.path(), text);
     auto loaded = store.Load();
@@ -134,13 +134,11 @@ TEST_CASE("TokenStore: wrongly typed optional fields are damage, not an exceptio
   TempDir tmp;
   TokenStore store(tmp.path());
   for (const char* text : {R"({"refresh_token":"r","expires_at":"tomorrow"})",
-                           R"({"refresh_token":"r","access_token":5})",
-                           R"({"refresh_token":"r","scope":["read"]})",
+                           R"({"refresh_token":"r","access_token":5})", R"({"refresh_token":"r","scope":["read"]})",
                            // Issue 15: unsigned beyond int64 wrapped to a negative number.
                            R"({"refresh_token":"r","expires_at":18446744073709551615})",
                            R"({"refresh_token":"r","athlete_id":9223372036854775808})",
-                           R"({"refresh_token":"r","expires_at":1.7e9})",
-                           R"({"refresh_token":"r","base_url":1})"}) {
+                           R"({"refresh_token":"r","expires_at":1.7e9})", R"({"refresh_token":"r","base_url":1})"}) {
     INFO(text);
     Write(store.path(), text);
     Result<Tokens> loaded = Status::Error(ErrorKind::kGeneric, "not run");

@@ -28,13 +28,13 @@ using testing::Failure;
 using testing::FakeActivity;
 using testing::FakeClock;
 using testing::FakeStrava;
+using testing::QueryInt;
 using testing::RecordedRequest;
 using testing::TempDir;
-using testing::QueryInt;
 
 constexpr int64_t kDayMs = 86400 * 1000;
 constexpr int64_t kWindowMs = 15 * 60 * 1000;
-constexpr int64_t kMidnightMs = INT64_C(1715644800000);  // 2024-05-14T00:00:00Z, the FakeClock's next day
+constexpr int64_t kMidnightMs = INT64_C(1715644800000);             // 2024-05-14T00:00:00Z, the FakeClock's next day
 constexpr int64_t kToBoundary = 11 * 60 * 1000 + 40 * 1000 + 1000;  // 10:03:20 → 10:15:01 (1 s margin)
 
 class RecordingProgress : public SyncProgress {
@@ -57,8 +57,8 @@ struct StoredRow {
 };
 
 std::ostream& operator<<(std::ostream& os, const StoredRow& r) {
-  return os << "{" << r.id << ", " << r.name << ", " << r.start_date << ", " << r.start_date_local << ", "
-            << r.distance << "}";
+  return os << "{" << r.id << ", " << r.name << ", " << r.start_date << ", " << r.start_date_local << ", " << r.distance
+            << "}";
 }
 
 std::vector<StoredRow> StoredRows(sqlite3* db) {
@@ -134,7 +134,9 @@ struct World {
 
   sqlite3* db() { return cache->db(); }
   int64_t Rows() { return QueryInt(db(), "SELECT count(*) FROM activities"); }
-  bool Stored(int64_t id) { return QueryInt(db(), "SELECT count(*) FROM activities WHERE id=" + std::to_string(id)) == 1; }
+  bool Stored(int64_t id) {
+    return QueryInt(db(), "SELECT count(*) FROM activities WHERE id=" + std::to_string(id)) == 1;
+  }
   std::string StoredName(int64_t id) {
     sqlite3_stmt* st = nullptr;
     REQUIRE(sqlite3_prepare_v2(db(), ("SELECT name FROM activities WHERE id=" + std::to_string(id)).c_str(), -1, &st,
@@ -183,8 +185,7 @@ void FirstSync(World& w, int count, bool deep = true) {
 // a proxy into a temporary Json that dies before the loop body runs (C++20
 // range-for extends only the proxy's lifetime): use-after-free, a SIGSEGV on
 // the first streams reply in an -O2 build.
-TEST_CASE("SyncEngine: checking a streams reply does not read a destroyed temporary (CheckStreams)",
-          "[sync_engine]") {
+TEST_CASE("SyncEngine: checking a streams reply does not read a destroyed temporary (CheckStreams)", "[sync_engine]") {
   World w;
   w.config.details = false;
   w.strava.Generate(1, w.now_s() - 3600);
@@ -387,8 +388,7 @@ TEST_CASE("SyncEngine: a deletion inside the window removes the activity", "[syn
   CHECK(w.strava.requests().size() == 3);
 }
 
-TEST_CASE("SyncEngine: a deletion outside the window survives incremental syncs; --full removes it",
-          "[sync_engine]") {
+TEST_CASE("SyncEngine: a deletion outside the window survives incremental syncs; --full removes it", "[sync_engine]") {
   World w;
   FirstSync(w, 60);
   const int64_t old_id = w.NthNewest(30);
@@ -504,8 +504,9 @@ TEST_CASE("SyncEngine: an interrupted history resumes at the page it stopped, on
   SyncReport first = w.Sync(o);
   REQUIRE_FALSE(first.status.ok());
   CHECK(first.status.kind() == ErrorKind::kServer);
-  CHECK(first.status.message() == "GET /athlete/activities?per_page=200&page=3&before=" + std::to_string(horizon) +
-                                      " failed 5 times; last: HTTP 500. Nothing was stored; run the sync again to resume");
+  CHECK(first.status.message() ==
+        "GET /athlete/activities?per_page=200&page=3&before=" + std::to_string(horizon) +
+            " failed 5 times; last: HTTP 500. Nothing was stored; run the sync again to resume");
   CHECK(w.ListPages() == std::vector<int64_t>{1, 2, 3, 3, 3, 3, 3});
   CHECK(w.clock.sleeps() == std::vector<int64_t>{1000, 2000, 4000, 8000});
   // Pages 1-2 are stored, whole; nothing of page 3.
@@ -540,8 +541,10 @@ TEST_CASE("SyncEngine: an interrupted history resumes at the page it stopped, on
   SECTION("a job of a kind this version does not run is dropped, and the listing starts afresh") {
     // A name it does not know, or a hand-edited job of the wrong types (which used to throw).
     const bool typo = GENERATE(true, false);
-    if (typo) job["kind"] = "sideways";
-    else job = Json{{"kind", 5}, {"page", "three"}, {"before", nullptr}};
+    if (typo)
+      job["kind"] = "sideways";
+    else
+      job = Json{{"kind", 5}, {"page", "three"}, {"before", nullptr}};
     REQUIRE(SetState(*w.cache, kStateJob, job.dump()).ok());
     w.strava.ClearRequests();
     SyncReport second = w.Sync(o);
@@ -564,8 +567,7 @@ TEST_CASE("SyncEngine: an interrupted history resumes at the page it stopped, on
     // until a --full sync.
     std::vector<StoredRow> stored = StoredRows(w.db());
     CHECK(stored.size() == 1000);
-    for (const auto& row : ExpectedRows(w.strava))
-      CHECK(std::find(stored.begin(), stored.end(), row) != stored.end());
+    for (const auto& row : ExpectedRows(w.strava)) CHECK(std::find(stored.begin(), stored.end(), row) != stored.end());
   }
 }
 
@@ -593,8 +595,7 @@ TEST_CASE("SyncEngine: Ctrl-C during the listing saves the job; the next run res
   CHECK(StoredRows(w.db()) == ExpectedRows(w.strava));
 }
 
-TEST_CASE("SyncEngine: an interrupted --full resumes and deletes exactly what Strava no longer has",
-          "[sync_engine]") {
+TEST_CASE("SyncEngine: an interrupted --full resumes and deletes exactly what Strava no longer has", "[sync_engine]") {
   World w;
   FirstSync(w, 500, false);
   const int64_t gone_early = w.NthNewest(100), gone_late = w.NthNewest(450);  // pages 1 and 3
@@ -893,8 +894,7 @@ TEST_CASE("ReportToJson", "[sync_engine]") {
 
 // --- the mount's change log ------------------------------------------------------------------
 
-TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log to 100000 rows",
-          "[sync_engine]") {
+TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log to 100000 rows", "[sync_engine]") {
   World w;
   FirstSync(w, 20);
   // Each activity: new, its detail, its streams (the manual ones have none);
@@ -920,14 +920,14 @@ TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log
 // --- the athlete's zones -----------------------------------------------------------------------
 
 std::vector<std::string> ZoneRows(sqlite3* db) {
-  return testing::QueryColumn(db, "SELECT kind || ' ' || zone || ' ' || min || '-' || ifnull(max, 'open') "
-                                  "FROM athlete_zones ORDER BY kind, zone");
+  return testing::QueryColumn(db,
+                              "SELECT kind || ' ' || zone || ' ' || min || '-' || ifnull(max, 'open') "
+                              "FROM athlete_zones ORDER BY kind, zone");
 }
 
-const std::vector<std::string> kFakeZones = {"heartrate 1 0.0-130.0",   "heartrate 2 130.0-145.0",
-                                             "heartrate 3 145.0-160.0", "heartrate 4 160.0-175.0",
-                                             "heartrate 5 175.0-open",  "power 1 0.0-150.0",
-                                             "power 2 150.0-open"};
+const std::vector<std::string> kFakeZones = {
+    "heartrate 1 0.0-130.0",  "heartrate 2 130.0-145.0", "heartrate 3 145.0-160.0", "heartrate 4 160.0-175.0",
+    "heartrate 5 175.0-open", "power 1 0.0-150.0",       "power 2 150.0-open"};
 
 TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a day", "[sync_engine]") {
   World w;
@@ -936,8 +936,9 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
   CHECK(w.strava.Count(Endpoint::kZones) == 1);
   CHECK(ZoneRows(w.db()) == kFakeZones);
   CHECK(w.State(kStateZonesChecked) == FormatIsoUtc(w.now_s()));
-  CHECK(testing::QueryText(w.db(), "SELECT group_concat(source || ':' || min_bpm || '-' || ifnull(max_bpm, ''), ' ') "
-                                   "FROM (SELECT * FROM hr_zones ORDER BY zone)") ==
+  CHECK(testing::QueryText(w.db(),
+                           "SELECT group_concat(source || ':' || min_bpm || '-' || ifnull(max_bpm, ''), ' ') "
+                           "FROM (SELECT * FROM hr_zones ORDER BY zone)") ==
         "strava:0.0-130.0 strava:130.0-145.0 strava:145.0-160.0 strava:160.0-175.0 strava:175.0-");
   CHECK(w.progress.notes.empty());
 
@@ -974,8 +975,7 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
   }
 }
 
-TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how to get the zones",
-          "[sync_engine]") {
+TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how to get the zones", "[sync_engine]") {
   World w;
   w.strava.profile_scope = false;
   w.strava.Generate(3, w.now_s() - 3600);
@@ -1072,9 +1072,10 @@ TEST_CASE("SyncEngine: a malformed zones reply is a note, leaves the zones held 
       CHECK(w.strava.Count(Endpoint::kZones) == 5);
       CHECK(ZoneRows(w.db()) == kFakeZones);
       REQUIRE(w.progress.notes.size() == 1);
-      CHECK(w.progress.notes[0] == "the heart-rate zones were not fetched (GET /athlete/zones failed 5 times; last: " +
-                                       c.last + "); the sync goes on without them, and they are asked for again in "
-                                                "a day. The zones already in the cache, if any, stay");
+      CHECK(w.progress.notes[0] ==
+            "the heart-rate zones were not fetched (GET /athlete/zones failed 5 times; last: " + c.last +
+                "); the sync goes on without them, and they are asked for again in "
+                "a day. The zones already in the cache, if any, stay");
       CHECK(w.State(kStateZonesChecked) != checked);
       // Not asked again until a day has passed; then, with Strava healthy, fetched.
       w.strava.ClearRequests();
