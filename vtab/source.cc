@@ -18,8 +18,9 @@
 
 #include "base/clock.h"
 #include "strava_vtab.h"
-#include "sync/sync_session.h"
 #include "cache/sync_lock.h"
+#include "cache/sync_state.h"
+#include "sync/sync_session.h"
 
 namespace stravafs::vtab {
 

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "strava_vtab.h"
-#include "sync/sync_engine.h"
+#include "cache/sync_state.h"
 
 namespace stravafs::vtab {
 
