@@ -27,6 +27,8 @@ enum class ErrorKind {
   kLocked,       // another sync holds the cache
   kCache,        // SQLite failure or a cache we cannot use
   kInterrupted,  // SIGINT/SIGTERM: state saved, resumable
+  kStale,        // the mount: a file changed since the kernel looked it up (ESTALE)
+  kReadOnly,     // the mount: a write asked of a read-only file (EROFS)
 };
 
 class [[nodiscard]] Status {

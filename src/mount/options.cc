@@ -1,6 +1,11 @@
 #include "mount/options.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <array>
 #include <string_view>
 
@@ -110,6 +115,45 @@ std::string FuseOptionString(const MountArgs& args) {
   if (args.allow_other) o += ",allow_other";
   for (const auto& k : args.kernel_options) o += "," + k;
   return o;
+}
+
+const char* const kMountUsage =
+    "usage: mount.stravafs [CONFIG] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+    "\n"
+    "Shows the stravafs cache at MOUNTPOINT as folders of JSON, CSV and GPX files.\n"
+    "CONFIG is a stravafs.conf (default: $STRAVAFS_CONFIG, then\n"
+    "$XDG_CONFIG_HOME/stravafs/stravafs.conf); the word `stravafs` means the default.\n"
+    "\n"
+    "  -f                  stay in the foreground\n"
+    "  -d                  foreground, and print every request (debug)\n"
+    "  -o allow_other      let other users in (needs user_allow_other in /etc/fuse.conf)\n"
+    "  -o refresh=DURATION sync in the background this often (0: never; default [mount] refresh)\n"
+    "  -o nosuid,noatime,... generic mount flags; ro/rw and fstab-only options are accepted\n"
+    "\n"
+    "Unmount with `fusermount3 -u MOUNTPOINT`. See mount.stravafs(8).\n";
+
+Status CheckMountpoint(const std::string& mnt) {
+  struct stat st {
+  }, up{};
+  if (stat(mnt.c_str(), &st) != 0) {
+    if (errno == ENOENT)
+      return Status::Error(ErrorKind::kGeneric,
+                           "mount point " + mnt + " does not exist: create it with mkdir -p " + mnt);
+    if (errno == ENOTCONN)
+      return Status::Error(ErrorKind::kGeneric,
+                           mnt + " is a mount whose daemon died: unmount it with fusermount3 -u " + mnt);
+    return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + ": " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::Error(ErrorKind::kGeneric, "mount point " + mnt + " is not a directory");
+  std::string parent = mnt + "/..";
+  if (stat(parent.c_str(), &up) == 0 && (st.st_dev != up.st_dev || st.st_ino == up.st_ino))
+    return Status::Error(ErrorKind::kGeneric,
+                         mnt + " is already a mount point: unmount it first (fusermount3 -u " + mnt + ")");
+  if (access("/dev/fuse", F_OK) != 0)
+    return Status::Error(
+        ErrorKind::kGeneric,
+        "/dev/fuse is missing: load the fuse module (modprobe fuse); in a container, pass the device in");
+  return Status::Ok();
 }
 
 }  // namespace stravafs

@@ -37,4 +37,12 @@ Result<MountArgs> ParseMountArgs(const std::vector<std::string>& args);
 // that dies is unmounted by fusermount3 rather than leaving a dead mount).
 std::string FuseOptionString(const MountArgs& args);
 
+// What --help prints.
+extern const char* const kMountUsage;
+
+// The errors a person can act on about mount point `mnt` (missing, not a
+// folder, a dead or live mount already, no /dev/fuse), found before libfuse
+// gives its own.
+Status CheckMountpoint(const std::string& mnt);
+
 }  // namespace stravafs

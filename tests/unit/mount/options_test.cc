@@ -3,8 +3,11 @@
 #include "mount/options.h"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include "fake_transport.h"
 
 namespace stravafs {
 namespace {
@@ -100,6 +103,21 @@ TEST_CASE("--help and --version need no mount point", "[mount_options]") {
   auto v = Parse({"-V"});
   REQUIRE(v.ok());
   CHECK(v->version);
+}
+
+TEST_CASE("a mount point is checked before libfuse sees it", "[mount_options]") {
+  testing::TempDir tmp;
+  const std::string dir = tmp.path() + "/mnt", file = tmp.path() + "/file";
+  auto missing = CheckMountpoint(dir);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.message() == "mount point " + dir + " does not exist: create it with mkdir -p " + dir);
+  std::ofstream(file) << "x";
+  CHECK(CheckMountpoint(file).message() == "mount point " + file + " is not a directory");
+  auto proc = CheckMountpoint("/proc");  // a mount of its own
+  REQUIRE_FALSE(proc.ok());
+  CHECK(proc.message().find("/proc is already a mount point: unmount it first") != std::string::npos);
+  REQUIRE(std::filesystem::create_directory(dir));
+  CHECK(CheckMountpoint(dir).ok() == (access("/dev/fuse", F_OK) == 0));
 }
 
 }  // namespace

@@ -1,0 +1,696 @@
+// Tests for mount/filesystem.cc without a kernel: the calls the FUSE adapter
+// makes, over a real cache written through Cache (as a sync writes it), with
+// a FakeClock for the parking and a recording Notifier for the watcher.
+// Covers: lookups and their nodes (one per file version, counted and
+// forgotten), opens and reads (the renderers' bytes, at any offset), the
+// ESTALE protocol and the parking of the copy for the retry, an open's
+// snapshot, listings (readdir and readdirplus, a full reply, offsets), what
+// the watcher tells the kernel to forget after a commit, and a cache file
+// replaced under its name.
+#include "mount/filesystem.h"
+
+#include <fcntl.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "base/iso_time.h"
+#include "cache/activity_store.h"
+#include "cache/athlete_store.h"
+#include "cache/db.h"
+#include "fake_clock.h"
+#include "fake_transport.h"
+#include "format/names.h"
+
+namespace stravafs {
+namespace {
+
+using mount::Entry;
+using mount::Filesystem;
+using mount::kParkMs;
+using mount::Severity;
+using testing::FakeClock;
+using testing::TempDir;
+
+Json Activity(int64_t id, const std::string& start_utc, const std::string& name, double distance = 5000.5) {
+  Json j = Json::object();
+  j["resource_state"] = 2;
+  j["id"] = id;
+  j["name"] = name;
+  j["sport_type"] = "Run";
+  j["type"] = "Run";
+  j["distance"] = distance;
+  j["moving_time"] = 1500;
+  j["elapsed_time"] = 1620;
+  j["start_date"] = start_utc;
+  auto epoch = ParseIsoUtc(start_utc);
+  REQUIRE(epoch.has_value());
+  j["start_date_local"] = FormatIsoUtc(*epoch + 3600);  // Europe/Berlin in winter
+  j["timezone"] = "(GMT+01:00) Europe/Berlin";
+  j["utc_offset"] = 3600.0;
+  j["athlete"] = {{"id", 7}, {"resource_state", 1}};
+  return j;
+}
+
+// The activity most cases use, and where the mount shows it.
+constexpr int64_t kRide = 11000000003;
+const std::string kRideStart = "2024-05-12T06:30:00Z";
+const std::string kRideJson = "2024-05-12_0730_Ride_11000000003.json";
+const uint64_t kMay = MonthDirInode(2024, 5);
+const uint64_t kRideJsonIno = ActivityFileInode(ActivityFile::kJson, kRide);
+
+ErrorKind KindOf(const Status& s) { return s.kind(); }
+
+void CheckSameAttr(const NodeAttr& a, const NodeAttr& b) {
+  CHECK(a.ino == b.ino);
+  CHECK(a.type == b.type);
+  CHECK(a.size == b.size);
+  CHECK(a.mtime == b.mtime);
+  CHECK(a.nlink == b.nlink);
+  CHECK(a.version == b.version);
+}
+
+struct Fixture {
+  TempDir dir;
+  std::string path = dir / "cache.db";
+  std::unique_ptr<Cache> writer;
+  FakeClock clock;
+  std::vector<std::pair<Severity, std::string>> logged;
+  std::unique_ptr<Filesystem> fs;
+
+  Fixture() {
+    auto c = Cache::Open(path, Cache::Mode::kReadWrite);
+    INFO(c.status().message());
+    REQUIRE(c.ok());
+    writer = std::move(*c);
+    REQUIRE(AthleteStore(*writer).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"resource_state", 3}}).ok());
+  }
+  void Put(const Json& a) { REQUIRE(ActivityStore(*writer).UpsertSummary(a, 1).ok()); }
+  Filesystem& Fs() {
+    if (!fs) {
+      auto f =
+          Filesystem::Open(path, clock, [this](Severity s, const std::string& line) { logged.emplace_back(s, line); });
+      INFO(f.status().message());
+      REQUIRE(f.ok());
+      fs = std::move(*f);
+    }
+    return *fs;
+  }
+  Entry Look(uint64_t parent, const std::string& name) {
+    auto e = Fs().Lookup(parent, name);
+    INFO(name << ": " << e.status().message());
+    REQUIRE(e.ok());
+    return *e;
+  }
+  NodeAttr Attr(uint64_t node) {
+    auto a = Fs().GetAttr(node);
+    INFO(a.status().message());
+    REQUIRE(a.ok());
+    return *a;
+  }
+  uint64_t OpenFile(uint64_t node) {
+    auto h = Fs().Open(node, O_RDONLY);
+    INFO(h.status().message());
+    REQUIRE(h.ok());
+    return *h;
+  }
+  std::string Read(uint64_t handle, uint64_t offset, size_t size) {
+    auto b = Fs().Read(handle, offset, size);
+    INFO(b.status().message());
+    REQUIRE(b.ok());
+    return std::string(b->data);
+  }
+  // Every byte an open reads, 4 KiB at a time as cat does.
+  std::string ReadAll(uint64_t handle) {
+    std::string all;
+    for (;;) {
+      std::string part = Read(handle, all.size(), 4096);
+      if (part.empty()) return all;
+      all += part;
+    }
+  }
+  // What the cache holds now for `ino`, read through an FsTree of its own.
+  std::string Expected(uint64_t ino) {
+    FsMemo memo;
+    auto t = FsTree::Open(path, memo);
+    REQUIRE(t.ok());
+    if (FsTree::IsActivitiesCsv(ino)) {
+      auto index = (*t)->IndexCsv(ino);
+      REQUIRE(index.ok());
+      REQUIRE(index->has_value());
+      auto all = (*t)->ReadCsv(**index, 0, (*index)->size + 100);
+      REQUIRE(all.ok());
+      return *all;
+    }
+    auto r = (*t)->Render(ino);
+    REQUIRE(r.ok());
+    REQUIRE(r->has_value());
+    return **r;
+  }
+};
+
+TEST_CASE("lookups: kinds, sizes and one node per file version, counted", "[filesystem]") {
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Filesystem& fs = f.Fs();
+  CHECK(fs.FileNodes() == 0);
+
+  const Entry athlete = f.Look(kRootInode, "athlete.json");
+  CHECK(athlete.attr.type == NodeType::kFile);
+  CHECK(athlete.attr.ino == kAthleteJsonInode);
+  CHECK(athlete.attr.size == f.Expected(kAthleteJsonInode).size());
+  CHECK(Filesystem::IsFileNode(athlete.node));
+  const Entry csv = f.Look(kRootInode, "activities.csv");
+  CHECK(csv.attr.type == NodeType::kFile);
+  CHECK(csv.attr.ino == kRootCsvInode);
+  CHECK(csv.attr.size == f.Expected(kRootCsvInode).size());
+  CHECK(Filesystem::IsFileNode(csv.node));
+  CHECK(csv.node != athlete.node);
+  CHECK(fs.FileNodes() == 2);
+
+  // Folders and links are their inode numbers, and are not counted.
+  for (const auto& [parent, name, ino] :
+       std::vector<std::tuple<uint64_t, std::string, uint64_t>>{{kRootInode, "by-id", kByIdDirInode},
+                                                                {kRootInode, "stats", kStatsDirInode},
+                                                                {kRootInode, "2024", YearDirInode(2024)},
+                                                                {YearDirInode(2024), "05", kMay}}) {
+    INFO(name);
+    const Entry e = f.Look(parent, name);
+    CHECK(e.attr.type == NodeType::kDir);
+    CHECK(e.attr.ino == ino);
+    CHECK(e.node == ino);
+    CHECK_FALSE(Filesystem::IsFileNode(e.node));
+    CheckSameAttr(f.Attr(e.node), e.attr);
+  }
+  const std::string target = "../2024/05/" + kRideJson;
+  const Entry link = f.Look(kByIdDirInode, "11000000003.json");
+  CHECK(link.attr.type == NodeType::kLink);
+  CHECK(link.node == ByIdLinkInode(kRide));
+  CHECK(link.attr.size == target.size());
+  auto read_link = fs.ReadLink(link.node);
+  REQUIRE(read_link.ok());
+  CHECK(*read_link == target);
+  CHECK(KindOf(fs.ReadLink(ByIdLinkInode(42)).status()) == ErrorKind::kNotFound);
+  CHECK(fs.FileNodes() == 2);
+
+  const Entry json = f.Look(kMay, kRideJson);
+  CHECK(json.attr.type == NodeType::kFile);
+  CHECK(json.attr.ino == kRideJsonIno);
+  CHECK(json.attr.size == f.Expected(kRideJsonIno).size());
+  CHECK(json.attr.mtime == *ParseIsoUtc(kRideStart));
+  CHECK(Filesystem::IsFileNode(json.node));
+  CHECK(json.node != kRideJsonIno);
+  CheckSameAttr(f.Attr(json.node), json.attr);
+  CHECK(fs.FileNodes() == 3);
+
+  // Missing names.
+  CHECK(KindOf(fs.Lookup(kMay, "2024-05-12_0730_Walk_11000000003.json").status()) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Lookup(kMay, "2024-05-12_0730_Ride_11000000003.gpx").status()) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Lookup(kRootInode, "2025").status()) == ErrorKind::kNotFound);
+  CHECK(fs.FileNodes() == 3);
+
+  // The same version looked up again: the same node, one more lookup.
+  const Entry again = f.Look(kMay, kRideJson);
+  CHECK(again.node == json.node);
+  CHECK(fs.FileNodes() == 3);
+  fs.Forget(json.node, 1);
+  CHECK(fs.FileNodes() == 3);
+  CheckSameAttr(f.Attr(json.node), json.attr);
+  fs.Forget(json.node, 1);  // every lookup given back: gone
+  CHECK(fs.FileNodes() == 2);
+  CHECK(KindOf(fs.GetAttr(json.node).status()) == ErrorKind::kNotFound);
+  // More than was looked up drops it too; forgetting a folder changes nothing.
+  fs.Forget(csv.node, 10);
+  CHECK(fs.FileNodes() == 1);
+  CHECK(KindOf(fs.GetAttr(csv.node).status()) == ErrorKind::kNotFound);
+  fs.Forget(kMay, 1);
+  CHECK(f.Attr(kMay).type == NodeType::kDir);
+  CHECK(fs.FileNodes() == 1);
+  // Looked up afresh: a node again, with the same attributes.
+  const Entry fresh = f.Look(kMay, kRideJson);
+  CHECK(Filesystem::IsFileNode(fresh.node));
+  CheckSameAttr(fresh.attr, json.attr);
+  CHECK(fs.FileNodes() == 2);
+}
+
+TEST_CASE("opens read the renderers' bytes at any offset, and refuse writes", "[filesystem]") {
+  Fixture f;
+  REQUIRE(f.writer->Begin().ok());
+  for (int i = 0; i < 100; ++i) {  // an activities.csv of several 4 KiB reads
+    char start[32];
+    std::snprintf(start, sizeof start, "2024-05-%02dT%02d:15:00Z", 1 + i % 28, 6 + i % 12);
+    f.Put(Activity(12000000000 + i, start, "Run " + std::to_string(i)));
+  }
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  REQUIRE(f.writer->Commit().ok());
+  Filesystem& fs = f.Fs();
+
+  const Entry json = f.Look(kMay, kRideJson);
+  const std::string expected = f.Expected(kRideJsonIno);
+  REQUIRE(expected.size() > 100);
+  REQUIRE(json.attr.size == expected.size());
+  for (int flags : {O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC, O_WRONLY | O_CREAT}) {
+    INFO("flags " << flags);
+    CHECK(KindOf(fs.Open(json.node, flags).status()) == ErrorKind::kReadOnly);
+  }
+  const uint64_t h = f.OpenFile(json.node);
+  CHECK(f.Read(h, 10, 20) == expected.substr(10, 20));
+  CHECK(f.Read(h, 0, 4096) == expected);
+  CHECK(f.Read(h, 0, expected.size()) == expected);
+  CHECK(f.Read(h, 1, expected.size() - 2) == expected.substr(1, expected.size() - 2));
+  CHECK(f.Read(h, expected.size() - 5, 100) == expected.substr(expected.size() - 5));
+  CHECK(f.Read(h, expected.size(), 10).empty());
+  CHECK(f.Read(h, expected.size() + 4096, 10).empty());
+  // The bytes outlive the open: the reply may be sent after a release.
+  auto bytes = fs.Read(h, 0, expected.size());
+  REQUIRE(bytes.ok());
+  fs.Release(h);
+  CHECK(std::string(bytes->data) == expected);
+
+  const Entry csv = f.Look(kRootInode, "activities.csv");
+  const std::string csv_expected = f.Expected(kRootCsvInode);
+  REQUIRE(csv_expected.size() > 3 * 4096);
+  const uint64_t ch = f.OpenFile(csv.node);
+  const std::string all = f.ReadAll(ch);
+  CHECK(all.size() == csv.attr.size);
+  CHECK(all == csv_expected);
+  CHECK(f.Read(ch, 5000, 3000) == csv_expected.substr(5000, 3000));
+  CHECK(f.Read(ch, csv_expected.size() - 1, 3000) == csv_expected.substr(csv_expected.size() - 1));
+  CHECK(f.Read(ch, csv_expected.size(), 3000).empty());
+  fs.Release(ch);
+
+  const Entry athlete = f.Look(kRootInode, "athlete.json");
+  const uint64_t ah = f.OpenFile(athlete.node);
+  CHECK(f.ReadAll(ah) == f.Expected(kAthleteJsonInode));
+  fs.Release(ah);
+}
+
+TEST_CASE("a file changed since its lookup: ESTALE, then the parked copy's version", "[filesystem]") {
+  Fixture f;
+  Json ride = Activity(kRide, kRideStart, "Ride");
+  f.Put(ride);
+  Filesystem& fs = f.Fs();
+
+  const Entry a = f.Look(kMay, kRideJson);
+  const std::string bytes_a = f.Expected(kRideJsonIno);
+  ride["distance"] = 12345.25;  // same name, other bytes and size
+  f.Put(ride);
+  const std::string bytes_b = f.Expected(kRideJsonIno);
+  REQUIRE(bytes_b.size() != bytes_a.size());
+
+  // The kernel opens the node it looked up: another version now.
+  CHECK(fs.Parked() == 0);
+  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kStale);
+  CHECK(fs.Parked() == 1);
+  // It looks the name up again: the new version's node.
+  const Entry b = f.Look(kMay, kRideJson);
+  CHECK(Filesystem::IsFileNode(b.node));
+  CHECK(b.node != a.node);
+  CHECK(b.attr.size == bytes_b.size());
+  CHECK(b.attr.version != a.attr.version);
+  CheckSameAttr(f.Attr(b.node), b.attr);
+  CHECK(fs.FileNodes() == 2);
+  // The old node keeps its attributes while the kernel holds it.
+  CheckSameAttr(f.Attr(a.node), a.attr);
+
+  // Another sync commits before the retry: the lookup is still told the
+  // parked copy's version, and the retry opens that copy.
+  ride["distance"] = 7.5;
+  f.Put(ride);
+  const std::string bytes_c = f.Expected(kRideJsonIno);
+  REQUIRE(bytes_c.size() != bytes_b.size());
+  const Entry b_again = f.Look(kMay, kRideJson);
+  CHECK(b_again.node == b.node);
+  CheckSameAttr(b_again.attr, b.attr);
+  const uint64_t hb = f.OpenFile(b.node);
+  CHECK(f.ReadAll(hb) == bytes_b);
+  CHECK(fs.FileNodes() == 2);
+
+  // Past the parking time the lookup tells the cache's version.
+  f.clock.Advance(kParkMs + 1);
+  const Entry c = f.Look(kMay, kRideJson);
+  CHECK(c.node != b.node);
+  CHECK(c.node != a.node);
+  CHECK(c.attr.size == bytes_c.size());
+  const uint64_t hc = f.OpenFile(c.node);
+  CHECK(f.ReadAll(hc) == bytes_c);
+  // The open of b still reads b's version.
+  CHECK(f.ReadAll(hb) == bytes_b);
+  fs.Release(hb);
+  fs.Release(hc);
+  CHECK(fs.FileNodes() == 3);
+  CheckSameAttr(f.Attr(a.node), a.attr);
+  CheckSameAttr(f.Attr(b.node), b.attr);
+
+  // The next park drops the copy parked more than kParkMs ago.
+  ride["distance"] = 99.75;
+  f.Put(ride);
+  CHECK(KindOf(fs.Open(c.node, O_RDONLY).status()) == ErrorKind::kStale);
+  CHECK(fs.Parked() == 1);
+  const Entry d = f.Look(kMay, kRideJson);
+  CHECK(d.attr.size == f.Expected(kRideJsonIno).size());
+  const uint64_t hd = f.OpenFile(d.node);
+  CHECK(f.ReadAll(hd) == f.Expected(kRideJsonIno));
+  fs.Release(hd);
+
+  // Forgotten, a node answers no more.
+  fs.Forget(a.node, 1);
+  CHECK(KindOf(fs.GetAttr(a.node).status()) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kNotFound);
+}
+
+TEST_CASE("an activities.csv changed since its lookup: ESTALE, then the new rows", "[filesystem]") {
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Filesystem& fs = f.Fs();
+  const uint64_t may_csv = MonthCsvInode(2024, 5);
+  const Entry a = f.Look(kMay, "activities.csv");
+  CHECK(a.attr.ino == may_csv);
+  CHECK(a.attr.size == f.Expected(may_csv).size());
+  f.Put(Activity(11000000004, "2024-05-13T06:30:00Z", "Later"));
+  const std::string now = f.Expected(may_csv);
+  REQUIRE(now.size() > a.attr.size);
+
+  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kStale);
+  CHECK(fs.Parked() == 1);
+  const Entry b = f.Look(kMay, "activities.csv");
+  CHECK(b.node != a.node);
+  CHECK(b.attr.size == now.size());
+  const uint64_t h = f.OpenFile(b.node);
+  CHECK(f.ReadAll(h) == now);
+  fs.Release(h);
+}
+
+TEST_CASE("an open keeps reading the version it opened", "[filesystem]") {
+  Fixture f;
+  Json ride = Activity(kRide, kRideStart, "Ride");
+  f.Put(ride);
+  Filesystem& fs = f.Fs();
+  const std::string json_before = f.Expected(kRideJsonIno);
+  const std::string csv_before = f.Expected(kRootCsvInode);
+  const uint64_t hj = f.OpenFile(f.Look(kMay, kRideJson).node);
+  const uint64_t hc = f.OpenFile(f.Look(kRootInode, "activities.csv").node);
+
+  // A sync commits while both are open, before their first read.
+  ride["distance"] = 12345.25;
+  f.Put(ride);
+  f.Put(Activity(11000000001, "2024-01-02T06:30:00Z", "Earlier"));
+  REQUIRE(f.Expected(kRideJsonIno) != json_before);
+  REQUIRE(f.Expected(kRootCsvInode) != csv_before);
+
+  CHECK(f.ReadAll(hj) == json_before);
+  CHECK(f.ReadAll(hc) == csv_before);
+  fs.Release(hj);
+  fs.Release(hc);
+}
+
+TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem]") {
+  Fixture f;
+  f.Put(Activity(11000000001, "2024-05-01T06:30:00Z", "One"));
+  f.Put(Activity(11000000002, "2024-05-02T06:30:00Z", "Two"));
+  f.Put(Activity(11000000003, "2024-05-03T06:30:00Z", "Three"));
+  Filesystem& fs = f.Fs();
+  const std::vector<std::string> files = {"2024-05-01_0730_One_11000000001.json",
+                                          "2024-05-02_0730_Two_11000000002.json",
+                                          "2024-05-03_0730_Three_11000000003.json"};
+
+  struct Added {
+    std::string name;
+    Entry entry;
+    int64_t next;
+  };
+  std::vector<Added> added;
+  std::optional<Added> refused;
+  size_t room = 0;
+  const Filesystem::AddEntry add = [&](const std::string& name, const Entry& e, int64_t next) {
+    if (added.size() == room) {
+      refused = Added{name, e, next};
+      return false;
+    }
+    added.push_back(Added{name, e, next});
+    return true;
+  };
+
+  const uint64_t h = fs.OpenDir(kMay);
+  room = 3;  // ".", ".." and activities.csv fit; the first activity does not
+  auto first = fs.ReadDir(h, kMay, 0, true, add);
+  REQUIRE(first.ok());
+  REQUIRE(added.size() == 3);
+  CHECK(added[0].name == ".");
+  CHECK(added[0].entry.node == 0);
+  CHECK(added[0].entry.attr.ino == kMay);
+  CHECK(added[0].entry.attr.type == NodeType::kDir);
+  CHECK(added[0].next == 1);
+  CHECK(added[1].name == "..");
+  CHECK(added[1].entry.node == 0);
+  CHECK(added[1].entry.attr.ino == YearDirInode(2024));
+  CHECK(added[1].entry.attr.type == NodeType::kDir);
+  CHECK(added[1].next == 2);
+  CHECK(added[2].name == "activities.csv");
+  CHECK(added[2].entry.attr.ino == MonthCsvInode(2024, 5));
+  CHECK(added[2].entry.attr.size == f.Expected(MonthCsvInode(2024, 5)).size());
+  CHECK(Filesystem::IsFileNode(added[2].entry.node));
+  CHECK(added[2].next == 3);
+  CHECK(*first == std::vector<uint64_t>{added[2].entry.node});
+  // The refused entry counts no lookup.
+  REQUIRE(refused.has_value());
+  CHECK(refused->name == files[0]);
+  CHECK(fs.FileNodes() == 1);
+  if (Filesystem::IsFileNode(refused->entry.node))
+    CHECK(KindOf(fs.GetAttr(refused->entry.node).status()) == ErrorKind::kNotFound);
+
+  // A new activity meanwhile: the open listing goes on as it was read.
+  f.Put(Activity(11000000004, "2024-05-04T06:30:00Z", "Four"));
+  added.clear();
+  refused.reset();
+  room = 100;
+  auto rest = fs.ReadDir(h, kMay, 3, true, add);
+  REQUIRE(rest.ok());
+  REQUIRE(added.size() == 3);
+  CHECK_FALSE(refused.has_value());
+  std::vector<uint64_t> nodes;
+  for (size_t i = 0; i < 3; ++i) {
+    INFO(i);
+    CHECK(added[i].name == files[i]);
+    CHECK(added[i].next == static_cast<int64_t>(4 + i));
+    CHECK(Filesystem::IsFileNode(added[i].entry.node));
+    CHECK(added[i].entry.attr.type == NodeType::kFile);
+    CHECK(added[i].entry.attr.ino == ActivityFileInode(ActivityFile::kJson, 11000000001 + static_cast<int64_t>(i)));
+    CheckSameAttr(f.Attr(added[i].entry.node), added[i].entry.attr);
+    nodes.push_back(added[i].entry.node);
+  }
+  CHECK(*rest == nodes);
+  CHECK(fs.FileNodes() == 4);
+  // A lookup of a listed file finds the node readdirplus gave.
+  CHECK(f.Look(kMay, files[1]).node == nodes[1]);
+  CHECK(fs.FileNodes() == 4);
+  // Past the end: nothing.
+  added.clear();
+  auto end = fs.ReadDir(h, kMay, 6, true, add);
+  REQUIRE(end.ok());
+  CHECK(added.empty());
+  CHECK(end->empty());
+
+  // Offset 0 lists afresh; without plus no lookup is counted.
+  added.clear();
+  auto again = fs.ReadDir(h, kMay, 0, false, add);
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+  std::vector<std::string> names;
+  for (const Added& a : added) names.push_back(a.name);
+  CHECK(names == std::vector<std::string>{".", "..", "activities.csv", files[0], files[1], files[2],
+                                          "2024-05-04_0730_Four_11000000004.json"});
+  CHECK(added.back().entry.attr.ino == ActivityFileInode(ActivityFile::kJson, 11000000004));
+  CHECK(added.back().next == 7);
+  CHECK(fs.FileNodes() == 4);
+  fs.ReleaseDir(h);
+
+  // stats/ files are listed unmeasured: no node until a lookup measures them.
+  const uint64_t hs = fs.OpenDir(kStatsDirInode);
+  added.clear();
+  auto stats = fs.ReadDir(hs, kStatsDirInode, 0, true, add);
+  REQUIRE(stats.ok());
+  CHECK(stats->empty());
+  CHECK(added.size() == 2 + 12);
+  for (const Added& a : added) {
+    INFO(a.name);
+    CHECK(a.entry.node == 0);
+  }
+  CHECK(fs.FileNodes() == 4);
+  fs.ReleaseDir(hs);
+
+  // The root, with plus: folders are their inodes, files get nodes.
+  const uint64_t hr = fs.OpenDir(kRootInode);
+  added.clear();
+  auto root = fs.ReadDir(hr, kRootInode, 2, true, add);
+  REQUIRE(root.ok());
+  std::map<std::string, Entry> by_name;
+  for (const Added& a : added) by_name[a.name] = a.entry;
+  CHECK(by_name.size() == 5);
+  CHECK(by_name["by-id"].node == kByIdDirInode);
+  CHECK(by_name["stats"].node == kStatsDirInode);
+  CHECK(by_name["2024"].node == YearDirInode(2024));
+  CHECK(Filesystem::IsFileNode(by_name["athlete.json"].node));
+  CHECK(Filesystem::IsFileNode(by_name["activities.csv"].node));
+  CHECK(*root == std::vector<uint64_t>{by_name["athlete.json"].node, by_name["activities.csv"].node});
+  CHECK(fs.FileNodes() == 6);
+  fs.ReleaseDir(hr);
+
+  // A folder that is not there.
+  const uint64_t hm = fs.OpenDir(YearDirInode(2030));
+  CHECK(KindOf(fs.ReadDir(hm, YearDirInode(2030), 0, true, add).status()) == ErrorKind::kNotFound);
+  fs.ReleaseDir(hm);
+}
+
+struct Recorder : mount::Notifier {
+  std::set<std::pair<uint64_t, std::string>> names;
+  std::set<uint64_t> inodes;
+  size_t calls = 0;
+  void ForgetName(uint64_t parent, const std::string& name) override {
+    names.emplace(parent, name);
+    ++calls;
+  }
+  void ForgetInode(uint64_t ino) override {
+    inodes.insert(ino);
+    ++calls;
+  }
+  void Clear() {
+    names.clear();
+    inodes.clear();
+    calls = 0;
+  }
+};
+
+TEST_CASE("the watcher tells the kernel what a commit changed", "[filesystem]") {
+  Fixture f;
+  Json ride = Activity(kRide, kRideStart, "Ride");
+  f.Put(ride);
+  Filesystem& fs = f.Fs();
+  Recorder n;
+  CHECK(fs.Poll(n));  // starts watching
+  CHECK(n.calls == 0);
+  CHECK(fs.Poll(n));
+  CHECK(n.calls == 0);
+
+  f.Look(kMay, kRideJson);
+  f.Look(kRootInode, "athlete.json");
+  const uint64_t csv_size = f.Look(kRootInode, "activities.csv").attr.size;
+  ride["distance"] = 12345.25;  // changed in place
+  f.Put(ride);
+  CHECK(fs.Poll(n));
+  // The names of the files the kernel holds a node for (athlete.json after
+  // any commit: its row logs no change), and the folders' listings.
+  CHECK(n.names == std::set<std::pair<uint64_t, std::string>>{
+                       {kMay, kRideJson}, {kRootInode, "athlete.json"}, {kRootInode, "activities.csv"}});
+  for (uint64_t ino : {kRootInode, YearDirInode(2024), kMay}) {
+    INFO(ino);
+    CHECK(n.inodes.count(ino) == 1);
+  }
+  // The lookup the kernel makes next finds the new version (the sizes kept
+  // were dropped too).
+  const Entry now = f.Look(kMay, kRideJson);
+  CHECK(now.attr.size == f.Expected(kRideJsonIno).size());
+  CHECK(f.Look(kRootInode, "activities.csv").attr.size == f.Expected(kRootCsvInode).size());
+  CHECK(f.Expected(kRootCsvInode).size() != csv_size);
+
+  // No commit: nothing.
+  n.Clear();
+  CHECK(fs.Poll(n));
+  CHECK(n.calls == 0);
+
+  // Renamed: every old name goes.
+  ride["name"] = "Gravel";
+  f.Put(ride);
+  CHECK(fs.Poll(n));
+  const std::string base = "2024-05-12_0730_Ride_11000000003";
+  CHECK(n.names == std::set<std::pair<uint64_t, std::string>>{{kMay, base + ".json"},
+                                                              {kMay, base + ".csv"},
+                                                              {kMay, base + ".gpx"},
+                                                              {kMay, base + ".fit"},
+                                                              {kMay, base + ".tcx"},
+                                                              {kRootInode, "athlete.json"},
+                                                              {kRootInode, "activities.csv"}});
+  CHECK(n.inodes.count(kMay) == 1);
+  CHECK(n.inodes.count(ByIdLinkInode(kRide)) == 1);
+  CHECK(KindOf(fs.Lookup(kMay, kRideJson).status()) == ErrorKind::kNotFound);
+  CHECK(f.Look(kMay, "2024-05-12_0730_Gravel_11000000003.json").attr.ino == kRideJsonIno);
+  CHECK(f.logged.empty());
+}
+
+TEST_CASE("a cache replaced under its name is shown once the old one's -wal and -shm are gone", "[filesystem]") {
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Filesystem& fs = f.Fs();
+  Recorder n;
+  REQUIRE(fs.Poll(n));
+  const Entry json = f.Look(kMay, kRideJson);
+  CHECK(f.Attr(kMay).type == NodeType::kDir);
+
+  // Another cache, written and closed, moved over the one shown.
+  const std::string other = f.dir / "new.db";
+  {
+    auto c = Cache::Open(other, Cache::Mode::kReadWrite);
+    REQUIRE(c.ok());
+    REQUIRE(AthleteStore(**c).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"resource_state", 3}}).ok());
+    REQUIRE(ActivityStore(**c).UpsertSummary(Activity(11000000009, "2025-03-01T06:30:00Z", "New"), 1).ok());
+  }
+  f.writer.reset();  // the Filesystem's connections still hold the old -wal and -shm
+  REQUIRE(std::rename(other.c_str(), f.path.c_str()) == 0);
+
+  // The old -wal is still beside it: the old cache stays shown, and that is
+  // logged once.
+  CHECK(fs.Poll(n));
+  CHECK(n.calls == 0);
+  REQUIRE(f.logged.size() == 1);
+  CHECK(f.logged[0].first == Severity::kWarning);
+  CHECK(f.logged[0].second.find("still showing the old cache") != std::string::npos);
+  CHECK(fs.Poll(n));
+  CHECK(f.logged.size() == 1);
+  CHECK(f.Look(kMay, kRideJson).node == json.node);
+  CHECK(KindOf(fs.Lookup(kRootInode, "2025").status()) == ErrorKind::kNotFound);
+
+  // Moved away with their main file: the new cache is shown.
+  for (const char* side : {"-wal", "-shm"})
+    REQUIRE(std::rename((f.path + side).c_str(), (f.dir / "old.db" + side).c_str()) == 0);
+  CHECK(fs.Poll(n));
+  REQUIRE(f.logged.size() == 2);
+  CHECK(f.logged[1].first == Severity::kNotice);
+  CHECK(f.logged[1].second.find("replaced by another file") != std::string::npos);
+  // The kernel forgets every name it holds and every name and listing of the old cache.
+  CHECK(n.names.count({kMay, kRideJson}) == 1);
+  CHECK(n.names.count({kRootInode, "2024"}) == 1);
+  CHECK(n.names.count({kByIdDirInode, "11000000003.json"}) == 1);
+  CHECK(n.inodes.count(kRootInode) == 1);
+  CHECK(n.inodes.count(kMay) == 1);
+  CHECK(n.inodes.count(ByIdLinkInode(kRide)) == 1);
+
+  // Nothing of the old cache is shown: not its folders, nor their attributes
+  // (kept for the old file, they must not outlive the switch).
+  CHECK(KindOf(fs.Lookup(kMay, kRideJson).status()) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Lookup(kRootInode, "2024").status()) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.GetAttr(YearDirInode(2024)).status()) == ErrorKind::kNotFound);
+  CHECK(f.Attr(kRootInode).mtime == *ParseIsoUtc("2025-03-01T06:30:00Z"));
+  CHECK(f.Look(kRootInode, "activities.csv").attr.size == f.Expected(kRootCsvInode).size());
+  CHECK(f.Look(kRootInode, "2025").node == YearDirInode(2025));
+  const Entry fresh = f.Look(MonthDirInode(2025, 3), "2025-03-01_0730_New_11000000009.json");
+  const uint64_t h = f.OpenFile(fresh.node);
+  CHECK(f.ReadAll(h) == f.Expected(ActivityFileInode(ActivityFile::kJson, 11000000009)));
+  fs.Release(h);
+  // The old file's node answers as it was made.
+  CheckSameAttr(f.Attr(json.node), json.attr);
+  n.Clear();
+  CHECK(fs.Poll(n));
+  CHECK(n.calls == 0);
+  CHECK(f.logged.size() == 2);
+}
+
+}  // namespace
+}  // namespace stravafs
