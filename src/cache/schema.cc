@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cache/activity_store.h"
+#include "format/json_file.h"
 #include "format/render.h"
 #include "format/sizes.h"
 #include "model/activity.h"
@@ -247,6 +248,33 @@ Status MigrateToV7(Cache& cache) {
   return Status::Ok();
 }
 
+// The .json files are written by stravafs's own writer now (format/
+// json_file.h), whose numbers are the shortest that read back the same:
+// where nlohmann's Grisu2 wrote a longer form (0.0007093679699999999 for
+// 0.00070936797), a file is shorter than measured. Measured again; the
+// activities whose size changed are logged for a running mount.
+Status MigrateToV8(Cache& cache) {
+  struct Measured {
+    int64_t id, json_size;
+  };
+  std::vector<Measured> changed;
+  Stmt* all = cache.Prepare("SELECT a.id, a.json, s.json_size FROM activities a JOIN activity_sync s USING (id)");
+  while (all->Step()) {
+    const int64_t size = JsonFileSizeOfText(all->Text(1));
+    if (all->IsNull(2) || all->Int(2) != size) changed.push_back({all->Int(0), size});
+  }
+  if (auto s = cache.Check(all->rc(), "measuring the mount's files"); !s.ok()) return s;
+  Stmt* put = cache.Prepare("UPDATE activity_sync SET json_size=?2 WHERE id=?1");
+  for (const Measured& m : changed) {
+    put->Bind(1, m.id).Bind(2, m.json_size);
+    put->Step();
+    if (auto s = cache.Check(put->rc(), "storing the mount's file sizes"); !s.ok()) return s;
+    put->Reset();
+    if (auto s = ActivityStore(cache).TouchActivity(m.id); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // The schema version of a stravafs cache, or why the file is not one. An
@@ -320,6 +348,9 @@ Status Migrate(Cache& cache) {
   }
   if (version < 7) {
     if (auto s = MigrateToV7(cache); !s.ok()) return s;
+  }
+  if (version < 8) {
+    if (auto s = MigrateToV8(cache); !s.ok()) return s;
   }
   if (auto s = cache.Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();

@@ -20,8 +20,11 @@ namespace stravafs {
 // version 6 what `stravafs import` keeps: activity_sync.source, import_files
 // and originals (cache/import_store.h); version 7 no new table or column:
 // the .gpx of an activity whose name or sport holds a carriage return is
-// measured again (XmlEscape writes it as &#13; now) and logged for the mount.
-inline constexpr int kSchemaVersion = 7;
+// measured again (XmlEscape writes it as &#13; now) and logged for the mount;
+// version 8 none either: every .json is measured again, as stravafs writes
+// its numbers itself now (format/json_file.h), and those that changed size
+// are logged for the mount.
+inline constexpr int kSchemaVersion = 8;
 // PRAGMA application_id of every cache ("STRV"): sqlite3 and file(1) tell a
 // stravafs cache from other SQLite files by it.
 inline constexpr int32_t kApplicationId = 0x53545256;

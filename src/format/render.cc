@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/utf8.h"
+#include "format/sink.h"
 
 namespace stravafs {
 
@@ -50,18 +51,69 @@ std::string FormatDecimal(double value) {
   return std::string(buf.data(), end);
 }
 
-std::string CsvValue(const ColumnValue& v) {
+// The shortest text that reads back as `value` ("" for NaN and infinities),
+// into `buf` (32 bytes); returns the length.
+size_t FormatNumberInto(double value, char* buf) {
+  if (!std::isfinite(value)) return 0;
+  if (value == 0) value = 0;                             // no "-0"
+  auto [end, ec] = std::to_chars(buf, buf + 32, value);  // the shortest form is at most 24 characters
+  assert(ec == std::errc());
+  return static_cast<size_t>(end - buf);
+}
+
+// One CSV field as RFC 4180 wants it (see CsvField).
+template <typename Sink>
+void WriteCsvField(std::string_view text, Sink& out) {
+  std::string valid;
+  if (!simdjson::validate_utf8(text.data(), text.size())) text = valid = ToValidUtf8(text);
+  const bool quote =
+      text.find_first_of(",\"\r\n") != std::string_view::npos ||
+      (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' || text.back() == '\t'));
+  if (!quote) return out.Append(text);
+  out.Append('"');
+  for (size_t quote_at; (quote_at = text.find('"')) != std::string_view::npos; text.remove_prefix(quote_at + 1)) {
+    out.Append(text.substr(0, quote_at + 1));
+    out.Append('"');  // doubled
+  }
+  out.Append(text);
+  out.Append('"');
+}
+
+template <typename Sink>
+void WriteCsvValue(const ColumnValue& v, Sink& out) {
+  std::array<char, 32> buf;
   switch (v.kind) {
     case ColumnValue::kNull:
-      return "";
+      return;
     case ColumnValue::kInt:
-      return FormatInt(v.i);
+      return out.Append(std::string_view(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.i).ptr));
     case ColumnValue::kReal:
-      return FormatNumber(v.d);
+      return out.Append(std::string_view(buf.data(), FormatNumberInto(v.d, buf.data())));
     case ColumnValue::kText:
-      return CsvField(v.s);
+      return WriteCsvField(v.s, out);
   }
-  return "";
+}
+
+// An activities.csv line: value(i) gives the i-th of ActivitiesCsvColumns().
+template <typename Sink, typename Value>
+void WriteActivityCsvRow(Value&& value, Sink& out) {
+  const size_t n = ActivitiesCsvColumns().size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) out.Append(',');
+    WriteCsvValue(value(i), out);
+  }
+  out.Append(kCrlf);
+}
+
+// Where each activities.csv column sits in a whole row.
+const std::vector<size_t>& CsvColumnIndexes() {
+  static const std::vector<size_t> indexes = [] {
+    std::vector<size_t> out;
+    const ActivityColumn* base = ActivityColumns().data();
+    for (const ActivityColumn* c : ActivitiesCsvColumns()) out.push_back(static_cast<size_t>(c - base));
+    return out;
+  }();
+  return indexes;
 }
 
 std::string OptionalNumber(const std::optional<double>& v) { return v ? FormatNumber(*v) : ""; }
@@ -83,136 +135,6 @@ std::string WholeNumber(double value, double max) {
 }
 
 bool Usable(const std::optional<double>& v) { return v && std::isfinite(*v); }
-
-}  // namespace
-
-// --- JSON ----------------------------------------------------------------------
-
-std::string RenderJsonFile(const Json& j) {
-  return j.dump(2, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace) + "\n";
-}
-
-namespace {
-
-// nlohmann's dump_escaped with ensure_ascii=false, for valid UTF-8 (which
-// simdjson guarantees): \" \\ \b \f \n \r \t, other control characters as
-// \u00xx, everything else as is.
-void AppendQuoted(std::string_view s, std::string& out) {
-  out += '"';
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s, run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-    }
-  }
-  out.append(s, run, std::string_view::npos);
-  out += '"';
-}
-
-// `v` as dump(2) writes it, its first line already indented by `indent`;
-// false for what only nlohmann reproduces (a key repeated in an object).
-bool AppendDom(const simdjson::dom::element& v, size_t indent, std::string& out, std::vector<std::string_view>& keys) {
-  using simdjson::dom::element_type;
-  const size_t inner = indent + 2;
-  switch (v.type()) {
-    case element_type::ARRAY: {
-      simdjson::dom::array items = v.get_array().value_unsafe();
-      if (items.begin() == items.end()) return out += "[]", true;
-      out += "[\n";
-      bool first = true;
-      for (simdjson::dom::element item : items) {
-        if (!first) out += ",\n";
-        first = false;
-        out.append(inner, ' ');
-        if (!AppendDom(item, inner, out, keys)) return false;
-      }
-      out += '\n';
-      out.append(indent, ' ');
-      out += ']';
-      return true;
-    }
-    case element_type::OBJECT: {
-      simdjson::dom::object fields = v.get_object().value_unsafe();
-      if (fields.begin() == fields.end()) return out += "{}", true;
-      const size_t first_key = keys.size();
-      out += "{\n";
-      bool first = true;
-      for (auto [key, value] : fields) {
-        for (size_t i = first_key; i < keys.size(); ++i)
-          if (keys[i] == key) return false;  // nlohmann keeps the first place with the last value
-        keys.push_back(key);
-        if (!first) out += ",\n";
-        first = false;
-        out.append(inner, ' ');
-        AppendQuoted(key, out);
-        out += ": ";
-        if (!AppendDom(value, inner, out, keys)) return false;
-      }
-      keys.resize(first_key);
-      out += '\n';
-      out.append(indent, ' ');
-      out += '}';
-      return true;
-    }
-    case element_type::STRING:
-      AppendQuoted(v.get_string().value_unsafe(), out);
-      return true;
-    case element_type::INT64: {
-      std::array<char, 24> buf;
-      out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_int64().value_unsafe()).ptr);
-      return true;
-    }
-    case element_type::UINT64: {
-      std::array<char, 24> buf;
-      out.append(buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), v.get_uint64().value_unsafe()).ptr);
-      return true;
-    }
-    case element_type::DOUBLE: {
-      const double d = v.get_double().value_unsafe();
-      if (!std::isfinite(d)) return out += "null", true;
-      std::array<char, 64> buf;
-      out.append(buf.data(), nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), d));
-      return true;
-    }
-    case element_type::BOOL:
-      out += v.get_bool().value_unsafe() ? "true" : "false";
-      return true;
-    case element_type::NULL_VALUE:
-      out += "null";
-      return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -238,21 +160,6 @@ std::string RenderGpxText(std::string_view json_text, std::span<const StreamSamp
   for (size_t k = 0; k < kKeys.size(); ++k)
     if (seen[k] && last[k]) j[std::string(kKeys[k])] = std::string(*last[k]);
   return RenderGpx(j, samples);
-}
-
-std::string RenderJsonText(std::string_view text) {
-  thread_local simdjson::dom::parser parser = DepthLimitedParser<simdjson::dom::parser>();
-  thread_local std::vector<std::string_view> keys;
-  simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) == simdjson::SUCCESS) {
-    std::string out;
-    out.reserve(text.size() + text.size() / 2);
-    keys.clear();
-    if (AppendDom(root, 0, out, keys)) return out += '\n', out;
-  }
-  Json j = ParseJson(text);
-  if (j.is_discarded()) j = Json::object();  // never for a stored activity: it parsed when stored
-  return RenderJsonFile(j);
 }
 
 // --- CSV -------------------------------------------------------------------------
@@ -282,36 +189,28 @@ std::string ActivityCsvRow(const Json& activity) {
 std::string ActivityCsvRow(std::span<const ColumnValue> values) {
   assert(values.size() == ActivitiesCsvColumns().size());
   std::string line;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) line += ',';
-    line += CsvValue(values[i]);
-  }
-  line += kCrlf;
+  StringSink sink(line);
+  WriteActivityCsvRow([&](size_t i) -> const ColumnValue& { return values[i]; }, sink);
   return line;
 }
 
+int64_t ActivityCsvRowSize(std::span<const ColumnValue> row_columns) {
+  const std::vector<size_t>& indexes = CsvColumnIndexes();
+  CountSink sink;
+  WriteActivityCsvRow([&](size_t i) -> const ColumnValue& { return row_columns[indexes[i]]; }, sink);
+  return sink.count();
+}
+
 std::string CsvField(std::string_view text) {
-  std::string valid = ToValidUtf8(text);
-  const bool quote = valid.find_first_of(",\"\r\n") != std::string::npos ||
-                     (!valid.empty() &&
-                      (valid.front() == ' ' || valid.front() == '\t' || valid.back() == ' ' || valid.back() == '\t'));
-  if (!quote) return valid;
-  std::string out = "\"";
-  for (char ch : valid) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  out += '"';
+  std::string out;
+  StringSink sink(out);
+  WriteCsvField(text, sink);
   return out;
 }
 
 std::string FormatNumber(double value) {
-  if (!std::isfinite(value)) return "";
-  if (value == 0) value = 0;  // no "-0"
-  std::array<char, 32> buf;   // the shortest form is at most 24 characters
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
-  assert(ec == std::errc());
-  return std::string(buf.data(), end);
+  std::array<char, 32> buf;
+  return std::string(buf.data(), FormatNumberInto(value, buf.data()));
 }
 
 std::string StreamsCsvHeader() {

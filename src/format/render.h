@@ -11,9 +11,7 @@
 // with std::to_chars, as the shortest text that reads back as the same double;
 // whole numbers have no ".0" (12.0 is written "12").
 //
-// JSON (<name>.json, athlete.json): nlohmann's dump with an indent of 2, so
-// every field is on its own line for grep; non-ASCII is kept as UTF-8 rather
-// than \u-escaped, for the same reason; a trailing newline.
+// JSON (<name>.json, athlete.json): format/json_file.h.
 //
 // CSV (activities.csv, <name>.csv): RFC 4180. Lines end in CRLF, as RFC 4180
 // says: spreadsheets, Python's csv module, pandas, DuckDB and sqlite3's .import
@@ -66,18 +64,6 @@
 
 namespace stravafs {
 
-// --- JSON ----------------------------------------------------------------------
-
-// The text of a .json file (an activity or the athlete).
-std::string RenderJsonFile(const Json& j);
-
-// The same bytes as RenderJsonFile(Json::parse(text)), for a stored JSON
-// text, several times faster: simdjson parses and the DOM is written out the
-// way nlohmann's dump(2) writes (same key order, escapes and number forms).
-// Falls back to nlohmann for what the fast path does not reproduce (repeated
-// keys, integers beyond 64 bits, text simdjson refuses).
-std::string RenderJsonText(std::string_view text);
-
 // --- CSV -------------------------------------------------------------------------
 
 // The columns of activities.csv, in order.
@@ -93,6 +79,10 @@ std::string ActivityCsvRow(const Json& activity);
 // typed columns), one per ActivitiesCsvColumns() entry and in that order.
 // Gives the same bytes as the Json overload for the same activity.
 std::string ActivityCsvRow(std::span<const ColumnValue> values);
+
+// Its length, counted by the same writer, where `row_columns` is a whole row
+// in ActivityColumns() order (as ActivityRow::columns holds it).
+int64_t ActivityCsvRowSize(std::span<const ColumnValue> row_columns);
 
 // One field as RFC 4180 wants it: quoted when needed, quotes doubled,
 // invalid UTF-8 replaced.

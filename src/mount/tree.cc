@@ -7,6 +7,7 @@
 
 #include "base/gzip.h"
 #include "cache/activity_store.h"
+#include "format/json_file.h"
 #include "format/names.h"
 #include "format/render.h"
 #include "mount/stats.h"

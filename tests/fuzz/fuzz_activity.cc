@@ -3,11 +3,13 @@
 //
 // Input: a JSON text, a summary or a detailed activity (GET
 // /activities/{id}) or a listing page (an array of summaries). Checks:
-//   - the two JSON renderers agree: RenderJsonText (simdjson, the mount's
-//     path) gives the bytes of RenderJsonFile (nlohmann dump(2)), for the
-//     text as received and as the cache stores a detail (its dump());
-//     JsonFileSizeOfText and JsonFileSizeOfDom (the sizes kept at sync time)
-//     equal the rendered length;
+//   - the .json writer (format/json_file.h) writes the same file for the
+//     text as received, for the dump() the cache stores of a detail, and for
+//     nlohmann's reading of it (RenderJsonFile); the sizes it counts
+//     (JsonFileSizeOfText, JsonFileSizeOfDom: kept at sync time) equal the
+//     rendered length;
+//   - against nlohmann's dump(2), an independent writer: the same lines but
+//     for number tokens that read back as the same double, ours never longer;
 //   - the rendered JSON parses (nlohmann and simdjson) back to the same value;
 //   - an activity that passes ValidateActivity: RowFromJson's sizes equal
 //     the rendered .json and activities.csv row; the CSV row has as many
@@ -22,10 +24,13 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 
 #include "model/activity.h"
 #include "model/activity_page.h"
+#include "format/json_file.h"
 #include "format/names.h"
 #include "format/render.h"
 #include "format/sizes.h"
@@ -86,6 +91,41 @@ const std::vector<StreamSample>& SomeSamples() {
   return samples;
 }
 
+// `s` read as one whole double.
+std::optional<double> ReadDouble(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nullopt;
+  return d;
+}
+
+// Whether two files have the same lines but for number tokens that read as
+// the same double, the first's never longer.
+bool SameButNumbers(const std::string& ours, const std::string& theirs) {
+  size_t a = 0, b = 0;
+  while (a < ours.size() && b < theirs.size()) {
+    const size_t a_end = ours.find('\n', a), b_end = theirs.find('\n', b);
+    const std::string x = ours.substr(a, a_end - a), y = theirs.substr(b, b_end - b);
+    if (x != y) {
+      size_t start = 0;
+      while (start < x.size() && start < y.size() && x[start] == y[start]) ++start;
+      while (start > 0 && std::strchr("-0123456789.eE+", x[start - 1])) --start;
+      auto token = [&](const std::string& line) {
+        std::string t = line.substr(start);
+        if (!t.empty() && t.back() == ',') t.pop_back();
+        return t;
+      };
+      const auto p = ReadDouble(token(x)), q = ReadDouble(token(y));
+      if (!p || !q || std::memcmp(&*p, &*q, sizeof(double)) != 0 || token(x).size() > token(y).size()) return false;
+    }
+    if (a_end == std::string::npos || b_end == std::string::npos) return a_end == b_end;
+    a = a_end + 1;
+    b = b_end + 1;
+  }
+  return a >= ours.size() && b >= theirs.size();
+}
+
 void CheckRendering(std::string_view text, const Json& j) {
   const std::string slow = RenderJsonFile(j);
   const std::string fast = RenderJsonText(text);
@@ -100,6 +140,9 @@ void CheckRendering(std::string_view text, const Json& j) {
   // What the cache stores for a detail: nlohmann's dump of the parsed reply.
   const std::string stored = j.dump();
   FUZZ_CHECK(RenderJsonText(stored) == slow, fuzz::Show(stored));
+  // nlohmann's dump(2): the same but for shorter numbers.
+  const std::string theirs = j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  FUZZ_CHECK(SameButNumbers(slow, theirs), "ours:\n" + fuzz::Show(slow) + "\nnlohmann:\n" + fuzz::Show(theirs));
   // The file is JSON, and the same value.
   const Json back = Json::parse(slow, nullptr, false);
   FUZZ_CHECK(!back.is_discarded() && back == j, fuzz::Show(slow));
@@ -209,7 +252,7 @@ struct DepthCounter : nlohmann::json_sax<Json> {
   bool end_object() override { return close(); }
   bool start_array(std::size_t) override { return open(); }
   bool end_array() override { return close(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool parse_error(std::size_t, const std::string&, const Json::exception&) override { return false; }
 };
 
 void CheckDepthLimit(std::string_view text) {

@@ -420,13 +420,14 @@ class Vtab(TestCase):
     def test_newer_schema_says_to_upgrade(self):
         emu, sb = self.synced(5)
         conn = sb.db()
+        ours = conn.execute("PRAGMA user_version").fetchone()[0]  # what this stravafs wrote
         conn.execute("PRAGMA user_version = 99")
         conn.commit()
         conn.close()
         rc, out, err = shell(sb, "SELECT count(*) FROM strava_activities;")
         self.assertNotEqual(rc, 0)
-        self.assertIn("strava_activities: cache %s has schema version 99, this stravafs reads version 7: "
-                      "upgrade stravafs" % sb.cache_path, err)
+        self.assertIn("strava_activities: cache %s has schema version 99, this stravafs reads version %d: "
+                      "upgrade stravafs" % (sb.cache_path, ours), err)
 
     def test_directonly_refuses_views_and_triggers(self):
         # Even with PRAGMA trusted_schema=ON: a database someone hands over

@@ -14,6 +14,7 @@
 #include "base/iso_time.h"
 #include "base/json.h"
 #include "cache/db.h"
+#include "format/json_file.h"
 #include "format/render.h"
 #include "model/activity.h"
 #include "model/streams.h"

@@ -34,12 +34,12 @@ using testing::QueryText;
 using testing::Summary;
 using testing::TempDir;
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 7", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 8", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 7);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 7);
+  CHECK(kSchemaVersion == 8);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 8);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -89,7 +89,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 7);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 8);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");

@@ -19,6 +19,7 @@
 #include "cache/sync_state.h"
 #include "cache_fixtures.h"
 #include "fake_transport.h"
+#include "format/json_file.h"
 #include "format/render.h"
 #include "format/sizes.h"
 #include "model/activity_page.h"
@@ -42,7 +43,7 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 8;", nullptr, nullptr, nullptr) ==
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 9;", nullptr, nullptr, nullptr) ==
           SQLITE_OK);
   sqlite3_close(raw);
 
@@ -50,15 +51,15 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() ==
-        "cache " + path + " has schema version 8, newer than this stravafs understands (7): upgrade stravafs");
+        "cache " + path + " has schema version 9, newer than this stravafs understands (8): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
   CHECK(ro.status().message() ==
-        "cache " + path + " has schema version 8, this stravafs reads version 7: upgrade stravafs");
+        "cache " + path + " has schema version 9, this stravafs reads version 8: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 8);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 9);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -151,7 +152,42 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
 
   auto upgraded = OpenCache(path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 7);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
+  CheckSizes(*upgraded, 1);
+  CheckSizes(*upgraded, 2);
+  // A running mount is told: one change, for activity 1 only.
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == changes + 1);
+  CHECK(QueryInt(db, "SELECT activity_id FROM fs_changes ORDER BY seq DESC LIMIT 1") == 1);
+  CHECK(QueryInt(db, "SELECT rev FROM activity_sync WHERE id=2") == rev2);
+}
+
+TEST_CASE("[bug] Schema v8 measures again the .json whose numbers stravafs now writes shorter", "[cache][bug]") {
+  // nlohmann's Grisu2 wrote 0.00070936797 as 0.0007093679699999999; the
+  // .json writer of format/json_file.h writes the shortest form.
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  {
+    auto cache = OpenCache(path);
+    Json odd = Summary(1, "2024-05-12T11:30:00Z", "Odd grade");
+    odd["average_grade"] = 0.00070936797;
+    REQUIRE(ActivityStore(*cache).UpsertSummary(odd, 1).ok());
+    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
+    CheckSizes(*cache, 1);
+    // As schema v7 measured it: nlohmann's dump(2), 8 bytes longer.
+    CHECK(Json(0.00070936797).dump() == "0.0007093679699999999");
+    CHECK(FormatJsonDouble(0.00070936797) == "0.00070936797");
+    REQUIRE(
+        cache->Exec("UPDATE activity_sync SET json_size = json_size + 8 WHERE id = 1; PRAGMA user_version = 7").ok());
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  const int64_t changes = QueryInt(raw, "SELECT count(*) FROM fs_changes");
+  const int64_t rev2 = QueryInt(raw, "SELECT rev FROM activity_sync WHERE id=2");
+  sqlite3_close(raw);
+
+  auto upgraded = OpenCache(path);
+  sqlite3* db = upgraded->db();
+  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
   CheckSizes(*upgraded, 1);
   CheckSizes(*upgraded, 2);
   // A running mount is told: one change, for activity 1 only.
@@ -288,7 +324,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 7);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE rev != 0") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE source IS NOT NULL") == 0);
   for (int64_t id : ids) CheckSizes(*upgraded, id);

@@ -3,6 +3,7 @@
 // byte for the tricky cases (quotes, commas, line breaks, Unicode, NULLs,
 // whole vs fractional numbers) instead of being parsed back; GPX is compared
 // as a whole document.
+#include "format/json_file.h"
 #include "format/render.h"
 
 #include <catch2/catch.hpp>
@@ -376,7 +377,7 @@ TEST_CASE("RenderGpxText: the bytes of RenderGpx over the parsed text", "[fs_ren
   }
 }
 
-TEST_CASE("RenderJsonText: falls back to nlohmann where the fast path cannot follow", "[fs_render]") {
+TEST_CASE("RenderJsonText of a text and RenderJsonFile of nlohmann's reading of it agree", "[fs_render]") {
   for (std::string text : {R"({"a":1,"b":{"c":[1,2.5,-0.0,1e300]},"a":2})",  // a repeated key
                            R"({"big":123456789012345678901234567890})",      // beyond 64 bits
                            R"({"s":"tab\tquote\"nl\nctl\u0001","e":{},"l":[],"u":18446744073709551615})"}) {

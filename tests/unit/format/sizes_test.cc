@@ -1,9 +1,13 @@
-// fs_sizes must give exactly the length of what fs_render renders. The
-// simdjson walk (JsonFileSizeOfDom) is held to RenderJsonFile(Json::parse(text))
-// over every activity the emulator's generator makes (summaries and details,
-// as sent and re-indented), a corpus of hostile strings and numbers, and
-// random documents written as text: nesting, empty containers, repeated keys,
-// every escape, control characters, Unicode, and numbers of every form.
+// The sizes kept at sync time must be exactly the length of the files. A
+// .json file's size, counted by its writer over simdjson's DOM
+// (JsonFileSizeOfDom) or its text (JsonFileSizeOfText), is held to the file
+// written for nlohmann's reading of the text (RenderJsonFile) over every
+// activity the emulator's generator makes (summaries and details, as sent and
+// re-indented), a corpus of hostile strings and numbers, and random documents
+// written as text: nesting, empty containers, repeated keys, every escape,
+// control characters, Unicode, and numbers of every form. json_file_test
+// holds the bytes themselves to nlohmann's dump(2).
+#include "format/json_file.h"
 #include "format/sizes.h"
 
 #include <simdjson.h>

@@ -19,6 +19,7 @@
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 #include "cache/import_store.h"
+#include "format/json_file.h"
 #include "format/names.h"
 #include "format/render.h"
 #include "fake_transport.h"
