@@ -218,11 +218,6 @@ Status ActivityStore::PruneFsChanges(int64_t keep) {
   return cache_.Check(st->rc(), "pruning the change log");
 }
 
-Result<Upsert> ActivityStore::UpsertSummary(const Json& summary, int64_t run) {
-  if (auto s = ValidateActivity(summary); !s.ok()) return s;
-  return UpsertRow(RowFromJson(summary), run);
-}
-
 Result<Upsert> ActivityStore::UpsertRow(const ActivityRow& row, int64_t run) {
   const int64_t id = row.id;
   Stmt* known = cache_.Prepare("SELECT summary_hash, gpx_size IS NOT NULL FROM activity_sync WHERE id=?");

@@ -29,7 +29,7 @@
 
 namespace stravafs {
 
-// What UpsertSummary found.
+// What UpsertRow found.
 enum class Upsert { kNew, kChanged, kUnchanged };
 
 // Work the deep fetch still has to do for one activity.
@@ -48,11 +48,10 @@ class ActivityStore {
  public:
   explicit ActivityStore(Cache& cache) : cache_(cache) {}
 
-  // Stores a summary from a listing. Unchanged summaries are only marked as
-  // seen by `run`. A changed one keeps whatever detail is held (summary keys
-  // overlay the stored JSON) and is queued for a fresh detail fetch.
-  Result<Upsert> UpsertSummary(const Json& summary, int64_t run);
-  // The same for a row made by ParseActivityPage (already validated).
+  // Stores a summary from a listing, as a row (ParseActivityPage or
+  // RowFromJson; validated). Unchanged summaries are only marked as seen by
+  // `run`. A changed one keeps whatever detail is held (summary keys overlay
+  // the stored JSON) and is queued for a fresh detail fetch.
   Result<Upsert> UpsertRow(const ActivityRow& row, int64_t run);
   // Stores a detailed activity (and its laps) and marks its detail fetched.
   Status StoreDetail(const Json& detail);

@@ -1,6 +1,6 @@
 // analytics-bench-gen CACHE N SAMPLES: writes a cache of N activities with
 // SAMPLES stream samples each for analytics_bench.sh, through the real write
-// path (ActivityStore::UpsertSummary and ActivityStore::StoreStreams, so every summary table
+// path (ActivityStore::UpsertRow and ActivityStore::StoreStreams, so every summary table
 // is filled exactly as a sync fills it), without the emulator or HTTP, which
 // would take far longer for 20 million samples and measure nothing here.
 // Deterministic: the same arguments make the same cache.
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
                 {"start_date_local", stravafs::FormatIsoUtc(start + 3600)},
                 {"utc_offset", 3600.0},
                 {"timezone", "(GMT+01:00) Europe/Paris"}};
-      if (auto r = ActivityStore(cache).UpsertSummary(a, 1); !r.ok()) {
+      if (auto r = ActivityStore(cache).UpsertRow(stravafs::RowFromJson(a), 1); !r.ok()) {
         std::fprintf(stderr, "%s\n", r.status().message().c_str());
         return 1;
       }

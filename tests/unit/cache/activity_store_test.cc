@@ -25,6 +25,7 @@
 #include "format/sizes.h"
 #include "model/activity_page.h"
 #include "sql_helpers.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -56,7 +57,7 @@ TEST_CASE("UpsertSummary stores a new activity in typed columns", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(INT64_C(11234567890), "2024-05-12T05:30:00Z", "Café «Ride» 🚴");
-  auto r = ActivityStore(*cache).UpsertSummary(s, 3);
+  auto r = UpsertSummary(*cache, s, 3);
   REQUIRE(r.ok());
   CHECK(*r == Upsert::kNew);
   sqlite3* db = cache->db();
@@ -81,10 +82,10 @@ TEST_CASE("UpsertSummary: unchanged only marks the activity seen", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z");
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
   REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
-  auto r = ActivityStore(*cache).UpsertSummary(s, 4);
+  auto r = UpsertSummary(*cache, s, 4);
   REQUIRE(r.ok());
   CHECK(*r == Upsert::kUnchanged);
   SyncRow sync = SyncRowOf(*cache, 7);
@@ -93,7 +94,7 @@ TEST_CASE("UpsertSummary: unchanged only marks the activity seen", "[cache]") {
   CHECK(sync.streams_state == 1);
   CHECK(QueryInt(cache->db(), "SELECT detail_level FROM activities WHERE id=7") == 3);
   // An incremental listing (run 0) never lowers the run that last saw it.
-  CHECK(*ActivityStore(*cache).UpsertSummary(s, 0) == Upsert::kUnchanged);
+  CHECK(*UpsertSummary(*cache, s, 0) == Upsert::kUnchanged);
   CHECK(SyncRowOf(*cache, 7).listed_run == 4);
 }
 
@@ -101,14 +102,14 @@ TEST_CASE("UpsertSummary: an edit keeps detail-only fields and re-queues the det
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z");
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 2)).ok());
   REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
 
   SECTION("a new title: streams stay") {
     Json edited = s;
     edited["name"] = "Evening Run";
-    auto r = ActivityStore(*cache).UpsertSummary(edited, 2);
+    auto r = UpsertSummary(*cache, edited, 2);
     REQUIRE(r.ok());
     CHECK(*r == Upsert::kChanged);
     const std::string row = " FROM activities WHERE id=7";
@@ -132,12 +133,12 @@ TEST_CASE("UpsertSummary: an edit keeps detail-only fields and re-queues the det
     CHECK((*work)[0].detail);
     CHECK_FALSE((*work)[0].streams);
     // The same edit listed again is unchanged.
-    CHECK(*ActivityStore(*cache).UpsertSummary(edited, 3) == Upsert::kUnchanged);
+    CHECK(*UpsertSummary(*cache, edited, 3) == Upsert::kUnchanged);
   }
   SECTION("a crop (new distance): streams are fetched again") {
     Json cropped = s;
     cropped["distance"] = 4000.0;
-    REQUIRE(*ActivityStore(*cache).UpsertSummary(cropped, 2) == Upsert::kChanged);
+    REQUIRE(*UpsertSummary(*cache, cropped, 2) == Upsert::kChanged);
     SyncRow sync = SyncRowOf(*cache, 7);
     CHECK(sync.detail_state == 0);
     CHECK(sync.streams_state == 0);
@@ -150,7 +151,7 @@ TEST_CASE("UpsertSummary rejects a malformed summary and stores nothing", "[cach
   auto cache = OpenCache(tmp / "cache.db");
   Json bad = Summary(7, "2024-05-12T05:30:00Z");
   bad["start_date"] = "soon";
-  auto r = ActivityStore(*cache).UpsertSummary(bad, 1);
+  auto r = UpsertSummary(*cache, bad, 1);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().kind() == ErrorKind::kServer);
   CHECK(r.status().message() == "activity 7 has no valid start_date");
@@ -162,7 +163,7 @@ TEST_CASE("StoreDetail stores the detail verbatim with its laps", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T11:30:00Z");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(s, 1).ok());
+  REQUIRE(UpsertSummary(*cache, s, 1).ok());
   Json d = Detail(s, 3);
   REQUIRE(ActivityStore(*cache).StoreDetail(d).ok());
   sqlite3* db = cache->db();
@@ -204,7 +205,7 @@ TEST_CASE("StoreDetail: lap numbers beyond int64 are NULL, not wrapped or cast",
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   const Json summary = Summary(7, "2024-05-12T11:30:00Z");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(summary, 1).ok());
+  REQUIRE(UpsertSummary(*cache, summary, 1).ok());
   Json detail = Detail(summary, 2);
   detail["laps"][0]["elapsed_time"] = 1e300;
   detail["laps"][0]["id"] = 18446744073709551615ull;
@@ -224,7 +225,7 @@ TEST_CASE("StoreDetail: lap numbers beyond int64 are NULL, not wrapped or cast",
 TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   Json streams = Json::parse(R"({
     "time": {"data": [0, 1, 2, 3], "series_type": "distance", "original_size": 4, "resolution": "high"},
     "latlng": {"data": [[48.1, 2.1], null, [48.3, 2.3], [48.4, 2.4]]},
@@ -272,7 +273,7 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
 TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped", "[cache][bug]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   // time: an INTEGER column, where an integer stays exact and a double that
   // is no int64 stays a double.
   REQUIRE(ActivityStore(*cache)
@@ -294,7 +295,7 @@ TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped"
 TEST_CASE("MarkNoStreams takes the activity off the streams queue", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   REQUIRE(ActivityStore(*cache).MarkNoStreams(7).ok());
   CHECK(SyncRowOf(*cache, 7).streams_state == 2);
   auto work = ActivityStore(*cache).PendingDeepWork(false, true, 10);
@@ -309,7 +310,7 @@ TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "
   auto cache = OpenCache(tmp / "cache.db");
   Json s7 = Summary(7, "2024-05-12T11:30:00Z"), s8 = Summary(8, "2024-05-13T11:30:00Z");
   for (const Json* s : {&s7, &s8}) {
-    REQUIRE(ActivityStore(*cache).UpsertSummary(*s, 1).ok());
+    REQUIRE(UpsertSummary(*cache, *s, 1).ok());
     REQUIRE(ActivityStore(*cache).StoreDetail(Detail(*s, 2)).ok());
     REQUIRE(ActivityStore(*cache)
                 .StoreStreams((*s)["id"].get<int64_t>(), Json::parse(R"({"time": {"data": [0, 1, 2]}})"))
@@ -332,10 +333,10 @@ TEST_CASE("PendingDeepWork lists newest first, within the limit", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   // Inserted out of order.
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(2, "2024-05-02T08:00:00Z"), 1).ok());
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(4, "2024-05-04T08:00:00Z"), 1).ok());
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(3, "2024-05-03T08:00:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(2, "2024-05-02T08:00:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(4, "2024-05-04T08:00:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(3, "2024-05-03T08:00:00Z"), 1).ok());
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(Summary(3, "2024-05-03T08:00:00Z"), 0)).ok());
   REQUIRE(ActivityStore(*cache).MarkNoStreams(2).ok());
 
@@ -380,10 +381,10 @@ TEST_CASE("IdsNotListedBy, IdsStartingBetween and NewestStartEpoch", "[cache]") 
   CHECK_FALSE(newest->has_value());
 
   for (int id = 1; id <= 4; ++id)
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(id, "2024-05-0" + std::to_string(id) + "T08:00:00Z"), 1).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(id, "2024-05-0" + std::to_string(id) + "T08:00:00Z"), 1).ok());
   // Run 2 lists 1 and 3 (3 edited meanwhile).
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 2) == Upsert::kUnchanged);
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(3, "2024-05-03T08:00:00Z", "Renamed"), 2) == Upsert::kChanged);
+  REQUIRE(*UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 2) == Upsert::kUnchanged);
+  REQUIRE(*UpsertSummary(*cache, Summary(3, "2024-05-03T08:00:00Z", "Renamed"), 2) == Upsert::kChanged);
 
   auto gone = ActivityStore(*cache).IdsNotListedBy(2, *ParseIsoUtc("2024-06-01T00:00:00Z"));
   REQUIRE(gone.ok());
@@ -413,7 +414,7 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
   Json s = Summary(7, "2024-05-12T05:30:00Z", "Café \"Tempo\", <5k> & more\nline 🏃");
   s["elapsed_time"] = 1620.0;  // a float where an integer is usual: "1620.0" in the .json
   s["max_speed"] = -0.0;
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
   CheckSizes(*cache, 7);
 
   // From the listing's parser, measured as the sync does.
@@ -440,7 +441,7 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
     const int64_t before = QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7");
     Json edited = s;
     edited["name"] = "A much, much longer title than before";
-    REQUIRE(*ActivityStore(*cache).UpsertSummary(edited, 2) == Upsert::kChanged);
+    REQUIRE(*UpsertSummary(*cache, edited, 2) == Upsert::kChanged);
     CheckSizes(*cache, 7);
     CHECK(QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7") != before);
     // A fresh detail with streams held: measured again.
@@ -453,7 +454,7 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
   SECTION("a crop re-queues the streams; the samples held keep their files") {
     Json cropped = s;
     cropped["distance"] = 4000.0;
-    REQUIRE(*ActivityStore(*cache).UpsertSummary(cropped, 2) == Upsert::kChanged);
+    REQUIRE(*UpsertSummary(*cache, cropped, 2) == Upsert::kChanged);
     CHECK(SyncRowOf(*cache, 7).streams_state == 0);
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "integer");
@@ -507,7 +508,7 @@ TEST_CASE("Sizes are exact for every activity the emulator makes, summary to str
     if (i % 5 == 0) {  // renamed on Strava
       Json edited = emu::summary_json(a, ctx);
       edited["name"] = "Renamed, \"again\" <" + std::to_string(i) + ">";
-      REQUIRE(*ActivityStore(*cache).UpsertSummary(edited, 2) == Upsert::kChanged);
+      REQUIRE(*UpsertSummary(*cache, edited, 2) == Upsert::kChanged);
     }
   }
   for (const emu::Activity& a : gen.activities) CheckSizes(*cache, a.id);
@@ -517,7 +518,7 @@ TEST_CASE("Sizes are exact for every activity the emulator makes, summary to str
 TEST_CASE("LoadSamples gives the samples held, in seq order", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   CHECK(ActivityStore(*cache).LoadSamples(7)->empty());
   REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
   auto samples = ActivityStore(*cache).LoadSamples(7);
@@ -541,7 +542,7 @@ TEST_CASE("StoreStreams of an activity not held stores nothing", "[cache][sizes]
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM streams") == 0);
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 0);
   // So an activity of that id, listed later, holds no streams.
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(99, "2024-05-12T11:30:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(99, "2024-05-12T11:30:00Z"), 1).ok());
   CheckSizes(*cache, 99);
 }
 
@@ -569,15 +570,15 @@ TEST_CASE("activity_sync.rev is the seq of the activity's last logged write", "[
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z", "Morning Run");
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(8, "2024-05-13T05:30:00Z"), 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, Summary(8, "2024-05-13T05:30:00Z"), 1) == Upsert::kNew);
   CHECK(Rev(*cache, 7) == 1);
   CHECK(Rev(*cache, 8) == 2);
   // Unchanged: same version. Every change after: a larger one.
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 2) == Upsert::kUnchanged);
+  REQUIRE(*UpsertSummary(*cache, s, 2) == Upsert::kUnchanged);
   CHECK(Rev(*cache, 7) == 1);
   s["kudos_count"] = 3;  // the same size, other bytes
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 3) == Upsert::kChanged);
+  REQUIRE(*UpsertSummary(*cache, s, 3) == Upsert::kChanged);
   CHECK(Rev(*cache, 7) == LastSeq(*cache));
   CHECK(Rev(*cache, 7) == 3);
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
@@ -599,7 +600,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   Json s = Summary(7, "2024-05-12T05:30:00Z", "Morning Run");
   const std::string base = "2024-05-12_0730_Morning-Run_7";
 
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
   auto log = ChangesAfter(*cache, 0);
   REQUIRE(log.size() == 1);
   CHECK(log[0].id == 7);
@@ -608,12 +609,12 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   CHECK(log[0].base == "NULL");
 
   int64_t seq = LastSeq(*cache);
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(s, 2) == Upsert::kUnchanged);
+  REQUIRE(*UpsertSummary(*cache, s, 2) == Upsert::kUnchanged);
   CHECK(ChangesAfter(*cache, seq).empty());
 
   Json renamed = s;
   renamed["name"] = "Evening Run";
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(renamed, 3) == Upsert::kChanged);
+  REQUIRE(*UpsertSummary(*cache, renamed, 3) == Upsert::kChanged);
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 1);
   CHECK(log[0].id == 7);
@@ -626,7 +627,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   Json moved = renamed;
   moved["start_date"] = "2024-06-02T05:30:00Z";
   moved["start_date_local"] = "2024-06-02T07:30:00Z";
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(moved, 4) == Upsert::kChanged);
+  REQUIRE(*UpsertSummary(*cache, moved, 4) == Upsert::kChanged);
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 1);
   CHECK(log[0].base == "2024-05-12_0730_Evening-Run_7");
@@ -664,7 +665,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   CHECK(ChangesAfter(*cache, seq).empty());
 
   // A title that leaves nothing takes the sport's name, as the mount does.
-  REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(9, "2024-05-12T05:30:00Z", "///"), 1) == Upsert::kNew);
+  REQUIRE(*UpsertSummary(*cache, Summary(9, "2024-05-12T05:30:00Z", "///"), 1) == Upsert::kNew);
   REQUIRE(ActivityStore(*cache).DeleteActivity(9).ok());
   CHECK(ChangesAfter(*cache, LastSeq(*cache) - 1)[0].base == "2024-05-12_0730_Run_9");
 
@@ -672,7 +673,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   seq = LastSeq(*cache);
   {
     Transaction tx(*cache);
-    REQUIRE(*ActivityStore(*cache).UpsertSummary(Summary(10, "2024-05-12T05:30:00Z"), 1) == Upsert::kNew);
+    REQUIRE(*UpsertSummary(*cache, Summary(10, "2024-05-12T05:30:00Z"), 1) == Upsert::kNew);
   }
   CHECK(ChangesAfter(*cache, seq).empty());
 }
@@ -681,8 +682,7 @@ TEST_CASE("PruneFsChanges keeps the newest rows, and seq keeps growing", "[cache
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   REQUIRE(ActivityStore(*cache).PruneFsChanges(10).ok());  // empty: nothing to do
-  for (int id = 1; id <= 20; ++id)
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(id, "2024-05-12T05:30:00Z"), 1).ok());
+  for (int id = 1; id <= 20; ++id) REQUIRE(UpsertSummary(*cache, Summary(id, "2024-05-12T05:30:00Z"), 1).ok());
   const int64_t last = LastSeq(*cache);
   REQUIRE(ActivityStore(*cache).PruneFsChanges(100).ok());
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 20);

@@ -22,6 +22,7 @@
 #include "format/sizes.h"
 #include "model/activity_page.h"
 #include "sql_helpers.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -42,7 +43,7 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
   a["gear_id"] = "b1";
   b["gear_id"] = "g2";
   c["gear_id"] = "b1";
-  for (const Json* s : {&a, &b, &c}) REQUIRE(ActivityStore(*cache).UpsertSummary(*s, 1).ok());
+  for (const Json* s : {&a, &b, &c}) REQUIRE(UpsertSummary(*cache, *s, 1).ok());
   CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"b1", "g2"});
   REQUIRE(
       AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}).ok());

@@ -23,6 +23,7 @@
 #include "format/sizes.h"
 #include "model/activity_page.h"
 #include "sql_helpers.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -85,7 +86,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   const std::string path = tmp / "cache.db";
   {
     auto cache = OpenCache(path);
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
@@ -156,14 +157,14 @@ TEST_CASE("Transaction rolls back unless committed", "[cache]") {
   {
     Transaction tx(*cache);
     REQUIRE(tx.status().ok());
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
     REQUIRE(SetState(*cache, "job", "x").ok());
   }
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activities") == 0);
   CHECK_FALSE(GetState(*cache, "job")->has_value());
   {
     Transaction tx(*cache);
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
     REQUIRE(tx.Commit().ok());
   }
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activities") == 1);

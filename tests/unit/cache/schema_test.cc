@@ -24,6 +24,7 @@
 #include "format/sizes.h"
 #include "model/activity_page.h"
 #include "sql_helpers.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -107,7 +108,7 @@ TEST_CASE("A cache carries stravafs's application_id; one from before it is stam
   {
     auto cache = OpenCache(path);
     CHECK(QueryInt(cache->db(), "PRAGMA application_id") == kApplicationId);
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-12T11:30:00Z"), 0).ok());
     REQUIRE(cache->Exec("PRAGMA application_id = 0").ok());
   }
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);  // readers read it as before
@@ -122,7 +123,7 @@ TEST_CASE("A cache carries stravafs's application_id; one from before it is stam
 TEST_CASE("activities_units view converts units", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
+  REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
   CHECK(QueryReal(cache->db(), "SELECT distance_km FROM activities_units WHERE id=1") == Approx(5.0005));
   CHECK(QueryReal(cache->db(), "SELECT moving_time_min FROM activities_units WHERE id=1") == 25.0);
 }
@@ -134,8 +135,8 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
   const std::string path = tmp / "cache.db";
   {
     auto cache = OpenCache(path);
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(1, "2024-05-12T11:30:00Z", "Line one\r\nLine two"), 1).ok());
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-12T11:30:00Z", "Line one\r\nLine two"), 1).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
     for (int64_t id : {1, 2}) REQUIRE(ActivityStore(*cache).StoreStreams(id, Json::parse(kGpsStreams)).ok());
     CheckSizes(*cache, 1);
     // As schema v6 measured it: the CR raw, in two <name>s.
@@ -170,8 +171,8 @@ TEST_CASE("[bug] Schema v8 measures again the .json whose numbers stravafs now w
     auto cache = OpenCache(path);
     Json odd = Summary(1, "2024-05-12T11:30:00Z", "Odd grade");
     odd["average_grade"] = 0.00070936797;
-    REQUIRE(ActivityStore(*cache).UpsertSummary(odd, 1).ok());
-    REQUIRE(ActivityStore(*cache).UpsertSummary(Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
+    REQUIRE(UpsertSummary(*cache, odd, 1).ok());
+    REQUIRE(UpsertSummary(*cache, Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
     CheckSizes(*cache, 1);
     // As schema v7 measured it: nlohmann's dump(2), 8 bytes longer.
     CHECK(Json(0.00070936797).dump() == "0.0007093679699999999");
@@ -282,7 +283,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
   for (int i = 0; i < 6; ++i) {
     Json s =
         Summary(100 + i, "2024-0" + std::to_string(1 + i) + "-12T05:30:00Z", "Run \"" + std::to_string(i) + "\", ü");
-    REQUIRE(ActivityStore(*source).UpsertSummary(s, 1).ok());
+    REQUIRE(UpsertSummary(*source, s, 1).ok());
     if (i % 2 == 0) REQUIRE(ActivityStore(*source).StoreDetail(Detail(s, 2)).ok());
     if (i % 3 == 0) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(kGpsStreams)).ok());
     if (i == 1)
@@ -346,8 +347,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
     CHECK(TableRows(db, sql) == TableRows(source->db(), sql));
   }
   // And it works as a v2 cache from then on.
-  REQUIRE(*ActivityStore(*upgraded).UpsertSummary(Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) ==
-          Upsert::kChanged);
+  REQUIRE(*UpsertSummary(*upgraded, Summary(100, "2024-01-12T05:30:00Z", "Renamed"), 2) == Upsert::kChanged);
   CheckSizes(*upgraded, 100);
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == 1);
   upgraded.reset();

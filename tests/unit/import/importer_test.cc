@@ -13,6 +13,7 @@
 #include "fake_transport.h"
 #include "fit_writer.h"
 #include "sql_helpers.h"
+#include "upsert_summary.h"
 
 namespace stravafs::import {
 namespace {
@@ -110,7 +111,7 @@ TEST_CASE("a device file attaches to an activity synced from the API and changes
               {"distance", 181.0},
               {"moving_time", 59},
               {"elapsed_time", 59}};
-  REQUIRE(ActivityStore(*w.cache).UpsertSummary(api, 1).ok());
+  REQUIRE(UpsertSummary(*w.cache, api, 1).ok());
   const std::string json_before = w.Text("SELECT json FROM activities");
   REQUIRE(std::filesystem::create_directories(w.Path("watch")));
   Write(w.Path("watch/watch.fit"), Fit(1715500800, 7200));
@@ -180,7 +181,7 @@ TEST_CASE("an export: rows keep their ids, files give streams, a listing never d
                  {"distance", 180.5},
                  {"moving_time", 59},
                  {"elapsed_time", 59}};
-  REQUIRE(ActivityStore(*w.cache).UpsertSummary(listed, 100).ok());
+  REQUIRE(UpsertSummary(*w.cache, listed, 100).ok());
   CHECK(w.Int("SELECT count(*) FROM activities") == 3);
   CHECK(w.Text("SELECT name FROM activities WHERE id=11000000001") == "Renamed on Strava");
   CHECK(w.Int("SELECT count(*) FROM streams WHERE activity_id=11000000001") == 60);

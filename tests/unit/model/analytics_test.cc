@@ -25,6 +25,7 @@
 #include "cache/athlete_store.h"
 #include "fake_transport.h"
 #include "sql_helpers.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -137,7 +138,7 @@ std::unique_ptr<Cache> Athlete(const std::string& path) {
                         Activity(4, "2025-01-05T08:00:00", "Swim", 1500, 1800, 0, 0, 0),
                         Activity(5, "2025-01-02T19:00:00", "Yoga", 0, 3600, 0, 1, 0),
                         Activity(6, "2025-01-03T12:00:00", "Run", 400, 200, 0, 1, 1)})
-    REQUIRE(ActivityStore(*cache).UpsertSummary(a, 1).ok());
+    REQUIRE(UpsertSummary(*cache, a, 1).ok());
   REQUIRE(ActivityStore(*cache).StoreStreams(1, Run1Streams()).ok());
   REQUIRE(ActivityStore(*cache).StoreStreams(2, Ride2Streams()).ok());
   REQUIRE(ActivityStore(*cache).StoreStreams(3, Run3Streams()).ok());
@@ -547,7 +548,7 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   CreateV3View(db, "training_90d");
   CheckAsV3(db);
   // A tie: the same 400 m in 80 s a year later; the earlier one keeps the record.
-  REQUIRE(ActivityStore(*cache).UpsertSummary(Activity(7, "2025-01-04T07:00:00", "Run", 400, 80, 0, 0, 0), 2).ok());
+  REQUIRE(UpsertSummary(*cache, Activity(7, "2025-01-04T07:00:00", "Run", 400, 80, 0, 0, 0), 2).ok());
   {
     Column time, distance;
     for (int t = 0; t <= 80; t += 10) time.push_back(t), distance.push_back(5.0 * t);
@@ -555,12 +556,9 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   }
   CheckAsV3(db);
   SECTION("an edit moves an activity to another day and sport") {
-    REQUIRE(ActivityStore(*cache)
-                .UpsertSummary(Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2)
-                .ok());
+    REQUIRE(UpsertSummary(*cache, Activity(1, "2025-01-04T10:00:00", "TrailRun", 10000, 3100, 50, 3, 1), 2).ok());
     CheckAsV3(db);
-    REQUIRE(
-        ActivityStore(*cache).UpsertSummary(Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
+    REQUIRE(UpsertSummary(*cache, Activity(3, "2024-12-29T09:00:00", "Ride", 5000, 1500, 20, 2, 2), 2).ok());
     CheckAsV3(db);
   }
   SECTION("new streams replace an activity's figures") {

@@ -29,6 +29,7 @@
 #include "fake_clock.h"
 #include "fake_transport.h"
 #include "format/names.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -93,7 +94,7 @@ struct Fixture {
     writer = std::move(*c);
     REQUIRE(AthleteStore(*writer).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"resource_state", 3}}).ok());
   }
-  void Put(const Json& a) { REQUIRE(ActivityStore(*writer).UpsertSummary(a, 1).ok()); }
+  void Put(const Json& a) { REQUIRE(UpsertSummary(*writer, a, 1).ok()); }
   Filesystem& Fs() {
     if (!fs) {
       auto f =
@@ -640,7 +641,7 @@ TEST_CASE("a cache replaced under its name is shown once the old one's -wal and 
     auto c = Cache::Open(other, Cache::Mode::kReadWrite);
     REQUIRE(c.ok());
     REQUIRE(AthleteStore(**c).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"resource_state", 3}}).ok());
-    REQUIRE(ActivityStore(**c).UpsertSummary(Activity(11000000009, "2025-03-01T06:30:00Z", "New"), 1).ok());
+    REQUIRE(UpsertSummary(**c, Activity(11000000009, "2025-03-01T06:30:00Z", "New"), 1).ok());
   }
   f.writer.reset();  // the Filesystem's connections still hold the old -wal and -shm
   REQUIRE(std::rename(other.c_str(), f.path.c_str()) == 0);

@@ -23,6 +23,7 @@
 #include "format/names.h"
 #include "format/render.h"
 #include "fake_transport.h"
+#include "upsert_summary.h"
 
 namespace stravafs {
 namespace {
@@ -78,7 +79,7 @@ struct Fixture {
                 .StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"lastname", "Bä\"r"}, {"resource_state", 3}})
                 .ok());
   }
-  void Put(const Json& a) { REQUIRE(ActivityStore(*writer).UpsertSummary(a, 1).ok()); }
+  void Put(const Json& a) { REQUIRE(UpsertSummary(*writer, a, 1).ok()); }
   FsTree& Tree() {
     if (!tree) {
       auto t = FsTree::Open(path, memo);
