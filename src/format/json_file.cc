@@ -183,12 +183,13 @@ void WriteValue(const element& v, size_t indent, Sink& out) {
         for (auto [key, value] : fields) WriteLine(std::exchange(first, false), inner, &key, value, out);
       } else {  // each key once, where it first appears, with its last value
         std::vector<std::pair<std::string_view, element>> members;
-        for (auto [key, value] : fields) {
+        for (auto field : fields) {
+          const std::string_view key = field.key;  // not a structured binding: a lambda captures it
           auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == key; });
           if (it == members.end())
-            members.emplace_back(key, value);
+            members.emplace_back(key, field.value);
           else
-            it->second = value;
+            it->second = field.value;
         }
         for (const auto& [key, value] : members) WriteLine(std::exchange(first, false), inner, &key, value, out);
       }
