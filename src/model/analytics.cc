@@ -59,7 +59,9 @@ std::optional<double> BestTime(std::span<const double> t, std::span<const double
   for (size_t e = 1; e < n; ++e) {  // windows ending at sample e
     const double target = d[e] - meters;
     if (target < d[0]) continue;
-    while (k + 1 < n && d[k + 1] <= target) ++k;  // the last sample at or before target
+    // The last sample at or before target, and before e: target < d[e] but
+    // for rounding (d[e] - meters == d[e] when d[e] is huge).
+    while (k + 1 < e && d[k + 1] <= target) ++k;
     const double start = t[k] + (target - d[k]) / (d[k + 1] - d[k]) * (t[k + 1] - t[k]);
     best = std::min(best, t[e] - start);
   }

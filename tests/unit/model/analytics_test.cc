@@ -200,6 +200,16 @@ TEST_CASE("BestTime interpolates distance between samples", "[analytics]") {
   CHECK_FALSE(BestTime(t, d, 301).has_value());
 }
 
+TEST_CASE("[bug] BestTime stays inside the track when distances are too large to subtract from", "[analytics][bug]") {
+  // fuzz_streams: d[e] - 400 == d[e] at 1e300, so the search for the
+  // window's start ran past the last sample (a heap read out of bounds).
+  const std::vector<double> t = {0, 10, 20}, d = {0, 1e300, 1e300};
+  const auto best = BestTime(t, d, 400);
+  REQUIRE(best.has_value());
+  CHECK(*best >= 0);
+  CHECK(*best <= 10);
+}
+
 // Brute force on a one-second grid, for integer times: the best window of
 // whole seconds is the best of all windows, every breakpoint being whole.
 TEST_CASE("AnalyzeStreams' power efforts equal a brute force on random streams", "[analytics]") {
