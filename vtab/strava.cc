@@ -32,6 +32,7 @@ SQLITE_EXTENSION_INIT1
 #include <iterator>
 #include <string>
 
+#include "model/analytics.h"
 #include "strava_vtab.h"
 
 namespace {
@@ -62,7 +63,7 @@ extern "C" __attribute__((visibility("default"))) int sqlite3_strava_init(sqlite
     };
     auto* context = new Context{};
     // Each registration releases once, even when it fails.
-    context->registrations = static_cast<int>(std::size(modules) + stravafs::vtab::kViewCount);
+    context->registrations = static_cast<int>(std::size(modules) + stravafs::kAnalyticsViews.size());
     int result = SQLITE_OK;
     auto check = [&](int rc, const std::string& name) {
       if (rc != SQLITE_OK && result == SQLITE_OK) {
@@ -72,9 +73,9 @@ extern "C" __attribute__((visibility("default"))) int sqlite3_strava_init(sqlite
     };
     for (const auto& [name, module] : modules)
       check(sqlite3_create_module_v2(db, name, module, context, ReleaseContext), name);
-    for (size_t i = 0; i < stravafs::vtab::kViewCount; ++i) {
-      const std::string name = std::string("strava_") + stravafs::vtab::kViews[i];
-      auto* aux = new stravafs::vtab::ViewModule{context, stravafs::vtab::kViews[i]};
+    for (const stravafs::AnalyticsView& view : stravafs::kAnalyticsViews) {
+      const std::string name = std::string("strava_") + view.name;
+      auto* aux = new stravafs::vtab::ViewModule{context, view.name};
       check(sqlite3_create_module_v2(db, name.c_str(), &stravafs::vtab::kViewModule, aux, ReleaseView), name);
     }
     return result;

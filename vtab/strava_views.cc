@@ -7,7 +7,7 @@
 **     SELECT * FROM strava_monthly_totals WHERE year = 2025;
 **     SELECT period, effort, value FROM strava_personal_records WHERE sport_group = 'run';
 **
-** One eponymous table per view of kViews: strava_activity_facts,
+** One eponymous table per view of kAnalyticsViews (model/analytics.h): strava_activity_facts,
 ** strava_weekly_totals, strava_monthly_totals, strava_yearly_totals,
 ** strava_training_90d, strava_zone_time, strava_hr_zones, strava_power_zones,
 ** strava_best_efforts and strava_personal_records. Each has its view's
@@ -28,10 +28,6 @@
 #include "strava_vtab.h"
 
 namespace stravafs::vtab {
-
-const char* const kViews[] = {"activity_facts", "weekly_totals", "monthly_totals", "yearly_totals", "training_90d",
-                              "zone_time",      "hr_zones",      "power_zones",    "best_efforts",  "personal_records"};
-const size_t kViewCount = std::size(kViews);
 
 namespace {
 

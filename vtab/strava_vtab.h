@@ -135,14 +135,12 @@ extern const sqlite3_module kActivitiesModule;
 extern const sqlite3_module kStreamsModule;
 extern const sqlite3_module kSyncStatusModule;
 
-// strava_<view> for each analytics view (strava_views.cc): one module,
-// registered once per view with this as its client data.
+// strava_<view> for each analytics view (strava_views.cc, kAnalyticsViews):
+// one module, registered once per view with this as its client data.
 struct ViewModule {
   Context* context;
   const char* view;
 };
 extern const sqlite3_module kViewModule;
-extern const char* const kViews[];
-extern const size_t kViewCount;
 
 }  // namespace stravafs::vtab

@@ -39,6 +39,26 @@ namespace stravafs {
 
 inline constexpr double kMaxHoldSeconds = 10;
 
+// The analytics views, as the mount's stats/ folder and the extension's
+// strava_<view> tables show them, with the order stats/<view>.csv reads
+// their rows in. One list: a view added here shows on every face.
+struct AnalyticsView {
+  const char* name;
+  const char* order_by;
+};
+inline constexpr std::array<AnalyticsView, 10> kAnalyticsViews = {{
+    {"activity_facts", "start_date_local, id"},
+    {"weekly_totals", "week_start, sport_group"},
+    {"monthly_totals", "year, month, sport_group"},
+    {"yearly_totals", "year, sport_group"},
+    {"training_90d", "date"},
+    {"zone_time", "activity_id"},
+    {"hr_zones", "zone"},
+    {"power_zones", "zone"},
+    {"best_efforts", "start_date, activity_id"},
+    {"personal_records", "period = 'all' DESC, period, sport_group, effort"},
+}};
+
 // Durations of the power efforts, and the distances of the time efforts; the
 // column names of activity_efforts in the same order.
 inline constexpr std::array<double, 5> kPowerDurations = {15, 60, 300, 600, 1200};

@@ -4,29 +4,29 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "format/render.h"
+#include "model/analytics.h"
 
 namespace stravafs {
 
 namespace {
 
-constexpr StatsFile kFiles[] = {
-    {"activity_facts.csv", "SELECT * FROM activity_facts ORDER BY start_date_local, id"},
-    {"weekly_totals.csv", "SELECT * FROM weekly_totals ORDER BY week_start, sport_group"},
-    {"monthly_totals.csv", "SELECT * FROM monthly_totals ORDER BY year, month, sport_group"},
-    {"yearly_totals.csv", "SELECT * FROM yearly_totals ORDER BY year, sport_group"},
-    {"training_90d.csv", "SELECT * FROM training_90d ORDER BY date"},
-    {"zone_time.csv", "SELECT * FROM zone_time ORDER BY activity_id"},
-    {"hr_zones.csv", "SELECT * FROM hr_zones ORDER BY zone"},
-    {"power_zones.csv", "SELECT * FROM power_zones ORDER BY zone"},
-    {"best_efforts.csv", "SELECT * FROM best_efforts ORDER BY start_date, activity_id"},
-    {"personal_records.csv",
-     "SELECT * FROM personal_records ORDER BY period = 'all' DESC, period, sport_group, effort"},
-    {"weekly_distance.svg", nullptr},
-    {"calendar.svg", nullptr},
-};
-constexpr size_t kWeeklySvg = 10, kCalendarSvg = 11;
+// One CSV per analytics view, then the two charts.
+const std::vector<StatsFile>& Files() {
+  static const std::vector<StatsFile> files = [] {
+    std::vector<StatsFile> out;
+    for (const AnalyticsView& v : kAnalyticsViews)
+      out.push_back({std::string(v.name) + ".csv", std::string("SELECT * FROM ") + v.name + " ORDER BY " + v.order_by});
+    out.push_back({"weekly_distance.svg", ""});
+    out.push_back({"calendar.svg", ""});
+    return out;
+  }();
+  return files;
+}
+constexpr size_t kWeeklySvg = kAnalyticsViews.size(), kCalendarSvg = kAnalyticsViews.size() + 1;
 
 constexpr const char* kColors[] = {"#e4572e", "#2e86ab", "#17bebb", "#a5a58d"};  // per kSportGroups
 
@@ -183,15 +183,15 @@ std::string Head(int w, int h) {
 
 }  // namespace
 
-std::span<const StatsFile> StatsFiles() { return kFiles; }
+std::span<const StatsFile> StatsFiles() { return Files(); }
 
 std::optional<size_t> StatsFileIndex(std::string_view name) {
-  for (size_t i = 0; i < std::size(kFiles); ++i)
-    if (name == kFiles[i].name) return i;
+  for (size_t i = 0; i < Files().size(); ++i)
+    if (name == Files()[i].name) return i;
   return std::nullopt;
 }
 
-bool StatsCsvReader::Csv(size_t index) { return index < std::size(kFiles) && kFiles[index].query != nullptr; }
+bool StatsCsvReader::Csv(size_t index) { return index < Files().size() && !Files()[index].query.empty(); }
 
 void StatsCsvReader::Restart() {
   if (st_ != nullptr) st_->Reset();
@@ -203,7 +203,7 @@ Result<bool> StatsCsvReader::Next(std::string& out) {
   if (done_) return false;
   if (!Csv(index_)) return Status::Error(ErrorKind::kCache, "no such stats file");
   if (st_ == nullptr) {  // the header: the view's column names
-    st_ = cache_.Prepare(kFiles[index_].query);
+    st_ = cache_.Prepare(Files()[index_].query);
     if (!st_->prepared()) return cache_.Check(st_->rc(), "reading the analytics views");
     for (int c = 0; c < st_->Columns(); ++c) {
       if (c) out += ',';

@@ -23,8 +23,8 @@
 namespace stravafs {
 
 struct StatsFile {
-  const char* name;   // in stats/
-  const char* query;  // the CSV's rows, in order; nullptr for a chart
+  std::string name;   // in stats/
+  std::string query;  // the CSV's rows, in order; empty for a chart
 };
 
 // In listing order; a file's index is its place here.

@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "fake_transport.h"
+#include "model/analytics.h"
+#include "sql_helpers.h"
+
 using namespace stravafs;
 
 namespace {
@@ -28,6 +32,22 @@ TEST_CASE("stats files: the views in a fixed order, then the charts", "[fs_stats
   CHECK(StatsFileIndex("calendar.svg") == 11u);
   CHECK_FALSE(StatsFileIndex("activities.csv"));
   CHECK_FALSE(StatsFileIndex("../monthly_totals.csv"));
+}
+
+TEST_CASE("every analytics view the faces list is a view of the cache", "[fs_stats]") {
+  testing::TempDir tmp;
+  auto cache = Cache::Open(tmp.path() + "/cache.db", Cache::Mode::kReadWrite);
+  REQUIRE(cache.ok());
+  for (const AnalyticsView& view : kAnalyticsViews) {
+    INFO(view.name);
+    CHECK(testing::QueryInt((*cache)->db(), std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'view' AND "
+                                                        "name = '") +
+                                                view.name + "'") == 1);
+    // Its stats/ file reads it in its order.
+    auto reader = StatsFileIndex(std::string(view.name) + ".csv");
+    REQUIRE(reader);
+    CHECK(RenderStatsFile(**cache, *reader).ok());
+  }
 }
 
 TEST_CASE("weekly distance chart: stacked bars on a nice axis", "[fs_stats]") {
