@@ -4,10 +4,13 @@
 //
 // kStreamTypes is the one list of stream types and their columns: the cache
 // store (cache/activity_store), the <name>.csv (format/render) and the
-// strava_streams table (vtab/) iterate it. The cache's CREATE TABLE in
-// cache/schema.cc stays literal (migrations are history), and
-// tests/unit/model/streams_test.cc pins this table against it, the CSV header
-// and strava_streams' columns.
+// strava_streams table (vtab/) iterate it. Its Strava names are also
+// kStravaStreamTypes in base/stream_types.h, because config, below model,
+// checks [sync] streams against them: a static_assert below keeps the two
+// equal. The cache's CREATE TABLE in cache/schema.cc stays literal
+// (migrations are history); tests/unit/model/streams_test.cc pins this table
+// against it, the default [sync] streams, the CSV header and strava_streams'
+// columns.
 #pragma once
 
 #include <algorithm>
