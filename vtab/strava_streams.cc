@@ -25,38 +25,37 @@
 #include <memory>
 #include <string>
 
+#include "model/streams.h"
 #include "strava_vtab.h"
 
 namespace stravafs::vtab {
 
 namespace {
 
-// Named columns, in declaration order.
-enum StreamColumn {
-  STRAVA_STREAM_SEQ = 0,
-  STRAVA_STREAM_TIME,
-  STRAVA_STREAM_DISTANCE,
-  STRAVA_STREAM_LAT,
-  STRAVA_STREAM_LNG,
-  STRAVA_STREAM_ALTITUDE,
-  STRAVA_STREAM_VELOCITY,
-  STRAVA_STREAM_HEARTRATE,
-  STRAVA_STREAM_CADENCE,
-  STRAVA_STREAM_WATTS,
-  STRAVA_STREAM_TEMP,
-  STRAVA_STREAM_MOVING,
-  STRAVA_STREAM_GRADE,
-  STRAVA_STREAM_ACTIVITY_ID,  // HIDDEN: the argument
-};
+// Columns, in declaration order: seq, kStreamColumns (model/streams.h), and
+// the hidden argument.
+constexpr int kSeqColumn = 0;
+constexpr int kActivityIdColumn = 1 + static_cast<int>(kStreamColumns.size());
 
-constexpr const char* kSchema =
-    "CREATE TABLE x(seq INTEGER, time INTEGER, distance REAL, lat REAL, lng REAL, altitude REAL, "
-    "velocity REAL, heartrate REAL, cadence REAL, watts REAL, temp REAL, moving INTEGER, grade REAL, "
-    "activity_id HIDDEN)";
+// The declaration: each column with its type in the cache's streams table.
+const std::string& Schema() {
+  static const std::string ddl = [] {
+    std::string out = "CREATE TABLE x(seq INTEGER, ";
+    for (const StreamColumn& c : kStreamColumns) out += std::string(c.name) + " " + std::string(c.sql_type) + ", ";
+    return out + "activity_id HIDDEN)";
+  }();
+  return ddl;
+}
+
 // Selects the same columns in the same order, activity_id last.
-constexpr const char* kQuery =
-    "SELECT seq, time, distance, lat, lng, altitude, velocity, heartrate, cadence, watts, temp, moving, grade, "
-    "activity_id FROM streams WHERE activity_id = ?1 ORDER BY seq";
+const std::string& Query() {
+  static const std::string sql = [] {
+    std::string out = "SELECT seq, ";
+    for (const StreamColumn& c : kStreamColumns) out += std::string(c.name) + ", ";
+    return out + "activity_id FROM streams WHERE activity_id = ?1 ORDER BY seq";
+  }();
+  return sql;
+}
 
 // idxNum values.
 constexpr int kNoArgument = 0;
@@ -69,7 +68,7 @@ struct StreamsTable {
 
 struct StreamsCursor {
   sqlite3_vtab_cursor base;      // first
-  sqlite3_stmt* stmt = nullptr;  // kQuery, prepared once per cursor
+  sqlite3_stmt* stmt = nullptr;  // Query(), prepared once per cursor
   bool eof = true;
 
   StreamsTable* table() const { return reinterpret_cast<StreamsTable*>(base.pVtab); }
@@ -78,7 +77,7 @@ struct StreamsCursor {
 /* xConnect (and xCreate) */
 int StreamsConnect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
   return Guard(nullptr, [&] {
-    int rc = sqlite3_declare_vtab(db, kSchema);
+    int rc = sqlite3_declare_vtab(db, Schema().c_str());
     if (rc != SQLITE_OK) return rc;
     sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
     auto source = static_cast<Context*>(aux)->Connect("strava_streams", argc, argv, err);
@@ -103,7 +102,7 @@ int StreamsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
   bool unusable = false;
   for (int i = 0; i < info->nConstraint; ++i) {
     const auto& c = info->aConstraint[i];
-    if (c.iColumn != STRAVA_STREAM_ACTIVITY_ID || c.op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (c.iColumn != kActivityIdColumn || c.op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
     if (!c.usable) {
       unusable = true;
       continue;
@@ -114,7 +113,7 @@ int StreamsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
     info->idxStr = const_cast<char*>("activity_id=");
     info->estimatedCost = 1000;
     info->estimatedRows = 1000;
-    if (info->nOrderBy == 1 && info->aOrderBy[0].iColumn == STRAVA_STREAM_SEQ && !info->aOrderBy[0].desc)
+    if (info->nOrderBy == 1 && info->aOrderBy[0].iColumn == kSeqColumn && !info->aOrderBy[0].desc)
       info->orderByConsumed = 1;
     return SQLITE_OK;
   }
@@ -165,8 +164,8 @@ int StreamsFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc,
                       "strava_streams needs an activity id: SELECT * FROM strava_streams(12345), or join it as "
                       "FROM strava_activities a, strava_streams(a.id)");
     if (cur->stmt == nullptr) {
-      int rc =
-          sqlite3_prepare_v3(table->source->cache().db(), kQuery, -1, SQLITE_PREPARE_PERSISTENT, &cur->stmt, nullptr);
+      int rc = sqlite3_prepare_v3(table->source->cache().db(), Query().c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                                  &cur->stmt, nullptr);
       if (rc != SQLITE_OK) return SetError(&table->base, table->source->cache().Check(rc, "reading streams"));
     } else {
       sqlite3_reset(cur->stmt);
@@ -193,7 +192,7 @@ int StreamsColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
 
 /* xRowid: seq, unique within one activity. */
 int StreamsRowid(sqlite3_vtab_cursor* base, sqlite_int64* rowid) {
-  *rowid = sqlite3_column_int64(reinterpret_cast<StreamsCursor*>(base)->stmt, STRAVA_STREAM_SEQ);
+  *rowid = sqlite3_column_int64(reinterpret_cast<StreamsCursor*>(base)->stmt, kSeqColumn);
   return SQLITE_OK;
 }
 

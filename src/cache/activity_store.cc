@@ -8,6 +8,7 @@
 #include "format/render.h"
 #include "format/sizes.h"
 #include "model/analytics.h"
+#include "model/streams.h"
 
 namespace stravafs {
 
@@ -45,6 +46,16 @@ std::string UpsertActivitySql() {
   }
   return "INSERT INTO activities(" + cols + ",json) VALUES(" + params + ",?) ON CONFLICT(id) DO UPDATE SET " + updates +
          ",json=excluded.json";
+}
+
+// "time, distance, lat, ...": the streams table's columns after seq.
+std::string StreamColumnList() {
+  std::string out;
+  for (const StreamColumn& c : kStreamColumns) {
+    if (!out.empty()) out += ", ";
+    out += c.name;
+  }
+  return out;
 }
 
 }  // namespace
@@ -151,9 +162,9 @@ Status ActivityStore::WriteStreamSizes(int64_t id, const std::vector<StreamSampl
 }
 
 Result<std::vector<StreamSample>> ActivityStore::LoadSamples(int64_t id) {
-  Stmt* st = cache_.Prepare(
-      "SELECT seq, time, distance, lat, lng, altitude, velocity, heartrate, cadence, watts, temp, moving, grade "
-      "FROM streams WHERE activity_id=? ORDER BY seq");
+  static const std::string kSql =
+      "SELECT seq, " + StreamColumnList() + " FROM streams WHERE activity_id=? ORDER BY seq";
+  Stmt* st = cache_.Prepare(kSql);
   st->Bind(1, id);
   std::vector<StreamSample> samples;
   auto value = [&](int col) { return st->IsNull(col) ? std::nullopt : std::optional<double>(st->Real(col)); };
@@ -161,9 +172,7 @@ Result<std::vector<StreamSample>> ActivityStore::LoadSamples(int64_t id) {
     StreamSample& s = samples.emplace_back();
     s.seq = st->Int(0);
     int col = 1;
-    for (auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence, &s.watts,
-                    &s.temp, &s.moving, &s.grade})
-      *v = value(col++);
+    for (const StreamColumn& c : kStreamColumns) s.*c.member = value(col++);
   }
   if (auto s = cache_.Check(st->rc(), "reading stream samples"); !s.ok()) return s;
   return samples;
@@ -369,32 +378,41 @@ Status ActivityStore::StoreStreams(int64_t id, const Json& by_type) {
   del->Step();
   if (auto s = cache_.Check(del->rc(), "replacing streams"); !s.ok()) return s;
 
-  // Column of each stream type; latlng fills two.
-  static const std::pair<const char*, int> kTypes[] = {
-      {"time", 3},     {"distance", 4}, {"latlng", 5}, {"altitude", 7}, {"velocity_smooth", 8}, {"heartrate", 9},
-      {"cadence", 10}, {"watts", 11},   {"temp", 12},  {"moving", 13},  {"grade_smooth", 14}};
-  std::vector<std::pair<const Json*, int>> present;
+  // The data of each stream type present, and the parameter of its column
+  // (activity_id and seq are 1 and 2); latlng, a pair, fills two.
+  struct Present {
+    const Json* data;
+    int col;
+    bool pair;
+  };
+  std::vector<Present> present;
   size_t length = 0;
-  for (const auto& [type, col] : kTypes) {
-    auto it = by_type.find(type);
+  int next = 3;
+  for (const StreamType& t : kStreamTypes) {
+    const int first = next;
+    next += t.second ? 2 : 1;
+    auto it = by_type.find(t.strava);
     if (it == by_type.end() || !it->is_object()) continue;
     auto data = it->find("data");
     if (data == it->end() || !data->is_array()) continue;
-    present.emplace_back(&*data, col);
+    present.push_back({&*data, first, t.second.has_value()});
     length = std::max(length, data->size());
   }
-  Stmt* ins = cache_.Prepare(
-      "INSERT INTO streams(activity_id, seq, time, distance, lat, lng, altitude, velocity, heartrate, "
-      "cadence, watts, temp, moving, grade) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  static const std::string kInsert = [] {
+    std::string sql = "INSERT INTO streams(activity_id, seq, " + StreamColumnList() + ") VALUES(?,?";
+    for (size_t i = 0; i < kStreamColumns.size(); ++i) sql += ",?";
+    return sql + ")";
+  }();
+  Stmt* ins = cache_.Prepare(kInsert);
   for (size_t i = 0; i < length; ++i) {
     ins->Bind(1, id).Bind(2, static_cast<int64_t>(i));
-    for (int c = 3; c <= 14; ++c) ins->BindNull(c);
-    for (const auto& [data, col] : present) {
+    for (int c = 3; c < next; ++c) ins->BindNull(c);
+    for (const auto& [data, col, pair] : present) {
       if (i >= data->size()) continue;
       const Json& v = (*data)[i];
-      if (col == 5) {
+      if (pair) {
         if (v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number()) {
-          ins->Bind(5, v[0].get<double>()).Bind(6, v[1].get<double>());
+          ins->Bind(col, v[0].get<double>()).Bind(col + 1, v[1].get<double>());
         }
       } else if (v.is_boolean()) {
         ins->Bind(col, static_cast<int64_t>(v.get<bool>()));

@@ -31,6 +31,8 @@
 #include <map>
 #include <utility>
 
+#include "base/stream_types.h"
+
 namespace stravafs {
 namespace {
 
@@ -40,10 +42,6 @@ constexpr std::string_view kDurationHint = "use e.g. 30s, 15m, 6h, 7d";
 constexpr std::string_view kExamplePaths =
     "/usr/share/doc/stravafs/examples/stravafs.conf or conf/stravafs.conf in "
     "the source tree";
-
-constexpr std::array<std::string_view, 11> kStreamTypes = {
-    "time",    "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
-    "cadence", "watts",    "temp",   "moving",   "grade_smooth"};
 
 constexpr std::array<std::string_view, 6> kSections = {"strava", "cache", "sync", "mount", "import", "testing"};
 
@@ -261,11 +259,11 @@ Status ReadStreams(std::string_view value, std::vector<std::string>& out) {
     const std::string_view name = Trim(value.substr(start, comma - start));
     start = comma + 1;
     if (name.empty()) return ConfigError("empty stream name (separate names with single commas)");
-    if (std::find(kStreamTypes.begin(), kStreamTypes.end(), name) == kStreamTypes.end()) {
+    if (std::find(kStravaStreamTypes.begin(), kStravaStreamTypes.end(), name) == kStravaStreamTypes.end()) {
       std::string message = "unknown stream type \"" + std::string(name) + "\"";
-      if (auto guess = Closest(name, kStreamTypes))
+      if (auto guess = Closest(name, kStravaStreamTypes))
         return ConfigError(message + ": did you mean " + std::string(*guess) + "?");
-      return ConfigError(message + " (known: " + Join(kStreamTypes, ", ") + ")");
+      return ConfigError(message + " (known: " + Join(kStravaStreamTypes, ", ") + ")");
     }
     if (std::find(streams.begin(), streams.end(), name) != streams.end())
       return ConfigError("stream type \"" + std::string(name) + "\" is listed twice");

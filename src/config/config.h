@@ -45,6 +45,9 @@ struct Config {
   // [sync]
   Millis lookback{std::chrono::hours(24 * 7)};
   bool details = true;
+  // Every type of kStravaStreamTypes (base/stream_types.h), in the order
+  // the API is asked for them; tests/unit/model/streams_test.cc checks both
+  // name the same types.
   std::vector<std::string> streams{"time",  "distance",        "latlng", "altitude", "heartrate",   "cadence",
                                    "watts", "velocity_smooth", "temp",   "moving",   "grade_smooth"};
   double budget = 0.8;  // fraction (0, 1] of each rate-limit window

@@ -214,15 +214,22 @@ std::string FormatNumber(double value) {
 }
 
 std::string StreamsCsvHeader() {
-  return "seq,time,distance,lat,lng,altitude,velocity,heartrate,cadence,watts,temp,moving,grade\r\n";
+  static const std::string header = [] {
+    std::string line = "seq";
+    for (const StreamColumn& c : kStreamColumns) {
+      line += ',';
+      line += c.name;
+    }
+    return line += kCrlf;
+  }();
+  return header;
 }
 
 std::string StreamCsvRow(const StreamSample& s) {
   std::string line = FormatInt(s.seq);
-  for (const auto* v : {&s.time, &s.distance, &s.lat, &s.lng, &s.altitude, &s.velocity, &s.heartrate, &s.cadence,
-                        &s.watts, &s.temp, &s.moving, &s.grade}) {
+  for (const StreamColumn& c : kStreamColumns) {
     line += ',';
-    line += OptionalNumber(*v);
+    line += OptionalNumber(s.*c.member);
   }
   line += kCrlf;
   return line;

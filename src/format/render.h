@@ -26,7 +26,8 @@
 //   once an activity is fetched in detail; all three stay in <name>.json.
 //   The header row is the same in every activities.csv.
 //   <name>.csv (streams) columns: seq,time,distance,lat,lng,altitude,velocity,
-//   heartrate,cadence,watts,temp,moving,grade (the cache's streams table).
+//   heartrate,cadence,watts,temp,moving,grade (the cache's streams table:
+//   seq, then kStreamColumns of model/streams.h).
 //
 // GPX (<name>.gpx): GPX 1.1, valid against the topografix schema. Shape:
 //   <?xml version="1.0" encoding="UTF-8"?>

@@ -1,10 +1,26 @@
 // A stream sample: one moment of an activity's recorded streams, as the
 // cache's streams table holds it. The analytics read them, the formats write
 // them (format/render.h), the importers make them.
+//
+// kStreamTypes is the one list of stream types and their columns: the cache
+// store (cache/activity_store), the <name>.csv (format/render) and the
+// strava_streams table (vtab/) iterate it. Its Strava names are also
+// kStravaStreamTypes in base/stream_types.h, because config, below model,
+// checks [sync] streams against them: a static_assert below keeps the two
+// equal. The cache's CREATE TABLE in cache/schema.cc stays literal
+// (migrations are history); tests/unit/model/streams_test.cc pins this table
+// against it, the default [sync] streams, the CSV header and strava_streams'
+// columns.
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
+
+#include "base/stream_types.h"
 
 namespace stravafs {
 
@@ -24,5 +40,53 @@ struct StreamSample {
   std::optional<double> moving;     // 0/1
   std::optional<double> grade;      // percent (smoothed)
 };
+
+using StreamMember = std::optional<double> StreamSample::*;
+
+// One column of the streams: in the cache's streams table, the <name>.csv and
+// strava_streams alike, after seq.
+struct StreamColumn {
+  std::string_view name;      // "velocity"
+  StreamMember member;        // &StreamSample::velocity
+  std::string_view sql_type;  // as the cache and strava_streams declare it
+};
+
+// One Strava stream type and the column(s) it fills: latlng, a [lat, lng]
+// pair per sample, fills two.
+struct StreamType {
+  std::string_view strava;  // "velocity_smooth"
+  StreamColumn column;
+  std::optional<StreamColumn> second = std::nullopt;  // latlng's lng
+};
+
+inline constexpr std::array<StreamType, 11> kStreamTypes = {{
+    {"time", {"time", &StreamSample::time, "INTEGER"}},
+    {"distance", {"distance", &StreamSample::distance, "REAL"}},
+    {"latlng", {"lat", &StreamSample::lat, "REAL"}, StreamColumn{"lng", &StreamSample::lng, "REAL"}},
+    {"altitude", {"altitude", &StreamSample::altitude, "REAL"}},
+    {"velocity_smooth", {"velocity", &StreamSample::velocity, "REAL"}},
+    {"heartrate", {"heartrate", &StreamSample::heartrate, "REAL"}},
+    {"cadence", {"cadence", &StreamSample::cadence, "REAL"}},
+    {"watts", {"watts", &StreamSample::watts, "REAL"}},
+    {"temp", {"temp", &StreamSample::temp, "REAL"}},
+    {"moving", {"moving", &StreamSample::moving, "INTEGER"}},
+    {"grade_smooth", {"grade", &StreamSample::grade, "REAL"}},
+}};
+
+static_assert(std::ranges::equal(kStreamTypes, kStravaStreamTypes, {}, &StreamType::strava),
+              "kStreamTypes and kStravaStreamTypes (base/stream_types.h) name the same types in the same order");
+
+// The columns after seq, in order: kStreamTypes with latlng's two flattened.
+inline constexpr size_t kStreamColumnCount =
+    kStreamTypes.size() + std::ranges::count_if(kStreamTypes, [](const StreamType& t) { return t.second.has_value(); });
+inline constexpr std::array<StreamColumn, kStreamColumnCount> kStreamColumns = [] {
+  std::array<StreamColumn, kStreamColumnCount> out{};
+  size_t i = 0;
+  for (const StreamType& t : kStreamTypes) {
+    out[i++] = t.column;
+    if (t.second) out[i++] = *t.second;
+  }
+  return out;
+}();
 
 }  // namespace stravafs
