@@ -268,14 +268,17 @@ Result<Upsert> ActivityStore::UpsertRow(const ActivityRow& row, int64_t run) {
   int64_t level = rs != merged.end() && rs->is_number_integer() ? rs->get<int64_t>() : 2;
   merged.update(summary);
   if (level > 2) merged["resource_state"] = level;  // still holds the detail-only keys
-  if (auto s = WriteActivityRow(RowFromJson(merged), row.hash, run, false, track_same, gps); !s.ok()) return s;
+  auto merged_row = RowFromJson(merged);
+  if (!merged_row.ok()) return merged_row.status();
+  if (auto s = WriteActivityRow(*merged_row, row.hash, run, false, track_same, gps); !s.ok()) return s;
   if (auto s = LogFsChange(id, *old); !s.ok()) return s;
   return Upsert::kChanged;
 }
 
 Status ActivityStore::StoreDetail(const Json& detail) {
-  if (auto s = ValidateActivity(detail); !s.ok()) return s;
-  int64_t id = detail.at("id").get<int64_t>();
+  auto row = RowFromJson(detail);
+  if (!row.ok()) return row.status();
+  const int64_t id = row->id;
   Stmt* q = cache_.Prepare("SELECT summary_hash, gpx_size IS NOT NULL FROM activity_sync WHERE id=?");
   q->Bind(1, id);
   if (!q->Step()) return cache_.Check(q->rc(), "reading an activity");  // deleted meanwhile: nothing to do
@@ -284,7 +287,7 @@ Status ActivityStore::StoreDetail(const Json& detail) {
   q->Reset();
   auto old = LocationOf(id);
   if (!old.ok()) return old.status();
-  if (auto s = WriteActivityRow(RowFromJson(detail), hash, 0, true, true, gps); !s.ok()) return s;
+  if (auto s = WriteActivityRow(*row, hash, 0, true, true, gps); !s.ok()) return s;
   if (auto s = LogFsChange(id, *old); !s.ok()) return s;
 
   Stmt* del = cache_.Prepare("DELETE FROM laps WHERE activity_id=?");

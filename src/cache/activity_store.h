@@ -49,7 +49,7 @@ class ActivityStore {
   explicit ActivityStore(Cache& cache) : cache_(cache) {}
 
   // Stores a summary from a listing, as a row (ParseActivityPage or
-  // RowFromJson; validated). Unchanged summaries are only marked as seen by
+  // RowFromText; validated). Unchanged summaries are only marked as seen by
   // `run`. A changed one keeps whatever detail is held (summary keys overlay
   // the stored JSON) and is queued for a fresh detail fetch.
   Result<Upsert> UpsertRow(const ActivityRow& row, int64_t run);

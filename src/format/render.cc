@@ -179,11 +179,13 @@ std::string ActivitiesCsvHeader() {
   return line;
 }
 
-std::string ActivityCsvRow(const Json& activity) {
-  std::vector<ColumnValue> values;
-  values.reserve(ActivitiesCsvColumns().size());
-  for (const ActivityColumn* c : ActivitiesCsvColumns()) values.push_back(ExtractColumn(activity, *c));
-  return ActivityCsvRow(values);
+std::string ActivityCsvRow(const ActivityRow& row) {
+  assert(row.columns.size() == ActivityColumns().size());
+  const std::vector<size_t>& indexes = CsvColumnIndexes();
+  std::string line;
+  StringSink sink(line);
+  WriteActivityCsvRow([&](size_t i) -> const ColumnValue& { return row.columns[indexes[i]]; }, sink);
+  return line;
 }
 
 std::string ActivityCsvRow(std::span<const ColumnValue> values) {

@@ -73,12 +73,11 @@ std::span<const ActivityColumn* const> ActivitiesCsvColumns();
 // The header line, CRLF included.
 std::string ActivitiesCsvHeader();
 
-// One activity's line, CRLF included, from its JSON.
-std::string ActivityCsvRow(const Json& activity);
+// One activity's line, CRLF included, from its row.
+std::string ActivityCsvRow(const ActivityRow& row);
 
 // The same line from values already extracted (e.g. read from the cache's
 // typed columns), one per ActivitiesCsvColumns() entry and in that order.
-// Gives the same bytes as the Json overload for the same activity.
 std::string ActivityCsvRow(std::span<const ColumnValue> values);
 
 // Its length, counted by the same writer, where `row_columns` is a whole row

@@ -719,7 +719,9 @@ Status Run::StoreActivity(int64_t id, Source source, const Json& json, const Sha
   if (auto s = cache_.Check(q->rc(), "reading an activity"); !s.ok()) return s;
   q->Reset();
   if (!held) {
-    if (auto r = ActivityStore(cache_).UpsertRow(RowFromJson(json), 0); !r.ok()) return r.status();
+    auto row = RowFromJson(json);
+    if (!row.ok()) return row.status();
+    if (auto r = ActivityStore(cache_).UpsertRow(*row, 0); !r.ok()) return r.status();
     if (auto s = ActivityStore(cache_).StoreDetail(json); !s.ok()) return s;
     if (auto s = store_.SetSource(id, source); !s.ok()) return s;
     ++report_.added;

@@ -2,11 +2,12 @@
 //
 // One table, kActivityColumns, names every typed column of `activities`, its
 // SQL type and where its value comes from in Strava's JSON. The schema, the
-// upsert and (later) the SQLite extension are all generated from it, so a
-// column is added in exactly one place. Parsing is lenient the way Strava
-// needs: numbers may come as ints or floats, optional keys may be absent or
-// null, latlng may be [] or null. A row is never built from a reply that fails
-// the shape check (ValidateActivity), so garbage never reaches the cache.
+// upsert, activities.csv and the SQLite extension are all generated from it,
+// so a column is added in exactly one place, and one reader (RowFromText,
+// over simdjson) fills it. Parsing is lenient the way Strava needs: numbers
+// may come as ints or floats, optional keys may be absent or null, latlng may
+// be [] or null. A row is never built from a reply that fails the shape check,
+// so garbage never reaches the cache.
 #pragma once
 
 #include <cstdint>
@@ -39,21 +40,16 @@ const char* SqlType(ColumnType t);
 // not listed: it is the raw JSON and always present).
 std::span<const ActivityColumn> ActivityColumns();
 
-// Checks that `j` looks like an activity: an object with an integer `id`,
-// a string `start_date` ending in Z and a string `start_date_local`.
-// Returns a message naming what is wrong, or ok.
-Status ValidateActivity(const Json& j);
-
-// The value of column `c` for activity `j`: nullopt when absent or null.
-// Text is returned as is; booleans as 0/1 in `i`; an integer column takes a
-// float or an integer beyond int64 rounded, or NULL when it does not fit.
+// The value of one typed column: NULL when the key is absent or null, or its
+// JSON value does not fit the column. Text is kept as is; booleans are 0/1
+// in `i`; an integer column takes a float or an integer beyond int64
+// rounded, or NULL when it does not fit int64.
 struct ColumnValue {
   enum Kind { kNull, kInt, kReal, kText } kind = kNull;
   int64_t i = 0;
   double d = 0;
   std::string s;
 };
-ColumnValue ExtractColumn(const Json& j, const ActivityColumn& c);
 // The per-column clean-up both JSON paths apply: start_date_local loses the
 // Z, timezone "(GMT-05:00) America/New_York" becomes "America/New_York".
 void NormalizeColumn(const ActivityColumn& c, ColumnValue& v);
@@ -71,7 +67,24 @@ struct ActivityRow {
   int64_t json_size = -1;     // RenderJsonFile(Json::parse(json)).size(); -1 = not measured
   int64_t csv_row_size = -1;  // ActivityCsvRowSize(columns); -1 = not measured
 };
-// The row for a parsed activity (its JSON text is j.dump()).
-ActivityRow RowFromJson(const Json& j);
+// The row of one activity: its JSON text, read by simdjson. The one place a
+// Strava activity becomes typed columns (a listing page, a detail, an
+// edited summary laid over what is held, an imported file all come here).
+// Refused, with a message naming what is wrong, unless it is an object with
+// an integer `id`, a valid ISO `start_date` ending in Z and a valid
+// `start_date_local`: garbage never reaches the cache. The text is kept
+// verbatim, but for surrounding whitespace. Valid JSON that simdjson refuses
+// (an integer beyond 64 bits, which nlohmann reads as a double) is read
+// through nlohmann's dump, which is then the text kept.
+Result<ActivityRow> RowFromText(std::string_view text);
+// RowFromText(j.dump()): the text kept is nlohmann's compact dump.
+Result<ActivityRow> RowFromJson(const Json& j);
+
+// A listing page (GET /athlete/activities) into rows, the hot path of a sync:
+// a first sync reads every activity through here. simdjson validates the
+// whole page (a malformed or truncated reply is an error, so it is retried
+// and never stored); each element is held to RowFromText's checks and keeps
+// its exact text. Thread-safe (parsers are per thread).
+Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body);
 
 }  // namespace stravafs

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "model/activity_page.h"
+#include "model/activity.h"
 #include "strava/http.h"
 
 namespace stravafs::api {
@@ -28,9 +28,9 @@ Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const List
 
 Result<Json> GetActivity(StravaClient& client, int64_t id) {
   return client.Get("/activities/" + std::to_string(id) + "?include_all_efforts=false", [id](const Json& j) {
-    if (auto s = ValidateActivity(j); !s.ok()) return s;
-    return j["id"].get<int64_t>() == id ? Status::Ok()
-                                        : Status::Error(ErrorKind::kServer, "detail of another activity");
+    auto row = RowFromJson(j);
+    if (!row.ok()) return row.status();
+    return row->id == id ? Status::Ok() : Status::Error(ErrorKind::kServer, "detail of another activity");
   });
 }
 

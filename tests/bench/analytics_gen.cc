@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
                 {"start_date_local", stravafs::FormatIsoUtc(start + 3600)},
                 {"utc_offset", 3600.0},
                 {"timezone", "(GMT+01:00) Europe/Paris"}};
-      if (auto r = ActivityStore(cache).UpsertRow(stravafs::RowFromJson(a), 1); !r.ok()) {
+      if (auto r = ActivityStore(cache).UpsertRow(*stravafs::RowFromJson(a), 1); !r.ok()) {
         std::fprintf(stderr, "%s\n", r.status().message().c_str());
         return 1;
       }

@@ -11,13 +11,16 @@
 //   - against nlohmann's dump(2), an independent writer: the same lines but
 //     for number tokens that read back as the same double, ours never longer;
 //   - the rendered JSON parses (nlohmann and simdjson) back to the same value;
-//   - an activity that passes ValidateActivity: RowFromJson's sizes equal
+//   - the one activity reader (RowFromText, simdjson) against an independent
+//     one (tests/reference_activity.h, nlohmann): the same accept/refuse for
+//     the text received, the same typed columns;
+//   - an activity the reference accepts: RowFromJson's sizes equal
 //     the rendered .json and activities.csv row; the CSV row has as many
 //     fields as the header; its file name obeys the naming rule; its .gpx is
 //     the same through RenderGpx and RenderGpxText and is well-formed;
-//   - the listing parser (ParseActivityPage, simdjson) against the nlohmann
-//     path on the same page: same ids, typed columns, sizes; and a page the
-//     nlohmann path accepts is accepted;
+//   - the listing parser (ParseActivityPage, simdjson) against the reference
+//     on the same page: same ids, typed columns, sizes; and a page the
+//     reference accepts is accepted;
 //   - the depth limit (base/json.h), against nlohmann's SAX parser counting
 //     depth on its own: valid JSON within kMaxJsonDepth is parsed, deeper is
 //     refused by ParseJson and by ParseActivityPage; a NUL byte is refused.
@@ -28,8 +31,8 @@
 #include <optional>
 #include <cstring>
 
+#include "../reference_activity.h"
 #include "model/activity.h"
-#include "model/activity_page.h"
 #include "format/json_file.h"
 #include "format/names.h"
 #include "format/render.h"
@@ -151,7 +154,15 @@ void CheckRendering(std::string_view text, const Json& j) {
 }
 
 void CheckActivity(const Json& j) {
-  ActivityRow row = RowFromJson(j);
+  auto read = RowFromJson(j);
+  FUZZ_CHECK(read.ok(), "RowFromJson refused what the reference accepts: " + read.status().message());
+  ActivityRow row = *read;
+  const ActivityRow want = reference::RowFromJson(j);
+  FUZZ_CHECK(row.columns.size() == want.columns.size(), "");
+  for (size_t c = 0; c < row.columns.size(); ++c)
+    FUZZ_CHECK(Same(row.columns[c], want.columns[c]), std::string(ActivityColumns()[c].name) + ": ours " +
+                                                          Describe(row.columns[c]) + ", reference " +
+                                                          Describe(want.columns[c]));
   MeasureRow(row);
   const std::string file = RenderJsonFile(j);
   FUZZ_CHECK(row.json_size == static_cast<int64_t>(file.size()), "");
@@ -161,7 +172,7 @@ void CheckActivity(const Json& j) {
   std::vector<ColumnValue> values;
   const ActivityColumn* base = ActivityColumns().data();
   for (const ActivityColumn* c : ActivitiesCsvColumns()) values.push_back(row.columns[static_cast<size_t>(c - base)]);
-  const std::string line = ActivityCsvRow(j);
+  const std::string line = ActivityCsvRow(want);
   FUZZ_CHECK(line == ActivityCsvRow(values), fuzz::Show(line));
   FUZZ_CHECK(row.csv_row_size == static_cast<int64_t>(line.size()), "csv_row_size " + std::to_string(row.csv_row_size) +
                                                                         " rendered " + std::to_string(line.size()) +
@@ -198,7 +209,7 @@ void CheckPage(std::string_view body) {
   // stop reading there.)
   bool nlohmann_accepts = !page.is_discarded() && page.is_array();
   if (nlohmann_accepts)
-    for (const Json& item : page) nlohmann_accepts = nlohmann_accepts && ValidateActivity(item).ok();
+    for (const Json& item : page) nlohmann_accepts = nlohmann_accepts && reference::ValidateActivity(item).ok();
   auto rows = ParseActivityPage(body);
   if (!rows.ok()) {
     FUZZ_CHECK(!nlohmann_accepts, "ParseActivityPage refused a page nlohmann accepts: " + rows.status().message());
@@ -211,7 +222,7 @@ void CheckPage(std::string_view body) {
     MeasureRow(row);
     const Json item = Json::parse(row.json, nullptr, false);
     FUZZ_CHECK(!item.is_discarded() && item == page[i], fuzz::Show(row.json));
-    ActivityRow want = RowFromJson(item);
+    ActivityRow want = reference::RowFromJson(item);
     MeasureRow(want);
     FUZZ_CHECK(row.id == want.id, "");
     FUZZ_CHECK(row.hash == Fingerprint(row.json), "");
@@ -277,7 +288,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Json j = ParseJson(text);
   if (!j.is_discarded()) {
     CheckRendering(text, j);
-    if (ValidateActivity(j).ok()) CheckActivity(j);
+    const bool valid = reference::ValidateActivity(j).ok();
+    if (j.is_object()) {
+      auto row = RowFromText(text);
+      FUZZ_CHECK(row.ok() == valid, row.ok()
+                                        ? "RowFromText accepted what the reference refuses"
+                                        : "RowFromText refused what the reference accepts: " + row.status().message());
+    }
+    if (valid) CheckActivity(j);
   }
   if (!j.is_discarded() && j.is_array()) {
     CheckPage(text);

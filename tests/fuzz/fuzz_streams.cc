@@ -69,7 +69,7 @@ Cache& TheCache() {
       "start_date":"2024-05-12T05:30:00Z","start_date_local":"2024-05-12T07:30:00Z",
       "timezone":"(GMT+01:00) Europe/Berlin","utc_offset":7200.0,"start_latlng":[52.5,13.4],
       "end_latlng":[52.51,13.41],"map":{"id":"a1","summary_polyline":"abc","resource_state":2}})");
-    if (auto s = ActivityStore(**c).UpsertRow(RowFromJson(activity), 1); !s.ok())
+    if (auto s = ActivityStore(**c).UpsertRow(*RowFromJson(activity), 1); !s.ok())
       fuzz::Fail(__FILE__, __LINE__, "cannot store the activity", s.status().message());
     return std::move(*c);
   }();

@@ -10,8 +10,9 @@
 namespace stravafs {
 
 inline Result<Upsert> UpsertSummary(Cache& cache, const Json& summary, int64_t run) {
-  if (auto s = ValidateActivity(summary); !s.ok()) return s;
-  return ActivityStore(cache).UpsertRow(RowFromJson(summary), run);
+  auto row = RowFromJson(summary);
+  if (!row.ok()) return row.status();
+  return ActivityStore(cache).UpsertRow(*row, run);
 }
 
 }  // namespace stravafs

@@ -23,7 +23,7 @@
 #include "fake_transport.h"
 #include "format/render.h"
 #include "format/sizes.h"
-#include "model/activity_page.h"
+#include "model/activity.h"
 #include "sql_helpers.h"
 #include "upsert_summary.h"
 
@@ -425,7 +425,7 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
   REQUIRE(*ActivityStore(*cache).UpsertRow((*rows)[0], 1) == Upsert::kNew);
   CheckSizes(*cache, 8);
   // A row of unknown size is measured by the cache.
-  ActivityRow unknown = RowFromJson(Summary(9, "2024-05-14T05:30:00Z"));
+  ActivityRow unknown = *RowFromJson(Summary(9, "2024-05-14T05:30:00Z"));
   REQUIRE(unknown.json_size == -1);
   REQUIRE(unknown.csv_row_size == -1);
   REQUIRE(*ActivityStore(*cache).UpsertRow(unknown, 1) == Upsert::kNew);

@@ -22,7 +22,7 @@
 #include "format/json_file.h"
 #include "format/render.h"
 #include "format/sizes.h"
-#include "model/activity_page.h"
+#include "model/activity.h"
 #include "sql_helpers.h"
 #include "upsert_summary.h"
 

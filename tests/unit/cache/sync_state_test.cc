@@ -19,7 +19,7 @@
 #include "fake_transport.h"
 #include "format/render.h"
 #include "format/sizes.h"
-#include "model/activity_page.h"
+#include "model/activity.h"
 #include "sql_helpers.h"
 
 namespace stravafs {

@@ -1,7 +1,10 @@
-// ParseActivityPage must give exactly the rows the nlohmann path gives
-// (RowFromJson), keep each element's text byte for byte, and refuse anything
-// ValidateActivity refuses.
-#include "model/activity_page.h"
+// ParseActivityPage must give exactly the rows an independent reader gives
+// (the nlohmann one of reference_activity.h), and those RowFromText gives
+// for each element alone, keep each element's text byte for byte, and
+// refuse anything the reference refuses.
+#include "model/activity.h"
+
+#include "../../reference_activity.h"
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -56,7 +59,7 @@ std::string Page(const std::vector<std::string>& elements, const char* sep = ","
   return out + "]";
 }
 
-TEST_CASE("ParseActivityPage gives the rows RowFromJson gives, text kept verbatim", "[activity_page]") {
+TEST_CASE("ParseActivityPage gives the rows the reference gives, text kept verbatim", "[activity_page]") {
   auto rows = ParseActivityPage(Page(kElements, " ,\n  "));
   INFO(rows.status().message());
   REQUIRE(rows.ok());
@@ -65,8 +68,11 @@ TEST_CASE("ParseActivityPage gives the rows RowFromJson gives, text kept verbati
     INFO("element " << i);
     const ActivityRow& fast = (*rows)[i];
     const Json parsed = Json::parse(kElements[i]);
-    REQUIRE(ValidateActivity(parsed).ok());
-    const ActivityRow slow = RowFromJson(parsed);
+    REQUIRE(reference::ValidateActivity(parsed).ok());
+    const ActivityRow slow = reference::RowFromJson(parsed);
+    auto alone = RowFromText(kElements[i]);
+    REQUIRE(alone.ok());
+    CHECK(alone->json == kElements[i]);
     CHECK(fast.json == kElements[i]);  // byte for byte, not re-serialised
     CHECK(fast.hash == Fingerprint(kElements[i]));
     CHECK(fast.id == slow.id);
@@ -74,11 +80,12 @@ TEST_CASE("ParseActivityPage gives the rows RowFromJson gives, text kept verbati
     for (size_t c = 0; c < fast.columns.size(); ++c) {
       INFO("column " << ActivityColumns()[c].name);
       CHECK(Same(fast.columns[c], slow.columns[c]));
+      CHECK(Same(fast.columns[c], alone->columns[c]));
     }
   }
 }
 
-TEST_CASE("ParseActivityPage normalises like ExtractColumn", "[activity_page]") {
+TEST_CASE("ParseActivityPage normalises start_date_local and timezone", "[activity_page]") {
   auto rows = ParseActivityPage(Page({kElements[0]}));
   REQUIRE(rows.ok());
   auto column = [&](std::string_view name) {
@@ -141,7 +148,7 @@ TEST_CASE("ParseActivityPage reads a page with an integer beyond 64 bits as nloh
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 1);
   const Json parsed = Json::parse(body)[0];
-  const ActivityRow want = RowFromJson(parsed);
+  const ActivityRow want = reference::RowFromJson(parsed);
   const ActivityRow& row = (*rows)[0];
   CHECK(row.id == 11000000001);
   CHECK(row.json == parsed.dump());

@@ -209,8 +209,8 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
   REQUIRE(samples->size() == 25);
   CHECK(f.Bytes(ActivityFileInode(ActivityFile::kCsv, 11000000003)) == RenderStreamsCsv(*samples));
   CHECK(f.Bytes(ActivityFileInode(ActivityFile::kGpx, 11000000003)) == RenderGpx(a, *samples));
-  CHECK(f.Bytes(kRootCsvInode) == ActivitiesCsvHeader() + ActivityCsvRow(a));
-  CHECK(f.Bytes(MonthCsvInode(2024, 5)) == ActivitiesCsvHeader() + ActivityCsvRow(a));
+  CHECK(f.Bytes(kRootCsvInode) == ActivitiesCsvHeader() + ActivityCsvRow(*RowFromJson(a)));
+  CHECK(f.Bytes(MonthCsvInode(2024, 5)) == ActivitiesCsvHeader() + ActivityCsvRow(*RowFromJson(a)));
   CHECK(f.Bytes(kAthleteJsonInode).find("\"lastname\": \"Bä\\\"r\"") != std::string::npos);
 }
 
@@ -275,7 +275,7 @@ TEST_CASE("activities.csv reads at any offset give the same bytes", "[fs_tree]")
            std::make_pair(y["start_date_local"].get<std::string>(), y["id"].get<int64_t>());
   });
   std::string expected = ActivitiesCsvHeader();
-  for (const Json& a : all) expected += ActivityCsvRow(a);
+  for (const Json& a : all) expected += ActivityCsvRow(*RowFromJson(a));
 
   for (uint64_t ino : {kRootCsvInode, YearCsvInode(2024), MonthCsvInode(2024, 3)}) {
     CHECK(f.Attr(ino).size == expected.size());
