@@ -4,7 +4,7 @@
 // With --write-export DIR it writes the athlete as a Strava bulk export
 // folder instead (export_writer.h) and exits without serving.
 // Signals are blocked in every thread and consumed by one watcher thread
-// that calls Emulator::stop() (thread-safe).
+// that calls Server::stop() (thread-safe).
 #include <signal.h>
 
 #include <atomic>
@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  emu::Emulator server(cfg);
+  emu::Server server(cfg);
   std::fprintf(stderr, "strava-emulator: generated %lld activities in %.3f s\n", static_cast<long long>(cfg.activities),
                server.generation_seconds());
   const int port = server.bind();

@@ -574,7 +574,7 @@ ojson detail_json(const Activity &a, const RenderCtx &ctx) {
   o["laps"] = laps_from(a, ctx, s);
   if (a.type == "Run" && s.n > 0) o["best_efforts"] = best_efforts_from(a, ctx, s);
   if (a.gear_id) {
-    for (const Gear &g : gear_list()) {
+    for (const Gear &g : ctx.gear ? *ctx.gear : gear_list()) {
       if (g.id != *a.gear_id) continue;
       double d = 0;
       if (ctx.gear_distance) {
@@ -632,7 +632,8 @@ ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<st
   return out;
 }
 
-ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gd) {
+ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gd,
+                   const std::vector<Gear> *gear) {
   ojson o = ojson::object();
   o["id"] = id;
   o["username"] = "zoe_emulated";
@@ -666,7 +667,7 @@ ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::s
   o["clubs"] = ojson::array();
   o["ftp"] = 250;
   ojson bikes = ojson::array(), shoes = ojson::array();
-  for (const Gear &g : gear_list()) {
+  for (const Gear &g : gear ? *gear : gear_list()) {
     ojson j = ojson::object();
     auto it = gd.find(g.id);
     const double d = it == gd.end() ? 0 : it->second;

@@ -18,6 +18,7 @@ struct RenderCtx {
   int64_t athlete_id = 0;
   int samples = 200;                                             // max stream samples
   const std::map<std::string, double> *gear_distance = nullptr;  // for detail "gear"
+  const std::vector<Gear> *gear = nullptr;                       // the athlete's gear; nullptr: gear_list()
 };
 
 struct Streams {
@@ -43,7 +44,9 @@ ojson laps_json(const Activity &a, const RenderCtx &ctx);
 // keys: requested stream types (unknown/unavailable ones are left out).
 ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<std::string> &keys, bool key_by_type);
 
-ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gear_distance);
+// gear: the athlete's bikes and shoes; nullptr: gear_list().
+ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gear_distance,
+                   const std::vector<Gear> *gear = nullptr);
 ojson zones_json();
 ojson gear_json(const Gear &g, double distance);
 

@@ -367,12 +367,14 @@ bool valid_scope(const std::string &s) {
          s == "activity:read_all" || s == "activity:write";
 }
 
-Auth::Auth(int64_t lifetime) : lifetime_(lifetime) {
+Auth::Auth(int64_t lifetime, Namer namer, bool rotate)
+    : lifetime_(lifetime), namer_(std::move(namer)), rotate_(rotate) {
   std::random_device rd;
   salt_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
-std::string Auth::new_token() {
+std::string Auth::new_token(const char *kind) {
+  if (namer_) return namer_(kind);
   // mix64 is a bijection, so the first 16 hex digits are unique per counter.
   const uint64_t w1 = mix64(salt_ ^ ++counter_);
   const uint64_t w2 = mix64(w1 ^ 0x1234567);
@@ -384,9 +386,9 @@ std::string Auth::new_token() {
   return s.substr(0, 40);
 }
 
-std::string Auth::mint_code(const std::set<std::string> &scopes, int64_t now) {
+std::string Auth::mint_code(const std::set<std::string> &scopes, int64_t now, const std::string &code) {
   std::lock_guard lk(mu_);
-  std::string c = new_token();
+  std::string c = code.empty() ? new_token("code") : code;
   codes_[c] = Code{scopes, now + 600, false};
   return c;
 }
@@ -403,8 +405,8 @@ std::optional<Auth::TokenReply> Auth::exchange_code(const std::string &code, int
   it->second.used = true;
   Grant g;
   g.scopes = it->second.scopes;
-  g.access = new_token();
-  g.refresh = new_token();
+  g.access = new_token("access");
+  g.refresh = new_token("refresh");
   grants_.push_back(g);
   access_[g.access] = AccessInfo{grants_.size() - 1, now + lifetime_};
   refresh_[g.refresh] = grants_.size() - 1;
@@ -420,11 +422,13 @@ std::optional<Auth::TokenReply> Auth::refresh(const std::string &token, int64_t 
   AccessInfo &cur = access_[g.access];
   if (cur.expires_at - now > 3600) return TokenReply{g.access, g.refresh, cur.expires_at, g.scopes};
   const size_t gi = it->second;
-  refresh_.erase(it);  // the old refresh token dies at once
-  g.access = new_token();
-  g.refresh = new_token();
+  g.access = new_token("access");
+  if (rotate_) {
+    refresh_.erase(it);  // the old refresh token dies at once
+    g.refresh = new_token("refresh");
+    refresh_[g.refresh] = gi;
+  }
   access_[g.access] = AccessInfo{gi, now + lifetime_};
-  refresh_[g.refresh] = gi;
   return TokenReply{g.access, g.refresh, now + lifetime_, g.scopes};
 }
 
@@ -446,6 +450,17 @@ bool Auth::revoke(const std::string &access, int64_t now) {
   g.revoked = true;
   refresh_.erase(g.refresh);
   return true;
+}
+
+void Auth::set_rotate(bool rotate) {
+  std::lock_guard lk(mu_);
+  rotate_ = rotate;
+}
+
+void Auth::revoke_all() {
+  std::lock_guard lk(mu_);
+  for (Grant &g : grants_) g.revoked = true;
+  refresh_.clear();
 }
 
 void Auth::expire_all(int64_t now) {
@@ -515,6 +530,18 @@ void RateLimiter::configure(const ojson &b, int64_t now) {
     pair("usage", ruse_s_, ruse_d_);
   }
   pair("read_usage", ruse_s_, ruse_d_);
+}
+
+void RateLimiter::set_limits(int64_t limit_s, int64_t limit_d, int64_t read_s, int64_t read_d) {
+  std::lock_guard lk(mu_);
+  l_.limit_s = limit_s, l_.limit_d = limit_d, l_.read_s = read_s, l_.read_d = read_d;
+}
+
+void RateLimiter::add_usage(int64_t now, int64_t short_n, int64_t daily_n) {
+  std::lock_guard lk(mu_);
+  roll(now);
+  use_s_ += short_n, ruse_s_ += short_n;
+  use_d_ += daily_n, ruse_d_ += daily_n;
 }
 
 // ---------------------------------------------------------------- faults

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -70,8 +71,14 @@ bool valid_scope(const std::string &s);
 
 class Auth {
  public:
-  Auth(int64_t token_lifetime);
-  std::string mint_code(const std::set<std::string> &scopes, int64_t now);
+  // Makes the name of a new token or code; kind is "access", "refresh" or
+  // "code". Called with Auth's mutex held.
+  using Namer = std::function<std::string(const std::string &kind)>;
+  // namer: empty = 40 random hex digits. rotate: false = a refresh hands back
+  // the same refresh token (Strava may rotate it, or not).
+  explicit Auth(int64_t token_lifetime, Namer namer = {}, bool rotate = true);
+  // code: the code's name; empty = a new one.
+  std::string mint_code(const std::set<std::string> &scopes, int64_t now, const std::string &code = "");
 
   struct TokenReply {
     std::string access, refresh;
@@ -85,10 +92,13 @@ class Auth {
   // Scopes of a valid access token, std::nullopt if unknown/expired/revoked.
   std::optional<std::set<std::string>> check(const std::string &access, int64_t now) const;
   bool revoke(const std::string &access, int64_t now);
+  void set_rotate(bool rotate);
+  // Revokes every grant (as the athlete removing the app would).
+  void revoke_all();
   void expire_all(int64_t now);
 
  private:
-  std::string new_token();  // caller holds mu_
+  std::string new_token(const char *kind);  // caller holds mu_
   struct Grant {
     std::set<std::string> scopes;
     std::string access, refresh;
@@ -105,6 +115,8 @@ class Auth {
   };
   mutable std::mutex mu_;
   int64_t lifetime_;
+  Namer namer_;
+  bool rotate_;
   uint64_t counter_ = 0, salt_ = 0;
   std::vector<Grant> grants_;
   std::unordered_map<std::string, AccessInfo> access_;
@@ -130,6 +142,10 @@ class RateLimiter {
   bool admit(int64_t now, bool force_reject, Snapshot &after);
   Snapshot snapshot(int64_t now);
   void configure(const ojson &body, int64_t now);  // POST /_emulator/ratelimit
+  // Sets the four limits (not the window lengths).
+  void set_limits(int64_t limit_s, int64_t limit_d, int64_t read_s, int64_t read_d);
+  // Requests made by other apps of the same client id: they share the limits.
+  void add_usage(int64_t now, int64_t short_n, int64_t daily_n);
 
  private:
   void roll(int64_t now);  // caller holds mu_

@@ -2,11 +2,11 @@
 
 #include <stdlib.h>
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 namespace stravafs::testing {
@@ -32,44 +32,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string Decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> ParsePairs(std::string_view s) {
-  std::map<std::string, std::string> out;
-  while (!s.empty()) {
-    size_t amp = s.find('&');
-    std::string_view part = s.substr(0, amp);
-    s = amp == std::string_view::npos ? std::string_view() : s.substr(amp + 1);
-    if (part.empty()) continue;
-    size_t eq = part.find('=');
-    if (eq == std::string_view::npos)
-      out[Decode(part)] = "";
-    else
-      out[Decode(part.substr(0, eq))] = Decode(part.substr(eq + 1));
-  }
-  return out;
-}
-
 std::optional<int64_t> ToInt(const std::string& s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
   for (char c : s)
@@ -77,31 +39,31 @@ std::optional<int64_t> ToInt(const std::string& s) {
   return std::stoll(s);
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, ',');)
-    if (!part.empty()) out.push_back(part);
+// Decoded key=value pairs (the last of a repeated key wins), by cpp-httplib.
+std::map<std::string, std::string> Pairs(const std::string& text) {
+  std::multimap<std::string, std::string> all;
+  httplib::detail::parse_query_text(text, all);
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : all) out[k] = v;
   return out;
 }
 
-HttpResponse Error(long status, const std::string& body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers = {{"Content-Type", "application/json; charset=utf-8"}};
-  r.body = body;
-  return r;
-}
-
-HttpResponse BadParam(const std::string& field) {
-  return Error(400, R"({"message":"Bad Request","errors":[{"resource":"Application","field":")" + field +
-                        R"(","code":"invalid"}]})");
-}
-
-// A number as Strava sends it: an integer when it has no fraction.
-Json Number(double v) {
-  if (std::floor(v) == v && std::fabs(v) < 1e15) return Json(static_cast<int64_t>(v));
-  return Json(v);
+Endpoint Classify(const std::string& p, std::string& id) {
+  static const std::string acts = "/api/v3/activities/", gear = "/api/v3/gear/";
+  if (p == "/oauth/token") return Endpoint::kToken;
+  if (p == "/api/v3/athlete") return Endpoint::kAthlete;
+  if (p == "/api/v3/athlete/zones") return Endpoint::kZones;
+  if (p == "/api/v3/athlete/activities") return Endpoint::kList;
+  if (p.rfind(gear, 0) == 0) {
+    id = p.substr(gear.size());
+    return Endpoint::kGear;
+  }
+  if (p.rfind(acts, 0) != 0) return Endpoint::kUnknown;
+  const std::string tail = p.substr(acts.size());
+  const size_t slash = tail.find('/');
+  id = tail.substr(0, slash);
+  if (slash == std::string::npos) return Endpoint::kDetail;
+  return tail.substr(slash) == "/streams" ? Endpoint::kStreams : Endpoint::kUnknown;
 }
 
 }  // namespace
@@ -140,10 +102,29 @@ std::optional<int64_t> RecordedRequest::query_int(const std::string& key) const 
   return ToInt(it->second);
 }
 
-FakeStrava::FakeStrava(Clock& clock, int64_t window_ms, int64_t day_ms)
-    : clock_(clock), window_ms_(window_ms), day_ms_(day_ms) {
-  gear_["b1"] = "Trusty Bike";
+FakeStrava::FakeStrava(Clock& clock, int64_t window_ms, int64_t day_ms) : clock_(clock) {
+  emu::Config c;
+  c.activities = 0;
+  c.athlete_id = kAthleteId;
+  c.client_id = kClientId;
+  c.client_secret = kClientSecret;
+  c.samples = kSamples;
+  c.end = clock.NowMs() / 1000;
+  c.limits.window = window_ms / 1000;
+  c.limits.day = day_ms / 1000;
+  c.clock = [&clock] { return clock.NowMs() / 1000; };
+  // access-1 comes with refresh-1, and so on; a refresh that does not rotate
+  // keeps its refresh token's number.
+  c.token_names = [this](const std::string& kind) {
+    if (kind == "code") return "code-" + std::to_string(++code_serial_);
+    if (kind == "access") ++token_serial_;
+    return kind + "-" + std::to_string(token_serial_);
+  };
+  emulator_ = std::make_unique<emu::Emulator>(c);
+  AddGear("b1", "Trusty Bike");
 }
+
+FakeStrava::~FakeStrava() = default;
 
 // --- data -------------------------------------------------------------------
 
@@ -183,367 +164,148 @@ void FakeStrava::Generate(int count, int64_t newest_start, int64_t spacing_s, in
     else if (i % 3 == 0)
       a.gear_id = "b1";
     a.description = "Felt good, day " + std::to_string(i);
-    a.calories = 300 + i;
-    a.stream_points = 3 + i % 4;
-    activities_[a.id] = a;
+    Add(a);
   }
+}
+
+void FakeStrava::Add(const FakeActivity& a) {
+  Json f = {{"id", a.id},
+            {"start_date", a.start},
+            {"utc_offset", a.utc_offset},
+            {"timezone", a.timezone},
+            {"name", a.name},
+            {"sport_type", a.sport_type},
+            {"distance", a.distance},
+            {"moving_time", a.moving_time},
+            {"elapsed_time", a.elapsed_time},
+            {"gear_id", a.gear_id ? Json(*a.gear_id) : Json(nullptr)},
+            {"manual", a.manual},
+            {"description", a.description},
+            // Everything a test adds is visible to its token.
+            {"visibility", "everyone"}};
+  std::string err;
+  if (!emulator_->store().create(f, err))
+    throw std::runtime_error("FakeStrava::Add(" + std::to_string(a.id) + "): " + err);
+}
+
+void FakeStrava::Edit(int64_t id, const Json& fields) {
+  std::string err;
+  bool found = false;
+  if (!emulator_->store().patch(id, fields, err, found))
+    throw std::runtime_error("FakeStrava::Edit(" + std::to_string(id) + "): " + (found ? err : "no such activity"));
+}
+
+emu::Activity FakeStrava::Get(int64_t id) const {
+  auto a = emulator_->store().get(id);
+  if (!a) throw std::out_of_range("FakeStrava::Get(" + std::to_string(id) + "): no such activity");
+  return *a;
+}
+
+bool FakeStrava::Has(int64_t id) const { return emulator_->store().get(id).has_value(); }
+
+void FakeStrava::Delete(int64_t id) { emulator_->store().remove(id); }
+
+std::map<int64_t, emu::Activity> FakeStrava::activities() const {
+  std::map<int64_t, emu::Activity> out;
+  for (auto& a : emulator_->store().all_visible_by_id()) out.emplace(a.id, std::move(a));
+  return out;
 }
 
 std::vector<int64_t> FakeStrava::IdsNewestFirst() const {
-  std::vector<const FakeActivity*> all;
-  for (const auto& [id, a] : activities_) all.push_back(&a);
-  std::sort(all.begin(), all.end(), [](const FakeActivity* x, const FakeActivity* y) {
-    return x->start != y->start ? x->start > y->start : x->id > y->id;
-  });
+  // The emulator's own newest-first order: a listing without `after`.
+  emu::ActivityStore::ListQuery q;
+  q.per_page = INT64_MAX / 2;
+  q.read_all = true;
   std::vector<int64_t> ids;
-  for (const auto* a : all) ids.push_back(a->id);
+  for (const auto& a : emulator_->store().list(q)) ids.push_back(a.id);
   return ids;
 }
 
-Json FakeStrava::SummaryJson(const FakeActivity& a) {
-  Json j = Json::object();
-  j["resource_state"] = 2;
-  j["athlete"] = {{"id", kAthleteId}, {"resource_state", 1}};
-  j["name"] = a.name;
-  j["distance"] = Number(a.distance);
-  j["moving_time"] = a.moving_time;
-  j["elapsed_time"] = a.elapsed_time;
-  j["total_elevation_gain"] = a.manual ? Json(0) : Json(12.5);
-  j["type"] = a.sport_type == "TrailRun" ? "Run" : a.sport_type;
-  j["sport_type"] = a.sport_type;
-  if (a.sport_type == "Run") j["workout_type"] = 0;
-  j["id"] = a.id;
-  j["start_date"] = FormatIsoUtc(a.start);
-  j["start_date_local"] = LocalIso(a);
-  j["timezone"] = a.timezone;
-  j["utc_offset"] = static_cast<double>(a.utc_offset);
-  j["location_country"] = "France";
-  j["achievement_count"] = 0;
-  j["kudos_count"] = 3;
-  j["comment_count"] = 0;
-  j["athlete_count"] = 1;
-  j["photo_count"] = 0;
-  j["map"] = {{"id", "a" + std::to_string(a.id)},
-              {"summary_polyline", a.manual ? "" : "_p~iF~ps|U_ulLnnqC"},
-              {"resource_state", 2}};
-  j["trainer"] = false;
-  j["commute"] = false;
-  j["manual"] = a.manual;
-  j["private"] = false;
-  j["visibility"] = "everyone";
-  j["flagged"] = false;
-  j["gear_id"] = a.gear_id ? Json(*a.gear_id) : Json(nullptr);
-  j["start_latlng"] = a.manual ? Json::array() : Json::array({48.8566, 2.3522});
-  j["end_latlng"] = a.manual ? Json::array() : Json::array({48.86, 2.36});
-  j["average_speed"] = a.moving_time > 0 ? a.distance / static_cast<double>(a.moving_time) : 0.0;
-  j["max_speed"] = 0;
-  j["has_heartrate"] = !a.manual;
-  if (!a.manual) {
-    j["average_heartrate"] = 141.3;
-    j["max_heartrate"] = 171;
-  }
-  j["pr_count"] = 0;
-  j["total_photo_count"] = 0;
-  j["upload_id"] = a.manual ? Json(nullptr) : Json(a.id + 1000000000);
-  j["external_id"] = a.manual ? Json(nullptr) : Json("garmin_" + std::to_string(a.id) + ".fit");
-  return j;
+void FakeStrava::AddGear(const std::string& id, const std::string& name) {
+  std::vector<emu::Gear> gear = emulator_->gear();
+  std::erase_if(gear, [&](const emu::Gear& g) { return g.id == id; });
+  emu::Gear g;
+  g.id = id;
+  g.name = name;
+  g.brand = "Brand";
+  g.model = "Model";
+  g.bike = !id.empty() && id[0] == 'b';
+  g.primary = gear.empty();
+  gear.push_back(g);
+  emulator_->set_gear(std::move(gear));
 }
 
-Json FakeStrava::DetailJson(const FakeActivity& a) {
-  Json j = SummaryJson(a);
-  j["resource_state"] = 3;
-  j["description"] = a.description;
-  j["calories"] = Number(a.calories);
-  j["device_name"] = a.manual ? Json(nullptr) : Json("Garmin Forerunner 255");
-  j["map"]["polyline"] = a.manual ? "" : "_p~iF~ps|U_ulLnnqC_mqNvxq`@";
-  j["map"]["resource_state"] = 3;
-  Json laps = Json::array();
-  for (int k = 1; k <= a.laps; ++k) {
-    laps.push_back({{"id", a.id * 10 + k},
-                    {"resource_state", 2},
-                    {"name", "Lap " + std::to_string(k)},
-                    {"activity", {{"id", a.id}, {"resource_state", 1}}},
-                    {"elapsed_time", a.elapsed_time / a.laps},
-                    {"moving_time", a.moving_time / a.laps},
-                    {"start_date", FormatIsoUtc(a.start + (k - 1) * 600)},
-                    {"start_date_local", FormatIsoUtc(a.start + a.utc_offset + (k - 1) * 600)},
-                    {"distance", a.distance / a.laps},
-                    {"start_index", (k - 1) * 10},
-                    {"end_index", k * 10 - 1},
-                    {"total_elevation_gain", 3},
-                    {"average_speed", 3.1},
-                    {"max_speed", 4},
-                    {"lap_index", k}});
-  }
-  j["laps"] = laps;
-  j["splits_metric"] = Json::array();
-  return j;
+void FakeStrava::SetZones(const Json& zones) { emulator_->set_zones(zones); }
+
+Json FakeStrava::SummaryJson(int64_t id) const { return emu::summary_json(Get(id), emulator_->render_ctx()); }
+
+Json FakeStrava::DetailJson(int64_t id) const {
+  const auto gd = emulator_->store().gear_distance();
+  return emu::detail_json(Get(id), emulator_->render_ctx(&gd));
 }
 
-Json FakeStrava::StreamsJson(const FakeActivity& a, const std::vector<std::string>& keys, bool key_by_type) {
-  const int n = a.stream_points;
-  auto make = [&](const std::string& type) -> std::optional<Json> {
-    Json data = Json::array();
-    for (int i = 0; i < n; ++i) {
-      if (type == "time")
-        data.push_back(i * 10);
-      else if (type == "distance")
-        data.push_back(i * 25.5);
-      else if (type == "latlng")
-        data.push_back(Json::array({48.85 + i * 0.001, 2.35 + i * 0.002}));
-      else if (type == "altitude")
-        data.push_back(35.25 + i);
-      else if (type == "heartrate")
-        data.push_back(i == 1 ? Json(nullptr) : Json(120 + i));
-      else if (type == "moving")
-        data.push_back(i != 0);
-      else if (type == "velocity_smooth")
-        data.push_back(i == 0 ? Json(0) : Json(2.5 * i));
-      else if (type == "grade_smooth")
-        data.push_back(0.5 * i);
-      else
-        return std::nullopt;  // cadence, watts, temp...: this fake device has none
-    }
-    return Json{{"data", data}, {"series_type", "distance"}, {"original_size", n}, {"resolution", "high"}};
-  };
-  Json by_type = Json::object(), list = Json::array();
-  for (const auto& k : keys) {
-    auto s = make(k);
-    if (!s) continue;
-    by_type[k] = *s;
-    Json typed = {{"type", k}};
-    typed.update(*s);
-    list.push_back(typed);
-  }
-  return key_by_type ? by_type : list;
+size_t FakeStrava::StreamPoints(int64_t id) const {
+  const emu::Activity a = Get(id);
+  return a.has_streams() ? emu::make_streams(a, kSamples).n : 0;
 }
 
 // --- OAuth --------------------------------------------------------------------
 
-Tokens FakeStrava::Issue() {
-  ++token_serial_;
+Tokens FakeStrava::IssueInitialTokens(const std::string& scope) {
+  emu::Auth& auth = emulator_->auth();
+  auth.revoke_all();
+  const int64_t now = emulator_->now_s();
+  const std::string code = auth.mint_code(emu::parse_scopes(scope), now, "initial-" + std::to_string(token_serial_));
+  std::string resource, field;
+  auto reply = auth.exchange_code(code, now, resource, field);
+  if (!reply) throw std::logic_error("FakeStrava: the emulator refused its own code");
   Tokens t;
-  t.access_token = "access-" + std::to_string(token_serial_);
-  t.expires_at = clock_.NowMs() / 1000 + 21600;
-  access_tokens_[t.access_token] = t.expires_at;
-  if (rotate_refresh_tokens || refresh_token_.empty()) refresh_token_ = "refresh-" + std::to_string(token_serial_);
-  t.refresh_token = refresh_token_;
+  t.access_token = reply->access;
+  t.refresh_token = refresh_token_ = reply->refresh;
+  t.expires_at = reply->expires_at;
+  t.scope = scope;
   t.athlete_id = kAthleteId;
   return t;
 }
 
-Tokens FakeStrava::IssueInitialTokens(const std::string& scope) {
-  refresh_token_.clear();
-  Tokens t = Issue();
-  t.scope = scope;
-  return t;
+void FakeStrava::AddAuthorizationCode(const std::string& code, const std::string& scope) {
+  emulator_->auth().mint_code(emu::parse_scopes(scope), emulator_->now_s(), code);
 }
 
-HttpResponse FakeStrava::ServeToken(const RecordedRequest& r) {
-  if (r.method != "POST") return Error(404, kBodyNotFound);
-  auto ct = r.header("Content-Type");
-  if (!ct || ct->rfind("application/x-www-form-urlencoded", 0) != 0) return BadParam("content_type");
-  auto field = [&](const char* k) -> std::string {
-    auto it = r.form.find(k);
-    return it == r.form.end() ? "" : it->second;
-  };
-  if (field("client_id") != kClientId) return Error(400, kBodyBadClient);
-  if (field("client_secret") != kClientSecret)
-    return Error(
-        400,
-        R"({"message":"Bad Request","errors":[{"resource":"Application","field":"client_secret","code":"invalid"}]})");
-  const std::string grant = field("grant_type");
-  Json reply;
-  if (grant == "refresh_token") {
-    if (refresh_token_.empty() || field("refresh_token") != refresh_token_) return Error(400, kBodyBadRefreshToken);
-    ++refreshes_;
-    Tokens t = Issue();
-    reply = {{"token_type", "Bearer"},
-             {"access_token", t.access_token},
-             {"expires_at", t.expires_at},
-             {"expires_in", 21600},
-             {"refresh_token", t.refresh_token}};
-  } else if (grant == "authorization_code") {
-    if (!codes_.erase(field("code"))) return Error(400, kBodyBadCode);  // single use
-    refresh_token_.clear();
-    Tokens t = Issue();
-    reply = {{"token_type", "Bearer"},
-             {"access_token", t.access_token},
-             {"expires_at", t.expires_at},
-             {"expires_in", 21600},
-             {"refresh_token", t.refresh_token},
-             {"athlete", {{"id", kAthleteId}, {"resource_state", 2}, {"firstname", "Ada"}}}};
-  } else {
-    return BadParam("grant_type");
-  }
-  return Json200(reply);
-}
+void FakeStrava::ExpireAccessTokens() { emulator_->auth().expire_all(emulator_->now_s()); }
 
 // --- rate limits ----------------------------------------------------------------
 
-void FakeStrava::Roll() {
-  int64_t now = clock_.NowMs();
-  if (now / window_ms_ != window_index_) {
-    window_index_ = now / window_ms_;
-    short_usage_ = 0;
-  }
-  if (now / day_ms_ != day_index_) {
-    day_index_ = now / day_ms_;
-    daily_usage_ = 0;
-  }
-}
-
 void FakeStrava::AddUsage(int64_t short_n, int64_t daily_n) {
-  Roll();
-  short_usage_ += short_n;
-  daily_usage_ += daily_n;
+  emulator_->rate_limiter().add_usage(emulator_->now_s(), short_n, daily_n);
 }
 
-int64_t FakeStrava::short_usage() {
-  Roll();
-  return short_usage_;
-}
+int64_t FakeStrava::short_usage() { return emulator_->rate_limiter().snapshot(emulator_->now_s()).use_s; }
 
-int64_t FakeStrava::daily_usage() {
-  Roll();
-  return daily_usage_;
-}
+int64_t FakeStrava::daily_usage() { return emulator_->rate_limiter().snapshot(emulator_->now_s()).use_d; }
 
-void FakeStrava::AddRateHeaders(HttpResponse& resp) {
-  static constexpr const char* kNames[3][4] = {
-      {"X-RateLimit-Limit", "X-RateLimit-Usage", "X-ReadRateLimit-Limit", "X-ReadRateLimit-Usage"},
-      {"X-Ratelimit-Limit", "X-Ratelimit-Usage", "X-Readratelimit-Limit", "X-Readratelimit-Usage"},
-      {"x-ratelimit-limit", "x-ratelimit-usage", "x-readratelimit-limit", "x-readratelimit-usage"}};
-  const auto& names = kNames[header_case == HeaderCase::kDocumented ? 0 : header_case == HeaderCase::kStrava ? 1 : 2];
-  auto pair = [](int64_t a, int64_t b) { return std::to_string(a) + "," + std::to_string(b); };
-  resp.headers.emplace_back(names[0], pair(limits.short_limit, limits.daily_limit));
-  resp.headers.emplace_back(names[1], pair(short_usage_, daily_usage_));
-  resp.headers.emplace_back(names[2], pair(limits.read_short_limit, limits.read_daily_limit));
-  resp.headers.emplace_back(names[3], pair(short_usage_, daily_usage_));
-}
+int FakeStrava::rejected() const { return emulator_->metrics().counters()["rejected"].get<int>(); }
 
 // --- serving ----------------------------------------------------------------------
 
-HttpResponse FakeStrava::Json200(const Json& j) {
-  HttpResponse r;
-  r.status = 200;
-  r.headers = {{"Content-Type", "application/json; charset=utf-8"}};
-  r.body = j.dump();
-  return r;
-}
-
-HttpResponse FakeStrava::ServeList(const RecordedRequest& r) {
-  for (const auto& [k, v] : r.query) {
-    if (k != "before" && k != "after" && k != "page" && k != "per_page") return BadParam(k);
-    if ((k == "before" || k == "after") && !ToInt(v)) return BadParam(k);
-  }
-  auto before = r.query_int("before"), after = r.query_int("after");
-  // Milliseconds instead of seconds: Strava answers 400.
-  if ((before && *before > INT64_C(100000000000)) || (after && *after > INT64_C(100000000000)))
-    return BadParam(before && *before > INT64_C(100000000000) ? "before" : "after");
-  // page and per_page as the emulator takes them (tests/emulator/server.cc):
-  // what is not a positive integer is the default, and per_page is at most 200.
-  int64_t page = std::max<int64_t>(1, r.query_int("page").value_or(1));
-  int64_t per_page = std::min<int64_t>(200, r.query_int("per_page").value_or(30));
-  if (per_page < 1) per_page = 30;
-  if (ignore_page) page = 1;
-
-  std::vector<const FakeActivity*> hits;
-  for (const auto& [id, a] : activities_)
-    if ((!after || a.start > *after) && (!before || a.start < *before)) hits.push_back(&a);
-  const bool oldest_first = after && !before;
-  std::sort(hits.begin(), hits.end(), [&](const FakeActivity* x, const FakeActivity* y) {
-    if (x->start != y->start) return oldest_first ? x->start < y->start : x->start > y->start;
-    return oldest_first ? x->id < y->id : x->id > y->id;
-  });
-  Json out = Json::array();
-  for (size_t i = static_cast<size_t>((page - 1) * per_page);
-       i < hits.size() && i < static_cast<size_t>(page * per_page); ++i)
-    out.push_back(SummaryJson(*hits[i]));
-  return Json200(out);
-}
-
-HttpResponse FakeStrava::ServeApi(const RecordedRequest& r) {
-  if (r.method != "GET") return Error(404, kBodyNotFound);
-  switch (r.endpoint) {
-    case Endpoint::kAthlete:
-      if (!r.query.empty()) return BadParam(r.query.begin()->first);
-      return Json200({{"id", kAthleteId},
-                      {"username", "ada"},
-                      {"resource_state", 3},
-                      {"firstname", "Ada"},
-                      {"lastname", "Lovelace"},
-                      {"city", "London"},
-                      {"state", ""},
-                      {"country", "United Kingdom"},
-                      {"sex", "F"},
-                      {"premium", true},
-                      {"created_at", "2015-01-01T10:00:00Z"},
-                      {"weight", 60.5},
-                      {"ftp", nullptr}});
-    case Endpoint::kZones:
-      if (!r.query.empty()) return BadParam(r.query.begin()->first);
-      if (!profile_scope) return Error(401, kBodyMissingProfileScope);
-      return Json200(zones);
-    case Endpoint::kList:
-      return ServeList(r);
-    case Endpoint::kDetail: {
-      for (const auto& [k, v] : r.query)
-        if (k != "include_all_efforts") return BadParam(k);
-      auto id = ToInt(r.id);
-      if (!id || !activities_.count(*id)) return Error(404, kBodyNotFound);
-      return Json200(DetailJson(activities_.at(*id)));
-    }
-    case Endpoint::kStreams: {
-      for (const auto& [k, v] : r.query)
-        if (k != "keys" && k != "key_by_type") return BadParam(k);
-      auto id = ToInt(r.id);
-      if (!id || !activities_.count(*id) || activities_.at(*id).manual) return Error(404, kBodyNotFound);
-      auto keys = r.query.count("keys") ? Split(r.query.at("keys")) : std::vector<std::string>{"distance"};
-      bool by_type = r.query.count("key_by_type") && r.query.at("key_by_type") == "true";
-      return Json200(StreamsJson(activities_.at(*id), keys, by_type));
-    }
-    case Endpoint::kGear: {
-      auto it = gear_.find(r.id);
-      if (it == gear_.end()) return Error(404, kBodyNotFound);
-      return Json200({{"id", it->first},
-                      {"primary", true},
-                      {"name", it->second},
-                      {"resource_state", 3},
-                      {"distance", 12345.6},
-                      {"brand_name", "Brand"},
-                      {"model_name", "Model"},
-                      {"retired", false}});
-    }
-    default:
-      return Error(404, kBodyNotFound);
-  }
-}
-
-HttpResponse FakeStrava::Serve(RecordedRequest& r) {
-  if (r.endpoint == Endpoint::kToken) return ServeToken(r);
-  // Authorization first, as Strava does; the token travels in the header only.
-  auto auth = r.header("Authorization");
-  const int64_t now_s = clock_.NowMs() / 1000;
-  bool authorized = false;
-  if (auth && auth->rfind("Bearer ", 0) == 0 && !r.query.count("access_token")) {
-    auto it = access_tokens_.find(auth->substr(7));
-    authorized = it != access_tokens_.end() && it->second > now_s;
-  }
-  Roll();
-  ++short_usage_;
-  ++daily_usage_;
+HttpResponse FakeStrava::Serve(const emu::Request& request) {
+  emulator_->rate_limiter().set_limits(limits.short_limit, limits.daily_limit, limits.read_short_limit,
+                                       limits.read_daily_limit);
+  emulator_->set_header_case(static_cast<int>(header_case));
+  emu::Response r = emulator_->Handle(request);
   HttpResponse resp;
-  if (!authorized) {
-    resp = Error(401, kBodyInvalidToken);
-  } else if (short_usage_ > std::min(limits.short_limit, limits.read_short_limit) ||
-             daily_usage_ > std::min(limits.daily_limit, limits.read_daily_limit)) {
-    ++rejected_;  // rejected requests still count toward the limits
-    resp = Error(429, kBodyRateLimit);
-  } else {
-    resp = ServeApi(r);
+  resp.status = r.status;
+  if (!r.content_type.empty()) resp.headers.emplace_back("Content-Type", r.content_type);
+  for (auto& h : r.headers) resp.headers.push_back(std::move(h));
+  resp.body = std::move(r.body);
+  // The refresh token a client must now hold.
+  if (request.path == "/oauth/token" && resp.status == 200) {
+    auto reply = Json::parse(resp.body, nullptr, false);
+    if (reply.is_object() && reply.contains("refresh_token")) {
+      if (request.get_param_value("grant_type") == "refresh_token") ++refreshes_;
+      refresh_token_ = reply["refresh_token"].get<std::string>();
+    }
   }
-  AddRateHeaders(resp);
   return resp;
 }
 
@@ -557,34 +319,14 @@ Result<HttpResponse> FakeStrava::Send(const HttpRequest& req) {
   r.body = req.body;
   const std::string base = kBaseUrl;
   const bool ours = req.url.rfind(base + "/", 0) == 0;
+  std::optional<emu::Request> request;
   if (ours) {
-    std::string rest = req.url.substr(base.size());
-    size_t q = rest.find('?');
-    r.path = rest.substr(0, q);
-    if (q != std::string::npos) r.query = ParsePairs(std::string_view(rest).substr(q + 1));
-    if (req.method == "POST") r.form = ParsePairs(req.body);
-    const std::string& p = r.path;
-    const std::string acts = "/api/v3/activities/";
-    if (p == "/oauth/token") {
-      r.endpoint = Endpoint::kToken;
-    } else if (p == "/api/v3/athlete") {
-      r.endpoint = Endpoint::kAthlete;
-    } else if (p == "/api/v3/athlete/zones") {
-      r.endpoint = Endpoint::kZones;
-    } else if (p == "/api/v3/athlete/activities") {
-      r.endpoint = Endpoint::kList;
-    } else if (p.rfind(acts, 0) == 0) {
-      std::string tail = p.substr(acts.size());
-      size_t slash = tail.find('/');
-      r.id = tail.substr(0, slash);
-      if (slash == std::string::npos)
-        r.endpoint = Endpoint::kDetail;
-      else if (tail.substr(slash) == "/streams")
-        r.endpoint = Endpoint::kStreams;
-    } else if (p.rfind("/api/v3/gear/", 0) == 0) {
-      r.endpoint = Endpoint::kGear;
-      r.id = Decode(p.substr(13));
-    }
+    request = emu::Request::FromTarget(req.method, req.url.substr(base.size()), req.headers, req.body);
+    r.path = request->path;
+    r.query = Pairs(request->query);
+    if (req.method == "POST") r.form = Pairs(req.body);
+    r.endpoint = Classify(r.path, r.id);
+    if (ignore_page && r.endpoint == Endpoint::kList) request->params.erase("page");
   }
   requests_.push_back(r);
   const size_t index = requests_.size() - 1;
@@ -599,23 +341,21 @@ Result<HttpResponse> FakeStrava::Send(const HttpRequest& req) {
   }
   HttpResponse resp;
   if (failure == nullptr) {
-    resp = Serve(r);
+    resp = Serve(*request);
+  } else if (failure->kind == Failure::kNetwork) {
+    return Status::Error(ErrorKind::kNetwork, failure->body);
+  } else if (failure->kind == Failure::kTruncated) {
+    resp = Serve(*request);
+    resp.body = resp.body.substr(0, resp.body.size() / 2);
   } else {
-    if (failure->kind == Failure::kNetwork) return Status::Error(ErrorKind::kNetwork, failure->body);
-    if (failure->kind == Failure::kTruncated) {
-      resp = Serve(r);
-      resp.body = resp.body.substr(0, resp.body.size() / 2);
-    } else {
-      if (r.endpoint != Endpoint::kToken) {
-        Roll();
-        ++short_usage_;
-        ++daily_usage_;
-      }
-      resp.status = failure->status;
-      resp.body = failure->kind == Failure::kGarbage ? "<!DOCTYPE html><html><body>Oops</body></html>" : failure->body;
-      resp.headers = {{"Content-Type", failure->kind == Failure::kGarbage ? "text/html" : "application/json"}};
-      if (r.endpoint != Endpoint::kToken) AddRateHeaders(resp);
-    }
+    // The request reached Strava (an API call counts against the limits and
+    // gets their headers), but the reply is replaced. A token request does
+    // not reach it: a refresh that fails must not rotate the refresh token.
+    if (r.endpoint != Endpoint::kToken) resp = Serve(*request);
+    std::erase_if(resp.headers, [](const auto& h) { return EqualsIgnoreCase(h.first, "Content-Type"); });
+    resp.status = failure->status;
+    resp.body = failure->kind == Failure::kGarbage ? "<!DOCTYPE html><html><body>Oops</body></html>" : failure->body;
+    resp.headers.emplace_back("Content-Type", failure->kind == Failure::kGarbage ? "text/html" : "application/json");
   }
   requests_[index].status = resp.status;
   return resp;

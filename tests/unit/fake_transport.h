@@ -1,29 +1,28 @@
-// FakeStrava: an in-process Strava behind the Transport interface.
+// FakeStrava: the strava-emulator's Strava, in-process, behind the Transport
+// interface, on the test's clock.
 //
-// A model of Strava good enough for the sync: it holds activities and gear,
-// serves POST /oauth/token (code exchange; refresh with rotation: the old
-// refresh token dies at once), GET /api/v3/athlete, /athlete/zones, /athlete/activities
-// (before/after/page/per_page with Strava's ordering: newest first unless only
-// `after` is given; strict bounds; a page past the end is []),
-// /activities/{id}, /activities/{id}/streams (key_by_type) and /gear/{id}. It
-// counts usage in 15-minute and daily windows on the test's clock, answers 429
-// over a limit, and puts X-RateLimit-* / X-ReadRateLimit-* headers on every
-// API reply.
+// Strava's behaviour is not modelled here: every request goes to
+// emu::Emulator::Handle (tests/emulator/emulator.h), the same pipeline and
+// handlers the strava-emulator serves over HTTP to the integration tests, the
+// demo and the benchmarks. So what a listing returns for
+// before/after/page/per_page, 404s, the JSON of activities, streams, the
+// athlete, zones and gear, OAuth (single-use codes, refresh with rotation, an
+// unchanged token while it has over an hour left), the rate-limit windows,
+// their headers and 429s are the emulator's, as STRAVA_API.md describes them.
+// The emulator runs on the test's Clock (token expiry, rate-limit windows),
+// names tokens "access-1", "refresh-1", ... in order, and starts with no
+// activities, the gear "b1" and its own zones.
 //
-// It is strict: API calls must be GETs under base_url with a live
-// "Authorization: Bearer" token (else 401; a token in the URL does not
-// count), list parameters are checked at least as strictly as Strava does
-// (epoch seconds, not ms; per_page <= 200; no unknown keys), and anything
-// else is answered 404 or 400. One simplification: every refresh issues a new
-// access token (Strava hands back the old one while it has over an hour
-// left), so tests see each refresh in the Authorization headers.
-//
-// Tests assert on traffic as much as on results: every request is recorded
-// (method, url, headers, body, parsed query, endpoint, the status answered,
-// the clock time) and counted by endpoint. Failures are injected with
-// FailNth(): the N-th (and following `count`) requests matching an endpoint
-// and an optional predicate get a given status and body, a network error, a
-// garbage body or truncated JSON.
+// What the fake adds is what unit tests need around it. Tests assert on
+// traffic as much as on results: every request is recorded (method, url,
+// headers, body, parsed query and form, endpoint, the status answered, the
+// clock time) and counted by endpoint. Failures are injected with FailNth():
+// the N-th (and following `count`) requests matching an endpoint and an
+// optional predicate get a given status and body, a network error, a garbage
+// body or truncated JSON; an injected reply to an API call still counts
+// against the rate limits and carries their headers, as a real one would.
+// And there are helpers to set up the athlete: Generate(), Add(), Edit(),
+// Delete(), AddGear(), SetZones(), tokens and usage by other apps.
 //
 // Not thread-safe; one per test.
 #pragma once
@@ -31,8 +30,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +41,7 @@
 #include "config/config.h"
 #include "strava/http.h"
 #include "strava/token_store.h"
+#include "emulator.h"
 
 namespace stravafs::testing {
 
@@ -118,7 +118,9 @@ inline constexpr const char* kBodyBadCode =
 inline constexpr const char* kBodyBadClient =
     R"({"message":"Bad Request","errors":[{"resource":"Application","field":"client_id","code":"invalid"}]})";
 
-// One activity as the fake holds it; its JSON is generated from these fields.
+// What Add() creates: the fields a test chooses. The emulator fills in the
+// rest (GPS, heart rate, laps, streams, ...) deterministically from the id,
+// as it does for activities created through its control API.
 struct FakeActivity {
   int64_t id = 0;
   int64_t start = 0;          // epoch seconds, UTC
@@ -129,11 +131,8 @@ struct FakeActivity {
   double distance = 5000.5;
   int64_t moving_time = 1500, elapsed_time = 1620;
   std::optional<std::string> gear_id;
-  bool manual = false;      // manual: no GPS, streams answer 404
-  int stream_points = 5;    // samples per stream
-  std::string description;  // detailed only
-  double calories = 321.5;  // detailed only
-  int laps = 2;             // detailed only
+  bool manual = false;  // manual: no GPS, streams answer 404
+  std::string description;
 };
 
 struct RateLimits {
@@ -149,63 +148,70 @@ class FakeStrava final : public Transport {
   static constexpr const char* kClientId = "12345";
   static constexpr const char* kClientSecret = "client-secret-xyz";
   static constexpr int64_t kAthleteId = 4242;
+  // Samples per stream: few, so that a thousand activities sync quickly.
+  static constexpr int kSamples = 8;
 
   // `clock` drives token expiry and the rate-limit windows.
   explicit FakeStrava(Clock& clock, int64_t window_ms = 15 * 60 * 1000, int64_t day_ms = 24 * 3600 * 1000);
+  ~FakeStrava() override;
 
   Result<HttpResponse> Send(const HttpRequest& request) override;
 
-  // --- data ---
+  // --- data (the emulator's activity store) ---
   // `count` activities, newest first from `newest_start`, `spacing_s` apart,
   // ids from `first_id` up (the newest has the highest id). Every 10th is
-  // manual (no streams), every 3rd has gear "b1" and every 7th "g2".
+  // manual (no streams), every 3rd has gear "b1" and every 7th "g2" (which
+  // the athlete does not own: GET /gear/g2 answers 404).
   void Generate(int count, int64_t newest_start, int64_t spacing_s = 86400, int64_t first_id = INT64_C(10000000000));
-  void Add(const FakeActivity& a) { activities_[a.id] = a; }
-  FakeActivity& Get(int64_t id) { return activities_.at(id); }
-  bool Has(int64_t id) const { return activities_.count(id) != 0; }
-  void Delete(int64_t id) { activities_.erase(id); }
-  const std::map<int64_t, FakeActivity>& activities() const { return activities_; }
+  void Add(const FakeActivity& a);
+  // Changes fields as the emulator's control API does (PATCH
+  // /_emulator/activities/{id}): {"name": "...", "description": "..."}.
+  void Edit(int64_t id, const Json& fields);
+  emu::Activity Get(int64_t id) const;
+  bool Has(int64_t id) const;
+  void Delete(int64_t id);
+  std::map<int64_t, emu::Activity> activities() const;
   // Ids, newest start first.
   std::vector<int64_t> IdsNewestFirst() const;
-  void AddGear(const std::string& id, const std::string& name) { gear_[id] = name; }
-  // What GET /athlete/zones answers: heart-rate zones with an open top (-1)
-  // and power zones, in Strava's shape.
-  Json zones = Json::parse(R"({"heart_rate":{"custom_zones":true,"zones":[{"min":0,"max":130},{"min":130,"max":145},)"
-                           R"({"min":145,"max":160},{"min":160,"max":175},{"min":175,"max":-1}]},)"
-                           R"("power":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
+  void AddGear(const std::string& id, const std::string& name);
+  // What GET /athlete/zones answers from now on.
+  void SetZones(const Json& zones);
 
-  // The JSON the fake serves.
-  static Json SummaryJson(const FakeActivity& a);
-  static Json DetailJson(const FakeActivity& a);
-  static Json StreamsJson(const FakeActivity& a, const std::vector<std::string>& keys, bool key_by_type);
+  // The JSON the emulator serves for an activity, and its stream length
+  // (0 for a manual activity, whose streams answer 404).
+  Json SummaryJson(int64_t id) const;
+  Json DetailJson(int64_t id) const;
+  size_t StreamPoints(int64_t id) const;
   // start_date_local as Strava writes it (with the misleading Z).
-  static std::string LocalIso(const FakeActivity& a) { return FormatIsoUtc(a.start + a.utc_offset); }
+  static std::string LocalIso(const emu::Activity& a) { return FormatIsoUtc(a.start + a.utc_offset); }
 
   // --- OAuth ---
-  // Issues a fresh access/refresh pair (as an authorization would) and
-  // returns it; the previous refresh token dies.
+  // Authorizes anew (every earlier grant is revoked, as if the athlete had
+  // removed the app and authorized again) and returns the new tokens.
   Tokens IssueInitialTokens(const std::string& scope = "read,activity:read_all,profile:read_all");
-  void AddAuthorizationCode(const std::string& code) { codes_.insert(code); }
-  bool rotate_refresh_tokens = true;  // false: refresh returns the same refresh token
-  bool ignore_page = false;           // true: every listing request gets page 1 (a broken server)
-  // false: the grant lacks profile:read_all, so GET /athlete/zones answers
-  // 401 with field profile:read_permission, code missing (as Strava does).
-  bool profile_scope = true;
+  // A code that POST /oauth/token exchanges once for tokens with `scope`.
+  void AddAuthorizationCode(const std::string& code,
+                            const std::string& scope = "read,activity:read_all,profile:read_all");
+  // The refresh token of the last token reply (or IssueInitialTokens).
   const std::string& live_refresh_token() const { return refresh_token_; }
-  int refreshes() const { return refreshes_; }
+  int refreshes() const { return refreshes_; }  // refresh grants answered 200
+  // false: a refresh hands back the same refresh token (Strava may rotate it).
+  void RotateRefreshTokens(bool rotate) { emulator_->auth().set_rotate(rotate); }
   // Kills every access token (as a revocation would); the refresh token lives.
-  void ExpireAccessTokens() { access_tokens_.clear(); }
+  void ExpireAccessTokens();
+  bool ignore_page = false;  // true: every listing request gets page 1 (a broken server)
 
   // --- rate limits ---
+  // The app's limits; the emulator enforces what is here at each request.
   RateLimits limits;
   // Names of the rate-limit headers: as documented, Strava's odd casing, or
-  // all lowercase (HTTP/2).
+  // all lowercase (HTTP/2); also read at each request.
   enum class HeaderCase { kDocumented, kStrava, kLower } header_case = HeaderCase::kDocumented;
   // Requests made by other apps of the same client id (they share the limits).
   void AddUsage(int64_t short_n, int64_t daily_n);
   int64_t short_usage();
   int64_t daily_usage();
-  int rejected() const { return rejected_; }  // 429s answered (injected ones excluded)
+  int rejected() const;  // 429s the emulator answered (injected ones excluded)
 
   // --- faults ---
   // The nth..nth+count-1 requests (1-based, counted from now) that hit
@@ -229,32 +235,17 @@ class FakeStrava final : public Transport {
     int nth, count, seen = 0;
     Failure failure;
   };
-  HttpResponse Serve(RecordedRequest& r);
-  HttpResponse ServeToken(const RecordedRequest& r);
-  HttpResponse ServeApi(const RecordedRequest& r);
-  HttpResponse ServeList(const RecordedRequest& r);
-  HttpResponse Json200(const Json& j);
-  void Roll();
-  void AddRateHeaders(HttpResponse& resp);
-  Tokens Issue();
+  // The emulator's answer, after the limits and header case are applied.
+  HttpResponse Serve(const emu::Request& request);
 
   Clock& clock_;
-  int64_t window_ms_, day_ms_;
-  std::map<int64_t, FakeActivity> activities_;
-  std::map<std::string, std::string> gear_;
+  std::unique_ptr<emu::Emulator> emulator_;
   std::vector<Fault> faults_;
   std::vector<RecordedRequest> requests_;
   int64_t seq_ = 0;
-
-  std::map<std::string, int64_t> access_tokens_;  // live tokens → expires_at (s)
+  int token_serial_ = 0, code_serial_ = 0;
   std::string refresh_token_;
-  std::set<std::string> codes_;
-  int token_serial_ = 0;
   int refreshes_ = 0;
-
-  int64_t window_index_ = -1, day_index_ = -1;
-  int64_t short_usage_ = 0, daily_usage_ = 0;
-  int rejected_ = 0;
 };
 
 // A config pointing at FakeStrava, with its file and token dir inside `tmp`.

@@ -75,7 +75,7 @@ TEST_CASE("api::GetActivity asks for one activity and refuses the detail of anot
   CHECK(w.OnlyQuery(Endpoint::kDetail) == std::map<std::string, std::string>{{"include_all_efforts", "false"}});
   w.strava.ClearRequests();
   // A server that answers with another activity is malformed: retried, then an error.
-  w.strava.FailNth(Endpoint::kDetail, 1, Failure::Body(FakeStrava::DetailJson(w.strava.Get(103)).dump()), 2);
+  w.strava.FailNth(Endpoint::kDetail, 1, Failure::Body(w.strava.DetailJson(103).dump()), 2);
   auto other = api::GetActivity(*w.client, 102);
   REQUIRE_FALSE(other.ok());
   CHECK_THAT(other.status().message(), Catch::Contains("detail of another activity"));
@@ -91,7 +91,7 @@ TEST_CASE("api::GetStreams asks for the types, keyed by type, and returns them k
         std::map<std::string, std::string>{{"key_by_type", "true"}, {"keys", "time,heartrate"}});
   REQUIRE(s->is_object());
   CHECK(s->contains("time"));
-  CHECK((*s)["time"]["data"].size() == static_cast<size_t>(w.strava.Get(101).stream_points));
+  CHECK((*s)["time"]["data"].size() == w.strava.StreamPoints(101));
   // The older array form becomes the keyed one.
   w.strava.ClearRequests();
   w.strava.FailNth(Endpoint::kStreams, 1,

@@ -33,10 +33,11 @@ struct World {
 
   World() { config = testing::ConfigForFake(tmp); }
   TokenStore store() const { return TokenStore(config.state_dir); }
-  // Stores the fake's first tokens, set to expire `left_s` from now.
+  // Stores the fake's first tokens, issued long enough ago to expire `left_s`
+  // from now (the clock moves on), for Strava as for the file.
   Tokens Authorize(int64_t left_s = 6 * 3600) {
     Tokens t = strava.IssueInitialTokens();
-    t.expires_at = clock.NowMs() / 1000 + left_s;
+    clock.Advance((t.expires_at - clock.NowMs() / 1000 - left_s) * 1000);
     REQUIRE(store().Save(t).ok());
     return t;
   }
@@ -146,8 +147,9 @@ TEST_CASE("Token requests: configuration, client and server errors", "[oauth]") 
     w.config.client_secret = "wrong";
     auto t = ExchangeCode(w.strava, w.config, "c");
     CHECK(t.status().kind() == ErrorKind::kAuth);
+    // STRAVA_API.md names Application/client_id for either being wrong.
     CHECK(t.status().message() ==
-          "Strava rejected the client id or secret (HTTP 400 Bad Request [Application client_secret invalid]): check "
+          "Strava rejected the client id or secret (HTTP 400 Bad Request [Application client_id invalid]): check "
           "[strava] client_id and the secret in " +
               w.config.path);
   }
@@ -245,13 +247,17 @@ TEST_CASE("TokenSource with force refreshes a valid token", "[oauth]") {
   w.Authorize();
   TokenSource source(w.strava, w.config, w.clock);
   CHECK(*source.AccessToken() == "access-1");
+  // Strava (STRAVA_API.md) hands back the same token while it has over an
+  // hour left; with less, a new one.
+  CHECK(*source.AccessToken(true) == "access-1");
+  w.clock.Advance(5 * 3600 * 1000 + 1000);
   CHECK(*source.AccessToken(true) == "access-2");
-  CHECK(w.strava.refreshes() == 1);
+  CHECK(w.strava.refreshes() == 2);
 }
 
 TEST_CASE("TokenSource keeps a refresh token that did not rotate", "[oauth]") {
   World w;
-  w.strava.rotate_refresh_tokens = false;
+  w.strava.RotateRefreshTokens(false);
   w.Authorize(0);
   TokenSource source(w.strava, w.config, w.clock);
   CHECK(*source.AccessToken() == "access-2");
@@ -284,7 +290,7 @@ TEST_CASE("TokenSource: a rotated refresh token is on disk before the new access
 
 TEST_CASE("TokenSource: a refresh token that cannot be saved is not used", "[oauth]") {
   World w;
-  w.Authorize();
+  w.Authorize(3599);  // under an hour left: a refresh rotates
   TokenSource source(w.strava, w.config, w.clock);
   REQUIRE(*source.AccessToken() == "access-1");  // loaded from disk
   // Then tokens.json cannot be replaced: a folder with a file in it is there.
@@ -334,6 +340,7 @@ TEST_CASE("TokenSource: a token another process refreshed is read, not refreshed
   // process already replaced that access token uses the replacement.
   TokenSource third(w.strava, w.config, w.clock);
   REQUIRE(*third.AccessToken() == "access-2");
+  w.strava.ExpireAccessTokens();  // else Strava would hand access-2 back
   REQUIRE(*first.AccessToken(true) == "access-3");
   CHECK(*third.AccessToken(true) == "access-3");
   CHECK(w.strava.refreshes() == 2);

@@ -163,6 +163,13 @@ struct World {
   // The newest activity's start, and the index-th newest id.
   int64_t NewestStart() const { return strava.activities().at(strava.IdsNewestFirst().front()).start; }
   int64_t NthNewest(size_t index) const { return strava.IdsNewestFirst().at(index); }
+  // The laps of the emulator's detailed activities (one, or all of them).
+  int64_t Laps(std::optional<int64_t> only = std::nullopt) const {
+    int64_t n = 0;
+    for (const auto& [id, a] : strava.activities())
+      if (!only || *only == id) n += static_cast<int64_t>(strava.DetailJson(id)["laps"].size());
+    return n;
+  }
 };
 
 // A world whose first sync (`count` activities a day apart, the newest an hour
@@ -193,7 +200,8 @@ TEST_CASE("SyncEngine: checking a streams reply does not read a destroyed tempor
   INFO(r.status.message());
   REQUIRE(r.status.ok());
   CHECK(r.streams == 1);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams") == w.strava.activities().begin()->second.stream_points);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams") ==
+        static_cast<int64_t>(w.strava.StreamPoints(w.strava.activities().begin()->first)));
 }
 
 // --- the first sync ---------------------------------------------------------------------------
@@ -267,10 +275,9 @@ TEST_CASE("SyncEngine: a first sync of 1,000 activities stores all of them; a se
 
   // What the deep phase stored.
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activities WHERE detail_level = 3") == 1000);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM laps") == 2000);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM laps") == w.Laps());
   int64_t samples = 0;
-  for (const auto& [id, a] : w.strava.activities())
-    if (!a.manual) samples += a.stream_points;
+  for (const auto& [id, a] : w.strava.activities()) samples += static_cast<int64_t>(w.strava.StreamPoints(id));
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams") == samples);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE streams_state = 2") == 100);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM gear") == 2);
@@ -351,8 +358,7 @@ TEST_CASE("SyncEngine: an edit inside the window updates the row and refetches t
   World w;
   FirstSync(w, 60);
   const int64_t id = w.NthNewest(3);
-  w.strava.Get(id).name = "Renamed on Strava ✏️";
-  w.strava.Get(id).description = "New description";
+  w.strava.Edit(id, {{"name", "Renamed on Strava ✏️"}, {"description", "New description"}});
 
   SyncReport r = w.Sync();
   REQUIRE(r.status.ok());
@@ -372,7 +378,8 @@ TEST_CASE("SyncEngine: a deletion inside the window removes the activity", "[syn
   World w;
   FirstSync(w, 60);
   const int64_t id = w.NthNewest(2);
-  REQUIRE(QueryInt(w.db(), "SELECT count(*) FROM laps WHERE activity_id=" + std::to_string(id)) == 2);
+  REQUIRE(QueryInt(w.db(), "SELECT count(*) FROM laps WHERE activity_id=" + std::to_string(id)) == w.Laps(id));
+  REQUIRE(w.Laps(id) > 0);
   w.strava.Delete(id);
 
   SyncReport r = w.Sync();
@@ -425,6 +432,7 @@ TEST_CASE("SyncEngine: a deletion outside the window survives incremental syncs;
 TEST_CASE("SyncEngine: --full refuses a suspicious empty listing and deletes nothing", "[sync_engine]") {
   World w;
   FirstSync(w, 60);
+  const int64_t laps = w.Laps();
   for (int64_t id : w.strava.IdsNewestFirst()) w.strava.Delete(id);
 
   SyncReport r = w.Full();
@@ -435,7 +443,7 @@ TEST_CASE("SyncEngine: --full refuses a suspicious empty listing and deletes not
   CHECK_THAT(r.status.message(), Catch::Contains(w.config.cache_path));
   CHECK(r.deleted == 0);
   CHECK(w.Rows() == 60);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM laps") == 120);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM laps") == laps);
   CHECK_FALSE(w.State(kStateJob).has_value());
   CHECK(w.State(kStateLastError).has_value());
   CHECK(w.ListPages() == std::vector<int64_t>{1});
@@ -750,7 +758,14 @@ TEST_CASE("SyncEngine: streams only, with the configured keys", "[sync_engine]")
   CHECK(r.streams == 9);
   CHECK(r.no_streams == 1);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams WHERE distance IS NOT NULL OR altitude IS NOT NULL") == 0);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams WHERE lat IS NULL OR time IS NULL") == 0);
+  // latlng only for the activities with a GPS track; the others' streams
+  // simply leave it out (STRAVA_API.md).
+  int64_t without_gps = 0;
+  for (const auto& [id, a] : w.strava.activities())
+    if (!a.has_gps()) without_gps += static_cast<int64_t>(w.strava.StreamPoints(id));
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams WHERE lat IS NULL") == without_gps);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams WHERE lat IS NOT NULL") > 0);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM streams WHERE time IS NULL") == 0);
 }
 
 TEST_CASE("SyncEngine: 404 streams are marked absent and never asked for again", "[sync_engine]") {
@@ -898,10 +913,10 @@ TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log
   World w;
   FirstSync(w, 20);
   // Each activity: new, its detail, its streams (the manual ones have none);
-  // and the 7 zones stored (activity 0: only stats/ changes).
+  // and the emulator's 12 zones stored (activity 0: only stats/ changes).
   CHECK(QueryInt(w.db(), "SELECT count(DISTINCT activity_id) FROM fs_changes WHERE activity_id > 0") == 20);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE old_base IS NULL AND activity_id > 0") == 20);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 7);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
 
   // A long history of changes, then a sync that changes nothing.
@@ -925,9 +940,11 @@ std::vector<std::string> ZoneRows(sqlite3* db) {
                               "FROM athlete_zones ORDER BY kind, zone");
 }
 
+// The emulator's zones (tests/emulator/render.cc, zones_json).
 const std::vector<std::string> kFakeZones = {
-    "heartrate 1 0.0-130.0",  "heartrate 2 130.0-145.0", "heartrate 3 145.0-160.0", "heartrate 4 160.0-175.0",
-    "heartrate 5 175.0-open", "power 1 0.0-150.0",       "power 2 150.0-open"};
+    "heartrate 1 0.0-124.0",  "heartrate 2 124.0-154.0", "heartrate 3 154.0-169.0", "heartrate 4 169.0-184.0",
+    "heartrate 5 184.0-open", "power 1 0.0-138.0",       "power 2 138.0-188.0",     "power 3 188.0-225.0",
+    "power 4 225.0-263.0",    "power 5 263.0-300.0",     "power 6 300.0-375.0",     "power 7 375.0-open"};
 
 TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a day", "[sync_engine]") {
   World w;
@@ -939,7 +956,7 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
   CHECK(testing::QueryText(w.db(),
                            "SELECT group_concat(source || ':' || min_bpm || '-' || ifnull(max_bpm, ''), ' ') "
                            "FROM (SELECT * FROM hr_zones ORDER BY zone)") ==
-        "strava:0.0-130.0 strava:130.0-145.0 strava:145.0-160.0 strava:160.0-175.0 strava:175.0-");
+        "strava:0.0-124.0 strava:124.0-154.0 strava:154.0-169.0 strava:169.0-184.0 strava:184.0-");
   CHECK(w.progress.notes.empty());
 
   // Within the day: the no-change sync stays one list request (and a token
@@ -952,8 +969,8 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
 
   // A day after the last answer: asked again, and the new zones replace the old.
   w.clock.Advance(1000);
-  w.strava.zones["heart_rate"]["zones"] = Json::parse(R"([{"min":0,"max":100},{"min":100,"max":-1}])");
-  w.strava.zones.erase("power");
+  w.strava.SetZones(
+      Json::parse(R"({"heart_rate":{"custom_zones":true,"zones":[{"min":0,"max":100},{"min":100,"max":-1}]}})"));
   w.strava.ClearRequests();
   REQUIRE(w.Sync().status.ok());
   CHECK(w.strava.Count(Endpoint::kZones) == 1);
@@ -977,7 +994,8 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
 
 TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how to get the zones", "[sync_engine]") {
   World w;
-  w.strava.profile_scope = false;
+  // A grant without profile:read_all: GET /athlete/zones answers 401.
+  REQUIRE(TokenStore(w.config.state_dir).Save(w.strava.IssueInitialTokens("read,activity:read_all")).ok());
   w.strava.Generate(3, w.now_s() - 3600);
   SyncReport r = w.Sync();
   REQUIRE(r.status.ok());
@@ -1002,7 +1020,7 @@ TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how
   CHECK(w.progress.notes.size() == 1);
 
   // A new grant (`stravafs auth` forgets the check): fetched at the next sync.
-  w.strava.profile_scope = true;
+  REQUIRE(TokenStore(w.config.state_dir).Save(w.strava.IssueInitialTokens()).ok());
   REQUIRE(DeleteState(*w.cache, kStateZonesChecked).ok());
   REQUIRE(w.Sync().status.ok());
   CHECK(ZoneRows(w.db()) == kFakeZones);
