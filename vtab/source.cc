@@ -154,14 +154,21 @@ void Source::RefreshIfStale() {
     return Record("skipped: no [strava] client_id in " + config_.path + " to refresh from");
   const int64_t now = SystemClock().NowMs();
   const int64_t max_age = config_.max_age.count();
-  // Read in the statement's own read transaction: when nothing is due (the
-  // common case) the scan goes on in it, and the check costs one lookup.
+  // last_success only moves forward (each sync sets it to when it finished),
+  // so once read it says the cache stays fresh until last_success + max_age:
+  // until then a scan need not read it again, and the check costs a clock
+  // read.
+  if (max_age > 0 && now < fresh_until_ms_) return RecordFresh(now);
+  // Read in the statement's own read transaction: when nothing is due the
+  // scan goes on in it, and the check costs one lookup.
   if (Status s = BeginRead(); !s.ok()) return Record("failed: " + s.message());
   auto last = State(kStateLastSuccess);
   if (!last.ok()) return Record("failed: " + last.status().message());
   if (max_age > 0 && *last) {
-    auto at = ParseIsoUtc(**last);
-    if (at && now - *at * 1000 < max_age) return RecordFresh(now);
+    if (auto at = ParseIsoUtc(**last)) {
+      fresh_until_ms_ = *at * 1000 + max_age;
+      if (now < fresh_until_ms_) return RecordFresh(now);
+    }
   }
   const int64_t backoff = std::min<int64_t>(max_age, kFailureBackoff.count());
   if (last_failure_ms_ > 0 && now - last_failure_ms_ < backoff) {

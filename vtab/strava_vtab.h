@@ -115,6 +115,8 @@ class Source {
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* state_ = nullptr;
+  // last_success + max_age as last read: the cache is fresh until then.
+  int64_t fresh_until_ms_ = 0;
 };
 
 // One per host connection (the modules' client data): finds the Source for a
