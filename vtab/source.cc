@@ -35,6 +35,8 @@ constexpr Millis kRefreshDeadline{std::chrono::seconds(15)};
 // should not pay a timeout on every query.
 constexpr Millis kFailureBackoff{std::chrono::minutes(1)};
 
+constexpr const char* kSkippedFresh = "skipped: fresh";
+
 // Sets `cancel` once `limit` has passed, unless destroyed first.
 class Deadline {
  public:
@@ -77,31 +79,73 @@ Result<std::shared_ptr<Source>> Source::Open(Config config) {
   return std::shared_ptr<Source>(new Source(std::move(config), std::move(*cache)));
 }
 
-Result<std::optional<std::string>> Source::State(const std::string& key) {
-  sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(cache_->db(), "SELECT value FROM sync_state WHERE key=?1", -1, &st, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(st);
-    return cache_->Check(rc, "reading sync_state");
+Source::~Source() {
+  for (sqlite3_stmt* st : {begin_, commit_, state_}) sqlite3_finalize(st);
+}
+
+Status Source::Prepare(const std::string& sql, sqlite3_stmt** out, const char* what) {
+  ++prepared_;
+  int rc = sqlite3_prepare_v3(cache_->db(), sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, out,
+                              nullptr);
+  if (rc == SQLITE_OK) return Status::Ok();
+  sqlite3_finalize(*out);
+  *out = nullptr;
+  return cache_->Check(rc, what);
+}
+
+int Source::Run(sqlite3_stmt** stmt, const char* sql) {
+  if (*stmt == nullptr) {
+    if (Status s = Prepare(sql, stmt, sql); !s.ok()) return sqlite3_errcode(cache_->db());
   }
-  sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(*stmt);
+  sqlite3_reset(*stmt);
+  return rc;
+}
+
+Status Source::BeginRead() {
+  if (reading_) return Status::Ok();
+  if (int rc = Run(&begin_, "BEGIN"); rc != SQLITE_DONE) return cache_->Check(rc, "beginning a read");
+  reading_ = true;
+  return Status::Ok();
+}
+
+void Source::EndRead() {
+  if (!reading_) return;
+  Run(&commit_, "COMMIT");
+  reading_ = false;
+}
+
+Result<std::optional<std::string>> Source::State(const std::string& key) {
+  if (state_ == nullptr) {
+    if (Status s = Prepare("SELECT value FROM sync_state WHERE key=?1", &state_, "reading sync_state"); !s.ok())
+      return s;
+  }
+  sqlite3_bind_text(state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
   std::optional<std::string> value;
-  rc = sqlite3_step(st);
+  int rc = sqlite3_step(state_);
   if (rc == SQLITE_ROW) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    value = std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(state_, 0));
+    value = std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(state_, 0)));
     rc = SQLITE_OK;
   }
   Status s = cache_->Check(rc, "reading sync_state");
-  sqlite3_finalize(st);
+  sqlite3_reset(state_);  // ends its read, unless a scan's BEGIN holds one
+  sqlite3_clear_bindings(state_);
   if (!s.ok()) return s;
   return value;
 }
 
 void Source::Record(std::string outcome) {
   last_refresh_ = std::move(outcome);
-  last_refresh_at_ = FormatIsoUtc(SystemClock().NowMs() / 1000);
+  last_refresh_at_ms_ = SystemClock().NowMs();
 }
+
+void Source::RecordFresh(int64_t now_ms) {
+  if (last_refresh_ != kSkippedFresh) last_refresh_ = kSkippedFresh;
+  last_refresh_at_ms_ = now_ms;
+}
+
+std::string Source::last_refresh_at() const { return FormatIsoUtc(last_refresh_at_ms_ / 1000); }
 
 void Source::RefreshIfStale() {
   // A cache filled by `stravafs import` alone has nothing to refresh from
@@ -110,17 +154,30 @@ void Source::RefreshIfStale() {
     return Record("skipped: no [strava] client_id in " + config_.path + " to refresh from");
   const int64_t now = SystemClock().NowMs();
   const int64_t max_age = config_.max_age.count();
+  // last_success only moves forward (each sync sets it to when it finished),
+  // so once read it says the cache stays fresh until last_success + max_age:
+  // until then a scan need not read it again, and the check costs a clock
+  // read.
+  if (max_age > 0 && now < fresh_until_ms_) return RecordFresh(now);
+  // Read in the statement's own read transaction: when nothing is due the
+  // scan goes on in it, and the check costs one lookup.
+  if (Status s = BeginRead(); !s.ok()) return Record("failed: " + s.message());
   auto last = State(kStateLastSuccess);
   if (!last.ok()) return Record("failed: " + last.status().message());
   if (max_age > 0 && *last) {
-    auto at = ParseIsoUtc(**last);
-    if (at && now - *at * 1000 < max_age) return Record("skipped: fresh");
+    if (auto at = ParseIsoUtc(**last)) {
+      fresh_until_ms_ = *at * 1000 + max_age;
+      if (now < fresh_until_ms_) return RecordFresh(now);
+    }
   }
   const int64_t backoff = std::min<int64_t>(max_age, kFailureBackoff.count());
   if (last_failure_ms_ > 0 && now - last_failure_ms_ < backoff) {
     return Record("skipped: the refresh failed " + FormatDuration(Millis(now - last_failure_ms_)) +
                   " ago, next try after " + FormatDuration(Millis(backoff)) + " (" + last_failure_ + ")");
   }
+  // A refresh is due: end this snapshot, so that the scan, which begins a
+  // new one, sees what the refresh stores.
+  EndRead();
   std::string outcome;
   Status s = RunRefresh(&outcome);
   if (!s.ok() && s.kind() != ErrorKind::kLocked) {

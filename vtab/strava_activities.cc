@@ -77,10 +77,24 @@ std::string ColumnName(int column) {
 // What one xFilter runs: `sql` takes the xFilter arguments as ?1, ?2, ...
 // in order; with `id_in`, argv[0] is a whole IN list and `sql` (id = ?1) runs
 // once per value.
+//
+// A plan keeps its statements prepared between statements of the host (an
+// application runs the same query again and again): preparing one costs more
+// than an indexed lookup. A cursor takes an idle one (or prepares one, when
+// another cursor of the same statement holds it: a self-join) and gives it
+// back, reset, when it closes or moves to another plan.
 struct Plan {
   std::string sql;
   bool id_in = false;
-  std::vector<int> result_column;  // table column -> column of `sql`'s rows, -1 = not selected
+  std::vector<int> result_column;   // table column -> column of `sql`'s rows, -1 = not selected
+  std::vector<sqlite3_stmt*> idle;  // prepared on the Source's connection, reset, owned
+
+  Plan() = default;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+  ~Plan() {
+    for (sqlite3_stmt* st : idle) sqlite3_finalize(st);
+  }
 };
 
 struct ActivitiesTable {
@@ -88,13 +102,13 @@ struct ActivitiesTable {
   sqlite3* db;        // the host connection
   std::string name;   // as declared; also the name of the command column
   std::shared_ptr<Source> source;
-  std::vector<std::unique_ptr<Plan>> plans;  // idxNum indexes this; only grows
+  std::vector<std::unique_ptr<Plan>> plans;  // idxNum indexes this; only grows; before `source` goes
 };
 
 struct ActivitiesCursor {
   sqlite3_vtab_cursor base;  // first
   sqlite3_stmt* stmt = nullptr;
-  const Plan* plan = nullptr;       // the plan `stmt` was prepared for
+  Plan* plan = nullptr;             // the plan `stmt` runs, and goes back to
   std::vector<sqlite3_value*> ids;  // the IN list, owned (sqlite3_value_dup)
   size_t next_id = 0;
   bool eof = true;
@@ -104,9 +118,21 @@ struct ActivitiesCursor {
     for (sqlite3_value* v : ids) sqlite3_value_free(v);
     ids.clear();
   }
+  // Gives the statement back to its plan, reset: it holds no snapshot.
+  void Release() {
+    if (stmt == nullptr) return;
+    sqlite3_reset(stmt);
+    try {
+      plan->idle.push_back(stmt);
+    } catch (...) {
+      sqlite3_finalize(stmt);  // no memory to keep it: prepared again when needed
+    }
+    stmt = nullptr;
+    plan = nullptr;
+  }
   ~ActivitiesCursor() {
     FreeIds();
-    sqlite3_finalize(stmt);
+    Release();
   }
 };
 
@@ -287,8 +313,9 @@ int ActivitiesOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
 /* xClose */
 int ActivitiesClose(sqlite3_vtab_cursor* base) {
   auto* cur = reinterpret_cast<ActivitiesCursor*>(base);
-  cur->table()->source->CursorClosed();
-  delete cur;
+  Source* source = cur->table()->source.get();
+  delete cur;              // resets its statement first: a stepped one would keep the snapshot
+  source->CursorClosed();  // the statement's last cursor ends its read transaction
   return SQLITE_OK;
 }
 
@@ -299,22 +326,22 @@ int ActivitiesFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int ar
   auto* cur = reinterpret_cast<ActivitiesCursor*>(base);
   ActivitiesTable* table = cur->table();
   return Guard(&table->base, [&] {
-    if (table->source->TakeRefreshTurn()) table->source->RefreshIfStale();
-    if (Status s = table->source->BeginRead(); !s.ok()) return SetError(&table->base, s);
+    if (Status s = table->source->StartScan(); !s.ok()) return SetError(&table->base, s);
     if (idx_num < 0 || static_cast<size_t>(idx_num) >= table->plans.size())
       return SetError(&table->base, "strava_activities: unknown plan " + std::to_string(idx_num));
-    const Plan* plan = table->plans[static_cast<size_t>(idx_num)].get();
+    Plan* plan = table->plans[static_cast<size_t>(idx_num)].get();
     if (cur->plan != plan) {
-      sqlite3_finalize(cur->stmt);
-      cur->stmt = nullptr;
-      cur->plan = nullptr;
-      int rc = sqlite3_prepare_v3(table->source->cache().db(), plan->sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
-                                  &cur->stmt, nullptr);
-      if (rc != SQLITE_OK) return SetError(&table->base, table->source->cache().Check(rc, "reading activities"));
+      cur->Release();
+      if (plan->idle.empty()) {
+        if (Status s = table->source->Prepare(plan->sql, &cur->stmt, "reading activities"); !s.ok())
+          return SetError(&table->base, s);
+      } else {
+        cur->stmt = plan->idle.back();
+        plan->idle.pop_back();
+      }
       cur->plan = plan;
     } else {
       sqlite3_reset(cur->stmt);
-      sqlite3_clear_bindings(cur->stmt);
     }
     cur->FreeIds();
     cur->next_id = 0;

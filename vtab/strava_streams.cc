@@ -19,11 +19,15 @@
 ** known (SQLITE_CONSTRAINT, so the planner puts the activity first), and a
 ** statement that does not give it at all fails in xFilter with a message
 ** saying how to call it. Each xFilter is one primary-key range of the cache's
-** `streams` table on the read-only connection. No refresh happens here: the
+** `streams` table on the read-only connection, selecting only the columns
+** the statement uses (colUsed, carried in idxNum), on a statement the table
+** keeps prepared between statements. No refresh happens here: the
 ** extension's refresh lists activities only.
 */
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/streams.h"
 #include "strava_vtab.h"
@@ -47,31 +51,67 @@ const std::string& Schema() {
   return ddl;
 }
 
-// Selects the same columns in the same order, activity_id last.
-const std::string& Query() {
-  static const std::string sql = [] {
-    std::string out = "SELECT seq, ";
-    for (const StreamColumn& c : kStreamColumns) out += std::string(c.name) + ", ";
-    return out + "activity_id FROM streams WHERE activity_id = ?1 ORDER BY seq";
-  }();
-  return sql;
+// The column names in declaration order, activity_id last.
+std::string ColumnName(int column) {
+  if (column == kSeqColumn) return "seq";
+  if (column == kActivityIdColumn) return "activity_id";
+  return std::string(kStreamColumns[static_cast<size_t>(column - 1)].name);
 }
 
-// idxNum values.
+// A plan selects only the columns the statement uses (colUsed), seq always
+// (it is the rowid): a statement that sums one stream does not copy the
+// other twelve of every sample. idxNum is that set of columns (bit i:
+// column i), never 0 since seq is in it; 0 means no argument was given.
 constexpr int kNoArgument = 0;
-constexpr int kByActivity = 1;
+
+std::string Query(int columns) {
+  std::string out = "SELECT seq";
+  for (int c = 1; c <= kActivityIdColumn; ++c)
+    if (columns & (1 << c)) out += ", " + ColumnName(c);
+  return out + " FROM streams WHERE activity_id = ?1 ORDER BY seq";
+}
+
+// One query's statements, kept prepared between statements (preparing one
+// costs more than reading a short activity). A cursor takes an idle one, or
+// prepares one when another cursor holds it, and gives it back reset.
+struct StreamsPlan {
+  std::vector<sqlite3_stmt*> idle;  // owned
+  StreamsPlan() = default;
+  StreamsPlan(const StreamsPlan&) = delete;
+  StreamsPlan& operator=(const StreamsPlan&) = delete;
+  ~StreamsPlan() {
+    for (sqlite3_stmt* st : idle) sqlite3_finalize(st);
+  }
+};
 
 struct StreamsTable {
   sqlite3_vtab base;  // first
   std::shared_ptr<Source> source;
+  std::map<int, StreamsPlan> plans;  // by idxNum; destroyed before `source`
 };
 
 struct StreamsCursor {
-  sqlite3_vtab_cursor base;      // first
-  sqlite3_stmt* stmt = nullptr;  // Query(), prepared once per cursor
+  sqlite3_vtab_cursor base;  // first
+  sqlite3_stmt* stmt = nullptr;
+  StreamsPlan* plan = nullptr;                 // the plan `stmt` goes back to
+  int columns = kNoArgument;                   // the plan's idxNum
+  int result_column[kActivityIdColumn + 1]{};  // column -> column of `stmt`, -1 = not selected
   bool eof = true;
 
   StreamsTable* table() const { return reinterpret_cast<StreamsTable*>(base.pVtab); }
+  // Gives the statement back to its plan, reset: it holds no snapshot.
+  void Release() {
+    if (stmt == nullptr) return;
+    sqlite3_reset(stmt);
+    try {
+      plan->idle.push_back(stmt);
+    } catch (...) {
+      sqlite3_finalize(stmt);  // no memory to keep it: prepared again when needed
+    }
+    stmt = nullptr;
+    plan = nullptr;
+    columns = kNoArgument;
+  }
 };
 
 /* xConnect (and xCreate) */
@@ -109,7 +149,10 @@ int StreamsBestIndex(sqlite3_vtab*, sqlite3_index_info* info) {
     }
     info->aConstraintUsage[i].argvIndex = 1;
     info->aConstraintUsage[i].omit = 1;
-    info->idxNum = kByActivity;
+    int columns = 1 << kSeqColumn;
+    for (int c = 1; c <= kActivityIdColumn; ++c)
+      if (info->colUsed & (sqlite3_uint64{1} << c)) columns |= 1 << c;
+    info->idxNum = columns;
     info->idxStr = const_cast<char*>("activity_id=");
     info->estimatedCost = 1000;
     info->estimatedRows = 1000;
@@ -137,7 +180,7 @@ int StreamsOpen(sqlite3_vtab* vtab, sqlite3_vtab_cursor** out) {
 /* xClose */
 int StreamsClose(sqlite3_vtab_cursor* base) {
   auto* cur = reinterpret_cast<StreamsCursor*>(base);
-  sqlite3_finalize(cur->stmt);
+  cur->Release();
   delete cur;
   return SQLITE_OK;
 }
@@ -159,14 +202,23 @@ int StreamsFilter(sqlite3_vtab_cursor* base, int idx_num, const char*, int argc,
   auto* cur = reinterpret_cast<StreamsCursor*>(base);
   StreamsTable* table = cur->table();
   return Guard(&table->base, [&] {
-    if (idx_num != kByActivity || argc < 1)
+    if (idx_num == kNoArgument || argc < 1)
       return SetError(&table->base,
                       "strava_streams needs an activity id: SELECT * FROM strava_streams(12345), or join it as "
                       "FROM strava_activities a, strava_streams(a.id)");
-    if (cur->stmt == nullptr) {
-      int rc = sqlite3_prepare_v3(table->source->cache().db(), Query().c_str(), -1, SQLITE_PREPARE_PERSISTENT,
-                                  &cur->stmt, nullptr);
-      if (rc != SQLITE_OK) return SetError(&table->base, table->source->cache().Check(rc, "reading streams"));
+    if (cur->columns != idx_num) {
+      cur->Release();
+      StreamsPlan& plan = table->plans[idx_num];
+      if (plan.idle.empty()) {
+        if (Status s = table->source->Prepare(Query(idx_num), &cur->stmt, "reading streams"); !s.ok())
+          return SetError(&table->base, s);
+      } else {
+        cur->stmt = plan.idle.back();
+        plan.idle.pop_back();
+      }
+      cur->plan = &plan;
+      cur->columns = idx_num;
+      for (int c = 0, at = 0; c <= kActivityIdColumn; ++c) cur->result_column[c] = idx_num & (1 << c) ? at++ : -1;
     } else {
       sqlite3_reset(cur->stmt);
     }
@@ -184,9 +236,14 @@ int StreamsNext(sqlite3_vtab_cursor* base) {
 /* xEof */
 int StreamsEof(sqlite3_vtab_cursor* base) { return reinterpret_cast<StreamsCursor*>(base)->eof; }
 
-/* xColumn: the query selects the columns in declaration order. */
+/* xColumn: the selected value as stored (colUsed says which are selected). */
 int StreamsColumn(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int column) {
-  sqlite3_result_value(ctx, sqlite3_column_value(reinterpret_cast<StreamsCursor*>(base)->stmt, column));
+  auto* cur = reinterpret_cast<StreamsCursor*>(base);
+  const int from = column >= 0 && column <= kActivityIdColumn ? cur->result_column[column] : -1;
+  if (from < 0)
+    sqlite3_result_null(ctx);
+  else
+    sqlite3_result_value(ctx, sqlite3_column_value(cur->stmt, from));
   return SQLITE_OK;
 }
 

@@ -17,6 +17,9 @@
 **                               last did ("refreshed: ...", "skipped: fresh",
 **                               "skipped: locked (...)", "failed: ..."), and when;
 **                               NULL before its first scan
+**   statements_prepared         HIDDEN: how many statements this connection's
+**                               tables have prepared on the cache; it grows
+**                               with each new kind of query, not per statement
 **
 ** HOW IT WORKS
 **
@@ -49,12 +52,14 @@ enum SyncStatusColumn {
   STRAVA_STATUS_CONFIG,
   STRAVA_STATUS_REFRESH,
   STRAVA_STATUS_REFRESH_AT,
+  STRAVA_STATUS_STATEMENTS_PREPARED,  // HIDDEN
   STRAVA_STATUS_COLUMNS
 };
 
 constexpr const char* kSchema =
     "CREATE TABLE x(last_attempt TEXT, last_success TEXT, last_error TEXT, mode TEXT, added INTEGER, "
-    "changed INTEGER, deleted INTEGER, requests INTEGER, cache TEXT, config TEXT, refresh TEXT, refresh_at TEXT)";
+    "changed INTEGER, deleted INTEGER, requests INTEGER, cache TEXT, config TEXT, refresh TEXT, refresh_at TEXT, "
+    "statements_prepared INTEGER HIDDEN)";
 
 using Value = std::variant<std::monostate, int64_t, std::string>;
 
@@ -155,6 +160,7 @@ int SyncStatusFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_v
       cur->row[STRAVA_STATUS_REFRESH] = source.last_refresh();
       cur->row[STRAVA_STATUS_REFRESH_AT] = source.last_refresh_at();
     }
+    cur->row[STRAVA_STATUS_STATEMENTS_PREPARED] = source.prepared();
     cur->eof = false;
     return SQLITE_OK;
   });

@@ -131,8 +131,7 @@ int ViewFilter(sqlite3_vtab_cursor* base, int, const char*, int, sqlite3_value**
   auto* table = reinterpret_cast<ViewTable*>(base->pVtab);
   return Guard(&table->base, [&] {
     Source& source = *table->source;
-    if (source.TakeRefreshTurn()) source.RefreshIfStale();
-    if (Status s = source.BeginRead(); !s.ok()) return SetError(&table->base, s);
+    if (Status s = source.StartScan(); !s.ok()) return SetError(&table->base, s);
     sqlite3_finalize(cur->stmt);
     cur->stmt = nullptr;
     if (sqlite3_prepare_v2(source.cache().db(), table->select.c_str(), -1, &cur->stmt, nullptr) != SQLITE_OK)

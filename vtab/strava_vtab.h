@@ -30,13 +30,16 @@ class Source {
  public:
   // Opens the config's cache read-only. Errors name the file and what to do.
   static Result<std::shared_ptr<Source>> Open(Config config);
+  ~Source();
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
 
   const Config& config() const { return config_; }
   Cache& cache() { return *cache_; }
 
   // The automatic refresh before a scan: runs one bounded incremental sync if
   // the last successful one is older than [sync] max_age, at most once per
-  // statement (see BeginScan). Never fails the scan: what happened is kept
+  // statement (see StartScan). Never fails the scan: what happened is kept
   // for strava_sync_status.
   void RefreshIfStale();
   // The refresh command: runs one now, and says why when it fails.
@@ -44,55 +47,76 @@ class Source {
   // What the extension's own last refresh did: "refreshed: …", "skipped:
   // fresh", "skipped: locked", "failed: …"; "" before the first scan.
   const std::string& last_refresh() const { return last_refresh_; }
-  const std::string& last_refresh_at() const { return last_refresh_at_; }
+  // When (ISO 8601 UTC), formatted only when asked: every scan records.
+  std::string last_refresh_at() const;
 
-  // Cursors of strava_activities open on this Source. A statement opens all
-  // its cursors before it reads, so "the first cursor opened while none was"
-  // marks a new statement: the first xFilter after it may refresh, the rest
-  // of that statement may not.
+  // Cursors of the scanning tables (strava_activities, the views) open on
+  // this Source. A statement opens all its cursors before it reads, so "the
+  // first cursor opened while none was" marks a new statement: the first
+  // xFilter after it may refresh, the rest of that statement may not.
   void CursorOpened() {
     if (open_cursors_++ == 0) refresh_checked_ = false;
   }
   // The last cursor of a statement also ends its read transaction.
   void CursorClosed() {
-    if (--open_cursors_ == 0 && reading_) {
-      sqlite3_exec(cache_->db(), "COMMIT", nullptr, nullptr, nullptr);
-      reading_ = false;
+    if (--open_cursors_ == 0) EndRead();
+  }
+  // Every xFilter of a scanning table calls this before it reads: the
+  // statement's refresh turn (the first xFilter), then one read transaction
+  // that the rest of the statement shares, so all its cursors read one
+  // snapshot, and no lookup pays for a transaction of its own (which costs
+  // more than the lookup itself). The freshness check reads sync_state in
+  // that same transaction; only when a refresh is due is it ended, so the
+  // scan sees what the refresh stored.
+  Status StartScan() {
+    if (!refresh_checked_) {
+      refresh_checked_ = true;
+      RefreshIfStale();
     }
-  }
-  // Called after the refresh turn: the rest of the statement reads one
-  // snapshot in one read transaction, instead of beginning one per lookup
-  // (which would cost more than the lookup itself).
-  Status BeginRead() {
-    if (reading_) return Status::Ok();
-    if (Status s = cache_->Exec("BEGIN"); !s.ok()) return s;
-    reading_ = true;
-    return Status::Ok();
-  }
-  bool TakeRefreshTurn() {
-    if (refresh_checked_) return false;
-    refresh_checked_ = true;
-    return true;
+    return BeginRead();
   }
 
-  // One value of sync_state, read on its own statement so the read-only
-  // connection never keeps a snapshot open between scans.
+  // One value of sync_state, on a statement kept prepared and reset at
+  // once, so the read-only connection never keeps a snapshot open between
+  // scans.
   Result<std::optional<std::string>> State(const std::string& key);
+
+  // Statements prepared on the cache connection since it opened, by any
+  // table of this Source: tests count them (issue 16: a statement that
+  // prepares nothing new per execution).
+  int64_t prepared() const { return prepared_; }
+  // sqlite3_prepare_v3(..., SQLITE_PREPARE_PERSISTENT) on the cache
+  // connection, counted. Errors as Cache::Check makes them.
+  Status Prepare(const std::string& sql, sqlite3_stmt** out, const char* what);
 
  private:
   Source(Config config, std::unique_ptr<Cache> cache) : config_(std::move(config)), cache_(std::move(cache)) {}
   // Runs the sync; the Status says why it did not succeed.
   Status RunRefresh(std::string* outcome);
   void Record(std::string outcome);
+  void RecordFresh(int64_t now_ms);  // "skipped: fresh", without a string built per scan
+  Status BeginRead();
+  void EndRead();
+  // Steps one of the statements below (prepared on first use).
+  int Run(sqlite3_stmt** stmt, const char* sql);
 
   Config config_;
   std::unique_ptr<Cache> cache_;
-  std::string last_refresh_, last_refresh_at_;
+  std::string last_refresh_;
+  int64_t last_refresh_at_ms_ = 0;
   int64_t last_failure_ms_ = 0;  // of an automatic refresh, for the back-off
   std::string last_failure_;
   int open_cursors_ = 0;
   bool refresh_checked_ = false;
   bool reading_ = false;  // BEGIN issued on the read-only connection
+  int64_t prepared_ = 0;
+  // Kept prepared for the connection's life (finalized before it closes):
+  // every scan runs them.
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* state_ = nullptr;
+  // last_success + max_age as last read: the cache is fresh until then.
+  int64_t fresh_until_ms_ = 0;
 };
 
 // One per host connection (the modules' client data): finds the Source for a

@@ -194,6 +194,48 @@ class Vtab(TestCase):
         rc, out, _ = shell(sb, "EXPLAIN QUERY PLAN SELECT id FROM strava_activities ORDER BY name;")
         self.assertIn("USE TEMP B-TREE FOR ORDER BY", out)
 
+    def test_statements_stay_prepared_between_statements(self):
+        # Issue 16: preparing a query on the cache cost more than the lookup it made. Each kind of
+        # query prepares its statement once per connection; running it again prepares nothing.
+        emu, sb = self.synced(20)
+        ids = [r[0] for r in sb.query("SELECT id FROM activities ORDER BY id")]
+        with_streams = [r[0] for r in sb.query("SELECT DISTINCT activity_id FROM streams")]
+        self.assertTrue(with_streams)
+        dates = [r[0] for r in sb.query("SELECT start_date FROM activities ORDER BY start_date")]
+        kinds = [
+            ("SELECT count(*), sum(distance) FROM strava_activities", lambda k: ()),
+            ("SELECT name FROM strava_activities WHERE id = ?", lambda k: (ids[k % len(ids)],)),
+            ("SELECT count(*) FROM strava_activities WHERE start_date >= ? AND start_date < ?",
+             lambda k: (dates[k % 10], dates[k % 10 + 5])),
+            ("SELECT count(*), sum(heartrate) FROM strava_streams(?)",
+             lambda k: (with_streams[k % len(with_streams)],)),
+            ("SELECT a.id FROM strava_activities a, strava_activities b WHERE a.id = b.id AND a.id = ?",
+             lambda k: (ids[k % len(ids)],)),
+        ]
+        with environ(sb.env()):
+            conn = connect()
+            try:
+                def prepared():
+                    return conn.execute("SELECT statements_prepared FROM strava_sync_status").fetchone()[0]
+                for sql, args in kinds:
+                    conn.execute(sql, args(0)).fetchall()
+                warm = prepared()
+                # BEGIN, COMMIT and the sync_state read; one per kind; the self-join's second cursor
+                # prepares its own while the first holds the plan's.
+                self.assertLessEqual(warm, 3 + len(kinds) + 2)
+                for k in range(1, 30):
+                    for sql, args in kinds:
+                        conn.execute(sql, args(k)).fetchall()
+                self.assertEqual(prepared(), warm)
+                # A statement stopped part way gives its statement back too.
+                cur = conn.execute("SELECT id FROM strava_activities")
+                cur.fetchone()
+                cur.close()
+                conn.execute("SELECT id FROM strava_activities").fetchall()
+                self.assertEqual(prepared(), warm + 1)
+            finally:
+                conn.close()
+
     # ---- refresh
     def test_auto_refresh_after_max_age_picks_up_a_new_activity(self):
         emu, sb = self.synced(sync={"max_age": "1s"})
