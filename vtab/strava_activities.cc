@@ -121,12 +121,7 @@ struct ActivitiesCursor {
   // Gives the statement back to its plan, reset: it holds no snapshot.
   void Release() {
     if (stmt == nullptr) return;
-    sqlite3_reset(stmt);
-    try {
-      plan->idle.push_back(stmt);
-    } catch (...) {
-      sqlite3_finalize(stmt);  // no memory to keep it: prepared again when needed
-    }
+    GiveBack(plan->idle, stmt);
     stmt = nullptr;
     plan = nullptr;
   }

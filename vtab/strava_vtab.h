@@ -20,6 +20,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cache/db.h"  // <sqlite3ext.h> + SQLITE_EXTENSION_INIT3: the host's API
 #include "config/config.h"
@@ -166,5 +167,17 @@ struct ViewModule {
   const char* view;
 };
 extern const sqlite3_module kViewModule;
+
+// Gives a cursor's prepared statement back to the idle ones it was taken
+// from, reset, so that it holds no snapshot; finalized instead when there is
+// no memory to keep it (prepared again when needed).
+inline void GiveBack(std::vector<sqlite3_stmt*>& idle, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  try {
+    idle.push_back(stmt);
+  } catch (...) {
+    sqlite3_finalize(stmt);
+  }
+}
 
 }  // namespace stravafs::vtab
