@@ -365,7 +365,7 @@ Status ActivityStore::StoreDetail(const Json& detail) {
   return Status::Ok();
 }
 
-Status ActivityStore::StoreStreams(int64_t id, const Json& by_type) {
+Status ActivityStore::StoreStreams(int64_t id, const StreamSet& streams) {
   // Deleted meanwhile: nothing to do. Samples of an activity not held would
   // show in no file, and would make a later activity of that id look as if
   // it held streams.
@@ -381,48 +381,24 @@ Status ActivityStore::StoreStreams(int64_t id, const Json& by_type) {
   del->Step();
   if (auto s = cache_.Check(del->rc(), "replacing streams"); !s.ok()) return s;
 
-  // The data of each stream type present, and the parameter of its column
-  // (activity_id and seq are 1 and 2); latlng, a pair, fills two.
-  struct Present {
-    const Json* data;
-    int col;
-    bool pair;
-  };
-  std::vector<Present> present;
-  size_t length = 0;
-  int next = 3;
-  for (const StreamType& t : kStreamTypes) {
-    const int first = next;
-    next += t.second ? 2 : 1;
-    auto it = by_type.find(t.strava);
-    if (it == by_type.end() || !it->is_object()) continue;
-    auto data = it->find("data");
-    if (data == it->end() || !data->is_array()) continue;
-    present.push_back({&*data, first, t.second.has_value()});
-    length = std::max(length, data->size());
-  }
   static const std::string kInsert = [] {
     std::string sql = "INSERT INTO streams(activity_id, seq, " + StreamColumnList() + ") VALUES(?,?";
     for (size_t i = 0; i < kStreamColumns.size(); ++i) sql += ",?";
     return sql + ")";
   }();
   Stmt* ins = cache_.Prepare(kInsert);
+  const size_t length = streams.size();
   for (size_t i = 0; i < length; ++i) {
     ins->Bind(1, id).Bind(2, static_cast<int64_t>(i));
-    for (int c = 3; c < next; ++c) ins->BindNull(c);
-    for (const auto& [data, col, pair] : present) {
-      if (i >= data->size()) continue;
-      const Json& v = (*data)[i];
-      if (pair) {
-        if (v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number()) {
-          ins->Bind(col, v[0].get<double>()).Bind(col + 1, v[1].get<double>());
-        }
-      } else if (v.is_boolean()) {
-        ins->Bind(col, static_cast<int64_t>(v.get<bool>()));
-      } else if (FitsInt64(v)) {  // not above INT64_MAX: that would wrap; a double below
-        ins->Bind(col, v.get<int64_t>());
-      } else if (v.is_number()) {
-        ins->Bind(col, v.get<double>());
+    for (size_t c = 0; c < kStreamColumnCount; ++c) {
+      // A double, also in the INTEGER columns: SQLite stores one that is a
+      // whole number there as an integer (column affinity).
+      const std::vector<double>& column = streams.columns[c];
+      const int param = static_cast<int>(c) + 3;  // activity_id and seq are 1 and 2
+      if (i < column.size() && !std::isnan(column[i])) {
+        ins->Bind(param, column[i]);
+      } else {
+        ins->BindNull(param);
       }
     }
     ins->Step();

@@ -55,8 +55,8 @@ class ActivityStore {
   Result<Upsert> UpsertRow(const ActivityRow& row, int64_t run);
   // Stores a detailed activity (and its laps) and marks its detail fetched.
   Status StoreDetail(const Json& detail);
-  // Stores streams keyed by type (key_by_type=true), replacing any held.
-  Status StoreStreams(int64_t id, const Json& by_type);
+  // Stores an activity's streams, replacing any held.
+  Status StoreStreams(int64_t id, const StreamSet& streams);
   Status MarkNoStreams(int64_t id);
   Status DeleteActivity(int64_t id);
   // The stream samples held for an activity, ordered by seq; empty when none.

@@ -38,14 +38,9 @@ struct Stat {
   std::optional<double> Max() const { return n ? std::optional<double>(max) : std::nullopt; }
 };
 
-Json Stream(Json data) {
-  Json s = Json::object();
-  s["data"] = std::move(data);
-  s["series_type"] = "distance";
-  s["original_size"] = s["data"].size();
-  s["resolution"] = "high";
-  return s;
-}
+// The value rounded, or NaN (StreamSet's "no value").
+double Rounded(const std::optional<double>& v, double step) { return v ? Round(*v, step) : NAN; }
+double Whole(const std::optional<double>& v) { return v ? static_cast<double>(std::llround(*v)) : NAN; }
 
 }  // namespace
 
@@ -149,11 +144,28 @@ Shaped ShapeTrack(const Track& track) {
     }
   }
 
-  Json time = Json::array(), latlng = Json::array(), distance = Json::array(), alt = Json::array(),
-       velocity = Json::array(), hr = Json::array(), cad = Json::array(), watts = Json::array(), temp = Json::array(),
-       mov = Json::array(), grd = Json::array();
   const bool any_hr = count(&TrackPoint::heartrate) > 0, any_cad = count(&TrackPoint::cadence) > 0,
              any_watts = count(&TrackPoint::watts) > 0, any_temp = count(&TrackPoint::temp) > 0;
+  // The streams of the types the points give: a column each, one value a
+  // point (NaN where a point has none).
+  StreamSet& st = out.streams;
+  const auto column = [&](std::string_view name, bool present) -> std::vector<double>* {
+    if (!present) return nullptr;
+    st[name].reserve(n);
+    return &st[name];
+  };
+  std::vector<double>* const time = column("time", true);
+  std::vector<double>* const lat = column("lat", gps);
+  std::vector<double>* const lng = column("lng", gps);
+  std::vector<double>* const distance = column("distance", has_distance);
+  std::vector<double>* const alt = column("altitude", altitude);
+  std::vector<double>* const velocity = column("velocity", device_speed || has_distance);
+  std::vector<double>* const hr = column("heartrate", any_hr);
+  std::vector<double>* const cad = column("cadence", any_cad);
+  std::vector<double>* const watts = column("watts", any_watts);
+  std::vector<double>* const temp = column("temp", any_temp);
+  std::vector<double>* const mov = column("moving", true);
+  std::vector<double>* const grd = column("grade", altitude && has_distance);
   Stat s_hr, s_cad, s_watts, s_temp, s_speed, s_alt;
   double moving_time = 0, work = 0, gain = 0;
   std::optional<double> climb_ref;
@@ -161,24 +173,26 @@ Shaped ShapeTrack(const Track& track) {
   for (size_t i = 0; i < n; ++i) {
     const TrackPoint& p = *pts[i];
     const double dt = i > 0 ? p.time - pts[i - 1]->time : 0;
-    time.push_back(static_cast<int64_t>(std::llround(p.time - t0)));
+    time->push_back(static_cast<double>(std::llround(p.time - t0)));
     if (gps) {
       if (p.lat && p.lng) {
-        latlng.push_back(Json::array({Round(*p.lat, 1e-7), Round(*p.lng, 1e-7)}));
+        lat->push_back(Round(*p.lat, 1e-7));
+        lng->push_back(Round(*p.lng, 1e-7));
         track_points.emplace_back(*p.lat, *p.lng);
       } else {
-        latlng.push_back(nullptr);
+        lat->push_back(NAN);
+        lng->push_back(NAN);
       }
     }
-    if (has_distance) distance.push_back(Round(*dist[i], 0.01));
-    if (altitude) alt.push_back(p.altitude ? Json(Round(*p.altitude, 0.01)) : Json(nullptr));
-    if (speed[i] || has_distance) velocity.push_back(speed[i] ? Json(Round(*speed[i], 0.001)) : Json(nullptr));
-    if (any_hr) hr.push_back(p.heartrate ? Json(static_cast<int64_t>(std::llround(*p.heartrate))) : Json(nullptr));
-    if (any_cad) cad.push_back(p.cadence ? Json(static_cast<int64_t>(std::llround(*p.cadence))) : Json(nullptr));
-    if (any_watts) watts.push_back(p.watts ? Json(static_cast<int64_t>(std::llround(*p.watts))) : Json(nullptr));
-    if (any_temp) temp.push_back(p.temp ? Json(static_cast<int64_t>(std::llround(*p.temp))) : Json(nullptr));
-    mov.push_back(static_cast<bool>(moving[i]));
-    if (grade[i] || (altitude && has_distance)) grd.push_back(grade[i] ? Json(*grade[i]) : Json(0.0));
+    if (distance) distance->push_back(Round(*dist[i], 0.01));
+    if (alt) alt->push_back(Rounded(p.altitude, 0.01));
+    if (velocity) velocity->push_back(Rounded(speed[i], 0.001));
+    if (hr) hr->push_back(Whole(p.heartrate));
+    if (cad) cad->push_back(Whole(p.cadence));
+    if (watts) watts->push_back(Whole(p.watts));
+    if (temp) temp->push_back(Whole(p.temp));
+    mov->push_back(moving[i] ? 1 : 0);
+    if (grd) grd->push_back(grade[i].value_or(0.0));
 
     if (i > 0 && moving[i]) moving_time += dt;
     if (moving[i]) {
@@ -199,19 +213,6 @@ Shaped ShapeTrack(const Track& track) {
       }
     }
   }
-  Json& st = out.streams;
-  st["time"] = Stream(std::move(time));
-  if (gps) st["latlng"] = Stream(std::move(latlng));
-  if (has_distance) st["distance"] = Stream(std::move(distance));
-  if (altitude) st["altitude"] = Stream(std::move(alt));
-  if (!velocity.empty()) st["velocity_smooth"] = Stream(std::move(velocity));
-  if (any_hr) st["heartrate"] = Stream(std::move(hr));
-  if (any_cad) st["cadence"] = Stream(std::move(cad));
-  if (any_watts) st["watts"] = Stream(std::move(watts));
-  if (any_temp) st["temp"] = Stream(std::move(temp));
-  st["moving"] = Stream(std::move(mov));
-  if (!grd.empty()) st["grade_smooth"] = Stream(std::move(grd));
-
   PointSummary& sum = out.summary;
   sum.start_time = t0;
   sum.elapsed_time = std::round(pts.back()->time - t0);

@@ -17,6 +17,7 @@
 
 #include "import/track.h"
 #include "model/activity.h"
+#include "model/streams.h"
 
 namespace stravafs::import {
 
@@ -38,7 +39,7 @@ struct PointSummary {
 };
 
 struct Shaped {
-  Json streams = Json::object();  // keyed by type, as key_by_type=true gives them; {} without points
+  StreamSet streams;  // one value a point; no column without points
   PointSummary summary;
   size_t samples = 0;
 };

@@ -1,13 +1,13 @@
 #include "model/activity.h"
 
-#include <simdjson.h>
-
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "base/json_dom.h"
 
 namespace stravafs {
 
@@ -289,30 +289,6 @@ Result<ActivityRow> RowOf(const simdjson::dom::object& obj, std::string_view raw
     row.columns.push_back(std::move(cv));
   }
   return row;
-}
-
-// simdjson's parse of `text`, or the error that names why not.
-template <typename Read>
-auto ReadJson(std::string_view text, const Read& read) -> decltype(read(element(), text)) {
-  thread_local simdjson::dom::parser dom = DepthLimitedParser<simdjson::dom::parser>();
-  simdjson::padded_string padded(text);
-  element root;
-  if (auto error = dom.parse(padded).get(root); error != simdjson::SUCCESS)
-    return Malformed(std::string("reply is not valid JSON (") + simdjson::error_message(error) + ")");
-  return read(root, text);
-}
-
-// ReadJson, but for valid JSON that simdjson refuses (an integer beyond 64
-// bits): that is read through nlohmann's dump of it, as nlohmann reads it.
-template <typename Read>
-auto ReadAnyJson(std::string_view text, const Read& read) -> decltype(read(element(), text)) {
-  auto result = ReadJson(text, read);
-  if (result.ok() ||
-      result.status().message().find(simdjson::error_message(simdjson::NUMBER_ERROR)) == std::string::npos)
-    return result;
-  const Json j = ParseJson(text);
-  if (j.is_discarded()) return result;
-  return ReadJson(j.dump(), read);
 }
 
 }  // namespace

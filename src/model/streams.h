@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "base/stream_types.h"
 
@@ -88,5 +89,33 @@ inline constexpr std::array<StreamColumn, kStreamColumnCount> kStreamColumns = [
   }
   return out;
 }();
+
+// The index in kStreamColumns of the column named `name`; kStreamColumnCount
+// if there is none.
+constexpr size_t StreamColumnIndex(std::string_view name) {
+  for (size_t i = 0; i < kStreamColumnCount; ++i)
+    if (kStreamColumns[i].name == name) return i;
+  return kStreamColumnCount;
+}
+
+// An activity's streams on their way into the cache, as a streams reply
+// (api::ParseStreams) and a shaped file (import::ShapeTrack) give them to
+// ActivityStore::StoreStreams: per column of kStreamColumns, one value per
+// sample, NaN where the sample has none (JSON has no NaN, so no value is
+// one). An empty column: its type was not sent.
+struct StreamSet {
+  std::array<std::vector<double>, kStreamColumnCount> columns;
+
+  // The column named `name` (a StreamColumn::name; another is
+  // std::out_of_range).
+  std::vector<double>& operator[](std::string_view name) { return columns.at(StreamColumnIndex(name)); }
+  const std::vector<double>& operator[](std::string_view name) const { return columns.at(StreamColumnIndex(name)); }
+  // How many samples: the longest column's length.
+  size_t size() const {
+    size_t n = 0;
+    for (const auto& c : columns) n = std::max(n, c.size());
+    return n;
+  }
+};
 
 }  // namespace stravafs

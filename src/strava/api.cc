@@ -1,7 +1,9 @@
 #include "strava/api.h"
 
 #include <cmath>
+#include <unordered_map>
 
+#include "base/json_dom.h"
 #include "model/activity.h"
 #include "strava/http.h"
 
@@ -34,13 +36,20 @@ Result<Json> GetActivity(StravaClient& client, int64_t id) {
   });
 }
 
-Result<Json> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types) {
+Result<StreamSet> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types) {
   std::string keys;
   for (const auto& t : types) keys += (keys.empty() ? "" : ",") + t;
-  auto got = client.Get("/activities/" + std::to_string(id) + "/streams?keys=" + UrlEncode(keys) + "&key_by_type=true",
-                        CheckStreams);
-  if (!got.ok()) return got.status();
-  return StreamsByType(*got);
+  StreamSet streams;
+  Status s =
+      client.GetWith("/activities/" + std::to_string(id) + "/streams?keys=" + UrlEncode(keys) + "&key_by_type=true",
+                     [&](const std::string& body) {
+                       auto parsed = ParseStreams(body);
+                       if (!parsed.ok()) return parsed.status();
+                       streams = std::move(*parsed);
+                       return Status::Ok();
+                     });
+  if (!s.ok()) return s;
+  return streams;
 }
 
 Result<Json> GetAthlete(StravaClient& client) {
@@ -61,22 +70,95 @@ Result<Json> GetGear(StravaClient& client, const std::string& id) {
   });
 }
 
-Json StreamsByType(const Json& j) {
-  if (j.is_object()) return j;
-  Json out = Json::object();
-  for (const auto& s : j)
-    if (s.is_object() && s.contains("type") && s["type"].is_string()) out[s["type"].get<std::string>()] = s;
-  return out;
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// A number of a stream as the cache holds it: booleans 0 and 1; NaN for
+// anything but a number.
+double SampleValue(const element& v) {
+  switch (v.type()) {
+    case element_type::BOOL:
+      return bool(v) ? 1 : 0;
+    case element_type::INT64:
+      return double(int64_t(v));
+    case element_type::UINT64:
+      return double(uint64_t(v));
+    case element_type::DOUBLE:
+      return double(v);
+    default:
+      return NAN;
+  }
 }
 
-Status CheckStreams(const Json& j) {
-  if (!j.is_object() && !j.is_array()) return Status::Error(ErrorKind::kServer, "streams reply is not an object");
-  const Json keyed = StreamsByType(j);
-  for (const auto& [type, s] : keyed.items()) {
-    if (!s.is_object() || !s.contains("data") || !s["data"].is_array())
-      return Status::Error(ErrorKind::kServer, "stream " + type + " has no data array");
+bool IsNumber(const element& v) {
+  const element_type t = v.type();
+  return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
+}
+
+// The columns of stream type `t` from its data array.
+void FillColumns(const StreamType& t, const simdjson::dom::array& data, StreamSet& out) {
+  std::vector<double>& first = out[t.column.name];
+  first.clear();
+  first.reserve(data.size());
+  if (!t.second) {
+    for (element v : data) first.push_back(SampleValue(v));
+    return;
   }
-  return Status::Ok();
+  std::vector<double>& second = out[t.second->name];
+  second.clear();
+  second.reserve(data.size());
+  for (element v : data) {
+    simdjson::dom::array pair;
+    element a, b;
+    if (v.get_array().get(pair) == simdjson::SUCCESS && pair.size() == 2 && pair.at(0).get(a) == simdjson::SUCCESS &&
+        pair.at(1).get(b) == simdjson::SUCCESS && IsNumber(a) && IsNumber(b)) {
+      first.push_back(SampleValue(a));
+      second.push_back(SampleValue(b));
+    } else {
+      first.push_back(NAN);
+      second.push_back(NAN);
+    }
+  }
+}
+
+}  // namespace
+
+Result<StreamSet> ParseStreams(std::string_view text) {
+  return ReadAnyJson(text, [](const element& root, std::string_view) -> Result<StreamSet> {
+    // Each stream by its type, in the order first seen, the last of a
+    // repeated type counting (a hostile reply may repeat thousands).
+    std::vector<std::pair<std::string_view, element>> by_type;
+    std::unordered_map<std::string_view, size_t> seen;
+    auto add = [&](std::string_view type, element stream) {
+      auto [it, fresh] = seen.try_emplace(type, by_type.size());
+      if (fresh)
+        by_type.emplace_back(type, stream);
+      else
+        by_type[it->second].second = stream;
+    };
+    if (root.is_object()) {
+      for (auto [key, stream] : simdjson::dom::object(root)) add(key, stream);
+    } else if (root.is_array()) {
+      for (element stream : simdjson::dom::array(root)) {
+        std::string_view type;
+        if (stream.is_object() && stream["type"].get_string().get(type) == simdjson::SUCCESS) add(type, stream);
+      }
+    } else {
+      return Status::Error(ErrorKind::kServer, "unexpected reply: streams reply is not an object");
+    }
+    StreamSet out;
+    for (const auto& [type, stream] : by_type) {
+      simdjson::dom::array data;
+      if (!stream.is_object() || stream["data"].get_array().get(data) != simdjson::SUCCESS)
+        return Status::Error(ErrorKind::kServer,
+                             "unexpected reply: stream " + std::string(type) + " has no data array");
+      for (const StreamType& t : kStreamTypes)
+        if (t.strava == type) FillColumns(t, data, out);
+    }
+    return out;
+  });
 }
 
 Status CheckZones(const Json& j) {

@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/json.h"
 #include "base/status.h"
 #include "model/activity.h"
+#include "model/streams.h"
 #include "strava/client.h"
 
 namespace stravafs::api {
@@ -37,8 +39,8 @@ Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const List
 // GET /activities/{id}: the detailed activity (with its laps), which must be
 // the one asked for.
 Result<Json> GetActivity(StravaClient& client, int64_t id);
-// GET /activities/{id}/streams of the given types, keyed by type (StreamsByType).
-Result<Json> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types);
+// GET /activities/{id}/streams of the given types (ParseStreams).
+Result<StreamSet> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types);
 // GET /athlete: the authenticated athlete (an object with an integer id).
 Result<Json> GetAthlete(StravaClient& client);
 // GET /athlete/zones, checked by CheckZones.
@@ -46,13 +48,13 @@ Result<Json> GetAthleteZones(StravaClient& client);
 // GET /gear/{id} (an object with a string id).
 Result<Json> GetGear(StravaClient& client, const std::string& id);
 
-// A streams reply keyed by type. With key_by_type=true Strava sends that
-// form; older replies are an array of {"type": ..., "data": [...]}, which
-// becomes it (of a repeated type the last one counts).
-Json StreamsByType(const Json& reply);
-// Whether a streams reply has a shape the cache takes (an object or an array
-// whose every stream has a "data" array); the message says what is wrong.
-Status CheckStreams(const Json& reply);
+// A streams reply as the cache takes it. With key_by_type=true Strava sends
+// an object keyed by type; older replies are an array of {"type": ...,
+// "data": [...]} (of a repeated type the last one counts). Every stream must
+// have a "data" array (else a kServer error says which does not); types the
+// cache does not keep are left out, and a value that is not a number (a
+// boolean is 0 or 1; latlng's, a pair of numbers) is NaN.
+Result<StreamSet> ParseStreams(std::string_view text);
 // Whether a GET /athlete/zones reply has the shape the cache takes: an object
 // with "heart_rate" and/or "power", each {"zones": [{"min": number, "max":
 // number (-1: open top)}, ...]} with ascending bounds.

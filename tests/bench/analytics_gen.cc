@@ -46,7 +46,9 @@ int main(int argc, char** argv) {
       const double speed = ride ? 7 + 3 * unit() : sport == "Swim" ? 0.8 : 2.5 + unit();
       const int64_t start = start0 + i * 14400 + static_cast<int64_t>(unit() * 3600);
       // Samples every second, with a pause now and then; rides hold power.
-      Json time = Json::array(), distance = Json::array(), hr = Json::array(), watts = Json::array();
+      stravafs::StreamSet streams;
+      std::vector<double>&time = streams["time"], &distance = streams["distance"], &hr = streams["heartrate"],
+      &watts = streams["watts"];
       double t = 0, d = 0;
       const bool has_hr = i % 5 != 0;
       for (long k = 0; k < samples; ++k) {
@@ -78,9 +80,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s\n", r.status().message().c_str());
         return 1;
       }
-      Json streams = {{"time", {{"data", time}}}, {"distance", {{"data", distance}}}};
-      if (has_hr) streams["heartrate"] = {{"data", hr}};
-      if (ride) streams["watts"] = {{"data", watts}};
       if (auto s = ActivityStore(cache).StoreStreams(1000000 + i, streams); !s.ok()) {
         std::fprintf(stderr, "%s\n", s.message().c_str());
         return 1;

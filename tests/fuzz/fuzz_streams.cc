@@ -1,11 +1,13 @@
 // Fuzz target: streams ingest (GET /activities/{id}/streams, both shapes:
 // key_by_type=true's object and the older array of {"type": ...}) through the
-// sync's own check and the cache, and the .csv and .gpx the mount renders
+// sync's own reader and the cache, and the .csv and .gpx the mount renders
 // from the samples stored.
 //
-// Input: the JSON text of a streams reply. A cache in /dev/shm (or $TMPDIR)
+// Input: the JSON text of a streams reply, read by api::ParseStreams (simdjson)
+// and, as the oracle, by nlohmann. A cache in /dev/shm (or $TMPDIR)
 // holds one activity with a hostile name; each input is stored in a
-// transaction that is rolled back. Checks, for a reply api::CheckStreams accepts:
+// transaction that is rolled back. Checks, for a reply api::ParseStreams
+// accepts (nlohmann reads it too, and every stream has a data array):
 //   - StoreStreams succeeds, and the samples read back are one per index of
 //     the longest known stream, each value the one sent (numbers as doubles,
 //     booleans 0/1, latlng only as a pair of numbers);
@@ -76,12 +78,13 @@ Cache& TheCache() {
   return *cache;
 }
 
-// The double the cache holds for one stream value, as StoreStreams binds it.
+// The double the cache holds for one stream value. A number beyond a
+// double's range (nlohmann reads it as infinity) is none: no JSON value is.
 std::optional<double> Expected(const Json& v) {
   if (v.is_boolean()) return v.get<bool>() ? 1.0 : 0.0;
   if (v.is_number_unsigned()) return static_cast<double>(v.get<uint64_t>());
   if (v.is_number_integer()) return static_cast<double>(v.get<int64_t>());
-  if (v.is_number()) return v.get<double>();
+  if (v.is_number() && std::isfinite(v.get<double>())) return v.get<double>();
   return std::nullopt;
 }
 
@@ -96,17 +99,26 @@ std::string Num(const std::optional<double>& v) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto streams = api::ParseStreams(text);  // the sync's own reader
+  if (!streams.ok()) return 0;             // refused: retried by the sync, never stored
+  // The oracle: nlohmann's reading of the same text, keyed by type.
   const Json reply = Json::parse(text, nullptr, false);
-  if (reply.is_discarded() || !api::CheckStreams(reply).ok()) return 0;
-  const Json keyed = api::StreamsByType(reply);
-  FUZZ_CHECK(keyed.is_object(), "");
+  FUZZ_CHECK(!reply.is_discarded(), "ParseStreams took text nlohmann does not read as JSON");
+  Json keyed = Json::object();
+  if (reply.is_object()) {
+    keyed = reply;
+  } else {
+    FUZZ_CHECK(reply.is_array(), "ParseStreams took a reply that is neither object nor array");
+    for (const Json& s : reply)
+      if (s.is_object() && s.contains("type") && s["type"].is_string()) keyed[s["type"].get<std::string>()] = s;
+  }
   for (const auto& [type, s] : keyed.items())
-    FUZZ_CHECK(s.is_object() && s.contains("data") && s["data"].is_array(), type);
+    FUZZ_CHECK(s.is_object() && s.contains("data") && s["data"].is_array(), "ParseStreams took stream " + type);
 
   Cache& cache = TheCache();
   Transaction tx(cache);
   FUZZ_CHECK(tx.status().ok(), tx.status().message());
-  Status stored = ActivityStore(cache).StoreStreams(kId, keyed);
+  Status stored = ActivityStore(cache).StoreStreams(kId, *streams);
   FUZZ_CHECK(stored.ok(), stored.message());
   auto samples = ActivityStore(cache).LoadSamples(kId);
   FUZZ_CHECK(samples.ok(), samples.status().message());
@@ -137,9 +149,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::optional<double> lat, lng;
     if (ll && i < ll->size()) {
       const Json& p = (*ll)[i];
-      if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number()) {
-        lat = p[0].get<double>();
-        lng = p[1].get<double>();
+      if (p.is_array() && p.size() == 2 && Expected(p[0]) && Expected(p[1]) && !p[0].is_boolean() &&
+          !p[1].is_boolean()) {
+        lat = Expected(p[0]);
+        lng = Expected(p[1]);
       }
     }
     FUZZ_CHECK(s.lat == lat && s.lng == lng, "latlng[" + std::to_string(i) + "]: stored " + Num(s.lat) + "," +

@@ -26,6 +26,7 @@
 #include "model/activity.h"
 #include "sql_helpers.h"
 #include "upsert_summary.h"
+#include "streams_of.h"
 
 namespace stravafs {
 namespace {
@@ -83,7 +84,7 @@ TEST_CASE("UpsertSummary: unchanged only marks the activity seen", "[cache]") {
   auto cache = OpenCache(tmp / "cache.db");
   Json s = Summary(7, "2024-05-12T05:30:00Z");
   REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::object())).ok());
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
   auto r = UpsertSummary(*cache, s, 4);
   REQUIRE(r.ok());
@@ -104,7 +105,7 @@ TEST_CASE("UpsertSummary: an edit keeps detail-only fields and re-queues the det
   Json s = Summary(7, "2024-05-12T05:30:00Z");
   REQUIRE(*UpsertSummary(*cache, s, 1) == Upsert::kNew);
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 2)).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::object())).ok());
 
   SECTION("a new title: streams stay") {
     Json edited = s;
@@ -235,7 +236,7 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
     "velocity_smooth": {"data": [0, 2.5, 2.5, 0]},
     "grade_smooth": {"data": [0.5, -1.0]}
   })");
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, streams).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(streams)).ok());
   sqlite3* db = cache->db();
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=7") == 4);
   CHECK(QueryColumn(db, "SELECT seq FROM streams WHERE activity_id=7 ORDER BY seq") ==
@@ -261,7 +262,7 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
   CHECK(SyncRowOf(*cache, 7).streams_state == 1);
 
   // Fetched again: replaced, not appended.
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(R"({"time": {"data": [0, 5]}})")).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::parse(R"({"time": {"data": [0, 5]}})"))).ok());
   CHECK(QueryInt(db, "SELECT count(*) FROM streams WHERE activity_id=7") == 2);
   CHECK(QueryInt(db, "SELECT max(time) FROM streams WHERE activity_id=7") == 5);
 }
@@ -269,26 +270,27 @@ TEST_CASE("StoreStreams writes one row per sample", "[cache]") {
 // Found with the tests/fuzz streams oracle, on an input built from its
 // dictionary's 18446744073709551615: nlohmann holds non-negative
 // integers as uint64; one above INT64_MAX was bound through get<int64_t>(),
-// which wraps, so 18446744073709551615 was stored as -1.
+// which wraps, so 18446744073709551615 was stored as -1. Stream values are
+// doubles now (StreamSet), and stay so.
 TEST_CASE("StoreStreams stores an integer beyond int64 as a double, not wrapped", "[cache][bug]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
   REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
-  // time: an INTEGER column, where an integer stays exact and a double that
-  // is no int64 stays a double.
+  // time: an INTEGER column, where SQLite keeps a whole double of at most
+  // 2^51 as an integer, and a larger one as a double.
   REQUIRE(ActivityStore(*cache)
-              .StoreStreams(7, Json::parse(R"({"time": {"data": [18446744073709551615,
-    9223372036854775808, 9223372036854775807, -9223372036854775808, 120]}})"))
+              .StoreStreams(7, StreamsOf(Json::parse(R"({"time": {"data": [18446744073709551615,
+    9223372036854775808, 9223372036854775807, -9223372036854775808, 120]}})")))
               .ok());
   auto samples = ActivityStore(*cache).LoadSamples(7);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 5);
   CHECK((*samples)[0].time == 18446744073709551615.0);
   CHECK((*samples)[1].time == 9223372036854775808.0);
+  CHECK((*samples)[3].time == -9223372036854775808.0);
   CHECK(QueryColumn(cache->db(), "SELECT typeof(time) FROM streams ORDER BY seq") ==
-        std::vector<std::string>{"real", "real", "integer", "integer", "integer"});
-  CHECK(QueryInt(cache->db(), "SELECT time FROM streams WHERE seq=2") == INT64_MAX);
-  CHECK(QueryInt(cache->db(), "SELECT time FROM streams WHERE seq=3") == INT64_MIN);
+        std::vector<std::string>{"real", "real", "real", "real", "integer"});
+  CHECK(QueryInt(cache->db(), "SELECT time FROM streams WHERE seq=4") == 120);
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM streams WHERE time < 0") == 1);  // only INT64_MIN
 }
 
@@ -313,7 +315,7 @@ TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "
     REQUIRE(UpsertSummary(*cache, *s, 1).ok());
     REQUIRE(ActivityStore(*cache).StoreDetail(Detail(*s, 2)).ok());
     REQUIRE(ActivityStore(*cache)
-                .StoreStreams((*s)["id"].get<int64_t>(), Json::parse(R"({"time": {"data": [0, 1, 2]}})"))
+                .StoreStreams((*s)["id"].get<int64_t>(), StreamsOf(Json::parse(R"({"time": {"data": [0, 1, 2]}})")))
                 .ok());
   }
   REQUIRE(ActivityStore(*cache).DeleteActivity(7).ok());
@@ -433,7 +435,7 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
 
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 3)).ok());
   CheckSizes(*cache, 7);
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::parse(kGpsStreams))).ok());
   CHECK(QueryInt(cache->db(), "SELECT gpx_size FROM activity_sync WHERE id=7") > 0);
   CheckSizes(*cache, 7);
 
@@ -460,14 +462,15 @@ TEST_CASE("Every write leaves the four sizes equal to the rendered files", "[cac
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "integer");
   }
   SECTION("streams without a position: a .csv, no .gpx") {
-    REQUIRE(ActivityStore(*cache)
-                .StoreStreams(7, Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})"))
-                .ok());
+    REQUIRE(
+        ActivityStore(*cache)
+            .StoreStreams(7, StreamsOf(Json::parse(R"({"time": {"data": [0, 1, 2]}, "watts": {"data": [1.5, 2, 3]}})")))
+            .ok());
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(gpx_size) FROM activity_sync WHERE id=7") == "null");
   }
   SECTION("empty streams: neither") {
-    REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::object()).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::object())).ok());
     CheckSizes(*cache, 7);
     CHECK(QueryText(cache->db(), "SELECT typeof(streams_csv_size) FROM activity_sync WHERE id=7") == "null");
   }
@@ -504,7 +507,7 @@ TEST_CASE("Sizes are exact for every activity the emulator makes, summary to str
     if (!a.has_streams())
       REQUIRE(ActivityStore(*cache).MarkNoStreams(a.id).ok());
     else if (i % 4 != 0)
-      REQUIRE(ActivityStore(*cache).StoreStreams(a.id, emu::streams_json(a, ctx, keys, true)).ok());
+      REQUIRE(ActivityStore(*cache).StoreStreams(a.id, StreamsOf(emu::streams_json(a, ctx, keys, true))).ok());
     if (i % 5 == 0) {  // renamed on Strava
       Json edited = emu::summary_json(a, ctx);
       edited["name"] = "Renamed, \"again\" <" + std::to_string(i) + ">";
@@ -520,7 +523,7 @@ TEST_CASE("LoadSamples gives the samples held, in seq order", "[cache][sizes]") 
   auto cache = OpenCache(tmp / "cache.db");
   REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   CHECK(ActivityStore(*cache).LoadSamples(7)->empty());
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::parse(kGpsStreams))).ok());
   auto samples = ActivityStore(*cache).LoadSamples(7);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 4);
@@ -538,7 +541,7 @@ TEST_CASE("LoadSamples gives the samples held, in seq order", "[cache][sizes]") 
 TEST_CASE("StoreStreams of an activity not held stores nothing", "[cache][sizes]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  REQUIRE(ActivityStore(*cache).StoreStreams(99, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(99, StreamsOf(Json::parse(kGpsStreams))).ok());
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM streams") == 0);
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM fs_changes") == 0);
   // So an activity of that id, listed later, holds no streams.
@@ -583,7 +586,7 @@ TEST_CASE("activity_sync.rev is the seq of the activity's last logged write", "[
   CHECK(Rev(*cache, 7) == 3);
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(s, 1)).ok());
   CHECK(Rev(*cache, 7) == 4);
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::parse(kGpsStreams))).ok());
   CHECK(Rev(*cache, 7) == 5);
   REQUIRE(ActivityStore(*cache).MarkNoStreams(8).ok());  // no file changes
   CHECK(Rev(*cache, 8) == 2);
@@ -637,7 +640,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   const std::string now = "2024-06-02_0730_Evening-Run_7";
   seq = LastSeq(*cache);
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(moved, 1)).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(7, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Json::parse(kGpsStreams))).ok());
   log = ChangesAfter(*cache, seq);
   REQUIRE(log.size() == 2);
   for (const Change& c : log) {
@@ -650,7 +653,7 @@ TEST_CASE("fs_changes logs every write with where the files were before it", "[c
   seq = LastSeq(*cache);
   REQUIRE(ActivityStore(*cache).MarkNoStreams(7).ok());
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(Summary(8, "2024-05-13T11:30:00Z"), 1)).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(8, Json::parse(kGpsStreams)).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(8, StreamsOf(Json::parse(kGpsStreams))).ok());
   REQUIRE(ActivityStore(*cache).DeleteActivity(8).ok());
   CHECK(ChangesAfter(*cache, seq).empty());
 

@@ -23,6 +23,7 @@
 #include "model/activity.h"
 #include "sql_helpers.h"
 #include "upsert_summary.h"
+#include "streams_of.h"
 
 namespace stravafs {
 namespace {
@@ -63,7 +64,7 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
   CHECK(QueryReal(cache->db(), "SELECT weight FROM athletes WHERE id=4242") == 60.5);
 
   REQUIRE(ActivityStore(*cache).StoreDetail(Detail(a, 2)).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(2, Json::parse(R"({"time": {"data": [0, 1, 2]}})")).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(2, StreamsOf(Json::parse(R"({"time": {"data": [0, 1, 2]}})"))).ok());
   auto counts = ActivityStore(*cache).Counts();
   REQUIRE(counts.ok());
   CHECK(counts->activities == 3);

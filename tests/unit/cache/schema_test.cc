@@ -25,6 +25,7 @@
 #include "model/activity.h"
 #include "sql_helpers.h"
 #include "upsert_summary.h"
+#include "streams_of.h"
 
 namespace stravafs {
 namespace {
@@ -137,7 +138,7 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
     auto cache = OpenCache(path);
     REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-12T11:30:00Z", "Line one\r\nLine two"), 1).ok());
     REQUIRE(UpsertSummary(*cache, Summary(2, "2024-05-13T11:30:00Z", "Plain"), 1).ok());
-    for (int64_t id : {1, 2}) REQUIRE(ActivityStore(*cache).StoreStreams(id, Json::parse(kGpsStreams)).ok());
+    for (int64_t id : {1, 2}) REQUIRE(ActivityStore(*cache).StoreStreams(id, StreamsOf(Json::parse(kGpsStreams))).ok());
     CheckSizes(*cache, 1);
     // As schema v6 measured it: the CR raw, in two <name>s.
     REQUIRE(cache
@@ -285,9 +286,10 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
         Summary(100 + i, "2024-0" + std::to_string(1 + i) + "-12T05:30:00Z", "Run \"" + std::to_string(i) + "\", ü");
     REQUIRE(UpsertSummary(*source, s, 1).ok());
     if (i % 2 == 0) REQUIRE(ActivityStore(*source).StoreDetail(Detail(s, 2)).ok());
-    if (i % 3 == 0) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(kGpsStreams)).ok());
+    if (i % 3 == 0) REQUIRE(ActivityStore(*source).StoreStreams(100 + i, StreamsOf(Json::parse(kGpsStreams))).ok());
     if (i == 1)
-      REQUIRE(ActivityStore(*source).StoreStreams(100 + i, Json::parse(R"({"time": {"data": [0, 1]}})")).ok());
+      REQUIRE(
+          ActivityStore(*source).StoreStreams(100 + i, StreamsOf(Json::parse(R"({"time": {"data": [0, 1]}})"))).ok());
     if (i == 5) REQUIRE(ActivityStore(*source).MarkNoStreams(100 + i).ok());
     ids.push_back(100 + i);
   }

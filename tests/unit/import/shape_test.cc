@@ -3,6 +3,8 @@
 #include "import/shape.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
 
 namespace stravafs::import {
 namespace {
@@ -24,11 +26,12 @@ TEST_CASE("ShapeTrack: times from the first point, distance from great-circle st
               Point(1010, 52.0005, 13.0, 31, 125)};
   const Shaped s = ShapeTrack(t);
   REQUIRE(s.samples == 3);
-  CHECK(s.streams["time"]["data"] == Json::array({0, 10, 20}));
-  CHECK(s.streams["distance"]["data"][1].get<double>() == Approx(55.6).margin(0.1));
-  CHECK(s.streams["distance"]["data"][2].get<double>() == Approx(111.19).margin(0.05));
-  CHECK(s.streams["heartrate"]["data"] == Json::array({120, 125, 130}));
-  CHECK(s.streams["latlng"]["data"][2] == Json::array({52.001, 13.0}));
+  CHECK(s.streams["time"] == std::vector<double>{0, 10, 20});
+  CHECK(s.streams["distance"][1] == Approx(55.6).margin(0.1));
+  CHECK(s.streams["distance"][2] == Approx(111.19).margin(0.05));
+  CHECK(s.streams["heartrate"] == std::vector<double>{120, 125, 130});
+  CHECK(s.streams["lat"][2] == 52.001);
+  CHECK(s.streams["lng"][2] == 13.0);
   CHECK(s.summary.elapsed_time == 20);
   CHECK(s.summary.distance.value() == Approx(111.2).margin(0.05));
   CHECK(s.summary.total_elevation_gain.value() == Approx(3.0));
@@ -37,8 +40,8 @@ TEST_CASE("ShapeTrack: times from the first point, distance from great-circle st
   CHECK(s.summary.max_heartrate.value() == 130);
   CHECK(s.summary.start_latlng->first == 52.0);
   CHECK_FALSE(s.summary.polyline.empty());
-  CHECK(s.streams.contains("grade_smooth"));
-  CHECK(s.streams["moving"]["data"] == Json::array({true, true, true}));
+  CHECK(s.streams["grade"].size() == 3);
+  CHECK(s.streams["moving"] == std::vector<double>{1, 1, 1});
 }
 
 TEST_CASE("ShapeTrack: the device's distance and speed win, FIT's timer gives moving", "[shape]") {
@@ -53,19 +56,41 @@ TEST_CASE("ShapeTrack: the device's distance and speed win, FIT's timer gives mo
     t.points.push_back(p);
   }
   const Shaped s = ShapeTrack(t);
-  CHECK_FALSE(s.streams.contains("latlng"));
-  CHECK(s.streams["distance"]["data"] == Json::array({0.0, 3.0, 6.0, 9.0, 12.0}));
-  CHECK(s.streams["velocity_smooth"]["data"][0] == 3.0);
-  CHECK(s.streams["moving"]["data"] == Json::array({true, true, false, true, true}));
+  CHECK(s.streams["lat"].empty());
+  CHECK(s.streams["lng"].empty());
+  CHECK(s.streams["distance"] == std::vector<double>{0.0, 3.0, 6.0, 9.0, 12.0});
+  CHECK(s.streams["velocity"][0] == 3.0);
+  CHECK(s.streams["moving"] == std::vector<double>{1, 1, 0, 1, 1});
   CHECK(s.summary.moving_time == 3);  // the step into the pause is not moving
   CHECK(s.summary.kilojoules.value() == Approx(0.8));
   CHECK(s.summary.average_watts == 200);
 }
 
+// The device's speed on some points only, and no distance: the velocity
+// stream skipped the points without one, so its values moved to earlier
+// samples than theirs.
+TEST_CASE("ShapeTrack: a point without the device's speed has no velocity, in its own place", "[shape][bug]") {
+  Track t;
+  for (int i = 0; i < 4; ++i) {
+    TrackPoint p;
+    p.time = 100 + i;
+    if (i != 1) p.speed = 2.0 + i;
+    t.points.push_back(p);
+  }
+  const Shaped s = ShapeTrack(t);
+  const std::vector<double>& v = s.streams["velocity"];
+  REQUIRE(v.size() == 4);
+  CHECK(v[0] == 2.0);
+  CHECK(std::isnan(v[1]));
+  CHECK(v[2] == 4.0);
+  CHECK(v[3] == 5.0);
+  CHECK(s.streams["distance"].empty());
+}
+
 TEST_CASE("ShapeTrack: no points, no streams", "[shape]") {
   const Shaped s = ShapeTrack(Track{});
   CHECK(s.samples == 0);
-  CHECK(s.streams.empty());
+  CHECK(s.streams.size() == 0);
 }
 
 TEST_CASE("EncodePolyline: Google's example", "[shape]") {

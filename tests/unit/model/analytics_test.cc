@@ -26,6 +26,7 @@
 #include "fake_transport.h"
 #include "sql_helpers.h"
 #include "upsert_summary.h"
+#include "streams_of.h"
 
 namespace stravafs {
 namespace {
@@ -139,10 +140,10 @@ std::unique_ptr<Cache> Athlete(const std::string& path) {
                         Activity(5, "2025-01-02T19:00:00", "Yoga", 0, 3600, 0, 1, 0),
                         Activity(6, "2025-01-03T12:00:00", "Run", 400, 200, 0, 1, 1)})
     REQUIRE(UpsertSummary(*cache, a, 1).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(1, Run1Streams()).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(2, Ride2Streams()).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(3, Run3Streams()).ok());
-  REQUIRE(ActivityStore(*cache).StoreStreams(6, Run6Streams()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(1, StreamsOf(Run1Streams())).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(2, StreamsOf(Ride2Streams())).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(3, StreamsOf(Run3Streams())).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(6, StreamsOf(Run6Streams())).ok());
   REQUIRE(ActivityStore(*cache).MarkNoStreams(4).ok());
   REQUIRE(tx.Commit().ok());
   return cache;
@@ -324,7 +325,7 @@ TEST_CASE("Storing streams stores their efforts and zone seconds", "[analytics]"
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_efforts") == 4);  // activities 4 and 5 hold no streams
 
   // Replaced with new streams, deleted with the activity.
-  REQUIRE(ActivityStore(*cache).StoreStreams(3, Run6Streams()).ok());
+  REQUIRE(ActivityStore(*cache).StoreStreams(3, StreamsOf(Run6Streams())).ok());
   CHECK(QueryReal(db, "SELECT time_400m_s FROM activity_efforts WHERE activity_id=3") == 200);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds WHERE activity_id=3") == 0);
   REQUIRE(ActivityStore(*cache).DeleteActivity(2).ok());
@@ -562,7 +563,7 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
   {
     Column time, distance;
     for (int t = 0; t <= 80; t += 10) time.push_back(t), distance.push_back(5.0 * t);
-    REQUIRE(ActivityStore(*cache).StoreStreams(7, Streams({{"time", time}, {"distance", distance}})).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(7, StreamsOf(Streams({{"time", time}, {"distance", distance}}))).ok());
   }
   CheckAsV3(db);
   SECTION("an edit moves an activity to another day and sport") {
@@ -572,7 +573,7 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
     CheckAsV3(db);
   }
   SECTION("new streams replace an activity's figures") {
-    REQUIRE(ActivityStore(*cache).StoreStreams(3, Run1Streams()).ok());
+    REQUIRE(ActivityStore(*cache).StoreStreams(3, StreamsOf(Run1Streams())).ok());
     CheckAsV3(db);
   }
   SECTION("deletions") {

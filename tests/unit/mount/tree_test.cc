@@ -24,6 +24,7 @@
 #include "format/render.h"
 #include "fake_transport.h"
 #include "upsert_summary.h"
+#include "streams_of.h"
 
 namespace stravafs {
 namespace {
@@ -166,8 +167,8 @@ TEST_CASE("the tree: folders from start_date_local, files per what is held", "[f
   f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
   f.Put(Activity(11000000002, "2023-12-30T08:00:00Z", "Morning Run"));
   f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride/with\nnewline", "Ride"));
-  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, Streams(40, true)).ok());
-  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000002, Streams(10, false)).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, StreamsOf(Streams(40, true))).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000002, StreamsOf(Streams(10, false))).ok());
 
   CHECK(f.Names(kRootInode) ==
         std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
@@ -202,7 +203,7 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
   Fixture f;
   Json a = Activity(11000000003, "2024-05-12T06:30:00Z", "Évening \"Ride\", with commas", "Ride");
   f.Put(a);
-  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, Streams(25, true)).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, StreamsOf(Streams(25, true))).ok());
   CHECK(f.Bytes(ActivityFileInode(ActivityFile::kJson, 11000000003)) == RenderJsonFile(a));
   auto samples = ActivityStore(*f.writer).LoadSamples(11000000003);
   REQUIRE(samples.ok());

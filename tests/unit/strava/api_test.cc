@@ -5,6 +5,7 @@
 #include "strava/api.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -83,23 +84,22 @@ TEST_CASE("api::GetActivity asks for one activity and refuses the detail of anot
   CHECK(api::GetActivity(*w.client, 999).status().kind() == ErrorKind::kNotFound);
 }
 
-TEST_CASE("api::GetStreams asks for the types, keyed by type, and returns them keyed by type", "[api]") {
+TEST_CASE("api::GetStreams asks for the types, keyed by type, and returns their columns", "[api]") {
   World w;
   auto s = api::GetStreams(*w.client, 101, {"time", "heartrate"});
   REQUIRE(s.ok());
   CHECK(w.OnlyQuery(Endpoint::kStreams) ==
         std::map<std::string, std::string>{{"key_by_type", "true"}, {"keys", "time,heartrate"}});
-  REQUIRE(s->is_object());
-  CHECK(s->contains("time"));
-  CHECK((*s)["time"]["data"].size() == w.strava.StreamPoints(101));
-  // The older array form becomes the keyed one.
+  CHECK((*s)["time"].size() == w.strava.StreamPoints(101));
+  CHECK((*s)["distance"].empty());
+  // The older array form reads the same.
   w.strava.ClearRequests();
   w.strava.FailNth(Endpoint::kStreams, 1,
                    Failure::Body(R"([{"type":"time","data":[0,1,2]},{"type":"distance","data":[0,5,9]}])"));
   auto old = api::GetStreams(*w.client, 101, {"time", "distance"});
   REQUIRE(old.ok());
-  CHECK((*old)["distance"]["data"] == Json::parse("[0,5,9]"));
-  CHECK((*old)["time"]["type"] == "time");
+  CHECK((*old)["distance"] == std::vector<double>{0, 5, 9});
+  CHECK((*old)["time"] == std::vector<double>{0, 1, 2});
 }
 
 TEST_CASE("api::GetAthlete and api::GetGear check for their ids", "[api]") {
@@ -129,11 +129,48 @@ TEST_CASE("api::CheckZones takes ascending zones with one open top, and nothing 
   CHECK(api::CheckZones(Json::parse("[]")).message() == "zones reply is not an object");
 }
 
-TEST_CASE("api::CheckStreams wants a data array in every stream", "[api]") {
-  CHECK(api::CheckStreams(Json::parse(R"({"time":{"data":[0,1]}})")).ok());
-  CHECK(api::CheckStreams(Json::parse(R"([{"type":"time","data":[0,1]}])")).ok());
-  CHECK(api::CheckStreams(Json::parse(R"({"time":{"data":{}}})")).message() == "stream time has no data array");
-  CHECK(api::CheckStreams(Json::parse("3")).message() == "streams reply is not an object");
+TEST_CASE("api::ParseStreams wants a data array in every stream", "[api]") {
+  CHECK(api::ParseStreams(R"({"time":{"data":[0,1]}})").ok());
+  CHECK(api::ParseStreams(R"([{"type":"time","data":[0,1]}])").ok());
+  CHECK(api::ParseStreams(R"({"time":{"data":{}}})").status().message() ==
+        "unexpected reply: stream time has no data array");
+  CHECK(api::ParseStreams(R"({"velocity_smooth":[1,2]})").status().message() ==
+        "unexpected reply: stream velocity_smooth has no data array");
+  CHECK(api::ParseStreams("3").status().message() == "unexpected reply: streams reply is not an object");
+  CHECK(api::ParseStreams(R"({"time":{"data":[0,1]})").status().message().starts_with("reply is not valid JSON"));
+}
+
+TEST_CASE("api::ParseStreams: both shapes, every column, NaN for no value", "[api]") {
+  const std::string keyed = R"({"time":{"data":[0,1,2]},"latlng":{"data":[[52.5,13.4],null,[1,"x"]]},
+    "moving":{"data":[true,false,"yes"]},"heartrate":{"data":[120,null]},"unknown":{"data":[9]},
+    "watts":{"data":[18446744073709551615]}})";
+  auto s = api::ParseStreams(keyed);
+  INFO(s.status().message());
+  REQUIRE(s.ok());
+  CHECK(s->size() == 3);
+  CHECK((*s)["time"] == std::vector<double>{0, 1, 2});
+  CHECK((*s)["lat"][0] == 52.5);
+  CHECK((*s)["lng"][0] == 13.4);
+  CHECK((std::isnan((*s)["lat"][1]) && std::isnan((*s)["lng"][1])));
+  CHECK((std::isnan((*s)["lat"][2]) && std::isnan((*s)["lng"][2])));  // a pair of numbers, or nothing
+  CHECK((*s)["moving"][0] == 1);
+  CHECK((*s)["moving"][1] == 0);
+  CHECK(std::isnan((*s)["moving"][2]));
+  CHECK((*s)["heartrate"].size() == 2);
+  CHECK(std::isnan((*s)["heartrate"][1]));
+  CHECK((*s)["watts"] == std::vector<double>{18446744073709551615.0});
+  CHECK((*s)["distance"].empty());
+
+  // The older shape, a repeated type's last stream counting; an entry
+  // without a type is no stream. A number too large for simdjson.
+  auto a = api::ParseStreams(R"([{"type":"time","data":[5]},{"data":[1]},{"type":"time","data":[0,1]},
+    {"type":"distance","data":[0.5,123456789012345678901234567890]}])");
+  INFO(a.status().message());
+  REQUIRE(a.ok());
+  CHECK((*a)["time"] == std::vector<double>{0, 1});
+  CHECK((*a)["distance"][0] == 0.5);
+  CHECK((*a)["distance"][1] == 123456789012345678901234567890.0);  // beyond 64 bits: read as nlohmann reads it
+  CHECK(a->size() == 2);
 }
 
 }  // namespace
