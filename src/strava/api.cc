@@ -1,6 +1,7 @@
 #include "strava/api.h"
 
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 
 #include "base/json_dom.h"
@@ -142,16 +143,25 @@ Result<StreamSet> ParseStreams(std::string_view text) {
       for (auto [key, stream] : simdjson::dom::object(root)) add(key, stream);
     } else if (root.is_array()) {
       for (element stream : simdjson::dom::array(root)) {
-        std::string_view type;
-        if (stream.is_object() && stream["type"].get_string().get(type) == simdjson::SUCCESS) add(type, stream);
+        if (!stream.is_object()) continue;
+        std::string_view type;  // the last "type", if repeated
+        bool typed = false;
+        for (auto [key, value] : simdjson::dom::object(stream))
+          if (key == "type") typed = value.get_string().get(type) == simdjson::SUCCESS;
+        if (typed) add(type, stream);
       }
     } else {
       return Status::Error(ErrorKind::kServer, "unexpected reply: streams reply is not an object");
     }
     StreamSet out;
     for (const auto& [type, stream] : by_type) {
+      // Its "data", the last one if repeated (as nlohmann keeps it).
+      std::optional<element> last;
+      if (stream.is_object())
+        for (auto [key, value] : simdjson::dom::object(stream))
+          if (key == "data") last = value;
       simdjson::dom::array data;
-      if (!stream.is_object() || stream["data"].get_array().get(data) != simdjson::SUCCESS)
+      if (!last || last->get_array().get(data) != simdjson::SUCCESS)
         return Status::Error(ErrorKind::kServer,
                              "unexpected reply: stream " + std::string(type) + " has no data array");
       for (const StreamType& t : kStreamTypes)

@@ -168,6 +168,12 @@ TEST_CASE("api::ParseStreams: both shapes, every column, NaN for no value", "[ap
   INFO(a.status().message());
   REQUIRE(a.ok());
   CHECK((*a)["time"] == std::vector<double>{0, 1});
+  // A key given twice in a stream: the last counts, as in nlohmann's parse
+  // (found by the streams fuzzer).
+  auto twice = api::ParseStreams(R"([{"type":"heartrate","type":"time","data":[5],"data":[0,1,2]}])");
+  REQUIRE(twice.ok());
+  CHECK((*twice)["time"] == std::vector<double>{0, 1, 2});
+  CHECK((*twice)["heartrate"].empty());
   CHECK((*a)["distance"][0] == 0.5);
   CHECK((*a)["distance"][1] == 123456789012345678901234567890.0);  // beyond 64 bits: read as nlohmann reads it
   CHECK(a->size() == 2);
