@@ -10,6 +10,24 @@
 
 namespace stravafs::api {
 
+namespace {
+
+// GET `path_and_query`, its body read by `parse` (text -> Result<T>): a body
+// it refuses is retried like a 5xx (StravaClient::GetWith).
+template <typename Parse>
+auto GetParsed(StravaClient& client, const std::string& path_and_query, const Parse& parse)
+    -> decltype(parse(std::string_view())) {
+  std::optional<decltype(parse(std::string_view()))> out;
+  Status s = client.GetWith(path_and_query, [&](const std::string& body) {
+    out = parse(body);
+    return out->ok() ? Status::Ok() : out->status();
+  });
+  if (!s.ok()) return s;
+  return std::move(*out);
+}
+
+}  // namespace
+
 std::string ListPath(const ListQuery& q) {
   std::string path = "/athlete/activities?per_page=" + std::to_string(q.per_page) + "&page=" + std::to_string(q.page);
   if (q.after) path += "&after=" + std::to_string(*q.after);
@@ -18,15 +36,7 @@ std::string ListPath(const ListQuery& q) {
 }
 
 Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const ListQuery& query) {
-  std::vector<ActivityRow> rows;
-  Status s = client.GetWith(ListPath(query), [&](const std::string& body) {
-    auto parsed = ParseActivityPage(body);
-    if (!parsed.ok()) return parsed.status();
-    rows = std::move(*parsed);
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return rows;
+  return GetParsed(client, ListPath(query), ParseActivityPage);
 }
 
 Result<Json> GetActivity(StravaClient& client, int64_t id) {
@@ -40,17 +50,9 @@ Result<Json> GetActivity(StravaClient& client, int64_t id) {
 Result<StreamSet> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types) {
   std::string keys;
   for (const auto& t : types) keys += (keys.empty() ? "" : ",") + t;
-  StreamSet streams;
-  Status s =
-      client.GetWith("/activities/" + std::to_string(id) + "/streams?keys=" + UrlEncode(keys) + "&key_by_type=true",
-                     [&](const std::string& body) {
-                       auto parsed = ParseStreams(body);
-                       if (!parsed.ok()) return parsed.status();
-                       streams = std::move(*parsed);
-                       return Status::Ok();
-                     });
-  if (!s.ok()) return s;
-  return streams;
+  return GetParsed(client,
+                   "/activities/" + std::to_string(id) + "/streams?keys=" + UrlEncode(keys) + "&key_by_type=true",
+                   ParseStreams);
 }
 
 Result<Json> GetAthlete(StravaClient& client) {
