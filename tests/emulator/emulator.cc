@@ -181,21 +181,47 @@ std::string Response::get_header_value(std::string_view name) const {
 
 // ---------------------------------------------------------------- Emulator
 
-Emulator::Emulator(const Config &cfg)
-    : cfg_(cfg),
-      auth_(cfg.token_lifetime, cfg.token_names, cfg.rotate_refresh),
-      rl_(cfg.limits),
-      header_case_fixed_(cfg.header_case),
-      gear_(std::make_shared<const std::vector<Gear>>(gear_list())),
-      zones_(zones_json()) {
+GenParams gen_params(const Config &cfg, int number) {
   GenParams gp;
   gp.count = cfg.activities;
   gp.seed = cfg.seed;
   gp.end = cfg.end;
   gp.athlete_id = cfg.athlete_id;
   gp.hidden_every = cfg.hidden_every;
+  if (number > 0) {
+    // 10^11 apart: room for millions of generated and created activities
+    // (gaps average 20,000) before one athlete's ids reach the next one's.
+    gp.count = cfg.other_athletes.at(static_cast<size_t>(number - 1));
+    gp.seed = mix64(mix64(cfg.seed) + static_cast<uint64_t>(number));
+    gp.athlete_id = cfg.athlete_id + number;
+    gp.first_id = 11000000000LL + number * 100000000000LL;
+  }
+  return gp;
+}
+
+namespace {
+
+std::vector<int64_t> athlete_ids(const Config &cfg) {
+  std::vector<int64_t> ids;
+  for (size_t k = 0; k <= cfg.other_athletes.size(); ++k) ids.push_back(cfg.athlete_id + static_cast<int64_t>(k));
+  return ids;
+}
+
+}  // namespace
+
+Emulator::Emulator(const Config &cfg)
+    : cfg_(cfg),
+      auth_(cfg.token_lifetime, cfg.token_names, cfg.rotate_refresh),
+      rl_(cfg.limits),
+      metrics_(athlete_ids(cfg)),
+      header_case_fixed_(cfg.header_case),
+      gear_(std::make_shared<const std::vector<Gear>>(gear_list())),
+      zones_(zones_json()) {
   const auto t0 = std::chrono::steady_clock::now();
-  store_ = std::make_unique<ActivityStore>(generate(gp), cfg.seed, cfg.hidden_every, cfg.end);
+  for (int k = 0; k <= static_cast<int>(cfg.other_athletes.size()); ++k) {
+    const GenParams gp = gen_params(cfg, k);
+    stores_.push_back(std::make_unique<ActivityStore>(generate(gp), gp.seed, cfg.hidden_every, cfg.end));
+  }
   gen_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -214,12 +240,31 @@ void Emulator::sleep_ms(int64_t ms) {
   sleep_cv_.wait_for(lk, std::chrono::milliseconds(ms), [this] { return stopping_; });
 }
 
-RenderCtx Emulator::render_ctx(const std::map<std::string, double> *gear_distance) const {
+RenderCtx Emulator::render_ctx(const std::map<std::string, double> *gear_distance, int athlete) const {
   // gear_ is never changed in place, only replaced: a RenderCtx keeps the
   // vector it points to alive only while no set_gear() runs, which the unit
   // tests (the only callers of set_gear) guarantee: they are single-threaded.
   std::lock_guard lk(data_mu_);
-  return RenderCtx{cfg_.athlete_id, cfg_.samples, gear_distance, gear_.get()};
+  return RenderCtx{athlete_id(athlete), cfg_.samples, gear_distance, gear_.get()};
+}
+
+std::optional<int> Emulator::athlete_number(int64_t id) const {
+  if (id < cfg_.athlete_id || id - cfg_.athlete_id >= athlete_count()) return std::nullopt;
+  return static_cast<int>(id - cfg_.athlete_id);
+}
+
+std::optional<int> Emulator::owner(int64_t activity_id) const {
+  for (size_t k = 0; k < stores_.size(); ++k)
+    if (stores_[k]->get(activity_id)) return static_cast<int>(k);
+  return std::nullopt;
+}
+
+std::optional<Activity> Emulator::create(int athlete, const ojson &fields, std::string &err) {
+  std::lock_guard lk(create_mu_);
+  if (fields.is_object() && fields.contains("id") && fields["id"].is_number_integer() &&
+      owner(fields["id"].get<int64_t>()))
+    return err = "id already exists", std::nullopt;
+  return store(athlete).create(fields, err);
 }
 
 std::set<std::string> Emulator::granted(std::set<std::string> asked) const {
@@ -298,7 +343,10 @@ void Emulator::h_other(const Request &, Response &res) { send_error(res, 404, "R
 // ---------------------------------------------------------------- pipeline
 
 void Emulator::serve(const Request &req, Response &res, const std::string &endpoint, bool api, const Handler &h) {
-  metrics_.count(endpoint);
+  std::optional<int64_t> athlete;
+  if (api)
+    if (auto token = token_access(req)) athlete = athlete_id(token->athlete);
+  metrics_.count(endpoint, athlete);
   const int64_t now = now_s();
   std::optional<Fault> fault;
   RateLimiter::Snapshot rs;
@@ -387,21 +435,19 @@ void Emulator::serve(const Request &req, Response &res, const std::string &endpo
   metrics_.log(req.method, req.path, logged_query(req.query), res.status);
 }
 
-std::optional<std::set<std::string>> Emulator::authenticate(const Request &req, Response &res) {
-  if (req.has_param("access_token")) {  // header-only token rule
-    auth_error(res);
-    return std::nullopt;
-  }
+std::optional<Auth::Access> Emulator::token_access(const Request &req) const {
+  if (req.has_param("access_token")) return std::nullopt;  // header-only token rule
   const std::string h = req.get_header_value("Authorization");
-  if (h.size() < 7 || (h.compare(0, 7, "Bearer ") != 0 && h.compare(0, 7, "bearer ") != 0)) {
-    auth_error(res);
-    return std::nullopt;
-  }
+  if (h.size() < 7 || (h.compare(0, 7, "Bearer ") != 0 && h.compare(0, 7, "bearer ") != 0)) return std::nullopt;
   std::string tok = h.substr(7);
   while (!tok.empty() && tok.back() == ' ') tok.pop_back();
-  auto scopes = auth_.check(tok, now_s());
-  if (!scopes) auth_error(res);
-  return scopes;
+  return auth_.check(tok, now_s());
+}
+
+std::optional<Auth::Access> Emulator::authenticate(const Request &req, Response &res) {
+  auto token = token_access(req);
+  if (!token) auth_error(res);
+  return token;
 }
 
 bool Emulator::need_activity_scope(const std::set<std::string> &scopes, Response &res) {
@@ -418,12 +464,13 @@ void Emulator::not_found_id(Response &res, const char *resource) {
   send_error(res, 404, "Record Not Found", resource, "id", "invalid");
 }
 
-std::optional<Activity> Emulator::visible_activity(const Request &req, Response &res,
-                                                   const std::set<std::string> &scopes) {
+std::optional<Activity> Emulator::visible_activity(const Request &req, Response &res, const Auth::Access &token) {
   int64_t id = 0;
   std::optional<Activity> a;
-  if (parse_i64(req.matches[1], id)) a = store_->get(id);
-  if (a && (a->hidden || (a->visibility == "only_me" && !scopes.count("activity:read_all")))) a.reset();
+  // Another athlete's activity is looked up nowhere: it answers exactly as an
+  // unknown id does.
+  if (parse_i64(req.matches[1], id)) a = store(token.athlete).get(id);
+  if (a && (a->hidden || (a->visibility == "only_me" && !token.scopes.count("activity:read_all")))) a.reset();
   if (!a) not_found_id(res, "Activity");
   return a;
 }
@@ -431,8 +478,8 @@ std::optional<Activity> Emulator::visible_activity(const Request &req, Response 
 // ---------------------------------------------------------------- API
 
 void Emulator::h_list(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes || !need_activity_scope(*scopes, res)) return;
+  auto token = authenticate(req, res);
+  if (!token || !need_activity_scope(token->scopes, res)) return;
   ActivityStore::ListQuery q;
   for (const char *k : {"before", "after"}) {
     if (!req.has_param(k) || req.get_param_value(k).empty()) continue;
@@ -447,9 +494,9 @@ void Emulator::h_list(const Request &req, Response &res) {
   if (req.has_param("page") && parse_i64(req.get_param_value("page"), v) && v > 0) q.page = v;
   if (req.has_param("per_page") && parse_i64(req.get_param_value("per_page"), v) && v > 0)
     q.per_page = std::min<int64_t>(v, 200);
-  q.read_all = scopes->count("activity:read_all") > 0;
-  const auto acts = store_->list(q);
-  const RenderCtx ctx = render_ctx();
+  q.read_all = token->scopes.count("activity:read_all") > 0;
+  const auto acts = store(token->athlete).list(q);
+  const RenderCtx ctx = render_ctx(nullptr, token->athlete);
   std::string body = "[";
   for (size_t i = 0; i < acts.size(); ++i) {
     if (i) body += ',';
@@ -461,19 +508,19 @@ void Emulator::h_list(const Request &req, Response &res) {
 }
 
 void Emulator::h_activity(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes || !need_activity_scope(*scopes, res)) return;
-  auto a = visible_activity(req, res, *scopes);
+  auto token = authenticate(req, res);
+  if (!token || !need_activity_scope(token->scopes, res)) return;
+  auto a = visible_activity(req, res, *token);
   if (!a) return;
-  const auto gd = store_->gear_distance();
-  const RenderCtx ctx = render_ctx(&gd);
+  const auto gd = store(token->athlete).gear_distance();
+  const RenderCtx ctx = render_ctx(&gd, token->athlete);
   send(res, 200, detail_json(*a, ctx));
 }
 
 void Emulator::h_streams(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes || !need_activity_scope(*scopes, res)) return;
-  auto a = visible_activity(req, res, *scopes);
+  auto token = authenticate(req, res);
+  if (!token || !need_activity_scope(token->scopes, res)) return;
+  auto a = visible_activity(req, res, *token);
   if (!a) return;
   if (!a->has_streams()) {
     send_error(res, 404, "Record Not Found", "Activity", "", "not found");
@@ -485,31 +532,32 @@ void Emulator::h_streams(const Request &req, Response &res) {
   for (const auto &k : parse_scopes(ks)) keys.push_back(k);
   if (keys.empty()) keys.push_back("distance");
   const bool by_type = req.get_param_value("key_by_type") == "true";
-  const RenderCtx ctx = render_ctx();
+  const RenderCtx ctx = render_ctx(nullptr, token->athlete);
   send(res, 200, streams_json(*a, ctx, keys, by_type));
 }
 
 void Emulator::h_laps(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes || !need_activity_scope(*scopes, res)) return;
-  auto a = visible_activity(req, res, *scopes);
+  auto token = authenticate(req, res);
+  if (!token || !need_activity_scope(token->scopes, res)) return;
+  auto a = visible_activity(req, res, *token);
   if (!a) return;
-  const RenderCtx ctx = render_ctx();
+  const RenderCtx ctx = render_ctx(nullptr, token->athlete);
   send(res, 200, laps_json(*a, ctx));
 }
 
 void Emulator::h_athlete(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes) return;
+  auto token = authenticate(req, res);
+  if (!token) return;
+  const int k = token->athlete;
   send(res, 200,
-       athlete_json(cfg_.athlete_id, cfg_.end, scopes->count("profile:read_all") > 0, store_->gear_distance(),
-                    render_ctx().gear));
+       athlete_json(athlete_id(k), cfg_.end, token->scopes.count("profile:read_all") > 0, store(k).gear_distance(),
+                    render_ctx().gear, k));
 }
 
 void Emulator::h_zones(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes) return;
-  if (!scopes->count("profile:read_all")) {
+  auto token = authenticate(req, res);
+  if (!token) return;
+  if (!token->scopes.count("profile:read_all")) {
     send_error(res, 401, "Authorization Error", "AccessToken", "profile:read_permission", "missing");
     return;
   }
@@ -522,23 +570,23 @@ void Emulator::h_zones(const Request &req, Response &res) {
 }
 
 void Emulator::h_stats(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes) return;
+  auto token = authenticate(req, res);
+  if (!token) return;
   int64_t id = 0;
-  if (!parse_i64(req.matches[1], id) || id != cfg_.athlete_id) {
+  if (!parse_i64(req.matches[1], id) || id != athlete_id(token->athlete)) {
     not_found_id(res, "Athlete");
     return;
   }
-  send(res, 200, store_->stats_json(now_s()));
+  send(res, 200, store(token->athlete).stats_json(now_s()));
 }
 
 void Emulator::h_gear(const Request &req, Response &res) {
-  auto scopes = authenticate(req, res);
-  if (!scopes) return;
+  auto token = authenticate(req, res);
+  if (!token) return;
   const std::string id = req.matches[1];
   for (const Gear &g : gear()) {
     if (g.id != id) continue;
-    const auto gd = store_->gear_distance();
+    const auto gd = store(token->athlete).gear_distance();
     auto it = gd.find(g.id);
     send(res, 200, gear_json(g, it == gd.end() ? 0 : it->second));
     return;
@@ -575,7 +623,7 @@ void Emulator::h_authorize(const Request &req, Response &res) {
     return;
   }
   scopes = granted(scopes);
-  const std::string code = auth_.mint_code(scopes, now_s());
+  const std::string code = auth_.mint_code(scopes, now_s(), "", logged_in_.load());
   redirect_to(res, redirect + sep + state + "&code=" + code + "&scope=" + join_scopes(scopes));
 }
 
@@ -622,7 +670,8 @@ void Emulator::h_token(const Request &req, Response &res) {
   o["expires_in"] = std::max<int64_t>(0, t->expires_at - now);
   o["refresh_token"] = t->refresh;
   o["access_token"] = t->access;
-  if (gt == "authorization_code") o["athlete"] = athlete_json(cfg_.athlete_id, cfg_.end, false, {});
+  if (gt == "authorization_code")
+    o["athlete"] = athlete_json(athlete_id(t->athlete), cfg_.end, false, {}, nullptr, t->athlete);
   send(res, 200, o);
 }
 

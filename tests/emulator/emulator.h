@@ -12,6 +12,12 @@
 //   tests/unit/fake_transport.h  FakeStrava, the unit tests' in-process
 //                        Transport, on the tests' fake clock.
 //
+// Several athletes share the app (as up to 10 may share a paid Strava app):
+// athlete number k (0, 1, ...) has the id athlete_id + k, its own generated
+// history in its own ActivityStore, and its own grants; every API reply
+// answers for the token's athlete. The rate limiter and the counters are the
+// app's, shared by all.
+//
 // Thread-safety: Handle() may run on many threads at once (the server's
 // pool); it only touches the internally locked state objects, atomics and the
 // configuration, which is immutable after construction except through the
@@ -46,7 +52,10 @@ int64_t system_now();
 struct Config {
   int port = 0;
   std::string port_file;
-  int64_t activities = 50;
+  int64_t activities = 50;  // athlete 0's
+  // --activities N,A,B: the activity counts of athletes 1, 2, ... (see
+  // gen_params for what each gets).
+  std::vector<int64_t> other_athletes;
   uint64_t seed = 1;
   int64_t end = 0;  // epoch seconds of --end
   int64_t athlete_id = 3141592653LL;
@@ -71,6 +80,12 @@ struct Config {
   // request; 0..2 fixes one.
   int header_case = -1;
 };
+
+// What athlete `number` is generated from. Athlete 0 is (activities, seed,
+// athlete_id) as given; athlete k > 0 has other_athletes[k-1] activities, the
+// id athlete_id + k, a seed derived from (seed, k), and activity ids from
+// 11000000000 + k * 10^11 up, so no two athletes share an id.
+GenParams gen_params(const Config &cfg, int number);
 
 // A request as the pipeline sees it: the path decoded, query parameters and
 // (for form-encoded POSTs) form fields in one multimap, as cpp-httplib has them.
@@ -125,17 +140,32 @@ class Emulator {
   int64_t now_s() const { return cfg_.clock ? cfg_.clock() : system_now(); }
   const Config &config() const { return cfg_; }
   double generation_seconds() const { return gen_seconds_; }
-  ActivityStore &store() { return *store_; }
+
+  // The athletes, by number: 0 .. athlete_count() - 1.
+  int athlete_count() const { return static_cast<int>(stores_.size()); }
+  int64_t athlete_id(int number) const { return cfg_.athlete_id + number; }
+  // The number of the athlete with this id; std::nullopt for no athlete here.
+  std::optional<int> athlete_number(int64_t id) const;
+  ActivityStore &store(int athlete = 0) { return *stores_.at(static_cast<size_t>(athlete)); }
+  // The athlete who has this activity (hidden ones included).
+  std::optional<int> owner(int64_t activity_id) const;
+  // ActivityStore::create for one athlete, except that a given `id` must be
+  // unused by every athlete (Strava's ids are global).
+  std::optional<Activity> create(int athlete, const ojson &fields, std::string &err);
+  // Who is signed in at strava.com: /oauth/authorize's codes are theirs.
+  void login(int athlete) { logged_in_ = athlete; }
+
   Auth &auth() { return auth_; }
   RateLimiter &rate_limiter() { return rl_; }
   Faults &faults() { return faults_; }
   Metrics &metrics() { return metrics_; }
   // gear_distance: for the detailed form (its "gear").
-  RenderCtx render_ctx(const std::map<std::string, double> *gear_distance = nullptr) const;
+  RenderCtx render_ctx(const std::map<std::string, double> *gear_distance = nullptr, int athlete = 0) const;
   // Scopes an authorization grants: the asked ones, cut to --grant-scope.
   std::set<std::string> granted(std::set<std::string> asked) const;
 
-  // Test hooks (the unit tests' fake). Thread-safe.
+  // Test hooks (the unit tests' fake). Thread-safe. Every athlete has the
+  // same gear list (the generator's) and zones; distances are its own.
   void set_gear(std::vector<Gear> gear);
   std::vector<Gear> gear() const;
   void set_zones(ojson zones);
@@ -152,13 +182,17 @@ class Emulator {
 
   // The pipeline for /api/v3 (api=true) and /oauth requests.
   void serve(const Request &req, Response &res, const std::string &endpoint, bool api, const Handler &h);
-  // Returns the token's scopes, or writes a 401 and returns nullopt.
-  std::optional<std::set<std::string>> authenticate(const Request &req, Response &res);
+  // The grant of the request's Bearer token, if it is valid (and the request
+  // has no access_token parameter).
+  std::optional<Auth::Access> token_access(const Request &req) const;
+  // token_access, or writes a 401 and returns nullopt.
+  std::optional<Auth::Access> authenticate(const Request &req, Response &res);
   bool need_activity_scope(const std::set<std::string> &scopes, Response &res);
   void not_found_id(Response &res, const char *resource);
   void sleep_ms(int64_t ms);
-  // Looks up an activity the token may see; writes the 404 otherwise.
-  std::optional<Activity> visible_activity(const Request &req, Response &res, const std::set<std::string> &scopes);
+  // Looks up an activity the token may see (its athlete's, not hidden, not
+  // only_me without activity:read_all); writes the 404 otherwise.
+  std::optional<Activity> visible_activity(const Request &req, Response &res, const Auth::Access &token);
 
   // API handlers
   void h_list(const Request &, Response &);
@@ -176,7 +210,9 @@ class Emulator {
 
   Config cfg_;
   double gen_seconds_ = 0;
-  std::unique_ptr<ActivityStore> store_;
+  std::vector<std::unique_ptr<ActivityStore>> stores_;  // by athlete number; fixed after construction
+  std::mutex create_mu_;                                // one create() at a time: ids stay global
+  std::atomic<int> logged_in_{0};
   Auth auth_;
   RateLimiter rl_;
   Faults faults_;

@@ -1202,7 +1202,7 @@ bool write_small(const std::string &path, const std::string &text, ExportStats &
 }
 
 std::string profile_csv(const ExportOptions &opt) {
-  const ojson ath = athlete_json(opt.athlete_id, opt.end, false, {});
+  const ojson ath = athlete_json(opt.athlete_id, opt.end, false, {}, nullptr, opt.athlete);
   std::string out = "Athlete ID,Email Address,First Name,Last Name,Sex,Description,Weight,City,State,Country\n";
   csv_row(out, {std::to_string(opt.athlete_id), "", ath.value("firstname", ""), ath.value("lastname", ""),
                 ath.value("sex", ""), ath.value("bio", ""), flt(ath.value("weight", 0.0)), ath.value("city", ""),

@@ -32,6 +32,7 @@ struct ExportOptions {
   std::string dir;    // created (with activities/) if missing
   int samples = 200;  // --samples, as for the API's streams
   int64_t athlete_id = 3141592653LL;
+  int athlete = 0;          // its number under the app (0 = the first), for the profile's names
   int64_t end = 0;          // --end, for the profile's dates
   bool german = false;      // --export-lang de
   bool old_header = false;  // --export-old-header: id,date,name,type,...

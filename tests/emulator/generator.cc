@@ -431,7 +431,7 @@ Generated generate(const GenParams &p) {
   }
 
   out.activities.reserve(static_cast<size_t>(N));
-  int64_t id = 11000000000LL + r.range(0, 999999);
+  int64_t id = p.first_id + r.range(0, 999999);
   for (int64_t i = 0; i < N; ++i) {
     Activity a;
     id += 1 + r.range(0, 40000);  // random gaps, ascending

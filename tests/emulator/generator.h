@@ -114,6 +114,7 @@ struct GenParams {
   int64_t end = 0;  // epoch second: all starts are before this
   int64_t athlete_id = 3141592653LL;
   int64_t hidden_every = 0;
+  int64_t first_id = 11000000000LL;  // ids start at most 1,000,000 above it
 };
 
 struct Generated {

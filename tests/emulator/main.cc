@@ -1,7 +1,7 @@
 // main.cc - command line of strava-emulator: parses options, generates the
-// athlete, binds 127.0.0.1, announces the port (stdout line and optional
+// athletes, binds 127.0.0.1, announces the port (stdout line and optional
 // --port-file), serves until SIGTERM/SIGINT, then exits 0.
-// With --write-export DIR it writes the athlete as a Strava bulk export
+// With --write-export DIR it writes one athlete as a Strava bulk export
 // folder instead (export_writer.h) and exits without serving.
 // Signals are blocked in every thread and consumed by one watcher thread
 // that calls Server::stop() (thread-safe).
@@ -15,6 +15,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,14 +29,15 @@ namespace {
 [[noreturn]] void usage(const char *msg) {
   if (msg) std::fprintf(stderr, "strava-emulator: %s\n", msg);
   std::fprintf(stderr,
-               "usage: strava-emulator [--port N] [--port-file FILE] [--activities N] [--seed S]\n"
+               "usage: strava-emulator [--port N] [--port-file FILE] [--activities N[,N...]] [--seed S]\n"
                "  [--end YYYY-MM-DD] [--athlete-id ID] [--client-id ID] [--client-secret S]\n"
                "  [--limit S,D] [--read-limit S,D] [--window SECONDS] [--day SECONDS]\n"
                "  [--token-lifetime SECONDS] [--grant-scope SCOPES] [--deny] [--samples N]\n"
                "  [--hidden-every K] [--threads N]\n"
-               "       strava-emulator [--activities N] [--seed S] [--end YYYY-MM-DD] [--samples N] ...\n"
-               "  --write-export DIR [--export-lang en|de] [--export-old-header]\n"
-               "See tests/emulator/README.md.\n");
+               "       strava-emulator [--activities N[,N...]] [--seed S] [--end YYYY-MM-DD] [--samples N] ...\n"
+               "  --write-export DIR [--export-athlete ID] [--export-lang en|de] [--export-old-header]\n"
+               "--activities 2000,50,50 serves three athletes under the app, with ids\n"
+               "--athlete-id, --athlete-id + 1 and + 2 (see tests/emulator/README.md).\n");
   std::exit(2);
 }
 
@@ -54,20 +56,33 @@ void pair(const std::string &opt, const std::string &v, int64_t &a, int64_t &b) 
   b = to_i64(opt, v.substr(c + 1), 0);
 }
 
+// --activities N,A,B: athlete 0's count, then the other athletes'.
+void counts(const std::string &opt, const std::string &v, emu::Config &cfg) {
+  cfg.other_athletes.clear();
+  size_t p = 0;
+  for (bool first = true;; first = false) {
+    const size_t c = v.find(',', p);
+    const int64_t n = to_i64(opt, v.substr(p, c == std::string::npos ? std::string::npos : c - p), 0);
+    if (first)
+      cfg.activities = n;
+    else
+      cfg.other_athletes.push_back(n);
+    if (c == std::string::npos) return;
+    p = c + 1;
+  }
+}
+
 // --write-export: the same athlete as served, written as a bulk export.
-int run_export(const emu::Config &cfg, const std::string &dir, bool german, bool old_header) {
+// athlete: its number (0 = --athlete-id).
+int run_export(const emu::Config &cfg, int athlete, const std::string &dir, bool german, bool old_header) {
   const auto t0 = std::chrono::steady_clock::now();
-  emu::GenParams gp;
-  gp.count = cfg.activities;
-  gp.seed = cfg.seed;
-  gp.end = cfg.end;
-  gp.athlete_id = cfg.athlete_id;
-  gp.hidden_every = cfg.hidden_every;
+  const emu::GenParams gp = emu::gen_params(cfg, athlete);
   const emu::Generated g = emu::generate(gp);
   emu::ExportOptions opt;
   opt.dir = dir;
   opt.samples = cfg.samples;
-  opt.athlete_id = cfg.athlete_id;
+  opt.athlete_id = gp.athlete_id;
+  opt.athlete = athlete;
   opt.end = cfg.end;
   opt.german = german;
   opt.old_header = old_header;
@@ -91,6 +106,7 @@ int main(int argc, char **argv) {
   emu::Config cfg;
   cfg.end = *emu::parse_iso("2026-11-01");
   std::string export_dir;
+  std::optional<int64_t> export_athlete;
   bool export_german = false, export_old = false, export_opts = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -103,7 +119,7 @@ int main(int argc, char **argv) {
     else if (a == "--port-file")
       cfg.port_file = val();
     else if (a == "--activities")
-      cfg.activities = to_i64(a, val(), 0);
+      counts(a, val(), cfg);
     else if (a == "--seed")
       cfg.seed = static_cast<uint64_t>(to_i64(a, val(), 0));
     else if (a == "--end") {
@@ -140,6 +156,9 @@ int main(int argc, char **argv) {
     else if (a == "--write-export") {
       export_dir = val();
       if (export_dir.empty()) usage("--write-export needs a directory");
+    } else if (a == "--export-athlete") {
+      export_athlete = to_i64(a, val(), 1);
+      export_opts = true;
     } else if (a == "--export-lang") {
       const std::string v = val();
       if (v != "en" && v != "de") usage("--export-lang wants en or de");
@@ -153,8 +172,14 @@ int main(int argc, char **argv) {
       usage(("unknown option " + a).c_str());
   }
 
-  if (export_opts && export_dir.empty()) usage("--export-lang and --export-old-header need --write-export DIR");
-  if (!export_dir.empty()) return run_export(cfg, export_dir, export_german, export_old);
+  if (export_opts && export_dir.empty())
+    usage("--export-athlete, --export-lang and --export-old-header need --write-export DIR");
+  if (!export_dir.empty()) {
+    const int64_t k = export_athlete.value_or(cfg.athlete_id) - cfg.athlete_id;
+    if (k < 0 || k > static_cast<int64_t>(cfg.other_athletes.size()))
+      usage("--export-athlete: no such athlete (ids are --athlete-id, + 1, ... one per --activities count)");
+    return run_export(cfg, static_cast<int>(k), export_dir, export_german, export_old);
+  }
 
   // Block the stop signals in every thread; one watcher thread takes them.
   sigset_t set;
@@ -165,7 +190,9 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   emu::Server server(cfg);
-  std::fprintf(stderr, "strava-emulator: generated %lld activities in %.3f s\n", static_cast<long long>(cfg.activities),
+  int64_t total = cfg.activities;
+  for (int64_t n : cfg.other_athletes) total += n;
+  std::fprintf(stderr, "strava-emulator: generated %lld activities in %.3f s\n", static_cast<long long>(total),
                server.generation_seconds());
   const int port = server.bind();
   if (port <= 0) {

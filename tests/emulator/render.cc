@@ -632,19 +632,39 @@ ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<st
   return out;
 }
 
+namespace {
+
+// The athletes of one app (a family, a club), by number; an app serves at
+// most 10. Past the table, names repeat with the number appended.
+struct Person {
+  const char *first, *last, *username, *sex;
+};
+constexpr Person kPeople[] = {
+    {"Zoë", "Ångström-O'Brien", "zoe_emulated", "F"},   {"Malik", "Haddad", "malik_emulated", "M"},
+    {"Ines", "García Núñez", "ines_emulated", "F"},     {"Kenji", "Watanabe", "kenji_emulated", "M"},
+    {"Saoirse", "Ní Bhriain", "saoirse_emulated", "F"}, {"Ólafur", "Jónsson", "olafur_emulated", "M"},
+    {"Thảo", "Nguyễn", "thao_emulated", "F"},           {"Dmitri", "Волков", "dmitri_emulated", "M"},
+    {"Amara", "Okafor", "amara_emulated", "F"},         {"Lukas", "Müller", "lukas_emulated", "M"},
+};
+
+}  // namespace
+
 ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gd,
-                   const std::vector<Gear> *gear) {
+                   const std::vector<Gear> *gear, int number) {
+  constexpr int kCount = static_cast<int>(sizeof kPeople / sizeof kPeople[0]);
+  const Person &p = kPeople[number % kCount];
+  const std::string suffix = number < kCount ? "" : " " + std::to_string(number);
   ojson o = ojson::object();
   o["id"] = id;
-  o["username"] = "zoe_emulated";
+  o["username"] = p.username + (number < kCount ? "" : std::to_string(number));
   o["resource_state"] = detailed ? 3 : 2;
-  o["firstname"] = "Zoë";
-  o["lastname"] = "Ångström-O'Brien";
+  o["firstname"] = p.first + suffix;
+  o["lastname"] = p.last + suffix;
   o["bio"] = "Läuft & fährt 🏃‍♀️🚴 — test athlete";
   o["city"] = "Berlin";
   o["state"] = "Berlin";
   o["country"] = "Germany";
-  o["sex"] = "F";
+  o["sex"] = p.sex;
   o["premium"] = true;
   o["summit"] = true;
   o["created_at"] = "2014-03-15T08:12:44Z";

@@ -44,9 +44,10 @@ ojson laps_json(const Activity &a, const RenderCtx &ctx);
 // keys: requested stream types (unknown/unavailable ones are left out).
 ojson streams_json(const Activity &a, const RenderCtx &ctx, const std::vector<std::string> &keys, bool key_by_type);
 
-// gear: the athlete's bikes and shoes; nullptr: gear_list().
+// gear: the athlete's bikes and shoes; nullptr: gear_list(). number: the
+// athlete's place under the app (0 = the first), which picks the names.
 ojson athlete_json(int64_t id, int64_t end, bool detailed, const std::map<std::string, double> &gear_distance,
-                   const std::vector<Gear> *gear = nullptr);
+                   const std::vector<Gear> *gear = nullptr, int number = 0);
 ojson zones_json();
 ojson gear_json(const Gear &g, double distance);
 

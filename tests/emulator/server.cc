@@ -52,6 +52,24 @@ ojson message(const std::string &k, const ojson &v) {
   return o;
 }
 
+// The athlete a control call names by id: `athlete` in the query or the JSON
+// body (whichever is given; absent = athlete 0). Writes a 400 for an id no
+// athlete here has.
+std::optional<int> athlete_of(const Emulator &emu, const httplib::Request &req, const ojson &body,
+                              httplib::Response &res) {
+  int64_t id = emu.athlete_id(0);
+  bool ok = true;
+  if (req.has_param("athlete")) {
+    ok = parse_i64(req.get_param_value("athlete"), id);
+  } else if (body.is_object() && body.contains("athlete")) {
+    ok = body["athlete"].is_number_integer();
+    if (ok) id = body["athlete"].get<int64_t>();
+  }
+  const std::optional<int> k = ok ? emu.athlete_number(id) : std::nullopt;
+  if (!k) send(res, 400, message("error", "no such athlete"));
+  return k;
+}
+
 }  // namespace
 
 Server::Server(const Config &cfg) : emu_(cfg), svr_(std::make_unique<httplib::Server>()) {
@@ -160,11 +178,13 @@ void Server::routes() {
   });
 
   s.Get("/_emulator/activities", [this](const Req &req, Res &res) {
-    auto acts = std::make_shared<std::vector<Activity>>(emu_.store().all_visible_by_id());
-    auto gd = std::make_shared<std::map<std::string, double>>(emu_.store().gear_distance());
+    const auto k = athlete_of(emu_, req, ojson(), res);
+    if (!k) return;
+    auto acts = std::make_shared<std::vector<Activity>>(emu_.store(*k).all_visible_by_id());
+    auto gd = std::make_shared<std::map<std::string, double>>(emu_.store(*k).gear_distance());
     const bool summary = req.get_param_value("form") == "summary";
     auto pos = std::make_shared<size_t>(0);
-    const int64_t athlete = emu_.config().athlete_id;
+    const int64_t athlete = emu_.athlete_id(*k);
     const int samples = emu_.config().samples;
     res.status = 200;
     res.set_chunked_content_provider(
@@ -182,37 +202,47 @@ void Server::routes() {
           return true;
         });
   });
-  s.Get(R"(/_emulator/activities/([^/]+))", [this](const Req &req, Res &res) {
+  // One activity by id: ids are global, so the call finds its athlete.
+  auto owner = [this](const Req &req) -> std::optional<std::pair<int, int64_t>> {
     int64_t id = 0;
+    if (!parse_i64(req.matches[1].str(), id)) return std::nullopt;
+    const auto k = emu_.owner(id);
+    if (!k) return std::nullopt;
+    return std::make_pair(*k, id);
+  };
+  s.Get(R"(/_emulator/activities/([^/]+))", [this, owner](const Req &req, Res &res) {
+    const auto o = owner(req);
     std::optional<Activity> a;
-    if (parse_i64(req.matches[1].str(), id)) a = emu_.store().get(id);
+    if (o) a = emu_.store(o->first).get(o->second);
     if (!a || a->hidden) {
       send(res, 404, message("error", "no such activity"));
       return;
     }
-    const auto gd = emu_.store().gear_distance();
-    send(res, 200, detail_json(*a, emu_.render_ctx(&gd)));
+    const auto gd = emu_.store(o->first).gear_distance();
+    send(res, 200, detail_json(*a, emu_.render_ctx(&gd, o->first)));
   });
   s.Post("/_emulator/activities", [this](const Req &req, Res &res) {
     auto body = parse_body(req, res);
     if (!body) return;
+    const auto k = athlete_of(emu_, req, ojson(), res);  // the body is the activity
+    if (!k) return;
     std::string err;
-    auto a = emu_.store().create(*body, err);
+    auto a = emu_.create(*k, *body, err);
     if (!a) {
       send(res, 400, message("error", err));
       return;
     }
-    const auto gd = emu_.store().gear_distance();
-    send(res, 201, detail_json(*a, emu_.render_ctx(&gd)));
+    const auto gd = emu_.store(*k).gear_distance();
+    send(res, 201, detail_json(*a, emu_.render_ctx(&gd, *k)));
   });
-  s.Patch(R"(/_emulator/activities/([^/]+))", [this](const Req &req, Res &res) {
+  s.Patch(R"(/_emulator/activities/([^/]+))", [this, owner](const Req &req, Res &res) {
     auto body = parse_body(req, res);
     if (!body) return;
-    int64_t id = 0;
+    const auto o = owner(req);
     std::string err;
     bool found = false;
     std::optional<Activity> a;
-    if (parse_i64(req.matches[1].str(), id)) a = emu_.store().patch(id, *body, err, found);
+    if (o) a = emu_.store(o->first).patch(o->second, *body, err, found);
     if (!found) {
       send(res, 404, message("error", "no such activity"));
       return;
@@ -221,12 +251,12 @@ void Server::routes() {
       send(res, 400, message("error", err));
       return;
     }
-    const auto gd = emu_.store().gear_distance();
-    send(res, 200, detail_json(*a, emu_.render_ctx(&gd)));
+    const auto gd = emu_.store(o->first).gear_distance();
+    send(res, 200, detail_json(*a, emu_.render_ctx(&gd, o->first)));
   });
-  s.Delete(R"(/_emulator/activities/([^/]+))", [this](const Req &req, Res &res) {
-    int64_t id = 0;
-    if (!parse_i64(req.matches[1].str(), id) || !emu_.store().remove(id)) {
+  s.Delete(R"(/_emulator/activities/([^/]+))", [this, owner](const Req &req, Res &res) {
+    const auto o = owner(req);
+    if (!o || !emu_.store(o->first).remove(o->second)) {
       send(res, 404, message("error", "no such activity"));
       return;
     }
@@ -272,6 +302,8 @@ void Server::routes() {
   s.Post("/_emulator/code", [this](const Req &req, Res &res) {
     auto body = parse_body(req, res);
     if (!body) return;
+    const auto k = athlete_of(emu_, req, *body, res);
+    if (!k) return;
     std::string scope = "read,activity:read_all";
     if (body->is_object() && body->contains("scope") && (*body)["scope"].is_string())
       scope = (*body)["scope"].get<std::string>();
@@ -282,8 +314,30 @@ void Server::routes() {
         return;
       }
     scopes = emu_.granted(scopes);
-    ojson o = message("code", emu_.auth().mint_code(scopes, emu_.now_s()));
+    ojson o = message("code", emu_.auth().mint_code(scopes, emu_.now_s(), "", *k));
     o["scope"] = join_scopes(scopes);
+    o["athlete"] = emu_.athlete_id(*k);
+    send(res, 200, o);
+  });
+  s.Post("/_emulator/login", [this](const Req &req, Res &res) {
+    auto body = parse_body(req, res);
+    if (!body) return;
+    const auto k = athlete_of(emu_, req, *body, res);
+    if (!k) return;
+    emu_.login(*k);
+    send(res, 200, message("athlete", emu_.athlete_id(*k)));
+  });
+  s.Post("/_emulator/revoke", [this](const Req &req, Res &res) {
+    auto body = parse_body(req, res);
+    if (!body) return;
+    if (!req.has_param("athlete") && !(body->is_object() && body->contains("athlete"))) {
+      send(res, 400, message("error", "revoke wants an athlete"));
+      return;
+    }
+    const auto k = athlete_of(emu_, req, *body, res);
+    if (!k) return;
+    ojson o = message("athlete", emu_.athlete_id(*k));
+    o["revoked"] = emu_.auth().revoke_athlete(*k);
     send(res, 200, o);
   });
   s.Get("/_emulator/config", [this](const Req &, Res &res) {
@@ -292,6 +346,13 @@ void Server::routes() {
     o["client_id"] = emu_.config().client_id;
     o["client_secret"] = emu_.config().client_secret;
     o["activities"] = emu_.store().size();
+    ojson athletes = ojson::array();
+    for (int k = 0; k < emu_.athlete_count(); ++k) {
+      ojson a = message("id", emu_.athlete_id(k));
+      a["activities"] = emu_.store(k).size();
+      athletes.push_back(std::move(a));
+    }
+    o["athletes"] = std::move(athletes);
     o["seed"] = emu_.config().seed;
     o["end"] = iso_z(emu_.config().end);
     o["samples"] = emu_.config().samples;

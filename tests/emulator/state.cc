@@ -386,10 +386,10 @@ std::string Auth::new_token(const char *kind) {
   return s.substr(0, 40);
 }
 
-std::string Auth::mint_code(const std::set<std::string> &scopes, int64_t now, const std::string &code) {
+std::string Auth::mint_code(const std::set<std::string> &scopes, int64_t now, const std::string &code, int athlete) {
   std::lock_guard lk(mu_);
   std::string c = code.empty() ? new_token("code") : code;
-  codes_[c] = Code{scopes, now + 600, false};
+  codes_[c] = Code{scopes, now + 600, athlete, false};
   return c;
 }
 
@@ -405,12 +405,13 @@ std::optional<Auth::TokenReply> Auth::exchange_code(const std::string &code, int
   it->second.used = true;
   Grant g;
   g.scopes = it->second.scopes;
+  g.athlete = it->second.athlete;
   g.access = new_token("access");
   g.refresh = new_token("refresh");
   grants_.push_back(g);
   access_[g.access] = AccessInfo{grants_.size() - 1, now + lifetime_};
   refresh_[g.refresh] = grants_.size() - 1;
-  return TokenReply{g.access, g.refresh, now + lifetime_, g.scopes};
+  return TokenReply{g.access, g.refresh, now + lifetime_, g.scopes, g.athlete};
 }
 
 std::optional<Auth::TokenReply> Auth::refresh(const std::string &token, int64_t now) {
@@ -420,7 +421,7 @@ std::optional<Auth::TokenReply> Auth::refresh(const std::string &token, int64_t 
   Grant &g = grants_[it->second];
   if (g.revoked) return std::nullopt;
   AccessInfo &cur = access_[g.access];
-  if (cur.expires_at - now > 3600) return TokenReply{g.access, g.refresh, cur.expires_at, g.scopes};
+  if (cur.expires_at - now > 3600) return TokenReply{g.access, g.refresh, cur.expires_at, g.scopes, g.athlete};
   const size_t gi = it->second;
   g.access = new_token("access");
   if (rotate_) {
@@ -429,16 +430,16 @@ std::optional<Auth::TokenReply> Auth::refresh(const std::string &token, int64_t 
     refresh_[g.refresh] = gi;
   }
   access_[g.access] = AccessInfo{gi, now + lifetime_};
-  return TokenReply{g.access, g.refresh, now + lifetime_, g.scopes};
+  return TokenReply{g.access, g.refresh, now + lifetime_, g.scopes, g.athlete};
 }
 
-std::optional<std::set<std::string>> Auth::check(const std::string &access, int64_t now) const {
+std::optional<Auth::Access> Auth::check(const std::string &access, int64_t now) const {
   std::lock_guard lk(mu_);
   auto it = access_.find(access);
   if (it == access_.end() || now >= it->second.expires_at) return std::nullopt;
   const Grant &g = grants_[it->second.grant];
   if (g.revoked) return std::nullopt;
-  return g.scopes;
+  return Access{g.scopes, g.athlete};
 }
 
 bool Auth::revoke(const std::string &access, int64_t now) {
@@ -455,6 +456,18 @@ bool Auth::revoke(const std::string &access, int64_t now) {
 void Auth::set_rotate(bool rotate) {
   std::lock_guard lk(mu_);
   rotate_ = rotate;
+}
+
+int Auth::revoke_athlete(int athlete) {
+  std::lock_guard lk(mu_);
+  int n = 0;
+  for (Grant &g : grants_) {
+    if (g.athlete != athlete || g.revoked) continue;
+    g.revoked = true;
+    refresh_.erase(g.refresh);
+    ++n;
+  }
+  return n;
 }
 
 void Auth::revoke_all() {
@@ -595,16 +608,19 @@ std::optional<Fault> Faults::take(const std::string &path) {
 
 // ---------------------------------------------------------------- metrics
 
+Metrics::Metrics(std::vector<int64_t> athletes) : athletes_(std::move(athletes)) {}
+
 const std::vector<std::string> &Metrics::endpoints() {
   static const std::vector<std::string> e = {"list",  "activity", "streams", "laps",      "athlete",     "zones",
                                              "stats", "gear",     "token",   "authorize", "deauthorize", "other"};
   return e;
 }
 
-void Metrics::count(const std::string &endpoint) {
+void Metrics::count(const std::string &endpoint, std::optional<int64_t> athlete) {
   std::lock_guard lk(mu_);
   ++total_;
   ++by_[endpoint];
+  if (athlete) ++by_athlete_[*athlete];
 }
 
 void Metrics::rejected() {
@@ -634,6 +650,12 @@ ojson Metrics::counters() const {
     by[e] = it == by_.end() ? 0 : it->second;
   }
   o["by_endpoint"] = std::move(by);
+  ojson by_athlete = ojson::object();
+  for (int64_t id : athletes_) {
+    auto it = by_athlete_.find(id);
+    by_athlete[std::to_string(id)] = it == by_athlete_.end() ? 0 : it->second;
+  }
+  o["by_athlete"] = std::move(by_athlete);
   return o;
 }
 
@@ -648,6 +670,7 @@ void Metrics::reset() {
   std::lock_guard lk(mu_);
   total_ = rejected_ = 0;
   by_.clear();
+  by_athlete_.clear();
   log_.clear();
 }
 

@@ -1,9 +1,10 @@
 // state.h - the emulator's mutable state, one class per concern:
 //   ActivityStore  activities sorted by start time + id index, CRUD, listing
-//   Auth           authorization codes, grants, access/refresh tokens
+//   Auth           authorization codes, grants, access/refresh tokens, each
+//                  bound to the athlete who approved (a number: 0, 1, ...)
 //   RateLimiter    Strava's two windows (short + daily) for overall and read
 //   Faults         queued fault-injection rules
-//   Metrics        per-endpoint counters and the last 1000 requests
+//   Metrics        counters by endpoint and by athlete, the last 1000 requests
 // Every public method of every class takes that object's own mutex, so all
 // of them are safe to call from cpp-httplib's worker threads. Methods return
 // copies, never references into the guarded data.
@@ -77,23 +78,35 @@ class Auth {
   // namer: empty = 40 random hex digits. rotate: false = a refresh hands back
   // the same refresh token (Strava may rotate it, or not).
   explicit Auth(int64_t token_lifetime, Namer namer = {}, bool rotate = true);
-  // code: the code's name; empty = a new one.
-  std::string mint_code(const std::set<std::string> &scopes, int64_t now, const std::string &code = "");
+  // code: the code's name; empty = a new one. athlete: who approved it; the
+  // grant it is exchanged for answers for that athlete.
+  std::string mint_code(const std::set<std::string> &scopes, int64_t now, const std::string &code = "",
+                        int athlete = 0);
 
   struct TokenReply {
     std::string access, refresh;
     int64_t expires_at = 0;
     std::set<std::string> scopes;
+    int athlete = 0;
+  };
+  // What a valid access token may do, and for whom.
+  struct Access {
+    std::set<std::string> scopes;
+    int athlete = 0;
   };
   // Both return std::nullopt with resource/field filled in on error.
   std::optional<TokenReply> exchange_code(const std::string &code, int64_t now, std::string &resource,
                                           std::string &field);
   std::optional<TokenReply> refresh(const std::string &refresh_token, int64_t now);
-  // Scopes of a valid access token, std::nullopt if unknown/expired/revoked.
-  std::optional<std::set<std::string>> check(const std::string &access, int64_t now) const;
+  // A valid access token's grant, std::nullopt if unknown/expired/revoked.
+  std::optional<Access> check(const std::string &access, int64_t now) const;
+  // Revokes the token's grant (only that one).
   bool revoke(const std::string &access, int64_t now);
   void set_rotate(bool rotate);
-  // Revokes every grant (as the athlete removing the app would).
+  // Revokes every grant of one athlete (as that athlete removing the app
+  // would); returns how many were still live.
+  int revoke_athlete(int athlete);
+  // Revokes every grant of every athlete.
   void revoke_all();
   void expire_all(int64_t now);
 
@@ -102,11 +115,13 @@ class Auth {
   struct Grant {
     std::set<std::string> scopes;
     std::string access, refresh;
+    int athlete = 0;
     bool revoked = false;
   };
   struct Code {
     std::set<std::string> scopes;
     int64_t expires_at = 0;
+    int athlete = 0;
     bool used = false;
   };
   struct AccessInfo {
@@ -178,8 +193,11 @@ class Faults {
 
 class Metrics {
  public:
+  // athletes: the ids counted by athlete (all of them, also at 0).
+  explicit Metrics(std::vector<int64_t> athletes = {});
   static const std::vector<std::string> &endpoints();
-  void count(const std::string &endpoint);
+  // athlete: the id of the token's athlete, when the request has a valid one.
+  void count(const std::string &endpoint, std::optional<int64_t> athlete = std::nullopt);
   void rejected();
   void log(const std::string &method, const std::string &path, const std::string &query, int status);
   ojson counters() const;
@@ -190,6 +208,8 @@ class Metrics {
   mutable std::mutex mu_;
   int64_t total_ = 0, rejected_ = 0;
   std::map<std::string, int64_t> by_;
+  std::vector<int64_t> athletes_;
+  std::map<int64_t, int64_t> by_athlete_;
   std::deque<ojson> log_;
 };
 

@@ -226,14 +226,19 @@ class Mount:
 
 
 class Emulator:
-    """One strava-emulator process on 127.0.0.1 and its control API."""
+    """One strava-emulator process on 127.0.0.1 and its control API.
+
+    activities: a count, or one count per athlete ([2000, 50, 50]: three
+    athletes under the app, ids `athletes`). Calls that take `athlete` (an
+    athlete's id) act for the first athlete when it is None."""
 
     def __init__(self, workdir, activities=50, seed=1, args=(), unlimited=True):
         self.workdir = workdir
         port_file = os.path.join(workdir, "emulator.port")
         self.log_path = os.path.join(workdir, "emulator.log")
+        counts = ",".join(map(str, activities)) if isinstance(activities, (list, tuple)) else str(activities)
         argv = [EMULATOR, "--port", "0", "--port-file", port_file,
-                "--activities", str(activities), "--seed", str(seed)]
+                "--activities", counts, "--seed", str(seed)]
         if unlimited and "--limit" not in args:
             argv += UNLIMITED
         if "--end" not in args:
@@ -258,7 +263,7 @@ class Emulator:
         with open(port_file) as f:
             self.port = int(f.read().strip())
         self.base_url = "http://127.0.0.1:%d" % self.port
-        self._api_token = None
+        self._api_tokens = {}  # athlete (None: the first) -> access token
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -302,15 +307,25 @@ class Emulator:
     def request_log(self):
         return self.call("GET", "/_emulator/requests")
 
-    def activities(self, form="detail"):
+    @property
+    def athletes(self):
+        """The athletes' ids, the first one (--athlete-id) first."""
+        return [a["id"] for a in self.call("GET", "/_emulator/config")["athletes"]]
+
+    @staticmethod
+    def _athlete_query(athlete, sep="?"):
+        return "" if athlete is None else "%sathlete=%d" % (sep, athlete)
+
+    def activities(self, form="detail", athlete=None):
         q = "?form=summary" if form == "summary" else ""
-        return self.call("GET", "/_emulator/activities" + q)
+        return self.call("GET", "/_emulator/activities" + q + self._athlete_query(athlete, "&" if q else "?"))
 
     def activity(self, activity_id):
+        """Any athlete's activity (ids are global)."""
         return self.call("GET", "/_emulator/activities/%d" % activity_id)
 
-    def create(self, fields):
-        return self.call("POST", "/_emulator/activities", fields, expect=(201,))
+    def create(self, fields, athlete=None):
+        return self.call("POST", "/_emulator/activities" + self._athlete_query(athlete), fields, expect=(201,))
 
     def patch(self, activity_id, fields):
         return self.call("PATCH", "/_emulator/activities/%d" % activity_id, fields)
@@ -329,8 +344,20 @@ class Emulator:
             return self.call("GET", "/_emulator/ratelimit")
         return self.call("POST", "/_emulator/ratelimit", body)
 
-    def code(self, scope=None):
-        return self.call("POST", "/_emulator/code", {"scope": scope} if scope else {})
+    def code(self, scope=None, athlete=None):
+        """A code as if `athlete` had approved: {"code", "scope", "athlete"}."""
+        body = {"scope": scope} if scope else {}
+        if athlete is not None:
+            body["athlete"] = athlete
+        return self.call("POST", "/_emulator/code", body)
+
+    def login(self, athlete):
+        """The athlete signed in at strava.com: /oauth/authorize approves as them."""
+        return self.call("POST", "/_emulator/login", {"athlete": athlete})
+
+    def revoke(self, athlete):
+        """Revokes every grant of one athlete: {"athlete", "revoked": count}."""
+        return self.call("POST", "/_emulator/revoke", {"athlete": athlete})
 
     def expire_tokens(self):
         return self.call("POST", "/_emulator/tokens/expire")
@@ -353,22 +380,23 @@ class Emulator:
                                {"Content-Type": "application/x-www-form-urlencoded"})
         return status, json.loads(data) if data else None
 
-    def new_tokens(self, scope="read,activity:read_all"):
-        return self.exchange(self.code(scope)["code"])
+    def new_tokens(self, scope="read,activity:read_all", athlete=None):
+        return self.exchange(self.code(scope, athlete)["code"])
 
-    def api(self, path):
-        """GET /api/v3{path} with a token of our own: (status, parsed body or None)."""
-        if self._api_token is None:
-            self._api_token = self.new_tokens()["access_token"]
+    def api(self, path, athlete=None):
+        """GET /api/v3{path} with a token of our own for `athlete`: (status, parsed body or None)."""
+        if athlete not in self._api_tokens:
+            self._api_tokens[athlete] = self.new_tokens(athlete=athlete)["access_token"]
         status, _, data = http("GET", self.base_url + "/api/v3" + path,
-                               headers={"Authorization": "Bearer " + self._api_token})
+                               headers={"Authorization": "Bearer " + self._api_tokens[athlete]})
         try:
             return status, json.loads(data) if data else None
         except ValueError:
             return status, None
 
-    def streams(self, activity_id, keys=STREAM_KEYS):
-        return self.api("/activities/%d/streams?keys=%s&key_by_type=true" % (activity_id, ",".join(keys)))
+    def streams(self, activity_id, keys=STREAM_KEYS, athlete=None):
+        return self.api("/activities/%d/streams?keys=%s&key_by_type=true" % (activity_id, ",".join(keys)),
+                        athlete)
 
 
 class Run:
