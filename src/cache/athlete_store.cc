@@ -3,6 +3,8 @@
 #include <optional>
 #include <utility>
 
+#include "cache/activity_store.h"
+
 namespace stravafs {
 
 Status AthleteStore::StoreAthlete(const Json& a) {
@@ -124,12 +126,27 @@ Result<std::vector<std::string>> AthleteStore::MissingGearIds() {
   return ids;
 }
 
-Result<bool> AthleteStore::HasAthlete() {
-  Stmt* st = cache_.Prepare("SELECT 1 FROM athletes LIMIT 1");
-  bool found = st->Step();
+Result<int64_t> AthleteStore::Purge() {
+  std::vector<int64_t> ids;
+  Stmt* list = cache_.Prepare("SELECT id FROM activities");
+  while (list->Step()) ids.push_back(list->Int(0));
+  if (auto s = cache_.Check(list->rc(), "listing the activities"); !s.ok()) return s;
+  list->Reset();
+  ActivityStore activities(cache_);
+  for (int64_t id : ids)
+    if (auto s = activities.DeleteActivity(id); !s.ok()) return s;
+  for (const char* table : {"athletes", "gear", "athlete_zones", "sync_state", "import_files"})
+    if (auto s = cache_.Exec(std::string("DELETE FROM ") + table); !s.ok()) return s;
+  return static_cast<int64_t>(ids.size());
+}
+
+Result<std::optional<int64_t>> AthleteStore::HeldAthlete() {
+  Stmt* st = cache_.Prepare("SELECT id FROM athletes ORDER BY id LIMIT 1");
+  std::optional<int64_t> id;
+  if (st->Step()) id = st->Int(0);
   if (auto s = cache_.Check(st->rc(), "reading the athlete"); !s.ok()) return s;
   st->Reset();
-  return found;
+  return id;
 }
 
 }  // namespace stravafs

@@ -5,6 +5,8 @@
 // is needed. Not thread-safe, as the Cache.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +29,13 @@ class AthleteStore {
   Status StoreAthleteZones(const Json& zones);
   // Gear the activities name that is not held yet.
   Result<std::vector<std::string>> MissingGearIds();
-  Result<bool> HasAthlete();
+  // Deletes everything the cache holds of the athlete it holds: activities
+  // (as DeleteActivity does, so a mount drops their files), the athlete,
+  // gear, zones, the sync's state and the import log. Returns the number of
+  // activities deleted. In the caller's transaction.
+  Result<int64_t> Purge();
+  // The athlete the cache holds (the first, by id), or nullopt before any.
+  Result<std::optional<int64_t>> HeldAthlete();
 
  private:
   Cache& cache_;

@@ -1,4 +1,4 @@
-// stravafs: the command line (stravafs(1)): auth, sync, status.
+// stravafs: the command line (stravafs(1)): auth, athletes, sync, import, status.
 //
 // Parses arguments, loads the config, wires the real transport, clock, token
 // store and cache into the core, and turns Status kinds into exit codes. All
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -16,10 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "base/iso_time.h"
+#include "base/utf8.h"
 #include "cli/auth_flow.h"
 #include "cli/import_progress.h"
 #include "cache/db.h"
 #include "cache/activity_store.h"
+#include "cache/athlete_store.h"
 #include "cache/import_store.h"
 #include "cache/sync_state.h"
 #include "import/importer.h"
@@ -83,7 +87,11 @@ constexpr const char* kUsage =
     "  auth --code -        exchange a code obtained elsewhere, read from standard input\n"
     "                       (headless machines; --code CODE also works, but shows in ps)\n"
     "  auth --refresh-token read an existing refresh token from standard input\n"
-    "  sync [--since DATE] [--until DATE] [--full] [--no-deep] [--json] [--quiet]\n"
+    "  auth --remove ATHLETE [--purge]\n"
+    "                       revoke an athlete's grant (and with --purge, delete their data)\n"
+    "  athletes [--json]    the athletes authorized here and the state of their grants\n"
+    "  sync [--athlete ATHLETE] [--since DATE] [--until DATE] [--full] [--no-deep]\n"
+    "       [--json] [--quiet]\n"
     "                       bring the cache up to date with Strava\n"
     "  import [--json] [--quiet] PATH...\n"
     "                       import a Strava bulk export (.zip or folder), folders\n"
@@ -136,8 +144,111 @@ void OpenBrowser(const std::string& url) {
   posix_spawn_file_actions_destroy(&actions);
 }
 
+// The cache opened for writing under the sync lock (one writer per cache),
+// with Ctrl-C and SIGTERM asking the work to stop at a safe point (g_cancel).
+struct Writing {
+  SyncLock lock;
+  std::unique_ptr<Cache> cache;
+};
+Result<Writing> BeginWriting(const Config& config) {
+  auto lock = SyncLock::Acquire(config.cache_path, 3000);
+  if (!lock.ok()) return lock.status();
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
+  if (!cache.ok()) return cache.status();
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  return Writing{std::move(*lock), std::move(*cache)};
+}
+
+// An athlete named on the command line: their id, or their name ("Ann Lee"
+// or just "Ann", ASCII case aside) as one grant here records it.
+Result<int64_t> ResolveAthlete(const TokenStore& store, const std::string& text) {
+  if (!text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos)
+    return std::stoll(text);
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  const std::string want = lower(text);
+  std::vector<const Tokens*> found;
+  std::vector<Grant> grants = store.List();
+  for (const Grant& g : grants) {
+    if (!g.tokens.ok() || g.tokens->athlete_name.empty()) continue;
+    const std::string name = lower(g.tokens->athlete_name);
+    if (name == want || name.substr(0, name.find(' ')) == want) found.push_back(&*g.tokens);
+  }
+  if (found.size() == 1) return found[0]->athlete_id;
+  return Status::Error(ErrorKind::kUsage,
+                       "\"" + EscapeControls(text) + "\" " +
+                           (found.empty() ? "names no athlete authorized here" : "names several athletes") +
+                           ": give the id (`stravafs athletes` lists them)");
+}
+
+// `auth --remove ATHLETE [--purge]`: revoke at Strava (best effort: the
+// grant goes here either way), forget the tokens, and with --purge delete
+// what the cache holds of the athlete.
+int RemoveAthlete(const Config& config, const std::string& who, bool purge) {
+  TokenStore store(config.state_dir);
+  auto id = ResolveAthlete(store, who);
+  if (!id.ok()) return Fail(id.status());
+  auto lock = TokenLock::Acquire(store.dir(), 2 * config.timeout.count() + 5000);
+  if (!lock.ok()) return Fail(lock.status());
+  auto tokens = store.Load(*id);
+  if (!tokens.ok() || tokens->athlete_id != *id)
+    return Fail(Status::Error(
+        ErrorKind::kUsage, "athlete " + std::to_string(*id) + " has no grant here (`stravafs athletes` lists them)"));
+  auto transport = MakeCurlTransport();
+  // Strava revokes with a valid access token: an expired one is refreshed
+  // first (and then revoked with the grant).
+  std::string access = tokens->access_token;
+  Status revoked = Status::Ok();
+  if (tokens->expires_at - SystemClock().NowMs() / 1000 <= 60) {
+    auto fresh = RefreshTokens(*transport, config, tokens->refresh_token);
+    if (fresh.ok())
+      access = fresh->access_token;
+    else
+      revoked = fresh.status();
+  }
+  if (revoked.ok()) revoked = Deauthorize(*transport, config, access);
+  if (auto s = store.Remove(*id); !s.ok()) return Fail(s);
+  const std::string name =
+      std::to_string(*id) + (tokens->athlete_name.empty() ? "" : " (" + tokens->athlete_name + ")");
+  if (revoked.ok())
+    std::fprintf(stderr, "athlete %s: grant revoked at Strava and removed\n", name.c_str());
+  else
+    std::fprintf(stderr,
+                 "athlete %s: grant removed here, but Strava did not confirm the revocation (%s); revoke "
+                 "stravafs at https://www.strava.com/settings/apps to be sure\n",
+                 name.c_str(), revoked.message().c_str());
+  if (!purge) {
+    std::fprintf(stderr, "their data stays in %s (remove it with --purge)\n", config.cache_path.c_str());
+    return kExitOk;
+  }
+  if (::access(config.cache_path.c_str(), F_OK) != 0) return kExitOk;
+  auto writing = BeginWriting(config);
+  if (!writing.ok()) return Fail(writing.status());
+  Cache& cache = *writing->cache;
+  auto held = AthleteStore(cache).HeldAthlete();
+  if (!held.ok()) return Fail(held.status());
+  if (*held != *id) {
+    std::fprintf(stderr, "%s holds %s: nothing of athlete %lld to purge\n", config.cache_path.c_str(),
+                 *held ? ("athlete " + std::to_string(**held)).c_str() : "no athlete", static_cast<long long>(*id));
+    return kExitOk;
+  }
+  Transaction tx(cache);
+  if (!tx.status().ok()) return Fail(tx.status());
+  auto purged = AthleteStore(cache).Purge();
+  if (!purged.ok()) return Fail(purged.status());
+  if (auto s = tx.Commit(); !s.ok()) return Fail(s);
+  std::fprintf(stderr, "purged athlete %lld from %s: %s deleted\n", static_cast<long long>(*id),
+               config.cache_path.c_str(),
+               (std::to_string(*purged) + (*purged == 1 ? " activity" : " activities")).c_str());
+  return kExitOk;
+}
+
 int CmdAuth(const Config& config, Args& args) {
-  std::optional<std::string> code;
+  std::optional<std::string> code, remove;
+  bool purge = false;
   bool from_stdin = false, browser = true;
   int port = 0;
   Millis timeout = std::chrono::minutes(5);
@@ -149,6 +260,12 @@ int CmdAuth(const Config& config, Args& args) {
       code = *v;
     } else if (a == "--refresh-token") {
       from_stdin = true;
+    } else if (a == "--remove") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      remove = *v;
+    } else if (a == "--purge") {
+      purge = true;
     } else if (a == "--no-browser") {
       browser = false;
     } else if (a == "--port") {
@@ -170,6 +287,12 @@ int CmdAuth(const Config& config, Args& args) {
   if (config.client_id.empty())
     return Fail(
         Status::Error(ErrorKind::kConfig, config.path + ": [strava] client_id is not set (see stravafs.conf(5))"));
+  if (purge && !remove) return Fail(Status::Error(ErrorKind::kUsage, "--purge goes with --remove ATHLETE"));
+  if (remove) {
+    if (code || from_stdin)
+      return Fail(Status::Error(ErrorKind::kUsage, "--remove does not combine with --code or --refresh-token"));
+    return RemoveAthlete(config, *remove, purge);
+  }
   // `--code -`: the code from standard input, out of the process list, as
   // --refresh-token reads its token (issue 15).
   if (code && *code == "-") {
@@ -193,6 +316,9 @@ int CmdAuth(const Config& config, Args& args) {
                                 "auth --refresh-token reads the token from standard input, "
                                 "which was empty"));
     tokens = RefreshTokens(*transport, config, refresh);
+    // The token reply names no athlete; the grant file must.
+    if (tokens.ok())
+      if (Status s = IdentifyAthlete(*transport, config, *tokens); !s.ok()) return Fail(s);
   } else {
     if (!code) {
       std::string state = RandomState();
@@ -215,9 +341,9 @@ int CmdAuth(const Config& config, Args& args) {
   if (!tokens.ok()) return Fail(tokens.status());
   tokens->scope = scope;
   if (auto s = store.Save(*tokens); !s.ok()) return Fail(s);
-  std::fprintf(stderr, "authorized%s; tokens saved in %s\n",
-               tokens->athlete_id ? (" athlete " + std::to_string(tokens->athlete_id)).c_str() : "",
-               store.path().c_str());
+  std::string who = tokens->athlete_id ? " athlete " + std::to_string(tokens->athlete_id) : "";
+  if (!tokens->athlete_name.empty()) who += " (" + tokens->athlete_name + ")";
+  std::fprintf(stderr, "authorized%s; tokens saved in %s\n", who.c_str(), store.PathFor(tokens->athlete_id).c_str());
   if (scope.empty())
     std::fprintf(stderr,
                  "note: the granted scopes are only known from the browser redirect; if a sync reports a "
@@ -236,52 +362,38 @@ int CmdAuth(const Config& config, Args& args) {
   return kExitOk;
 }
 
-// The cache opened for writing under the sync lock (one writer per cache),
-// with Ctrl-C and SIGTERM asking the work to stop at a safe point (g_cancel).
-struct Writing {
-  SyncLock lock;
-  std::unique_ptr<Cache> cache;
-};
-Result<Writing> BeginWriting(const Config& config) {
-  auto lock = SyncLock::Acquire(config.cache_path, 3000);
-  if (!lock.ok()) return lock.status();
-  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
-  if (!cache.ok()) return cache.status();
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
-  return Writing{std::move(*lock), std::move(*cache)};
-}
-
 // Runs the importer over `paths` under the lock the caller holds, showing
 // progress and naming every file that fails; prints the closing line.
-import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths,
-                            bool quiet){import::ImportOptions options;
-options.originals = config.import_originals;
-options.cancel = &g_cancel;
-auto zone = TimeZone::Load(config.import_timezone);
-if (!zone.ok()) {
-  import::ImportReport r;
-  r.status = zone.status();
+stravafs::import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths,
+                                      bool quiet) {
+  import::ImportOptions options;
+  options.originals = config.import_originals;
+  options.cancel = &g_cancel;
+  auto zone = TimeZone::Load(config.import_timezone);
+  if (!zone.ok()) {
+    import::ImportReport r;
+    r.status = zone.status();
+    return r;
+  }
+  options.zone = *zone;
+  ImportTerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet);
+  import::ImportReport r = import::RunImport(cache, paths, options, &progress);
+  progress.EndLine();
+  if (!quiet) {
+    std::fprintf(stderr,
+                 "import %s: %lld files read (%lld unchanged passed over), %lld activities added, %lld updated, "
+                 "%lld files attached, %lld duplicates, %lld failed in %.1fs\n",
+                 r.status.ok() ? "done" : "stopped", static_cast<long long>(r.files),
+                 static_cast<long long>(r.unchanged), static_cast<long long>(r.added),
+                 static_cast<long long>(r.updated), static_cast<long long>(r.attached),
+                 static_cast<long long>(r.duplicates), static_cast<long long>(r.failed),
+                 static_cast<double>(r.finished_ms - r.started_ms) / 1000.0);
+    if (r.warnings > 0)
+      std::fprintf(stderr, "activities.csv: %lld rows read, %lld warnings (cells left empty or rows skipped)\n",
+                   static_cast<long long>(r.rows), static_cast<long long>(r.warnings));
+  }
   return r;
 }
-options.zone = *zone;
-ImportTerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet);
-import::ImportReport r = import::RunImport(cache, paths, options, &progress);
-progress.EndLine();
-if (!quiet) {
-  std::fprintf(stderr,
-               "import %s: %lld files read (%lld unchanged passed over), %lld activities added, %lld updated, "
-               "%lld files attached, %lld duplicates, %lld failed in %.1fs\n",
-               r.status.ok() ? "done" : "stopped", static_cast<long long>(r.files), static_cast<long long>(r.unchanged),
-               static_cast<long long>(r.added), static_cast<long long>(r.updated), static_cast<long long>(r.attached),
-               static_cast<long long>(r.duplicates), static_cast<long long>(r.failed),
-               static_cast<double>(r.finished_ms - r.started_ms) / 1000.0);
-  if (r.warnings > 0)
-    std::fprintf(stderr, "activities.csv: %lld rows read, %lld warnings (cells left empty or rows skipped)\n",
-                 static_cast<long long>(r.rows), static_cast<long long>(r.warnings));
-}
-return r;
-}  // namespace
 
 int CmdImport(const Config& config, Args& args) {
   bool json = false, quiet = false;
@@ -337,6 +449,12 @@ int CmdSync(const Config& config, Args& args) {
       full = true;
     } else if (a == "--no-deep") {
       options.deep = false;
+    } else if (a == "--athlete") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      auto id = ResolveAthlete(TokenStore(config.state_dir), *v);
+      if (!id.ok()) return Fail(id.status());
+      options.athlete = *id;
     } else if (a == "--json") {
       json = true;
     } else if (a == "--quiet" || a == "-q") {
@@ -394,6 +512,73 @@ int CmdSync(const Config& config, Args& args) {
   return import_failed > 0 ? kExitPartial : kExitOk;
 }
 
+// `stravafs athletes`: every grant here, whose it is and whether it works.
+int CmdAthletes(const Config& config, Args& args) {
+  bool json = false;
+  while (!args.Empty()) {
+    std::string a = args.Next();
+    if (a != "--json") return Fail(Status::Error(ErrorKind::kUsage, "athletes: unknown option " + a + "\n" + kUsage));
+    json = true;
+  }
+  // Whose data the cache holds, if there is a cache to ask.
+  std::optional<int64_t> held;
+  if (::access(config.cache_path.c_str(), F_OK) == 0)
+    if (auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly); cache.ok())
+      if (auto h = AthleteStore(**cache).HeldAthlete(); h.ok()) held = *h;
+  const int64_t now = SystemClock().NowMs() / 1000;
+  Json list = Json::array();
+  for (const Grant& g : TokenStore(config.state_dir).List()) {
+    Json row = {{"file", g.path}};
+    std::string state;
+    if (!g.tokens.ok()) {
+      row["athlete_id"] = nullptr;
+      state = "damaged: run `stravafs auth` again";
+    } else {
+      const Tokens& t = *g.tokens;
+      row["athlete_id"] = t.athlete_id ? Json(t.athlete_id) : Json(nullptr);
+      row["name"] = t.athlete_name;
+      row["scope"] = t.scope;
+      row["expires_at"] = t.expires_at ? Json(FormatIsoUtc(t.expires_at)) : Json(nullptr);
+      row["this_cache"] = held && *held == t.athlete_id;
+      std::string missing;
+      for (const auto& m : MissingScopes(t.scope)) missing += (missing.empty() ? "" : ", ") + m;
+      if ((!t.base_url.empty() && t.base_url != config.base_url) ||
+          (!t.client_id.empty() && t.client_id != config.client_id))
+        state = "issued by " + t.base_url + " for client_id " + t.client_id + ", not this config's app";
+      else if (t.refused_at != 0)
+        state = "refused by Strava at " + FormatIsoUtc(t.refused_at) + ": " + t.refused;
+      else if (!t.scope.empty() && !missing.empty())
+        state = "lacks " + missing + ": run `stravafs auth` again";
+      else if (!t.access_token.empty() && t.expires_at > now)
+        state = "active (access token valid until " + FormatIsoUtc(t.expires_at) + ")";
+      else
+        state = "active (a new access token is fetched at the next use)";
+    }
+    row["state"] = state;
+    list.push_back(std::move(row));
+  }
+  if (json) {
+    std::printf("%s\n", list.dump(2).c_str());
+    return kExitOk;
+  }
+  if (list.empty()) {
+    std::fprintf(stderr, "no athlete is authorized here (%s): run `stravafs auth`\n", config.state_dir.c_str());
+    return kExitOk;
+  }
+  for (const Json& row : list) {
+    const std::string id = row["athlete_id"].is_null() ? "?" : std::to_string(row["athlete_id"].get<int64_t>());
+    std::string name = row.value("name", "");
+    if (name.empty()) name = "-";
+    // Padded to 24 characters, not bytes: names are UTF-8.
+    size_t chars = 0;
+    for (unsigned char c : name) chars += (c & 0xC0) != 0x80;
+    if (chars < 24) name.append(24 - chars, ' ');
+    std::printf("%-12s %s %s%s\n", id.c_str(), name.c_str(), row["state"].get<std::string>().c_str(),
+                row.value("this_cache", false) ? "; this cache's athlete" : "");
+  }
+  return kExitOk;
+}
+
 int CmdStatus(const Config& config, Args& args) {
   bool json = false;
   while (!args.Empty()) {
@@ -423,7 +608,10 @@ int CmdStatus(const Config& config, Args& args) {
   const Json& last_error = state->last_error;
   const Json& rate = state->rate_usage;
   const Json& job = state->job;
-  auto tokens = TokenStore(config.state_dir).Load();
+  auto tokens =
+      TokenStore(config.state_dir)
+          .Load(athlete.is_object() && athlete.contains("id") && FitsInt64(athlete["id"]) ? athlete["id"].get<int64_t>()
+                                                                                          : 0);
 
   Json j = {{"cache", config.cache_path},
             {"authorized", tokens.ok()},
@@ -529,7 +717,7 @@ int Main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return kExitOk;
   }
-  if (command != "auth" && command != "sync" && command != "status" && command != "import")
+  if (command != "auth" && command != "sync" && command != "status" && command != "import" && command != "athletes")
     return Fail(Status::Error(ErrorKind::kUsage, "unknown command \"" + command + "\"\n" + kUsage));
   // auth and sync need a Strava application's client_id, so a config file;
   // import and status work on the defaults without one.
@@ -539,10 +727,11 @@ int Main(int argc, char** argv) {
   if (command == "auth") return CmdAuth(*config, args);
   if (command == "sync") return CmdSync(*config, args);
   if (command == "import") return CmdImport(*config, args);
+  if (command == "athletes") return CmdAthletes(*config, args);
   return CmdStatus(*config, args);
 }
 
-}  // namespace stravafs
+}  // namespace
 }  // namespace stravafs
 
 int main(int argc, char** argv) {

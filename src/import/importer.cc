@@ -230,13 +230,9 @@ Status Run::Checkpoint(bool force) {
 
 ImportReport Run::Go(const std::vector<std::string>& paths) {
   report_.started_ms = NowMs();
-  Stmt* athlete = cache_.Prepare("SELECT id FROM athletes ORDER BY id LIMIT 1");
-  Status status = Status::Ok();
-  if (athlete->Step())
-    athlete_id_ = athlete->Int(0);
-  else
-    status = cache_.Check(athlete->rc(), "reading the athlete");  // SQLITE_DONE: none yet
-  athlete->Reset();
+  auto held = AthleteStore(cache_).HeldAthlete();
+  Status status = held.status();
+  if (held.ok()) athlete_id_ = *held;
   if (status.ok()) status = cache_.Begin();
   in_tx_ = status.ok();
   for (const std::string& path : paths) {  // folders add theirs as they are scanned

@@ -58,10 +58,21 @@ Result<Tokens> PostToken(Transport& transport, const Config& config,
   if (j.contains("athlete") && j["athlete"].is_object() && j["athlete"].contains("id") &&
       FitsInt64(j["athlete"]["id"]))  // (an id beyond int64 would wrap: left unknown)
     t.athlete_id = j["athlete"]["id"].get<int64_t>();
+  if (j.contains("athlete") && j["athlete"].is_object()) t.athlete_name = AthleteName(j["athlete"]);
   return t;
 }
 
 }  // namespace
+
+std::string AthleteName(const Json& athlete) {
+  std::string name;
+  for (const char* key : {"firstname", "lastname"})
+    if (athlete.contains(key) && athlete[key].is_string() && !athlete[key].get_ref<const std::string&>().empty())
+      name += (name.empty() ? "" : " ") + athlete[key].get<std::string>();
+  name = EscapeControls(name);
+  constexpr size_t kMaxName = 100;  // a name, not a page
+  return name.substr(0, Utf8Prefix(name, kMaxName));
+}
 
 std::string AuthorizeUrl(const Config& config, const std::string& redirect_uri, const std::string& state) {
   return config.base_url + "/oauth/authorize?" +
@@ -114,9 +125,48 @@ Result<Tokens> RefreshTokens(Transport& transport, const Config& config, const s
   return PostToken(transport, config, {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}}, false);
 }
 
+void TokenSource::SetAthlete(int64_t athlete_id) {
+  if (athlete_id != athlete_id_) tokens_.reset();
+  athlete_id_ = athlete_id;
+}
+
+Status IdentifyAthlete(Transport& transport, const Config& config, Tokens& tokens) {
+  HttpRequest req;
+  req.url = config.base_url + "/api/v3/athlete";
+  req.headers = {{"Authorization", "Bearer " + tokens.access_token}, {"Accept", "application/json"}};
+  req.timeout = config.timeout;
+  req.max_body = config.max_reply;
+  auto resp = transport.Send(req);
+  if (!resp.ok()) return resp.status().WithContext("cannot reach " + req.url);
+  if (resp->status != 200)
+    return Status::Error(resp->status >= 500 || resp->status == 429 ? ErrorKind::kServer : ErrorKind::kAuth,
+                         "cannot learn whose grant this is: " + DescribeErrorBody(resp->status, resp->body));
+  auto j = ParseJson(resp->body);
+  if (j.is_discarded() || !j.is_object() || !j.contains("id") || !FitsInt64(j["id"]) || j["id"].get<int64_t>() <= 0)
+    return Status::Error(ErrorKind::kServer, "Strava's athlete reply was not understood (no id in it); try again");
+  tokens.athlete_id = j["id"].get<int64_t>();
+  tokens.athlete_name = AthleteName(j);
+  return Status::Ok();
+}
+
+Status Deauthorize(Transport& transport, const Config& config, const std::string& access_token) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = config.base_url + "/oauth/deauthorize";
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  req.body = FormEncode({{"access_token", access_token}});
+  req.timeout = config.timeout;
+  req.max_body = config.max_reply;
+  auto resp = transport.Send(req);
+  if (!resp.ok()) return resp.status().WithContext("cannot reach " + req.url);
+  if (resp->status == 200 || resp->status == 401) return Status::Ok();
+  return Status::Error(resp->status >= 500 || resp->status == 429 ? ErrorKind::kServer : ErrorKind::kAuth,
+                       "Strava did not revoke the grant: " + DescribeErrorBody(resp->status, resp->body));
+}
+
 Result<std::string> TokenSource::AccessToken(bool force) {
   if (!tokens_) {
-    auto loaded = store_.Load();
+    auto loaded = store_.Load(athlete_id_);
     if (!loaded.ok()) return loaded.status();
     tokens_ = *loaded;
   }
@@ -128,8 +178,8 @@ Result<std::string> TokenSource::AccessToken(bool force) {
         (t.client_id.empty() || t.client_id == config_.client_id))
       return Status::Ok();
     return Status::Error(ErrorKind::kAuth,
-                         store_.path() + " holds tokens issued by " + t.base_url + " for client_id " + t.client_id +
-                             ", but " + config_.path + " names " + config_.base_url + " and client_id " +
+                         store_.PathFor(t.athlete_id) + " holds tokens issued by " + t.base_url + " for client_id " +
+                             t.client_id + ", but " + config_.path + " names " + config_.base_url + " and client_id " +
                              config_.client_id +
                              "; they are never sent elsewhere: fix the config, or run `stravafs auth` with it");
   };
@@ -144,7 +194,7 @@ Result<std::string> TokenSource::AccessToken(bool force) {
   // is fine (issue 15).
   auto lock = TokenLock::Acquire(store_.dir(), 2 * config_.timeout.count() + 5000);
   if (!lock.ok()) return lock.status();
-  if (auto disk = store_.Load();
+  if (auto disk = store_.Load(tokens_->athlete_id);
       disk.ok() && (disk->refresh_token != tokens_->refresh_token || disk->access_token != tokens_->access_token)) {
     if (Status s = bound_elsewhere(*disk); !s.ok()) return s;  // re-authorized elsewhere meanwhile
     const std::string rejected = tokens_->access_token;
@@ -153,9 +203,19 @@ Result<std::string> TokenSource::AccessToken(bool force) {
   }
 
   auto fresh = RefreshTokens(transport_, config_, tokens_->refresh_token);
-  if (!fresh.ok()) return fresh.status();
+  if (!fresh.ok()) {
+    // Remembered for `stravafs athletes`: the grant may be dead. Best effort.
+    if (fresh.status().kind() == ErrorKind::kAuth && tokens_->refused_at == 0) {
+      Tokens refused = *tokens_;
+      refused.refused_at = now;
+      refused.refused = fresh.status().message();
+      (void)store_.Save(refused);
+    }
+    return fresh.status();
+  }
   fresh->scope = tokens_->scope;
   if (fresh->athlete_id == 0) fresh->athlete_id = tokens_->athlete_id;
+  fresh->athlete_name = tokens_->athlete_name;
   // Durable before use: the old refresh token may already be dead.
   if (auto s = store_.Save(*fresh); !s.ok())
     return s.WithContext("a new refresh token could not be saved (Strava already replaced the old one)");

@@ -1,6 +1,9 @@
-// TokenStore: the OAuth tokens on disk, $XDG_STATE_HOME/stravafs/tokens.json.
+// TokenStore: the OAuth grants on disk, one file per athlete in
+// $XDG_STATE_HOME/stravafs/: tokens.json holds the first athlete's (the only
+// file of a single-athlete setup, as before there were several), and each
+// further athlete's is tokens-ATHLETE_ID.json.
 //
-// The file is 0600 in a 0700 directory and is replaced atomically (write a
+// Each file is 0600 in a 0700 directory and is replaced atomically (write a
 // temporary file, fsync, rename, fsync the directory), so a crash leaves
 // either the old tokens or the new ones, never half of each. Strava kills a
 // refresh token the moment it rotates it: Save() must succeed before a new
@@ -11,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -27,11 +31,22 @@ struct Tokens {
   // are bound to the config that first refreshes them.
   std::string base_url;
   std::string client_id;
+  std::string athlete_name;  // "Firstname Lastname" from the grant, "" when unknown
+  // When Strava last refused to refresh these tokens (revoked, replaced),
+  // and its answer; 0 and "" while it never has. `stravafs athletes` shows it.
+  int64_t refused_at = 0;
+  std::string refused;
+};
+
+// One grant file and what it holds (an error when it is damaged).
+struct Grant {
+  std::string path;
+  Result<Tokens> tokens;
 };
 
 // An exclusive lock (flock) on tokens.json.lock, held around one
-// load-refresh-save: two processes (two syncs on two caches, the mount and
-// the extension) share tokens.json, and Strava kills a refresh token the
+// load-refresh-save of any grant: two processes (two syncs on two caches, the
+// mount and the extension) share the grants, and Strava kills a refresh token the
 // moment another refresh rotates it. Released when destroyed.
 class TokenLock {
  public:
@@ -49,12 +64,24 @@ class TokenLock {
 class TokenStore {
  public:
   explicit TokenStore(std::string dir) : dir_(std::move(dir)) {}
+  // tokens.json, the first athlete's grant.
   std::string path() const { return dir_ + "/tokens.json"; }
   const std::string& dir() const { return dir_; }
 
-  // kAuth error "not authorized yet: run `stravafs auth`" when there is no file.
-  Result<Tokens> Load() const;
+  // Every grant file: tokens.json first, then by athlete id.
+  std::vector<Grant> List() const;
+  // The grant of `athlete_id`; with 0, the only grant there is. kAuth errors
+  // say what to run: no grant at all ("run `stravafs auth`"), several when
+  // none was named, or none for that athlete. A grant whose athlete is not
+  // recorded (tokens.json written by --refresh-token before stravafs asked)
+  // counts as anyone's while it is the only one.
+  Result<Tokens> Load(int64_t athlete_id = 0) const;
+  // Where the athlete's grant is (or goes): tokens.json when it holds that
+  // athlete, an unrecorded one, or nothing; else tokens-ATHLETE_ID.json.
+  std::string PathFor(int64_t athlete_id) const;
   Status Save(const Tokens& tokens) const;
+  // Deletes the athlete's grant file; ok when there was none.
+  Status Remove(int64_t athlete_id) const;
 
  private:
   std::string dir_;

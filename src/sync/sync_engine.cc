@@ -122,10 +122,25 @@ Result<int64_t> SyncEngine::NextRunId() {
   return next;
 }
 
+Status SyncEngine::CheckAthlete() {
+  if (options_.athlete == 0) return Status::Ok();
+  auto held = AthleteStore(cache_).HeldAthlete();
+  if (!held.ok()) return held.status();
+  // One cache holds one athlete: another's grant must not mix their
+  // activities in, nor pass their deletions off as this athlete's.
+  if (*held && **held != options_.athlete)
+    return Status::Error(ErrorKind::kUsage,
+                         "this cache holds athlete " + std::to_string(**held) + ", not athlete " +
+                             std::to_string(options_.athlete) +
+                             ": one cache holds one athlete, so give each athlete a config of their own "
+                             "with its own `cache =` (stravafs.conf(5))");
+  return Status::Ok();
+}
+
 Status SyncEngine::FetchAthleteIfMissing(bool force) {
-  auto has = AthleteStore(cache_).HasAthlete();
-  if (!has.ok()) return has.status();
-  if (*has && !force) return Status::Ok();
+  auto held = AthleteStore(cache_).HeldAthlete();
+  if (!held.ok()) return held.status();
+  if (*held && !force) return Status::Ok();
   auto athlete = api::GetAthlete(client_);
   if (!athlete.ok()) return athlete.status();
   return AthleteStore(cache_).StoreAthlete(*athlete);
@@ -397,6 +412,7 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   (void)SetState(cache_, kStateLastAttempt, NowIso(clock_));
 
   Status status = [&]() -> Status {
+    if (auto s = CheckAthlete(); !s.ok()) return s;
     auto pending = LoadJob();
     if (!pending.ok()) return pending.status();
     std::optional<Job> resumed = *pending;

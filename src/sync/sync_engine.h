@@ -29,6 +29,7 @@ struct SyncOptions {
   enum class Mode { kAuto, kBackfill, kFull } mode = Mode::kAuto;
   std::optional<int64_t> since, until;  // backfill range, epoch seconds (until exclusive)
   bool deep = true;                     // details/streams per the config
+  int64_t athlete = 0;                  // whose grant; 0: the cache's athlete, or the only grant
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -77,6 +78,8 @@ class SyncEngine {
   Status RunJob(Job job, bool resumed);
   Status RunIncremental();
   Status RunDeep();
+  // options_.athlete, when named, is the athlete the cache holds (if any).
+  Status CheckAthlete();
   Status FetchAthleteIfMissing(bool force);
   // GET /athlete/zones into athlete_zones when kStateZonesChecked is missing
   // or a day old, or when `force`d. A token without profile:read_all is not

@@ -169,6 +169,9 @@ class Tokens(TestCase):
         self.assertExit(r, 0, "authorized")
         self.assertPrivate(sb)
         self.assertEqual(sb.tokens()["refresh_token"], mine["refresh_token"])
+        # The token reply names no athlete: auth asked Strava whose grant it is.
+        self.assertEqual(sb.tokens()["athlete_id"], emu.athletes[0])
+        self.assertIn("authorized athlete %d (" % emu.athletes[0], r.err)
         self.assertExit(sb.run("sync"), 0)
         self.assertCacheMatches(sb, emu)
 

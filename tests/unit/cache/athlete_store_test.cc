@@ -54,12 +54,12 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
   auto bad_gear = AthleteStore(*cache).StoreGear({{"id", 5}});
   CHECK(bad_gear.kind() == ErrorKind::kServer);
 
-  CHECK(*AthleteStore(*cache).HasAthlete() == false);
+  CHECK(*AthleteStore(*cache).HeldAthlete() == std::nullopt);
   CHECK(AthleteStore(*cache).StoreAthlete({{"firstname", "Ada"}}).kind() == ErrorKind::kServer);
   REQUIRE(AthleteStore(*cache)
               .StoreAthlete({{"id", 4242}, {"firstname", "Ada"}, {"premium", true}, {"weight", 60.5}})
               .ok());
-  CHECK(*AthleteStore(*cache).HasAthlete() == true);
+  CHECK(*AthleteStore(*cache).HeldAthlete() == 4242);
   CHECK(QueryText(cache->db(), "SELECT firstname FROM athletes WHERE id=4242") == "Ada");
   CHECK(QueryReal(cache->db(), "SELECT weight FROM athletes WHERE id=4242") == 60.5);
 

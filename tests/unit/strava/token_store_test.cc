@@ -1,6 +1,6 @@
 // Tests for token_store.cc with real files: the round trip, permissions
-// (0600 file, 0700 dir), atomic replacement, and the messages for a missing
-// or damaged file.
+// (0600 file, 0700 dir), atomic replacement, the messages for a missing
+// or damaged file, and one grant file per athlete.
 #include "strava/token_store.h"
 
 #include <sys/stat.h>
@@ -167,6 +167,90 @@ TEST_CASE("TokenStore: Save into an impossible directory is a kAuth error naming
   Status s = store.Save(Sample());
   CHECK(s.kind() == ErrorKind::kAuth);
   CHECK_THAT(s.message(), Catch::StartsWith("cannot create " + (tmp / "file/state") + ": "));
+}
+
+Tokens GrantOf(int64_t athlete, const std::string& refresh, const std::string& name = "") {
+  Tokens t = Sample();
+  t.athlete_id = athlete;
+  t.refresh_token = refresh;
+  t.athlete_name = name;
+  return t;
+}
+
+TEST_CASE("TokenStore: the first athlete's grant is tokens.json, each further one tokens-ID.json", "[token_store]") {
+  TempDir tmp;
+  TokenStore store(tmp.path());
+  REQUIRE(store.Save(GrantOf(11, "r-ann", "Ann Lee")).ok());
+  REQUIRE(store.Save(GrantOf(22, "r-bob", "Bob")).ok());
+  REQUIRE(store.Save(GrantOf(11, "r-ann-2", "Ann Lee")).ok());  // a refresh replaces Ann's own file
+  CHECK(Listing(tmp.path()) == std::vector<std::string>{"tokens-22.json", "tokens.json"});
+  CHECK(Mode(tmp / "tokens-22.json") == 0600);
+  CHECK(store.PathFor(11) == tmp / "tokens.json");
+  CHECK(store.PathFor(22) == tmp / "tokens-22.json");
+  CHECK(store.PathFor(33) == tmp / "tokens-33.json");
+
+  std::vector<Grant> grants = store.List();
+  REQUIRE(grants.size() == 2);
+  CHECK(grants[0].path == tmp / "tokens.json");
+  CHECK(grants[0].tokens->refresh_token == "r-ann-2");
+  CHECK(grants[0].tokens->athlete_name == "Ann Lee");
+  CHECK(grants[1].tokens->athlete_id == 22);
+
+  CHECK(store.Load(22)->refresh_token == "r-bob");
+  CHECK(store.Load(11)->refresh_token == "r-ann-2");
+  auto several = store.Load();
+  CHECK(several.status().kind() == ErrorKind::kAuth);
+  CHECK(several.status().message() ==
+        "several athletes are authorized here (11 (Ann Lee), 22 (Bob)): say which with `stravafs sync --athlete ID`");
+  auto stranger = store.Load(33);
+  CHECK(stranger.status().message() ==
+        "athlete 33 is not authorized here (the grants are 11 (Ann Lee), 22 (Bob)): run `stravafs auth` as that "
+        "athlete");
+
+  // Removing Ann leaves Bob's file as the only grant, found with no id given.
+  REQUIRE(store.Remove(11).ok());
+  REQUIRE(store.Remove(11).ok());  // gone already: fine
+  CHECK(Listing(tmp.path()) == std::vector<std::string>{"tokens-22.json"});
+  CHECK(store.Load()->refresh_token == "r-bob");
+  // A new first athlete takes tokens.json again.
+  CHECK(store.PathFor(44) == tmp / "tokens.json");
+}
+
+TEST_CASE("TokenStore: a grant with no athlete recorded is the only athlete's, and a new grant replaces it",
+          "[token_store]") {
+  TempDir tmp;
+  TokenStore store(tmp.path());
+  REQUIRE(store.Save(GrantOf(0, "r-old")).ok());    // written by --refresh-token before stravafs asked whose
+  CHECK(store.Load(11)->refresh_token == "r-old");  // the cache's athlete: the only grant there is
+  REQUIRE(store.Save(GrantOf(11, "r-new", "Ann Lee")).ok());
+  CHECK(Listing(tmp.path()) == std::vector<std::string>{"tokens.json"});
+  CHECK(store.Load()->athlete_id == 11);
+
+  // A refusal is remembered with the grant, and a good refresh forgets it.
+  Tokens refused = GrantOf(11, "r-new", "Ann Lee");
+  refused.refused_at = 1765000000;
+  refused.refused = "Strava rejected the stored refresh token";
+  REQUIRE(store.Save(refused).ok());
+  CHECK(store.Load(11)->refused_at == 1765000000);
+  CHECK(store.Load(11)->refused == "Strava rejected the stored refresh token");
+  REQUIRE(store.Save(GrantOf(11, "r-newer", "Ann Lee")).ok());
+  CHECK(store.Load(11)->refused_at == 0);
+}
+
+TEST_CASE("TokenStore: a damaged grant is listed as such, and other files in the folder are no grants",
+          "[token_store]") {
+  TempDir tmp;
+  TokenStore store(tmp.path());
+  REQUIRE(store.Save(GrantOf(11, "r-ann")).ok());
+  Write(tmp / "tokens-22.json", "{not json");
+  for (const char* stray : {"tokens-.json", "tokens-0x1.json", "tokens-012.json", "tokens-5.json.tmp.1.2",
+                            "tokens.json.lock", "tokens-99999999999999999999.json"})
+    Write(tmp / stray, "{}");
+  std::vector<Grant> grants = store.List();
+  REQUIRE(grants.size() == 2);
+  CHECK(grants[1].path == tmp / "tokens-22.json");
+  CHECK(grants[1].tokens.status().message() == tmp / "tokens-22.json" + " is damaged: run `stravafs auth` again");
+  CHECK(store.Load(11)->refresh_token == "r-ann");
 }
 
 }  // namespace

@@ -1108,5 +1108,40 @@ TEST_CASE("SyncEngine: a malformed zones reply is a note, leaves the zones held 
   }
 }
 
+TEST_CASE("Sync: another athlete's grant is refused before any request; the cache's athlete's is the default",
+          "[sync][athletes]") {
+  World w;
+  FirstSync(w, 3);  // the cache now holds FakeStrava::kAthleteId
+  // A second athlete of the same app authorizes on this machine.
+  Tokens other;  // (never sent: the fake knows one athlete)
+  other.refresh_token = "bob-refresh";
+  other.athlete_id = 777;
+  other.athlete_name = "Bob Lee";
+  REQUIRE(TokenStore(w.config.state_dir).Save(other).ok());
+  const auto before = StoredRows(w.db());
+
+  w.strava.ClearRequests();
+  SyncOptions bob;
+  bob.athlete = 777;
+  SyncReport refused = w.Sync(bob);
+  CHECK(refused.status.kind() == ErrorKind::kUsage);
+  CHECK(refused.status.message() ==
+        "this cache holds athlete 4242, not athlete 777: one cache holds one athlete, so give each athlete a config "
+        "of their own with its own `cache =` (stravafs.conf(5))");
+  CHECK(w.strava.requests().empty());
+  CHECK(StoredRows(w.db()) == before);
+  CHECK(w.State(kStateLastError).value_or("").find("this cache holds athlete 4242") != std::string::npos);
+
+  // Unnamed: the grant of the athlete the cache holds, of the two.
+  FakeActivity late;
+  late.id = INT64_C(20000000001);
+  late.start = w.NewestStart() - 3600;
+  w.strava.Add(late);
+  SyncReport own = w.Sync();
+  INFO(own.status.message());
+  REQUIRE(own.status.ok());
+  CHECK(StoredRows(w.db()) == ExpectedRows(w.strava));
+}
+
 }  // namespace
 }  // namespace stravafs

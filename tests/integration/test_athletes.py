@@ -1,0 +1,144 @@
+"""Several athletes under one Strava app (issue 17): one grant file per
+athlete, `stravafs athletes`, `stravafs auth --remove [--purge]`, and which
+grant a sync uses (the one named, the cache's athlete's, or the only one)."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import EXIT_AUTH, EXIT_USAGE, TestCase, http, main  # noqa: E402
+
+
+class Athletes(TestCase):
+    def grant(self, sb, emu, athlete=None):
+        code = emu.code(athlete=athlete)["code"]
+        r = sb.run("auth", "--code", "-", stdin=code + "\n")
+        self.assertExit(r, 0, "authorized")
+        return r
+
+    def name_of(self, emu, athlete=None):
+        status, body = emu.api("/athlete", athlete)
+        self.assertEqual(status, 200)
+        return "%s %s" % (body["firstname"], body["lastname"])
+
+    def access_works(self, emu, token):
+        status, _, _ = http("GET", emu.base_url + "/api/v3/athlete", headers={"Authorization": "Bearer " + token})
+        return status == 200
+
+    def test_one_athlete_is_listed_removed_at_strava_and_purged_only_when_asked(self):
+        emu = self.emulator(5, seed=171)
+        sb = self.sandbox(emu)
+        athlete = emu.athletes[0]
+        name = self.name_of(emu)
+        r = self.grant(sb, emu)
+        self.assertIn("authorized athlete %d (%s); tokens saved in %s" % (athlete, name, sb.tokens_path), r.err)
+        self.assertExit(sb.run("sync"), 0)
+
+        listed = sb.run("athletes", "--json")
+        self.assertExit(listed, 0)
+        rows = listed.json()
+        self.assertEqual(len(rows), 1)
+        self.assertEqual({k: rows[0][k] for k in ("athlete_id", "name", "file", "this_cache")},
+                         {"athlete_id": athlete, "name": name, "file": sb.tokens_path, "this_cache": True})
+        self.assertTrue(rows[0]["state"].startswith("active (access token valid until "), rows[0]["state"])
+        text = sb.run("athletes")
+        self.assertExit(text, 0)
+        self.assertEqual(text.out, "%-12d %-24s %s; this cache's athlete\n" % (athlete, name, rows[0]["state"]))
+
+        # Removing revokes at Strava: the old access token stops working.
+        access = sb.tokens()["access_token"]
+        self.assertTrue(self.access_works(emu, access))
+        before = emu.counters()["by_endpoint"]["deauthorize"]
+        r = sb.run("auth", "--remove", name.split()[0].lower())
+        self.assertExit(r, 0, "athlete %d (%s): grant revoked at Strava and removed" % (athlete, name),
+                        "their data stays in %s (remove it with --purge)" % sb.cache_path)
+        self.assertEqual(emu.counters()["by_endpoint"]["deauthorize"], before + 1)
+        self.assertFalse(self.access_works(emu, access))
+        self.assertFalse(os.path.exists(sb.tokens_path))
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 5)
+        self.assertExit(sb.run("sync"), EXIT_AUTH, "not authorized yet")
+        none = sb.run("athletes")
+        self.assertExit(none, 0, "no athlete is authorized here")
+        self.assertEqual(none.out, "")
+
+        # Mistakes are usage errors that change nothing.
+        self.assertExit(sb.run("auth", "--remove", str(athlete)), EXIT_USAGE, "has no grant here")
+        self.assertExit(sb.run("auth", "--purge"), EXIT_USAGE, "--purge goes with --remove ATHLETE")
+        self.assertExit(sb.run("auth", "--remove", "Nobody"), EXIT_USAGE,
+                        '"Nobody" names no athlete authorized here: give the id')
+
+        # --purge deletes what the cache holds of them; the cache stays usable.
+        self.grant(sb, emu)
+        r = sb.run("auth", "--remove", str(athlete), "--purge")
+        self.assertExit(r, 0, "purged athlete %d from %s: 5 activities deleted" % (athlete, sb.cache_path))
+        for table in ("activities", "streams", "laps", "athletes", "sync_state"):
+            self.assertEqual(sb.scalar("SELECT count(*) FROM %s" % table), 0, table)
+        self.assertIntegrity(sb)
+        self.grant(sb, emu)
+        self.assertExit(sb.run("sync"), 0)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 5)
+
+    def test_two_athletes_each_grant_in_its_own_file_and_each_cache_holds_one(self):
+        emu = self.emulator("6,4", seed=172)
+        ann, bob = emu.athletes
+        ann_name, bob_name = self.name_of(emu, ann), self.name_of(emu, bob)
+        sb = self.sandbox(emu)
+        self.grant(sb, emu, ann)
+        r = self.grant(sb, emu, bob)
+        bob_file = os.path.join(sb.state_dir, "tokens-%d.json" % bob)
+        self.assertIn("authorized athlete %d (%s); tokens saved in %s" % (bob, bob_name, bob_file), r.err)
+        self.assertEqual(sorted(f for f in os.listdir(sb.state_dir) if not f.endswith(".lock")),
+                         ["tokens-%d.json" % bob, "tokens.json"])
+        self.assertEqual(os.stat(bob_file).st_mode & 0o777, 0o600)
+        rows = sb.run("athletes", "--json").json()
+        self.assertEqual([(r["athlete_id"], r["name"], r["this_cache"]) for r in rows],
+                         [(ann, ann_name, False), (bob, bob_name, False)])
+
+        # A new cache and two grants: the sync asks whose.
+        self.assertExit(sb.run("sync"), EXIT_AUTH, "several athletes are authorized here (%d (%s), %d (%s))" % (
+            ann, ann_name, bob, bob_name), "--athlete")
+        self.assertExit(sb.run("sync", "--athlete", str(ann)), 0)
+        ann_ids = {a["id"] for a in emu.activities("summary", athlete=ann)}
+        self.assertEqual(sb.activity_ids(), ann_ids)
+        # Then the cache's athlete is the default, and another athlete is refused.
+        self.assertExit(sb.run("sync"), 0)
+        self.assertExit(sb.run("sync", "--athlete", bob_name), EXIT_USAGE,
+                        "this cache holds athlete %d, not athlete %d" % (ann, bob), "cache =")
+        self.assertEqual(sb.activity_ids(), ann_ids)
+
+        # Bob's cache under a config of its own, sharing the grants.
+        bob_conf = os.path.join(sb.root, "bob.conf")
+        bob_cache = os.path.join(sb.root, "bob.db")
+        with open(sb.config_path) as f:
+            sb.write_file(bob_conf, f.read().replace(sb.cache_path, bob_cache))
+        self.assertExit(sb.run("--config", bob_conf, "sync", "--athlete", bob_name.split()[0].lower(), config=False), 0)
+        self.assertExit(sb.run("--config", bob_conf, "sync", config=False), 0)
+        bob_rows = sb.run("--config", bob_conf, "athletes", "--json", config=False).json()
+        self.assertEqual([r["this_cache"] for r in bob_rows], [False, True])
+
+        # Bob revokes stravafs on strava.com: his syncs stop, with one line
+        # that says so, and `athletes` shows it; Ann's go on.
+        emu.revoke(bob)
+        r = sb.run("--config", bob_conf, "sync", config=False)
+        self.assertExit(r, EXIT_AUTH, "Strava rejected the stored refresh token")
+        self.assertEqual(len([line for line in r.err.splitlines() if line.startswith("stravafs: ")]), 1, r.err)
+        rows = {row["athlete_id"]: row for row in sb.run("athletes", "--json").json()}
+        self.assertTrue(rows[bob]["state"].startswith("refused by Strava at "), rows[bob])
+        self.assertIn("run `stravafs auth` again", rows[bob]["state"])
+        self.assertTrue(rows[ann]["state"].startswith("active"), rows[ann])
+        self.assertExit(sb.run("sync"), 0)
+
+        # Removing Bob revokes only Bob: Ann's sync goes on.
+        with open(bob_file) as f:
+            bob_access = json.load(f)["access_token"]
+        self.assertExit(sb.run("auth", "--remove", str(bob)), 0, "grant revoked at Strava and removed")
+        self.assertFalse(self.access_works(emu, bob_access))
+        self.assertFalse(os.path.exists(bob_file))
+        self.assertExit(sb.run("sync"), 0)
+        self.assertExit(sb.run("--config", bob_conf, "sync", config=False), EXIT_AUTH,
+                        "athlete %d is not authorized here" % bob)
+
+
+if __name__ == "__main__":
+    main()
