@@ -13,6 +13,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "base/utf8.h"
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 #include "cache/import_store.h"
@@ -378,6 +379,17 @@ Status Run::ReadExportCsvs(const std::string& where,
     auto p = ReadExportProfile(**profile);
     if (!p.ok()) {
       Fail(where + "/profile.csv", p.status().message());
+    } else if (p->id && athlete_id_ && *p->id != *athlete_id_) {
+      // Its activities would pass as the cache's athlete's (issue 17).
+      std::string whose = std::to_string(*p->id);
+      std::string name = p->first_name;
+      if (!name.empty() && !p->last_name.empty()) name += ' ';
+      if (name += p->last_name; !name.empty()) whose += " (" + EscapeControls(name) + ")";
+      return Status::Error(ErrorKind::kUsage,
+                           "this export is athlete " + whose + "'s, but the cache holds athlete " +
+                               std::to_string(*athlete_id_) +
+                               "'s: one cache holds one athlete, so import it with a config of its own "
+                               "with its own `cache =` (stravafs.conf(5))");
     } else if (p->id && !athlete_id_) {
       Json a = Json::object();
       a["id"] = *p->id;
@@ -450,7 +462,7 @@ Status Run::ImportExportFolder(const fs::path& dir) {
   };
   if (auto s = ReadExportCsvs(dir.string(), read); !s.ok()) {
     if (s.kind() == ErrorKind::kCache) return s;
-    Fail((dir / "activities.csv").string(), s.message());
+    Fail(s.kind() == ErrorKind::kUsage ? dir.string() : (dir / "activities.csv").string(), s.message());
     return Status::Ok();
   }
   // Every row with a file, in the CSV's order; then the files no row names.
@@ -544,7 +556,7 @@ Status Run::ImportZip(const std::string& path, int64_t size, int64_t mtime, bool
   };
   if (auto s = ReadExportCsvs(path, read); !s.ok()) {
     if (s.kind() == ErrorKind::kCache) return s;
-    Fail(path + "!" + root + "activities.csv", s.message());
+    Fail(s.kind() == ErrorKind::kUsage ? path : path + "!" + root + "activities.csv", s.message());
     return Status::Ok();
   }
   csvs.clear();

@@ -1,13 +1,17 @@
 """Several athletes under one Strava app (issue 17): one grant file per
-athlete, `stravafs athletes`, `stravafs auth --remove [--purge]`, and which
-grant a sync uses (the one named, the cache's athlete's, or the only one)."""
+athlete, `stravafs athletes`, `stravafs auth --remove [--purge]`, which
+grant a sync uses (the one named, the cache's athlete's, or the only one),
+and an export of another athlete than the cache holds."""
 
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import EXIT_AUTH, EXIT_USAGE, TestCase, http, main  # noqa: E402
+from harness import EMULATOR, EXIT_AUTH, EXIT_USAGE, TestCase, http, main  # noqa: E402
+
+EXIT_PARTIAL = 5
 
 
 class Athletes(TestCase):
@@ -138,6 +142,36 @@ class Athletes(TestCase):
         self.assertExit(sb.run("sync"), 0)
         self.assertExit(sb.run("--config", bob_conf, "sync", config=False), EXIT_AUTH,
                         "athlete %d is not authorized here" % bob)
+
+    def test_an_export_of_another_athlete_is_refused_and_changes_nothing(self):
+        sb = self.sandbox(None)
+        exports = {}
+        for k in (0, 1):
+            dest = os.path.join(sb.root, "export-%d" % k)
+            argv = [EMULATOR, "--activities", "3,2", "--seed", "173", "--end", "2026-11-01", "--write-export", dest]
+            if k:
+                argv += ["--export-athlete", str(3141592653 + k)]
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            exports[k] = dest
+        self.assertExit(sb.run("import", exports[0], config=False), 0)
+        ann = sb.scalar("SELECT id FROM athletes")
+        self.assertEqual(ann, 3141592653)
+        before = sb.activity_ids()
+        self.assertEqual(len(before), 3)
+
+        r = sb.run("import", exports[1], config=False)
+        self.assertExit(r, EXIT_PARTIAL, "%s: this export is athlete %d (Malik Haddad)'s, but the "
+                        "cache holds athlete %d's: one cache holds one athlete" % (exports[1], ann + 1, ann), "cache =")
+        self.assertEqual(sb.activity_ids(), before)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM athletes"), 1)
+        self.assertEqual(sb.scalar("SELECT count(DISTINCT athlete_id) FROM activities"), 1)
+        self.assertIntegrity(sb)
+
+        # Under a config of its own, the same export imports.
+        bob_conf = os.path.join(sb.root, "bob.conf")
+        sb.write_file(bob_conf, "[cache]\npath = %s\n" % os.path.join(sb.root, "bob.db"))
+        self.assertExit(sb.run("--config", bob_conf, "import", exports[1], config=False), 0)
 
 
 if __name__ == "__main__":
