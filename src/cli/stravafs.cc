@@ -340,7 +340,13 @@ int CmdAuth(const Config& config, Args& args) {
   }
   if (!tokens.ok()) return Fail(tokens.status());
   tokens->scope = scope;
-  if (auto s = store.Save(*tokens); !s.ok()) return Fail(s);
+  {
+    // Under the token lock: two athletes authorizing at once on a new machine
+    // must not both take tokens.json (PathFor), nor overwrite a refresh.
+    auto lock = TokenLock::Acquire(store.dir(), 2 * config.timeout.count() + 5000);
+    if (!lock.ok()) return Fail(lock.status());
+    if (auto s = store.Save(*tokens); !s.ok()) return Fail(s);
+  }
   std::string who = tokens->athlete_id ? " athlete " + std::to_string(tokens->athlete_id) : "";
   if (!tokens->athlete_name.empty()) who += " (" + tokens->athlete_name + ")";
   std::fprintf(stderr, "authorized%s; tokens saved in %s\n", who.c_str(), store.PathFor(tokens->athlete_id).c_str());

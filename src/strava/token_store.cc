@@ -29,6 +29,7 @@ Result<TokenLock> TokenLock::Acquire(const std::string& dir, int64_t wait_ms) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::Error(ErrorKind::kAuth, "cannot create " + dir + ": " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) return Errno("cannot make " + dir + " private");
   const std::string path = dir + "/tokens.json.lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot open " + path);

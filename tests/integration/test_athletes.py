@@ -5,8 +5,10 @@ and an export of another athlete than the cache holds."""
 
 import json
 import os
+import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import EMULATOR, EXIT_AUTH, EXIT_USAGE, TestCase, http, main  # noqa: E402
@@ -172,6 +174,46 @@ class Athletes(TestCase):
         bob_conf = os.path.join(sb.root, "bob.conf")
         sb.write_file(bob_conf, "[cache]\npath = %s\n" % os.path.join(sb.root, "bob.db"))
         self.assertExit(sb.run("--config", bob_conf, "import", exports[1], config=False), 0)
+
+    def test_two_athletes_authorizing_and_refreshing_at_once_keep_both_grants(self):
+        # One token lock for every grant: on a new machine both would
+        # otherwise take tokens.json, and the later one would win.
+        emu = self.emulator("3,2", seed=174)
+        ann, bob = emu.athletes
+        emu.faults([{"match": "/oauth/token", "kind": "slow", "count": -1, "delay_ms": 300}])
+        for attempt in range(3):
+            sb = self.sandbox(emu, name="sb%d" % attempt)
+            codes = {a: emu.code(athlete=a)["code"] for a in (ann, bob)}
+            with ThreadPoolExecutor(2) as pool:
+                runs = list(pool.map(lambda a: sb.run("auth", "--code", "-", stdin=codes[a] + "\n"), (ann, bob)))
+            for r in runs:
+                self.assertExit(r, 0, "authorized athlete")
+            self.assertEqual(sorted(row["athlete_id"] for row in sb.run("athletes", "--json").json()), [ann, bob])
+            self.assertEqual(stat.S_IMODE(os.stat(sb.state_dir).st_mode), 0o700)
+
+        # Both access tokens run out; two syncs on two caches refresh at once,
+        # each its own grant, into its own file.
+        bob_conf = os.path.join(sb.root, "bob.conf")
+        with open(sb.config_path) as f:
+            sb.write_file(bob_conf, f.read().replace(sb.cache_path, os.path.join(sb.root, "bob.db")))
+        files = {ann: sb.tokens_path, bob: os.path.join(sb.state_dir, "tokens-%d.json" % bob)}
+
+        def access(a):
+            with open(files[a]) as f:
+                return json.load(f)["access_token"]
+        old = {a: access(a) for a in (ann, bob)}
+        emu.expire_tokens()
+        before = emu.counters()["by_endpoint"]["token"]
+        p1 = sb.start("sync", "--athlete", str(ann))
+        p2 = sb.start("--config", bob_conf, "sync", "--athlete", str(bob), config=False)
+        self.assertExit(sb.finish(p1), 0)
+        self.assertExit(sb.finish(p2), 0)
+        self.assertEqual(emu.counters()["by_endpoint"]["token"] - before, 2, "one refresh each")
+        for a in (ann, bob):
+            self.assertNotEqual(access(a), old[a])
+            self.assertEqual(os.stat(files[a]).st_mode & 0o777, 0o600)
+        self.assertEqual(sb.activity_ids(), {x["id"] for x in emu.activities("summary", athlete=ann)})
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 3)
 
 
 if __name__ == "__main__":
