@@ -650,6 +650,7 @@ int CmdStatus(const Config& config, Args& args) {
     j["athlete"] = {{"id", athlete.contains("id") && FitsInt64(athlete["id"]) ? athlete["id"].get<int64_t>() : 0},
                     {"name", text("firstname") + " " + text("lastname")}};
   }
+  if (!tokens.ok()) j["not_authorized"] = tokens.status().message();
   if (last_error.is_object()) j["last_error"] = last_error;
   if (rate.is_object()) j["rate_usage"] = rate;
   if (job.is_object()) j["interrupted_listing"] = job;
@@ -661,7 +662,9 @@ int CmdStatus(const Config& config, Args& args) {
   if (athlete.is_object())
     std::printf("athlete:      %s (%lld)\n", j["athlete"]["name"].get<std::string>().c_str(),
                 static_cast<long long>(j["athlete"]["id"].get<int64_t>()));
-  std::printf("authorized:   %s\n", tokens.ok() ? "yes" : "no (run `stravafs auth`)");
+  // Why not, as a sync would say it (no grant, several to choose from, not
+  // this cache's athlete's).
+  std::printf("authorized:   %s\n", tokens.ok() ? "yes" : ("no: " + tokens.status().message()).c_str());
   std::printf("activities:   %lld (%lld detailed, %lld with streams, %lld samples, %lld laps, %lld gear)\n",
               static_cast<long long>(counts->activities), static_cast<long long>(counts->detailed),
               static_cast<long long>(counts->with_streams), static_cast<long long>(counts->stream_samples),

@@ -104,7 +104,14 @@ class Athletes(TestCase):
         # A new cache and two grants: the sync asks whose.
         self.assertExit(sb.run("sync"), EXIT_AUTH, "several athletes are authorized here (%d (%s), %d (%s))" % (
             ann, ann_name, bob, bob_name), "--athlete")
+        st = sb.run("status")
+        self.assertExit(st, 0)
+        self.assertIn("authorized:   no: several athletes are authorized here (%d (%s), %d (%s))" % (
+            ann, ann_name, bob, bob_name), st.out)
+        self.assertTrue(sb.run("status", "--json").json()["not_authorized"].startswith("several athletes"))
         self.assertExit(sb.run("sync", "--athlete", str(ann)), 0)
+        self.assertIn("authorized:   yes\n", sb.run("status").out)
+        self.assertNotIn("not_authorized", sb.run("status", "--json").json())
         ann_ids = {a["id"] for a in emu.activities("summary", athlete=ann)}
         self.assertEqual(sb.activity_ids(), ann_ids)
         # Then the cache's athlete is the default, and another athlete is refused.
@@ -144,6 +151,8 @@ class Athletes(TestCase):
         self.assertExit(sb.run("sync"), 0)
         self.assertExit(sb.run("--config", bob_conf, "sync", config=False), EXIT_AUTH,
                         "athlete %d is not authorized here" % bob)
+        self.assertIn("authorized:   no: athlete %d is not authorized here" % bob,
+                      sb.run("--config", bob_conf, "status", config=False).out)
 
     def test_an_export_of_another_athlete_is_refused_and_changes_nothing(self):
         sb = self.sandbox(None)
