@@ -8,10 +8,14 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import EMULATOR, EXIT_AUTH, EXIT_USAGE, TestCase, http, main  # noqa: E402
+from harness import (EMULATOR, EXIT_AUTH, EXIT_USAGE, TestCase, host_env, http, main, parse_iso,  # noqa: E402
+                     wait_until)
+
+EXT = os.environ.get("STRAVA_EXT", "")
 
 EXIT_PARTIAL = 5
 
@@ -223,6 +227,40 @@ class Athletes(TestCase):
             self.assertEqual(os.stat(files[a]).st_mode & 0o777, 0o600)
         self.assertEqual(sb.activity_ids(), {x["id"] for x in emu.activities("summary", athlete=ann)})
         self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 3)
+
+    def test_the_mount_and_the_extension_refresh_with_the_cache_athletes_grant(self):
+        # Two grants, and a cache of the second athlete (tokens-ID.json): the
+        # refreshes of the mount and of the extension use that grant, as a
+        # sync does, without being told.
+        emu = self.emulator("3,4", seed=175)
+        ann, bob = emu.athletes
+        sb = self.sandbox(emu, {"sync": {"max_age": "1s", "details": "no", "streams": ""}})
+        for a in (ann, bob):
+            self.grant(sb, emu, a)
+        self.assertExit(sb.run("sync", "--athlete", str(bob)), 0)
+        latest = max(parse_iso(a["start_date"]) for a in emu.activities("summary", athlete=bob))
+
+        # The extension, in the real sqlite3 shell: its refresh finds Bob's new ride.
+        ride = emu.create({"name": "Bob's ride", "sport_type": "Ride", "start_date": latest + 3600}, athlete=bob)
+        time.sleep(1.2)  # past max_age
+        p = subprocess.run(["sqlite3", "-batch", "-bail", ":memory:"],
+                           input=(".load %s\nSELECT name FROM strava_activities WHERE id = %d;\n"
+                                  "SELECT refresh FROM strava_sync_status;\n"
+                                  "SELECT count(*) FROM strava_activities;\n" % (EXT, ride["id"])).encode(),
+                           capture_output=True, env=host_env(sb.env()), timeout=120)
+        self.assertEqual((p.returncode, p.stderr.decode()), (0, ""))
+        self.assertEqual(p.stdout.decode().splitlines(),
+                         ["Bob's ride", "refreshed: 1 new, 0 changed, 0 deleted, 2 requests", "5"])
+
+        # The mount's background sync finds his next run.
+        m = self.mount(sb, options=["-o", "refresh=1s"])
+        run = emu.create({"name": "Bob's run", "sport_type": "Run", "start_date": latest + 7200}, athlete=bob)
+        link = os.path.join(m.path, "by-id", "%d.json" % run["id"])
+        wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % run["id"])
+        with open(link) as f:
+            self.assertEqual(json.load(f)["name"], "Bob's run")
+        self.assertEqual(sb.scalar("SELECT count(DISTINCT athlete_id) FROM activities"), 1)
+        self.assertNotIn("several athletes", m.stderr())
 
 
 if __name__ == "__main__":
