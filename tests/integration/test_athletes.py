@@ -209,7 +209,10 @@ class Athletes(TestCase):
         bob_conf = os.path.join(sb.root, "bob.conf")
         with open(sb.config_path) as f:
             sb.write_file(bob_conf, f.read().replace(sb.cache_path, os.path.join(sb.root, "bob.db")))
-        files = {ann: sb.tokens_path, bob: os.path.join(sb.state_dir, "tokens-%d.json" % bob)}
+        # Whoever saved first has tokens.json, the other tokens-ID.json.
+        files = {row["athlete_id"]: row["file"] for row in sb.run("athletes", "--json").json()}
+        self.assertEqual(sorted(os.path.basename(f) for f in files.values()),
+                         sorted(["tokens.json", "tokens-%d.json" % (bob if files[ann] == sb.tokens_path else ann)]))
 
         def access(a):
             with open(files[a]) as f:
