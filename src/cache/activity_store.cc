@@ -276,9 +276,14 @@ Result<Upsert> ActivityStore::UpsertRow(const ActivityRow& row, int64_t run) {
 }
 
 Status ActivityStore::StoreDetail(const Json& detail) {
-  auto row = RowFromJson(detail);
-  if (!row.ok()) return row.status();
-  const int64_t id = row->id;
+  auto read = DetailFromText(detail.dump());
+  if (!read.ok()) return read.status();
+  return StoreDetail(*read);
+}
+
+Status ActivityStore::StoreDetail(const ActivityDetail& detail) {
+  const ActivityRow& row = detail.row;
+  const int64_t id = row.id;
   Stmt* q = cache_.Prepare("SELECT summary_hash, gpx_size IS NOT NULL FROM activity_sync WHERE id=?");
   q->Bind(1, id);
   if (!q->Step()) return cache_.Check(q->rc(), "reading an activity");  // deleted meanwhile: nothing to do
@@ -287,77 +292,44 @@ Status ActivityStore::StoreDetail(const Json& detail) {
   q->Reset();
   auto old = LocationOf(id);
   if (!old.ok()) return old.status();
-  if (auto s = WriteActivityRow(*row, hash, 0, true, true, gps); !s.ok()) return s;
+  if (auto s = WriteActivityRow(row, hash, 0, true, true, gps); !s.ok()) return s;
   if (auto s = LogFsChange(id, *old); !s.ok()) return s;
 
   Stmt* del = cache_.Prepare("DELETE FROM laps WHERE activity_id=?");
   del->Bind(1, id);
   del->Step();
   if (auto s = cache_.Check(del->rc(), "replacing laps"); !s.ok()) return s;
-  auto laps = detail.find("laps");
-  if (laps == detail.end() || !laps->is_array()) return Status::Ok();
+  if (detail.laps.empty()) return Status::Ok();
   Stmt* ins = cache_.Prepare(
       "INSERT OR REPLACE INTO laps(activity_id, lap_index, id, name, start_date, start_date_local, "
       "elapsed_time, moving_time, distance, total_elevation_gain, average_speed, max_speed, "
       "average_heartrate, max_heartrate, average_cadence, average_watts, start_index, end_index, json) "
       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  int64_t index = 0;
-  for (const auto& lap : *laps) {
-    if (!lap.is_object()) continue;
-    ++index;
-    auto num = [&](const char* k, int i) {
-      auto it = lap.find(k);
-      if (it != lap.end() && it->is_number())
-        ins->Bind(i, it->get<double>());
-      else
-        ins->BindNull(i);
-    };
-    // Whole seconds and indexes: an integer as is, a float truncated; NULL for
-    // what int64 cannot hold (casting such a double is undefined behaviour).
-    auto integer = [&](const char* k, int i) {
-      auto it = lap.find(k);
-      if (it != lap.end() && FitsInt64(*it))
-        ins->Bind(i, it->get<int64_t>());
-      else if (it != lap.end() && it->is_number() && std::fabs(it->get<double>()) < 9.2e18)
-        ins->Bind(i, static_cast<int64_t>(it->get<double>()));
-      else
-        ins->BindNull(i);
-    };
-    auto text = [&](const char* k, int i) {
-      auto it = lap.find(k);
-      if (it != lap.end() && it->is_string())
-        ins->Bind(i, it->get<std::string>());
-      else
-        ins->BindNull(i);
-    };
-    ins->Bind(1, id).Bind(
-        2, lap.contains("lap_index") && FitsInt64(lap["lap_index"]) ? lap["lap_index"].get<int64_t>() : index);
-    if (lap.contains("id") && FitsInt64(lap["id"]))
-      ins->Bind(3, lap["id"].get<int64_t>());
+  auto bind = [&](int i, const auto& v) {
+    if (v)
+      ins->Bind(i, *v);
     else
-      ins->BindNull(3);
-    text("name", 4);
-    text("start_date", 5);
-    if (auto it = lap.find("start_date_local"); it != lap.end() && it->is_string()) {
-      std::string local = it->get<std::string>();
-      if (!local.empty() && local.back() == 'Z') local.pop_back();
-      ins->Bind(6, local);
-    } else {
-      ins->BindNull(6);
-    }
-    integer("elapsed_time", 7);
-    integer("moving_time", 8);
-    num("distance", 9);
-    num("total_elevation_gain", 10);
-    num("average_speed", 11);
-    num("max_speed", 12);
-    num("average_heartrate", 13);
-    num("max_heartrate", 14);
-    num("average_cadence", 15);
-    num("average_watts", 16);
-    integer("start_index", 17);
-    integer("end_index", 18);
-    ins->Bind(19, lap.dump());
+      ins->BindNull(i);
+  };
+  for (const LapRow& lap : detail.laps) {
+    ins->Bind(1, id).Bind(2, lap.lap_index);
+    bind(3, lap.id);
+    bind(4, lap.name);
+    bind(5, lap.start_date);
+    bind(6, lap.start_date_local);
+    bind(7, lap.elapsed_time);
+    bind(8, lap.moving_time);
+    bind(9, lap.distance);
+    bind(10, lap.total_elevation_gain);
+    bind(11, lap.average_speed);
+    bind(12, lap.max_speed);
+    bind(13, lap.average_heartrate);
+    bind(14, lap.max_heartrate);
+    bind(15, lap.average_cadence);
+    bind(16, lap.average_watts);
+    bind(17, lap.start_index);
+    bind(18, lap.end_index);
+    ins->Bind(19, lap.json);
     ins->Step();
     if (auto s = cache_.Check(ins->rc(), "storing a lap"); !s.ok()) return s;
     ins->Reset();

@@ -54,6 +54,9 @@ class ActivityStore {
   // the stored JSON) and is queued for a fresh detail fetch.
   Result<Upsert> UpsertRow(const ActivityRow& row, int64_t run);
   // Stores a detailed activity (and its laps) and marks its detail fetched.
+  Status StoreDetail(const ActivityDetail& detail);
+  // The same for a detail built as a document (an import, a test): read
+  // from its text, as a reply is.
   Status StoreDetail(const Json& detail);
   // Stores an activity's streams, replacing any held.
   Status StoreStreams(int64_t id, const StreamSet& streams);

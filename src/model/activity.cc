@@ -329,6 +329,108 @@ Result<ActivityRow> RowFromText(std::string_view text) {
 
 Result<ActivityRow> RowFromJson(const Json& j) { return RowFromText(j.dump()); }
 
+namespace {
+
+LapRow LapOf(const simdjson::dom::object& lap, int64_t position, std::string_view raw) {
+  auto get = [&](const char* key, element& v) { return lap.at_key(key).get(v) == simdjson::SUCCESS; };
+  // An integer as is; a float truncated if int64 holds it (casting a larger
+  // double is undefined behaviour).
+  auto integer = [&](const char* key) -> std::optional<int64_t> {
+    element v;
+    if (!get(key, v)) return std::nullopt;
+    if (v.type() == element_type::INT64) return int64_t(v);
+    if (v.type() == element_type::DOUBLE && std::fabs(double(v)) < 9.2e18) return static_cast<int64_t>(double(v));
+    return std::nullopt;
+  };
+  auto number = [&](const char* key) -> std::optional<double> {
+    element v;
+    if (!get(key, v)) return std::nullopt;
+    switch (v.type()) {
+      case element_type::INT64:
+        return static_cast<double>(int64_t(v));
+      case element_type::UINT64:
+        return static_cast<double>(uint64_t(v));
+      case element_type::DOUBLE:
+        return double(v);
+      default:
+        return std::nullopt;
+    }
+  };
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    element v;
+    std::string_view s;
+    if (!get(key, v) || v.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return std::string(s);
+  };
+  auto exact = [&](const char* key) -> std::optional<int64_t> {  // an integer only
+    element v;
+    if (!get(key, v) || v.type() != element_type::INT64) return std::nullopt;
+    return int64_t(v);
+  };
+  LapRow out;
+  out.lap_index = exact("lap_index").value_or(position);
+  out.id = exact("id");
+  out.name = text("name");
+  out.start_date = text("start_date");
+  out.start_date_local = text("start_date_local");
+  if (out.start_date_local && !out.start_date_local->empty() && out.start_date_local->back() == 'Z')
+    out.start_date_local->pop_back();
+  out.elapsed_time = integer("elapsed_time");
+  out.moving_time = integer("moving_time");
+  out.start_index = integer("start_index");
+  out.end_index = integer("end_index");
+  out.distance = number("distance");
+  out.total_elevation_gain = number("total_elevation_gain");
+  out.average_speed = number("average_speed");
+  out.max_speed = number("max_speed");
+  out.average_heartrate = number("average_heartrate");
+  out.max_heartrate = number("max_heartrate");
+  out.average_cadence = number("average_cadence");
+  out.average_watts = number("average_watts");
+  out.json.assign(raw);
+  return out;
+}
+
+}  // namespace
+
+Result<ActivityDetail> DetailFromText(std::string_view text) {
+  return ReadAnyJson(text, [](const element& root, std::string_view raw) -> Result<ActivityDetail> {
+    simdjson::dom::object obj;
+    if (root.get_object().get(obj) != simdjson::SUCCESS) return Malformed("activity is not a JSON object");
+    auto row = RowOf(obj, raw);
+    if (!row.ok()) return row.status();
+    ActivityDetail detail{std::move(*row), {}};
+    simdjson::dom::array laps;
+    if (obj.at_key("laps").get_array().get(laps) != simdjson::SUCCESS || laps.size() == 0) return detail;
+    // The DOM keeps no element's text: walk the laps lazily for theirs.
+    thread_local simdjson::ondemand::parser lazy = DepthLimitedParser<simdjson::ondemand::parser>();
+    simdjson::padded_string padded(raw);
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::array lazy_laps;
+    if (lazy.iterate(padded).get(doc) != simdjson::SUCCESS ||
+        doc["laps"].get_array().get(lazy_laps) != simdjson::SUCCESS)
+      return Malformed("the activity's laps changed while read");
+    auto lazy_it = lazy_laps.begin();
+    int64_t position = 0;
+    for (element lap : laps) {
+      if (lazy_it == lazy_laps.end()) return Malformed("the activity's laps changed while read");
+      simdjson::dom::object lap_obj;
+      if (lap.get_object().get(lap_obj) != simdjson::SUCCESS) {  // passed over, as Strava sends none
+        ++lazy_it;
+        continue;
+      }
+      simdjson::ondemand::object lazy_lap;
+      std::string_view lap_raw;
+      if ((*lazy_it).get_object().get(lazy_lap) != simdjson::SUCCESS ||
+          lazy_lap.raw_json().get(lap_raw) != simdjson::SUCCESS)
+        return Malformed("the activity's laps changed while read");
+      ++lazy_it;
+      detail.laps.push_back(LapOf(lap_obj, ++position, TrimJsonSpace(lap_raw)));
+    }
+    return detail;
+  });
+}
+
 Result<std::vector<ActivityRow>> ParseActivityPage(std::string_view body) {
   return ReadAnyJson(body, [](const element& root, std::string_view text) -> Result<std::vector<ActivityRow>> {
     simdjson::dom::array items;

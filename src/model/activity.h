@@ -80,6 +80,26 @@ Result<ActivityRow> RowFromText(std::string_view text);
 // RowFromText(j.dump()): the text kept is nlohmann's compact dump.
 Result<ActivityRow> RowFromJson(const Json& j);
 
+// One lap of a detailed activity, as the `laps` table holds it: absent, null
+// or mistyped values are nullopt; whole seconds and indexes given as floats
+// are truncated, and any beyond int64 are nullopt.
+struct LapRow {
+  int64_t lap_index = 0;  // Strava's, else the lap's position from 1
+  std::optional<int64_t> id, elapsed_time, moving_time, start_index, end_index;
+  std::optional<std::string> name, start_date, start_date_local;  // local without Strava's Z
+  std::optional<double> distance, total_elevation_gain, average_speed, max_speed, average_heartrate, max_heartrate,
+      average_cadence, average_watts;
+  std::string json;  // the lap's text as received
+};
+// A detailed activity (GET /activities/{id}): its row, held to RowFromText's
+// checks, and its laps (elements that are not objects are passed over), read
+// in one simdjson parse.
+struct ActivityDetail {
+  ActivityRow row;
+  std::vector<LapRow> laps;
+};
+Result<ActivityDetail> DetailFromText(std::string_view text);
+
 // A listing page (GET /athlete/activities) into rows, the hot path of a sync:
 // a first sync reads every activity through here. simdjson validates the
 // whole page (a malformed or truncated reply is an error, so it is retried

@@ -39,12 +39,14 @@ Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const List
   return GetParsed(client, ListPath(query), ParseActivityPage);
 }
 
-Result<Json> GetActivity(StravaClient& client, int64_t id) {
-  return client.Get("/activities/" + std::to_string(id) + "?include_all_efforts=false", [id](const Json& j) {
-    auto row = RowFromJson(j);
-    if (!row.ok()) return row.status();
-    return row->id == id ? Status::Ok() : Status::Error(ErrorKind::kServer, "detail of another activity");
-  });
+Result<ActivityDetail> GetActivity(StravaClient& client, int64_t id) {
+  return GetParsed(client, "/activities/" + std::to_string(id) + "?include_all_efforts=false",
+                   [id](std::string_view body) -> Result<ActivityDetail> {
+                     auto detail = DetailFromText(body);
+                     if (detail.ok() && detail->row.id != id)
+                       return Status::Error(ErrorKind::kServer, "detail of another activity");
+                     return detail;
+                   });
 }
 
 Result<StreamSet> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types) {

@@ -38,7 +38,7 @@ Result<std::vector<ActivityRow>> ListActivities(StravaClient& client, const List
 
 // GET /activities/{id}: the detailed activity (with its laps), which must be
 // the one asked for.
-Result<Json> GetActivity(StravaClient& client, int64_t id);
+Result<ActivityDetail> GetActivity(StravaClient& client, int64_t id);
 // GET /activities/{id}/streams of the given types (ParseStreams).
 Result<StreamSet> GetStreams(StravaClient& client, int64_t id, const std::vector<std::string>& types);
 // GET /athlete: the authenticated athlete (an object with an integer id).

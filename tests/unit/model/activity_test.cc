@@ -446,5 +446,50 @@ TEST_CASE("Fingerprint is FNV-1a 64 as documented (offset basis)", "[activity][b
   CHECK(Fingerprint("foobar") == UINT64_C(0x85944171f73967e8));
 }
 
+TEST_CASE("DetailFromText: the row and the laps of one reply, each lap's text as received", "[activity]") {
+  const std::string text = R"( {"id": 7, "start_date": "2024-05-12T11:30:00Z",
+    "start_date_local": "2024-05-12T13:30:00Z", "name": "Intervals",
+    "laps": [{"id": 901, "name": "Lap 1", "elapsed_time": 300.9, "moving_time": 290,
+              "distance": 1000, "start_date_local": "2024-05-12T13:30:00Z", "lap_index": 1},
+             null, 42,
+             { "name" : "Lap 3",  "distance": 1512.0, "elapsed_time": 1e300, "id": 18446744073709551615 }]} )";
+  auto d = DetailFromText(text);
+  REQUIRE(d.ok());
+  CHECK(d->row.id == 7);
+  CHECK(d->row.json == text.substr(1, text.size() - 2));  // verbatim but for the outer whitespace
+  REQUIRE(d->laps.size() == 2);                           // null and 42 are no laps
+  const LapRow& a = d->laps[0];
+  CHECK(a.lap_index == 1);
+  CHECK(a.id == 901);
+  CHECK(a.name == "Lap 1");
+  CHECK(a.elapsed_time == 300);  // whole seconds: truncated
+  CHECK(a.moving_time == 290);
+  CHECK(a.distance == 1000.0);  // an integer where a real is expected
+  CHECK(a.start_date_local == "2024-05-12T13:30:00");
+  CHECK_FALSE(a.start_date);
+  CHECK_FALSE(a.average_heartrate);
+  const LapRow& b = d->laps[1];
+  CHECK(b.lap_index == 2);  // none given: its place among the laps
+  CHECK(b.json == R"({ "name" : "Lap 3",  "distance": 1512.0, "elapsed_time": 1e300, "id": 18446744073709551615 })");
+  CHECK(b.distance == 1512.0);
+  CHECK_FALSE(b.elapsed_time);  // beyond int64: no value, never a wrapped one
+  CHECK_FALSE(b.id);
+
+  for (const char* no_laps :
+       {R"({"id":8,"start_date":"2024-05-12T11:30:00Z","start_date_local":"x"})",
+        R"({"id":8,"start_date":"2024-05-12T11:30:00Z","start_date_local":"2024-05-12T13:30:00Z","laps":null})",
+        R"({"id":8,"start_date":"2024-05-12T11:30:00Z","start_date_local":"2024-05-12T13:30:00Z","laps":[]})"}) {
+    auto e = DetailFromText(no_laps);
+    if (std::string_view(no_laps).find("\"x\"") != std::string_view::npos) {
+      CHECK_FALSE(e.ok());  // the row's checks hold for a detail too
+      continue;
+    }
+    REQUIRE(e.ok());
+    CHECK(e->laps.empty());
+  }
+  CHECK_THAT(DetailFromText("[1]").status().message(), Catch::Contains("not a JSON object"));
+  CHECK_THAT(DetailFromText(R"({"id": 7,)").status().message(), Catch::Contains("not valid JSON"));
+}
+
 }  // namespace
 }  // namespace stravafs

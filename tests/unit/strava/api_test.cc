@@ -72,7 +72,7 @@ TEST_CASE("api::GetActivity asks for one activity and refuses the detail of anot
   World w;
   auto a = api::GetActivity(*w.client, 102);
   REQUIRE(a.ok());
-  CHECK((*a)["id"] == 102);
+  CHECK(a->row.id == 102);
   CHECK(w.OnlyQuery(Endpoint::kDetail) == std::map<std::string, std::string>{{"include_all_efforts", "false"}});
   w.strava.ClearRequests();
   // A server that answers with another activity is malformed: retried, then an error.
