@@ -389,7 +389,7 @@ Status Run::ReadExportCsvs(const std::string& where,
                            "this export is athlete " + whose + "'s, but the cache holds athlete " +
                                std::to_string(*athlete_id_) +
                                "'s: one cache holds one athlete, so import it with a config of its own "
-                               "with its own `cache =` (stravafs.conf(5))");
+                               "with its own `[cache] path` (stravafs.conf(5))");
     } else if (p->id && !athlete_id_) {
       Json a = Json::object();
       a["id"] = *p->id;

@@ -133,7 +133,7 @@ Status SyncEngine::CheckAthlete() {
                          "this cache holds athlete " + std::to_string(**held) + ", not athlete " +
                              std::to_string(options_.athlete) +
                              ": one cache holds one athlete, so give each athlete a config of their own "
-                             "with its own `cache =` (stravafs.conf(5))");
+                             "with its own `[cache] path` (stravafs.conf(5))");
   return Status::Ok();
 }
 

@@ -121,7 +121,7 @@ class Athletes(TestCase):
         # Then the cache's athlete is the default, and another athlete is refused.
         self.assertExit(sb.run("sync"), 0)
         self.assertExit(sb.run("sync", "--athlete", bob_name), EXIT_USAGE,
-                        "this cache holds athlete %d, not athlete %d" % (ann, bob), "cache =")
+                        "this cache holds athlete %d, not athlete %d" % (ann, bob), "`[cache] path`")
         self.assertEqual(sb.activity_ids(), ann_ids)
 
         # Bob's cache under a config of its own, sharing the grants.
@@ -177,7 +177,7 @@ class Athletes(TestCase):
 
         r = sb.run("import", exports[1], config=False)
         self.assertExit(r, EXIT_PARTIAL, "%s: this export is athlete %d (Malik Haddad)'s, but the "
-                        "cache holds athlete %d's: one cache holds one athlete" % (exports[1], ann + 1, ann), "cache =")
+                        "cache holds athlete %d's: one cache holds one athlete" % (exports[1], ann + 1, ann), "`[cache] path`")
         self.assertEqual(sb.activity_ids(), before)
         self.assertEqual(sb.scalar("SELECT count(*) FROM athletes"), 1)
         self.assertEqual(sb.scalar("SELECT count(DISTINCT athlete_id) FROM activities"), 1)
