@@ -1127,7 +1127,7 @@ TEST_CASE("Sync: another athlete's grant is refused before any request; the cach
   CHECK(refused.status.kind() == ErrorKind::kUsage);
   CHECK(refused.status.message() ==
         "this cache holds athlete 4242, not athlete 777: one cache holds one athlete, so give each athlete a config "
-        "of their own with its own `cache =` (stravafs.conf(5))");
+        "of their own with its own `[cache] path` (stravafs.conf(5))");
   CHECK(w.strava.requests().empty());
   CHECK(StoredRows(w.db()) == before);
   CHECK(w.State(kStateLastError).value_or("").find("this cache holds athlete 4242") != std::string::npos);
