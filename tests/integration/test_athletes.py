@@ -266,5 +266,29 @@ class Athletes(TestCase):
         self.assertNotIn("several athletes", m.stderr())
 
 
+    def test_remove_refreshes_an_expired_token_and_removes_even_when_strava_fails(self):
+        # stravafs(1) auth --remove: an expired access token is refreshed
+        # first, and a revocation Strava does not confirm still removes the
+        # grant here, with a line that says what to do.
+        emu = self.emulator(3, seed=176)
+        athlete = emu.athletes[0]
+        sb = self.sandbox(emu)
+        self.grant(sb, emu)
+        tokens = sb.tokens()
+        tokens["expires_at"] = 1  # long expired
+        sb.write_file(sb.tokens_path, json.dumps(tokens))
+        before = emu.counters()["by_endpoint"]
+        self.assertExit(sb.run("auth", "--remove", str(athlete)), 0, "grant revoked at Strava and removed")
+        after = emu.counters()["by_endpoint"]
+        self.assertEqual((after["token"] - before["token"], after["deauthorize"] - before["deauthorize"]), (1, 1))
+        self.assertFalse(os.path.exists(sb.tokens_path))
+
+        self.grant(sb, emu)
+        emu.faults([{"match": "/oauth/deauthorize", "kind": "500", "count": -1}])
+        r = sb.run("auth", "--remove", str(athlete))
+        self.assertExit(r, 0, "grant removed here, but Strava did not confirm the revocation",
+                        "https://www.strava.com/settings/apps")
+        self.assertFalse(os.path.exists(sb.tokens_path))
+
 if __name__ == "__main__":
     main()
