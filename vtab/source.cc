@@ -117,7 +117,11 @@ void Source::EndRead() {
 
 Result<std::optional<std::string>> Source::State(const std::string& key) {
   if (state_ == nullptr) {
-    if (Status s = Prepare("SELECT value FROM sync_state WHERE key=?1", &state_, "reading sync_state"); !s.ok())
+    if (Status s =
+            Prepare("SELECT value FROM sync_state WHERE key=?1 AND athlete_id IN (0, (SELECT min(id) FROM athletes)) "
+                    "ORDER BY athlete_id DESC LIMIT 1",
+                    &state_, "reading sync_state");
+        !s.ok())
       return s;
   }
   sqlite3_bind_text(state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);

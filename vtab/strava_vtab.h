@@ -79,7 +79,8 @@ class Source {
 
   // One value of sync_state, on a statement kept prepared and reset at
   // once, so the read-only connection never keeps a snapshot open between
-  // scans.
+  // scans: the first athlete's, else the app's (rate_usage; before any
+  // athlete, everything).
   Result<std::optional<std::string>> State(const std::string& key);
 
   // Statements prepared on the cache connection since it opened, by any

@@ -414,53 +414,58 @@ Status ActivityStore::DeleteActivity(int64_t id) {
   return held ? LogFsChange(id, *old) : Status::Ok();
 }
 
-Result<std::optional<int64_t>> ActivityStore::NewestStartEpoch() {
-  Stmt* st = cache_.Prepare("SELECT max(start_date) FROM activities");
+Result<std::optional<int64_t>> ActivityStore::NewestStartEpoch(int64_t athlete) {
+  Stmt* st = cache_.Prepare("SELECT max(start_date) FROM activities WHERE ?1 = 0 OR athlete_id = ?1");
+  st->Bind(1, athlete);
   if (!st->Step()) return cache_.Check(st->rc(), "reading the newest activity");
   std::optional<int64_t> newest = st->IsNull(0) ? std::nullopt : ParseIsoUtc(st->Text(0));
   st->Reset();
   return newest;
 }
 
-Result<std::vector<int64_t>> ActivityStore::IdsStartingBetween(int64_t after, int64_t before) {
+Result<std::vector<int64_t>> ActivityStore::IdsStartingBetween(int64_t athlete, int64_t after, int64_t before) {
   Stmt* st = cache_.Prepare(
       "SELECT a.id FROM activities a JOIN activity_sync s USING(id) "
-      "WHERE a.start_date > ? AND a.start_date < ? AND s.source IS NULL");
-  st->Bind(1, FormatIsoUtc(after)).Bind(2, FormatIsoUtc(before));
+      "WHERE a.start_date > ?1 AND a.start_date < ?2 AND s.source IS NULL AND (?3 = 0 OR a.athlete_id = ?3)");
+  st->Bind(1, FormatIsoUtc(after)).Bind(2, FormatIsoUtc(before)).Bind(3, athlete);
   std::vector<int64_t> ids;
   while (st->Step()) ids.push_back(st->Int(0));
   if (auto s = cache_.Check(st->rc(), "listing activities"); !s.ok()) return s;
   return ids;
 }
 
-Result<std::vector<int64_t>> ActivityStore::IdsNotListedBy(int64_t run, int64_t before) {
+Result<std::vector<int64_t>> ActivityStore::IdsNotListedBy(int64_t athlete, int64_t run, int64_t before) {
   Stmt* st = cache_.Prepare(
       "SELECT a.id FROM activities a JOIN activity_sync s USING(id) "
-      "WHERE s.listed_run < ? AND a.start_date < ? AND s.source IS NULL");
-  st->Bind(1, run).Bind(2, FormatIsoUtc(before));
+      "WHERE s.listed_run < ?1 AND a.start_date < ?2 AND s.source IS NULL AND (?3 = 0 OR a.athlete_id = ?3)");
+  st->Bind(1, run).Bind(2, FormatIsoUtc(before)).Bind(3, athlete);
   std::vector<int64_t> ids;
   while (st->Step()) ids.push_back(st->Int(0));
   if (auto s = cache_.Check(st->rc(), "listing activities"); !s.ok()) return s;
   return ids;
 }
 
-Result<std::vector<DeepWork>> ActivityStore::PendingDeepWork(bool details, bool streams, int limit) {
+Result<std::vector<DeepWork>> ActivityStore::PendingDeepWork(int64_t athlete, bool details, bool streams, int limit) {
   Stmt* st = cache_.Prepare(
       "SELECT s.id, s.detail_state = 0, s.streams_state = 0 FROM activity_sync s JOIN activities a USING(id) "
-      "WHERE (?1 AND s.detail_state = 0) OR (?2 AND s.streams_state = 0) "
+      "WHERE ((?1 AND s.detail_state = 0) OR (?2 AND s.streams_state = 0)) AND (?4 = 0 OR a.athlete_id = ?4) "
       "ORDER BY a.start_date DESC LIMIT ?3");
-  st->Bind(1, int64_t{details}).Bind(2, int64_t{streams}).Bind(3, int64_t{limit});
+  st->Bind(1, int64_t{details}).Bind(2, int64_t{streams}).Bind(3, int64_t{limit}).Bind(4, athlete);
   std::vector<DeepWork> work;
   while (st->Step()) work.push_back({st->Int(0), details && st->Int(1) != 0, streams && st->Int(2) != 0});
   if (auto s = cache_.Check(st->rc(), "listing pending work"); !s.ok()) return s;
   return work;
 }
 
-Result<int64_t> ActivityStore::CountPendingDeepWork(bool details, bool streams) {
+Result<int64_t> ActivityStore::CountPendingDeepWork(int64_t athlete, bool details, bool streams) {
+  // Every athlete's from the index alone; one athlete's through their rows.
   Stmt* st = cache_.Prepare(
-      "SELECT (SELECT count(*) FROM activity_sync WHERE ?1 AND detail_state = 0) + "
-      "(SELECT count(*) FROM activity_sync WHERE ?2 AND streams_state = 0)");
-  st->Bind(1, int64_t{details}).Bind(2, int64_t{streams});
+      "SELECT CASE WHEN ?3 = 0 THEN (SELECT count(*) FROM activity_sync WHERE ?1 AND detail_state = 0) + "
+      "(SELECT count(*) FROM activity_sync WHERE ?2 AND streams_state = 0) "
+      "ELSE (SELECT total((?1 AND s.detail_state = 0) + (?2 AND s.streams_state = 0)) FROM activity_sync s "
+      "JOIN activities a USING(id) WHERE a.athlete_id = ?3 AND ((?1 AND s.detail_state = 0) OR "
+      "(?2 AND s.streams_state = 0))) END");
+  st->Bind(1, int64_t{details}).Bind(2, int64_t{streams}).Bind(3, athlete);
   if (!st->Step()) return cache_.Check(st->rc(), "counting pending work");
   int64_t n = st->Int(0);
   st->Reset();

@@ -65,15 +65,17 @@ class ActivityStore {
   // The stream samples held for an activity, ordered by seq; empty when none.
   Result<std::vector<StreamSample>> LoadSamples(int64_t id);
 
-  Result<std::optional<int64_t>> NewestStartEpoch();
+  // `athlete` below: only that athlete's activities (activities.athlete_id);
+  // 0: everyone's.
+  Result<std::optional<int64_t>> NewestStartEpoch(int64_t athlete);
   // Ids from Strava's API (not imported: an import is never undone by a
   // listing) whose start_date lies in (after, before) (epoch seconds, exclusive).
-  Result<std::vector<int64_t>> IdsStartingBetween(int64_t after, int64_t before);
+  Result<std::vector<int64_t>> IdsStartingBetween(int64_t athlete, int64_t after, int64_t before);
   // Ids from Strava's API not seen by listing `run` that start before `before`.
-  Result<std::vector<int64_t>> IdsNotListedBy(int64_t run, int64_t before);
+  Result<std::vector<int64_t>> IdsNotListedBy(int64_t athlete, int64_t run, int64_t before);
   // Newest first, at most `limit`.
-  Result<std::vector<DeepWork>> PendingDeepWork(bool details, bool streams, int limit);
-  Result<int64_t> CountPendingDeepWork(bool details, bool streams);
+  Result<std::vector<DeepWork>> PendingDeepWork(int64_t athlete, bool details, bool streams, int limit);
+  Result<int64_t> CountPendingDeepWork(int64_t athlete, bool details, bool streams);
   Result<CacheCounts> Counts();
 
   // --- fs_changes ---

@@ -43,12 +43,12 @@ Status AthleteStore::StoreAthlete(const Json& a) {
   return cache_.Check(st->rc(), "storing the athlete");
 }
 
-Status AthleteStore::StoreGear(const Json& g) {
+Status AthleteStore::StoreGear(const Json& g, int64_t athlete) {
   if (!g.is_object() || !g.contains("id") || !g["id"].is_string())
     return Status::Error(ErrorKind::kServer, "gear reply has no string id");
   Stmt* st = cache_.Prepare(
-      "INSERT OR REPLACE INTO gear(id, name, brand_name, model_name, distance, primary_gear, retired, json) "
-      "VALUES(?,?,?,?,?,?,?,?)");
+      "INSERT OR REPLACE INTO gear(id, name, brand_name, model_name, distance, primary_gear, retired, json, "
+      "athlete_id) VALUES(?,?,?,?,?,?,?,?,?)");
   st->Bind(1, g["id"].get<std::string>());
   int i = 2;
   for (const char* k : {"name", "brand_name", "model_name"}) {
@@ -71,11 +71,15 @@ Status AthleteStore::StoreGear(const Json& g) {
       st->BindNull(col);
   }
   st->Bind(8, g.dump());
+  if (athlete)
+    st->Bind(9, athlete);
+  else
+    st->BindNull(9);
   st->Step();
   return cache_.Check(st->rc(), "storing gear");
 }
 
-Status AthleteStore::StoreAthleteZones(const Json& zones) {
+Status AthleteStore::StoreAthleteZones(const Json& zones, int64_t athlete) {
   struct Zone {
     std::string kind;
     int64_t zone;
@@ -93,7 +97,9 @@ Status AthleteStore::StoreAthleteZones(const Json& zones) {
       fresh.push_back({kind, ++zone, z["min"].get<double>(), max < 0 ? std::nullopt : std::optional<double>(max)});
     }
   }
-  Stmt* q = cache_.Prepare("SELECT kind, zone, min, max FROM athlete_zones ORDER BY kind = 'power', kind, zone");
+  Stmt* q = cache_.Prepare(
+      "SELECT kind, zone, min, max FROM athlete_zones WHERE athlete_id=? ORDER BY kind = 'power', kind, zone");
+  q->Bind(1, athlete);
   while (q->Step())
     held.push_back(
         {q->Text(0), q->Int(1), q->Real(2), q->IsNull(3) ? std::nullopt : std::optional<double>(q->Real(3))});
@@ -101,14 +107,17 @@ Status AthleteStore::StoreAthleteZones(const Json& zones) {
   // Unchanged (the usual daily answer): no write, so the mount's stats/
   // files, which follow every change of this table, are not recomputed.
   if (fresh == held) return Status::Ok();
-  if (auto s = cache_.Exec("DELETE FROM athlete_zones"); !s.ok()) return s;
-  Stmt* ins = cache_.Prepare("INSERT INTO athlete_zones(kind, zone, min, max) VALUES(?,?,?,?)");
+  Stmt* del = cache_.Prepare("DELETE FROM athlete_zones WHERE athlete_id=?");
+  del->Bind(1, athlete);
+  del->Step();
+  if (auto s = cache_.Check(del->rc(), "storing the athlete's zones"); !s.ok()) return s;
+  Stmt* ins = cache_.Prepare("INSERT INTO athlete_zones(athlete_id, kind, zone, min, max) VALUES(?,?,?,?,?)");
   for (const Zone& z : fresh) {
-    ins->Bind(1, z.kind).Bind(2, z.zone).Bind(3, z.min);
+    ins->Bind(1, athlete).Bind(2, z.kind).Bind(3, z.zone).Bind(4, z.min);
     if (z.max)
-      ins->Bind(4, *z.max);
+      ins->Bind(5, *z.max);
     else
-      ins->BindNull(4);
+      ins->BindNull(5);
     ins->Step();
     if (auto s = cache_.Check(ins->rc(), "storing the athlete's zones"); !s.ok()) return s;
     ins->Reset();
@@ -116,28 +125,67 @@ Status AthleteStore::StoreAthleteZones(const Json& zones) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> AthleteStore::MissingGearIds() {
+Result<std::vector<std::string>> AthleteStore::MissingGearIds(int64_t athlete) {
   Stmt* st = cache_.Prepare(
       "SELECT DISTINCT gear_id FROM activities WHERE gear_id IS NOT NULL AND gear_id <> '' "
-      "AND gear_id NOT IN (SELECT id FROM gear) ORDER BY gear_id");
+      "AND (?1 = 0 OR athlete_id = ?1) AND gear_id NOT IN (SELECT id FROM gear) ORDER BY gear_id");
+  st->Bind(1, athlete);
   std::vector<std::string> ids;
   while (st->Step()) ids.push_back(st->Text(0));
   if (auto s = cache_.Check(st->rc(), "listing gear"); !s.ok()) return s;
   return ids;
 }
 
-Result<int64_t> AthleteStore::Purge() {
+Result<int64_t> AthleteStore::Purge(int64_t athlete) {
+  auto others = Held();
+  if (!others.ok()) return others.status();
+  std::erase(*others, athlete);
+  // The only athlete: everything goes, activities of no known owner and the
+  // import log included. Otherwise what names this athlete.
+  const bool all = others->empty();
   std::vector<int64_t> ids;
-  Stmt* list = cache_.Prepare("SELECT id FROM activities");
+  Stmt* list = cache_.Prepare("SELECT id FROM activities WHERE ?1 OR athlete_id = ?2");
+  list->Bind(1, int64_t{all}).Bind(2, athlete);
   while (list->Step()) ids.push_back(list->Int(0));
   if (auto s = cache_.Check(list->rc(), "listing the activities"); !s.ok()) return s;
   list->Reset();
   ActivityStore activities(cache_);
-  for (int64_t id : ids)
+  Stmt* forget = cache_.Prepare("DELETE FROM import_files WHERE activity_id = ?");
+  for (int64_t id : ids) {
     if (auto s = activities.DeleteActivity(id); !s.ok()) return s;
-  for (const char* table : {"athletes", "gear", "athlete_zones", "sync_state", "import_files"})
-    if (auto s = cache_.Exec(std::string("DELETE FROM ") + table); !s.ok()) return s;
+    forget->Bind(1, id);
+    forget->Step();
+    if (auto s = cache_.Check(forget->rc(), "forgetting imported files"); !s.ok()) return s;
+    forget->Reset();
+  }
+  for (const char* sql : {"DELETE FROM athletes WHERE ?1 OR id = ?2", "DELETE FROM gear WHERE ?1 OR athlete_id = ?2",
+                          "DELETE FROM athlete_zones WHERE ?1 OR athlete_id = ?2",
+                          "DELETE FROM sync_state WHERE ?1 OR athlete_id = ?2", "DELETE FROM import_files WHERE ?1"}) {
+    Stmt* st = cache_.Prepare(sql);
+    st->Bind(1, int64_t{all}).Bind(2, athlete);  // (import_files' has no ?2: a bind that does nothing)
+    st->Step();
+    if (auto s = cache_.Check(st->rc(), "purging the athlete"); !s.ok()) return s;
+    st->Reset();
+  }
   return static_cast<int64_t>(ids.size());
+}
+
+std::string AthleteStore::Name(int64_t athlete) {
+  Stmt* st = cache_.Prepare(
+      "SELECT trim(coalesce(firstname, '') || ' ' || coalesce(lastname, '')) FROM athletes "
+      "WHERE id = ?");
+  st->Bind(1, athlete);
+  std::string name = st->Step() ? st->Text(0) : "";
+  st->Reset();
+  return name;
+}
+
+Result<std::vector<int64_t>> AthleteStore::Held() {
+  Stmt* st = cache_.Prepare("SELECT id FROM athletes ORDER BY id");
+  std::vector<int64_t> ids;
+  while (st->Step()) ids.push_back(st->Int(0));
+  if (auto s = cache_.Check(st->rc(), "reading the athletes"); !s.ok()) return s;
+  return ids;
 }
 
 Result<std::optional<int64_t>> AthleteStore::HeldAthlete() {

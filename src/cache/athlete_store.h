@@ -21,19 +21,26 @@ class AthleteStore {
   explicit AthleteStore(Cache& cache) : cache_(cache) {}
 
   Status StoreAthlete(const Json& athlete);
-  Status StoreGear(const Json& gear);
-  // Replaces athlete_zones with a GET /athlete/zones reply (checked by
+  // `athlete`: whose gear it is (0: not known).
+  Status StoreGear(const Json& gear, int64_t athlete);
+  // Replaces `athlete`'s athlete_zones with a GET /athlete/zones reply (checked by
   // api::CheckZones): heart_rate zones as kind 'heartrate', power zones as
   // 'power', numbered from 1; Strava's open top (max -1) as NULL. Writes
   // nothing when the table already holds exactly those zones.
-  Status StoreAthleteZones(const Json& zones);
-  // Gear the activities name that is not held yet.
-  Result<std::vector<std::string>> MissingGearIds();
-  // Deletes everything the cache holds of the athlete it holds: activities
-  // (as DeleteActivity does, so a mount drops their files), the athlete,
-  // gear, zones, the sync's state and the import log. Returns the number of
-  // activities deleted. In the caller's transaction.
-  Result<int64_t> Purge();
+  Status StoreAthleteZones(const Json& zones, int64_t athlete);
+  // Gear that `athlete`'s activities (0: anyone's) name and is not held yet.
+  Result<std::vector<std::string>> MissingGearIds(int64_t athlete);
+  // Deletes everything the cache holds of `athlete`: activities (as
+  // DeleteActivity does, so a mount drops their files) and the files
+  // imported into them, the athlete, gear, zones and the sync's state. When
+  // they are the only athlete, everything goes: activities of no known owner
+  // and the whole import log too. Returns the number of activities deleted.
+  // In the caller's transaction.
+  Result<int64_t> Purge(int64_t athlete);
+  // "Firstname Lastname" of a held athlete ("" when not held or unnamed).
+  std::string Name(int64_t athlete);
+  // The athletes the cache holds, by id.
+  Result<std::vector<int64_t>> Held();
   // The athlete the cache holds (the first, by id), or nullopt before any.
   Result<std::optional<int64_t>> HeldAthlete();
 

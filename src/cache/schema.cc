@@ -275,6 +275,32 @@ Status MigrateToV8(Cache& cache) {
   return Status::Ok();
 }
 
+// Schema v8 -> v9: one cache holds several athletes (issue 17). Each
+// athlete's sync keeps its own state, so sync_state is keyed by athlete_id
+// (0: the app's, the rate usage its athletes share); gear names its owner;
+// athlete_zones is keyed by athlete_id too. What is held goes to the first
+// athlete (the only one a cache held before).
+Status MigrateToV9(Cache& cache) {
+  if (auto s = cache.Exec(R"SQL(
+CREATE TABLE sync_state_v9 (
+  athlete_id INTEGER NOT NULL,             -- whose sync; 0 the app's own (rate_usage)
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (athlete_id, key)
+) WITHOUT ROWID;
+INSERT INTO sync_state_v9
+SELECT CASE key WHEN 'rate_usage' THEN 0 ELSE coalesce((SELECT min(id) FROM athletes), 0) END, key, value
+FROM sync_state;
+DROP TABLE sync_state;
+ALTER TABLE sync_state_v9 RENAME TO sync_state;
+ALTER TABLE gear ADD COLUMN athlete_id INTEGER;  -- whose gear; NULL unknown
+UPDATE gear SET athlete_id = (SELECT min(id) FROM athletes);
+)SQL");
+      !s.ok())
+    return s;
+  return cache.Exec(AnalyticsSchemaV9Sql());
+}
+
 }  // namespace
 
 // The schema version of a stravafs cache, or why the file is not one. An
@@ -351,6 +377,9 @@ Status Migrate(Cache& cache) {
   }
   if (version < 8) {
     if (auto s = MigrateToV8(cache); !s.ok()) return s;
+  }
+  if (version < 9) {
+    if (auto s = MigrateToV9(cache); !s.ok()) return s;
   }
   if (auto s = cache.Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();

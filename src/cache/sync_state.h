@@ -19,6 +19,11 @@
 
 namespace stravafs {
 
+// Every key belongs to one athlete (sync_state.athlete_id): each athlete's
+// sync resumes, succeeds and fails on its own. The app's own facts (the rate
+// usage, which all its athletes share) are kept under kAppWide.
+inline constexpr int64_t kAppWide = 0;
+
 // Keys of sync_state the sync engine writes (read by `stravafs status`, the
 // mount and the extension).
 inline constexpr const char* kStateJob = "job";
@@ -27,7 +32,7 @@ inline constexpr const char* kStateLastAttempt = "last_attempt";
 inline constexpr const char* kStateLastSuccess = "last_success";
 inline constexpr const char* kStateLastError = "last_error";
 inline constexpr const char* kStateLastReport = "last_report";
-inline constexpr const char* kStateRateUsage = "rate_usage";
+inline constexpr const char* kStateRateUsage = "rate_usage";  // kAppWide's
 // The number of the last listing run (activity_sync.listed_run), for --full's
 // "not listed by this run" deletions.
 inline constexpr const char* kStateRunCounter = "run_counter";
@@ -39,10 +44,10 @@ inline constexpr const char* kStateZonesChecked = "zones_checked";
 // without costing the one-request no-change sync anything most of the day.
 inline constexpr int64_t kZonesMaxAgeS = 86400;
 
-// The value of `key`; nullopt when it is not set.
-Result<std::optional<std::string>> GetState(Cache& cache, const std::string& key);
-Status SetState(Cache& cache, const std::string& key, const std::string& value);
-Status DeleteState(Cache& cache, const std::string& key);
+// The value of `athlete`'s `key`; nullopt when it is not set.
+Result<std::optional<std::string>> GetState(Cache& cache, int64_t athlete, const std::string& key);
+Status SetState(Cache& cache, int64_t athlete, const std::string& key, const std::string& value);
+Status DeleteState(Cache& cache, int64_t athlete, const std::string& key);
 
 // What the readers of sync_state show. Text is "" and JSON not an object
 // (discarded) when the key is not set.
@@ -56,8 +61,8 @@ struct SyncState {
   Json job;                       // an interrupted listing: {"kind", "page", ...}
 };
 
-// Reads every key above in one go. A sync_state that cannot be read (a
+// Reads every key above of `athlete` (and the app's rate usage) in one go. A sync_state that cannot be read (a
 // damaged cache, a table missing) is an error, not a state never set.
-Result<SyncState> ReadSyncState(Cache& cache);
+Result<SyncState> ReadSyncState(Cache& cache, int64_t athlete);
 
 }  // namespace stravafs

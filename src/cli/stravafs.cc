@@ -228,16 +228,16 @@ int RemoveAthlete(const Config& config, const std::string& who, bool purge) {
   auto writing = BeginWriting(config);
   if (!writing.ok()) return Fail(writing.status());
   Cache& cache = *writing->cache;
-  auto held = AthleteStore(cache).HeldAthlete();
+  auto held = AthleteStore(cache).Held();
   if (!held.ok()) return Fail(held.status());
-  if (*held != *id) {
-    std::fprintf(stderr, "%s holds %s: nothing of athlete %lld to purge\n", config.cache_path.c_str(),
-                 *held ? ("athlete " + std::to_string(**held)).c_str() : "no athlete", static_cast<long long>(*id));
+  if (std::find(held->begin(), held->end(), *id) == held->end()) {
+    std::fprintf(stderr, "%s holds nothing of athlete %lld to purge\n", config.cache_path.c_str(),
+                 static_cast<long long>(*id));
     return kExitOk;
   }
   Transaction tx(cache);
   if (!tx.status().ok()) return Fail(tx.status());
-  auto purged = AthleteStore(cache).Purge();
+  auto purged = AthleteStore(cache).Purge(*id);
   if (!purged.ok()) return Fail(purged.status());
   if (auto s = tx.Commit(); !s.ok()) return Fail(s);
   std::fprintf(stderr, "purged athlete %lld from %s: %s deleted\n", static_cast<long long>(*id),
@@ -364,7 +364,7 @@ int CmdAuth(const Config& config, Args& args) {
   // yet, or a busy one, only means the usual daily check.
   if (::access(config.cache_path.c_str(), F_OK) == 0)
     if (auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite); cache.ok())
-      (void)DeleteState(**cache, kStateZonesChecked);
+      (void)DeleteState(**cache, tokens->athlete_id, kStateZonesChecked);
   return kExitOk;
 }
 
@@ -437,6 +437,16 @@ int CmdImport(const Config& config, Args& args) {
   return kExitOk;
 }
 
+// The closing line of a sync: "incremental done: 3 listed (...), ... in 1.2s".
+std::string DescribeRun(const SyncReport& r) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1fs", static_cast<double>(r.finished_ms - r.started_ms) / 1000.0);
+  return (r.mode.empty() ? "sync" : r.mode) + (r.status.ok() ? " done" : " stopped") + ": " + std::to_string(r.listed) +
+         " listed (" + DescribeChanges(r) + "), " + std::to_string(r.details) + " details, " +
+         std::to_string(r.streams + r.no_streams) + " streams, " + Plural(r.requests, "request") + " in " + seconds +
+         (r.deep_pending > 0 ? ", " + std::to_string(r.deep_pending) + " details/streams still to fetch" : "");
+}
+
 int CmdSync(const Config& config, Args& args) {
   SyncOptions options;
   bool json = false, quiet = false, full = false;
@@ -503,18 +513,54 @@ int CmdSync(const Config& config, Args& args) {
   Clock& clock = SystemClock();
   SyncSession session(config, ClientOptions{});
   TerminalProgress progress(stderr, isatty(STDERR_FILENO) != 0, quiet, clock, config, session.limiter());
-  SyncReport r = session.Run(cache, options, progress);
-  progress.EndLine();
-  if (json) std::printf("%s\n", ReportToJson(r).dump(2).c_str());
-  if (!quiet && r.requests > 0) {
-    std::fprintf(
-        stderr, "%s %s: %lld listed (%s), %lld details, %lld streams, %s in %.1fs%s\n",
-        r.mode.empty() ? "sync" : r.mode.c_str(), r.status.ok() ? "done" : "stopped", static_cast<long long>(r.listed),
-        DescribeChanges(r).c_str(), static_cast<long long>(r.details), static_cast<long long>(r.streams + r.no_streams),
-        Plural(r.requests, "request").c_str(), static_cast<double>(r.finished_ms - r.started_ms) / 1000.0,
-        r.deep_pending > 0 ? (", " + std::to_string(r.deep_pending) + " details/streams still to fetch").c_str() : "");
+  // With several athletes authorized and none named, every one of them.
+  std::vector<Grant> grants;
+  if (options.athlete == 0) grants = TokenStore(config.state_dir).List();
+  if (grants.size() < 2) {
+    SyncReport r = session.Run(cache, options, progress);
+    progress.EndLine();
+    if (json) std::printf("%s\n", ReportToJson(r).dump(2).c_str());
+    if (!quiet && r.requests > 0) std::fprintf(stderr, "%s\n", DescribeRun(r).c_str());
+    if (!r.status.ok()) return Fail(r.status);
+    return import_failed > 0 ? kExitPartial : kExitOk;
   }
-  if (!r.status.ok()) return Fail(r.status);
+
+  std::vector<int64_t> athletes;
+  std::vector<std::string> names;
+  Status first_failure;
+  for (const Grant& g : grants) {
+    if (!g.tokens.ok() || g.tokens->athlete_id == 0) {
+      const Status why = g.tokens.ok() ? Status::Error(ErrorKind::kAuth,
+                                                       "names no athlete: run `stravafs auth --refresh-token` "
+                                                       "again to learn whose it is")
+                                       : g.tokens.status();
+      std::fprintf(stderr, "stravafs: %s: %s; not synced\n", g.path.c_str(), why.message().c_str());
+      if (first_failure.ok()) first_failure = why;
+      continue;
+    }
+    athletes.push_back(g.tokens->athlete_id);
+    names.push_back(std::to_string(g.tokens->athlete_id) +
+                    (g.tokens->athlete_name.empty() ? "" : " (" + g.tokens->athlete_name + ")"));
+  }
+  std::vector<SyncReport> reports = session.RunEvery(cache, athletes, options, progress);
+  progress.EndLine();
+  Json all = Json::array();
+  for (size_t i = 0; i < athletes.size(); ++i) {
+    const SyncReport& r = reports[i];
+    if (r.mode.empty() && r.status.ok()) {  // not reached: something stopped everyone first
+      if (!quiet) std::fprintf(stderr, "athlete %s: not synced\n", names[i].c_str());
+      continue;
+    }
+    Json j = ReportToJson(r);
+    j["athlete_id"] = athletes[i];
+    all.push_back(j);
+    if (!quiet || !r.status.ok())
+      std::fprintf(stderr, "athlete %s: %s%s\n", names[i].c_str(), DescribeRun(r).c_str(),
+                   r.status.ok() ? "" : ("; " + r.status.message()).c_str());
+    if (!r.status.ok() && first_failure.ok()) first_failure = r.status;
+  }
+  if (json) std::printf("%s\n", all.dump(2).c_str());
+  if (!first_failure.ok()) return ExitCode(first_failure);
   return import_failed > 0 ? kExitPartial : kExitOk;
 }
 
@@ -527,10 +573,10 @@ int CmdAthletes(const Config& config, Args& args) {
     json = true;
   }
   // Whose data the cache holds, if there is a cache to ask.
-  std::optional<int64_t> held;
+  std::vector<int64_t> held;
   if (::access(config.cache_path.c_str(), F_OK) == 0)
     if (auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadOnly); cache.ok())
-      if (auto h = AthleteStore(**cache).HeldAthlete(); h.ok()) held = *h;
+      if (auto h = AthleteStore(**cache).Held(); h.ok()) held = *h;
   const int64_t now = SystemClock().NowMs() / 1000;
   Json list = Json::array();
   for (const Grant& g : TokenStore(config.state_dir).List()) {
@@ -545,7 +591,7 @@ int CmdAthletes(const Config& config, Args& args) {
       row["name"] = t.athlete_name;
       row["scope"] = t.scope;
       row["expires_at"] = t.expires_at ? Json(FormatIsoUtc(t.expires_at)) : Json(nullptr);
-      row["this_cache"] = held && *held == t.athlete_id;
+      row["this_cache"] = std::find(held.begin(), held.end(), t.athlete_id) != held.end();
       std::string missing;
       for (const auto& m : MissingScopes(t.scope)) missing += (missing.empty() ? "" : ", ") + m;
       if ((!t.base_url.empty() && t.base_url != config.base_url) ||
@@ -598,29 +644,53 @@ int CmdStatus(const Config& config, Args& args) {
   if (!cache.ok()) return Fail(cache.status());
   auto counts = ActivityStore(**cache).Counts();
   if (!counts.ok()) return Fail(counts.status());
-  auto pending = ActivityStore(**cache).CountPendingDeepWork(config.details, !config.streams.empty());
+  auto pending = ActivityStore(**cache).CountPendingDeepWork(0, config.details, !config.streams.empty());
   if (!pending.ok()) return Fail(pending.status());
+  // The first athlete's sync above; with several, a line for each below.
+  auto athletes = AthleteStore(**cache).Held();
+  if (!athletes.ok()) return Fail(athletes.status());
   // Each key not set is shown as "never"; a sync_state that cannot be read
   // at all is an error, not "never".
-  auto state = ReadSyncState(**cache);
+  auto state = ReadSyncState(**cache, athletes->empty() ? 0 : athletes->front());
   if (!state.ok()) return Fail(state.status());
   Json athlete;
-  Stmt* athlete_row = (*cache)->Prepare("SELECT json FROM athletes LIMIT 1");
+  Stmt* athlete_row = (*cache)->Prepare("SELECT json FROM athletes ORDER BY id LIMIT 1");
   if (athlete_row->Step())
     athlete = ParseJson(athlete_row->Text(0));
   else if (Status s = (*cache)->Check(athlete_row->rc(), "reading the athlete"); !s.ok())
     return Fail(s);
   athlete_row->Reset();
+  const TokenStore store(config.state_dir);
+  Json each = Json::array();
+  for (int64_t id : *athletes) {
+    auto theirs = ReadSyncState(**cache, id);
+    if (!theirs.ok()) return Fail(theirs.status());
+    auto to_fetch = ActivityStore(**cache).CountPendingDeepWork(id, config.details, !config.streams.empty());
+    if (!to_fetch.ok()) return Fail(to_fetch.status());
+    auto grant = store.Load(id);
+    Json a = {{"id", id},
+              {"name", AthleteStore(**cache).Name(id)},
+              {"authorized", grant.ok()},
+              {"pending_details_and_streams", *to_fetch},
+              {"history_complete", theirs->history_complete},
+              {"last_success", theirs->last_success}};
+    if (!grant.ok()) a["not_authorized"] = grant.status().message();
+    if (theirs->last_error.is_object()) a["last_error"] = theirs->last_error;
+    each.push_back(a);
+  }
   const Json& last_error = state->last_error;
   const Json& rate = state->rate_usage;
   const Json& job = state->job;
-  auto tokens =
-      TokenStore(config.state_dir)
-          .Load(athlete.is_object() && athlete.contains("id") && FitsInt64(athlete["id"]) ? athlete["id"].get<int64_t>()
-                                                                                          : 0);
+  // A cache of no athlete yet and several grants: a sync takes them all.
+  Status authorized;
+  if (athletes->empty() && store.List().size() > 1) {
+    authorized = Status::Ok();
+  } else if (auto tokens = store.Load(athletes->empty() ? 0 : athletes->front()); !tokens.ok()) {
+    authorized = tokens.status();
+  }
 
   Json j = {{"cache", config.cache_path},
-            {"authorized", tokens.ok()},
+            {"authorized", authorized.ok()},
             {"activities", counts->activities},
             {"detailed", counts->detailed},
             {"with_streams", counts->with_streams},
@@ -650,10 +720,11 @@ int CmdStatus(const Config& config, Args& args) {
     j["athlete"] = {{"id", athlete.contains("id") && FitsInt64(athlete["id"]) ? athlete["id"].get<int64_t>() : 0},
                     {"name", text("firstname") + " " + text("lastname")}};
   }
-  if (!tokens.ok()) j["not_authorized"] = tokens.status().message();
+  if (!authorized.ok()) j["not_authorized"] = authorized.message();
   if (last_error.is_object()) j["last_error"] = last_error;
   if (rate.is_object()) j["rate_usage"] = rate;
   if (job.is_object()) j["interrupted_listing"] = job;
+  j["athletes"] = each;
   if (json) {
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -664,7 +735,7 @@ int CmdStatus(const Config& config, Args& args) {
                 static_cast<long long>(j["athlete"]["id"].get<int64_t>()));
   // Why not, as a sync would say it (no grant, several to choose from, not
   // this cache's athlete's).
-  std::printf("authorized:   %s\n", tokens.ok() ? "yes" : ("no: " + tokens.status().message()).c_str());
+  std::printf("authorized:   %s\n", authorized.ok() ? "yes" : ("no: " + authorized.message()).c_str());
   std::printf("activities:   %lld (%lld detailed, %lld with streams, %lld samples, %lld laps, %lld gear)\n",
               static_cast<long long>(counts->activities), static_cast<long long>(counts->detailed),
               static_cast<long long>(counts->with_streams), static_cast<long long>(counts->stream_samples),
@@ -695,6 +766,19 @@ int CmdStatus(const Config& config, Args& args) {
                 static_cast<long long>(rate.value("short_limit", int64_t{0})),
                 static_cast<long long>(rate.value("daily_usage", int64_t{0})),
                 static_cast<long long>(rate.value("daily_limit", int64_t{0})), rate.value("at", std::string()).c_str());
+  if (each.size() > 1) {
+    std::printf("athletes:     %zu\n", each.size());
+    for (const Json& a : each) {
+      std::printf("  %s (%lld): last sync %s, %lld details and streams to fetch", a["name"].get<std::string>().c_str(),
+                  static_cast<long long>(a["id"].get<int64_t>()),
+                  a["last_success"].get<std::string>().empty() ? "never" : a["last_success"].get<std::string>().c_str(),
+                  static_cast<long long>(a["pending_details_and_streams"].get<int64_t>()));
+      if (a.contains("last_error")) std::printf("; last error: %s", a["last_error"].value("message", "").c_str());
+      if (a.contains("not_authorized"))
+        std::printf("; not authorized: %s", a["not_authorized"].get<std::string>().c_str());
+      std::printf("\n");
+    }
+  }
   return kExitOk;
 }
 

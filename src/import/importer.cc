@@ -379,30 +379,26 @@ Status Run::ReadExportCsvs(const std::string& where,
     auto p = ReadExportProfile(**profile);
     if (!p.ok()) {
       Fail(where + "/profile.csv", p.status().message());
-    } else if (p->id && athlete_id_ && *p->id != *athlete_id_) {
-      // Its activities would pass as the cache's athlete's (issue 17).
-      std::string whose = std::to_string(*p->id);
-      std::string name = p->first_name;
-      if (!name.empty() && !p->last_name.empty()) name += ' ';
-      if (name += p->last_name; !name.empty()) whose += " (" + EscapeControls(name) + ")";
-      return Status::Error(ErrorKind::kUsage,
-                           "this export is athlete " + whose + "'s, but the cache holds athlete " +
-                               std::to_string(*athlete_id_) +
-                               "'s: one cache holds one athlete, so import it with a config of its own "
-                               "with its own `[cache] path` (stravafs.conf(5))");
-    } else if (p->id && !athlete_id_) {
-      Json a = Json::object();
-      a["id"] = *p->id;
-      a["resource_state"] = 2;
-      a["firstname"] = p->first_name;
-      a["lastname"] = p->last_name;
-      if (!p->city.empty()) a["city"] = p->city;
-      if (!p->state.empty()) a["state"] = p->state;
-      if (!p->country.empty()) a["country"] = p->country;
-      if (!p->sex.empty()) a["sex"] = p->sex;
-      if (p->weight) a["weight"] = *p->weight;
-      if (auto s = AthleteStore(cache_).StoreAthlete(a); !s.ok()) return s;
+    } else if (p->id) {
+      // Its activities are this athlete's (the export's ids are Strava's,
+      // so nothing in it is mistaken for another athlete's), in a cache of
+      // several athletes too; a new athlete is stored from the profile.
+      auto held = AthleteStore(cache_).Held();
+      if (!held.ok()) return held.status();
       athlete_id_ = *p->id;
+      if (std::find(held->begin(), held->end(), *p->id) == held->end()) {
+        Json a = Json::object();
+        a["id"] = *p->id;
+        a["resource_state"] = 2;
+        a["firstname"] = p->first_name;
+        a["lastname"] = p->last_name;
+        if (!p->city.empty()) a["city"] = p->city;
+        if (!p->state.empty()) a["state"] = p->state;
+        if (!p->country.empty()) a["country"] = p->country;
+        if (!p->sex.empty()) a["sex"] = p->sex;
+        if (p->weight) a["weight"] = *p->weight;
+        if (auto s = AthleteStore(cache_).StoreAthlete(a); !s.ok()) return s;
+      }
     }
   } else if (!profile.ok()) {
     Fail(where + "/profile.csv", profile.status().message());
@@ -428,7 +424,7 @@ Status Run::ReadExportCsvs(const std::string& where,
       if (!g.brand.empty()) j["brand_name"] = g.brand;
       if (!g.model.empty()) j["model_name"] = g.model;
       j["resource_state"] = 2;
-      if (auto s = AthleteStore(cache_).StoreGear(j); !s.ok()) return s;
+      if (auto s = AthleteStore(cache_).StoreGear(j, athlete_id_.value_or(0)); !s.ok()) return s;
       gear_.emplace_back(g, id);
     }
   }

@@ -221,9 +221,16 @@ CREATE TABLE activity_power_seconds (
 CREATE INDEX activities_totals ON activities(start_date_local, sport_type, distance, moving_time,
                                              total_elevation_gain, kudos_count, pr_count);
 
+)SQL";
+
+// Strava's heart-rate zones where held (those `whose` picks), else shares of
+// the maximum heart rate.
+std::string HrZonesView(const std::string& whose) {
+  return R"SQL(
 CREATE VIEW hr_zones AS
 WITH strava AS (SELECT zone, min AS min_bpm, CASE WHEN max < 0 THEN NULL ELSE max END AS max_bpm
-                FROM athlete_zones WHERE kind = 'heartrate'),
+                FROM athlete_zones WHERE kind = 'heartrate')SQL" +
+         whose + R"SQL(),
      hrmax(bpm) AS (SELECT coalesce((SELECT value FROM analytics_settings WHERE key = 'max_heartrate'),
                                     (SELECT max(max_heartrate_bpm) FROM activity_efforts))),
      share(zone, lo, hi) AS (VALUES (1, 0.0, 0.6), (2, 0.6, 0.7), (3, 0.7, 0.8), (4, 0.8, 0.9), (5, 0.9, NULL))
@@ -231,7 +238,10 @@ SELECT zone, min_bpm, max_bpm, 'strava' AS source FROM strava
 UNION ALL
 SELECT zone, lo * bpm, hi * bpm, 'max_heartrate' FROM share, hrmax
 WHERE bpm IS NOT NULL AND NOT EXISTS (SELECT 1 FROM strava);
+)SQL";
+}
 
+constexpr const char* kZonesFromPower = R"SQL(
 CREATE VIEW power_zones AS
 WITH ftp(w) AS (SELECT coalesce((SELECT value FROM analytics_settings WHERE key = 'ftp'),
                                 (SELECT ftp FROM athletes WHERE ftp > 0 ORDER BY id LIMIT 1))),
@@ -455,6 +465,15 @@ std::string Trigger(const std::string& name, const std::string& when, const std:
   return "CREATE TRIGGER " + name + " " + when + "\nBEGIN\n" + body + "END;\n";
 }
 
+// Triggers that log an fs_changes row (activity 0) for every change of `table`.
+std::string LoggedChanges(const std::string& table) {
+  std::string sql;
+  for (auto [op, name] : {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
+    sql += Trigger(table + "_" + name + "_logged", std::string("AFTER ") + op + " ON " + table,
+                   "INSERT INTO fs_changes(activity_id) VALUES(0);\n");
+  return sql;
+}
+
 constexpr const char* kV4Tables = R"SQL(
 -- personal_records reads this instead of ranking every best effort: one row
 -- per activity and effort it has a value for, with what the ranking needs
@@ -600,16 +619,38 @@ WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
   // being written (a person's sqlite3, the daily zones), so their every
   // change logs a row too: activity 0, no old place, which stands for no
   // activity and so invalidates only the root's files and stats/.
-  for (const char* table : {"analytics_settings", "athlete_zones"})
-    for (auto [op, name] :
-         {std::pair{"INSERT", "insert"}, std::pair{"UPDATE", "update"}, std::pair{"DELETE", "delete"}})
-      sql += Trigger(std::string(table) + "_" + name + "_logged", std::string("AFTER ") + op + " ON " + table,
-                     "INSERT INTO fs_changes(activity_id) VALUES(0);\n");
+  for (const char* table : {"analytics_settings", "athlete_zones"}) sql += LoggedChanges(table);
   return sql + kV4Views + kTrainingRolling;
 }
 
+std::string AnalyticsSchemaV9Sql() {
+  // Rebuilt, since its key gains a column. legacy_alter_table keeps SQLite
+  // from checking the views that name athlete_zones while it is missing, and
+  // hr_zones is made again over the new table. The triggers went with the
+  // old table.
+  std::string sql = R"SQL(
+CREATE TABLE athlete_zones_v9 (
+  athlete_id INTEGER NOT NULL,  -- whose zones
+  kind TEXT NOT NULL,           -- 'heartrate' (or 'power')
+  zone INTEGER NOT NULL,        -- 1, 2, ...
+  min REAL NOT NULL,
+  max REAL,                     -- NULL: open top (Strava's -1)
+  PRIMARY KEY (athlete_id, kind, zone)
+) WITHOUT ROWID;
+INSERT INTO athlete_zones_v9 SELECT coalesce((SELECT min(id) FROM athletes), 0), kind, zone, min, max FROM athlete_zones;
+PRAGMA legacy_alter_table = ON;
+DROP TABLE athlete_zones;
+ALTER TABLE athlete_zones_v9 RENAME TO athlete_zones;
+PRAGMA legacy_alter_table = OFF;
+DROP VIEW hr_zones;
+)SQL";
+  // The first athlete's zones, as power_zones reads the first athlete's ftp.
+  sql += HrZonesView(" AND athlete_id = coalesce((SELECT min(id) FROM athletes), 0)");
+  return sql + LoggedChanges("athlete_zones");
+}
+
 std::string AnalyticsSchemaSql() {
-  return std::string(kTablesAndZones) + kFactsView +
+  return std::string(kTablesAndZones) + HrZonesView("") + kZonesFromPower + kFactsView +
          TotalsView("weekly_totals", "iso_year, iso_week, iso_week_label, week_start") +
          TotalsView("monthly_totals", "year, month, year_month") + TotalsView("yearly_totals", "year") + kEffortViews +
          kTrainingRolling;

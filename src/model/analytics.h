@@ -100,5 +100,8 @@ std::string AnalyticsSchemaSql();
 // for every change of analytics_settings and athlete_zones, so the mount's
 // stats/ files follow them (run inside the migration, after v3's).
 std::string AnalyticsSchemaV4Sql();
+// Schema v9: athlete_zones keyed by athlete_id too (the zones held go to the
+// first athlete), and hr_zones reading the first athlete's.
+std::string AnalyticsSchemaV9Sql();
 
 }  // namespace stravafs

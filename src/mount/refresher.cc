@@ -8,6 +8,7 @@
 #include "base/iso_time.h"
 #include "base/tz.h"
 #include "cache/sync_lock.h"
+#include "cache/athlete_store.h"
 #include "cache/sync_state.h"
 #include "import/importer.h"
 #include "sync/sync_session.h"
@@ -30,7 +31,9 @@ class LogProgress : public SyncProgress {
 std::optional<int64_t> SinceLastSync(const std::string& cache_path) {
   auto cache = Cache::Open(cache_path, Cache::Mode::kReadOnly);
   if (!cache.ok()) return std::nullopt;
-  auto state = ReadSyncState(**cache);
+  auto held = AthleteStore(**cache).HeldAthlete();  // the first athlete's sync (several: issue 17)
+  if (!held.ok()) return std::nullopt;
+  auto state = ReadSyncState(**cache, held->value_or(0));
   if (!state.ok() || state->last_success.empty()) return std::nullopt;
   auto t = ParseIsoUtc(state->last_success);
   if (!t) return std::nullopt;

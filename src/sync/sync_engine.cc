@@ -79,7 +79,7 @@ Result<std::vector<ActivityRow>> SyncEngine::ListPage(std::optional<int64_t> aft
 }
 
 Result<std::optional<SyncEngine::Job>> SyncEngine::LoadJob() {
-  auto text = GetState(cache_, kStateJob);
+  auto text = GetState(cache_, athlete_, kStateJob);
   if (!text.ok()) return text.status();
   if (!*text) return std::optional<Job>();
   Json j = ParseJson(**text);
@@ -111,44 +111,44 @@ Status SyncEngine::SaveJob(const Job& job) {
             {"run", job.run},
             {"listed", job.listed}};
   j["after"] = job.after ? Json(*job.after) : Json(nullptr);
-  return SetState(cache_, kStateJob, j.dump());
+  return SetState(cache_, athlete_, kStateJob, j.dump());
 }
 
 Result<int64_t> SyncEngine::NextRunId() {
-  auto text = GetState(cache_, kStateRunCounter);
+  auto text = GetState(cache_, athlete_, kStateRunCounter);
   if (!text.ok()) return text.status();
   int64_t next = (*text ? std::stoll(**text) : 0) + 1;
-  if (auto s = SetState(cache_, kStateRunCounter, std::to_string(next)); !s.ok()) return s;
+  if (auto s = SetState(cache_, athlete_, kStateRunCounter, std::to_string(next)); !s.ok()) return s;
   return next;
 }
 
-Status SyncEngine::CheckAthlete() {
-  if (options_.athlete == 0) return Status::Ok();
-  auto held = AthleteStore(cache_).HeldAthlete();
-  if (!held.ok()) return held.status();
-  // One cache holds one athlete: another's grant must not mix their
-  // activities in, nor pass their deletions off as this athlete's.
-  if (*held && **held != options_.athlete)
-    return Status::Error(ErrorKind::kUsage,
-                         "this cache holds athlete " + std::to_string(**held) + ", not athlete " +
-                             std::to_string(options_.athlete) +
-                             ": one cache holds one athlete, so give each athlete a config of their own "
-                             "with its own `[cache] path` (stravafs.conf(5))");
-  return Status::Ok();
-}
-
-Status SyncEngine::FetchAthleteIfMissing(bool force) {
-  auto held = AthleteStore(cache_).HeldAthlete();
-  if (!held.ok()) return held.status();
-  if (*held && !force) return Status::Ok();
+Status SyncEngine::ResolveAthlete(bool refresh) {
+  athlete_ = options_.athlete;
+  if (athlete_ == 0) {
+    auto first = AthleteStore(cache_).HeldAthlete();
+    if (!first.ok()) return first.status();
+    athlete_ = first->value_or(0);
+  }
+  if (athlete_ && !refresh) {
+    auto held = AthleteStore(cache_).Held();
+    if (!held.ok()) return held.status();
+    if (std::find(held->begin(), held->end(), athlete_) != held->end()) return Status::Ok();
+  }
   auto athlete = api::GetAthlete(client_);
   if (!athlete.ok()) return athlete.status();
-  return AthleteStore(cache_).StoreAthlete(*athlete);
+  if (auto s = AthleteStore(cache_).StoreAthlete(*athlete); !s.ok()) return s;
+  const int64_t id = (*athlete)["id"].get<int64_t>();  // StoreAthlete checked it
+  if (athlete_ && id != athlete_)
+    return Status::Error(ErrorKind::kAuth,
+                         "the grant of athlete " + std::to_string(athlete_) + " is athlete " + std::to_string(id) +
+                             "'s at Strava: run `stravafs auth` again for athlete " + std::to_string(athlete_));
+  athlete_ = id;
+  return Status::Ok();
 }
 
 Status SyncEngine::FetchZonesIfDue(bool force) {
   const int64_t now = clock_.NowMs() / 1000;
-  auto last = GetState(cache_, kStateZonesChecked);
+  auto last = GetState(cache_, athlete_, kStateZonesChecked);
   if (!last.ok()) return last.status();
   if (*last && !force) {
     std::optional<int64_t> at = ParseIsoUtc(**last);
@@ -166,7 +166,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
   Transaction tx(cache_);
   if (!tx.status().ok()) return tx.status();
   if (zones.ok()) {
-    if (auto s = AthleteStore(cache_).StoreAthleteZones(*zones); !s.ok()) return s;
+    if (auto s = AthleteStore(cache_).StoreAthleteZones(*zones, athlete_); !s.ok()) return s;
   } else if (kind == ErrorKind::kScope) {
     // Asked again in a day (or right after `stravafs auth`), not on every sync.
     progress_.OnNote("not using Strava's heart-rate zones: " + zones.status().message() +
@@ -181,7 +181,7 @@ Status SyncEngine::FetchZonesIfDue(bool force) {
                      "); the sync goes on without them, and they are asked for again in a day. The zones already "
                      "in the cache, if any, stay");
   }
-  if (auto s = SetState(cache_, kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
+  if (auto s = SetState(cache_, athlete_, kStateZonesChecked, FormatIsoUtc(now)); !s.ok()) return s;
   return tx.Commit();
 }
 
@@ -256,10 +256,10 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
   Transaction tx(cache_);
   if (!tx.status().ok()) return tx.status();
   if (job.kind == JobKind::kFull) {
-    auto gone = ActivityStore(cache_).IdsNotListedBy(job.run, job.before);
+    auto gone = ActivityStore(cache_).IdsNotListedBy(athlete_, job.run, job.before);
     if (!gone.ok()) return gone.status();
     if (job.listed == 0 && !gone->empty()) {
-      (void)DeleteState(cache_, kStateJob);
+      (void)DeleteState(cache_, athlete_, kStateJob);
       (void)tx.Commit();
       return Status::Error(ErrorKind::kGeneric,
                            "Strava listed no activities at all but the cache holds " + std::to_string(gone->size()) +
@@ -272,20 +272,21 @@ Status SyncEngine::RunJob(Job job, bool resumed) {
     report_.deleted += static_cast<int64_t>(gone->size());
   }
   if (job.kind == JobKind::kHistory || job.kind == JobKind::kFull)
-    if (auto s = SetState(cache_, kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
-  if (auto s = DeleteState(cache_, kStateJob); !s.ok()) return s;
+    if (auto s = SetState(cache_, athlete_, kStateHistoryComplete, NowIso(clock_)); !s.ok()) return s;
+  if (auto s = DeleteState(cache_, athlete_, kStateJob); !s.ok()) return s;
   return tx.Commit();
 }
 
 Status SyncEngine::RunIncremental() {
   report_.mode = "incremental";
-  auto newest = ActivityStore(cache_).NewestStartEpoch();
+  auto newest = ActivityStore(cache_).NewestStartEpoch(athlete_);
   if (!newest.ok()) return newest.status();
   int64_t lookback_s = config_.lookback.count() / 1000;
   // Never before 1970: Strava takes `after` as epoch seconds (issue 15: a
   // lookback longer than the history sent a negative one).
   int64_t after = *newest ? std::max<int64_t>(0, **newest - lookback_s) : 0;
-  auto known_ids = ActivityStore(cache_).IdsStartingBetween(after, INT64_C(253402300799));  // through year 9999
+  auto known_ids =
+      ActivityStore(cache_).IdsStartingBetween(athlete_, after, INT64_C(253402300799));  // through year 9999
   if (!known_ids.ok()) return known_ids.status();
   std::unordered_set<int64_t> known(known_ids->begin(), known_ids->end()), seen;
 
@@ -346,15 +347,21 @@ Status SyncEngine::RunIncremental() {
 Status SyncEngine::RunDeep() {
   const bool details = config_.details, streams = !config_.streams.empty();
 
-  auto total = ActivityStore(cache_).CountPendingDeepWork(details, streams);
+  auto total = ActivityStore(cache_).CountPendingDeepWork(athlete_, details, streams);
   if (!total.ok()) return total.status();
   report_.deep_pending = *total;
+  int64_t taken = 0;
   while (details || streams) {
-    auto batch = ActivityStore(cache_).PendingDeepWork(details, streams, 100);
+    auto batch = ActivityStore(cache_).PendingDeepWork(athlete_, details, streams, 100);
     if (!batch.ok()) return batch.status();
     if (batch->empty()) break;
+    bool turn_over = false;
     for (const DeepWork& w : *batch) {
       if (Cancelled()) return Status::Error(ErrorKind::kInterrupted, "interrupted; run the sync again to resume");
+      if (options_.deep_limit > 0 && taken++ >= options_.deep_limit) {
+        turn_over = true;
+        break;
+      }
       if (w.detail) {
         auto detail = api::GetActivity(client_, w.id);
         if (!detail.ok() && detail.status().kind() == ErrorKind::kNotFound) {
@@ -390,16 +397,17 @@ Status SyncEngine::RunDeep() {
       }
       progress_.OnUpdate("details and streams", report_);
     }
+    if (turn_over) break;
   }
 
-  auto gear = AthleteStore(cache_).MissingGearIds();
+  auto gear = AthleteStore(cache_).MissingGearIds(athlete_);
   if (!gear.ok()) return gear.status();
   for (const auto& id : *gear) {
     auto g = api::GetGear(client_, id);
     // Retired or someone else's gear answers 404: remember it so we do not ask again.
     Json stored = g.ok() ? *g : Json{{"id", id}};
     if (!g.ok() && g.status().kind() != ErrorKind::kNotFound) return g.status();
-    if (auto s = AthleteStore(cache_).StoreGear(stored); !s.ok()) return s;
+    if (auto s = AthleteStore(cache_).StoreGear(stored, athlete_); !s.ok()) return s;
     ++report_.gear;
   }
   return Status::Ok();
@@ -409,47 +417,48 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   options_ = options;
   report_ = SyncReport{};
   report_.started_ms = clock_.NowMs();
-  (void)SetState(cache_, kStateLastAttempt, NowIso(clock_));
 
   Status status = [&]() -> Status {
-    if (auto s = CheckAthlete(); !s.ok()) return s;
+    // Whose sync it is comes first: everything after is kept as theirs.
+    Status resolved = ResolveAthlete(options.mode == SyncOptions::Mode::kFull);
+    (void)SetState(cache_, athlete_, kStateLastAttempt, NowIso(clock_));
+    if (!resolved.ok()) return resolved;
     auto pending = LoadJob();
     if (!pending.ok()) return pending.status();
-    std::optional<Job> resumed = *pending;
+    std::optional<Job> resumed = options.list ? *pending : std::nullopt;
     if (resumed)
       if (auto s = RunJob(*resumed, true); !s.ok()) return s;
     auto resumed_is = [&](JobKind kind) { return resumed && resumed->kind == kind; };
-    if (auto s = FetchAthleteIfMissing(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
     // Not in a --no-deep sync (the extension's quick refresh): that one lists only.
     if (options.deep)
       if (auto s = FetchZonesIfDue(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
     const int64_t horizon = clock_.NowMs() / 1000 + 86400;  // clocks drift; start dates can be "tomorrow"
-    switch (options.mode) {
-      case SyncOptions::Mode::kFull:
-        if (!resumed_is(JobKind::kFull))
-          if (auto s = RunJob(Job{JobKind::kFull, std::nullopt, horizon}, false); !s.ok()) return s;
-        break;
-      case SyncOptions::Mode::kBackfill: {
-        Job job{JobKind::kBackfill, std::nullopt, options.until.value_or(horizon)};
-        if (options.since) job.after = *options.since - 1;  // `after` is exclusive
-        // The same range, just resumed and finished, needs no second listing.
-        bool just_done = resumed_is(JobKind::kBackfill) && resumed->after == job.after &&
-                         (options.until ? resumed->before == job.before : true);
-        if (!just_done)
-          if (auto s = RunJob(job, false); !s.ok()) return s;
-        break;
-      }
-      case SyncOptions::Mode::kAuto: {
-        auto complete = GetState(cache_, kStateHistoryComplete);
-        if (!complete.ok()) return complete.status();
-        if (!*complete) {
-          if (auto s = RunJob(Job{JobKind::kHistory, std::nullopt, horizon}, false); !s.ok()) return s;
-        } else if (!resumed_is(JobKind::kHistory) && !resumed_is(JobKind::kFull)) {  // those listed everything
-          if (auto s = RunIncremental(); !s.ok()) return s;
+    if (options.list) switch (options.mode) {
+        case SyncOptions::Mode::kFull:
+          if (!resumed_is(JobKind::kFull))
+            if (auto s = RunJob(Job{JobKind::kFull, std::nullopt, horizon}, false); !s.ok()) return s;
+          break;
+        case SyncOptions::Mode::kBackfill: {
+          Job job{JobKind::kBackfill, std::nullopt, options.until.value_or(horizon)};
+          if (options.since) job.after = *options.since - 1;  // `after` is exclusive
+          // The same range, just resumed and finished, needs no second listing.
+          bool just_done = resumed_is(JobKind::kBackfill) && resumed->after == job.after &&
+                           (options.until ? resumed->before == job.before : true);
+          if (!just_done)
+            if (auto s = RunJob(job, false); !s.ok()) return s;
+          break;
         }
-        break;
+        case SyncOptions::Mode::kAuto: {
+          auto complete = GetState(cache_, athlete_, kStateHistoryComplete);
+          if (!complete.ok()) return complete.status();
+          if (!*complete) {
+            if (auto s = RunJob(Job{JobKind::kHistory, std::nullopt, horizon}, false); !s.ok()) return s;
+          } else if (!resumed_is(JobKind::kHistory) && !resumed_is(JobKind::kFull)) {  // those listed everything
+            if (auto s = RunIncremental(); !s.ok()) return s;
+          }
+          break;
+        }
       }
-    }
     if (options.deep) return RunDeep();
     return Status::Ok();
   }();
@@ -459,14 +468,14 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
   report_.finished_ms = clock_.NowMs();
   if (status.kind() == ErrorKind::kRateLimited) report_.resume_at_ms = client_.resume_at_ms();
   if (options.deep || status.ok()) {
-    auto pending = ActivityStore(cache_).CountPendingDeepWork(config_.details, !config_.streams.empty());
+    auto pending = ActivityStore(cache_).CountPendingDeepWork(athlete_, config_.details, !config_.streams.empty());
     if (pending.ok()) report_.deep_pending = *pending;
   }
   // Best effort: the data is already committed; these are for status.
   Json summary = ReportToJson(report_);
-  (void)SetState(cache_, kStateLastReport, summary.dump());
+  (void)SetState(cache_, athlete_, kStateLastReport, summary.dump());
   RateUsage u = client_.limiter().Usage();
-  (void)SetState(cache_, kStateRateUsage,
+  (void)SetState(cache_, kAppWide, kStateRateUsage,
                  Json{{"short_limit", u.short_limit},
                       {"daily_limit", u.daily_limit},
                       {"short_usage", u.short_usage},
@@ -475,10 +484,12 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
                      .dump());
   (void)ActivityStore(cache_).PruneFsChanges(kFsChangesKept);
   if (status.ok()) {
-    (void)SetState(cache_, kStateLastSuccess, NowIso(clock_));
-    (void)DeleteState(cache_, kStateLastError);
+    (void)SetState(cache_, athlete_, kStateLastSuccess, NowIso(clock_));
+    (void)DeleteState(cache_, athlete_, kStateLastError);
+    (void)DeleteState(cache_, kAppWide, kStateLastError);  // one from before the athlete was known
   } else {
-    (void)SetState(cache_, kStateLastError, Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
+    (void)SetState(cache_, athlete_, kStateLastError,
+                   Json{{"at", NowIso(clock_)}, {"message", status.message()}}.dump());
   }
   return report_;
 }

@@ -29,7 +29,9 @@ struct SyncOptions {
   enum class Mode { kAuto, kBackfill, kFull } mode = Mode::kAuto;
   std::optional<int64_t> since, until;  // backfill range, epoch seconds (until exclusive)
   bool deep = true;                     // details/streams per the config
-  int64_t athlete = 0;                  // whose grant; 0: the cache's athlete, or the only grant
+  bool list = true;                     // false: no listing, only the deep work (a turn of SyncSession::RunEvery)
+  int64_t deep_limit = 0;               // at most this many activities' details/streams; 0: all pending
+  int64_t athlete = 0;                  // whose sync and grant; 0: the cache's first athlete, or the only grant
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -78,9 +80,11 @@ class SyncEngine {
   Status RunJob(Job job, bool resumed);
   Status RunIncremental();
   Status RunDeep();
-  // options_.athlete, when named, is the athlete the cache holds (if any).
-  Status CheckAthlete();
-  Status FetchAthleteIfMissing(bool force);
+  // Sets athlete_, whose sync this is: options_.athlete, else the first
+  // athlete the cache holds. GET /athlete stores them when the cache does not
+  // hold them yet, or when `refresh`ed, and names them when nothing did (a
+  // new cache); a grant found to be another athlete's is an error.
+  Status ResolveAthlete(bool refresh);
   // GET /athlete/zones into athlete_zones when kStateZonesChecked is missing
   // or a day old, or when `force`d. A token without profile:read_all is not
   // an error: the views keep the zones derived from the maximum heart rate,
@@ -100,6 +104,7 @@ class SyncEngine {
   SyncProgress& progress_;
   SyncOptions options_;
   SyncReport report_;
+  int64_t athlete_ = 0;  // whose sync: their activities, state, gear and zones
 };
 
 // The report as JSON (for --json, sync_state and the extension).

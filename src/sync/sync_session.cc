@@ -35,6 +35,70 @@ SyncReport SyncSession::Run(Cache& cache, const SyncOptions& options, SyncProgre
   return engine.Run(options);
 }
 
+namespace {
+
+// What stops the whole run, not one athlete: every athlete shares the app's
+// limits, the network, the interrupt and the cache.
+bool StopsEveryone(const Status& s) {
+  switch (s.kind()) {
+    case ErrorKind::kRateLimited:
+    case ErrorKind::kInterrupted:
+    case ErrorKind::kNetwork:
+    case ErrorKind::kCache:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One turn's report added to what the athlete's run has done so far.
+void Add(SyncReport& into, const SyncReport& turn) {
+  if (into.mode.empty()) into.mode = turn.mode;
+  if (into.started_ms == 0) into.started_ms = turn.started_ms;
+  into.status = turn.status;
+  for (auto field : {&SyncReport::list_requests, &SyncReport::pages, &SyncReport::listed, &SyncReport::added,
+                     &SyncReport::changed, &SyncReport::unchanged, &SyncReport::deleted, &SyncReport::details,
+                     &SyncReport::streams, &SyncReport::no_streams, &SyncReport::gear, &SyncReport::requests})
+    into.*field += turn.*field;
+  into.deep_pending = turn.deep_pending;
+  into.resume_at_ms = turn.resume_at_ms;
+  into.finished_ms = turn.finished_ms;
+}
+
+}  // namespace
+
+std::vector<SyncReport> SyncSession::RunEvery(Cache& cache, const std::vector<int64_t>& athletes,
+                                              const SyncOptions& options, SyncProgress& progress) {
+  std::vector<SyncReport> reports(athletes.size());
+  std::vector<size_t> deep;  // who goes on to the turns
+  for (size_t i = 0; i < athletes.size(); ++i) {
+    SyncOptions listing = options;
+    listing.athlete = athletes[i];
+    listing.deep = false;
+    progress.OnNote("athlete " + std::to_string(athletes[i]) + ": listing");
+    Add(reports[i], Run(cache, listing, progress));
+    if (StopsEveryone(reports[i].status)) return reports;
+    if (reports[i].status.ok() && options.deep) deep.push_back(i);
+  }
+  while (!deep.empty()) {
+    std::vector<size_t> again;
+    for (size_t i : deep) {
+      SyncOptions turn = options;
+      turn.athlete = athletes[i];
+      turn.list = false;
+      turn.deep_limit = kDeepTurn;
+      SyncReport r = Run(cache, turn, progress);
+      const int64_t done = r.details + r.streams + r.no_streams + r.deleted;
+      Add(reports[i], r);
+      if (StopsEveryone(r.status)) return reports;
+      // Done, failed, or no progress (nothing more to gain by asking again).
+      if (r.status.ok() && r.deep_pending > 0 && done > 0) again.push_back(i);
+    }
+    deep.swap(again);
+  }
+  return reports;
+}
+
 std::string Plural(int64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 
 std::string DescribeChanges(const SyncReport& r) {

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "cache/db.h"
@@ -39,6 +40,19 @@ class SyncSession {
 
   // Runs one sync of `cache` (whose SyncLock the caller holds).
   SyncReport Run(Cache& cache, const SyncOptions& options, SyncProgress& progress);
+
+  // Syncs each of `athletes` (ids of their grants), sharing this session's
+  // rate limiter: first every athlete's listing (the cheap incremental sync,
+  // or the history listing of a new athlete), then their details and streams
+  // in turns of kDeepTurn activities each, round-robin, so no athlete's long
+  // backlog starves the others. An athlete's own failure (their grant
+  // refused, a scope missing, Strava failing on their data) stops only them;
+  // what stops every athlete (the rate limit, an interrupt, the network, the
+  // cache) ends the run. One report per athlete, in the order given; an
+  // athlete the run did not reach has an empty status and mode.
+  std::vector<SyncReport> RunEvery(Cache& cache, const std::vector<int64_t>& athletes, const SyncOptions& options,
+                                   SyncProgress& progress);
+  static constexpr int64_t kDeepTurn = 5;
 
  private:
   const Config& config_;

@@ -711,10 +711,11 @@ class TestCase(unittest.TestCase):
         self.assertEqual(sandbox.query("PRAGMA integrity_check"), [("ok",)])
 
     def assertCacheMatches(self, sandbox, emulator, ids=None, detail=True, streams_sample=0, seed=0, ignore=(),
-                           skip=()):
+                           skip=(), athlete=None):
         """The cache holds exactly the emulator's activities (or `ids` of them),
-        each row equal to the emulator's detailed (or summary) JSON."""
-        return compare_cache(self, sandbox, emulator, ids, detail, streams_sample, seed, ignore, skip)
+        each row equal to the emulator's detailed (or summary) JSON. With
+        `athlete`, that athlete's activities in a cache of several."""
+        return compare_cache(self, sandbox, emulator, ids, detail, streams_sample, seed, ignore, skip, athlete)
 
 
 # ---------------------------------------------------------------------------
@@ -892,13 +893,13 @@ def stream_rows(streams):
 GEAR_TOTALS = ("$.gear.distance", "$.gear.converted_distance")
 
 
-def compare_cache(tc, sb, emu, ids=None, detail=True, streams_sample=0, seed=0, ignore=(), skip=()):
+def compare_cache(tc, sb, emu, ids=None, detail=True, streams_sample=0, seed=0, ignore=(), skip=(), athlete=None):
     """Asserts the cache equals the emulator: the same activity ids (those in
     `ignore` aside, or exactly `ids`), every typed column, the json column
     (paths in `skip` aside),
     laps, no streams for manual activities, and the stream rows of a seeded
     sample of `streams_sample` activities. Returns the emulator's activities."""
-    want = {a["id"]: a for a in emu.activities("detail" if detail else "summary")}
+    want = {a["id"]: a for a in emu.activities("detail" if detail else "summary", athlete)}
     if ids is not None:
         missing = set(ids) - set(want)
         tc.assertFalse(missing, "ids not on the emulator: %s" % sorted(missing))
@@ -909,7 +910,8 @@ def compare_cache(tc, sb, emu, ids=None, detail=True, streams_sample=0, seed=0, 
     try:
         names = [c[0] for c in ACTIVITY_COLUMNS]
         sel = ", ".join("%s, typeof(%s)" % (n, n) for n in names)
-        rows = {r[0]: r for r in conn.execute("SELECT %s, json FROM activities" % sel) if r[0] not in ignore}
+        mine = "" if athlete is None else " WHERE athlete_id = %d" % athlete
+        rows = {r[0]: r for r in conn.execute("SELECT %s, json FROM activities%s" % (sel, mine)) if r[0] not in ignore}
         tc.assertEqual(sorted(rows), sorted(want), "the cache holds other activities than the emulator")
         for aid, a in want.items():
             row = rows[aid]

@@ -12,12 +12,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EMULATOR, EXIT_AUTH, EXIT_USAGE, TestCase, host_env, http, main, parse_iso,  # noqa: E402
-                     wait_until)
+from harness import (EMULATOR, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_USAGE, TestCase, host_env, http, main,  # noqa: E402
+                     parse_iso, wait_until)
 
 EXT = os.environ.get("STRAVA_EXT", "")
 
-EXIT_PARTIAL = 5
 
 
 class Athletes(TestCase):
@@ -89,7 +88,7 @@ class Athletes(TestCase):
         self.assertExit(sb.run("sync"), 0)
         self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 5)
 
-    def test_two_athletes_each_grant_in_its_own_file_and_each_cache_holds_one(self):
+    def test_two_athletes_each_grant_in_its_own_file_and_one_cache_for_both(self):
         emu = self.emulator("6,4", seed=172)
         ann, bob = emu.athletes
         ann_name, bob_name = self.name_of(emu, ann), self.name_of(emu, bob)
@@ -105,60 +104,103 @@ class Athletes(TestCase):
         self.assertEqual([(r["athlete_id"], r["name"], r["this_cache"]) for r in rows],
                          [(ann, ann_name, False), (bob, bob_name, False)])
 
-        # A new cache and two grants: the sync asks whose.
-        self.assertExit(sb.run("sync"), EXIT_AUTH, "several athletes are authorized here (%d (%s), %d (%s))" % (
-            ann, ann_name, bob, bob_name), "--athlete")
-        st = sb.run("status")
-        self.assertExit(st, 0)
-        self.assertIn("authorized:   no: several athletes are authorized here (%d (%s), %d (%s))" % (
-            ann, ann_name, bob, bob_name), st.out)
-        self.assertTrue(sb.run("status", "--json").json()["not_authorized"].startswith("several athletes"))
-        self.assertExit(sb.run("sync", "--athlete", str(ann)), 0)
-        self.assertIn("authorized:   yes\n", sb.run("status").out)
-        self.assertNotIn("not_authorized", sb.run("status", "--json").json())
+        # One sync brings both into the one cache, each under their own id.
         ann_ids = {a["id"] for a in emu.activities("summary", athlete=ann)}
-        self.assertEqual(sb.activity_ids(), ann_ids)
-        # Then the cache's athlete is the default, and another athlete is refused.
-        self.assertExit(sb.run("sync"), 0)
-        self.assertExit(sb.run("sync", "--athlete", bob_name), EXIT_USAGE,
-                        "this cache holds athlete %d, not athlete %d" % (ann, bob), "`[cache] path`")
-        self.assertEqual(sb.activity_ids(), ann_ids)
+        bob_ids = {a["id"] for a in emu.activities("summary", athlete=bob)}
+        r = sb.run("sync")
+        self.assertExit(r, 0)
+        self.assertIn("athlete %d (%s): history done: 6 listed (6 new, 0 changed, 0 deleted), 6 details, "
+                      "6 streams" % (ann, ann_name), r.err)
+        self.assertIn("athlete %d (%s): history done: 4 listed (4 new" % (bob, bob_name), r.err)
+        self.assertEqual(sb.activity_ids(), ann_ids | bob_ids)
+        self.assertEqual({row[0]: row[1] for row in sb.query(
+            "SELECT athlete_id, count(*) FROM activities GROUP BY athlete_id")}, {ann: 6, bob: 4})
+        self.assertEqual(sb.scalar("SELECT count(*) FROM athletes"), 2)
+        self.assertCacheMatches(sb, emu, athlete=ann)
+        self.assertCacheMatches(sb, emu, athlete=bob)
+        self.assertEqual([r["this_cache"] for r in sb.run("athletes", "--json").json()], [True, True])
+        st = sb.run("status", "--json").json()
+        self.assertEqual([(a["id"], a["name"], a["authorized"], a["pending_details_and_streams"],
+                           a["history_complete"]) for a in st["athletes"]],
+                         [(ann, ann_name, True, 0, True), (bob, bob_name, True, 0, True)])
+        text = sb.run("status").out
+        self.assertIn("athletes:     2\n  %s (%d): last sync %s, 0 details and streams to fetch\n" % (
+            ann_name, ann, st["athletes"][0]["last_success"]), text)
 
-        # Bob's cache under a config of its own, sharing the grants.
-        bob_conf = os.path.join(sb.root, "bob.conf")
-        bob_cache = os.path.join(sb.root, "bob.db")
-        with open(sb.config_path) as f:
-            sb.write_file(bob_conf, f.read().replace(sb.cache_path, bob_cache))
-        self.assertExit(sb.run("--config", bob_conf, "sync", "--athlete", bob_name.split()[0].lower(), config=False), 0)
-        self.assertExit(sb.run("--config", bob_conf, "sync", config=False), 0)
-        bob_rows = sb.run("--config", bob_conf, "athletes", "--json", config=False).json()
-        self.assertEqual([r["this_cache"] for r in bob_rows], [False, True])
+        # Nothing new: one request each, the floor.
+        before = emu.api_requests()
+        r = sb.run("sync", "--json")
+        self.assertExit(r, 0)
+        self.assertEqual(emu.api_requests() - before, 2)
+        self.assertEqual([(j["athlete_id"], j["mode"], j["requests"]) for j in r.json()],
+                         [(ann, "incremental", 1), (bob, "incremental", 1)])
+        # --athlete: that one only.
+        before = emu.api_requests()
+        self.assertExit(sb.run("sync", "--athlete", bob_name.split()[0].lower()), 0)
+        self.assertEqual(emu.api_requests() - before, 1)
 
-        # Bob revokes stravafs on strava.com: his syncs stop, with one line
-        # that says so, and `athletes` shows it; Ann's go on.
+        # Bob deletes an activity on Strava; a --full of everyone deletes it
+        # and only it: the listing of one athlete never judges another's.
+        gone = min(bob_ids)
+        emu.delete(gone)
+        self.assertExit(sb.run("sync", "--full"), 0)
+        self.assertEqual(sb.activity_ids(), ann_ids | (bob_ids - {gone}))
+
+        # Bob revokes stravafs on strava.com: his sync stops with one line
+        # that says so; Ann's goes on; the exit says a grant failed.
         emu.revoke(bob)
-        r = sb.run("--config", bob_conf, "sync", config=False)
-        self.assertExit(r, EXIT_AUTH, "Strava rejected the stored refresh token")
-        self.assertEqual(len([line for line in r.err.splitlines() if line.startswith("stravafs: ")]), 1, r.err)
+        latest = max(parse_iso(a["start_date"]) for a in emu.activities("summary", athlete=ann))
+        ride = emu.create({"name": "Ann's ride", "sport_type": "Ride", "start_date": latest + 3600}, athlete=ann)
+        r = sb.run("sync")
+        self.assertExit(r, EXIT_AUTH)
+        bob_lines = [line for line in r.err.splitlines() if "Strava rejected the stored refresh token" in line]
+        self.assertEqual(len(bob_lines), 1, r.err)
+        self.assertTrue(bob_lines[0].startswith("athlete %d (%s): " % (bob, bob_name)), bob_lines)
+        self.assertIn("athlete %d (%s): incremental done: " % (ann, ann_name), r.err)
+        self.assertIn(ride["id"], sb.activity_ids())
+        st = {a["id"]: a for a in sb.run("status", "--json").json()["athletes"]}
+        self.assertIn("Strava rejected the stored refresh token", st[bob]["last_error"]["message"])
+        self.assertNotIn("last_error", st[ann])
         rows = {row["athlete_id"]: row for row in sb.run("athletes", "--json").json()}
         self.assertTrue(rows[bob]["state"].startswith("refused by Strava at "), rows[bob])
-        self.assertIn("run `stravafs auth` again", rows[bob]["state"])
-        self.assertTrue(rows[ann]["state"].startswith("active"), rows[ann])
-        self.assertExit(sb.run("sync"), 0)
 
-        # Removing Bob revokes only Bob: Ann's sync goes on.
-        with open(bob_file) as f:
-            bob_access = json.load(f)["access_token"]
-        self.assertExit(sb.run("auth", "--remove", str(bob)), 0, "grant revoked at Strava and removed")
-        self.assertFalse(self.access_works(emu, bob_access))
-        self.assertFalse(os.path.exists(bob_file))
+        # Removing Bob with --purge deletes his activities only; Ann syncs on alone.
+        self.assertExit(sb.run("auth", "--remove", str(bob), "--purge"), 0,
+                        "purged athlete %d from %s: 3 activities deleted" % (bob, sb.cache_path))
+        self.assertEqual(sb.activity_ids(), ann_ids | {ride["id"]})
+        self.assertEqual(sb.scalar("SELECT count(*) FROM sync_state WHERE athlete_id = %d" % bob), 0)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM athletes"), 1)
+        self.assertIntegrity(sb)
+        before = emu.api_requests()
         self.assertExit(sb.run("sync"), 0)
-        self.assertExit(sb.run("--config", bob_conf, "sync", config=False), EXIT_AUTH,
-                        "athlete %d is not authorized here" % bob)
-        self.assertIn("authorized:   no: athlete %d is not authorized here" % bob,
-                      sb.run("--config", bob_conf, "status", config=False).out)
+        self.assertEqual(emu.api_requests() - before, 1)
 
-    def test_an_export_of_another_athlete_is_refused_and_changes_nothing(self):
+    def test_a_long_history_does_not_starve_the_others(self):
+        # 100 requests a day for everyone: the listings come first, then the
+        # details and streams go round-robin, so the two short histories are
+        # complete before the long one's backlog spends the rest.
+        emu = self.emulator("600,10,10", seed=177, args=["--limit", "1000,100", "--read-limit", "1000,100"],
+                            unlimited=False)
+        sb = self.sandbox(emu, {"sync": {"budget": "100%"}})
+        for a in emu.athletes:
+            self.grant(sb, emu, a)
+        r = sb.run("sync", "--json")
+        self.assertExit(r, EXIT_RATE_LIMIT, "daily rate limit")
+        self.assertEqual(emu.counters()["rejected"], 0)
+        reports = {j["athlete_id"]: j for j in r.json()}
+        long, short = emu.athletes[0], emu.athletes[1:]
+        for a in emu.athletes:
+            ids = {x["id"] for x in emu.activities("summary", athlete=a)}
+            self.assertEqual({row[0] for row in sb.query("SELECT id FROM activities WHERE athlete_id = %d" % a)},
+                             ids, a)
+        for a in short:
+            self.assertEqual((reports[a]["details"], reports[a]["deep_pending"]), (10, 0), reports[a])
+            self.assertCacheMatches(sb, emu, athlete=a)
+        self.assertGreater(reports[long]["details"], 0)
+        self.assertGreater(reports[long]["deep_pending"], 0)
+        self.assertIntegrity(sb)
+
+    def test_an_export_of_another_athlete_goes_to_them(self):
         sb = self.sandbox(None)
         exports = {}
         for k in (0, 1):
@@ -175,18 +217,14 @@ class Athletes(TestCase):
         before = sb.activity_ids()
         self.assertEqual(len(before), 3)
 
-        r = sb.run("import", exports[1], config=False)
-        self.assertExit(r, EXIT_PARTIAL, "%s: this export is athlete %d (Malik Haddad)'s, but the "
-                        "cache holds athlete %d's: one cache holds one athlete" % (exports[1], ann + 1, ann), "`[cache] path`")
-        self.assertEqual(sb.activity_ids(), before)
-        self.assertEqual(sb.scalar("SELECT count(*) FROM athletes"), 1)
-        self.assertEqual(sb.scalar("SELECT count(DISTINCT athlete_id) FROM activities"), 1)
+        # The second athlete's export: their activities, under their id.
+        self.assertExit(sb.run("import", exports[1], config=False), 0)
+        self.assertEqual(sb.query("SELECT id, firstname, lastname FROM athletes ORDER BY id"),
+                         [(ann, "Zoë", "Ångström-O'Brien"), (ann + 1, "Malik", "Haddad")])
+        self.assertEqual({row[0]: row[1] for row in sb.query(
+            "SELECT athlete_id, count(*) FROM activities GROUP BY 1")}, {ann: 3, ann + 1: 2})
+        self.assertTrue(before < sb.activity_ids())
         self.assertIntegrity(sb)
-
-        # Under a config of its own, the same export imports.
-        bob_conf = os.path.join(sb.root, "bob.conf")
-        sb.write_file(bob_conf, "[cache]\npath = %s\n" % os.path.join(sb.root, "bob.db"))
-        self.assertExit(sb.run("--config", bob_conf, "import", exports[1], config=False), 0)
 
     def test_two_athletes_authorizing_and_refreshing_at_once_keep_both_grants(self):
         # One token lock for every grant: on a new machine both would

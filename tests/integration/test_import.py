@@ -232,7 +232,8 @@ def dump(sb):
         "activities": "SELECT * FROM activities ORDER BY id",
         "streams": "SELECT * FROM streams ORDER BY activity_id, seq",
         "laps": "SELECT * FROM laps ORDER BY activity_id, lap_index",
-        "gear": "SELECT * FROM gear ORDER BY id",
+        "gear": "SELECT id, name, brand_name, model_name, distance, primary_gear, retired, athlete_id, json "
+                "FROM gear ORDER BY id",
         "athletes": "SELECT * FROM athletes ORDER BY id",
         "originals": "SELECT activity_id, name, format, size, data FROM originals ORDER BY activity_id",
         "sources": "SELECT id, source, original_size, original_format FROM activity_sync ORDER BY id",

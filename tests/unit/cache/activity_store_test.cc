@@ -127,7 +127,7 @@ TEST_CASE("UpsertSummary: an edit keeps detail-only fields and re-queues the det
     CHECK(sync.detail_state == 0);
     CHECK(sync.streams_state == 1);
     CHECK(sync.listed_run == 2);
-    auto work = ActivityStore(*cache).PendingDeepWork(true, true, 10);
+    auto work = ActivityStore(*cache).PendingDeepWork(0, true, true, 10);
     REQUIRE(work.ok());
     REQUIRE(work->size() == 1);
     CHECK((*work)[0].id == 7);
@@ -300,11 +300,11 @@ TEST_CASE("MarkNoStreams takes the activity off the streams queue", "[cache]") {
   REQUIRE(UpsertSummary(*cache, Summary(7, "2024-05-12T11:30:00Z"), 1).ok());
   REQUIRE(ActivityStore(*cache).MarkNoStreams(7).ok());
   CHECK(SyncRowOf(*cache, 7).streams_state == 2);
-  auto work = ActivityStore(*cache).PendingDeepWork(false, true, 10);
+  auto work = ActivityStore(*cache).PendingDeepWork(0, false, true, 10);
   REQUIRE(work.ok());
   CHECK(work->empty());
-  CHECK(*ActivityStore(*cache).CountPendingDeepWork(false, true) == 0);
-  CHECK(*ActivityStore(*cache).CountPendingDeepWork(true, true) == 1);  // the detail is still wanted
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(0, false, true) == 0);
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(0, true, true) == 1);  // the detail is still wanted
 }
 
 TEST_CASE("DeleteActivity removes the row, its bookkeeping, streams and laps", "[cache]") {
@@ -347,30 +347,30 @@ TEST_CASE("PendingDeepWork lists newest first, within the limit", "[cache]") {
     for (const auto& x : w) out.push_back(x.id);
     return out;
   };
-  auto all = ActivityStore(*cache).PendingDeepWork(true, true, 100);
+  auto all = ActivityStore(*cache).PendingDeepWork(0, true, true, 100);
   REQUIRE(all.ok());
   CHECK(ids(*all) == std::vector<int64_t>{4, 3, 2, 1});
   CHECK(((*all)[0].detail && (*all)[0].streams));
   CHECK((!(*all)[1].detail && (*all)[1].streams));  // 3: detail fetched
   CHECK(((*all)[2].detail && !(*all)[2].streams));  // 2: no streams on Strava
-  CHECK(*ActivityStore(*cache).CountPendingDeepWork(true, true) == 3 + 3);
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(0, true, true) == 3 + 3);
 
-  auto two = ActivityStore(*cache).PendingDeepWork(true, true, 2);
+  auto two = ActivityStore(*cache).PendingDeepWork(0, true, true, 2);
   REQUIRE(two.ok());
   CHECK(ids(*two) == std::vector<int64_t>{4, 3});
 
-  auto details_only = ActivityStore(*cache).PendingDeepWork(true, false, 100);
+  auto details_only = ActivityStore(*cache).PendingDeepWork(0, true, false, 100);
   REQUIRE(details_only.ok());
   CHECK(ids(*details_only) == std::vector<int64_t>{4, 2, 1});
   for (const auto& w : *details_only) CHECK_FALSE(w.streams);
-  CHECK(*ActivityStore(*cache).CountPendingDeepWork(true, false) == 3);
+  CHECK(*ActivityStore(*cache).CountPendingDeepWork(0, true, false) == 3);
 
-  auto streams_only = ActivityStore(*cache).PendingDeepWork(false, true, 100);
+  auto streams_only = ActivityStore(*cache).PendingDeepWork(0, false, true, 100);
   REQUIRE(streams_only.ok());
   CHECK(ids(*streams_only) == std::vector<int64_t>{4, 3, 1});
   for (const auto& w : *streams_only) CHECK_FALSE(w.detail);
 
-  auto nothing = ActivityStore(*cache).PendingDeepWork(false, false, 100);
+  auto nothing = ActivityStore(*cache).PendingDeepWork(0, false, false, 100);
   REQUIRE(nothing.ok());
   CHECK(nothing->empty());
 }
@@ -378,7 +378,7 @@ TEST_CASE("PendingDeepWork lists newest first, within the limit", "[cache]") {
 TEST_CASE("IdsNotListedBy, IdsStartingBetween and NewestStartEpoch", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
-  auto newest = ActivityStore(*cache).NewestStartEpoch();
+  auto newest = ActivityStore(*cache).NewestStartEpoch(0);
   REQUIRE(newest.ok());
   CHECK_FALSE(newest->has_value());
 
@@ -388,23 +388,23 @@ TEST_CASE("IdsNotListedBy, IdsStartingBetween and NewestStartEpoch", "[cache]") 
   REQUIRE(*UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 2) == Upsert::kUnchanged);
   REQUIRE(*UpsertSummary(*cache, Summary(3, "2024-05-03T08:00:00Z", "Renamed"), 2) == Upsert::kChanged);
 
-  auto gone = ActivityStore(*cache).IdsNotListedBy(2, *ParseIsoUtc("2024-06-01T00:00:00Z"));
+  auto gone = ActivityStore(*cache).IdsNotListedBy(0, 2, *ParseIsoUtc("2024-06-01T00:00:00Z"));
   REQUIRE(gone.ok());
   std::sort(gone->begin(), gone->end());
   CHECK(*gone == std::vector<int64_t>{2, 4});
   // Only those starting before `before`.
-  auto early = ActivityStore(*cache).IdsNotListedBy(2, *ParseIsoUtc("2024-05-04T08:00:00Z"));
+  auto early = ActivityStore(*cache).IdsNotListedBy(0, 2, *ParseIsoUtc("2024-05-04T08:00:00Z"));
   REQUIRE(early.ok());
   CHECK(*early == std::vector<int64_t>{2});
-  CHECK(ActivityStore(*cache).IdsNotListedBy(1, *ParseIsoUtc("2024-06-01T00:00:00Z"))->empty());
+  CHECK(ActivityStore(*cache).IdsNotListedBy(0, 1, *ParseIsoUtc("2024-06-01T00:00:00Z"))->empty());
 
   // Exclusive bounds, like Strava's after/before.
-  auto between = ActivityStore(*cache).IdsStartingBetween(*ParseIsoUtc("2024-05-02T08:00:00Z"),
+  auto between = ActivityStore(*cache).IdsStartingBetween(0, *ParseIsoUtc("2024-05-02T08:00:00Z"),
                                                           *ParseIsoUtc("2024-05-04T08:00:00Z"));
   REQUIRE(between.ok());
   CHECK(*between == std::vector<int64_t>{3});
 
-  newest = ActivityStore(*cache).NewestStartEpoch();
+  newest = ActivityStore(*cache).NewestStartEpoch(0);
   REQUIRE(newest.ok());
   CHECK(*newest == ParseIsoUtc("2024-05-04T08:00:00Z"));
 }

@@ -45,13 +45,14 @@ TEST_CASE("Gear, athlete and counts", "[cache]") {
   b["gear_id"] = "g2";
   c["gear_id"] = "b1";
   for (const Json* s : {&a, &b, &c}) REQUIRE(UpsertSummary(*cache, *s, 1).ok());
-  CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"b1", "g2"});
-  REQUIRE(
-      AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}).ok());
-  CHECK(*AthleteStore(*cache).MissingGearIds() == std::vector<std::string>{"g2"});
+  CHECK(*AthleteStore(*cache).MissingGearIds(0) == std::vector<std::string>{"b1", "g2"});
+  REQUIRE(AthleteStore(*cache)
+              .StoreGear({{"id", "b1"}, {"name", "Trusty"}, {"distance", 12.5}, {"primary", true}}, 0)
+              .ok());
+  CHECK(*AthleteStore(*cache).MissingGearIds(0) == std::vector<std::string>{"g2"});
   CHECK(QueryText(cache->db(), "SELECT name FROM gear WHERE id='b1'") == "Trusty");
   CHECK(QueryInt(cache->db(), "SELECT primary_gear FROM gear WHERE id='b1'") == 1);
-  auto bad_gear = AthleteStore(*cache).StoreGear({{"id", 5}});
+  auto bad_gear = AthleteStore(*cache).StoreGear({{"id", 5}}, 0);
   CHECK(bad_gear.kind() == ErrorKind::kServer);
 
   CHECK(*AthleteStore(*cache).HeldAthlete() == std::nullopt);

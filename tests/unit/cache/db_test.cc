@@ -35,12 +35,12 @@ using testing::QueryText;
 using testing::Summary;
 using testing::TempDir;
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 8", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 9", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 8);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 8);
+  CHECK(kSchemaVersion == 9);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 9);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -90,7 +90,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 8);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 9);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");
@@ -158,10 +158,10 @@ TEST_CASE("Transaction rolls back unless committed", "[cache]") {
     Transaction tx(*cache);
     REQUIRE(tx.status().ok());
     REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 1).ok());
-    REQUIRE(SetState(*cache, "job", "x").ok());
+    REQUIRE(SetState(*cache, 0, "job", "x").ok());
   }
   CHECK(QueryInt(cache->db(), "SELECT count(*) FROM activities") == 0);
-  CHECK_FALSE(GetState(*cache, "job")->has_value());
+  CHECK_FALSE(GetState(*cache, 0, "job")->has_value());
   {
     Transaction tx(*cache);
     REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-01T08:00:00Z"), 1).ok());

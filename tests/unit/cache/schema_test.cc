@@ -24,6 +24,7 @@
 #include "format/sizes.h"
 #include "model/activity.h"
 #include "sql_helpers.h"
+#include "undo_schema.h"
 #include "upsert_summary.h"
 #include "streams_of.h"
 
@@ -39,13 +40,14 @@ using testing::QueryReal;
 using testing::QueryText;
 using testing::Summary;
 using testing::TempDir;
+using testing::UndoSchemaV9Sql;
 
 TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone", "[cache]") {
   TempDir tmp;
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 9;", nullptr, nullptr, nullptr) ==
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 10;", nullptr, nullptr, nullptr) ==
           SQLITE_OK);
   sqlite3_close(raw);
 
@@ -53,15 +55,15 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() ==
-        "cache " + path + " has schema version 9, newer than this stravafs understands (8): upgrade stravafs");
+        "cache " + path + " has schema version 10, newer than this stravafs understands (9): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
   CHECK(ro.status().message() ==
-        "cache " + path + " has schema version 9, this stravafs reads version 8: upgrade stravafs");
+        "cache " + path + " has schema version 10, this stravafs reads version 9: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 10);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -142,8 +144,8 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
     CheckSizes(*cache, 1);
     // As schema v6 measured it: the CR raw, in two <name>s.
     REQUIRE(cache
-                ->Exec("UPDATE activity_sync SET gpx_size = gpx_size - 8 WHERE id = 1; "
-                       "PRAGMA user_version = 6")
+                ->Exec(UndoSchemaV9Sql() + "UPDATE activity_sync SET gpx_size = gpx_size - 8 WHERE id = 1; "
+                                           "PRAGMA user_version = 6")
                 .ok());
   }
   sqlite3* raw = nullptr;
@@ -154,13 +156,45 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
 
   auto upgraded = OpenCache(path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
   CheckSizes(*upgraded, 1);
   CheckSizes(*upgraded, 2);
   // A running mount is told: one change, for activity 1 only.
   CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes") == changes + 1);
   CHECK(QueryInt(db, "SELECT activity_id FROM fs_changes ORDER BY seq DESC LIMIT 1") == 1);
   CHECK(QueryInt(db, "SELECT rev FROM activity_sync WHERE id=2") == rev2);
+}
+
+TEST_CASE("Schema v9 gives what a v8 cache held to its athlete, and the app's rate usage to no athlete",
+          "[cache][athletes]") {
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  const Json zones = Json::parse(R"({"heart_rate":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
+  {
+    auto cache = OpenCache(path);
+    REQUIRE(UpsertSummary(*cache, Summary(1, "2024-05-12T11:30:00Z"), 1).ok());
+    REQUIRE(AthleteStore(*cache).StoreAthlete({{"id", 4242}, {"firstname", "Ada"}}).ok());
+    REQUIRE(AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}}, 0).ok());
+    REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones, 0).ok());
+    for (const char* key : {kStateHistoryComplete, kStateLastSuccess, kStateRateUsage, kStateRunCounter})
+      REQUIRE(SetState(*cache, 0, key, "1").ok());
+    REQUIRE(cache->Exec(UndoSchemaV9Sql()).ok());
+    CHECK(QueryInt(cache->db(), "SELECT count(*) FROM pragma_table_info('sync_state') WHERE name = 'athlete_id'") == 0);
+  }
+  auto upgraded = OpenCache(path);
+  sqlite3* db = upgraded->db();
+  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(testing::QueryColumn(db, "SELECT athlete_id || ' ' || key FROM sync_state ORDER BY 1") ==
+        std::vector<std::string>{"0 rate_usage", "4242 history_complete", "4242 last_success", "4242 run_counter"});
+  CHECK(QueryInt(db, "SELECT athlete_id FROM gear WHERE id = 'b1'") == 4242);
+  CHECK(testing::QueryColumn(db, "SELECT athlete_id || ' ' || zone FROM athlete_zones ORDER BY zone") ==
+        std::vector<std::string>{"4242 1", "4242 2"});
+  CHECK(QueryText(db, "SELECT group_concat(source) FROM hr_zones") == "strava,strava");
+  // The zones' triggers came back with the new table: a change is logged for the mount.
+  const int64_t logged = QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0");
+  REQUIRE(upgraded->Exec("UPDATE athlete_zones SET min = 140 WHERE zone = 2").ok());
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == logged + 1);
+  CHECK(QueryText(db, "PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("[bug] Schema v8 measures again the .json whose numbers stravafs now writes shorter", "[cache][bug]") {
@@ -178,8 +212,10 @@ TEST_CASE("[bug] Schema v8 measures again the .json whose numbers stravafs now w
     // As schema v7 measured it: nlohmann's dump(2), 8 bytes longer.
     CHECK(Json(0.00070936797).dump() == "0.0007093679699999999");
     CHECK(FormatJsonDouble(0.00070936797) == "0.00070936797");
-    REQUIRE(
-        cache->Exec("UPDATE activity_sync SET json_size = json_size + 8 WHERE id = 1; PRAGMA user_version = 7").ok());
+    REQUIRE(cache
+                ->Exec(UndoSchemaV9Sql() +
+                       "UPDATE activity_sync SET json_size = json_size + 8 WHERE id = 1; PRAGMA user_version = 7")
+                .ok());
   }
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
@@ -189,7 +225,7 @@ TEST_CASE("[bug] Schema v8 measures again the .json whose numbers stravafs now w
 
   auto upgraded = OpenCache(path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
   CheckSizes(*upgraded, 1);
   CheckSizes(*upgraded, 2);
   // A running mount is told: one change, for activity 1 only.
@@ -293,9 +329,10 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
     if (i == 5) REQUIRE(ActivityStore(*source).MarkNoStreams(100 + i).ok());
     ids.push_back(100 + i);
   }
-  REQUIRE(AthleteStore(*source).StoreGear({{"id", "b1"}, {"name", "Trusty"}}).ok());
+  // As v9 makes them of what a cache held: the first athlete's.
+  REQUIRE(AthleteStore(*source).StoreGear({{"id", "b1"}, {"name", "Trusty"}}, 4242).ok());
   REQUIRE(AthleteStore(*source).StoreAthlete({{"id", 4242}, {"firstname", "Ada"}}).ok());
-  REQUIRE(SetState(*source, "history_complete", "2024-07-01T00:00:00Z").ok());
+  REQUIRE(SetState(*source, 4242, "history_complete", "2024-07-01T00:00:00Z").ok());
 
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(v1_path.c_str(), &raw) == SQLITE_OK);
@@ -308,9 +345,10 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
                            "INSERT INTO streams SELECT * FROM v2.streams;"
                            "INSERT INTO streams(activity_id, seq, time) VALUES(999, 0, 1);"  // an orphan sample
                            "INSERT INTO laps SELECT * FROM v2.laps;"
-                           "INSERT INTO gear SELECT * FROM v2.gear;"
+                           "INSERT INTO gear SELECT id, name, brand_name, model_name, distance, primary_gear, "
+                           "retired, json FROM v2.gear;"
                            "INSERT INTO athletes SELECT * FROM v2.athletes;"
-                           "INSERT INTO sync_state SELECT * FROM v2.sync_state;"
+                           "INSERT INTO sync_state SELECT key, value FROM v2.sync_state;"
                            "DETACH v2;";
   REQUIRE(sqlite3_exec(raw, copy.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
@@ -327,7 +365,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE rev != 0") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE source IS NOT NULL") == 0);
   for (int64_t id : ids) CheckSizes(*upgraded, id);

@@ -164,10 +164,10 @@ TEST_CASE("an export: rows keep their ids, files give streams, a listing never d
   CHECK(w.Int("SELECT count(*) FROM activity_sync WHERE source='export'") == 3);
 
   // A listing that holds none of them deletes none of them.
-  auto gone = ActivityStore(*w.cache).IdsNotListedBy(99, 2000000000);
+  auto gone = ActivityStore(*w.cache).IdsNotListedBy(0, 99, 2000000000);
   REQUIRE(gone.ok());
   CHECK(gone->empty());
-  auto window = ActivityStore(*w.cache).IdsStartingBetween(0, 2000000000);
+  auto window = ActivityStore(*w.cache).IdsStartingBetween(0, 0, 2000000000);
   REQUIRE(window.ok());
   CHECK(window->empty());
 

@@ -25,6 +25,7 @@
 #include "cache/athlete_store.h"
 #include "fake_transport.h"
 #include "sql_helpers.h"
+#include "undo_schema.h"
 #include "upsert_summary.h"
 #include "streams_of.h"
 
@@ -36,6 +37,7 @@ using testing::QueryInt;
 using testing::QueryReal;
 using testing::QueryText;
 using testing::TempDir;
+using testing::UndoSchemaV9Sql;
 
 Json Activity(int64_t id, const std::string& local_start, const std::string& sport, double distance,
               int64_t moving_time, double elevation, int kudos, int prs) {
@@ -431,11 +433,16 @@ TEST_CASE("zone_time: default zones from the highest heart rate, Coggan zones fr
           Strings{"0.000000", "590.000000", "610.000000", "1000.000000", "0.000000"});
   }
   SECTION("Strava's zones, once synced, win") {
-    REQUIRE(cache
-                ->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200);"
-                       "INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
-                       "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, -1)")
-                .ok());
+    REQUIRE(
+        cache
+            ->Exec(
+                "INSERT INTO analytics_settings VALUES('max_heartrate', 200);"
+                // The first athlete's; another athlete's zones are not theirs.
+                "INSERT INTO athlete_zones SELECT coalesce((SELECT min(id) FROM athletes), 0), * FROM "
+                "(VALUES ('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
+                "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, -1));"
+                "INSERT INTO athlete_zones VALUES(1 << 40, 'heartrate', 1, 0, 60), (1 << 40, 'heartrate', 2, 60, -1)")
+            .ok());
     CHECK(QueryText(db, "SELECT group_concat(DISTINCT source) FROM hr_zones") == "strava");
     CHECK(QueryColumn(db, "SELECT ifnull(max_bpm, 'open') FROM hr_zones WHERE zone=5") ==
           std::vector<std::string>{"open"});
@@ -587,8 +594,9 @@ TEST_CASE("personal_records and training_90d equal their v3 definitions through 
     REQUIRE(cache->Exec("INSERT INTO analytics_settings VALUES('max_heartrate', 200)").ok());
     CheckAsV3(db);
     REQUIRE(cache
-                ->Exec("INSERT INTO athlete_zones VALUES('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
-                       "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, NULL)")
+                ->Exec("INSERT INTO athlete_zones SELECT coalesce((SELECT min(id) FROM athletes), 0), * FROM "
+                       "(VALUES ('heartrate', 1, 0, 130), ('heartrate', 2, 130, 145),"
+                       "('heartrate', 3, 145, 160), ('heartrate', 4, 160, 175), ('heartrate', 5, 175, NULL))")
                 .ok());
     CheckAsV3(db);
     REQUIRE(
@@ -625,20 +633,28 @@ TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_chang
   REQUIRE(cache->Exec("DELETE FROM analytics_settings").ok());
   CHECK(QueryInt(db, logged) == 5);
   const Json zones = Json::parse(R"({"heart_rate":{"zones":[{"min":0,"max":150},{"min":150,"max":-1}]}})");
-  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones).ok());
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones, 4242).ok());
   CHECK(QueryInt(db, logged) == 7);
   // The same zones again (the usual daily answer) write nothing.
-  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones).ok());
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones, 4242).ok());
   CHECK(QueryInt(db, logged) == 7);
   REQUIRE(cache->Exec("UPDATE athlete_zones SET min = 140 WHERE zone = 2").ok());
   CHECK(QueryInt(db, logged) == 8);
-  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones).ok());  // Strava's back: all replaced
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(zones, 4242).ok());  // Strava's back: all replaced
   CHECK(QueryColumn(db, "SELECT zone || ':' || min || '-' || ifnull(max, '') FROM athlete_zones ORDER BY zone") ==
         std::vector<std::string>{"1:0.0-150.0", "2:150.0-"});
   CHECK(QueryInt(db, logged) == 8 + 2 + 2);
+  // Another athlete's zones are theirs: this athlete's stay.
+  const Json theirs = Json::parse(R"({"heart_rate":{"zones":[{"min":0,"max":120},{"min":120,"max":-1}]}})");
+  REQUIRE(AthleteStore(*cache).StoreAthleteZones(theirs, 77).ok());
+  CHECK(
+      QueryColumn(db, "SELECT athlete_id || '/' || zone || ':' || min FROM athlete_zones ORDER BY athlete_id, zone") ==
+      std::vector<std::string>{"77/1:0.0", "77/2:120.0", "4242/1:0.0", "4242/2:150.0"});
+  REQUIRE(cache->Exec("DELETE FROM athlete_zones WHERE athlete_id = 77").ok());
+  CHECK(QueryInt(db, logged) == 8 + 2 + 2 + 2 + 2);
   // Writes of activities log their own rows, never one for activity 0.
   REQUIRE(ActivityStore(*cache).DeleteActivity(5).ok());
-  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 16);
 }
 
 TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytics][cache]") {
@@ -658,7 +674,8 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
     // Back to version 3: what schema v4 added, dropped, and v3's views.
     std::string v3 = AnalyticsSchemaSql();
     REQUIRE(cache
-                ->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
+                ->Exec(UndoSchemaV9Sql() +
+                       "DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER "
                        "analytics_activity_insert_figures;"
                        "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
@@ -687,7 +704,7 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
   INFO(upgraded.status().message());
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
@@ -711,7 +728,8 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
                          "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id");
     // Back to version 2: what schema v3 added, dropped.
     REQUIRE(cache
-                ->Exec("DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
+                ->Exec(UndoSchemaV9Sql() +
+                       "DROP TABLE effort_ranks; DROP TABLE training_days; DROP TABLE training_day_hr_seconds;"
                        "DROP INDEX activities_local_date; DROP TRIGGER analytics_activity_insert; DROP TRIGGER "
                        "analytics_activity_insert_figures;"
                        "DROP TRIGGER analytics_activity_delete; DROP TRIGGER analytics_activity_day;"
@@ -734,7 +752,7 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
   auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 8);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
   CHECK(QueryColumn(db,
                     "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                     "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);

@@ -146,8 +146,9 @@ struct World {
     sqlite3_finalize(st);
     return name;
   }
-  std::optional<std::string> State(const std::string& key) {
-    auto v = GetState(*cache, key);
+  // The fake athlete's (the app's for the rate usage).
+  std::optional<std::string> State(const std::string& key, int64_t athlete = FakeStrava::kAthleteId) {
+    auto v = GetState(*cache, key == kStateRateUsage ? kAppWide : athlete, key);
     REQUIRE(v.ok());
     return *v;
   }
@@ -553,7 +554,7 @@ TEST_CASE("SyncEngine: an interrupted history resumes at the page it stopped, on
       job["kind"] = "sideways";
     else
       job = Json{{"kind", 5}, {"page", "three"}, {"before", nullptr}};
-    REQUIRE(SetState(*w.cache, kStateJob, job.dump()).ok());
+    REQUIRE(SetState(*w.cache, FakeStrava::kAthleteId, kStateJob, job.dump()).ok());
     w.strava.ClearRequests();
     SyncReport second = w.Sync(o);
     INFO(second.status.message());
@@ -866,12 +867,14 @@ TEST_CASE("SyncEngine: the report and sync_state after a failure", "[sync_engine
   CHECK(r.status.kind() == ErrorKind::kScope);
   CHECK(w.Rows() == 0);
   CHECK(w.strava.Count(Endpoint::kList) == 0);
-  auto error = Json::parse(w.State(kStateLastError).value_or("{}"));
+  // Before Strava said whose the grant is: kept as no athlete's, which is
+  // what `stravafs status` reads of a cache that holds none.
+  auto error = Json::parse(w.State(kStateLastError, 0).value_or("{}"));
   CHECK(error["message"] == r.status.message());
   CHECK(error["at"] == FormatIsoUtc(w.now_s()));
-  CHECK_FALSE(w.State(kStateLastSuccess).has_value());
-  CHECK(w.State(kStateLastAttempt) == FormatIsoUtc(w.now_s()));
-  auto report = Json::parse(w.State(kStateLastReport).value_or("{}"));
+  CHECK_FALSE(w.State(kStateLastSuccess, 0).has_value());
+  CHECK(w.State(kStateLastAttempt, 0) == FormatIsoUtc(w.now_s()));
+  auto report = Json::parse(w.State(kStateLastReport, 0).value_or("{}"));
   CHECK(report["ok"] == false);
   CHECK(report["error"] == r.status.message());
 
@@ -880,6 +883,7 @@ TEST_CASE("SyncEngine: the report and sync_state after a failure", "[sync_engine
   SyncReport ok = w.Sync();
   REQUIRE(ok.status.ok());
   CHECK_FALSE(w.State(kStateLastError).has_value());
+  CHECK_FALSE(w.State(kStateLastError, 0).has_value());
   CHECK(w.State(kStateLastSuccess) == FormatIsoUtc(w.now_s()));
   CHECK(w.Rows() == 5);
 }
@@ -1021,7 +1025,7 @@ TEST_CASE("SyncEngine: without profile:read_all the sync succeeds, says once how
 
   // A new grant (`stravafs auth` forgets the check): fetched at the next sync.
   REQUIRE(TokenStore(w.config.state_dir).Save(w.strava.IssueInitialTokens()).ok());
-  REQUIRE(DeleteState(*w.cache, kStateZonesChecked).ok());
+  REQUIRE(DeleteState(*w.cache, FakeStrava::kAthleteId, kStateZonesChecked).ok());
   REQUIRE(w.Sync().status.ok());
   CHECK(ZoneRows(w.db()) == kFakeZones);
   CHECK(w.progress.notes.size() == 1);
@@ -1108,13 +1112,13 @@ TEST_CASE("SyncEngine: a malformed zones reply is a note, leaves the zones held 
   }
 }
 
-TEST_CASE("Sync: another athlete's grant is refused before any request; the cache's athlete's is the default",
+TEST_CASE("Sync: a grant that Strava says is another athlete's stores nothing; the cache's athlete's is the default",
           "[sync][athletes]") {
   World w;
   FirstSync(w, 3);  // the cache now holds FakeStrava::kAthleteId
-  // A second athlete of the same app authorizes on this machine.
-  Tokens other;  // (never sent: the fake knows one athlete)
-  other.refresh_token = "bob-refresh";
+  // A grant saved as athlete 777's, which Strava answers as 4242's (the fake
+  // knows one athlete): a token file copied or edited by hand.
+  Tokens other = w.strava.IssueInitialTokens();
   other.athlete_id = 777;
   other.athlete_name = "Bob Lee";
   REQUIRE(TokenStore(w.config.state_dir).Save(other).ok());
@@ -1124,15 +1128,18 @@ TEST_CASE("Sync: another athlete's grant is refused before any request; the cach
   SyncOptions bob;
   bob.athlete = 777;
   SyncReport refused = w.Sync(bob);
-  CHECK(refused.status.kind() == ErrorKind::kUsage);
+  CHECK(refused.status.kind() == ErrorKind::kAuth);
   CHECK(refused.status.message() ==
-        "this cache holds athlete 4242, not athlete 777: one cache holds one athlete, so give each athlete a config "
-        "of their own with its own `[cache] path` (stravafs.conf(5))");
-  CHECK(w.strava.requests().empty());
+        "the grant of athlete 777 is athlete 4242's at Strava: run `stravafs auth` again for athlete 777");
+  CHECK(w.strava.Count(Endpoint::kAthlete) == 1);
+  CHECK(w.strava.requests().size() == 1);
   CHECK(StoredRows(w.db()) == before);
-  CHECK(w.State(kStateLastError).value_or("").find("this cache holds athlete 4242") != std::string::npos);
+  CHECK(w.State(kStateLastError, 777).value_or("").find("is athlete 4242's") != std::string::npos);
+  CHECK_FALSE(w.State(kStateLastError).has_value());  // 4242's sync did not fail
 
   // Unnamed: the grant of the athlete the cache holds, of the two.
+  // (A new grant of its own: the fake's tokens were all replaced by Bob's.)
+  REQUIRE(TokenStore(w.config.state_dir).Save(w.strava.IssueInitialTokens()).ok());
   FakeActivity late;
   late.id = INT64_C(20000000001);
   late.start = w.NewestStart() - 3600;
