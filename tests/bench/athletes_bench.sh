@@ -3,12 +3,11 @@
 # time to bring N athletes current when nothing changed (an incremental sync
 # each), under the app's read limit of 100 per 15 minutes that all of them
 # share, against the floor: one listing request per athlete. The wall-time
-# baseline is curl making those same N requests, one process per athlete, in
+# baseline is curl making those same N requests, in one process, in
 # the same run. Not pass/fail: it reports. Usage:
 #   tests/bench/athletes_bench.sh [BUILD_DIR] [N]      (defaults: build, 10)
-# One cache holds one athlete for now, so each athlete has a config and a
-# cache of their own and the N syncs run one after the other, as a cron line
-# for each would.
+# One config and one cache hold every athlete, and one `stravafs sync` brings
+# them all current.
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 N=${2:-10}
@@ -27,15 +26,15 @@ BASE=http://127.0.0.1:$(cat "$dir/port")
 export HOME=$dir XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data XDG_STATE_HOME=$dir/state
 ids=$(curl -s "$BASE/_emulator/config" | jq -r '.athletes[].id')
 
-# Each athlete authorizes once and gets a first sync of their 50 summaries.
+# Each athlete authorizes once; one first sync of everyone's 50 summaries.
+printf '[strava]\nclient_id = 12345\nclient_secret = emulator-secret\nbase_url = %s\n[cache]\npath = %s\n[sync]\ndetails = no\nstreams =\n' \
+  "$BASE" "$dir/cache.db" >"$dir/stravafs.conf"
+chmod 600 "$dir/stravafs.conf"
 for id in $ids; do
-  printf '[strava]\nclient_id = 12345\nclient_secret = emulator-secret\nbase_url = %s\n[cache]\npath = %s\n[sync]\ndetails = no\nstreams =\n' \
-    "$BASE" "$dir/$id.db" >"$dir/$id.conf"
-  chmod 600 "$dir/$id.conf"
   curl -s -X POST -d "{\"scope\":\"read,activity:read_all\",\"athlete\":$id}" "$BASE/_emulator/code" | jq -r .code |
-    "$STRAVAFS" --config "$dir/$id.conf" auth --code - 2>/dev/null
-  "$STRAVAFS" --config "$dir/$id.conf" sync --quiet --athlete "$id"
+    "$STRAVAFS" --config "$dir/stravafs.conf" auth --code - 2>/dev/null
 done
+"$STRAVAFS" --config "$dir/stravafs.conf" sync --quiet
 
 api_requests() { curl -s "$BASE/_emulator/counters" | jq '.total - .by_endpoint.token - .by_endpoint.authorize - .by_endpoint.deauthorize'; }
 first=$(api_requests)
@@ -46,21 +45,23 @@ curl -s -X POST -d '{"limit":[200,2000],"read_limit":[100,1000],"usage":[0,0],"r
 
 # Measured: every athlete's incremental sync, nothing new anywhere.
 t0=$(date +%s.%N)
-for id in $ids; do "$STRAVAFS" --config "$dir/$id.conf" sync --quiet; done
+"$STRAVAFS" --config "$dir/stravafs.conf" sync --quiet
 t1=$(date +%s.%N)
 requests=$(api_requests)
 
-# Baseline: the floor's requests (one listing page per athlete), by curl,
-# one process each; the tokens are read beforehand.
+# Baseline: the floor's requests (one listing page per athlete), by one
+# curl; the tokens are read beforehand.
 for id in $ids; do
   file=$dir/state/stravafs/tokens-$id.json
   [ -f "$file" ] || file=$dir/state/stravafs/tokens.json
   echo "Authorization: Bearer $(jq -r .access_token "$file")" >"$dir/header-$id"
 done
-t2=$(date +%s.%N)
+args=()
 for id in $ids; do
-  curl -s -H @"$dir/header-$id" "$BASE/api/v3/athlete/activities?per_page=200&after=1" -o /dev/null
+  args+=(--next -s -H @"$dir/header-$id" "$BASE/api/v3/athlete/activities?per_page=200&after=1" -o /dev/null)
 done
+t2=$(date +%s.%N)
+curl "${args[@]:1}"
 t3=$(date +%s.%N)
 stop_athlete
 
