@@ -80,7 +80,7 @@ Result<std::shared_ptr<Source>> Source::Open(Config config) {
 }
 
 Source::~Source() {
-  for (sqlite3_stmt* st : {begin_, commit_, state_}) sqlite3_finalize(st);
+  for (sqlite3_stmt* st : {begin_, commit_, state_, athletes_}) sqlite3_finalize(st);
 }
 
 Status Source::Prepare(const std::string& sql, sqlite3_stmt** out, const char* what) {
@@ -115,16 +115,18 @@ void Source::EndRead() {
   reading_ = false;
 }
 
-Result<std::optional<std::string>> Source::State(const std::string& key) {
+Result<std::optional<std::string>> Source::State(const std::string& key, int64_t athlete) {
   if (state_ == nullptr) {
-    if (Status s =
-            Prepare("SELECT value FROM sync_state WHERE key=?1 AND athlete_id IN (0, (SELECT min(id) FROM athletes)) "
-                    "ORDER BY athlete_id DESC LIMIT 1",
-                    &state_, "reading sync_state");
+    // ?2 NULL: the first athlete's, else the app's; else that athlete's only.
+    if (Status s = Prepare("SELECT value FROM sync_state WHERE key=?1 AND athlete_id IN "
+                           "(coalesce(?2, 0), coalesce(?2, (SELECT min(id) FROM athletes))) "
+                           "ORDER BY athlete_id DESC LIMIT 1",
+                           &state_, "reading sync_state");
         !s.ok())
       return s;
   }
   sqlite3_bind_text(state_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  if (athlete != 0) sqlite3_bind_int64(state_, 2, athlete);
   std::optional<std::string> value;
   int rc = sqlite3_step(state_);
   if (rc == SQLITE_ROW) {
@@ -137,6 +139,20 @@ Result<std::optional<std::string>> Source::State(const std::string& key) {
   sqlite3_clear_bindings(state_);
   if (!s.ok()) return s;
   return value;
+}
+
+Result<std::vector<int64_t>> Source::Athletes() {
+  if (athletes_ == nullptr) {
+    if (Status s = Prepare("SELECT id FROM athletes ORDER BY id", &athletes_, "reading the athletes"); !s.ok())
+      return s;
+  }
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(athletes_)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(athletes_, 0));
+  Status s = cache_->Check(rc == SQLITE_DONE ? SQLITE_OK : rc, "reading the athletes");
+  sqlite3_reset(athletes_);
+  if (!s.ok()) return s;
+  return ids;
 }
 
 void Source::Record(std::string outcome) {

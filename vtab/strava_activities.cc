@@ -27,7 +27,8 @@
 ** read-only connection, which its own indexes answer: `id =` (unique) or
 ** `id IN (...)` (all values in one xFilter, one primary-key lookup each);
 ** else ranges and equality on start_date and start_date_local and equality on
-** sport_type, together with ORDER BY start_date[_local] [DESC]. Only the
+** sport_type and athlete_id (athlete_id IN (...) as one xFilter per value),
+** together with ORDER BY start_date[_local] [DESC]. Only the
 ** columns the statement uses (colUsed) are selected, so a scan that never
 ** reads `json` never copies it. Each distinct query is kept in the table's
 ** plan list; idxNum is its index there and idxStr says what was pushed down,
@@ -65,6 +66,7 @@ int ColumnIndex(const char* name) {
 const int kColumnCount = static_cast<int>(ActivityColumns().size());
 const int STRAVA_ACT_ID = ColumnIndex("id");
 const int STRAVA_ACT_SPORT_TYPE = ColumnIndex("sport_type");
+const int STRAVA_ACT_ATHLETE_ID = ColumnIndex("athlete_id");
 const int STRAVA_ACT_START_DATE = ColumnIndex("start_date");
 const int STRAVA_ACT_START_DATE_LOCAL = ColumnIndex("start_date_local");
 const int STRAVA_ACT_JSON = kColumnCount;         // the stored JSON text
@@ -224,6 +226,7 @@ int ActivitiesBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
     };
 
     int id_eq = -1, id_in = -1;
+    bool several_scans = false;
     for (int i = 0; i < info->nConstraint; ++i) {
       const auto& c = info->aConstraint[i];
       if (!c.usable || c.op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
@@ -250,14 +253,19 @@ int ActivitiesBestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
         if (!c.usable) continue;
         const bool date = c.iColumn == STRAVA_ACT_START_DATE || c.iColumn == STRAVA_ACT_START_DATE_LOCAL;
         const bool sport = c.iColumn == STRAVA_ACT_SPORT_TYPE && c.op == SQLITE_INDEX_CONSTRAINT_EQ;
-        if (!(date && IsRange(c.op)) && !sport) continue;
+        // athlete_id IN (...) comes as one xFilter per value (SQLite's own
+        // IN handling), each an index range.
+        const bool athlete = c.iColumn == STRAVA_ACT_ATHLETE_ID && c.op == SQLITE_INDEX_CONSTRAINT_EQ;
+        if (!(date && IsRange(c.op)) && !sport && !athlete) continue;
         // The cache compares with BINARY; another collation stays with SQLite.
         const char* collation = sqlite3_vtab_collation(info, i);
         if (collation && sqlite3_stricmp(collation, "BINARY") != 0) continue;
         use(i, ColumnName(c.iColumn), c.op);
-        rows /= c.op == SQLITE_INDEX_CONSTRAINT_EQ ? (sport ? 10 : 1000) : 4;
+        rows /= c.op == SQLITE_INDEX_CONSTRAINT_EQ ? (sport || athlete ? 10 : 1000) : 4;
+        // Each value's rows in order are not all rows in order.
+        if (athlete && sqlite3_vtab_in(info, i, -1)) several_scans = true;
       }
-      if (info->nOrderBy == 1 && (info->aOrderBy[0].iColumn == STRAVA_ACT_START_DATE ||
+      if (!several_scans && info->nOrderBy == 1 && (info->aOrderBy[0].iColumn == STRAVA_ACT_START_DATE ||
                                   info->aOrderBy[0].iColumn == STRAVA_ACT_START_DATE_LOCAL)) {
         order = " ORDER BY " + ColumnName(info->aOrderBy[0].iColumn) + (info->aOrderBy[0].desc ? " DESC" : "");
         shown += std::string(shown.empty() ? "" : " ") + order.substr(1);

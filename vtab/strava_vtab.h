@@ -79,9 +79,11 @@ class Source {
 
   // One value of sync_state, on a statement kept prepared and reset at
   // once, so the read-only connection never keeps a snapshot open between
-  // scans: the first athlete's, else the app's (rate_usage; before any
-  // athlete, everything).
-  Result<std::optional<std::string>> State(const std::string& key);
+  // scans: `athlete`'s; with 0, the first athlete's, else the app's
+  // (rate_usage; before any athlete, everything).
+  Result<std::optional<std::string>> State(const std::string& key, int64_t athlete = 0);
+  // The athletes the cache holds, by id (kept prepared, as State).
+  Result<std::vector<int64_t>> Athletes();
 
   // Statements prepared on the cache connection since it opened, by any
   // table of this Source: tests count them (issue 16: a statement that
@@ -117,6 +119,7 @@ class Source {
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   sqlite3_stmt* state_ = nullptr;
+  sqlite3_stmt* athletes_ = nullptr;
   // last_success + max_age as last read: the cache is fresh until then.
   int64_t fresh_until_ms_ = 0;
 };

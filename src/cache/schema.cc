@@ -295,6 +295,9 @@ DROP TABLE sync_state;
 ALTER TABLE sync_state_v9 RENAME TO sync_state;
 ALTER TABLE gear ADD COLUMN athlete_id INTEGER;  -- whose gear; NULL unknown
 UPDATE gear SET athlete_id = (SELECT min(id) FROM athletes);
+-- One athlete's activities by date: each athlete's sync (its newest, its
+-- window), and strava_activities' athlete_id = pushdown.
+CREATE INDEX activities_athlete ON activities(athlete_id, start_date);
 )SQL");
       !s.ok())
     return s;

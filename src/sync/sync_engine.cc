@@ -136,13 +136,15 @@ Status SyncEngine::ResolveAthlete(bool refresh) {
   }
   auto athlete = api::GetAthlete(client_);
   if (!athlete.ok()) return athlete.status();
-  if (auto s = AthleteStore(cache_).StoreAthlete(*athlete); !s.ok()) return s;
-  const int64_t id = (*athlete)["id"].get<int64_t>();  // StoreAthlete checked it
-  if (athlete_ && id != athlete_)
-    return Status::Error(ErrorKind::kAuth,
-                         "the grant of athlete " + std::to_string(athlete_) + " is athlete " + std::to_string(id) +
-                             "'s at Strava: run `stravafs auth` again for athlete " + std::to_string(athlete_));
-  athlete_ = id;
+  const Json& id = athlete->is_object() ? (*athlete)["id"] : Json();
+  // Another athlete's grant under this athlete's name stores nothing of theirs.
+  if (athlete_ && FitsInt64(id) && id.get<int64_t>() != athlete_)
+    return Status::Error(ErrorKind::kAuth, "the grant of athlete " + std::to_string(athlete_) + " is athlete " +
+                                               std::to_string(id.get<int64_t>()) +
+                                               "'s at Strava: run `stravafs auth` again for athlete " +
+                                               std::to_string(athlete_));
+  if (auto s = AthleteStore(cache_).StoreAthlete(*athlete); !s.ok()) return s;  // checks the id
+  athlete_ = id.get<int64_t>();
   return Status::Ok();
 }
 

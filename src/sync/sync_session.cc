@@ -1,6 +1,7 @@
 #include "sync/sync_session.h"
 
 #include "cache/athlete_store.h"
+#include "cache/sync_state.h"
 
 namespace stravafs {
 
@@ -70,14 +71,20 @@ void Add(SyncReport& into, const SyncReport& turn) {
 std::vector<SyncReport> SyncSession::RunEvery(Cache& cache, const std::vector<int64_t>& athletes,
                                               const SyncOptions& options, SyncProgress& progress) {
   std::vector<SyncReport> reports(athletes.size());
+  // Each Run kept its own report; an athlete's last_report is the whole run's.
+  auto finish = [&] {
+    for (size_t i = 0; i < athletes.size(); ++i)
+      if (!reports[i].mode.empty())
+        (void)SetState(cache, athletes[i], kStateLastReport, ReportToJson(reports[i]).dump());
+    return reports;
+  };
   std::vector<size_t> deep;  // who goes on to the turns
   for (size_t i = 0; i < athletes.size(); ++i) {
     SyncOptions listing = options;
     listing.athlete = athletes[i];
     listing.deep = false;
-    progress.OnNote("athlete " + std::to_string(athletes[i]) + ": listing");
     Add(reports[i], Run(cache, listing, progress));
-    if (StopsEveryone(reports[i].status)) return reports;
+    if (StopsEveryone(reports[i].status)) return finish();
     if (reports[i].status.ok() && options.deep) deep.push_back(i);
   }
   while (!deep.empty()) {
@@ -90,13 +97,13 @@ std::vector<SyncReport> SyncSession::RunEvery(Cache& cache, const std::vector<in
       SyncReport r = Run(cache, turn, progress);
       const int64_t done = r.details + r.streams + r.no_streams + r.deleted;
       Add(reports[i], r);
-      if (StopsEveryone(r.status)) return reports;
+      if (StopsEveryone(r.status)) return finish();
       // Done, failed, or no progress (nothing more to gain by asking again).
       if (r.status.ok() && r.deep_pending > 0 && done > 0) again.push_back(i);
     }
     deep.swap(again);
   }
-  return reports;
+  return finish();
 }
 
 std::string Plural(int64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }

@@ -127,6 +127,23 @@ class Athletes(TestCase):
         self.assertIn("athletes:     2\n  %s (%d): last sync %s, 0 details and streams to fetch\n" % (
             ann_name, ann, st["athletes"][0]["last_success"]), text)
 
+        # The extension, in the real sqlite3 shell: athlete_id = and IN are
+        # pushed down, and strava_sync_status has a row per athlete.
+        p = subprocess.run(["sqlite3", "-batch", "-bail", ":memory:"], input=(
+            ".load %s\n"
+            "SELECT athlete_id, count(*) FROM strava_activities WHERE athlete_id = %d;\n"
+            "SELECT group_concat(id) FROM (SELECT id FROM strava_activities WHERE athlete_id IN (%d, %d) "
+            "ORDER BY start_date DESC);\n"
+            "EXPLAIN QUERY PLAN SELECT name FROM strava_activities WHERE athlete_id = %d;\n"
+            "SELECT athlete_id, mode, added, last_error IS NULL FROM strava_sync_status;\n"
+            % (EXT, bob, bob, ann, bob)).encode(), capture_output=True, env=host_env(sb.env()), timeout=120)
+        self.assertEqual((p.returncode, p.stderr.decode()), (0, ""))
+        newest_first = ",".join(str(r[0]) for r in sb.query("SELECT id FROM activities ORDER BY start_date DESC"))
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[:3] + lines[4:], [
+            "%d|4" % bob, newest_first, "QUERY PLAN", "%d|history|6|1" % ann, "%d|history|4|1" % bob])
+        self.assertRegex(lines[3], r"^`--SCAN strava_activities VIRTUAL TABLE INDEX \d+:athlete_id=$")
+
         # Nothing new: one request each, the floor.
         before = emu.api_requests()
         r = sb.run("sync", "--json")

@@ -19,6 +19,7 @@ INSERT INTO sync_state_v8 SELECT key, value FROM sync_state;
 DROP TABLE sync_state;
 ALTER TABLE sync_state_v8 RENAME TO sync_state;
 ALTER TABLE gear DROP COLUMN athlete_id;
+DROP INDEX activities_athlete;
 CREATE TABLE athlete_zones_v8 (
   kind TEXT NOT NULL, zone INTEGER NOT NULL, min REAL NOT NULL, max REAL, PRIMARY KEY (kind, zone)
 ) WITHOUT ROWID;
