@@ -263,7 +263,7 @@ Status Source::RunRefresh(std::string* outcome) {
   SyncReport r;
   {
     Deadline deadline(cancel, kRefreshDeadline);
-    r = session.Run(**rw, options, silent);
+    r = session.RunEveryone(**rw, options, silent);
   }
   if (!r.status.ok()) {
     Status s = r.status;

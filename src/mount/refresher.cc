@@ -68,7 +68,7 @@ void RunOneSync(const Config& config, const StopSignal& stop, const Logger& log)
   LogProgress progress(log);
   SyncOptions options;
   options.cancel = &stop.flag();
-  SyncReport r = SyncSession(config, ClientOptions{}).Run(**cache, options, progress);
+  SyncReport r = SyncSession(config, ClientOptions{}).RunEveryone(**cache, options, progress);
   if (!r.status.ok() && r.status.kind() != ErrorKind::kInterrupted)
     return log(Severity::kWarning, "background sync stopped: " + r.status.message());
   log(Severity::kInfo, "background sync: " + DescribeChanges(r) + ", " + Plural(r.requests, "request"));

@@ -106,6 +106,22 @@ std::vector<SyncReport> SyncSession::RunEvery(Cache& cache, const std::vector<in
   return finish();
 }
 
+SyncReport SyncSession::RunEveryone(Cache& cache, const SyncOptions& options, SyncProgress& progress) {
+  std::vector<int64_t> athletes;
+  const std::vector<Grant> grants = TokenStore(config_.state_dir).List();
+  for (const Grant& g : grants)
+    if (g.tokens.ok() && g.tokens->athlete_id != 0) athletes.push_back(g.tokens->athlete_id);
+  if (grants.size() < 2 || athletes.empty()) return Run(cache, options, progress);
+  SyncReport total;
+  for (const SyncReport& r : RunEvery(cache, athletes, options, progress)) {
+    const Status first = total.status;
+    Add(total, r);
+    if (!first.ok()) total.status = first;
+  }
+  total.deep_pending = 0;
+  return total;
+}
+
 std::string Plural(int64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 
 std::string DescribeChanges(const SyncReport& r) {

@@ -54,6 +54,11 @@ class SyncSession {
                                    SyncProgress& progress);
   static constexpr int64_t kDeepTurn = 5;
 
+  // What the mount's and the extension's refreshes run: with two or more
+  // grants here whose athletes are known, RunEvery over them, else Run. One
+  // report, the athletes' summed; its status the first failure.
+  SyncReport RunEveryone(Cache& cache, const SyncOptions& options, SyncProgress& progress);
+
  private:
   const Config& config_;
   ClientOptions client_options_;

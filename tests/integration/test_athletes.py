@@ -286,40 +286,42 @@ class Athletes(TestCase):
         self.assertEqual(sb.activity_ids(), {x["id"] for x in emu.activities("summary", athlete=ann)})
         self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 3)
 
-    def test_the_mount_and_the_extension_refresh_with_the_cache_athletes_grant(self):
-        # Two grants, and a cache of the second athlete (tokens-ID.json): the
-        # refreshes of the mount and of the extension use that grant, as a
-        # sync does, without being told.
+    def test_the_mount_and_the_extension_refresh_every_athlete(self):
+        # Two grants and one cache of both: the refreshes of the mount and of
+        # the extension bring both current, as `stravafs sync` does.
         emu = self.emulator("3,4", seed=175)
         ann, bob = emu.athletes
         sb = self.sandbox(emu, {"sync": {"max_age": "1s", "details": "no", "streams": ""}})
         for a in (ann, bob):
             self.grant(sb, emu, a)
-        self.assertExit(sb.run("sync", "--athlete", str(bob)), 0)
-        latest = max(parse_iso(a["start_date"]) for a in emu.activities("summary", athlete=bob))
+        self.assertExit(sb.run("sync"), 0)
+        latest = {a: max(parse_iso(x["start_date"]) for x in emu.activities("summary", athlete=a)) for a in (ann, bob)}
 
-        # The extension, in the real sqlite3 shell: its refresh finds Bob's new ride.
-        ride = emu.create({"name": "Bob's ride", "sport_type": "Ride", "start_date": latest + 3600}, athlete=bob)
+        # The extension, in the real sqlite3 shell: its refresh finds Bob's new
+        # ride (Ann's listing: one request; Bob's: the page and the empty one).
+        ride = emu.create({"name": "Bob's ride", "sport_type": "Ride", "start_date": latest[bob] + 3600}, athlete=bob)
         time.sleep(1.2)  # past max_age
         p = subprocess.run(["sqlite3", "-batch", "-bail", ":memory:"],
                            input=(".load %s\nSELECT name FROM strava_activities WHERE id = %d;\n"
-                                  "SELECT refresh FROM strava_sync_status;\n"
-                                  "SELECT count(*) FROM strava_activities;\n" % (EXT, ride["id"])).encode(),
+                                  "SELECT refresh FROM strava_sync_status WHERE athlete_id = %d;\n"
+                                  "SELECT count(*) FROM strava_activities;\n" % (EXT, ride["id"], bob)).encode(),
                            capture_output=True, env=host_env(sb.env()), timeout=120)
         self.assertEqual((p.returncode, p.stderr.decode()), (0, ""))
         self.assertEqual(p.stdout.decode().splitlines(),
-                         ["Bob's ride", "refreshed: 1 new, 0 changed, 0 deleted, 2 requests", "5"])
+                         ["Bob's ride", "refreshed: 1 new, 0 changed, 0 deleted, 3 requests", "8"])
 
-        # The mount's background sync finds his next run.
+        # The mount's background sync finds a new run of each.
         m = self.mount(sb, options=["-o", "refresh=1s"])
-        run = emu.create({"name": "Bob's run", "sport_type": "Run", "start_date": latest + 7200}, athlete=bob)
-        link = os.path.join(m.path, "by-id", "%d.json" % run["id"])
-        wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % run["id"])
-        with open(link) as f:
-            self.assertEqual(json.load(f)["name"], "Bob's run")
-        self.assertEqual(sb.scalar("SELECT count(DISTINCT athlete_id) FROM activities"), 1)
+        runs = [emu.create({"name": "%d's run" % a, "sport_type": "Run", "start_date": latest[a] + 7200}, athlete=a)
+                for a in (ann, bob)]
+        for run in runs:
+            link = os.path.join(m.path, "by-id", "%d.json" % run["id"])
+            wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % run["id"])
+            with open(link) as f:
+                self.assertEqual(json.load(f)["name"], run["name"])
+        self.assertEqual({row[0]: row[1] for row in sb.query(
+            "SELECT athlete_id, count(*) FROM activities GROUP BY 1")}, {ann: 4, bob: 6})
         self.assertNotIn("several athletes", m.stderr())
-
 
     def test_remove_refreshes_an_expired_token_and_removes_even_when_strava_fails(self):
         # stravafs(1) auth --remove: an expired access token is refreshed
