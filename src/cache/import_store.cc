@@ -118,13 +118,14 @@ Status ImportStore::SetSource(int64_t id, Source source) {
   return cache_.Check(st->rc(), "storing an activity's source");
 }
 
-Result<std::optional<ImportStore::Match>> ImportStore::StartingNear(int64_t start_utc, int64_t slack) {
+Result<std::optional<ImportStore::Match>> ImportStore::StartingNear(int64_t start_utc, int64_t slack, int64_t athlete) {
   // start_date is ISO 8601 UTC of fixed width, so text order is time order
   // and the index on start_date serves the range.
   Stmt* st = cache_.Prepare(
-      "SELECT id, sport_type, start_date FROM activities WHERE start_date BETWEEN ? AND ? ORDER BY start_date");
+      "SELECT id, sport_type, start_date FROM activities WHERE start_date BETWEEN ?1 AND ?2 "
+      "AND (?3 = 0 OR athlete_id = ?3 OR athlete_id IS NULL) ORDER BY start_date");
   if (!st) return Unprepared(cache_, "finding an activity by its start");
-  st->Bind(1, FormatIsoUtc(start_utc - slack)).Bind(2, FormatIsoUtc(start_utc + slack));
+  st->Bind(1, FormatIsoUtc(start_utc - slack)).Bind(2, FormatIsoUtc(start_utc + slack)).Bind(3, athlete);
   std::optional<Match> best;
   int64_t best_gap = slack + 1;
   while (st->Step()) {

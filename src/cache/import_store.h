@@ -57,7 +57,8 @@ class ImportStore {
     int64_t id = 0;
     std::string sport_type;
   };
-  Result<std::optional<Match>> StartingNear(int64_t start_utc, int64_t slack);
+  // `athlete`: only theirs and those of no known athlete; 0: anyone's.
+  Result<std::optional<Match>> StartingNear(int64_t start_utc, int64_t slack, int64_t athlete);
   // Whether stream samples are held for `id`.
   Result<bool> HasStreams(int64_t id);
   Result<bool> HasLaps(int64_t id);

@@ -93,7 +93,7 @@ constexpr const char* kUsage =
     "  sync [--athlete ATHLETE] [--since DATE] [--until DATE] [--full] [--no-deep]\n"
     "       [--json] [--quiet]\n"
     "                       bring the cache up to date with Strava\n"
-    "  import [--json] [--quiet] PATH...\n"
+    "  import [--athlete ATHLETE] [--json] [--quiet] PATH...\n"
     "                       import a Strava bulk export (.zip or folder), folders\n"
     "                       and FIT, GPX or TCX files (also .gz); no API access needed\n"
     "  status [--json]      what the cache holds and how the last sync went\n"
@@ -160,9 +160,11 @@ Result<Writing> BeginWriting(const Config& config) {
   return Writing{std::move(*lock), std::move(*cache)};
 }
 
-// An athlete named on the command line: their id, or their name ("Ann Lee"
-// or just "Ann", ASCII case aside) as one grant here records it.
-Result<int64_t> ResolveAthlete(const TokenStore& store, const std::string& text) {
+// An athlete named on the command line among `known` (id and name): their
+// id, or their name ("Ann Lee" or just "Ann", ASCII case aside). `where`
+// ends the error: whom `known` holds, and what lists them.
+Result<int64_t> PickAthlete(const std::vector<std::pair<int64_t, std::string>>& known, const std::string& text,
+                            const std::string& where) {
   if (!text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos)
     return std::stoll(text);
   auto lower = [](std::string v) {
@@ -170,18 +172,39 @@ Result<int64_t> ResolveAthlete(const TokenStore& store, const std::string& text)
     return v;
   };
   const std::string want = lower(text);
-  std::vector<const Tokens*> found;
-  std::vector<Grant> grants = store.List();
-  for (const Grant& g : grants) {
-    if (!g.tokens.ok() || g.tokens->athlete_name.empty()) continue;
-    const std::string name = lower(g.tokens->athlete_name);
-    if (name == want || name.substr(0, name.find(' ')) == want) found.push_back(&*g.tokens);
+  std::vector<int64_t> found;
+  for (const auto& [id, full] : known) {
+    if (full.empty()) continue;
+    const std::string name = lower(full);
+    if (name == want || name.substr(0, name.find(' ')) == want) found.push_back(id);
   }
-  if (found.size() == 1) return found[0]->athlete_id;
-  return Status::Error(ErrorKind::kUsage,
-                       "\"" + EscapeControls(text) + "\" " +
-                           (found.empty() ? "names no athlete authorized here" : "names several athletes") +
-                           ": give the id (`stravafs athletes` lists them)");
+  if (found.size() == 1) return found[0];
+  return Status::Error(
+      ErrorKind::kUsage,
+      "\"" + EscapeControls(text) + "\" " + (found.empty() ? "names no athlete " : "names several athletes ") + where);
+}
+
+// One of the athletes authorized here (as their grants record them).
+Result<int64_t> ResolveAthlete(const TokenStore& store, const std::string& text) {
+  std::vector<std::pair<int64_t, std::string>> known;
+  for (const Grant& g : store.List())
+    if (g.tokens.ok()) known.emplace_back(g.tokens->athlete_id, g.tokens->athlete_name);
+  return PickAthlete(known, text, "authorized here: give the id (`stravafs athletes` lists them)");
+}
+
+// One of the athletes the cache holds.
+Result<int64_t> ResolveHeldAthlete(Cache& cache, const std::string& text) {
+  auto held = AthleteStore(cache).Held();
+  if (!held.ok()) return held.status();
+  std::vector<std::pair<int64_t, std::string>> known;
+  for (int64_t id : *held) known.emplace_back(id, AthleteStore(cache).Name(id));
+  const std::string where = "in " + cache.path() + ": give the id (`stravafs status` lists them)";
+  auto id = PickAthlete(known, text, where);
+  if (id.ok() && std::find(held->begin(), held->end(), *id) == held->end())
+    return Status::Error(ErrorKind::kUsage, "athlete " + std::to_string(*id) + " is not in " + cache.path() +
+                                                ": import their export first, or sync them (`stravafs sync --athlete " +
+                                                std::to_string(*id) + "`)");
+  return id;
 }
 
 // `auth --remove ATHLETE [--purge]`: revoke at Strava (best effort: the
@@ -371,8 +394,9 @@ int CmdAuth(const Config& config, Args& args) {
 // Runs the importer over `paths` under the lock the caller holds, showing
 // progress and naming every file that fails; prints the closing line.
 stravafs::import::ImportReport Import(const Config& config, Cache& cache, const std::vector<std::string>& paths,
-                                      bool quiet) {
+                                      bool quiet, int64_t athlete = 0) {
   import::ImportOptions options;
+  options.athlete = athlete;
   options.originals = config.import_originals;
   options.cancel = &g_cancel;
   auto zone = TimeZone::Load(config.import_timezone);
@@ -403,19 +427,25 @@ stravafs::import::ImportReport Import(const Config& config, Cache& cache, const 
 
 int CmdImport(const Config& config, Args& args) {
   bool json = false, quiet = false;
+  std::optional<std::string> athlete;
   std::vector<std::string> paths;
   while (!args.Empty()) {
     std::string a = args.Next();
-    if (a == "--json")
+    if (a == "--json") {
       json = true;
-    else if (a == "--quiet" || a == "-q")
+    } else if (a == "--athlete") {
+      auto v = args.Value(a);
+      if (!v.ok()) return Fail(v.status());
+      athlete = *v;
+    } else if (a == "--quiet" || a == "-q") {
       quiet = true;
-    else if (a == "--")
+    } else if (a == "--") {
       while (!args.Empty()) paths.push_back(args.Next());
-    else if (a.rfind("-", 0) == 0 && a.size() > 1)
+    } else if (a.rfind("-", 0) == 0 && a.size() > 1) {
       return Fail(Status::Error(ErrorKind::kUsage, "import: unknown option " + a + "\n" + kUsage));
-    else
+    } else {
       paths.push_back(a);
+    }
   }
   if (paths.empty())
     return Fail(Status::Error(ErrorKind::kUsage,
@@ -424,7 +454,13 @@ int CmdImport(const Config& config, Args& args) {
                                   std::string(kUsage)));
   auto writing = BeginWriting(config);
   if (!writing.ok()) return Fail(writing.status());
-  import::ImportReport r = Import(config, *writing->cache, paths, quiet);
+  int64_t owner = 0;
+  if (athlete) {
+    auto id = ResolveHeldAthlete(*writing->cache, *athlete);
+    if (!id.ok()) return Fail(id.status());
+    owner = *id;
+  }
+  import::ImportReport r = Import(config, *writing->cache, paths, quiet, owner);
   if (json) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());
   if (!r.status.ok()) return Fail(r.status);
   if (r.failed > 0) {

@@ -192,7 +192,9 @@ class Run {
   int64_t last_progress_ms_ = 0;
   int pending_ = 0;
   bool in_tx_ = false;
-  std::optional<int64_t> athlete_id_;
+  std::optional<int64_t> athlete_id_;   // an export's rows': its profile's, else the first held
+  std::optional<int64_t> loose_owner_;  // loose files': ImportOptions::athlete, else the only one held
+  std::string ambiguous_owner_;         // why loose files have no owner: several athletes held
   std::vector<std::pair<ExportGear, std::string>> gear_;  // with the id stored under
   // The export being imported: its rows by file name ("activities/1.fit.gz"),
   // and which rows are done.
@@ -231,9 +233,22 @@ Status Run::Checkpoint(bool force) {
 
 ImportReport Run::Go(const std::vector<std::string>& paths) {
   report_.started_ms = NowMs();
-  auto held = AthleteStore(cache_).HeldAthlete();
+  auto held = AthleteStore(cache_).Held();
   Status status = held.status();
-  if (held.ok()) athlete_id_ = *held;
+  if (held.ok() && !held->empty()) athlete_id_ = held->front();
+  if (options_.athlete != 0) {
+    loose_owner_ = options_.athlete;
+  } else if (held.ok() && held->size() == 1) {
+    loose_owner_ = held->front();
+  } else if (held.ok() && held->size() > 1) {
+    std::string names;
+    for (int64_t id : *held) {
+      const std::string name = AthleteStore(cache_).Name(id);
+      names += (names.empty() ? "" : ", ") + std::to_string(id) + (name.empty() ? "" : " (" + name + ")");
+    }
+    ambiguous_owner_ = "this cache holds several athletes (" + names +
+                       "): name whose files these are with `stravafs import --athlete ATHLETE`";
+  }
   if (status.ok()) status = cache_.Begin();
   in_tx_ = status.ok();
   for (const std::string& path : paths) {  // folders add theirs as they are scanned
@@ -652,6 +667,7 @@ Status Run::ImportFile(const Input& in, const ExportActivity* row) {
   if (!track.ok()) return fail(track.status().message(), content);
   const Shaped shaped = ShapeTrack(*track);
   if (shaped.samples == 0 && !row) return fail(format + ": no recorded points", content);
+  if (!row && !ambiguous_owner_.empty()) return fail(ambiguous_owner_, content);
 
   int64_t id = 0;
   const char* outcome = "imported";
@@ -660,7 +676,7 @@ Status Run::ImportFile(const Input& in, const ExportActivity* row) {
     id = row->id;
   } else {
     const double start = track->summary.start_time.value_or(shaped.summary.start_time.value_or(0));
-    auto near = store_.StartingNear(static_cast<int64_t>(std::llround(start)), kMatchSlack);
+    auto near = store_.StartingNear(static_cast<int64_t>(std::llround(start)), kMatchSlack, loose_owner_.value_or(0));
     if (!near.ok()) return near.status();
     if (*near && SportsCompatible((*near)->sport_type, track->summary.sport_type))
       id = (*near)->id;
@@ -761,7 +777,7 @@ Json Run::ActivityJson(int64_t id, const ExportActivity* row, const Track* track
   Json j = Json::object();
   j["resource_state"] = 3;
   j["id"] = id;
-  if (athlete_id_) j["athlete"] = Json{{"id", *athlete_id_}, {"resource_state", 1}};
+  if (const auto owner = row ? athlete_id_ : loose_owner_) j["athlete"] = Json{{"id", *owner}, {"resource_state", 1}};
 
   double start = row ? row->start_date : 0;
   if (!row && file && file->start_time)

@@ -51,6 +51,10 @@ int64_t FileActivityId(uint64_t content_fingerprint);
 struct ImportOptions {
   TimeZone zone = TimeZone::Utc();  // local time for files that carry none
   bool originals = true;            // keep each original file in the cache
+  // Whose loose FIT, GPX and TCX files are (an export's are its profile's):
+  // 0, the only athlete the cache holds; with several, each such file fails
+  // and says to name one.
+  int64_t athlete = 0;
   const std::atomic<bool>* cancel = nullptr;
   uint64_t max_file_bytes = uint64_t{256} << 20;  // decompressed bound per file (bombs)
   int batch = 64;                                 // activities per transaction

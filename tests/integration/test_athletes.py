@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (EMULATOR, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_USAGE, TestCase, host_env, http, main,  # noqa: E402
                      parse_iso, wait_until)
 
+EXIT_PARTIAL = 5
+
 EXT = os.environ.get("STRAVA_EXT", "")
 
 
@@ -217,7 +219,7 @@ class Athletes(TestCase):
         self.assertGreater(reports[long]["deep_pending"], 0)
         self.assertIntegrity(sb)
 
-    def test_an_export_of_another_athlete_goes_to_them(self):
+    def test_an_export_goes_to_its_athlete_and_loose_files_to_the_one_named(self):
         sb = self.sandbox(None)
         exports = {}
         for k in (0, 1):
@@ -242,6 +244,24 @@ class Athletes(TestCase):
             "SELECT athlete_id, count(*) FROM activities GROUP BY 1")}, {ann: 3, ann + 1: 2})
         self.assertTrue(before < sb.activity_ids())
         self.assertIntegrity(sb)
+
+        # A loose file in a cache of two: whose it is must be said.
+        loose = os.path.join(sb.root, "walk.gpx")
+        pts = "".join('<trkpt lat="%.5f" lon="2.35"><ele>35</ele><time>2026-11-20T07:%02d:00Z</time></trkpt>' % (
+            48.85 + k / 1000, k) for k in range(6))
+        sb.write_file(loose, '<?xml version="1.0"?>\n<gpx version="1.1" creator="test" '
+                      'xmlns="http://www.topografix.com/GPX/1/1"><trk><name>Walk</name><trkseg>%s</trkseg></trk></gpx>\n'
+                      % pts)
+        r = sb.run("import", loose, config=False)
+        self.assertExit(r, EXIT_PARTIAL, "%s: this cache holds several athletes (%d (Zoë Ångström-O'Brien), %d "
+                        "(Malik Haddad)): name whose files these are with `stravafs import --athlete ATHLETE`" % (
+                            loose, ann, ann + 1))
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 5)
+        self.assertExit(sb.run("import", "--athlete", "Nobody", loose, config=False), EXIT_USAGE,
+                        '"Nobody" names no athlete in %s' % sb.cache_path)
+        self.assertExit(sb.run("import", "--athlete", "malik", loose, config=False), 0)
+        self.assertEqual(sb.query("SELECT athlete_id, name FROM activities WHERE start_date = '2026-11-20T07:00:00Z'"),
+                         [(ann + 1, "Walk")])
 
     def test_two_athletes_authorizing_and_refreshing_at_once_keep_both_grants(self):
         # One token lock for every grant: on a new machine both would
