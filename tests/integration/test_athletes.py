@@ -5,6 +5,8 @@ and an export of another athlete than the cache holds."""
 
 import json
 import os
+import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -218,6 +220,43 @@ class Athletes(TestCase):
         self.assertGreater(reports[long]["details"], 0)
         self.assertGreater(reports[long]["deep_pending"], 0)
         self.assertIntegrity(sb)
+
+    def test_each_athlete_resumes_their_own_listing_after_kill_9(self):
+        # A sync killed in Bob's history listing: Ann's finished sync stays
+        # finished, Bob's listing resumes where it stopped.
+        emu = self.emulator("3,700", seed=178)
+        ann, bob = emu.athletes
+        sb = self.sandbox(emu, {"sync": {"details": "no", "streams": ""}})
+        for a in (ann, bob):
+            self.grant(sb, emu, a)
+        emu.faults([{"match": "/athlete/activities", "kind": "slow", "count": -1, "delay_ms": 400}])
+        p = self.start(sb, "sync")
+        bobs = "SELECT count(*) FROM activities WHERE athlete_id = %d" % bob
+
+        def bobs_first_page():
+            try:
+                return sb.scalar(bobs) >= 200
+            except sqlite3.OperationalError:  # no cache or no schema yet
+                return False
+        wait_until(bobs_first_page, 60, "Bob's first page")
+        os.kill(p.pid, signal.SIGKILL)
+        self.assertEqual(sb.finish(p).rc, -signal.SIGKILL)
+        self.assertIntegrity(sb)
+        held = sb.scalar(bobs)
+        self.assertEqual(held % 200, 0, "whole pages only")
+        self.assertLess(held, 700)
+        state = {(a, k) for a, k in sb.query("SELECT athlete_id, key FROM sync_state")}
+        self.assertIn((ann, "history_complete"), state)
+        self.assertIn((bob, "job"), state)
+        self.assertNotIn((bob, "history_complete"), state)
+
+        emu.clear_faults()
+        r = sb.run("sync")
+        self.assertExit(r, 0, "resuming the interrupted history listing at page %d" % (held // 200 + 1))
+        self.assertEqual(sb.scalar(bobs), 700)
+        self.assertEqual(sb.scalar("SELECT count(*) FROM sync_state WHERE key = 'job'"), 0)
+        self.assertCacheMatches(sb, emu, athlete=bob, detail=False)
+        self.assertCacheMatches(sb, emu, athlete=ann, detail=False)
 
     def test_an_export_goes_to_its_athlete_and_loose_files_to_the_one_named(self):
         sb = self.sandbox(None)
