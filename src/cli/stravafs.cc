@@ -153,10 +153,12 @@ struct Writing {
 Result<Writing> BeginWriting(const Config& config) {
   auto lock = SyncLock::Acquire(config.cache_path, 3000);
   if (!lock.ok()) return lock.status();
-  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
-  if (!cache.ok()) return cache.status();
+  // Before the cache is opened: creating or upgrading it takes a moment, and
+  // a signal then must still end in "interrupted" (130), not a plain kill.
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
+  auto cache = Cache::Open(config.cache_path, Cache::Mode::kReadWrite);
+  if (!cache.ok()) return cache.status();
   return Writing{std::move(*lock), std::move(*cache)};
 }
 
