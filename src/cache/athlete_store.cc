@@ -1,11 +1,35 @@
 #include "cache/athlete_store.h"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 #include <utility>
 
+#include "base/utf8.h"
 #include "cache/activity_store.h"
 
 namespace stravafs {
+
+Result<int64_t> PickAthlete(const std::vector<std::pair<int64_t, std::string>>& known, const std::string& text,
+                            const std::string& where) {
+  if (!text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos)
+    return std::stoll(text);
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  const std::string want = lower(text);
+  std::vector<int64_t> found;
+  for (const auto& [id, full] : known) {
+    if (full.empty()) continue;
+    const std::string name = lower(full);
+    if (name == want || name.substr(0, name.find(' ')) == want) found.push_back(id);
+  }
+  if (found.size() == 1) return found[0];
+  return Status::Error(
+      ErrorKind::kUsage,
+      "\"" + EscapeControls(text) + "\" " + (found.empty() ? "names no athlete " : "names several athletes ") + where);
+}
 
 Status AthleteStore::StoreAthlete(const Json& a) {
   if (!a.is_object() || !a.contains("id") || !FitsInt64(a["id"]))
@@ -178,6 +202,19 @@ std::string AthleteStore::Name(int64_t athlete) {
   std::string name = st->Step() ? st->Text(0) : "";
   st->Reset();
   return name;
+}
+
+Result<int64_t> AthleteStore::Named(const std::string& text) {
+  auto held = Held();
+  if (!held.ok()) return held.status();
+  std::vector<std::pair<int64_t, std::string>> known;
+  for (int64_t id : *held) known.emplace_back(id, Name(id));
+  auto id = PickAthlete(known, text, "in " + cache_.path() + ": give the id (`stravafs status` lists them)");
+  if (id.ok() && std::find(held->begin(), held->end(), *id) == held->end())
+    return Status::Error(ErrorKind::kUsage, "athlete " + std::to_string(*id) + " is not in " + cache_.path() +
+                                                ": import their export first, or sync them (`stravafs sync --athlete " +
+                                                std::to_string(*id) + "`)");
+  return id;
 }
 
 Result<std::vector<int64_t>> AthleteStore::Held() {

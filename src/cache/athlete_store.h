@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/json.h"
@@ -15,6 +16,13 @@
 #include "cache/db.h"
 
 namespace stravafs {
+
+// The athlete among `known` (id, name) that `text` names: an id (digits),
+// or a name ("Ann Lee", or just "Ann"; ASCII case aside) that exactly one
+// of them has. `where` ends the usage error: whom `known` holds and what
+// lists them.
+Result<int64_t> PickAthlete(const std::vector<std::pair<int64_t, std::string>>& known, const std::string& text,
+                            const std::string& where);
 
 class AthleteStore {
  public:
@@ -39,6 +47,10 @@ class AthleteStore {
   Result<int64_t> Purge(int64_t athlete);
   // "Firstname Lastname" of a held athlete ("" when not held or unnamed).
   std::string Name(int64_t athlete);
+  // A held athlete named by a person (a command line, the config): their
+  // id, or their name or first name (PickAthlete). Usage errors say what to
+  // give instead.
+  Result<int64_t> Named(const std::string& text);
   // The athletes the cache holds, by id.
   Result<std::vector<int64_t>> Held();
   // The athlete the cache holds (the first, by id), or nullopt before any.

@@ -162,51 +162,13 @@ Result<Writing> BeginWriting(const Config& config) {
   return Writing{std::move(*lock), std::move(*cache)};
 }
 
-// An athlete named on the command line among `known` (id and name): their
-// id, or their name ("Ann Lee" or just "Ann", ASCII case aside). `where`
-// ends the error: whom `known` holds, and what lists them.
-Result<int64_t> PickAthlete(const std::vector<std::pair<int64_t, std::string>>& known, const std::string& text,
-                            const std::string& where) {
-  if (!text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos)
-    return std::stoll(text);
-  auto lower = [](std::string v) {
-    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return v;
-  };
-  const std::string want = lower(text);
-  std::vector<int64_t> found;
-  for (const auto& [id, full] : known) {
-    if (full.empty()) continue;
-    const std::string name = lower(full);
-    if (name == want || name.substr(0, name.find(' ')) == want) found.push_back(id);
-  }
-  if (found.size() == 1) return found[0];
-  return Status::Error(
-      ErrorKind::kUsage,
-      "\"" + EscapeControls(text) + "\" " + (found.empty() ? "names no athlete " : "names several athletes ") + where);
-}
-
-// One of the athletes authorized here (as their grants record them).
+// One of the athletes authorized here (as their grants record them): their
+// id, or their name ("Ann Lee" or just "Ann", ASCII case aside).
 Result<int64_t> ResolveAthlete(const TokenStore& store, const std::string& text) {
   std::vector<std::pair<int64_t, std::string>> known;
   for (const Grant& g : store.List())
     if (g.tokens.ok()) known.emplace_back(g.tokens->athlete_id, g.tokens->athlete_name);
   return PickAthlete(known, text, "authorized here: give the id (`stravafs athletes` lists them)");
-}
-
-// One of the athletes the cache holds.
-Result<int64_t> ResolveHeldAthlete(Cache& cache, const std::string& text) {
-  auto held = AthleteStore(cache).Held();
-  if (!held.ok()) return held.status();
-  std::vector<std::pair<int64_t, std::string>> known;
-  for (int64_t id : *held) known.emplace_back(id, AthleteStore(cache).Name(id));
-  const std::string where = "in " + cache.path() + ": give the id (`stravafs status` lists them)";
-  auto id = PickAthlete(known, text, where);
-  if (id.ok() && std::find(held->begin(), held->end(), *id) == held->end())
-    return Status::Error(ErrorKind::kUsage, "athlete " + std::to_string(*id) + " is not in " + cache.path() +
-                                                ": import their export first, or sync them (`stravafs sync --athlete " +
-                                                std::to_string(*id) + "`)");
-  return id;
 }
 
 // `auth --remove ATHLETE [--purge]`: revoke at Strava (best effort: the
@@ -458,7 +420,7 @@ int CmdImport(const Config& config, Args& args) {
   if (!writing.ok()) return Fail(writing.status());
   int64_t owner = 0;
   if (athlete) {
-    auto id = ResolveHeldAthlete(*writing->cache, *athlete);
+    auto id = AthleteStore(*writing->cache).Named(*athlete);
     if (!id.ok()) return Fail(id.status());
     owner = *id;
   }
@@ -535,7 +497,9 @@ int CmdSync(const Config& config, Args& args) {
   // no [strava] client_id they are the whole sync.
   int64_t import_failed = 0;
   if (!config.import_folders.empty()) {
-    import::ImportReport r = Import(config, cache, config.import_folders, quiet);
+    auto owner = import::ConfiguredOwner(cache, config);
+    if (!owner.ok()) return Fail(owner.status());
+    import::ImportReport r = Import(config, cache, config.import_folders, quiet, *owner);
     if (!r.status.ok()) return Fail(r.status);
     import_failed = r.failed;
     if (json && config.client_id.empty()) std::printf("%s\n", import::ImportReportToJson(r).dump(2).c_str());

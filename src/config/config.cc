@@ -427,6 +427,7 @@ const Key kKeys[] = {
     {"import", "folders", [](std::string_view v, const std::string& p, Config& c) { return ReadFolders(v, p, c.import_folders); }},
     {"import", "timezone", [](std::string_view v, const std::string&, Config& c) { return ReadTimezone(v, c.import_timezone); }},
     {"import", "originals", [](std::string_view v, const std::string&, Config& c) { return ReadBool(v, c.import_originals); }},
+    {"import", "athlete", [](std::string_view v, const std::string&, Config& c) { c.import_athlete = std::string(v); return Status::Ok(); }},
     {"testing", "rate_window", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_window, false); }},
     {"testing", "rate_day", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.rate_day, false); }},
     {"testing", "retry_base", [](std::string_view v, const std::string&, Config& c) { return ReadDuration(v, c.retry_base, false); }},

@@ -60,6 +60,7 @@ struct Config {
   std::vector<std::string> import_folders;  // expanded; every sync imports new files from these
   std::string import_timezone;              // IANA name for files without a local time; "" = the system's
   bool import_originals = true;             // keep each imported original file in the cache
+  std::string import_athlete;               // whose loose files are, in a cache of several: an id or a name
 
   // [testing]: for the emulator's short windows; never needed against Strava.
   Millis rate_window{std::chrono::minutes(15)};  // length of the short rate-limit window

@@ -246,8 +246,10 @@ ImportReport Run::Go(const std::vector<std::string>& paths) {
       const std::string name = AthleteStore(cache_).Name(id);
       names += (names.empty() ? "" : ", ") + std::to_string(id) + (name.empty() ? "" : " (" + name + ")");
     }
-    ambiguous_owner_ = "this cache holds several athletes (" + names +
-                       "): name whose files these are with `stravafs import --athlete ATHLETE`";
+    ambiguous_owner_ =
+        "this cache holds several athletes (" + names +
+        "): name whose files these are with `stravafs import --athlete ATHLETE` (or `[import] athlete` for "
+        "[import] folders)";
   }
   if (status.ok()) status = cache_.Begin();
   in_tx_ = status.ok();
@@ -902,6 +904,13 @@ Json ImportReportToJson(const ImportReport& r) {
   j["error"] = r.status.ok() ? Json(nullptr) : Json(r.status.message());
   j["seconds"] = static_cast<double>(r.finished_ms - r.started_ms) / 1000.0;
   return j;
+}
+
+Result<int64_t> ConfiguredOwner(Cache& cache, const Config& config) {
+  if (config.import_athlete.empty()) return int64_t{0};
+  auto id = AthleteStore(cache).Named(config.import_athlete);
+  if (!id.ok()) return Status::Error(ErrorKind::kConfig, config.path + ": [import] athlete: " + id.status().message());
+  return id;
 }
 
 ImportReport RunImport(Cache& cache, const std::vector<std::string>& paths, const ImportOptions& options,

@@ -40,6 +40,7 @@
 #include "base/status.h"
 #include "base/tz.h"
 #include "cache/db.h"
+#include "config/config.h"
 #include "model/activity.h"
 
 namespace stravafs::import {
@@ -90,6 +91,11 @@ struct ImportReport {
 Json ImportReportToJson(const ImportReport& report);
 
 // Imports `paths` into `cache`. The caller holds the sync lock.
+// The athlete `[import] athlete` names, for ImportOptions::athlete of the
+// imports `stravafs sync` and the mount run: 0 when it is empty; an error
+// names the file and the key.
+Result<int64_t> ConfiguredOwner(Cache& cache, const Config& config);
+
 ImportReport RunImport(Cache& cache, const std::vector<std::string>& paths, const ImportOptions& options,
                        ImportObserver* observer);
 

@@ -45,6 +45,9 @@ void RunImport(Cache& cache, const Config& config, const StopSignal& stop, const
   import::ImportOptions options;
   options.originals = config.import_originals;
   options.cancel = &stop.flag();
+  auto owner = import::ConfiguredOwner(cache, config);
+  if (!owner.ok()) return log(Severity::kWarning, "background import: " + owner.status().message());
+  options.athlete = *owner;
   auto zone = TimeZone::Load(config.import_timezone);
   if (!zone.ok()) return log(Severity::kWarning, "background import: " + zone.status().message());
   options.zone = *zone;

@@ -293,14 +293,31 @@ class Athletes(TestCase):
                       % pts)
         r = sb.run("import", loose, config=False)
         self.assertExit(r, EXIT_PARTIAL, "%s: this cache holds several athletes (%d (Zoë Ångström-O'Brien), %d "
-                        "(Malik Haddad)): name whose files these are with `stravafs import --athlete ATHLETE`" % (
-                            loose, ann, ann + 1))
+                        "(Malik Haddad)): name whose files these are with `stravafs import --athlete ATHLETE` "
+                        "(or `[import] athlete` for [import] folders)" % (loose, ann, ann + 1))
         self.assertEqual(sb.scalar("SELECT count(*) FROM activities"), 5)
         self.assertExit(sb.run("import", "--athlete", "Nobody", loose, config=False), EXIT_USAGE,
                         '"Nobody" names no athlete in %s' % sb.cache_path)
         self.assertExit(sb.run("import", "--athlete", "malik", loose, config=False), 0)
         self.assertEqual(sb.query("SELECT athlete_id, name FROM activities WHERE start_date = '2026-11-20T07:00:00Z'"),
                          [(ann + 1, "Walk")])
+
+        # [import] folders with [import] athlete: a sync without Strava imports them as hers.
+        folder = os.path.join(sb.root, "watch")
+        os.mkdir(folder)
+        with open(loose) as f:
+            sb.write_file(os.path.join(folder, "ride.gpx"), f.read().replace("2026-11-20", "2026-11-21")
+                          .replace("Walk", "Ride"))
+        conf = os.path.join(sb.root, "shared.conf")
+        sb.write_file(conf, "[cache]\npath = %s\n[import]\nfolders = %s\nathlete = zoë ångström-o'brien\n" % (
+            sb.cache_path, folder))
+        r = sb.run("--config", conf, "sync", config=False)
+        self.assertExit(r, EXIT_USAGE, "%s: [import] athlete: \"zoë ångström-o'brien\" names no athlete in %s" % (
+            conf, sb.cache_path))  # (ASCII case only: Ö is not ö)
+        sb.write_file(conf, "[cache]\npath = %s\n[import]\nfolders = %s\nathlete = Zoë\n" % (sb.cache_path, folder))
+        self.assertExit(sb.run("--config", conf, "sync", config=False), 0)
+        self.assertEqual(sb.query("SELECT athlete_id, name FROM activities WHERE start_date = '2026-11-21T07:00:00Z'"),
+                         [(ann, "Ride")])
 
     def test_two_athletes_authorizing_and_refreshing_at_once_keep_both_grants(self):
         # One token lock for every grant: on a new machine both would
