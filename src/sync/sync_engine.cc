@@ -422,7 +422,8 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
 
   Status status = [&]() -> Status {
     // Whose sync it is comes first: everything after is kept as theirs.
-    Status resolved = ResolveAthlete(options.mode == SyncOptions::Mode::kFull);
+    // (A turn of deep work of a --full does not fetch the athlete again: its listing did.)
+    Status resolved = ResolveAthlete(options.list && options.mode == SyncOptions::Mode::kFull);
     (void)SetState(cache_, athlete_, kStateLastAttempt, NowIso(clock_));
     if (!resolved.ok()) return resolved;
     auto pending = LoadJob();

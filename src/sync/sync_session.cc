@@ -87,13 +87,15 @@ std::vector<SyncReport> SyncSession::RunEvery(Cache& cache, const std::vector<in
     if (StopsEveryone(reports[i].status)) return finish();
     if (reports[i].status.ok() && options.deep) deep.push_back(i);
   }
-  while (!deep.empty()) {
+  for (bool first = true; !deep.empty(); first = false) {
     std::vector<size_t> again;
     for (size_t i : deep) {
       SyncOptions turn = options;
       turn.athlete = athletes[i];
       turn.list = false;
       turn.deep_limit = kDeepTurn;
+      // A --full asks for the zones again in the first turn only.
+      if (!first) turn.mode = SyncOptions::Mode::kAuto;
       SyncReport r = Run(cache, turn, progress);
       const int64_t done = r.details + r.streams + r.no_streams + r.deleted;
       Add(reports[i], r);

@@ -164,8 +164,12 @@ class Athletes(TestCase):
         # and only it: the listing of one athlete never judges another's.
         gone = min(bob_ids)
         emu.delete(gone)
+        before = emu.counters()["by_endpoint"]
         self.assertExit(sb.run("sync", "--full"), 0)
         self.assertEqual(sb.activity_ids(), ann_ids | (bob_ids - {gone}))
+        # --full asks for each athlete and their zones again, once each.
+        after = emu.counters()["by_endpoint"]
+        self.assertEqual([after[k] - before[k] for k in ("athlete", "zones", "list")], [2, 2, 4])
 
         # Bob revokes stravafs on strava.com: his sync stops with one line
         # that says so; Ann's goes on; the exit says a grant failed.
