@@ -123,17 +123,10 @@ Result<int64_t> SyncEngine::NextRunId() {
 }
 
 Status SyncEngine::ResolveAthlete(bool refresh) {
-  athlete_ = options_.athlete;
-  if (athlete_ == 0) {
-    auto first = AthleteStore(cache_).HeldAthlete();
-    if (!first.ok()) return first.status();
-    athlete_ = first->value_or(0);
-  }
-  if (athlete_ && !refresh) {
-    auto held = AthleteStore(cache_).Held();
-    if (!held.ok()) return held.status();
-    if (std::find(held->begin(), held->end(), athlete_) != held->end()) return Status::Ok();
-  }
+  auto held = AthleteStore(cache_).Held();
+  if (!held.ok()) return held.status();
+  athlete_ = options_.athlete != 0 ? options_.athlete : held->empty() ? 0 : held->front();
+  if (athlete_ && !refresh && std::find(held->begin(), held->end(), athlete_) != held->end()) return Status::Ok();
   auto athlete = api::GetAthlete(client_);
   if (!athlete.ok()) return athlete.status();
   const Json& id = athlete->is_object() ? (*athlete)["id"] : Json();
@@ -415,6 +408,32 @@ Status SyncEngine::RunDeep() {
   return Status::Ok();
 }
 
+Status SyncEngine::RunListing(const std::optional<Job>& resumed) {
+  auto resumed_is = [&](JobKind kind) { return resumed && resumed->kind == kind; };
+  const int64_t horizon = clock_.NowMs() / 1000 + 86400;  // clocks drift; start dates can be "tomorrow"
+  switch (options_.mode) {
+    case SyncOptions::Mode::kFull:
+      if (resumed_is(JobKind::kFull)) return Status::Ok();
+      return RunJob(Job{JobKind::kFull, std::nullopt, horizon}, false);
+    case SyncOptions::Mode::kBackfill: {
+      Job job{JobKind::kBackfill, std::nullopt, options_.until.value_or(horizon)};
+      if (options_.since) job.after = *options_.since - 1;  // `after` is exclusive
+      // The same range, just resumed and finished, needs no second listing.
+      const bool just_done = resumed_is(JobKind::kBackfill) && resumed->after == job.after &&
+                             (options_.until ? resumed->before == job.before : true);
+      return just_done ? Status::Ok() : RunJob(job, false);
+    }
+    case SyncOptions::Mode::kAuto: {
+      auto complete = GetState(cache_, athlete_, kStateHistoryComplete);
+      if (!complete.ok()) return complete.status();
+      if (!*complete) return RunJob(Job{JobKind::kHistory, std::nullopt, horizon}, false);
+      if (resumed_is(JobKind::kHistory) || resumed_is(JobKind::kFull)) return Status::Ok();  // those listed everything
+      return RunIncremental();
+    }
+  }
+  return Status::Ok();
+}
+
 SyncReport SyncEngine::Run(const SyncOptions& options) {
   options_ = options;
   report_ = SyncReport{};
@@ -426,42 +445,20 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
     Status resolved = ResolveAthlete(options.list && options.mode == SyncOptions::Mode::kFull);
     (void)SetState(cache_, athlete_, kStateLastAttempt, NowIso(clock_));
     if (!resolved.ok()) return resolved;
-    auto pending = LoadJob();
-    if (!pending.ok()) return pending.status();
-    std::optional<Job> resumed = options.list ? *pending : std::nullopt;
-    if (resumed)
-      if (auto s = RunJob(*resumed, true); !s.ok()) return s;
-    auto resumed_is = [&](JobKind kind) { return resumed && resumed->kind == kind; };
+    // A turn of deep work (SyncSession::RunEvery) lists nothing, nor resumes a listing.
+    std::optional<Job> resumed;
+    if (options.list) {
+      auto pending = LoadJob();
+      if (!pending.ok()) return pending.status();
+      resumed = *pending;
+      if (resumed)
+        if (auto s = RunJob(*resumed, true); !s.ok()) return s;
+    }
     // Not in a --no-deep sync (the extension's quick refresh): that one lists only.
     if (options.deep)
       if (auto s = FetchZonesIfDue(options.mode == SyncOptions::Mode::kFull); !s.ok()) return s;
-    const int64_t horizon = clock_.NowMs() / 1000 + 86400;  // clocks drift; start dates can be "tomorrow"
-    if (options.list) switch (options.mode) {
-        case SyncOptions::Mode::kFull:
-          if (!resumed_is(JobKind::kFull))
-            if (auto s = RunJob(Job{JobKind::kFull, std::nullopt, horizon}, false); !s.ok()) return s;
-          break;
-        case SyncOptions::Mode::kBackfill: {
-          Job job{JobKind::kBackfill, std::nullopt, options.until.value_or(horizon)};
-          if (options.since) job.after = *options.since - 1;  // `after` is exclusive
-          // The same range, just resumed and finished, needs no second listing.
-          bool just_done = resumed_is(JobKind::kBackfill) && resumed->after == job.after &&
-                           (options.until ? resumed->before == job.before : true);
-          if (!just_done)
-            if (auto s = RunJob(job, false); !s.ok()) return s;
-          break;
-        }
-        case SyncOptions::Mode::kAuto: {
-          auto complete = GetState(cache_, athlete_, kStateHistoryComplete);
-          if (!complete.ok()) return complete.status();
-          if (!*complete) {
-            if (auto s = RunJob(Job{JobKind::kHistory, std::nullopt, horizon}, false); !s.ok()) return s;
-          } else if (!resumed_is(JobKind::kHistory) && !resumed_is(JobKind::kFull)) {  // those listed everything
-            if (auto s = RunIncremental(); !s.ok()) return s;
-          }
-          break;
-        }
-      }
+    if (options.list)
+      if (auto s = RunListing(resumed); !s.ok()) return s;
     if (options.deep) return RunDeep();
     return Status::Ok();
   }();

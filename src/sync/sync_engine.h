@@ -78,6 +78,9 @@ class SyncEngine {
     int64_t listed = 0;
   };
   Status RunJob(Job job, bool resumed);
+  // The listing options_.mode asks for, after `resumed` (a job just run to
+  // its end, if any): a --full, a backfill, the history or the incremental.
+  Status RunListing(const std::optional<Job>& resumed);
   Status RunIncremental();
   Status RunDeep();
   // Sets athlete_, whose sync this is: options_.athlete, else the first
