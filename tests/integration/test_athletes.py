@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (EMULATOR, EXIT_AUTH, EXIT_RATE_LIMIT, EXIT_USAGE, TestCase, host_env, http, main,  # noqa: E402
-                     parse_iso, wait_until)
+                     parse_iso, unmount, wait_until)
 
 EXIT_PARTIAL = 5
 
@@ -262,6 +262,16 @@ class Athletes(TestCase):
         self.assertCacheMatches(sb, emu, athlete=bob, detail=False)
         self.assertCacheMatches(sb, emu, athlete=ann, detail=False)
 
+        # Bob's grant removed, his data kept: status says, on his line, why he cannot sync.
+        self.assertExit(sb.run("auth", "--remove", str(bob)), 0, "grant revoked at Strava and removed")
+        st = {a["id"]: a for a in sb.run("status", "--json").json()["athletes"]}
+        self.assertEqual((st[ann]["authorized"], st[bob]["authorized"]), (True, False))
+        why = ("athlete %d is not authorized here (the grants are %d (Zoë Ångström-O'Brien)): run `stravafs auth` "
+               "as that athlete" % (bob, ann))
+        self.assertEqual(st[bob]["not_authorized"], why)
+        self.assertNotIn("not_authorized", st[ann])
+        self.assertIn("; not authorized: %s\n" % why, sb.run("status").out)
+
     def test_an_export_goes_to_its_athlete_and_loose_files_to_the_one_named(self):
         sb = self.sandbox(None)
         exports = {}
@@ -318,6 +328,15 @@ class Athletes(TestCase):
         r = sb.run("--config", conf, "sync", config=False)
         self.assertExit(r, EXIT_USAGE, "%s: [import] athlete: \"zoë ångström-o'brien\" names no athlete in %s" % (
             conf, sb.cache_path))  # (ASCII case only: Ö is not ö)
+        # The mount's background import logs the same and imports nothing.
+        m = self.mount(sb, config=conf, options=["-o", "refresh=1s"])
+        wait_until(lambda: "[import] athlete" in m.stderr(), 30, "the mount's background import to complain")
+        self.assertIn("background import: %s: [import] athlete: \"zoë ångström-o'brien\" names no athlete in %s" % (
+            conf, sb.cache_path), m.stderr())
+        self.assertEqual(sb.query("SELECT count(*) FROM activities WHERE start_date = '2026-11-21T07:00:00Z'"),
+                         [(0,)])
+        self.assertEqual(unmount(m.path), [])
+        self.assertEqual(m.proc.wait(10), 0, m.stderr())
         sb.write_file(conf, "[cache]\npath = %s\n[import]\nfolders = %s\nathlete = Zoë\n" % (sb.cache_path, folder))
         self.assertExit(sb.run("--config", conf, "sync", config=False), 0)
         self.assertEqual(sb.query("SELECT athlete_id, name FROM activities WHERE start_date = '2026-11-21T07:00:00Z'"),
@@ -402,6 +421,9 @@ class Athletes(TestCase):
         self.assertEqual({row[0]: row[1] for row in sb.query(
             "SELECT athlete_id, count(*) FROM activities GROUP BY 1")}, {ann: 4, bob: 6})
         self.assertNotIn("several athletes", m.stderr())
+        # One layout for both, for now: athlete.json is the first athlete's (mount.stravafs(8)).
+        with open(os.path.join(m.path, "athlete.json")) as f:
+            self.assertEqual(json.load(f)["id"], min(ann, bob))
 
     def test_remove_refreshes_an_expired_token_and_removes_even_when_strava_fails(self):
         # stravafs(1) auth --remove: an expired access token is refreshed
