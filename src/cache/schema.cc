@@ -304,6 +304,13 @@ CREATE INDEX activities_athlete ON activities(athlete_id, start_date);
   return cache.Exec(AnalyticsSchemaV9Sql());
 }
 
+// Schema v9 -> v10: the mount shows each athlete's activities in their own
+// folder when the cache holds several (issue 17): its folders and
+// activities.csv files are ranges of one athlete's start_date_local.
+Status MigrateToV10(Cache& cache) {
+  return cache.Exec("CREATE INDEX activities_athlete_local ON activities(athlete_id, start_date_local);");
+}
+
 }  // namespace
 
 // The schema version of a stravafs cache, or why the file is not one. An
@@ -383,6 +390,9 @@ Status Migrate(Cache& cache) {
   }
   if (version < 9) {
     if (auto s = MigrateToV9(cache); !s.ok()) return s;
+  }
+  if (version < 10) {
+    if (auto s = MigrateToV10(cache); !s.ok()) return s;
   }
   if (auto s = cache.Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();

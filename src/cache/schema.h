@@ -24,8 +24,10 @@ namespace stravafs {
 // version 8 none either: every .json is measured again, as stravafs writes
 // its numbers itself now (format/json_file.h), and those that changed size
 // are logged for the mount; version 9 several athletes in one cache:
-// sync_state and athlete_zones keyed by athlete_id, gear.athlete_id.
-inline constexpr int kSchemaVersion = 9;
+// sync_state and athlete_zones keyed by athlete_id, gear.athlete_id;
+// version 10 the index activities_athlete_local, for the mount's folder of
+// each athlete.
+inline constexpr int kSchemaVersion = 10;
 // PRAGMA application_id of every cache ("STRV"): sqlite3 and file(1) tell a
 // stravafs cache from other SQLite files by it.
 inline constexpr int32_t kApplicationId = 0x53545256;

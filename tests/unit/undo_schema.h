@@ -8,12 +8,15 @@
 
 namespace stravafs::testing {
 
-// What undoes schema v9 (MigrateToV9) on a current cache: tests make an
-// older cache from a current one by undoing each later version's changes.
+// What undoes schema v10 (MigrateToV10) on a current cache.
+inline std::string UndoSchemaV10Sql() { return "DROP INDEX activities_athlete_local;\nPRAGMA user_version = 9;\n"; }
+
+// What undoes schema v10 and v9 (MigrateToV9) on a current cache: tests make
+// an older cache from a current one by undoing each later version's changes.
 inline std::string UndoSchemaV9Sql() {
   const std::string v3 = AnalyticsSchemaSql();
   const size_t at = v3.find("CREATE VIEW hr_zones AS"), end = v3.find("\nCREATE VIEW", at + 12);
-  std::string sql = R"SQL(
+  std::string sql = UndoSchemaV10Sql() + R"SQL(
 CREATE TABLE sync_state_v8 (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO sync_state_v8 SELECT key, value FROM sync_state;
 DROP TABLE sync_state;

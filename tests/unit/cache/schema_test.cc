@@ -47,7 +47,7 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 10;", nullptr, nullptr, nullptr) ==
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 11;", nullptr, nullptr, nullptr) ==
           SQLITE_OK);
   sqlite3_close(raw);
 
@@ -55,15 +55,15 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
   CHECK(rw.status().message() ==
-        "cache " + path + " has schema version 10, newer than this stravafs understands (9): upgrade stravafs");
+        "cache " + path + " has schema version 11, newer than this stravafs understands (10): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
   CHECK(ro.status().message() ==
-        "cache " + path + " has schema version 10, this stravafs reads version 9: upgrade stravafs");
+        "cache " + path + " has schema version 11, this stravafs reads version 10: upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 10);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == 11);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }
@@ -156,7 +156,7 @@ TEST_CASE("[bug] Schema v7 measures again the .gpx of an activity named with a c
 
   auto upgraded = OpenCache(path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
   CheckSizes(*upgraded, 1);
   CheckSizes(*upgraded, 2);
   // A running mount is told: one change, for activity 1 only.
@@ -183,7 +183,7 @@ TEST_CASE("Schema v9 gives what a v8 cache held to its athlete, and the app's ra
   }
   auto upgraded = OpenCache(path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
   CHECK(testing::QueryColumn(db, "SELECT athlete_id || ' ' || key FROM sync_state ORDER BY 1") ==
         std::vector<std::string>{"0 rate_usage", "4242 history_complete", "4242 last_success", "4242 run_counter"});
   CHECK(QueryInt(db, "SELECT athlete_id FROM gear WHERE id = 'b1'") == 4242);
@@ -225,7 +225,7 @@ TEST_CASE("[bug] Schema v8 measures again the .json whose numbers stravafs now w
 
   auto upgraded = OpenCache(path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
   CheckSizes(*upgraded, 1);
   CheckSizes(*upgraded, 2);
   // A running mount is told: one change, for activity 1 only.
@@ -365,7 +365,7 @@ TEST_CASE("A v1 cache upgrades to v6 with every size filled and no data lost", "
 
   auto upgraded = OpenCache(v1_path);
   sqlite3* db = upgraded->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE rev != 0") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_sync WHERE source IS NOT NULL") == 0);
   for (int64_t id : ids) CheckSizes(*upgraded, id);

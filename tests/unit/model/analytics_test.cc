@@ -704,7 +704,7 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
   INFO(upgraded.status().message());
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 10);
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
@@ -752,7 +752,7 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
   auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 9);
+  CHECK(QueryInt(db, "PRAGMA user_version") == 10);
   CHECK(QueryColumn(db,
                     "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                     "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
