@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <cstdio>
+#include <map>
 
 #include "base/utf8.h"
 
@@ -202,6 +203,23 @@ std::string YearFolderName(int year) {
 
 std::string MonthFolderName(int month) { return TwoDigits(month); }
 
+std::vector<std::string> AthleteFolderNames(const std::vector<AthleteName>& athletes) {
+  std::vector<std::string> titles;
+  std::map<std::string, int> uses = {{"activities.csv", 1}, {"stats", 1}};  // the root's own entries
+  for (const AthleteName& a : athletes) {
+    std::string title = SafeTitle(a.name);
+    if (title.empty()) title = std::to_string(a.id);
+    ++uses[title];
+    titles.push_back(std::move(title));
+  }
+  std::vector<std::string> names;
+  for (size_t i = 0; i < athletes.size(); ++i) {
+    const std::string suffix = uses[titles[i]] > 1 ? "_" + std::to_string(athletes[i].id) : "";
+    names.push_back(CutTitle(titles[i], kMaxFileNameBytes - suffix.size()) + suffix);
+  }
+  return names;
+}
+
 std::string ByIdLinkName(int64_t id) { return std::to_string(id) + ".json"; }
 
 std::string ByIdLinkTarget(const LocalStart& start, std::string_view base_name) {
@@ -218,6 +236,16 @@ constexpr bool ValidMonth(int month) { return month >= 1 && month <= 12; }
 constexpr uint64_t MonthPayload(int year, int month) {
   return static_cast<uint64_t>(year) << 4 | static_cast<uint64_t>(month);
 }
+constexpr uint64_t kPlaceMask = (uint64_t{1} << kAthleteShift) - 1;  // the year (and month) of a folder kind
+// A folder kind's inode in `athlete`'s layout.
+uint64_t FolderInode(InodeKind kind, uint64_t place, int64_t athlete) {
+  if (athlete != 0 && !AthleteHasFolder(athlete)) return kNoInode;
+  return InodeFor(kind, static_cast<uint64_t>(athlete) << kAthleteShift | place);
+}
+uint64_t AthleteInode(InodeKind kind, int64_t athlete, uint64_t at_root) {
+  if (athlete == 0) return at_root;
+  return AthleteHasFolder(athlete) ? InodeFor(kind, static_cast<uint64_t>(athlete)) : kNoInode;
+}
 
 }  // namespace
 
@@ -227,21 +255,28 @@ uint64_t InodeFor(InodeKind kind, uint64_t payload) {
   return static_cast<uint64_t>(kind) << kInodeKindShift | payload;
 }
 
-uint64_t YearDirInode(int year) {
-  return ValidYear(year) ? InodeFor(InodeKind::kYearDir, static_cast<uint64_t>(year)) : kNoInode;
+uint64_t YearDirInode(int year, int64_t athlete) {
+  return ValidYear(year) ? FolderInode(InodeKind::kYearDir, static_cast<uint64_t>(year), athlete) : kNoInode;
 }
 
-uint64_t MonthDirInode(int year, int month) {
-  return ValidYear(year) && ValidMonth(month) ? InodeFor(InodeKind::kMonthDir, MonthPayload(year, month)) : kNoInode;
+uint64_t MonthDirInode(int year, int month, int64_t athlete) {
+  return ValidYear(year) && ValidMonth(month) ? FolderInode(InodeKind::kMonthDir, MonthPayload(year, month), athlete)
+                                              : kNoInode;
 }
 
-uint64_t YearCsvInode(int year) {
-  return ValidYear(year) ? InodeFor(InodeKind::kYearCsv, static_cast<uint64_t>(year)) : kNoInode;
+uint64_t YearCsvInode(int year, int64_t athlete) {
+  return ValidYear(year) ? FolderInode(InodeKind::kYearCsv, static_cast<uint64_t>(year), athlete) : kNoInode;
 }
 
-uint64_t MonthCsvInode(int year, int month) {
-  return ValidYear(year) && ValidMonth(month) ? InodeFor(InodeKind::kMonthCsv, MonthPayload(year, month)) : kNoInode;
+uint64_t MonthCsvInode(int year, int month, int64_t athlete) {
+  return ValidYear(year) && ValidMonth(month) ? FolderInode(InodeKind::kMonthCsv, MonthPayload(year, month), athlete)
+                                              : kNoInode;
 }
+
+uint64_t AthleteDirInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteDir, athlete, kRootInode); }
+uint64_t AthleteJsonInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteJson, athlete, kAthleteJsonInode); }
+uint64_t AthleteCsvInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteCsv, athlete, kRootCsvInode); }
+uint64_t ByIdDirInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteById, athlete, kByIdDirInode); }
 
 uint64_t ActivityFileInode(ActivityFile file, int64_t id) {
   if (id < 0) return kNoInode;
@@ -276,10 +311,10 @@ int DecodedInode::year() const {
   switch (kind) {
     case InodeKind::kYearDir:
     case InodeKind::kYearCsv:
-      return static_cast<int>(payload);
+      return static_cast<int>(payload & kPlaceMask);
     case InodeKind::kMonthDir:
     case InodeKind::kMonthCsv:
-      return static_cast<int>(payload >> 4);
+      return static_cast<int>((payload & kPlaceMask) >> 4);
     default:
       return 0;
   }
@@ -289,10 +324,27 @@ int DecodedInode::month() const {
   return kind == InodeKind::kMonthDir || kind == InodeKind::kMonthCsv ? static_cast<int>(payload & 0xF) : 0;
 }
 
+int64_t DecodedInode::athlete() const {
+  switch (kind) {
+    case InodeKind::kYearDir:
+    case InodeKind::kYearCsv:
+    case InodeKind::kMonthDir:
+    case InodeKind::kMonthCsv:
+      return static_cast<int64_t>(payload >> kAthleteShift);
+    case InodeKind::kAthleteDir:
+    case InodeKind::kAthleteJson:
+    case InodeKind::kAthleteCsv:
+    case InodeKind::kAthleteById:
+      return static_cast<int64_t>(payload);
+    default:
+      return 0;
+  }
+}
+
 std::optional<DecodedInode> DecodeInode(uint64_t ino) {
   const uint64_t raw_kind = ino >> kInodeKindShift;
   const uint64_t payload = ino & (kInodePayloadLimit - 1);
-  if (raw_kind > static_cast<uint64_t>(InodeKind::kActivityTcx)) return std::nullopt;
+  if (raw_kind > static_cast<uint64_t>(InodeKind::kAthleteById)) return std::nullopt;
   const DecodedInode d{static_cast<InodeKind>(raw_kind), payload};
   switch (d.kind) {
     case InodeKind::kFixed:
@@ -300,11 +352,17 @@ std::optional<DecodedInode> DecodeInode(uint64_t ino) {
       break;
     case InodeKind::kYearDir:
     case InodeKind::kYearCsv:
-      if (payload > 9999) return std::nullopt;
+      if ((payload & kPlaceMask) > 9999) return std::nullopt;
       break;
     case InodeKind::kMonthDir:
     case InodeKind::kMonthCsv:
-      if (!ValidYear(d.year()) || !ValidMonth(d.month()) || (payload >> 4) > 9999) return std::nullopt;
+      if (!ValidYear(d.year()) || !ValidMonth(d.month())) return std::nullopt;
+      break;
+    case InodeKind::kAthleteDir:
+    case InodeKind::kAthleteJson:
+    case InodeKind::kAthleteCsv:
+    case InodeKind::kAthleteById:
+      if (!AthleteHasFolder(d.athlete())) return std::nullopt;
       break;
     default:
       break;

@@ -56,6 +56,15 @@
 //   kind 9 kStatsFile    payload index in StatsFiles()    /stats/<file>
 //   kind 10 kActivityFit payload activity id              <name>.fit (the original an import kept)
 //   kind 11 kActivityTcx payload activity id              <name>.tcx (likewise)
+//   kind 12 kAthleteDir  payload athlete id               /<athlete>  (several athletes)
+//   kind 13 kAthleteJson payload athlete id               /<athlete>/athlete.json
+//   kind 14 kAthleteCsv  payload athlete id               /<athlete>/activities.csv
+//   kind 15 kAthleteById payload athlete id               /<athlete>/by-id
+// The folder kinds 1-4 carry an athlete above bit 18: payload athlete << 18 |
+// (year, or year << 4 | month). Athlete 0 is the layout of one athlete (or
+// none) at the root, so those numbers are the same as before several
+// athletes had folders. Athlete ids must be in [1, 2^38) (Strava's are near
+// 2^28 today); an athlete outside has no folder.
 // Activity ids must be in [0, 2^56) (Strava's are near 2^34 today); an id
 // outside has no inode (kNoInode) and the mount must not show it.
 #pragma once
@@ -65,6 +74,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stravafs {
 
@@ -110,6 +120,19 @@ std::string_view FileExtension(ActivityFile file);
 std::string YearFolderName(int year);
 std::string MonthFolderName(int month);
 
+// THE ATHLETE FOLDERS (a cache of several athletes, mount.stravafs(8)):
+// each athlete's folder at the root is named by steps 1-6 of the rule
+// applied to "<firstname> <lastname>", or is the athlete's id when nothing
+// is left. A name two athletes share, or that is another entry of the root
+// ("activities.csv", "stats"), gets "_<id>" added for each of them; a name
+// is cut (step 8) so that it fits in 255 bytes with that suffix.
+struct AthleteName {
+  int64_t id = 0;
+  std::string name;  // "<firstname> <lastname>", as the cache holds them
+};
+// Each athlete's folder name, in the order given.
+std::vector<std::string> AthleteFolderNames(const std::vector<AthleteName>& athletes);
+
 // "11234567890.json", the link's name inside by-id/.
 std::string ByIdLinkName(int64_t id);
 // "../2024/05/<base>.json", the link's target.
@@ -130,6 +153,10 @@ enum class InodeKind : uint8_t {
   kStatsFile = 9,  // payload: the file's index in StatsFiles() (mount/stats.h)
   kActivityFit = 10,
   kActivityTcx = 11,
+  kAthleteDir = 12,
+  kAthleteJson = 13,
+  kAthleteCsv = 14,
+  kAthleteById = 15,
 };
 
 inline constexpr uint64_t kNoInode = 0;
@@ -140,17 +167,29 @@ inline constexpr uint64_t kByIdDirInode = 4;
 inline constexpr uint64_t kStatsDirInode = 5;
 inline constexpr int kInodeKindShift = 56;
 inline constexpr uint64_t kInodePayloadLimit = uint64_t{1} << kInodeKindShift;
+inline constexpr int kAthleteShift = 18;  // of the folder kinds' payload
+inline constexpr int64_t kAthleteLimit = int64_t{1} << (kInodeKindShift - kAthleteShift);
+
+// Whether `athlete` can have a folder: 1 <= athlete < kAthleteLimit.
+constexpr bool AthleteHasFolder(int64_t athlete) { return athlete >= 1 && athlete < kAthleteLimit; }
 
 // The inode of (kind, payload); kNoInode if the payload does not fit in 56
 // bits or is not one of the fixed entries for kFixed.
 uint64_t InodeFor(InodeKind kind, uint64_t payload);
 
-// Typed shorthands for the layout above; kNoInode for an id outside [0, 2^56)
-// or a year/month outside 0..9999/1..12.
-uint64_t YearDirInode(int year);
-uint64_t MonthDirInode(int year, int month);
-uint64_t YearCsvInode(int year);
-uint64_t MonthCsvInode(int year, int month);
+// Typed shorthands for the layout above; kNoInode for an id outside [0, 2^56),
+// a year/month outside 0..9999/1..12 or an athlete with no folder. Athlete 0:
+// the folders at the root (one athlete).
+uint64_t YearDirInode(int year, int64_t athlete = 0);
+uint64_t MonthDirInode(int year, int month, int64_t athlete = 0);
+uint64_t YearCsvInode(int year, int64_t athlete = 0);
+uint64_t MonthCsvInode(int year, int month, int64_t athlete = 0);
+// An athlete's folder and what its top holds; athlete 0: the root's own
+// (the root, /athlete.json, /activities.csv, /by-id).
+uint64_t AthleteDirInode(int64_t athlete);
+uint64_t AthleteJsonInode(int64_t athlete);
+uint64_t AthleteCsvInode(int64_t athlete);
+uint64_t ByIdDirInode(int64_t athlete);
 uint64_t ActivityFileInode(ActivityFile file, int64_t id);
 uint64_t ByIdLinkInode(int64_t id);
 uint64_t StatsFileInode(size_t index);
@@ -163,6 +202,10 @@ struct DecodedInode {
   // For kYearDir/kYearCsv: the year; kMonthDir/kMonthCsv: year and month.
   int year() const;
   int month() const;
+  // Whose layout the entry is in: the folder kinds' athlete, the athlete
+  // kinds' payload; 0 for the root's own entries and for activity files (of
+  // whichever athlete owns the activity).
+  int64_t athlete() const;
   // For the activity kinds and kByIdLink.
   int64_t activity_id() const { return static_cast<int64_t>(payload); }
 };

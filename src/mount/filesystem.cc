@@ -46,8 +46,16 @@ Status NotFound() { return Status::Error(ErrorKind::kNotFound, "no such file"); 
 
 uint64_t ParentOf(uint64_t ino) {
   auto d = DecodeInode(ino);
-  if (d && d->kind == InodeKind::kMonthDir) return YearDirInode(d->year());
-  return kRootInode;  // the root, by-id and the years
+  if (!d) return kRootInode;
+  switch (d->kind) {
+    case InodeKind::kMonthDir:
+      return YearDirInode(d->year(), d->athlete());
+    case InodeKind::kYearDir:
+    case InodeKind::kAthleteById:
+      return AthleteDirInode(d->athlete());
+    default:
+      return kRootInode;  // the root, by-id, stats and the athletes' folders
+  }
 }
 
 // A connection and the cache file (generation) it reads.
@@ -534,7 +542,7 @@ Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
   h->ino = ino;
   const auto stats = DecodeInode(ino);
   const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(stats->payload);
-  if (ino == kAthleteJsonInode || (FsTree::IsStatsFile(ino) && !stats_csv)) {
+  if (FsTree::IsAthleteJson(ino) || (FsTree::IsStatsFile(ino) && !stats_csv)) {
     auto r = t->RenderVersion(ino);
     if (!r.ok()) return r.status();
     if (!*r) return CopyPtr();
@@ -640,6 +648,8 @@ Result<Filesystem::Impl::Watched> Filesystem::Impl::StartWatching() {
   if (!seq.ok()) return seq.status();
   auto version = (*tree)->DataVersion();
   if (!version.ok()) return version.status();
+  if (auto folders = (*tree)->ChangesSince(*seq); !folders.ok())  // sees the athletes' folders of now
+    return folders.status();
   return Watched{std::move(memo), std::move(*tree), *seq, *version};
 }
 
@@ -729,9 +739,11 @@ bool Filesystem::Impl::Poll(Notifier& notifier) {
   // Forget what we computed first, so the kernel's next questions get fresh answers.
   memo_.Invalidate();
   w.memo->Invalidate();
+  if (inv->relaid)  // every file may be in another folder now
+    for (const auto& [parent, name] : nodes_.Retire()) notifier.ForgetName(parent, name);
   for (const auto& [parent, name] : inv->entries) notifier.ForgetName(parent, name);
-  if (auto at = nodes_.NameOf(kAthleteJsonInode))  // the athlete's row logs no change
-    notifier.ForgetName(at->first, at->second);
+  for (uint64_t ino : inv->athlete_files)  // the athletes' rows log no change
+    if (auto at = nodes_.NameOf(ino)) notifier.ForgetName(at->first, at->second);
   for (uint64_t ino : inv->inodes) {
     // A file: its name, so that the next lookup finds its new version's node
     // (the old node's pages stay right for those who have it open).
@@ -742,6 +754,10 @@ bool Filesystem::Impl::Poll(Notifier& notifier) {
   }
   if (inv->lost_track)
     Say(Severity::kNotice, "the cache's change log was pruned past this mount; folders were refreshed");
+  if (inv->relaid)
+    Say(Severity::kNotice,
+        "the cache now holds " + std::string(inv->athlete_files.size() > 1 ? "several athletes" : "one athlete") +
+            ": the root shows " + (inv->athlete_files.size() > 1 ? "a folder per athlete" : "their activities"));
   w.seq = inv->last_seq;
   return true;
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <set>
+#include <utility>
 
 #include "base/gzip.h"
 #include "cache/activity_store.h"
@@ -29,8 +30,31 @@ constexpr const char* kShown =
 
 constexpr const char* kActivityColumns =
     "SELECT a.id, a.start_date_local, a.name, a.sport_type, a.start_date, "
-    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev, s.original_size, s.original_format "
+    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev, s.original_size, s.original_format, a.athlete_id "
     "FROM activities a JOIN activity_sync s ON s.id = a.id WHERE ";
+
+// A query over the activities of a layout: everyone's (athlete 0), or one
+// athlete's, whose condition goes right after the query's first WHERE, bound
+// as ?9, where the index activities_athlete_local serves it.
+class ScopedSql {
+ public:
+  explicit ScopedSql(std::string sql) : all_(std::move(sql)), one_(all_) {
+    constexpr std::string_view kWhere = "WHERE ";
+    one_.insert(one_.find(kWhere) + kWhere.size(), "a.athlete_id = ?9 AND ");
+  }
+  // Bound to `athlete`, until the next Reset() (which clears every binding).
+  Stmt* Prepare(Cache& cache, int64_t athlete) const {
+    Stmt* st = cache.Prepare(athlete == 0 ? all_ : one_);
+    if (st->prepared()) Bind(*st, athlete);
+    return st;
+  }
+  static void Bind(Stmt& st, int64_t athlete) {
+    if (athlete != 0) st.Bind(9, athlete);
+  }
+
+ private:
+  std::string all_, one_;
+};
 
 // start_date_local ranges: every value of a folder is >= lo and < hi
 // ("2024-05-" .. "2024-05:", as ':' sorts right after the digits and '-').
@@ -159,6 +183,17 @@ void FsMemo::Invalidate() {
   std::lock_guard lock(mu_);
   ++epoch_;
   attrs_.clear();
+  folders_.reset();
+}
+
+std::optional<std::vector<AthleteFolder>> FsMemo::Folders() const {
+  std::lock_guard lock(mu_);
+  return folders_;
+}
+
+void FsMemo::PutFolders(uint64_t epoch, const std::vector<AthleteFolder>& folders) {
+  std::lock_guard lock(mu_);
+  if (epoch == epoch_) folders_ = folders;
 }
 
 // --- FsTree --------------------------------------------------------------------
@@ -173,8 +208,10 @@ struct FsTree::ActivityNode {
   uint64_t rev = 0;                       // the version of its files
   std::optional<uint64_t> original_size;  // the original file an import kept, decompressed
   std::string original_format;            // "fit", "gpx" or "tcx"
+  int64_t athlete = 0;                    // whose; 0 unknown
 
-  uint64_t MonthIno() const { return MonthDirInode(local.year, local.month); }
+  // Its month folder in `layout` (LayoutOf()).
+  uint64_t MonthIno(int64_t layout) const { return MonthDirInode(local.year, local.month, layout); }
   std::optional<uint64_t> Size(ActivityFile f) const {
     switch (f) {
       case ActivityFile::kJson:
@@ -201,7 +238,49 @@ Result<std::unique_ptr<FsTree>> FsTree::Open(const std::string& cache_path, FsMe
 
 bool FsTree::IsActivitiesCsv(uint64_t ino) {
   auto d = DecodeInode(ino);
-  return d && (ino == kRootCsvInode || d->kind == InodeKind::kYearCsv || d->kind == InodeKind::kMonthCsv);
+  return d && (ino == kRootCsvInode || d->kind == InodeKind::kYearCsv || d->kind == InodeKind::kMonthCsv ||
+               d->kind == InodeKind::kAthleteCsv);
+}
+
+bool FsTree::IsAthleteJson(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  return ino == kAthleteJsonInode || (d && d->kind == InodeKind::kAthleteJson);
+}
+
+Result<std::vector<AthleteFolder>> FsTree::ReadFolders() {
+  Stmt* st = cache_->Prepare(
+      "SELECT id, trim(coalesce(firstname, '') || ' ' || coalesce(lastname, '')) FROM athletes ORDER BY id");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading the athletes");
+  std::vector<AthleteName> athletes;
+  while (st->Step())
+    if (AthleteHasFolder(st->Int(0))) athletes.push_back(AthleteName{st->Int(0), st->Text(1)});
+  if (auto s = cache_->Check(st->rc(), "reading the athletes"); !s.ok()) return s;
+  std::vector<AthleteFolder> folders;
+  if (athletes.size() < 2) return folders;
+  const std::vector<std::string> names = AthleteFolderNames(athletes);
+  for (size_t i = 0; i < athletes.size(); ++i) folders.push_back(AthleteFolder{athletes[i].id, names[i]});
+  return folders;
+}
+
+Result<std::vector<AthleteFolder>> FsTree::Folders() {
+  if (auto m = memo_.Folders()) return std::move(*m);
+  const uint64_t epoch = memo_.epoch();
+  auto folders = ReadFolders();
+  if (folders.ok()) memo_.PutFolders(epoch, *folders);
+  return folders;
+}
+
+Result<bool> FsTree::Shows(int64_t athlete) {
+  auto folders = Folders();
+  if (!folders.ok()) return folders.status();
+  if (athlete == 0) return folders->empty();
+  return std::any_of(folders->begin(), folders->end(), [&](const AthleteFolder& f) { return f.id == athlete; });
+}
+
+Result<int64_t> FsTree::LayoutOf(const ActivityNode& n) {
+  auto folders = Folders();
+  if (!folders.ok()) return folders.status();
+  return folders->empty() ? 0 : n.athlete;
 }
 
 bool FsTree::IsStatsFile(uint64_t ino) {
@@ -227,6 +306,7 @@ std::optional<Node> ReadNode(const Stmt& st) {
   n.rev = static_cast<uint64_t>(st.Int(8));
   if (!st.IsNull(9)) n.original_size = static_cast<uint64_t>(st.Int(9));
   n.original_format = st.Text(10);
+  n.athlete = st.IsNull(11) ? 0 : st.Int(11);
   return n;
 }
 }  // namespace
@@ -245,11 +325,12 @@ Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
   return node;
 }
 
-Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi) {
-  static const std::string sql = std::string(kActivityColumns) +
-                                 "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" + kShown +
-                                 "ORDER BY a.start_date_local, a.id";
-  Stmt* st = cache_->Prepare(sql);
+Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi,
+                                                               int64_t athlete) {
+  static const ScopedSql sql(std::string(kActivityColumns) +
+                             "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" + kShown +
+                             "ORDER BY a.start_date_local, a.id");
+  Stmt* st = sql.Prepare(*cache_, athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "listing activities");
   st->Bind(1, lo).Bind(2, hi);
   std::vector<ActivityNode> nodes;
@@ -263,16 +344,16 @@ Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string
 // listing costs a probe per folder, never a scan of its activities.
 namespace {
 Result<std::vector<int>> DistinctPrefixes(Cache& cache, std::string lo, const std::string& hi, int substr_from,
-                                          const std::function<std::string(int)>& next_lo) {
-  static const std::string sql = std::string(
-                                     "SELECT a.start_date_local FROM activities a WHERE "
-                                     "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
-                                 kShown + "ORDER BY a.start_date_local LIMIT 1";
-  Stmt* st = cache.Prepare(sql);
+                                          const std::function<std::string(int)>& next_lo, int64_t athlete) {
+  static const ScopedSql sql(std::string("SELECT a.start_date_local FROM activities a WHERE "
+                                         "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                             kShown + "ORDER BY a.start_date_local LIMIT 1");
+  Stmt* st = sql.Prepare(cache, athlete);
   if (!st->prepared()) return cache.Check(st->rc(), "listing folders");
   std::vector<int> out;
   for (;;) {
     st->Bind(1, lo).Bind(2, hi);
+    ScopedSql::Bind(*st, athlete);
     if (!st->Step()) {
       if (auto s = cache.Check(st->rc(), "listing folders"); !s.ok()) return s;
       st->Reset();
@@ -288,20 +369,21 @@ Result<std::vector<int>> DistinctPrefixes(Cache& cache, std::string lo, const st
 }
 }  // namespace
 
-Result<std::vector<int>> FsTree::Years() {
-  return DistinctPrefixes(*cache_, kAllLo, kAllHi, 0, [](int y) { return YearHi(y); });
+Result<std::vector<int>> FsTree::Years(int64_t athlete) {
+  return DistinctPrefixes(
+      *cache_, kAllLo, kAllHi, 0, [](int y) { return YearHi(y); }, athlete);
 }
 
-Result<std::vector<int>> FsTree::Months(int year) {
-  return DistinctPrefixes(*cache_, YearLo(year), YearHi(year), 5, [year](int m) { return MonthHi(year, m); });
+Result<std::vector<int>> FsTree::Months(int year, int64_t athlete) {
+  return DistinctPrefixes(
+      *cache_, YearLo(year), YearHi(year), 5, [year](int m) { return MonthHi(year, m); }, athlete);
 }
 
-Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const std::string& hi) {
-  static const std::string sql = std::string(
-                                     "SELECT a.start_date FROM activities a WHERE "
-                                     "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
-                                 kShown + "ORDER BY a.start_date_local DESC, a.id DESC LIMIT 1";
-  Stmt* st = cache_->Prepare(sql);
+Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const std::string& hi, int64_t athlete) {
+  static const ScopedSql sql(std::string("SELECT a.start_date FROM activities a WHERE "
+                                         "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                             kShown + "ORDER BY a.start_date_local DESC, a.id DESC LIMIT 1");
+  Stmt* st = sql.Prepare(*cache_, athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "reading the newest activity");
   st->Bind(1, lo).Bind(2, hi);
   std::optional<int64_t> t;
@@ -313,9 +395,11 @@ Result<std::optional<int64_t>> FsTree::LastStart(const std::string& lo, const st
   return t;
 }
 
-Result<std::optional<std::string>> FsTree::AthleteJson() {
-  Stmt* st = cache_->Prepare("SELECT json FROM athletes ORDER BY id LIMIT 1");
+// Athlete 0: the root's athlete.json, the first athlete's.
+Result<std::optional<std::string>> FsTree::AthleteJson(int64_t athlete) {
+  Stmt* st = cache_->Prepare("SELECT json FROM athletes WHERE ?1 IN (0, id) ORDER BY id LIMIT 1");
   if (!st->prepared()) return cache_->Check(st->rc(), "reading the athlete");
+  st->Bind(1, athlete);
   std::optional<std::string> json;
   if (st->Step())
     json = st->Text(0);
@@ -325,49 +409,69 @@ Result<std::optional<std::string>> FsTree::AthleteJson() {
   return json;
 }
 
-Result<std::optional<NodeAttr>> FsTree::AthleteAttr() {
-  if (auto m = memo_.Get(kAthleteJsonInode)) return std::optional<NodeAttr>(*m);
+Result<std::optional<NodeAttr>> FsTree::AthleteAttr(int64_t athlete) {
+  const uint64_t ino = AthleteJsonInode(athlete);
+  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
   uint64_t epoch = memo_.epoch();
-  auto json = AthleteJson();
+  auto shown = Shows(athlete);
+  if (!shown.ok()) return shown.status();
+  if (!*shown) return std::optional<NodeAttr>();
+  auto json = AthleteJson(athlete);
   if (!json.ok()) return json.status();
   if (!*json) return std::optional<NodeAttr>();
-  auto last = LastStart(kAllLo, kAllHi);
+  auto last = LastStart(kAllLo, kAllHi, athlete);
   if (!last.ok()) return last.status();
   const std::string bytes = RenderJsonText(**json);
-  NodeAttr a = File(kAthleteJsonInode, bytes.size(), last->value_or(0), VersionOfBytes(bytes));
+  NodeAttr a = File(ino, bytes.size(), last->value_or(0), VersionOfBytes(bytes));
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
 }
 
-// Folders: the root, by-id, a year, a month.
+// Folders: the root, an athlete's, by-id, stats, a year, a month.
 Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
   if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
   uint64_t epoch = memo_.epoch();
   auto d = DecodeInode(ino);
+  if (!d) return std::optional<NodeAttr>();
+  const int64_t athlete = d->athlete();
   std::string lo = kAllLo, hi = kAllHi;
   uint32_t subdirs = 0;
+  bool always = true;  // there with no activities; its mtime is the newest activity's
   if (ino == kRootInode) {
-    auto years = Years();
-    if (!years.ok()) return years.status();
-    subdirs = static_cast<uint32_t>(years->size()) + 2;  // + by-id and stats
-  } else if (ino == kByIdDirInode || ino == kStatsDirInode) {
-    // its mtime is the newest activity's, like the root's
-  } else if (d && d->kind == InodeKind::kYearDir) {
-    auto months = Months(d->year());
-    if (!months.ok()) return months.status();
-    if (months->empty()) return std::optional<NodeAttr>();
-    subdirs = static_cast<uint32_t>(months->size());
-    lo = YearLo(d->year());
-    hi = YearHi(d->year());
-  } else if (d && d->kind == InodeKind::kMonthDir) {
-    lo = MonthLo(d->year(), d->month());
-    hi = MonthHi(d->year(), d->month());
-  } else {
-    return std::optional<NodeAttr>();
+    auto folders = Folders();
+    if (!folders.ok()) return folders.status();
+    subdirs = static_cast<uint32_t>(folders->size()) + 1;  // + stats
+    if (folders->empty()) {
+      auto years = Years(0);
+      if (!years.ok()) return years.status();
+      subdirs = static_cast<uint32_t>(years->size()) + 2;  // + by-id and stats
+    }
+  } else if (ino != kStatsDirInode) {
+    auto shown = Shows(athlete);
+    if (!shown.ok()) return shown.status();
+    if (!*shown) return std::optional<NodeAttr>();
+    if (d->kind == InodeKind::kAthleteDir) {
+      auto years = Years(athlete);
+      if (!years.ok()) return years.status();
+      subdirs = static_cast<uint32_t>(years->size()) + 1;  // + by-id
+    } else if (d->kind == InodeKind::kYearDir) {
+      auto months = Months(d->year(), athlete);
+      if (!months.ok()) return months.status();
+      if (months->empty()) return std::optional<NodeAttr>();
+      subdirs = static_cast<uint32_t>(months->size());
+      lo = YearLo(d->year());
+      hi = YearHi(d->year());
+      always = false;
+    } else if (d->kind == InodeKind::kMonthDir) {
+      lo = MonthLo(d->year(), d->month());
+      hi = MonthHi(d->year(), d->month());
+      always = false;
+    } else if (ino != kByIdDirInode && d->kind != InodeKind::kAthleteById) {
+      return std::optional<NodeAttr>();
+    }
   }
-  auto last = LastStart(lo, hi);
+  auto last = LastStart(lo, hi, athlete);
   if (!last.ok()) return last.status();
-  const bool always = ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode;
   if (!*last && !always) return std::optional<NodeAttr>();
   NodeAttr a = Dir(ino, last->value_or(0), subdirs);
   memo_.Put(epoch, a);
@@ -377,30 +481,41 @@ Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
 namespace {
 struct CsvRange {
   std::string lo, hi;
-  bool always;  // the root's exists even with no activities
+  bool always;  // the root's and an athlete's exist even with no activities
+  int64_t athlete;
 };
 std::optional<CsvRange> RangeOfCsv(uint64_t ino) {
-  if (ino == kRootCsvInode) return CsvRange{kAllLo, kAllHi, true};
+  if (ino == kRootCsvInode) return CsvRange{kAllLo, kAllHi, true, 0};
   auto d = DecodeInode(ino);
   if (!d) return std::nullopt;
-  if (d->kind == InodeKind::kYearCsv) return CsvRange{YearLo(d->year()), YearHi(d->year()), false};
+  if (d->kind == InodeKind::kAthleteCsv) return CsvRange{kAllLo, kAllHi, true, d->athlete()};
+  if (d->kind == InodeKind::kYearCsv) return CsvRange{YearLo(d->year()), YearHi(d->year()), false, d->athlete()};
   if (d->kind == InodeKind::kMonthCsv)
-    return CsvRange{MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()), false};
+    return CsvRange{MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()), false, d->athlete()};
   return std::nullopt;
 }
 }  // namespace
+
+// Whether the activities.csv `ino` is shown: the root's lists everyone, with
+// one athlete or several.
+Result<bool> FsTree::CsvShown(uint64_t ino, int64_t athlete) {
+  if (ino == kRootCsvInode) return true;
+  return Shows(athlete);
+}
 
 Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
   uint64_t epoch = memo_.epoch();
   auto range = RangeOfCsv(ino);
   if (!range) return std::optional<NodeAttr>();
-  static const std::string sql = std::string(
-                                     "SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
-                                     "FROM activities a JOIN activity_sync s ON s.id = a.id "
-                                     "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
-                                 kShown;
-  Stmt* st = cache_->Prepare(sql);
+  auto shown = CsvShown(ino, range->athlete);
+  if (!shown.ok()) return shown.status();
+  if (!*shown) return std::optional<NodeAttr>();
+  static const ScopedSql sql(std::string("SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
+                                         "FROM activities a JOIN activity_sync s ON s.id = a.id "
+                                         "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                             kShown);
+  Stmt* st = sql.Prepare(*cache_, range->athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "sizing activities.csv");
   st->Bind(1, range->lo).Bind(2, range->hi);
   if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "sizing activities.csv");
@@ -409,7 +524,7 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   const int64_t max_rev = st->Int(2);
   st->Reset();
   if (rows == 0 && !range->always) return std::optional<NodeAttr>();
-  auto last = LastStart(range->lo, range->hi);
+  auto last = LastStart(range->lo, range->hi, range->athlete);
   if (!last.ok()) return last.status();
   NodeAttr a = File(ino, ActivitiesCsvHeader().size() + bytes, last->value_or(0), VersionOfCsv(rows, max_rev));
   memo_.Put(epoch, a);
@@ -454,7 +569,7 @@ Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
   if (!version.ok()) return version.status();
   auto size = MeasureStatsFile(*cache_, d->payload);
   if (!size.ok()) return size.status();
-  auto last = LastStart(kAllLo, kAllHi);
+  auto last = LastStart(kAllLo, kAllHi, 0);
   if (!last.ok()) return last.status();
   NodeAttr a = File(ino, *size, last->value_or(0), static_cast<uint64_t>(*version));
   memo_.Put(epoch, a);
@@ -493,18 +608,23 @@ Result<std::string> FsTree::ReadStats(StatsCursor& c, uint64_t offset, size_t si
 }
 
 Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
-  if (ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode) return FolderAttr(ino);
-  if (ino == kAthleteJsonInode) return AthleteAttr();
-  if (ino == kRootCsvInode) return CsvAttr(ino);
   auto d = DecodeInode(ino);
   if (!d) return std::optional<NodeAttr>();
+  if (ino == kRootInode || ino == kByIdDirInode || ino == kStatsDirInode) return FolderAttr(ino);
+  if (ino == kAthleteJsonInode) return AthleteAttr(0);
+  if (ino == kRootCsvInode) return CsvAttr(ino);
   switch (d->kind) {
     case InodeKind::kYearDir:
     case InodeKind::kMonthDir:
+    case InodeKind::kAthleteDir:
+    case InodeKind::kAthleteById:
       return FolderAttr(ino);
     case InodeKind::kYearCsv:
     case InodeKind::kMonthCsv:
+    case InodeKind::kAthleteCsv:
       return CsvAttr(ino);
+    case InodeKind::kAthleteJson:
+      return AthleteAttr(d->athlete());
     case InodeKind::kActivityJson:
     case InodeKind::kActivityCsv:
     case InodeKind::kActivityGpx:
@@ -522,73 +642,120 @@ Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
 
 Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view name) {
   constexpr std::string_view kCsvName = "activities.csv";
+  auto d = DecodeInode(parent);
+  if (!d) return std::optional<NodeAttr>();
   if (parent == kRootInode) {
-    if (name == "athlete.json") return AthleteAttr();
     if (name == kCsvName) return CsvAttr(kRootCsvInode);
-    if (name == "by-id") return FolderAttr(kByIdDirInode);
     if (name == "stats") return FolderAttr(kStatsDirInode);
-    if (auto y = FourDigits(name)) return FolderAttr(YearDirInode(*y));
+    auto folders = Folders();
+    if (!folders.ok()) return folders.status();
+    for (const AthleteFolder& f : *folders)
+      if (f.name == name) return FolderAttr(AthleteDirInode(f.id));
+    if (!folders->empty()) return std::optional<NodeAttr>();
+  }
+  const int64_t athlete = d->athlete();
+  if (parent == kRootInode || d->kind == InodeKind::kAthleteDir) {
+    if (name == "athlete.json") return AthleteAttr(athlete);
+    if (name == kCsvName) return CsvAttr(AthleteCsvInode(athlete));
+    if (name == "by-id") return FolderAttr(ByIdDirInode(athlete));
+    if (auto y = FourDigits(name)) return FolderAttr(YearDirInode(*y, athlete));
     return std::optional<NodeAttr>();
   }
   if (parent == kStatsDirInode) {
     if (auto i = StatsFileIndex(name)) return StatsAttr(StatsFileInode(*i));
     return std::optional<NodeAttr>();
   }
-  if (parent == kByIdDirInode) {
+  if (d->kind == InodeKind::kYearDir) {
+    if (name == kCsvName) return CsvAttr(YearCsvInode(d->year(), athlete));
+    if (auto m = TwoDigits(name, 1, 12)) return FolderAttr(MonthDirInode(d->year(), *m, athlete));
+    return std::optional<NodeAttr>();
+  }
+  if (d->kind == InodeKind::kMonthDir && name == kCsvName)
+    return CsvAttr(MonthCsvInode(d->year(), d->month(), athlete));
+  const bool by_id = parent == kByIdDirInode || d->kind == InodeKind::kAthleteById;
+  if (!by_id && d->kind != InodeKind::kMonthDir) return std::optional<NodeAttr>();
+  int64_t id = 0;
+  std::optional<ParsedName> parsed;
+  if (by_id) {
     constexpr std::string_view kExt = ".json";
     if (name.size() <= kExt.size() || name.substr(name.size() - kExt.size()) != kExt) return std::optional<NodeAttr>();
     std::string_view digits = name.substr(0, name.size() - kExt.size());
     if (digits.size() > 18 || (digits.size() > 1 && digits[0] == '0')) return std::optional<NodeAttr>();
-    int64_t id = 0;
     for (char c : digits) {
       if (c < '0' || c > '9') return std::optional<NodeAttr>();
       id = id * 10 + (c - '0');
     }
-    return ActivityFileAttr(ByIdLinkInode(id));
+  } else {
+    parsed = ParseActivityFileName(name);
+    if (!parsed) return std::optional<NodeAttr>();
+    id = parsed->id;
   }
-  auto d = DecodeInode(parent);
-  if (!d) return std::optional<NodeAttr>();
-  if (d->kind == InodeKind::kYearDir) {
-    if (name == kCsvName) return CsvAttr(YearCsvInode(d->year()));
-    if (auto m = TwoDigits(name, 1, 12)) return FolderAttr(MonthDirInode(d->year(), *m));
-    return std::optional<NodeAttr>();
-  }
-  if (d->kind != InodeKind::kMonthDir) return std::optional<NodeAttr>();
-  if (name == kCsvName) return CsvAttr(MonthCsvInode(d->year(), d->month()));
-  auto parsed = ParseActivityFileName(name);
-  if (!parsed) return std::optional<NodeAttr>();
-  auto node = Activity(parsed->id);
+  auto shown = Shows(athlete);
+  if (!shown.ok()) return shown.status();
+  if (!*shown) return std::optional<NodeAttr>();
+  auto node = Activity(id);
   if (!node.ok()) return node.status();
+  if (!*node) return std::optional<NodeAttr>();
+  const ActivityNode& n = **node;
+  auto layout = LayoutOf(n);
+  if (!layout.ok()) return layout.status();
+  if (*layout != athlete) return std::optional<NodeAttr>();  // another athlete's
+  if (by_id)
+    return std::optional<NodeAttr>(NodeAttr{ByIdLinkInode(id), NodeType::kLink, n.LinkTarget().size(), n.start, 1});
   // The name must be the activity's current one, in this folder.
-  if (!*node || (*node)->MonthIno() != parent || (*node)->base != parsed->base) return std::optional<NodeAttr>();
-  auto size = (*node)->Size(parsed->file);
+  if (n.MonthIno(*layout) != parent || n.base != parsed->base) return std::optional<NodeAttr>();
+  auto size = n.Size(parsed->file);
   if (!size) return std::optional<NodeAttr>();
-  return std::optional<NodeAttr>(
-      File(ActivityFileInode(parsed->file, parsed->id), *size, (*node)->start, (*node)->rev));
+  return std::optional<NodeAttr>(File(ActivityFileInode(parsed->file, id), *size, n.start, n.rev));
 }
 
-Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
-  auto self = GetAttr(dir);
-  if (!self.ok()) return self.status();
-  if (!*self || (*self)->type != NodeType::kDir) return std::optional<std::vector<DirEntry>>();
+// The entries of the top of `athlete`'s layout (0: the root, one athlete's).
+Result<std::optional<std::vector<DirEntry>>> FsTree::ListTop(int64_t athlete, const NodeAttr& self) {
   std::vector<DirEntry> out;
   auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
     if (!attr.ok()) return attr.status();
     if (*attr) out.push_back(DirEntry{std::move(name), **attr});
     return Status::Ok();
   };
-  auto d = DecodeInode(dir);
-  if (dir == kRootInode) {
-    if (auto s = add("athlete.json", AthleteAttr()); !s.ok()) return s;
-    if (auto s = add("activities.csv", CsvAttr(kRootCsvInode)); !s.ok()) return s;
-    if (auto s = add("by-id", FolderAttr(kByIdDirInode)); !s.ok()) return s;
+  if (auto s = add("athlete.json", AthleteAttr(athlete)); !s.ok()) return s;
+  if (auto s = add("activities.csv", CsvAttr(AthleteCsvInode(athlete))); !s.ok()) return s;
+  if (auto s = add("by-id", FolderAttr(ByIdDirInode(athlete))); !s.ok()) return s;
+  if (self.ino == kRootInode)
     if (auto s = add("stats", FolderAttr(kStatsDirInode)); !s.ok()) return s;
-    auto years = Years();
-    if (!years.ok()) return years.status();
-    for (int y : *years)
-      if (auto s = add(YearFolderName(y), FolderAttr(YearDirInode(y))); !s.ok()) return s;
-  } else if (dir == kByIdDirInode) {
-    auto nodes = ActivitiesIn(kAllLo, kAllHi);
+  auto years = Years(athlete);
+  if (!years.ok()) return years.status();
+  for (int y : *years)
+    if (auto s = add(YearFolderName(y), FolderAttr(YearDirInode(y, athlete))); !s.ok()) return s;
+  return std::optional<std::vector<DirEntry>>(std::move(out));
+}
+
+Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
+  auto self = GetAttr(dir);
+  if (!self.ok()) return self.status();
+  if (!*self || (*self)->type != NodeType::kDir) return std::optional<std::vector<DirEntry>>();
+  auto d = DecodeInode(dir);
+  const int64_t athlete = d->athlete();
+  if (dir == kRootInode) {
+    auto folders = Folders();
+    if (!folders.ok()) return folders.status();
+    if (folders->empty()) return ListTop(0, **self);
+  }
+  if (d->kind == InodeKind::kAthleteDir) return ListTop(athlete, **self);
+  std::vector<DirEntry> out;
+  auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
+    if (!attr.ok()) return attr.status();
+    if (*attr) out.push_back(DirEntry{std::move(name), **attr});
+    return Status::Ok();
+  };
+  if (dir == kRootInode) {  // several athletes: everyone's activities.csv and stats/, and a folder each
+    if (auto s = add("activities.csv", CsvAttr(kRootCsvInode)); !s.ok()) return s;
+    if (auto s = add("stats", FolderAttr(kStatsDirInode)); !s.ok()) return s;
+    auto folders = Folders();
+    if (!folders.ok()) return folders.status();
+    for (const AthleteFolder& f : *folders)
+      if (auto s = add(f.name, FolderAttr(AthleteDirInode(f.id))); !s.ok()) return s;
+  } else if (dir == kByIdDirInode || d->kind == InodeKind::kAthleteById) {
+    auto nodes = ActivitiesIn(kAllLo, kAllHi, athlete);
     if (!nodes.ok()) return nodes.status();
     out.reserve(nodes->size());
     for (const auto& n : *nodes)
@@ -599,15 +766,15 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     // takes a while to compute, and find or ls (without -l) need no size.
     for (size_t i = 0; i < StatsFiles().size(); ++i)
       out.push_back(DirEntry{StatsFiles()[i].name, File(StatsFileInode(i), 0, (*self)->mtime, 0), false});
-  } else if (d && d->kind == InodeKind::kYearDir) {
-    if (auto s = add("activities.csv", CsvAttr(YearCsvInode(d->year()))); !s.ok()) return s;
-    auto months = Months(d->year());
+  } else if (d->kind == InodeKind::kYearDir) {
+    if (auto s = add("activities.csv", CsvAttr(YearCsvInode(d->year(), athlete))); !s.ok()) return s;
+    auto months = Months(d->year(), athlete);
     if (!months.ok()) return months.status();
     for (int m : *months)
-      if (auto s = add(MonthFolderName(m), FolderAttr(MonthDirInode(d->year(), m))); !s.ok()) return s;
-  } else if (d && d->kind == InodeKind::kMonthDir) {
-    if (auto s = add("activities.csv", CsvAttr(MonthCsvInode(d->year(), d->month()))); !s.ok()) return s;
-    auto nodes = ActivitiesIn(MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()));
+      if (auto s = add(MonthFolderName(m), FolderAttr(MonthDirInode(d->year(), m, athlete))); !s.ok()) return s;
+  } else if (d->kind == InodeKind::kMonthDir) {
+    if (auto s = add("activities.csv", CsvAttr(MonthCsvInode(d->year(), d->month(), athlete))); !s.ok()) return s;
+    auto nodes = ActivitiesIn(MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()), athlete);
     if (!nodes.ok()) return nodes.status();
     out.reserve(1 + 3 * nodes->size());
     for (const auto& n : *nodes) {
@@ -632,8 +799,8 @@ Result<std::optional<std::string>> FsTree::ReadLink(uint64_t ino) {
 }
 
 Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
-  if (ino == kAthleteJsonInode) {
-    auto json = AthleteJson();
+  if (IsAthleteJson(ino)) {
+    auto json = AthleteJson(DecodeInode(ino)->athlete());
     if (!json.ok()) return json.status();
     if (!*json) return std::optional<std::string>();
     return std::optional<std::string>(RenderJsonText(**json));
@@ -709,7 +876,7 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
   if (!bytes.ok()) return bytes.status();
   if (!*bytes) return std::optional<Rendered>();
   auto d = DecodeInode(ino);
-  if (ino == kAthleteJsonInode) {
+  if (IsAthleteJson(ino)) {
     const uint64_t version = VersionOfBytes(**bytes);
     return std::optional<Rendered>(Rendered{std::move(**bytes), version});
   }
@@ -727,17 +894,20 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
 Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
   auto range = RangeOfCsv(ino);
   if (!range) return std::optional<CsvIndex>();
-  static const std::string sql = std::string(
-                                     "SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
-                                     "JOIN activity_sync s ON s.id = a.id "
-                                     "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
-                                 kShown + "ORDER BY a.start_date_local, a.id";
-  Stmt* st = cache_->Prepare(sql);
+  auto shown = CsvShown(ino, range->athlete);
+  if (!shown.ok()) return shown.status();
+  if (!*shown) return std::optional<CsvIndex>();
+  static const ScopedSql sql(std::string("SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
+                                         "JOIN activity_sync s ON s.id = a.id "
+                                         "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                             kShown + "ORDER BY a.start_date_local, a.id");
+  Stmt* st = sql.Prepare(*cache_, range->athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "indexing activities.csv");
   st->Bind(1, range->lo).Bind(2, range->hi);
   CsvIndex index;
   index.lo = range->lo;
   index.hi = range->hi;
+  index.athlete = range->athlete;
   index.header_size = ActivitiesCsvHeader().size();
   uint64_t offset = index.header_size;
   int64_t row = 0, max_rev = 0;
@@ -769,15 +939,15 @@ Result<std::string> FsTree::ReadCsv(const CsvIndex& index, uint64_t offset, size
                              [](uint64_t off, const CsvIndex::Block& b) { return off < b.offset; });
   const CsvIndex::Block& block = *(it - 1);
 
-  static const std::string sql = [] {
+  static const ScopedSql sql([] {
     std::string cols;
     for (const ActivityColumn* c : ActivitiesCsvColumns()) cols += std::string(", a.") + c->name;
     return "SELECT s.csv_row_size" + cols +
            " FROM activities a JOIN activity_sync s ON s.id = a.id "
            "WHERE (a.start_date_local, a.id) >= (?1, ?2) AND a.start_date_local < ?3 AND" +
            std::string(kShown) + "ORDER BY a.start_date_local, a.id";
-  }();
-  Stmt* st = cache_->Prepare(sql);
+  }());
+  Stmt* st = sql.Prepare(*cache_, index.athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "reading activities.csv");
   st->Bind(1, block.first_date).Bind(2, block.first_id).Bind(3, index.hi);
   uint64_t pos = block.offset;
@@ -841,12 +1011,26 @@ Result<int64_t> FsTree::DataVersion() {
 Result<Invalidation> FsTree::ChangesSince(int64_t since) {
   Invalidation inv;
   inv.last_seq = since;
-  // The root's files and every stats/ file follow any change.
-  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode, kAthleteJsonInode, kByIdDirInode, kStatsDirInode};
+  // Not the memo's: the watcher's may be from before the change.
+  auto folders = ReadFolders();
+  if (!folders.ok()) return folders.status();
+  std::vector<int64_t> layouts;  // every layout shown: 0 the root's, else an athlete's
+  for (const AthleteFolder& f : *folders) layouts.push_back(f.id);
+  if (layouts.empty()) layouts.push_back(0);
+  for (int64_t l : layouts) inv.athlete_files.push_back(AthleteJsonInode(l));
+  const std::optional<std::vector<AthleteFolder>> before = std::exchange(watched_folders_, *folders);
+  const bool athletes_changed = before && *before != *folders;
+  inv.relaid = athletes_changed && before->empty() != folders->empty();
+
+  // The root's files, every athlete's and every stats/ file follow any change.
+  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode, kStatsDirInode};
+  for (int64_t l : layouts)
+    inodes.insert({AthleteDirInode(l), AthleteJsonInode(l), AthleteCsvInode(l), ByIdDirInode(l)});
   for (size_t i = 0; i < StatsFiles().size(); ++i) inodes.insert(StatsFileInode(i));
   std::set<std::pair<uint64_t, std::string>> entries;
-  auto folder = [&](int year, int month) {
-    inodes.insert({YearDirInode(year), YearCsvInode(year), MonthDirInode(year, month), MonthCsvInode(year, month)});
+  auto folder = [&](int64_t layout, int year, int month) {
+    inodes.insert({YearDirInode(year, layout), YearCsvInode(year, layout), MonthDirInode(year, month, layout),
+                   MonthCsvInode(year, month, layout)});
   };
 
   Stmt* first = cache_->Prepare("SELECT min(seq) FROM fs_changes");
@@ -877,31 +1061,55 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
     changes.push_back(std::move(c));
   }
   if (auto s = cache_->Check(st->rc(), "reading the change log"); !s.ok()) return s;
-  if (changes.empty() && !pruned_past_us) return inv;
+  if (changes.empty() && !pruned_past_us && !athletes_changed) return inv;
+  std::vector<int64_t> any_layout = layouts;  // where a deleted activity may have been: now or before
+  if (athletes_changed) {
+    for (const AthleteFolder& f : *before) any_layout.push_back(f.id);
+    if (before->empty()) any_layout.push_back(0);
+  }
 
   for (const Change& c : changes) {
     auto now = Activity(c.id);
     if (!now.ok()) return now.status();
+    const int64_t layout = *now && !folders->empty() ? (*now)->athlete : 0;
     if (c.year) {  // it existed: its old names may be gone, its bytes have changed
-      folder(*c.year, *c.month);
-      const uint64_t parent = MonthDirInode(*c.year, *c.month);
-      const bool same_place = *now && (*now)->MonthIno() == parent && (*now)->base == c.base;
-      if (!same_place)
-        for (ActivityFile f : kActivityFiles) entries.emplace(parent, c.base + std::string(FileExtension(f)));
+      // Where it was: its athlete's layout, or any one's when it is gone.
+      for (int64_t l : *now ? std::vector<int64_t>{layout} : any_layout) {
+        folder(l, *c.year, *c.month);
+        const uint64_t parent = MonthDirInode(*c.year, *c.month, l);
+        const bool same_place = *now && (*now)->MonthIno(layout) == parent && (*now)->base == c.base;
+        if (!same_place)
+          for (ActivityFile f : kActivityFiles) entries.emplace(parent, c.base + std::string(FileExtension(f)));
+        if (!*now) entries.emplace(ByIdDirInode(l), ByIdLinkName(c.id));
+      }
       for (ActivityFile f : kActivityFiles) inodes.insert(ActivityFileInode(f, c.id));
       inodes.insert(ByIdLinkInode(c.id));
-      if (!*now) entries.emplace(kByIdDirInode, ByIdLinkName(c.id));
     }
-    if (*now) folder((*now)->local.year, (*now)->local.month);
+    if (*now) folder(layout, (*now)->local.year, (*now)->local.month);
   }
-  if (pruned_past_us) {
-    inv.lost_track = true;
-    auto years = Years();
+  if (athletes_changed) {  // folders came, went or were renamed at the root
+    for (const AthleteFolder& f : *before) entries.emplace(kRootInode, f.name);
+    for (const AthleteFolder& f : *folders) entries.emplace(kRootInode, f.name);
+  }
+  if (inv.relaid) {  // and the root's own layout came or went
+    for (const char* name : {"athlete.json", "by-id"}) entries.emplace(kRootInode, name);
+    auto years = Years(0);
     if (!years.ok()) return years.status();
-    for (int y : *years) {
-      auto months = Months(y);
-      if (!months.ok()) return months.status();
-      for (int m : *months) folder(y, m);
+    for (int y : *years) entries.emplace(kRootInode, YearFolderName(y));
+    for (const Change& c : changes)
+      if (c.year) entries.emplace(kRootInode, YearFolderName(*c.year));
+    layouts.push_back(0);  // its folders, or those it had
+  }
+  if (pruned_past_us || inv.relaid) {
+    inv.lost_track = pruned_past_us;
+    for (int64_t l : layouts) {
+      auto years = Years(l);
+      if (!years.ok()) return years.status();
+      for (int y : *years) {
+        auto months = Months(y, l);
+        if (!months.ok()) return months.status();
+        for (int m : *months) folder(l, y, m);
+      }
     }
   }
   inodes.erase(kNoInode);

@@ -5,6 +5,12 @@
 //   /YYYY/activities.csv  /YYYY/MM/activities.csv
 //   /YYYY/MM/<base>.json  (always)  <base>.csv (streams held)  <base>.gpx (a GPS sample)
 //            <base>.fit or <base>.tcx (the original file an import kept)
+//   /stats/<file>
+// With two athletes or more in the cache, the root holds /activities.csv
+// (everyone), /stats and a folder per athlete (AthleteFolderNames), and each
+// athlete's folder holds the layout above but stats/, of their activities.
+// The queries take the athlete whose layout they serve; 0: the root's
+// (everyone's).
 // Names and inode numbers come from format/names.h, bytes from format/render.h, and
 // every size from the cache's activity_sync columns written at sync time, so
 // a lookup or a listing never renders a file. Rendering happens when a file
@@ -39,6 +45,13 @@ struct DecodedInode;  // format/names.h
 
 enum class NodeType { kDir, kFile, kLink };
 
+// An athlete's folder at the root of a cache of several athletes.
+struct AthleteFolder {
+  int64_t id = 0;
+  std::string name;
+  bool operator==(const AthleteFolder&) const = default;
+};
+
 struct NodeAttr {
   uint64_t ino = 0;
   NodeType type = NodeType::kFile;
@@ -67,18 +80,23 @@ class FsMemo {
   uint64_t epoch() const;
   std::optional<NodeAttr> Get(uint64_t ino) const;
   void Put(uint64_t epoch, const NodeAttr& attr);
+  // The athletes' folders (FsTree::Folders()), likewise.
+  std::optional<std::vector<AthleteFolder>> Folders() const;
+  void PutFolders(uint64_t epoch, const std::vector<AthleteFolder>& folders);
   void Invalidate();
 
  private:
   mutable std::mutex mu_;
   uint64_t epoch_ = 0;
   std::unordered_map<uint64_t, NodeAttr> attrs_;
+  std::optional<std::vector<AthleteFolder>> folders_;
 };
 
 // Where the row blocks of one activities.csv start, built at its first read:
 // a read at any offset renders only from the block that holds it.
 struct CsvIndex {
-  std::string lo, hi;  // start_date_local range of the folder
+  std::string lo, hi;   // start_date_local range of the folder
+  int64_t athlete = 0;  // whose activities; 0 everyone's
   uint64_t header_size = 0;
   uint64_t size = 0;
   uint64_t version = 0;  // NodeAttr::version of the file indexed
@@ -96,7 +114,12 @@ struct CsvIndex {
 struct Invalidation {
   int64_t last_seq = 0;     // the fs_changes row this covers up to
   bool lost_track = false;  // the log was pruned past what we saw: every folder is listed
+  // The athletes' folders changed from one layout to the other (one athlete
+  // to several, or back): every name the kernel holds is to be forgotten.
+  bool relaid = false;
   std::vector<uint64_t> inodes;
+  // Every athlete.json, whose rows log no change: to be forgotten at any change.
+  std::vector<uint64_t> athlete_files;
   std::vector<std::pair<uint64_t, std::string>> entries;  // (parent inode, name)
 };
 
@@ -117,6 +140,11 @@ class FsTree {
   // rendered whole.
   static bool IsActivitiesCsv(uint64_t ino);
   static bool IsStatsFile(uint64_t ino);
+  static bool IsAthleteJson(uint64_t ino);
+
+  // The athletes' folders, in id order: none with fewer than two athletes
+  // (the root holds one athlete's layout).
+  Result<std::vector<AthleteFolder>> Folders();
   Result<std::optional<std::string>> Render(uint64_t ino);
   // Render() and the version the bytes are (NodeAttr::version), read in one
   // transaction and never from the memo: what an open holds.
@@ -163,16 +191,24 @@ class FsTree {
   Result<std::optional<std::string>> RenderOriginal(const DecodedInode& d);
   Result<std::optional<NodeAttr>> FolderAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> CsvAttr(uint64_t ino);
+  Result<bool> CsvShown(uint64_t ino, int64_t athlete);
   Result<std::optional<NodeAttr>> StatsAttr(uint64_t ino);
-  Result<std::optional<NodeAttr>> AthleteAttr();
-  Result<std::vector<int>> Years();
-  Result<std::vector<int>> Months(int year);
-  Result<std::optional<int64_t>> LastStart(const std::string& lo, const std::string& hi);
-  Result<std::optional<std::string>> AthleteJson();
-  Result<std::vector<ActivityNode>> ActivitiesIn(const std::string& lo, const std::string& hi);
+  Result<std::optional<NodeAttr>> AthleteAttr(int64_t athlete);
+  Result<std::vector<AthleteFolder>> ReadFolders();
+  // Whether `athlete`'s layout is shown (0: the root's).
+  Result<bool> Shows(int64_t athlete);
+  // Whose layout holds `n`'s files: 0 with one athlete.
+  Result<int64_t> LayoutOf(const ActivityNode& n);
+  Result<std::vector<int>> Years(int64_t athlete);
+  Result<std::vector<int>> Months(int year, int64_t athlete);
+  Result<std::optional<int64_t>> LastStart(const std::string& lo, const std::string& hi, int64_t athlete);
+  Result<std::optional<std::string>> AthleteJson(int64_t athlete);
+  Result<std::vector<ActivityNode>> ActivitiesIn(const std::string& lo, const std::string& hi, int64_t athlete);
+  Result<std::optional<std::vector<DirEntry>>> ListTop(int64_t athlete, const NodeAttr& self);
 
   std::unique_ptr<Cache> cache_;
   FsMemo& memo_;
+  std::optional<std::vector<AthleteFolder>> watched_folders_;  // as ChangesSince last saw them
 };
 
 }  // namespace stravafs

@@ -409,21 +409,22 @@ class Athletes(TestCase):
         self.assertEqual(p.stdout.decode().splitlines(),
                          ["Bob's ride", "refreshed: 1 new, 0 changed, 0 deleted, 3 requests", "8"])
 
-        # The mount's background sync finds a new run of each.
+        # The mount's background sync finds a new run of each, in each one's folder.
         m = self.mount(sb, options=["-o", "refresh=1s"])
+        folders = {a: self.name_of(emu, a).replace(" ", "-") for a in (ann, bob)}
+        self.assertEqual(sorted(os.listdir(m.path)), sorted(["activities.csv", "stats"] + list(folders.values())))
         runs = [emu.create({"name": "%d's run" % a, "sport_type": "Run", "start_date": latest[a] + 7200}, athlete=a)
                 for a in (ann, bob)]
-        for run in runs:
-            link = os.path.join(m.path, "by-id", "%d.json" % run["id"])
+        for a, run in zip((ann, bob), runs):
+            link = os.path.join(m.path, folders[a], "by-id", "%d.json" % run["id"])
             wait_until(lambda: os.path.lexists(link), 30, "the background sync to fetch activity %d" % run["id"])
             with open(link) as f:
                 self.assertEqual(json.load(f)["name"], run["name"])
+            with open(os.path.join(m.path, folders[a], "athlete.json")) as f:
+                self.assertEqual(json.load(f)["id"], a)
         self.assertEqual({row[0]: row[1] for row in sb.query(
             "SELECT athlete_id, count(*) FROM activities GROUP BY 1")}, {ann: 4, bob: 6})
-        self.assertNotIn("several athletes", m.stderr())
-        # One layout for both, for now: athlete.json is the first athlete's (mount.stravafs(8)).
-        with open(os.path.join(m.path, "athlete.json")) as f:
-            self.assertEqual(json.load(f)["id"], min(ann, bob))
+        self.assertNotIn("several athletes", m.stderr())  # a folder each from the start: no switch
 
     def test_remove_refreshes_an_expired_token_and_removes_even_when_strava_fails(self):
         # stravafs(1) auth --remove: an expired access token is refreshed

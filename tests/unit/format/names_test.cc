@@ -322,11 +322,57 @@ TEST_CASE("DecodeInode: the inverse of the layout", "[fs_names]") {
   CHECK_FALSE(DecodeInode(6));  // fixed, unknown entry
   CHECK(DecodeInode(uint64_t{10} << 56 | 1)->kind == InodeKind::kActivityFit);
   CHECK(DecodeInode(uint64_t{11} << 56 | 1)->kind == InodeKind::kActivityTcx);
-  CHECK_FALSE(DecodeInode(uint64_t{12} << 56 | 1));                // unknown kind
+  CHECK_FALSE(DecodeInode(uint64_t{16} << 56 | 1));                // unknown kind
   CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | (2024 << 4 | 13)));  // month 13
   CHECK_FALSE(DecodeInode(uint64_t{1} << 56 | 10000));             // year 10000
-  // A year that only looks valid once truncated to int.
-  CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | ((uint64_t{1} << 32) + 2024) << 4 | 5));
+  // Above bit 18: an athlete's folder, not a year that only looks valid once truncated.
+  auto theirs = DecodeInode(uint64_t{2} << 56 | ((uint64_t{1} << 32) + 2024) << 4 | 5);
+  REQUIRE(theirs);
+  CHECK(theirs->athlete() == int64_t{1} << 18);
+  CHECK(theirs->year() == 2024);
+  CHECK(theirs->month() == 5);
+  CHECK_FALSE(DecodeInode(uint64_t{12} << 56));  // no athlete 0 folder
+}
+
+TEST_CASE("Inodes of several athletes' folders", "[fs_names]") {
+  // Athlete 0 is the root's layout: the numbers of one athlete are unchanged.
+  CHECK(YearDirInode(2024, 0) == YearDirInode(2024));
+  CHECK(AthleteDirInode(0) == kRootInode);
+  CHECK(AthleteJsonInode(0) == kAthleteJsonInode);
+  CHECK(AthleteCsvInode(0) == kRootCsvInode);
+  CHECK(ByIdDirInode(0) == kByIdDirInode);
+
+  const int64_t ann = 134815, bob = (int64_t{1} << 38) - 1;
+  std::set<uint64_t> seen;
+  for (int64_t a : {int64_t{0}, ann, bob}) {
+    for (uint64_t ino :
+         {YearDirInode(2024, a), YearCsvInode(2024, a), MonthDirInode(2024, 5, a), MonthCsvInode(2024, 5, a),
+          AthleteDirInode(a), AthleteJsonInode(a), AthleteCsvInode(a), ByIdDirInode(a)}) {
+      REQUIRE(ino != kNoInode);
+      CHECK(seen.insert(ino).second);
+      auto d = DecodeInode(ino);
+      REQUIRE(d);
+      CHECK(d->athlete() == a);
+    }
+    auto month = DecodeInode(MonthCsvInode(9999, 12, a));
+    REQUIRE(month);
+    CHECK(month->year() == 9999);
+    CHECK(month->month() == 12);
+  }
+  CHECK(YearDirInode(2024, int64_t{1} << 38) == kNoInode);
+  CHECK(AthleteDirInode(-1) == kNoInode);
+  CHECK_FALSE(DecodeInode(uint64_t{12} << 56 | uint64_t{1} << 38));
+}
+
+TEST_CASE("AthleteFolderNames: the naming rule, and the id on a clash", "[fs_names]") {
+  CHECK(AthleteFolderNames({{1, "Ann Smith"}, {2, "Bob/Jones"}}) == std::vector<std::string>{"Ann-Smith", "Bob-Jones"});
+  // Two Anns, a name the rule empties and the root's own entries.
+  CHECK(AthleteFolderNames({{7, "Ann"}, {9, " Ann "}, {11, " ... "}, {12, "stats"}, {13, "activities.csv"}}) ==
+        std::vector<std::string>{"Ann_7", "Ann_9", "11", "stats_12", "activities.csv_13"});
+  const auto names = AthleteFolderNames({{123456789, std::string(300, 'x')}, {5, std::string(300, 'x')}});
+  CHECK(names[0] == std::string(255 - 10, 'x') + "_123456789");
+  CHECK(names[1].size() == 255);
+  CHECK(names[0].size() == 255);
 }
 
 }  // namespace

@@ -494,6 +494,95 @@ TEST_CASE("the change log says what the kernel must forget", "[fs_tree]") {
   CHECK(*same == *before_same);
 }
 
+TEST_CASE("several athletes: a folder each at the root, and the switch between layouts", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000001, "2024-05-12T06:30:00Z", "Ana's run"));
+  f.Put(Activity(11000000002, "2023-03-01T06:30:00Z", "Ana's old run"));
+  FsTree& t = f.Tree();
+  auto start = t.LastChange();
+  REQUIRE(start.ok());
+  REQUIRE(t.ChangesSince(*start).ok());  // the watcher sees one athlete
+  const auto single = f.Names(kRootInode);
+  CHECK(single == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
+
+  // Bo arrives with a ride in Ana's month.
+  REQUIRE(AthleteStore(*f.writer).StoreAthlete({{"id", 9}, {"firstname", "Bo"}, {"resource_state", 3}}).ok());
+  Json ride = Activity(11000000003, "2024-05-20T06:30:00Z", "Bo's ride", "Ride");
+  ride["athlete"]["id"] = 9;
+  f.Put(ride);
+  auto inv = t.ChangesSince(*start);
+  REQUIRE(inv.ok());
+  CHECK(inv->relaid);
+  std::set<std::pair<uint64_t, std::string>> entries(inv->entries.begin(), inv->entries.end());
+  for (const char* name : {"athlete.json", "by-id", "2023", "2024", "Ana-Bä-r", "Bo"})
+    CHECK(entries.count({kRootInode, name}) == 1);
+  CHECK(inv->athlete_files == std::vector<uint64_t>{AthleteJsonInode(7), AthleteJsonInode(9)});
+  std::set<uint64_t> inodes(inv->inodes.begin(), inv->inodes.end());
+  for (uint64_t ino : {kRootInode, YearDirInode(2024), MonthDirInode(2023, 3), MonthDirInode(2024, 5, 7),
+                       MonthDirInode(2024, 5, 9), AthleteDirInode(9), AthleteCsvInode(7)})
+    CHECK(inodes.count(ino) == 1);
+
+  f.memo.Invalidate();  // as the watcher does
+  CHECK(f.Names(kRootInode) == std::vector<std::string>{"activities.csv", "stats", "Ana-Bä-r", "Bo"});
+  CHECK(f.Attr(kRootInode).nlink == 2 + 3);
+  for (std::string_view gone : {"athlete.json", "by-id", "2024", "Ana"}) {
+    auto l = t.Lookup(kRootInode, gone);
+    REQUIRE(l.ok());
+    CHECK_FALSE(l->has_value());
+  }
+  for (uint64_t gone : {YearDirInode(2024), MonthCsvInode(2024, 5), kByIdDirInode, kAthleteJsonInode}) {
+    auto a = t.GetAttr(gone);
+    REQUIRE(a.ok());
+    CHECK_FALSE(a->has_value());
+  }
+  const uint64_t ana = AthleteDirInode(7), bo = AthleteDirInode(9);
+  CHECK(f.Names(ana) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "2023", "2024"});
+  CHECK(f.Names(bo) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "2024"});
+  CHECK(f.Names(MonthDirInode(2024, 5, 9)) ==
+        std::vector<std::string>{"activities.csv", "2024-05-20_0730_Bo's-ride_11000000003.json"});
+  CHECK(f.Names(ByIdDirInode(9)) == std::vector<std::string>{"11000000003.json"});
+  CHECK(f.Names(ByIdDirInode(7)) == std::vector<std::string>{"11000000002.json", "11000000001.json"});
+  // One athlete's names are not found in the other's folders.
+  for (auto [dir, name] : std::vector<std::pair<uint64_t, std::string>>{
+           {ByIdDirInode(7), "11000000003.json"},
+           {MonthDirInode(2024, 5, 7), "2024-05-20_0730_Bo's-ride_11000000003.json"},
+           {bo, "2023"}}) {
+    auto l = t.Lookup(dir, name);
+    REQUIRE(l.ok());
+    CHECK_FALSE(l->has_value());
+  }
+  CHECK(Json::parse(f.Bytes(AthleteJsonInode(9)))["firstname"] == "Bo");
+  CHECK(Json::parse(f.Bytes(AthleteJsonInode(7)))["firstname"] == "Ana");
+  auto lines = [](const std::string& csv) { return std::count(csv.begin(), csv.end(), '\n'); };
+  CHECK(lines(f.Bytes(AthleteCsvInode(9))) == 2);
+  CHECK(lines(f.Bytes(AthleteCsvInode(7))) == 3);
+  CHECK(lines(f.Bytes(kRootCsvInode)) == 4);
+  CHECK(lines(f.Bytes(MonthCsvInode(2024, 5, 7))) == 2);
+  // 2 + 1 JSON, athlete.json and activities.csv each, everyone's activities.csv,
+  // Ana's 2 years and months, Bo's 1 and 1, 3 year and 3 month activities.csv, stats/.
+  CHECK(CheckTree(f, kRootInode) == 3 + 2 + 2 + 1 + 3 + 3 + 12);
+
+  // Bo purged: back to one layout, every inode as before.
+  auto before_purge = t.LastChange();
+  REQUIRE(before_purge.ok());
+  REQUIRE(AthleteStore(*f.writer).Purge(9).ok());
+  auto back = t.ChangesSince(*before_purge);
+  REQUIRE(back.ok());
+  CHECK(back->relaid);
+  std::set<std::pair<uint64_t, std::string>> back_entries(back->entries.begin(), back->entries.end());
+  CHECK(back_entries.count({kRootInode, "Bo"}) == 1);
+  CHECK(back_entries.count({ByIdDirInode(9), "11000000003.json"}) == 1);
+  f.memo.Invalidate();
+  CHECK(f.Names(kRootInode) == single);
+  CHECK(f.Attr(YearDirInode(2024)).ino == YearDirInode(2024));
+
+  // No change of athletes, no switch.
+  auto quiet = t.ChangesSince(back->last_seq);
+  REQUIRE(quiet.ok());
+  CHECK_FALSE(quiet->relaid);
+  CHECK(quiet->inodes.empty());
+}
+
 TEST_CASE("the memo serves until invalidated, and never a value from before", "[fs_tree]") {
   Fixture f;
   f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
