@@ -649,6 +649,8 @@ DROP VIEW hr_zones;
   return sql + LoggedChanges("athlete_zones");
 }
 
+std::string AnalyticsSchemaV10Sql() { return LoggedChanges("athletes"); }
+
 std::string AnalyticsSchemaSql() {
   return std::string(kTablesAndZones) + HrZonesView("") + kZonesFromPower + kFactsView +
          TotalsView("weekly_totals", "iso_year, iso_week, iso_week_label, week_start") +

@@ -103,5 +103,9 @@ std::string AnalyticsSchemaV4Sql();
 // Schema v9: athlete_zones keyed by athlete_id too (the zones held go to the
 // first athlete), and hr_zones reading the first athlete's.
 std::string AnalyticsSchemaV9Sql();
+// Schema v10: the athletes table logs its changes in fs_changes as
+// analytics_settings and athlete_zones do (a profile fetched again may change
+// athlete.json, an athlete's folder name and power_zones' FTP).
+std::string AnalyticsSchemaV10Sql();
 
 }  // namespace stravafs

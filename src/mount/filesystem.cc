@@ -742,8 +742,6 @@ bool Filesystem::Impl::Poll(Notifier& notifier) {
   if (inv->relaid)  // every file may be in another folder now
     for (const auto& [parent, name] : nodes_.Retire()) notifier.ForgetName(parent, name);
   for (const auto& [parent, name] : inv->entries) notifier.ForgetName(parent, name);
-  for (uint64_t ino : inv->athlete_files)  // the athletes' rows log no change
-    if (auto at = nodes_.NameOf(ino)) notifier.ForgetName(at->first, at->second);
   for (uint64_t ino : inv->inodes) {
     // A file: its name, so that the next lookup finds its new version's node
     // (the old node's pages stay right for those who have it open).
@@ -755,9 +753,8 @@ bool Filesystem::Impl::Poll(Notifier& notifier) {
   if (inv->lost_track)
     Say(Severity::kNotice, "the cache's change log was pruned past this mount; folders were refreshed");
   if (inv->relaid)
-    Say(Severity::kNotice,
-        "the cache now holds " + std::string(inv->athlete_files.size() > 1 ? "several athletes" : "one athlete") +
-            ": the root shows " + (inv->athlete_files.size() > 1 ? "a folder per athlete" : "their activities"));
+    Say(Severity::kNotice, "the cache now holds " + std::string(inv->several ? "several athletes" : "one athlete") +
+                               ": the root shows " + (inv->several ? "a folder per athlete" : "their activities"));
   w.seq = inv->last_seq;
   return true;
 }

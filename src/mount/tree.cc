@@ -1017,7 +1017,7 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
   std::vector<int64_t> layouts;  // every layout shown: 0 the root's, else an athlete's
   for (const AthleteFolder& f : *folders) layouts.push_back(f.id);
   if (layouts.empty()) layouts.push_back(0);
-  for (int64_t l : layouts) inv.athlete_files.push_back(AthleteJsonInode(l));
+  inv.several = !folders->empty();
   const std::optional<std::vector<AthleteFolder>> before = std::exchange(watched_folders_, *folders);
   const bool athletes_changed = before && *before != *folders;
   inv.relaid = athletes_changed && before->empty() != folders->empty();

@@ -118,8 +118,7 @@ struct Invalidation {
   // to several, or back): every name the kernel holds is to be forgotten.
   bool relaid = false;
   std::vector<uint64_t> inodes;
-  // Every athlete.json, whose rows log no change: to be forgotten at any change.
-  std::vector<uint64_t> athlete_files;
+  bool several = false;                                   // the cache holds several athletes now: a folder each
   std::vector<std::pair<uint64_t, std::string>> entries;  // (parent inode, name)
 };
 

@@ -9,7 +9,10 @@
 namespace stravafs::testing {
 
 // What undoes schema v10 (MigrateToV10) on a current cache.
-inline std::string UndoSchemaV10Sql() { return "DROP INDEX activities_athlete_local;\nPRAGMA user_version = 9;\n"; }
+inline std::string UndoSchemaV10Sql() {
+  return "DROP INDEX activities_athlete_local;\nDROP TRIGGER athletes_insert_logged;\n"
+         "DROP TRIGGER athletes_update_logged;\nDROP TRIGGER athletes_delete_logged;\nPRAGMA user_version = 9;\n";
+}
 
 // What undoes schema v10 and v9 (MigrateToV9) on a current cache: tests make
 // an older cache from a current one by undoing each later version's changes.

@@ -652,9 +652,13 @@ TEST_CASE("Every change of analytics_settings and athlete_zones logs an fs_chang
       std::vector<std::string>{"77/1:0.0", "77/2:120.0", "4242/1:0.0", "4242/2:150.0"});
   REQUIRE(cache->Exec("DELETE FROM athlete_zones WHERE athlete_id = 77").ok());
   CHECK(QueryInt(db, logged) == 8 + 2 + 2 + 2 + 2);
-  // Writes of activities log their own rows, never one for activity 0.
+  // The athletes' rows too (schema v10): a profile fetched again.
+  REQUIRE(AthleteStore(*cache).StoreAthlete({{"id", 4242}, {"firstname", "Renamed"}, {"resource_state", 3}}).ok());
+  CHECK(QueryInt(db, logged) == 8 + 2 + 2 + 2 + 2 + 1);
+  // Writes of activities log their own rows, never one for activity 0 (the
+  // one before `before`: the athlete's first insert).
   REQUIRE(ActivityStore(*cache).DeleteActivity(5).ok());
-  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 16);
+  CHECK(QueryInt(db, "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 1 + 17);
 }
 
 TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytics][cache]") {
@@ -708,7 +712,7 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
-  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 14);
+  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 17);
   // And its triggers keep them from then on.
   REQUIRE(ActivityStore(**upgraded).DeleteActivity(1).ok());
   CreateV3View(db, "personal_records");

@@ -917,10 +917,11 @@ TEST_CASE("SyncEngine: every stored activity is logged, and a run prunes the log
   World w;
   FirstSync(w, 20);
   // Each activity: new, its detail, its streams (the manual ones have none);
-  // and the emulator's 12 zones stored (activity 0: only stats/ changes).
+  // and the athlete and the emulator's 12 zones stored (activity 0: only the
+  // root's files and stats/ change).
   CHECK(QueryInt(w.db(), "SELECT count(DISTINCT activity_id) FROM fs_changes WHERE activity_id > 0") == 20);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE old_base IS NULL AND activity_id > 0") == 20);
-  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 12);
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM fs_changes WHERE activity_id = 0") == 1 + 12);
   CHECK(QueryInt(w.db(), "SELECT count(*) FROM activity_sync WHERE json_size IS NULL OR csv_row_size IS NULL") == 0);
 
   // A long history of changes, then a sync that changes nothing.
