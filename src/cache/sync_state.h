@@ -43,6 +43,10 @@ inline constexpr const char* kStateZonesChecked = "zones_checked";
 // rate, an edit on strava.com), so one request a day keeps them current
 // without costing the one-request no-change sync anything most of the day.
 inline constexpr int64_t kZonesMaxAgeS = 86400;
+// When GET /athlete last stored the athlete's profile. Asked again as the
+// zones are, once a day, so that a name, weight or FTP changed at Strava
+// reaches athlete.json, the mount's folder names and power_zones.
+inline constexpr const char* kStateAthleteChecked = "athlete_checked";
 
 // The value of `athlete`'s `key`; nullopt when it is not set.
 Result<std::optional<std::string>> GetState(Cache& cache, int64_t athlete, const std::string& key);

@@ -122,12 +122,28 @@ Result<int64_t> SyncEngine::NextRunId() {
   return next;
 }
 
-Status SyncEngine::ResolveAthlete(bool refresh) {
+Status SyncEngine::ResolveAthlete(bool refresh, bool daily) {
   auto held = AthleteStore(cache_).Held();
   if (!held.ok()) return held.status();
   athlete_ = options_.athlete != 0 ? options_.athlete : held->empty() ? 0 : held->front();
-  if (athlete_ && !refresh && std::find(held->begin(), held->end(), athlete_) != held->end()) return Status::Ok();
+  const bool known = athlete_ && std::find(held->begin(), held->end(), athlete_) != held->end();
+  const int64_t now = clock_.NowMs() / 1000;
+  if (known && !refresh) {
+    if (!daily) return Status::Ok();
+    auto last = GetState(cache_, athlete_, kStateAthleteChecked);
+    if (!last.ok()) return last.status();
+    const std::optional<int64_t> at = *last ? ParseIsoUtc(**last) : std::nullopt;
+    if (at && *at <= now && now - *at < kZonesMaxAgeS) return Status::Ok();
+  }
   auto athlete = api::GetAthlete(client_);
+  const ErrorKind kind = athlete.ok() ? ErrorKind::kOk : athlete.status().kind();
+  if (known && !refresh && (kind == ErrorKind::kServer || kind == ErrorKind::kNetwork)) {
+    std::string why = athlete.status().message();
+    if (const size_t advice = why.find(". Nothing was stored"); advice != std::string::npos) why.erase(advice);
+    progress_.OnNote("the athlete's profile was not fetched (" + why +
+                     "); the sync goes on with the profile held, and asks for it again in a day");
+    return SetState(cache_, athlete_, kStateAthleteChecked, FormatIsoUtc(now));
+  }
   if (!athlete.ok()) return athlete.status();
   const Json& id = athlete->is_object() ? (*athlete)["id"] : Json();
   // Another athlete's grant under this athlete's name stores nothing of theirs.
@@ -138,7 +154,7 @@ Status SyncEngine::ResolveAthlete(bool refresh) {
                                                std::to_string(athlete_));
   if (auto s = AthleteStore(cache_).StoreAthlete(*athlete); !s.ok()) return s;  // checks the id
   athlete_ = id.get<int64_t>();
-  return Status::Ok();
+  return SetState(cache_, athlete_, kStateAthleteChecked, FormatIsoUtc(now));
 }
 
 Status SyncEngine::FetchZonesIfDue(bool force) {
@@ -441,8 +457,10 @@ SyncReport SyncEngine::Run(const SyncOptions& options) {
 
   Status status = [&]() -> Status {
     // Whose sync it is comes first: everything after is kept as theirs.
-    // (A turn of deep work of a --full does not fetch the athlete again: its listing did.)
-    Status resolved = ResolveAthlete(options.list && options.mode == SyncOptions::Mode::kFull);
+    // A --full's listing fetches the athlete again; the daily check goes with
+    // the zones' (in SyncSession::RunEvery, an athlete's first turn of deep
+    // work), never in a --no-deep sync, the extension's quick refresh.
+    Status resolved = ResolveAthlete(options.list && options.mode == SyncOptions::Mode::kFull, options.deep);
     (void)SetState(cache_, athlete_, kStateLastAttempt, NowIso(clock_));
     if (!resolved.ok()) return resolved;
     // A turn of deep work (SyncSession::RunEvery) lists nothing, nor resumes a listing.

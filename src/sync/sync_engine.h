@@ -85,9 +85,12 @@ class SyncEngine {
   Status RunDeep();
   // Sets athlete_, whose sync this is: options_.athlete, else the first
   // athlete the cache holds. GET /athlete stores them when the cache does not
-  // hold them yet, or when `refresh`ed, and names them when nothing did (a
-  // new cache); a grant found to be another athlete's is an error.
-  Status ResolveAthlete(bool refresh);
+  // hold them yet, when `refresh`ed, or with `daily` when kStateAthleteChecked
+  // is missing or a day old, and names them when nothing did (a new cache); a
+  // grant found to be another athlete's is an error. A daily refresh that
+  // Strava fails (a server error, the network, a malformed reply) is a note:
+  // the athlete held stays, and is asked for again in a day.
+  Status ResolveAthlete(bool refresh, bool daily);
   // GET /athlete/zones into athlete_zones when kStateZonesChecked is missing
   // or a day old, or when `force`d. A token without profile:read_all is not
   // an error: the views keep the zones derived from the maximum heart rate,

@@ -155,6 +155,17 @@ class Athletes(TestCase):
         self.assertEqual(emu.api_requests() - before, 2)
         self.assertEqual([(j["athlete_id"], j["mode"], j["requests"]) for j in r.json()],
                          [(ann, "incremental", 1), (bob, "incremental", 1)])
+        # A day after the profiles were fetched: each athlete's is asked for again.
+        conn = sb.db()
+        with conn:
+            conn.execute("UPDATE sync_state SET value = '2000-01-01T00:00:00Z' WHERE key = 'athlete_checked'")
+        conn.close()
+        before = emu.api_requests()
+        r = sb.run("sync", "--json")
+        self.assertExit(r, 0)
+        self.assertEqual(emu.api_requests() - before, 4)
+        self.assertEqual([j["requests"] for j in r.json()], [2, 2])
+        self.assertGreater(sb.scalar("SELECT min(value) FROM sync_state WHERE key = 'athlete_checked'"), "2026")
         # --athlete: that one only.
         before = emu.api_requests()
         self.assertExit(sb.run("sync", "--athlete", bob_name.split()[0].lower()), 0)

@@ -972,15 +972,22 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
   CHECK(w.strava.api_requests() == 1);
   CHECK(w.strava.Count(Endpoint::kList) == 1);
 
-  // A day after the last answer: asked again, and the new zones replace the old.
+  // A day after the last answer: asked again, and the new zones replace the
+  // old; the athlete's profile too (a name or an FTP changed at Strava).
   w.clock.Advance(1000);
   w.strava.SetZones(
       Json::parse(R"({"heart_rate":{"custom_zones":true,"zones":[{"min":0,"max":100},{"min":100,"max":-1}]}})"));
+  REQUIRE(sqlite3_exec(w.db(), "UPDATE athletes SET firstname = 'Old', ftp = 1", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
   w.strava.ClearRequests();
   REQUIRE(w.Sync().status.ok());
   CHECK(w.strava.Count(Endpoint::kZones) == 1);
-  CHECK(w.strava.api_requests() == 2);
+  CHECK(w.strava.Count(Endpoint::kAthlete) == 1);
+  CHECK(w.strava.api_requests() == 3);
   CHECK(ZoneRows(w.db()) == std::vector<std::string>{"heartrate 1 0.0-100.0", "heartrate 2 100.0-open"});
+  CHECK(testing::QueryText(w.db(), "SELECT firstname FROM athletes") != "Old");
+  CHECK(QueryInt(w.db(), "SELECT count(*) FROM athletes WHERE ftp = 1") == 0);
+  CHECK(w.State(kStateAthleteChecked) == FormatIsoUtc(w.now_s()));
 
   SECTION("not by a --no-deep sync (the extension's refresh lists only)") {
     w.strava.ClearRequests();
@@ -989,11 +996,31 @@ TEST_CASE("SyncEngine: Strava's zones land in athlete_zones, asked for once a da
     o.deep = false;
     REQUIRE(w.Sync(o).status.ok());
     CHECK(w.strava.Count(Endpoint::kZones) == 0);
+    CHECK(w.strava.Count(Endpoint::kAthlete) == 0);
   }
   SECTION("--full asks again at once") {
     w.strava.ClearRequests();
     REQUIRE(w.Full().status.ok());
     CHECK(w.strava.Count(Endpoint::kZones) == 1);
+    CHECK(w.strava.Count(Endpoint::kAthlete) == 1);
+  }
+  SECTION("a profile Strava fails to give is a note: the sync goes on, and asks again in a day") {
+    w.clock.Advance(kDayMs);
+    w.strava.ClearRequests();
+    w.strava.FailNth(Endpoint::kAthlete, 1, Failure::Http(503), 100);
+    const int64_t asked_at = w.now_s();  // the retries take the fake clock on
+    SyncReport r = w.Sync();
+    INFO(r.status.message());
+    REQUIRE(r.status.ok());
+    REQUIRE(w.progress.notes.size() == 1);
+    CHECK(w.progress.notes[0].rfind("the athlete's profile was not fetched (", 0) == 0);
+    CHECK(w.progress.notes[0].find("the sync goes on with the profile held, and asks for it again in a day") !=
+          std::string::npos);
+    CHECK(w.strava.Count(Endpoint::kList) == 1);
+    CHECK(w.State(kStateAthleteChecked) == FormatIsoUtc(asked_at));
+    w.strava.ClearRequests();
+    REQUIRE(w.Sync().status.ok());
+    CHECK(w.strava.Count(Endpoint::kAthlete) == 0);
   }
 }
 
