@@ -204,18 +204,26 @@ std::string YearFolderName(int year) {
 std::string MonthFolderName(int month) { return TwoDigits(month); }
 
 std::vector<std::string> AthleteFolderNames(const std::vector<AthleteName>& athletes) {
-  std::vector<std::string> titles;
-  std::map<std::string, int> uses = {{"activities.csv", 1}, {"stats", 1}};  // the root's own entries
+  std::vector<std::string> names;
   for (const AthleteName& a : athletes) {
     std::string title = SafeTitle(a.name);
-    if (title.empty()) title = std::to_string(a.id);
-    ++uses[title];
-    titles.push_back(std::move(title));
+    names.push_back(CutTitle(title.empty() ? std::to_string(a.id) : title, kMaxFileNameBytes));
   }
-  std::vector<std::string> names;
-  for (size_t i = 0; i < athletes.size(); ++i) {
-    const std::string suffix = uses[titles[i]] > 1 ? "_" + std::to_string(athletes[i].id) : "";
-    names.push_back(CutTitle(titles[i], kMaxFileNameBytes - suffix.size()) + suffix);
+  // Names two share, or that are the root's own entries, get their ids; so
+  // does a name that clashes only then ("Ann_7" of athlete 3 beside athlete
+  // 7's "Ann"). Each round ends every clashing name with its own id, so two
+  // it changed never clash again; the bound is a belt to those braces.
+  bool clash = true;
+  for (int round = 0; clash && round < 64; ++round) {
+    std::map<std::string, int> uses = {{"activities.csv", 1}, {"stats", 1}};
+    for (const std::string& n : names) ++uses[n];
+    clash = false;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (uses[names[i]] < 2) continue;
+      const std::string suffix = "_" + std::to_string(athletes[i].id);
+      names[i] = CutTitle(names[i], kMaxFileNameBytes - suffix.size()) + suffix;
+      clash = true;
+    }
   }
   return names;
 }

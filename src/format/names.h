@@ -124,8 +124,9 @@ std::string MonthFolderName(int month);
 // each athlete's folder at the root is named by steps 1-6 of the rule
 // applied to "<firstname> <lastname>", or is the athlete's id when nothing
 // is left. A name two athletes share, or that is another entry of the root
-// ("activities.csv", "stats"), gets "_<id>" added for each of them; a name
-// is cut (step 8) so that it fits in 255 bytes with that suffix.
+// ("activities.csv", "stats"), gets "_<id>" added for each of them, and again
+// while two names are the same; a name is cut (step 8) so that it fits in
+// 255 bytes with that suffix.
 struct AthleteName {
   int64_t id = 0;
   std::string name;  // "<firstname> <lastname>", as the cache holds them

@@ -369,6 +369,10 @@ TEST_CASE("AthleteFolderNames: the naming rule, and the id on a clash", "[fs_nam
   // Two Anns, a name the rule empties and the root's own entries.
   CHECK(AthleteFolderNames({{7, "Ann"}, {9, " Ann "}, {11, " ... "}, {12, "stats"}, {13, "activities.csv"}}) ==
         std::vector<std::string>{"Ann_7", "Ann_9", "11", "stats_12", "activities.csv_13"});
+  // A name that clashes only once another took its id.
+  CHECK(AthleteFolderNames({{3, "Ann_7"}, {7, "Ann"}, {8, "Ann"}}) ==
+        std::vector<std::string>{"Ann_7_3", "Ann_7_7", "Ann_8"});
+  CHECK(AthleteFolderNames({{5, "9"}, {9, ""}}) == std::vector<std::string>{"9_5", "9_9"});
   const auto names = AthleteFolderNames({{123456789, std::string(300, 'x')}, {5, std::string(300, 'x')}});
   CHECK(names[0] == std::string(255 - 10, 'x') + "_123456789");
   CHECK(names[1].size() == 255);
