@@ -306,11 +306,15 @@ CREATE INDEX activities_athlete ON activities(athlete_id, start_date);
 
 // Schema v9 -> v10: the mount shows each athlete's activities in their own
 // folder when the cache holds several (issue 17): its folders and
-// activities.csv files are ranges of one athlete's start_date_local.
-// The athletes table logs its changes for the mount (AnalyticsSchemaV10Sql).
+// activities.csv files are ranges of one athlete's start_date_local, listed
+// from this index alone (covering, as activities_start_date_local is for
+// everyone's). The athletes table logs its changes for the mount
+// (AnalyticsSchemaV10Sql).
 Status MigrateToV10(Cache& cache) {
-  return cache.Exec("CREATE INDEX activities_athlete_local ON activities(athlete_id, start_date_local);\n" +
-                    AnalyticsSchemaV10Sql());
+  return cache.Exec(
+      "CREATE INDEX activities_athlete_local ON activities(athlete_id, start_date_local, id, name, sport_type, "
+      "start_date);\n" +
+      AnalyticsSchemaV10Sql());
 }
 
 }  // namespace

@@ -28,6 +28,13 @@ constexpr const char* kShown =
     " AND substr(a.start_date_local, 18, 2) <= '60'"
     " AND a.id BETWEEN 0 AND 72057594037927935 ";
 
+// What a folder lists of its activities: from the covering indexes
+// activities_start_date_local and activities_athlete_local alone, never the
+// wide rows. One activity's node also reads its athlete (kActivityColumns).
+constexpr const char* kListedColumns =
+    "SELECT a.id, a.start_date_local, a.name, a.sport_type, a.start_date, "
+    "s.json_size, s.streams_csv_size, s.gpx_size, s.rev, s.original_size, s.original_format "
+    "FROM activities a JOIN activity_sync s ON s.id = a.id WHERE ";
 constexpr const char* kActivityColumns =
     "SELECT a.id, a.start_date_local, a.name, a.sport_type, a.start_date, "
     "s.json_size, s.streams_csv_size, s.gpx_size, s.rev, s.original_size, s.original_format, a.athlete_id "
@@ -208,7 +215,7 @@ struct FsTree::ActivityNode {
   uint64_t rev = 0;                       // the version of its files
   std::optional<uint64_t> original_size;  // the original file an import kept, decompressed
   std::string original_format;            // "fit", "gpx" or "tcx"
-  int64_t athlete = 0;                    // whose; 0 unknown
+  int64_t athlete = 0;                    // whose (Activity() reads it; 0 unknown)
 
   // Its month folder in `layout` (LayoutOf()).
   uint64_t MonthIno(int64_t layout) const { return MonthDirInode(local.year, local.month, layout); }
@@ -306,7 +313,7 @@ std::optional<Node> ReadNode(const Stmt& st) {
   n.rev = static_cast<uint64_t>(st.Int(8));
   if (!st.IsNull(9)) n.original_size = static_cast<uint64_t>(st.Int(9));
   n.original_format = st.Text(10);
-  n.athlete = st.IsNull(11) ? 0 : st.Int(11);
+  n.athlete = st.Columns() < 12 || st.IsNull(11) ? 0 : st.Int(11);
   return n;
 }
 }  // namespace
@@ -327,9 +334,8 @@ Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
 
 Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi,
                                                                int64_t athlete) {
-  static const ScopedSql sql(std::string(kActivityColumns) +
-                             "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" + kShown +
-                             "ORDER BY a.start_date_local, a.id");
+  static const ScopedSql sql(std::string(kListedColumns) + "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" +
+                             kShown + "ORDER BY a.start_date_local, a.id");
   Stmt* st = sql.Prepare(*cache_, athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "listing activities");
   st->Bind(1, lo).Bind(2, hi);
