@@ -484,39 +484,39 @@ Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
   return std::optional<NodeAttr>(a);
 }
 
-namespace {
-struct CsvRange {
+struct FsTree::CsvRange {
   std::string lo, hi;
   bool always;  // the root's and an athlete's exist even with no activities
   int64_t athlete;
 };
-std::optional<CsvRange> RangeOfCsv(uint64_t ino) {
-  if (ino == kRootCsvInode) return CsvRange{kAllLo, kAllHi, true, 0};
-  auto d = DecodeInode(ino);
-  if (!d) return std::nullopt;
-  if (d->kind == InodeKind::kAthleteCsv) return CsvRange{kAllLo, kAllHi, true, d->athlete()};
-  if (d->kind == InodeKind::kYearCsv) return CsvRange{YearLo(d->year()), YearHi(d->year()), false, d->athlete()};
-  if (d->kind == InodeKind::kMonthCsv)
-    return CsvRange{MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()), false, d->athlete()};
-  return std::nullopt;
-}
-}  // namespace
 
-// Whether the activities.csv `ino` is shown: the root's lists everyone, with
-// one athlete or several.
-Result<bool> FsTree::CsvShown(uint64_t ino, int64_t athlete) {
-  if (ino == kRootCsvInode) return true;
-  return Shows(athlete);
+// The range of the activities.csv `ino`; nullopt when it is no such file or
+// is not shown (the root's lists everyone, with one athlete or several).
+Result<std::optional<FsTree::CsvRange>> FsTree::ShownCsv(uint64_t ino) {
+  using Range = std::optional<CsvRange>;
+  if (ino == kRootCsvInode) return Range(CsvRange{kAllLo, kAllHi, true, 0});
+  auto d = DecodeInode(ino);
+  Range range;
+  if (d && d->kind == InodeKind::kAthleteCsv)
+    range = CsvRange{kAllLo, kAllHi, true, d->athlete()};
+  else if (d && d->kind == InodeKind::kYearCsv)
+    range = CsvRange{YearLo(d->year()), YearHi(d->year()), false, d->athlete()};
+  else if (d && d->kind == InodeKind::kMonthCsv)
+    range = CsvRange{MonthLo(d->year(), d->month()), MonthHi(d->year(), d->month()), false, d->athlete()};
+  else
+    return Range();
+  auto shown = Shows(range->athlete);
+  if (!shown.ok()) return shown.status();
+  return *shown ? range : Range();
 }
 
 Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
   uint64_t epoch = memo_.epoch();
-  auto range = RangeOfCsv(ino);
-  if (!range) return std::optional<NodeAttr>();
-  auto shown = CsvShown(ino, range->athlete);
+  auto shown = ShownCsv(ino);
   if (!shown.ok()) return shown.status();
   if (!*shown) return std::optional<NodeAttr>();
+  const CsvRange* range = &**shown;
   static const ScopedSql sql(std::string("SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
                                          "FROM activities a JOIN activity_sync s ON s.id = a.id "
                                          "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
@@ -898,11 +898,10 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
 }
 
 Result<std::optional<CsvIndex>> FsTree::IndexCsv(uint64_t ino) {
-  auto range = RangeOfCsv(ino);
-  if (!range) return std::optional<CsvIndex>();
-  auto shown = CsvShown(ino, range->athlete);
+  auto shown = ShownCsv(ino);
   if (!shown.ok()) return shown.status();
   if (!*shown) return std::optional<CsvIndex>();
+  const CsvRange* range = &**shown;
   static const ScopedSql sql(std::string("SELECT a.start_date_local, a.id, s.csv_row_size, s.rev FROM activities a "
                                          "JOIN activity_sync s ON s.id = a.id "
                                          "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +

@@ -190,7 +190,8 @@ class FsTree {
   Result<std::optional<std::string>> RenderOriginal(const DecodedInode& d);
   Result<std::optional<NodeAttr>> FolderAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> CsvAttr(uint64_t ino);
-  Result<bool> CsvShown(uint64_t ino, int64_t athlete);
+  struct CsvRange;  // the rows of one activities.csv
+  Result<std::optional<CsvRange>> ShownCsv(uint64_t ino);
   Result<std::optional<NodeAttr>> StatsAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> AthleteAttr(int64_t athlete);
   Result<std::vector<AthleteFolder>> ReadFolders();

@@ -701,6 +701,21 @@ class TestCase(unittest.TestCase):
             time.sleep(0.01)
         return m
 
+    # ---- several athletes under one app (issue 17)
+    def grant(self, sb, emu, athlete=None):
+        """`stravafs auth` of `athlete` (the emulator's first by default), the
+        code given on standard input."""
+        code = emu.code(athlete=athlete)["code"]
+        r = sb.run("auth", "--code", "-", stdin=code + "\n")
+        self.assertExit(r, 0, "authorized")
+        return r
+
+    def name_of(self, emu, athlete=None):
+        """"<firstname> <lastname>" of an emulator athlete."""
+        status, body = emu.api("/athlete", athlete)
+        self.assertEqual(status, 200)
+        return "%s %s" % (body["firstname"], body["lastname"])
+
     # ---- assertions
     def assertExit(self, run, code, *substrings):
         self.assertEqual(run.rc, code, "unexpected exit code:\n%r" % run)
@@ -717,6 +732,19 @@ class TestCase(unittest.TestCase):
         `athlete`, that athlete's activities in a cache of several."""
         return compare_cache(self, sandbox, emulator, ids, detail, streams_sample, seed, ignore, skip, athlete)
 
+
+
+class MountCase(TestCase):
+    """Tests of real mounts: they fail rather than skip without one, as a suite
+    that passes without mounting proves nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not MOUNT_STRAVAFS:
+            raise AssertionError("set MOUNT_STRAVAFS to the mount.stravafs binary (meson test does)")
+        if not os.access("/dev/fuse", os.R_OK | os.W_OK):
+            raise AssertionError("/dev/fuse is missing or not usable: these tests need real mounts")
 
 # ---------------------------------------------------------------------------
 # Expected cache rows, computed from the emulator's JSON independently of

@@ -24,17 +24,6 @@ EXT = os.environ.get("STRAVA_EXT", "")
 
 
 class Athletes(TestCase):
-    def grant(self, sb, emu, athlete=None):
-        code = emu.code(athlete=athlete)["code"]
-        r = sb.run("auth", "--code", "-", stdin=code + "\n")
-        self.assertExit(r, 0, "authorized")
-        return r
-
-    def name_of(self, emu, athlete=None):
-        status, body = emu.api("/athlete", athlete)
-        self.assertEqual(status, 200)
-        return "%s %s" % (body["firstname"], body["lastname"])
-
     def access_works(self, emu, token):
         status, _, _ = http("GET", emu.base_url + "/api/v3/athlete", headers={"Authorization": "Bearer " + token})
         return status == 200

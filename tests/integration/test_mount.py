@@ -30,7 +30,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EXIT_ERROR, EXIT_USAGE, MOUNT_STRAVAFS, TestCase, die_with_parent, iso, main,  # noqa: E402
+from harness import (EXIT_ERROR, EXIT_USAGE, MOUNT_STRAVAFS, MountCase, die_with_parent, iso, main,  # noqa: E402
                      mount_type, mounts, parse_iso, process_gone, processes_of, unmount, wait_until)
 
 FRESH = 2.0  # seconds: "new activities appear within 2 seconds"
@@ -157,17 +157,6 @@ class Expected:
         for a in self.acts.values():
             files += 1 + (a["samples"] > 0) + (a["gps"] > 0)
         return files, len(self.acts), 3 + len(self.years) + len(self.months)
-
-
-class MountCase(TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # Fail rather than skip: a suite that passes without mounting proves nothing.
-        if not MOUNT_STRAVAFS:
-            raise AssertionError("set MOUNT_STRAVAFS to the mount.stravafs binary (meson test does)")
-        if not os.access("/dev/fuse", os.R_OK | os.W_OK):
-            raise AssertionError("/dev/fuse is missing or not usable: these tests need real mounts")
 
 
 class MountTree(MountCase):

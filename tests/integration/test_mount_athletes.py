@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MOUNT_STRAVAFS, TestCase, main, wait_until  # noqa: E402
+from harness import MountCase, main, wait_until  # noqa: E402
 
 NO_REFRESH = ["-o", "refresh=0"]  # no background sync of its own: only what the test syncs shows
 SWITCH = 5  # seconds: "within a few seconds" (the daemon polls the cache every 250 ms)
@@ -69,27 +69,7 @@ def local_of(a):
     return s[:4], s[5:7], "%s_%s%s" % (s[:10], s[11:13], s[14:16])
 
 
-class MountAthletes(TestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # Fail rather than skip: a suite that passes without mounting proves nothing.
-        if not MOUNT_STRAVAFS:
-            raise AssertionError("set MOUNT_STRAVAFS to the mount.stravafs binary (meson test does)")
-        if not os.access("/dev/fuse", os.R_OK | os.W_OK):
-            raise AssertionError("/dev/fuse is missing or not usable: these tests need real mounts")
-
-    def grant(self, sb, emu, athlete=None):
-        code = emu.code(athlete=athlete)["code"]
-        r = sb.run("auth", "--code", "-", stdin=code + "\n")
-        self.assertExit(r, 0, "authorized")
-        return r
-
-    def name_of(self, emu, athlete=None):
-        status, body = emu.api("/athlete", athlete)
-        self.assertEqual(status, 200)
-        return "%s %s" % (body["firstname"], body["lastname"])
-
+class MountAthletes(MountCase):
     def acts_of(self, emu, athlete):
         """{id: summary} of an athlete's activities on the emulator."""
         return {a["id"]: a for a in emu.activities("summary", athlete=athlete)}
