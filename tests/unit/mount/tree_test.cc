@@ -562,6 +562,18 @@ TEST_CASE("several athletes: a folder each at the root, and the switch between l
   // Ana's 2 years and months, Bo's 1 and 1, 3 year and 3 month activities.csv, stats/.
   CHECK(CheckTree(f, kRootInode) == 3 + 2 + 2 + 1 + 3 + 3 + 12);
 
+  // An activity of an athlete the cache does not hold: in everyone's
+  // activities.csv only (mount.stravafs(8)).
+  Json stray = Activity(11000000004, "2024-05-21T06:30:00Z", "Whose run");
+  stray["athlete"]["id"] = 55;
+  f.Put(stray);
+  f.memo.Invalidate();
+  CHECK(lines(f.Bytes(kRootCsvInode)) == 5);
+  CHECK(f.Names(ByIdDirInode(7)) == std::vector<std::string>{"11000000002.json", "11000000001.json"});
+  CHECK(f.Names(ByIdDirInode(9)) == std::vector<std::string>{"11000000003.json"});
+  CHECK(f.Names(kRootInode) == std::vector<std::string>{"activities.csv", "stats", "Ana-Bä-r", "Bo"});
+  CHECK_FALSE(f.Tree().Lookup(kByIdDirInode, "11000000004.json")->has_value());
+
   // Bo purged: back to one layout, every inode as before.
   auto before_purge = t.LastChange();
   REQUIRE(before_purge.ok());
