@@ -317,6 +317,11 @@ Status MigrateToV10(Cache& cache) {
       AnalyticsSchemaV10Sql());
 }
 
+// Schema v10 -> v11: the analytics group by athlete (issue 17): every view
+// carries athlete_id, and the summary tables behind personal_records and
+// training_90d are made again per athlete (AnalyticsSchemaV11Sql).
+Status MigrateToV11(Cache& cache) { return cache.Exec(AnalyticsSchemaV11Sql()); }
+
 }  // namespace
 
 // The schema version of a stravafs cache, or why the file is not one. An
@@ -399,6 +404,9 @@ Status Migrate(Cache& cache) {
   }
   if (version < 10) {
     if (auto s = MigrateToV10(cache); !s.ok()) return s;
+  }
+  if (version < 11) {
+    if (auto s = MigrateToV11(cache); !s.ok()) return s;
   }
   if (auto s = cache.Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)); !s.ok()) return s;
   return tx.Commit();

@@ -26,8 +26,9 @@ namespace stravafs {
 // are logged for the mount; version 9 several athletes in one cache:
 // sync_state and athlete_zones keyed by athlete_id, gear.athlete_id;
 // version 10 the index activities_athlete_local, for the mount's folder of
-// each athlete, and the athletes table logs its changes in fs_changes.
-inline constexpr int kSchemaVersion = 10;
+// each athlete, and the athletes table logs its changes in fs_changes;
+// version 11 the analytics per athlete (AnalyticsSchemaV11Sql).
+inline constexpr int kSchemaVersion = 11;
 // PRAGMA application_id of every cache ("STRV"): sqlite3 and file(1) tell a
 // stravafs cache from other SQLite files by it.
 inline constexpr int32_t kApplicationId = 0x53545256;

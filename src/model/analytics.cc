@@ -311,10 +311,14 @@ SELECT e.activity_id,
 FROM activity_efforts e, zone_bounds b;
 )SQL";
 
-// The end of training_90d, in schema v3 and v4 alike: rolling 7, 28 and
-// 90-day sums over `filled` (one row per day) and the intensities.
-constexpr const char* kTrainingRolling = R"SQL(rolling AS (
-  SELECT day, activities, distance_km, moving_time_h, load,
+// The end of training_90d: rolling 7, 28 and 90-day sums over `filled` (one
+// row per day, and per athlete from schema v11: `athlete` names its column,
+// empty before) and the intensities.
+std::string TrainingRolling(const std::string& athlete) {
+  const std::string key = athlete.empty() ? "" : athlete + ", ";
+  const std::string by = athlete.empty() ? "" : "PARTITION BY " + athlete + " ";
+  const std::string shown = athlete.empty() ? "" : "nullif(" + athlete + ", 0) AS athlete_id, ";
+  return "rolling AS (\n  SELECT " + key + R"SQL(day, activities, distance_km, moving_time_h, load,
          sum(distance_km) OVER w7 AS distance_7d_km, sum(distance_km) OVER w28 AS distance_28d_km,
          sum(distance_km) OVER w90 AS distance_90d_km,
          sum(moving_time_h) OVER w7 AS volume_7d_h, sum(moving_time_h) OVER w28 AS volume_28d_h,
@@ -322,11 +326,15 @@ constexpr const char* kTrainingRolling = R"SQL(rolling AS (
          sum(load) OVER w7 AS load_7d, sum(load) OVER w28 AS load_28d, sum(load) OVER w90 AS load_90d,
          sum(hr_h) OVER w7 AS hr_7d_h, sum(hr_h) OVER w28 AS hr_28d_h, sum(hr_h) OVER w90 AS hr_90d_h
   FROM filled
-  WINDOW w7 AS (ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
-         w28 AS (ORDER BY day ROWS BETWEEN 27 PRECEDING AND CURRENT ROW),
-         w90 AS (ORDER BY day ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
+  WINDOW w7 AS ()SQL" +
+         by + R"SQL(ORDER BY day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
+         w28 AS ()SQL" +
+         by + R"SQL(ORDER BY day ROWS BETWEEN 27 PRECEDING AND CURRENT ROW),
+         w90 AS ()SQL" +
+         by + R"SQL(ORDER BY day ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
 )
-SELECT day AS date, activities, distance_km, moving_time_h, load,
+SELECT )SQL" +
+         shown + R"SQL(day AS date, activities, distance_km, moving_time_h, load,
        distance_7d_km, distance_28d_km, distance_90d_km, volume_7d_h, volume_28d_h, volume_90d_h,
        load_7d, load_28d, load_90d,
        load_7d / 60.0 / nullif(hr_7d_h, 0) AS intensity_7d,
@@ -334,6 +342,7 @@ SELECT day AS date, activities, distance_km, moving_time_h, load,
        load_90d / 60.0 / nullif(hr_90d_h, 0) AS intensity_90d
 FROM rolling;
 )SQL";
+}
 
 constexpr const char* kEffortViews = R"SQL(
 CREATE VIEW best_efforts AS
@@ -410,17 +419,31 @@ constexpr Effort kEfforts[] = {
     {"time_10km", "s", "time_10km_s", 1},        {"time_half_marathon", "s", "time_half_marathon_s", 1},
     {"time_marathon", "s", "time_marathon_s", 1}};
 
+// Schema v4's summary tables hold one athlete's days and ranks; v11's hold
+// them per athlete, keyed by the athlete's id (0: activities of no known
+// athlete). `who` is the athlete's key as an SQL expression, empty in v4.
+std::string KeyColumn(const std::string& who) { return who.empty() ? "" : "athlete_id, "; }
+std::string KeyValue(const std::string& who) { return who.empty() ? "" : who + ", "; }
+std::string KeyIs(const std::string& who) { return who.empty() ? "" : "athlete_id = " + who + " AND "; }
+// The activities of `who` (the expression activities_local_date indexes).
+std::string ActivitiesOf(const std::string& who, const std::string& table = "") {
+  return who.empty() ? "" : "ifnull(" + table + "athlete_id, 0) = " + who + " AND ";
+}
+
 // Inserts the effort_ranks rows of the best_efforts rows matching `where`
 // (one activity in the triggers, all of them in the migration).
-std::string InsertEffortRanks(const std::string& where) {
-  std::string sql =
-      "INSERT INTO effort_ranks(activity_id, effort, unit, value, rank_value, sport_group, year, start_date, "
-      "local_date)\nSELECT activity_id, effort, unit, value, value * sign, sport_group, year, start_date, local_date "
-      "FROM (\n";
+std::string InsertEffortRanks(const std::string& where, bool by_athlete) {
+  const std::string who = by_athlete ? "ifnull(athlete_id, 0)" : "";
+  std::string sql = "INSERT INTO effort_ranks(" + KeyColumn(who) +
+                    "activity_id, effort, unit, value, rank_value, sport_group, year, start_date, "
+                    "local_date)\nSELECT " +
+                    KeyValue(who) +
+                    "activity_id, effort, unit, value, value * sign, sport_group, year, start_date, local_date "
+                    "FROM (\n";
   bool first = true;
   for (const Effort& e : kEfforts) {
-    sql += std::string(first ? "  " : "  UNION ALL ") +
-           "SELECT activity_id, sport_group, year, start_date, local_date, '" + e.name + "' AS effort, '" + e.unit +
+    sql += std::string(first ? "  " : "  UNION ALL ") + "SELECT " + KeyColumn(who) +
+           "activity_id, sport_group, year, start_date, local_date, '" + e.name + "' AS effort, '" + e.unit +
            "' AS unit, " + e.column + " AS value, " + std::to_string(e.sign) + " AS sign FROM best_efforts WHERE " +
            where + "\n";
     first = false;
@@ -428,37 +451,55 @@ std::string InsertEffortRanks(const std::string& where) {
   return sql + ") WHERE value IS NOT NULL;\n";
 }
 
-std::string RefreshEffortRanks(const std::string& id) {
-  return "DELETE FROM effort_ranks WHERE activity_id = " + id + ";\n" + InsertEffortRanks("activity_id = " + id);
+std::string RefreshEffortRanks(const std::string& id, bool by_athlete) {
+  return "DELETE FROM effort_ranks WHERE activity_id = " + id + ";\n" +
+         InsertEffortRanks("activity_id = " + id, by_athlete);
 }
 
-// Recomputes the heart-rate histogram of the local date `day` (an SQL
+// Recomputes the heart-rate histogram of `who`'s local date `day` (an SQL
 // expression) from the activities of that date whose efforts are held.
-std::string RefreshDayHr(const std::string& day) {
-  return "DELETE FROM training_day_hr_seconds WHERE day = " + day +
+std::string RefreshDayHr(const std::string& day, const std::string& who) {
+  return "DELETE FROM training_day_hr_seconds WHERE " + KeyIs(who) + "day = " + day +
          ";\n"
-         "INSERT INTO training_day_hr_seconds(day, bpm, seconds)\n"
-         "SELECT date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a\n"
+         "INSERT INTO training_day_hr_seconds(" +
+         KeyColumn(who) +
+         "day, bpm, seconds)\n"
+         "SELECT " +
+         KeyValue(who) +
+         "date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a\n"
          "JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.activity_id = a.id\n"
-         "WHERE date(a.start_date_local) = " +
-         day + " GROUP BY h.bpm;\n";
+         "WHERE " +
+         ActivitiesOf(who, "a.") + "date(a.start_date_local) = " + day + " GROUP BY h.bpm;\n";
 }
 
-// Recomputes the training_days row of `day`.
-std::string RefreshDayTotals(const std::string& day) {
-  return "DELETE FROM training_days WHERE day = " + day +
+// Recomputes the training_days row of `who`'s `day`.
+std::string RefreshDayTotals(const std::string& day, const std::string& who) {
+  return "DELETE FROM training_days WHERE " + KeyIs(who) + "day = " + day +
          ";\n"
-         "INSERT INTO training_days(day, activities, distance_km, moving_time_h)\n"
-         "SELECT date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)\n"
-         "FROM activities WHERE date(start_date_local) = " +
-         day + " GROUP BY 1;\n";
+         "INSERT INTO training_days(" +
+         KeyColumn(who) +
+         "day, activities, distance_km, moving_time_h)\n"
+         "SELECT " +
+         KeyValue(who) +
+         "date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)\n"
+         "FROM activities WHERE " +
+         ActivitiesOf(who) + "date(start_date_local) = " + day + " GROUP BY " + (who.empty() ? "1" : "2") + ";\n";
 }
 
-// Recomputes the training_days row of `day` and its histogram.
-std::string RefreshDay(const std::string& day) { return RefreshDayTotals(day) + RefreshDayHr(day); }
+// Recomputes the training_days row of `who`'s `day` and its histogram.
+std::string RefreshDay(const std::string& day, const std::string& who) {
+  return RefreshDayTotals(day, who) + RefreshDayHr(day, who);
+}
 
 std::string DayOf(const std::string& id) {
   return "(SELECT date(start_date_local) FROM activities WHERE id = " + id + ")";
+}
+std::string AthleteOf(const std::string& id, bool by_athlete) {
+  return by_athlete ? "(SELECT ifnull(athlete_id, 0) FROM activities WHERE id = " + id + ")" : "";
+}
+// The key of the athlete of a trigger's OLD or NEW row of activities.
+std::string RowAthlete(const std::string& row, bool by_athlete) {
+  return by_athlete ? "ifnull(" + row + ".athlete_id, 0)" : "";
 }
 
 std::string Trigger(const std::string& name, const std::string& when, const std::string& body) {
@@ -567,16 +608,264 @@ std::string TotalsView(const std::string& name, const std::string& keys) {
          "FROM activity_facts WHERE local_date IS NOT NULL\nGROUP BY " + keys + ", sport_group;\n";
 }
 
-}  // namespace
+// --- schema v11: the analytics per athlete ---
 
-std::string AnalyticsSchemaV4Sql() {
+// What v11 makes again: every analytics view, v4's summary tables and
+// triggers, and the indexes whose first column becomes the athlete.
+constexpr const char* kV11Drops = R"SQL(
+DROP VIEW IF EXISTS training_90d; DROP VIEW IF EXISTS personal_records; DROP VIEW IF EXISTS best_efforts;
+DROP VIEW IF EXISTS zone_time; DROP VIEW IF EXISTS zone_bounds; DROP VIEW IF EXISTS power_zones;
+DROP VIEW IF EXISTS hr_zones; DROP VIEW IF EXISTS weekly_totals; DROP VIEW IF EXISTS monthly_totals;
+DROP VIEW IF EXISTS yearly_totals; DROP VIEW IF EXISTS activity_facts; DROP VIEW IF EXISTS analytics_athletes;
+DROP TRIGGER IF EXISTS analytics_activity_insert; DROP TRIGGER IF EXISTS analytics_activity_insert_figures;
+DROP TRIGGER IF EXISTS analytics_activity_delete; DROP TRIGGER IF EXISTS analytics_activity_day;
+DROP TRIGGER IF EXISTS analytics_activity_rank; DROP TRIGGER IF EXISTS analytics_efforts_insert;
+DROP TRIGGER IF EXISTS analytics_efforts_delete; DROP TRIGGER IF EXISTS analytics_efforts_update;
+DROP TABLE IF EXISTS effort_ranks; DROP TABLE IF EXISTS training_days; DROP TABLE IF EXISTS training_day_hr_seconds;
+DROP INDEX IF EXISTS activities_local_date; DROP INDEX IF EXISTS activities_totals;
+)SQL";
+
+constexpr const char* kV11Tables = R"SQL(
+-- monthly_totals and yearly_totals read this index alone, never the wide rows.
+CREATE INDEX activities_totals ON activities(athlete_id, start_date_local, sport_type, distance, moving_time,
+                                             total_elevation_gain, kudos_count, pr_count);
+
+-- personal_records reads this instead of ranking every best effort: one row
+-- per activity and effort it has a value for, with what the ranking needs
+-- (rank_value: value * sign, lower is better), kept by the triggers below.
+-- athlete_id here and in the two tables below is 0 for activities of no
+-- known athlete (the views show NULL).
+CREATE TABLE effort_ranks (
+  athlete_id INTEGER NOT NULL, activity_id INTEGER NOT NULL, effort TEXT NOT NULL, unit TEXT NOT NULL,
+  value REAL NOT NULL, rank_value REAL NOT NULL, sport_group TEXT, year INTEGER, start_date TEXT, local_date TEXT
+);
+-- Each period's best is the first entry of its (athlete_id, year, effort, sport_group).
+CREATE INDEX effort_ranks_best ON effort_ranks(athlete_id, year, effort, sport_group, rank_value, start_date,
+                                               activity_id);
+CREATE INDEX effort_ranks_activity ON effort_ranks(activity_id);
+
+-- training_90d reads these instead of every activity and its zone seconds:
+-- per athlete and local date, the activities' count and sums, and the
+-- seconds per whole bpm of those whose streams are held. Zones are applied
+-- when the view is read, so nothing here depends on analytics_settings or
+-- athlete_zones.
+CREATE TABLE training_days (
+  athlete_id INTEGER NOT NULL, day TEXT NOT NULL,
+  activities INTEGER NOT NULL, distance_km REAL NOT NULL, moving_time_h REAL NOT NULL,
+  PRIMARY KEY (athlete_id, day)
+) WITHOUT ROWID;
+CREATE TABLE training_day_hr_seconds (
+  athlete_id INTEGER NOT NULL, day TEXT NOT NULL, bpm INTEGER NOT NULL, seconds REAL NOT NULL,
+  PRIMARY KEY (athlete_id, day, bpm)
+) WITHOUT ROWID;
+-- The triggers find an athlete's activities of a date through this.
+CREATE INDEX activities_local_date ON activities(ifnull(athlete_id, 0), date(start_date_local));
+)SQL";
+
+// The summary tables filled for what the cache holds.
+constexpr const char* kV11Fill = R"SQL(
+INSERT INTO training_days(athlete_id, day, activities, distance_km, moving_time_h)
+SELECT ifnull(athlete_id, 0), date(start_date_local), count(*), total(distance / 1000.0), total(moving_time / 3600.0)
+FROM activities WHERE date(start_date_local) IS NOT NULL GROUP BY 1, 2;
+INSERT INTO training_day_hr_seconds(athlete_id, day, bpm, seconds)
+SELECT ifnull(a.athlete_id, 0), date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a
+JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.activity_id = a.id
+WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2, 3;
+)SQL";
+
+// The zones: per athlete, in columns, and what zone_time and training_90d
+// read them through.
+constexpr const char* kV11Zones = R"SQL(
+-- Whom the analytics show, as the key of the summary tables: every athlete
+-- held and every athlete of an activity, and 0 for activities of no known
+-- athlete. The activities' athletes come one index seek each.
+CREATE VIEW analytics_athletes AS
+WITH RECURSIVE seen(athlete) AS (
+  SELECT min(athlete_id) FROM activities
+  UNION ALL SELECT (SELECT min(athlete_id) FROM activities WHERE athlete_id > seen.athlete) FROM seen
+  WHERE seen.athlete IS NOT NULL
+)
+SELECT athlete FROM seen WHERE athlete IS NOT NULL
+UNION SELECT id FROM athletes
+UNION SELECT 0 WHERE EXISTS (SELECT 1 FROM activities WHERE athlete_id IS NULL);
+
+-- Strava's heart-rate zones where held, else shares of the maximum heart
+-- rate: the setting of the athlete, else the setting of everyone, else the
+-- highest the athlete's streams show (one seek down the index, the first
+-- of the athlete's activities met).
+CREATE VIEW hr_zones AS
+WITH strava AS (SELECT athlete_id AS athlete, zone, min AS min_bpm, CASE WHEN max < 0 THEN NULL ELSE max END AS max_bpm
+                FROM athlete_zones WHERE kind = 'heartrate'),
+     hrmax(athlete, bpm) AS (
+       SELECT w.athlete,
+              coalesce((SELECT value FROM analytics_settings WHERE key = 'max_heartrate:' || w.athlete),
+                       (SELECT value FROM analytics_settings WHERE key = 'max_heartrate'),
+                       (SELECT e.max_heartrate_bpm FROM activity_efforts e CROSS JOIN activities a
+                        WHERE a.id = e.activity_id AND e.max_heartrate_bpm IS NOT NULL
+                          AND ifnull(a.athlete_id, 0) = w.athlete
+                        ORDER BY e.max_heartrate_bpm DESC LIMIT 1))
+       FROM analytics_athletes w WHERE NOT EXISTS (SELECT 1 FROM strava s WHERE s.athlete = w.athlete)),
+     share(zone, lo, hi) AS (VALUES (1, 0.0, 0.6), (2, 0.6, 0.7), (3, 0.7, 0.8), (4, 0.8, 0.9), (5, 0.9, NULL))
+SELECT nullif(athlete, 0) AS athlete_id, zone, min_bpm, max_bpm, 'strava' AS source FROM strava
+UNION ALL
+SELECT nullif(athlete, 0), zone, lo * bpm, hi * bpm, 'max_heartrate' FROM hrmax, share WHERE bpm IS NOT NULL;
+
+-- Shares of the FTP: the setting of the athlete, else of everyone, else the
+-- athlete's own.
+CREATE VIEW power_zones AS
+WITH ftp(athlete, w) AS (
+       SELECT w.athlete,
+              coalesce((SELECT value FROM analytics_settings WHERE key = 'ftp:' || w.athlete),
+                       (SELECT value FROM analytics_settings WHERE key = 'ftp'),
+                       (SELECT ftp FROM athletes WHERE id = w.athlete AND ftp > 0))
+       FROM analytics_athletes w),
+     share(zone, lo, hi) AS (VALUES (1, 0.0, 0.55), (2, 0.55, 0.75), (3, 0.75, 0.9), (4, 0.9, 1.05),
+                                    (5, 1.05, 1.2), (6, 1.2, 1.5), (7, 1.5, NULL))
+SELECT nullif(athlete, 0) AS athlete_id, zone, lo * w AS min_w, hi * w AS max_w, w AS ftp_w FROM ftp, share
+WHERE w > 0;
+
+-- A row per athlete (the key of the summary tables): the zones in force as
+-- columns (open tops as 1e9), read once per statement, so zone_time reads
+-- only each activity's own histogram rows.
+CREATE VIEW zone_bounds AS
+SELECT w.athlete, h.*, p.* FROM analytics_athletes w
+LEFT JOIN
+  (SELECT ifnull(athlete_id, 0) AS hr_athlete,
+       max(CASE zone WHEN 1 THEN min_bpm END) AS hr_z1_min, max(CASE zone WHEN 1 THEN coalesce(max_bpm, 1e9) END) AS hr_z1_max,
+       max(CASE zone WHEN 2 THEN min_bpm END) AS hr_z2_min, max(CASE zone WHEN 2 THEN coalesce(max_bpm, 1e9) END) AS hr_z2_max,
+       max(CASE zone WHEN 3 THEN min_bpm END) AS hr_z3_min, max(CASE zone WHEN 3 THEN coalesce(max_bpm, 1e9) END) AS hr_z3_max,
+       max(CASE zone WHEN 4 THEN min_bpm END) AS hr_z4_min, max(CASE zone WHEN 4 THEN coalesce(max_bpm, 1e9) END) AS hr_z4_max,
+       max(CASE zone WHEN 5 THEN min_bpm END) AS hr_z5_min, max(CASE zone WHEN 5 THEN coalesce(max_bpm, 1e9) END) AS hr_z5_max
+   FROM hr_zones GROUP BY 1) h ON h.hr_athlete = w.athlete
+LEFT JOIN
+  (SELECT ifnull(athlete_id, 0) AS power_athlete,
+       max(CASE zone WHEN 1 THEN min_w END) AS power_z1_min, max(CASE zone WHEN 1 THEN coalesce(max_w, 1e9) END) AS power_z1_max,
+       max(CASE zone WHEN 2 THEN min_w END) AS power_z2_min, max(CASE zone WHEN 2 THEN coalesce(max_w, 1e9) END) AS power_z2_max,
+       max(CASE zone WHEN 3 THEN min_w END) AS power_z3_min, max(CASE zone WHEN 3 THEN coalesce(max_w, 1e9) END) AS power_z3_max,
+       max(CASE zone WHEN 4 THEN min_w END) AS power_z4_min, max(CASE zone WHEN 4 THEN coalesce(max_w, 1e9) END) AS power_z4_max,
+       max(CASE zone WHEN 5 THEN min_w END) AS power_z5_min, max(CASE zone WHEN 5 THEN coalesce(max_w, 1e9) END) AS power_z5_max,
+       max(CASE zone WHEN 6 THEN min_w END) AS power_z6_min, max(CASE zone WHEN 6 THEN coalesce(max_w, 1e9) END) AS power_z6_max,
+       max(CASE zone WHEN 7 THEN min_w END) AS power_z7_min, max(CASE zone WHEN 7 THEN coalesce(max_w, 1e9) END) AS power_z7_max
+   FROM power_zones GROUP BY 1) p ON p.power_athlete = w.athlete;
+)SQL";
+
+constexpr const char* kV11Efforts = R"SQL(
+CREATE VIEW best_efforts AS
+SELECT f.athlete_id, e.activity_id, f.name, f.sport_type, f.sport_group, f.start_date, f.local_date, f.year,
+       e.power_15s_w, e.power_1min_w, e.power_5min_w, e.power_10min_w, e.power_20min_w,
+       e.time_400m_s, e.time_1km_s, e.time_5km_s, e.time_10km_s, e.time_half_marathon_s, e.time_marathon_s
+FROM activity_efforts e JOIN activity_facts f ON f.id = e.activity_id;
+
+CREATE VIEW personal_records AS
+WITH RECURSIVE
+efforts(effort) AS (VALUES ('power_15s'), ('power_1min'), ('power_5min'), ('power_10min'), ('power_20min'),
+                           ('time_400m'), ('time_1km'), ('time_5km'), ('time_10km'), ('time_half_marathon'),
+                           ('time_marathon')),
+-- kEfforts, and every sport_group activity_facts gives: a group missing here
+-- would have no records (analytics_test.cc compares with the v3 ranking).
+sport_groups(sport_group) AS (VALUES ('run'), ('ride'), ('swim'), ('other')),
+-- The athletes with ranks, one index seek each.
+ranked_athletes(athlete) AS (
+  SELECT min(athlete_id) FROM effort_ranks
+  UNION ALL SELECT (SELECT min(athlete_id) FROM effort_ranks WHERE athlete_id > r.athlete) FROM ranked_athletes r
+  WHERE r.athlete IS NOT NULL
+),
+years(year) AS (
+  SELECT min(year) FROM effort_ranks WHERE year IS NOT NULL
+  UNION ALL SELECT year + 1 FROM years WHERE year < (SELECT max(year) FROM effort_ranks)
+),
+-- Every year from the first to the last, and NULL (a local date that is not one).
+periods(year) AS (SELECT year FROM years WHERE year IS NOT NULL UNION ALL SELECT NULL),
+yearly AS (
+  SELECT r.* FROM ranked_athletes a, periods y, efforts e, sport_groups g
+  JOIN effort_ranks r ON r.rowid = (SELECT rowid FROM effort_ranks
+                                    WHERE athlete_id = a.athlete AND year IS y.year AND effort = e.effort
+                                      AND sport_group = g.sport_group
+                                    ORDER BY rank_value, start_date, activity_id LIMIT 1)
+  WHERE a.athlete IS NOT NULL
+),
+ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY athlete_id, sport_group, effort
+                               ORDER BY rank_value, start_date, activity_id) AS rank
+  FROM yearly
+)
+SELECT nullif(athlete_id, 0) AS athlete_id, 'all' AS period, sport_group, effort, value, unit, activity_id, local_date
+FROM ranked WHERE rank = 1
+UNION ALL
+SELECT nullif(athlete_id, 0), CAST(year AS TEXT), sport_group, effort, value, unit, activity_id, local_date FROM yearly;
+
+CREATE VIEW training_90d AS
+WITH RECURSIVE
+spans(athlete, first, last) AS (SELECT athlete_id, min(day), max(day) FROM training_days GROUP BY athlete_id),
+calendar(athlete, day, last) AS (
+  SELECT athlete, first, last FROM spans
+  UNION ALL SELECT athlete, date(day, '+1 day'), last FROM calendar WHERE day < last
+),
+zoned AS (
+  SELECT c.athlete, c.day, coalesce(d.activities, 0) AS activities, coalesce(d.distance_km, 0.0) AS distance_km,
+         coalesce(d.moving_time_h, 0.0) AS moving_time_h,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
+            AND bpm >= b.hr_z1_min AND bpm < b.hr_z1_max) AS z1,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
+            AND bpm >= b.hr_z2_min AND bpm < b.hr_z2_max) AS z2,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
+            AND bpm >= b.hr_z3_min AND bpm < b.hr_z3_max) AS z3,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
+            AND bpm >= b.hr_z4_min AND bpm < b.hr_z4_max) AS z4,
+         (SELECT total(seconds) FROM training_day_hr_seconds
+          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
+            AND bpm >= b.hr_z5_min AND bpm < b.hr_z5_max) AS z5
+  FROM calendar c LEFT JOIN zone_bounds b ON b.athlete = c.athlete
+  LEFT JOIN training_days d ON d.athlete_id = c.athlete AND d.day = c.day
+  WHERE c.day IS NOT NULL
+  LIMIT -1 OFFSET 0  -- never flattened into its readers, which would compute each zone's seconds 4 times
+),
+filled AS (
+  SELECT athlete, day, activities, distance_km, moving_time_h,
+         (z1 + 2 * z2 + 3 * z3 + 4 * z4 + 5 * z5) / 60.0 AS load, (z1 + z2 + z3 + z4 + z5) / 3600.0 AS hr_h
+  FROM zoned
+),
+)SQL";
+
+// zone_time of v3 with the athlete: each activity's seconds in the zones of
+// its own athlete.
+std::string ZoneTimeV11() {
+  const std::string v3 = kZonesFromPower;
+  const size_t at = v3.find("CREATE VIEW zone_time AS");
+  std::string sql = v3.substr(at);
+  const std::string head = "SELECT e.activity_id,", from = "FROM activity_efforts e, zone_bounds b;";
+  sql.replace(sql.find(head), head.size(), "SELECT a.athlete_id, e.activity_id,");
+  sql.replace(sql.find(from), from.size(),
+              "FROM activity_efforts e JOIN activities a ON a.id = e.activity_id\n"
+              "JOIN zone_bounds b ON b.athlete = ifnull(a.athlete_id, 0);");
+  return sql;
+}
+
+// activity_facts of v3 with the athlete in front.
+std::string FactsViewV11() {
+  std::string sql = kFactsView;
+  const std::string head = "SELECT id, name,";
+  return sql.replace(sql.find(head), head.size(), "SELECT athlete_id, id, name,");
+}
+
+// The triggers that keep the summary tables current on every write of
+// activities and activity_efforts (schema v4, and per athlete from v11).
+std::string SummaryTriggers(bool by_athlete) {
+  const std::string changed_athlete = by_athlete ? " OR OLD.athlete_id IS NOT NEW.athlete_id" : "";
   const std::string changed_day =
       "OLD.start_date_local IS NOT NEW.start_date_local OR OLD.distance IS NOT NEW.distance "
-      "OR OLD.moving_time IS NOT NEW.moving_time";
+      "OR OLD.moving_time IS NOT NEW.moving_time" +
+      changed_athlete;
   const std::string changed_rank =
       "OLD.sport_type IS NOT NEW.sport_type OR OLD.start_date IS NOT NEW.start_date "
-      "OR OLD.start_date_local IS NOT NEW.start_date_local";
-  std::string sql = kV4Tables;
+      "OR OLD.start_date_local IS NOT NEW.start_date_local" +
+      changed_athlete;
+  const std::string old_who = RowAthlete("OLD", by_athlete), new_who = RowAthlete("NEW", by_athlete);
+  std::string sql;
   // activity_efforts' row is written after its histogram rows and deleted
   // with or before them (ActivityStore::WriteStreamAnalytics, DeleteActivity), so a
   // day is recomputed when the activity's figures are complete or gone.
@@ -584,25 +873,35 @@ std::string AnalyticsSchemaV4Sql() {
   // day's histogram and its ranks change only if some were left behind: the
   // sync's hot path, a listing of new summaries, recomputes only its day's totals.
   sql += Trigger("analytics_activity_insert", "AFTER INSERT ON activities",
-                 RefreshDayTotals("date(NEW.start_date_local)"));
+                 RefreshDayTotals("date(NEW.start_date_local)", new_who));
   sql += Trigger("analytics_activity_insert_figures",
                  "AFTER INSERT ON activities WHEN EXISTS (SELECT 1 FROM activity_efforts WHERE activity_id = NEW.id)",
-                 RefreshDayHr("date(NEW.start_date_local)") + RefreshEffortRanks("NEW.id"));
-  sql += Trigger("analytics_activity_delete", "AFTER DELETE ON activities",
-                 RefreshDay("date(OLD.start_date_local)") + "DELETE FROM effort_ranks WHERE activity_id = OLD.id;\n");
-  sql += Trigger("analytics_activity_day", "AFTER UPDATE ON activities WHEN " + changed_day,
-                 RefreshDay("date(OLD.start_date_local)") + RefreshDay("date(NEW.start_date_local)"));
-  sql += Trigger("analytics_activity_rank", "AFTER UPDATE ON activities WHEN " + changed_rank,
-                 RefreshEffortRanks("NEW.id"));
-  sql += Trigger("analytics_efforts_insert", "AFTER INSERT ON activity_efforts",
-                 RefreshDayHr(DayOf("NEW.activity_id")) + RefreshEffortRanks("NEW.activity_id"));
+                 RefreshDayHr("date(NEW.start_date_local)", new_who) + RefreshEffortRanks("NEW.id", by_athlete));
   sql += Trigger(
-      "analytics_efforts_delete", "AFTER DELETE ON activity_efforts",
-      RefreshDayHr(DayOf("OLD.activity_id")) + "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n");
+      "analytics_activity_delete", "AFTER DELETE ON activities",
+      RefreshDay("date(OLD.start_date_local)", old_who) + "DELETE FROM effort_ranks WHERE activity_id = OLD.id;\n");
+  sql += Trigger("analytics_activity_day", "AFTER UPDATE ON activities WHEN " + changed_day,
+                 RefreshDay("date(OLD.start_date_local)", old_who) + RefreshDay("date(NEW.start_date_local)", new_who));
+  sql += Trigger("analytics_activity_rank", "AFTER UPDATE ON activities WHEN " + changed_rank,
+                 RefreshEffortRanks("NEW.id", by_athlete));
+  sql += Trigger("analytics_efforts_insert", "AFTER INSERT ON activity_efforts",
+                 RefreshDayHr(DayOf("NEW.activity_id"), AthleteOf("NEW.activity_id", by_athlete)) +
+                     RefreshEffortRanks("NEW.activity_id", by_athlete));
+  sql += Trigger("analytics_efforts_delete", "AFTER DELETE ON activity_efforts",
+                 RefreshDayHr(DayOf("OLD.activity_id"), AthleteOf("OLD.activity_id", by_athlete)) +
+                     "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n");
   sql += Trigger("analytics_efforts_update", "AFTER UPDATE ON activity_efforts",
-                 RefreshDayHr(DayOf("OLD.activity_id")) + RefreshDayHr(DayOf("NEW.activity_id")) +
+                 RefreshDayHr(DayOf("OLD.activity_id"), AthleteOf("OLD.activity_id", by_athlete)) +
+                     RefreshDayHr(DayOf("NEW.activity_id"), AthleteOf("NEW.activity_id", by_athlete)) +
                      "DELETE FROM effort_ranks WHERE activity_id = OLD.activity_id;\n" +
-                     RefreshEffortRanks("NEW.activity_id"));
+                     RefreshEffortRanks("NEW.activity_id", by_athlete));
+  return sql;
+}
+
+}  // namespace
+
+std::string AnalyticsSchemaV4Sql() {
+  std::string sql = std::string(kV4Tables) + SummaryTriggers(false);
   // Filled for what the cache holds.
   sql += R"SQL(
 INSERT INTO training_days(day, activities, distance_km, moving_time_h)
@@ -613,14 +912,14 @@ SELECT date(a.start_date_local), h.bpm, total(h.seconds) FROM activities a
 JOIN activity_efforts e ON e.activity_id = a.id JOIN activity_hr_seconds h ON h.activity_id = a.id
 WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
 )SQL";
-  sql += InsertEffortRanks("1");
+  sql += InsertEffortRanks("1", false);
   // The mount shows the views in stats/ and forgets what it rendered when
   // fs_changes grows; these two tables change the views without any activity
   // being written (a person's sqlite3, the daily zones), so their every
   // change logs a row too: activity 0, no old place, which stands for no
   // activity and so invalidates only the root's files and stats/.
   for (const char* table : {"analytics_settings", "athlete_zones"}) sql += LoggedChanges(table);
-  return sql + kV4Views + kTrainingRolling;
+  return sql + kV4Views + TrainingRolling("");
 }
 
 std::string AnalyticsSchemaV9Sql() {
@@ -651,11 +950,21 @@ DROP VIEW hr_zones;
 
 std::string AnalyticsSchemaV10Sql() { return LoggedChanges("athletes"); }
 
+std::string AnalyticsSchemaV11Sql() {
+  std::string sql =
+      std::string(kV11Drops) + kV11Tables + SummaryTriggers(true) + kV11Zones + FactsViewV11() + ZoneTimeV11();
+  for (auto [name, keys] : {std::pair{"weekly_totals", "iso_year, iso_week, iso_week_label, week_start"},
+                            std::pair{"monthly_totals", "year, month, year_month"}, std::pair{"yearly_totals", "year"}})
+    sql += TotalsView(name, std::string("athlete_id, ") + keys);
+  // Filled last: effort_ranks' rows come through best_efforts.
+  return sql + kV11Efforts + TrainingRolling("athlete") + kV11Fill + InsertEffortRanks("1", true);
+}
+
 std::string AnalyticsSchemaSql() {
   return std::string(kTablesAndZones) + HrZonesView("") + kZonesFromPower + kFactsView +
          TotalsView("weekly_totals", "iso_year, iso_week, iso_week_label, week_start") +
          TotalsView("monthly_totals", "year, month, year_month") + TotalsView("yearly_totals", "year") + kEffortViews +
-         kTrainingRolling;
+         TrainingRolling("");
 }
 
 }  // namespace stravafs

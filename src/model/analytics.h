@@ -46,17 +46,19 @@ struct AnalyticsView {
   const char* name;
   const char* order_by;
 };
+// Each view's first column is athlete_id (schema v11; NULL: an activity of
+// no known athlete), and its rows read athlete by athlete.
 inline constexpr std::array<AnalyticsView, 10> kAnalyticsViews = {{
-    {"activity_facts", "start_date_local, id"},
-    {"weekly_totals", "week_start, sport_group"},
-    {"monthly_totals", "year, month, sport_group"},
-    {"yearly_totals", "year, sport_group"},
-    {"training_90d", "date"},
-    {"zone_time", "activity_id"},
-    {"hr_zones", "zone"},
-    {"power_zones", "zone"},
-    {"best_efforts", "start_date, activity_id"},
-    {"personal_records", "period = 'all' DESC, period, sport_group, effort"},
+    {"activity_facts", "athlete_id, start_date_local, id"},
+    {"weekly_totals", "athlete_id, week_start, sport_group"},
+    {"monthly_totals", "athlete_id, year, month, sport_group"},
+    {"yearly_totals", "athlete_id, year, sport_group"},
+    {"training_90d", "athlete_id, date"},
+    {"zone_time", "athlete_id, activity_id"},
+    {"hr_zones", "athlete_id, zone"},
+    {"power_zones", "athlete_id, zone"},
+    {"best_efforts", "athlete_id, start_date, activity_id"},
+    {"personal_records", "athlete_id, period = 'all' DESC, period, sport_group, effort"},
 }};
 
 // Durations of the power efforts, and the distances of the time efforts; the
@@ -107,5 +109,12 @@ std::string AnalyticsSchemaV9Sql();
 // analytics_settings and athlete_zones do (a profile fetched again may change
 // athlete.json, an athlete's folder name and power_zones' FTP).
 std::string AnalyticsSchemaV10Sql();
+// Schema v11: the analytics per athlete. Every view of kAnalyticsViews gains
+// athlete_id as its first column and groups by it; the zones are each
+// athlete's (their Strava zones, their own maximum heart rate and FTP, or the
+// settings 'max_heartrate:ID' and 'ftp:ID' before everyone's); the summary
+// tables are keyed by athlete (0: no athlete known). Drops and makes again
+// every analytics view, v4's summary tables, their triggers and contents.
+std::string AnalyticsSchemaV11Sql();
 
 }  // namespace stravafs

@@ -35,12 +35,12 @@ using testing::QueryText;
 using testing::Summary;
 using testing::TempDir;
 
-TEST_CASE("Cache::Open creates a private WAL database at schema version 10", "[cache]") {
+TEST_CASE("Cache::Open creates a private WAL database at schema version 11", "[cache]") {
   TempDir tmp;
   const std::string dir = tmp / "data/stravafs", path = dir + "/cache.db";
   auto cache = OpenCache(path);
-  CHECK(kSchemaVersion == 10);
-  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == 10);
+  CHECK(kSchemaVersion == 11);
+  CHECK(QueryInt(cache->db(), "PRAGMA user_version") == kSchemaVersion);
   CHECK(QueryText(cache->db(), "PRAGMA journal_mode") == "wal");
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -56,6 +56,7 @@ TEST_CASE("Cache::Open creates a private WAL database at schema version 10", "[c
                                            "activity_hr_seconds",
                                            "activity_power_seconds",
                                            "activity_sync",
+                                           "analytics_athletes",
                                            "analytics_settings",
                                            "athlete_zones",
                                            "athletes",
@@ -90,7 +91,7 @@ TEST_CASE("Cache::Open keeps the data of an existing cache", "[cache]") {
   }
   auto again = OpenCache(path);
   CHECK(QueryInt(again->db(), "SELECT count(*) FROM activities") == 1);
-  CHECK(QueryInt(again->db(), "PRAGMA user_version") == 10);
+  CHECK(QueryInt(again->db(), "PRAGMA user_version") == kSchemaVersion);
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE(ro.ok());
   CHECK(QueryText((*ro)->db(), "SELECT name FROM activities WHERE id=1") == "Morning Run");

@@ -47,23 +47,26 @@ TEST_CASE("Cache::Open refuses a cache from a newer stravafs and leaves it alone
   const std::string path = tmp / "cache.db";
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "CREATE TABLE future(x); PRAGMA user_version = 11;", nullptr, nullptr, nullptr) ==
-          SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw,
+                       ("CREATE TABLE future(x); PRAGMA user_version = " + std::to_string(kSchemaVersion + 1)).c_str(),
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto rw = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE_FALSE(rw.ok());
   CHECK(rw.status().kind() == ErrorKind::kCache);
-  CHECK(rw.status().message() ==
-        "cache " + path + " has schema version 11, newer than this stravafs understands (10): upgrade stravafs");
+  CHECK(rw.status().message() == "cache " + path + " has schema version " + std::to_string(kSchemaVersion + 1) +
+                                     ", newer than this stravafs understands (" + std::to_string(kSchemaVersion) +
+                                     "): upgrade stravafs");
   auto ro = Cache::Open(path, Cache::Mode::kReadOnly);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.status().kind() == ErrorKind::kCache);
-  CHECK(ro.status().message() ==
-        "cache " + path + " has schema version 11, this stravafs reads version 10: upgrade stravafs");
+  CHECK(ro.status().message() == "cache " + path + " has schema version " + std::to_string(kSchemaVersion + 1) +
+                                     ", this stravafs reads version " + std::to_string(kSchemaVersion) +
+                                     ": upgrade stravafs");
 
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  CHECK(QueryInt(raw, "PRAGMA user_version") == 11);
+  CHECK(QueryInt(raw, "PRAGMA user_version") == kSchemaVersion + 1);
   CHECK(QueryInt(raw, "SELECT count(*) FROM sqlite_master WHERE name='activities'") == 0);
   sqlite3_close(raw);
 }

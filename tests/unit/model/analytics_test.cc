@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cache/db.h"
+#include "cache/schema.h"
 #include "cache/activity_store.h"
 #include "cache/athlete_store.h"
 #include "fake_transport.h"
@@ -37,6 +38,7 @@ using testing::QueryInt;
 using testing::QueryReal;
 using testing::QueryText;
 using testing::TempDir;
+using testing::UndoSchemaV11Sql;
 using testing::UndoSchemaV9Sql;
 
 Json Activity(int64_t id, const std::string& local_start, const std::string& sport, double distance,
@@ -708,7 +710,7 @@ TEST_CASE("A v3 cache upgrades to v6 with its summary tables filled", "[analytic
   INFO(upgraded.status().message());
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 10);
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
   CHECK(QueryColumn(db, summary) == tables);
   CHECK(Rows(db, kPrs, "personal_records") == prs);
   CHECK(Rows(db, kTraining, "training_90d") == training);
@@ -756,12 +758,209 @@ TEST_CASE("A v2 cache upgrades to v6 with the figures of the streams it holds", 
   auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
   REQUIRE(upgraded.ok());
   sqlite3* db = (*upgraded)->db();
-  CHECK(QueryInt(db, "PRAGMA user_version") == 10);
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
   CHECK(QueryColumn(db,
                     "SELECT quote(activity_id) || quote(time_5km_s) || quote(power_20min_w) || "
                     "quote(max_heartrate_bpm) FROM activity_efforts ORDER BY activity_id") == before);
   CHECK(QueryInt(db, "SELECT count(*) FROM activity_hr_seconds") == 4);
   CHECK(Row(db, "SELECT hr_z4_s, hr_z5_s FROM zone_time WHERE activity_id=1") == Strings{"610.000000", "1000.000000"});
+}
+
+// --- several athletes (schema v11) ----------------------------------------------------
+
+// A second athlete, 777 (FTP 300 W), beside or without the first: a run on a
+// day of their own, a ride on a day the first athlete also trained
+// (2024-12-30), a short run, and a swim without streams. Their highest heart
+// rate is 180 bpm (Run3Streams).
+void SecondAthlete(Cache& cache) {
+  Transaction tx(cache);
+  REQUIRE(tx.status().ok());
+  REQUIRE(AthleteStore(cache).StoreAthlete({{"id", 777}, {"firstname", "Bea"}, {"ftp", 300}}).ok());
+  auto of_777 = [](Json j) {
+    j["athlete"]["id"] = 777;
+    return j;
+  };
+  for (const Json& a : {of_777(Activity(11, "2025-01-04T06:00:00", "Run", 2400, 600, 10, 4, 1)),
+                        of_777(Activity(12, "2024-12-30T12:00:00", "Ride", 30000, 3600, 200, 1, 0)),
+                        of_777(Activity(13, "2025-02-01T08:00:00", "Run", 400, 200, 0, 0, 0)),
+                        of_777(Activity(14, "2024-11-10T08:00:00", "Swim", 1000, 1500, 0, 0, 0))})
+    REQUIRE(UpsertSummary(cache, a, 1).ok());
+  REQUIRE(ActivityStore(cache).StoreStreams(11, StreamsOf(Run3Streams())).ok());
+  REQUIRE(ActivityStore(cache).StoreStreams(12, StreamsOf(Ride2Streams())).ok());
+  REQUIRE(ActivityStore(cache).StoreStreams(13, StreamsOf(Run6Streams())).ok());
+  REQUIRE(ActivityStore(cache).MarkNoStreams(14).ok());
+  REQUIRE(tx.Commit().ok());
+}
+
+std::unique_ptr<Cache> OpenEmpty(const std::string& path) {
+  auto opened = Cache::Open(path, Cache::Mode::kReadWrite);
+  INFO(opened.status().message());
+  REQUIRE(opened.ok());
+  return std::move(opened).value();
+}
+
+// Every row of `sql`, a line each, every value exact (reals to 12 digits:
+// sums over the same rows in another order may differ in the last bits).
+std::vector<std::string> Dump(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  INFO(sql << ": " << sqlite3_errmsg(db));
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::vector<std::string> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string line;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      line += i ? "|" : "";
+      if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+        line += "NULL";
+      } else if (sqlite3_column_type(st, i) == SQLITE_FLOAT) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.12g", sqlite3_column_double(st, i));
+        line += buf;
+      } else {
+        line += reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+      }
+    }
+    out.push_back(line);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+// A view's rows in stats/ order; of one athlete when `athlete` is set.
+std::vector<std::string> ViewRows(sqlite3* db, const AnalyticsView& v, std::optional<int64_t> athlete = {}) {
+  return Dump(db, std::string("SELECT * FROM ") + v.name +
+                      (athlete ? " WHERE athlete_id = " + std::to_string(*athlete) : std::string()) + " ORDER BY " +
+                      v.order_by);
+}
+
+// Every view's rows, and the summary tables'.
+std::vector<std::string> Everything(sqlite3* db) {
+  std::vector<std::string> out;
+  for (const AnalyticsView& v : kAnalyticsViews) {
+    out.push_back(v.name);
+    for (std::string& row : ViewRows(db, v)) out.push_back(std::move(row));
+  }
+  for (const char* table : {"training_days", "training_day_hr_seconds", "effort_ranks"}) {
+    out.push_back(table);
+    for (std::string& row : Dump(db, std::string("SELECT * FROM ") + table + " ORDER BY 1, 2, 3, 4"))
+      out.push_back(std::move(row));
+  }
+  return out;
+}
+
+// What the triggers keep must equal what schema v11 fills from scratch.
+void CheckAsRebuilt(Cache& cache) {
+  const auto kept = Everything(cache.db());
+  REQUIRE(cache.Exec(AnalyticsSchemaV11Sql()).ok());
+  CHECK(Everything(cache.db()) == kept);
+}
+
+TEST_CASE("Each athlete's analytics in a shared cache equal those of a cache of their own", "[analytics][athletes]") {
+  TempDir tmp;
+  auto shared = Athlete(tmp / "shared.db");
+  SecondAthlete(*shared);
+  auto first = Athlete(tmp / "first.db");
+  auto second = OpenEmpty(tmp / "second.db");
+  SecondAthlete(*second);
+  for (const AnalyticsView& v : kAnalyticsViews) {
+    INFO(v.name);
+    const auto of_first = ViewRows(first->db(), v), of_second = ViewRows(second->db(), v);
+    CHECK_FALSE(of_first.empty());
+    CHECK_FALSE(of_second.empty());
+    CHECK(ViewRows(shared->db(), v, 4242) == of_first);
+    CHECK(ViewRows(shared->db(), v, 777) == of_second);
+    CHECK(ViewRows(shared->db(), v).size() == of_first.size() + of_second.size());
+  }
+  // The day both trained is a row of each, with their own figures.
+  CHECK(Dump(shared->db(),
+             "SELECT athlete_id, activities, distance_km FROM training_90d WHERE date = '2024-12-30' "
+             "ORDER BY 1") == std::vector<std::string>{"777|1|30", "4242|2|50"});
+  // Each athlete's zones: from their own highest heart rate and FTP.
+  CHECK(Dump(shared->db(), "SELECT athlete_id, min_bpm, source FROM hr_zones WHERE zone = 5 ORDER BY 1") ==
+        std::vector<std::string>{"777|162|max_heartrate", "4242|166.5|max_heartrate"});
+  CHECK(Dump(shared->db(), "SELECT athlete_id, ftp_w FROM power_zones WHERE zone = 1 ORDER BY 1") ==
+        std::vector<std::string>{"777|300", "4242|250"});
+  CheckAsRebuilt(*shared);
+
+  SECTION("settings of one athlete come before everyone's") {
+    REQUIRE(shared
+                ->Exec("INSERT INTO analytics_settings VALUES('max_heartrate:777', 200), ('ftp', 200), "
+                       "('ftp:4242', 280)")
+                .ok());
+    CHECK(Dump(shared->db(), "SELECT athlete_id, min_bpm FROM hr_zones WHERE zone = 5 ORDER BY 1") ==
+          std::vector<std::string>{"777|180", "4242|166.5"});
+    CHECK(Dump(shared->db(), "SELECT athlete_id, ftp_w FROM power_zones WHERE zone = 1 ORDER BY 1") ==
+          std::vector<std::string>{"777|200", "4242|280"});
+    // Strava's zones of one athlete leave the other's alone.
+    REQUIRE(shared
+                ->Exec("INSERT INTO athlete_zones VALUES (4242, 'heartrate', 1, 0, 130), (4242, 'heartrate', 2, 130, "
+                       "145), (4242, 'heartrate', 3, 145, 160), (4242, 'heartrate', 4, 160, 175), (4242, "
+                       "'heartrate', 5, 175, -1)")
+                .ok());
+    CHECK(Dump(shared->db(), "SELECT athlete_id, min_bpm, max_bpm, source FROM hr_zones WHERE zone = 5 ORDER BY 1") ==
+          std::vector<std::string>{"777|180|NULL|max_heartrate", "4242|175|NULL|strava"});
+    // Activity 1's 170 bpm from 1300 s to 2300 s is in Strava's zone 4 of 4242.
+    CHECK(Dump(shared->db(), "SELECT hr_z4_s, hr_z5_s FROM zone_time WHERE activity_id = 1") ==
+          std::vector<std::string>{"1000|0"});
+    CheckAsRebuilt(*shared);
+  }
+  SECTION("an activity handed to the other athlete moves its day, its ranks and its zone seconds") {
+    REQUIRE(UpsertSummary(*shared, Activity(11, "2025-01-04T06:00:00", "Run", 2400, 600, 10, 4, 1), 2).ok());
+    CHECK(Dump(shared->db(), "SELECT athlete_id FROM zone_time WHERE activity_id = 11") ==
+          std::vector<std::string>{"4242"});
+    CHECK(Dump(shared->db(), "SELECT DISTINCT athlete_id FROM effort_ranks WHERE activity_id = 11") ==
+          std::vector<std::string>{"4242"});
+    CheckAsRebuilt(*shared);
+  }
+  SECTION("deletions and new streams") {
+    REQUIRE(ActivityStore(*shared).DeleteActivity(12).ok());
+    REQUIRE(ActivityStore(*shared).StoreStreams(13, StreamsOf(Run1Streams())).ok());
+    CheckAsRebuilt(*shared);
+    CHECK(Dump(shared->db(), "SELECT count(*) FROM training_days WHERE athlete_id = 777 AND day = '2024-12-30'") ==
+          std::vector<std::string>{"0"});
+  }
+  SECTION("an activity of no known athlete is one of its own, NULL") {
+    Json loose = Activity(21, "2025-01-04T09:00:00", "Run", 1000, 300, 0, 0, 0);
+    loose.erase("athlete");
+    REQUIRE(UpsertSummary(*shared, loose, 2).ok());
+    REQUIRE(ActivityStore(*shared).StoreStreams(21, StreamsOf(Run3Streams())).ok());
+    CHECK(Dump(shared->db(),
+               "SELECT quote(athlete_id), activities FROM training_90d WHERE date = '2025-01-04' "
+               "ORDER BY athlete_id") == std::vector<std::string>{"NULL|1", "777|1", "4242|0"});
+    CHECK(Dump(shared->db(), "SELECT quote(athlete_id), min_bpm FROM hr_zones WHERE zone = 5 AND athlete_id IS NULL") ==
+          std::vector<std::string>{"NULL|162"});
+    CHECK(Dump(shared->db(), "SELECT count(*) FROM training_days WHERE athlete_id = 0") ==
+          std::vector<std::string>{"1"});
+    CheckAsRebuilt(*shared);
+  }
+}
+
+TEST_CASE("A v10 cache upgrades to v11 with every view by athlete", "[analytics][cache][athletes]") {
+  TempDir tmp;
+  const std::string path = tmp / "cache.db";
+  std::vector<std::string> before;
+  {
+    auto cache = Athlete(path);
+    SecondAthlete(*cache);
+    before = Everything(cache->db());
+    REQUIRE(cache->Exec(UndoSchemaV11Sql()).ok());
+    // As v10 was: no athlete in the views or the summary tables.
+    sqlite3_stmt* st = nullptr;
+    for (const char* sql : {"SELECT athlete_id FROM activity_facts", "SELECT athlete_id FROM training_days",
+                            "SELECT athlete_id FROM personal_records"}) {
+      CHECK(sqlite3_prepare_v2(cache->db(), sql, -1, &st, nullptr) == SQLITE_ERROR);
+      sqlite3_finalize(st);
+    }
+    // 2024-12-30 is one day of both athletes.
+    CHECK(QueryInt(cache->db(), "SELECT count(*) FROM training_days") == 8);
+  }
+  auto upgraded = Cache::Open(path, Cache::Mode::kReadWrite);
+  INFO(upgraded.status().message());
+  REQUIRE(upgraded.ok());
+  sqlite3* db = (*upgraded)->db();
+  CHECK(QueryInt(db, "PRAGMA user_version") == kSchemaVersion);
+  CHECK(Everything(db) == before);
+  CHECK(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 17);
 }
 
 }  // namespace
