@@ -770,19 +770,25 @@ ranked_athletes(athlete) AS (
   UNION ALL SELECT (SELECT min(athlete_id) FROM effort_ranks WHERE athlete_id > r.athlete) FROM ranked_athletes r
   WHERE r.athlete IS NOT NULL
 ),
-years(year) AS (
-  SELECT min(year) FROM effort_ranks WHERE year IS NOT NULL
-  UNION ALL SELECT year + 1 FROM years WHERE year < (SELECT max(year) FROM effort_ranks)
+-- Each athlete's first and last year, one index seek each.
+spans(athlete, first, last) AS (
+  SELECT athlete, (SELECT min(year) FROM effort_ranks WHERE athlete_id = r.athlete AND year IS NOT NULL),
+         (SELECT max(year) FROM effort_ranks WHERE athlete_id = r.athlete)
+  FROM ranked_athletes r WHERE r.athlete IS NOT NULL
 ),
--- Every year from the first to the last, and NULL (a local date that is not one).
-periods(year) AS (SELECT year FROM years WHERE year IS NOT NULL UNION ALL SELECT NULL),
+years(athlete, year, last) AS (
+  SELECT athlete, first, last FROM spans WHERE first IS NOT NULL
+  UNION ALL SELECT athlete, year + 1, last FROM years WHERE year < last
+),
+-- Every year of the athlete's from the first to the last, and NULL (a local
+-- date that is not one).
+periods(athlete, year) AS (SELECT athlete, year FROM years UNION ALL SELECT athlete, NULL FROM spans),
 yearly AS (
-  SELECT r.* FROM ranked_athletes a, periods y, efforts e, sport_groups g
+  SELECT r.* FROM periods y, efforts e, sport_groups g
   JOIN effort_ranks r ON r.rowid = (SELECT rowid FROM effort_ranks
-                                    WHERE athlete_id = a.athlete AND year IS y.year AND effort = e.effort
+                                    WHERE athlete_id = y.athlete AND year IS y.year AND effort = e.effort
                                       AND sport_group = g.sport_group
                                     ORDER BY rank_value, start_date, activity_id LIMIT 1)
-  WHERE a.athlete IS NOT NULL
 ),
 ranked AS (
   SELECT *, row_number() OVER (PARTITION BY athlete_id, sport_group, effort
