@@ -285,6 +285,7 @@ uint64_t AthleteDirInode(int64_t athlete) { return AthleteInode(InodeKind::kAthl
 uint64_t AthleteJsonInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteJson, athlete, kAthleteJsonInode); }
 uint64_t AthleteCsvInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteCsv, athlete, kRootCsvInode); }
 uint64_t ByIdDirInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteById, athlete, kByIdDirInode); }
+uint64_t StatsDirInode(int64_t athlete) { return AthleteInode(InodeKind::kAthleteStats, athlete, kStatsDirInode); }
 
 uint64_t ActivityFileInode(ActivityFile file, int64_t id) {
   if (id < 0) return kNoInode;
@@ -309,7 +310,9 @@ uint64_t ActivityFileInode(ActivityFile file, int64_t id) {
   return InodeFor(kind, static_cast<uint64_t>(id));
 }
 
-uint64_t StatsFileInode(size_t index) { return InodeFor(InodeKind::kStatsFile, index); }
+uint64_t StatsFileInode(size_t index, int64_t athlete) {
+  return index <= kPlaceMask ? FolderInode(InodeKind::kStatsFile, index, athlete) : kNoInode;
+}
 
 uint64_t ByIdLinkInode(int64_t id) {
   return id < 0 ? kNoInode : InodeFor(InodeKind::kByIdLink, static_cast<uint64_t>(id));
@@ -332,17 +335,23 @@ int DecodedInode::month() const {
   return kind == InodeKind::kMonthDir || kind == InodeKind::kMonthCsv ? static_cast<int>(payload & 0xF) : 0;
 }
 
+size_t DecodedInode::stats_index() const {
+  return kind == InodeKind::kStatsFile ? static_cast<size_t>(payload & kPlaceMask) : 0;
+}
+
 int64_t DecodedInode::athlete() const {
   switch (kind) {
     case InodeKind::kYearDir:
     case InodeKind::kYearCsv:
     case InodeKind::kMonthDir:
     case InodeKind::kMonthCsv:
+    case InodeKind::kStatsFile:
       return static_cast<int64_t>(payload >> kAthleteShift);
     case InodeKind::kAthleteDir:
     case InodeKind::kAthleteJson:
     case InodeKind::kAthleteCsv:
     case InodeKind::kAthleteById:
+    case InodeKind::kAthleteStats:
       return static_cast<int64_t>(payload);
     default:
       return 0;
@@ -352,7 +361,7 @@ int64_t DecodedInode::athlete() const {
 std::optional<DecodedInode> DecodeInode(uint64_t ino) {
   const uint64_t raw_kind = ino >> kInodeKindShift;
   const uint64_t payload = ino & (kInodePayloadLimit - 1);
-  if (raw_kind > static_cast<uint64_t>(InodeKind::kAthleteById)) return std::nullopt;
+  if (raw_kind > static_cast<uint64_t>(InodeKind::kAthleteStats)) return std::nullopt;
   const DecodedInode d{static_cast<InodeKind>(raw_kind), payload};
   switch (d.kind) {
     case InodeKind::kFixed:
@@ -370,6 +379,7 @@ std::optional<DecodedInode> DecodeInode(uint64_t ino) {
     case InodeKind::kAthleteJson:
     case InodeKind::kAthleteCsv:
     case InodeKind::kAthleteById:
+    case InodeKind::kAthleteStats:
       if (!AthleteHasFolder(d.athlete())) return std::nullopt;
       break;
     default:

@@ -53,17 +53,20 @@
 //   kind 6 kActivityCsv  payload activity id              <name>.csv
 //   kind 7 kActivityGpx  payload activity id              <name>.gpx
 //   kind 8 kByIdLink     payload activity id              /by-id/<id>.json
-//   kind 9 kStatsFile    payload index in StatsFiles()    /stats/<file>
+//   kind 9 kStatsFile    payload athlete << 18 | index     /stats/<file>, /<athlete>/stats/<file>
+//                        in StatsFiles()
 //   kind 10 kActivityFit payload activity id              <name>.fit (the original an import kept)
 //   kind 11 kActivityTcx payload activity id              <name>.tcx (likewise)
 //   kind 12 kAthleteDir  payload athlete id               /<athlete>  (several athletes)
 //   kind 13 kAthleteJson payload athlete id               /<athlete>/athlete.json
 //   kind 14 kAthleteCsv  payload athlete id               /<athlete>/activities.csv
 //   kind 15 kAthleteById payload athlete id               /<athlete>/by-id
-// The folder kinds 1-4 carry an athlete above bit 18: payload athlete << 18 |
-// (year, or year << 4 | month). Athlete 0 is the layout of one athlete (or
-// none) at the root, so those numbers are the same as before several
-// athletes had folders. Athlete ids must be in [1, 2^38) (Strava's are near
+//   kind 16 kAthleteStats payload athlete id              /<athlete>/stats
+// The folder kinds 1-4 and kStatsFile carry an athlete above bit 18: payload
+// athlete << 18 | (year, year << 4 | month, or the stats file's index).
+// Athlete 0 is the root's (the layout of one athlete, or none, and the
+// root's stats/ in either layout), so those numbers are the same as before
+// several athletes had folders. Athlete ids must be in [1, 2^38) (Strava's are near
 // 2^28 today); an athlete outside has no folder.
 // Activity ids must be in [0, 2^56) (Strava's are near 2^34 today); an id
 // outside has no inode (kNoInode) and the mount must not show it.
@@ -151,13 +154,14 @@ enum class InodeKind : uint8_t {
   kActivityCsv = 6,
   kActivityGpx = 7,
   kByIdLink = 8,
-  kStatsFile = 9,  // payload: the file's index in StatsFiles() (mount/stats.h)
+  kStatsFile = 9,  // payload: athlete << kAthleteShift | the file's index in StatsFiles() (mount/stats.h)
   kActivityFit = 10,
   kActivityTcx = 11,
   kAthleteDir = 12,
   kAthleteJson = 13,
   kAthleteCsv = 14,
   kAthleteById = 15,
+  kAthleteStats = 16,
 };
 
 inline constexpr uint64_t kNoInode = 0;
@@ -186,14 +190,16 @@ uint64_t MonthDirInode(int year, int month, int64_t athlete = 0);
 uint64_t YearCsvInode(int year, int64_t athlete = 0);
 uint64_t MonthCsvInode(int year, int month, int64_t athlete = 0);
 // An athlete's folder and what its top holds; athlete 0: the root's own
-// (the root, /athlete.json, /activities.csv, /by-id).
+// (the root, /athlete.json, /activities.csv, /by-id, /stats).
 uint64_t AthleteDirInode(int64_t athlete);
 uint64_t AthleteJsonInode(int64_t athlete);
 uint64_t AthleteCsvInode(int64_t athlete);
 uint64_t ByIdDirInode(int64_t athlete);
+uint64_t StatsDirInode(int64_t athlete);
 uint64_t ActivityFileInode(ActivityFile file, int64_t id);
 uint64_t ByIdLinkInode(int64_t id);
-uint64_t StatsFileInode(size_t index);
+// The file at `index` in StatsFiles() of `athlete`'s stats/ (0: the root's).
+uint64_t StatsFileInode(size_t index, int64_t athlete = 0);
 
 // The inverse of InodeFor, for getattr and friends: nullopt for numbers no
 // InodeFor call returns (unknown kind, bad fixed payload, 0).
@@ -203,9 +209,11 @@ struct DecodedInode {
   // For kYearDir/kYearCsv: the year; kMonthDir/kMonthCsv: year and month.
   int year() const;
   int month() const;
-  // Whose layout the entry is in: the folder kinds' athlete, the athlete
-  // kinds' payload; 0 for the root's own entries and for activity files (of
-  // whichever athlete owns the activity).
+  // For kStatsFile: the file's index in StatsFiles().
+  size_t stats_index() const;
+  // Whose layout the entry is in: the athlete of the folder kinds and of
+  // kStatsFile, the athlete kinds' payload; 0 for the root's own entries
+  // and for activity files (of whichever athlete owns the activity).
   int64_t athlete() const;
   // For the activity kinds and kByIdLink.
   int64_t activity_id() const { return static_cast<int64_t>(payload); }

@@ -624,6 +624,7 @@ Result<std::optional<NodeAttr>> FsTree::GetAttr(uint64_t ino) {
     case InodeKind::kMonthDir:
     case InodeKind::kAthleteDir:
     case InodeKind::kAthleteById:
+    case InodeKind::kAthleteStats:
       return FolderAttr(ino);
     case InodeKind::kYearCsv:
     case InodeKind::kMonthCsv:

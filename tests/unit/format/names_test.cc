@@ -322,7 +322,7 @@ TEST_CASE("DecodeInode: the inverse of the layout", "[fs_names]") {
   CHECK_FALSE(DecodeInode(6));  // fixed, unknown entry
   CHECK(DecodeInode(uint64_t{10} << 56 | 1)->kind == InodeKind::kActivityFit);
   CHECK(DecodeInode(uint64_t{11} << 56 | 1)->kind == InodeKind::kActivityTcx);
-  CHECK_FALSE(DecodeInode(uint64_t{16} << 56 | 1));                // unknown kind
+  CHECK_FALSE(DecodeInode(uint64_t{17} << 56 | 1));                // unknown kind
   CHECK_FALSE(DecodeInode(uint64_t{2} << 56 | (2024 << 4 | 13)));  // month 13
   CHECK_FALSE(DecodeInode(uint64_t{1} << 56 | 10000));             // year 10000
   // Above bit 18: an athlete's folder, not a year that only looks valid once truncated.
@@ -341,13 +341,18 @@ TEST_CASE("Inodes of several athletes' folders", "[fs_names]") {
   CHECK(AthleteJsonInode(0) == kAthleteJsonInode);
   CHECK(AthleteCsvInode(0) == kRootCsvInode);
   CHECK(ByIdDirInode(0) == kByIdDirInode);
+  CHECK(StatsDirInode(0) == kStatsDirInode);
+  CHECK(StatsFileInode(3, 0) == StatsFileInode(3));
+  // An athlete's stats/ and its files: kinds 16 and 9, the athlete above bit 18.
+  CHECK(StatsDirInode(134815) == (uint64_t{16} << 56 | 134815));
+  CHECK(StatsFileInode(3, 134815) == (uint64_t{9} << 56 | uint64_t{134815} << 18 | 3));
 
   const int64_t ann = 134815, bob = (int64_t{1} << 38) - 1;
   std::set<uint64_t> seen;
   for (int64_t a : {int64_t{0}, ann, bob}) {
-    for (uint64_t ino :
-         {YearDirInode(2024, a), YearCsvInode(2024, a), MonthDirInode(2024, 5, a), MonthCsvInode(2024, 5, a),
-          AthleteDirInode(a), AthleteJsonInode(a), AthleteCsvInode(a), ByIdDirInode(a)}) {
+    for (uint64_t ino : {YearDirInode(2024, a), YearCsvInode(2024, a), MonthDirInode(2024, 5, a),
+                         MonthCsvInode(2024, 5, a), AthleteDirInode(a), AthleteJsonInode(a), AthleteCsvInode(a),
+                         ByIdDirInode(a), StatsDirInode(a), StatsFileInode(0, a), StatsFileInode(11, a)}) {
       REQUIRE(ino != kNoInode);
       CHECK(seen.insert(ino).second);
       auto d = DecodeInode(ino);
@@ -358,10 +363,16 @@ TEST_CASE("Inodes of several athletes' folders", "[fs_names]") {
     REQUIRE(month);
     CHECK(month->year() == 9999);
     CHECK(month->month() == 12);
+    auto stats = DecodeInode(StatsFileInode(11, a));
+    REQUIRE(stats);
+    CHECK(stats->stats_index() == 11);
   }
   CHECK(YearDirInode(2024, int64_t{1} << 38) == kNoInode);
+  CHECK(StatsFileInode(0, int64_t{1} << 38) == kNoInode);
+  CHECK(StatsDirInode(int64_t{1} << 38) == kNoInode);
   CHECK(AthleteDirInode(-1) == kNoInode);
   CHECK_FALSE(DecodeInode(uint64_t{12} << 56 | uint64_t{1} << 38));
+  CHECK_FALSE(DecodeInode(uint64_t{16} << 56));  // no athlete 0 stats/ of kind 16: the root's is 5
 }
 
 TEST_CASE("AthleteFolderNames: the naming rule, and the id on a clash", "[fs_names]") {
