@@ -52,6 +52,7 @@ uint64_t ParentOf(uint64_t ino) {
       return YearDirInode(d->year(), d->athlete());
     case InodeKind::kYearDir:
     case InodeKind::kAthleteById:
+    case InodeKind::kAthleteStats:
       return AthleteDirInode(d->athlete());
     default:
       return kRootInode;  // the root, by-id, stats and the athletes' folders
@@ -540,8 +541,7 @@ Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
   auto h = std::make_shared<FileCopy>();
   h->pool = &connections_;
   h->ino = ino;
-  const auto stats = DecodeInode(ino);
-  const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(stats->payload);
+  const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(DecodeInode(ino)->stats_index());
   if (FsTree::IsAthleteJson(ino) || (FsTree::IsStatsFile(ino) && !stats_csv)) {
     auto r = t->RenderVersion(ino);
     if (!r.ok()) return r.status();
@@ -555,18 +555,19 @@ Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
   FsTree& snap = *h->snapshot.tree;
   if (auto s = snap.BeginSnapshot(); !s.ok()) return s;
   if (stats_csv) {
-    auto version = snap.LastChange();
-    if (!version.ok()) return version.status();
-    h->version = static_cast<uint64_t>(*version);
+    auto node = snap.Stats(ino);
+    if (!node.ok()) return node.status();
+    if (!*node) return CopyPtr();
+    h->version = (*node)->version;
     if (h->version == want.version) {
       h->size = want.size;  // the same version: the same bytes
     } else {
-      auto size = snap.StatsSize(ino);
+      auto size = snap.StatsSize(**node);
       if (!size.ok()) return size.status();
       h->size = *size;
     }
     h->stats.emplace();
-    h->stats->index = stats->payload;
+    h->stats->node = **node;
   } else if (FsTree::IsActivitiesCsv(ino)) {
     auto index = snap.IndexCsv(ino);
     if (!index.ok()) return index.status();

@@ -18,10 +18,13 @@ namespace {
 const std::vector<StatsFile>& Files() {
   static const std::vector<StatsFile> files = [] {
     std::vector<StatsFile> out;
-    for (const AnalyticsView& v : kAnalyticsViews)
-      out.push_back({std::string(v.name) + ".csv", std::string("SELECT * FROM ") + v.name + " ORDER BY " + v.order_by});
-    out.push_back({"weekly_distance.svg", ""});
-    out.push_back({"calendar.svg", ""});
+    for (const AnalyticsView& v : kAnalyticsViews) {
+      const std::string from = std::string("SELECT * FROM ") + v.name;
+      const std::string order = std::string(" ORDER BY ") + v.order_by;
+      out.push_back({std::string(v.name) + ".csv", from + order, from + " WHERE athlete_id = ?1" + order});
+    }
+    out.push_back({"weekly_distance.svg", "", ""});
+    out.push_back({"calendar.svg", "", ""});
     return out;
   }();
   return files;
@@ -54,9 +57,10 @@ double NiceStep(double max, int ticks) {
   return 10 * p;
 }
 
-void AppendRow(const Stmt& st, std::string& out) {
-  for (int c = 0; c < st.Columns(); ++c) {
-    if (c) out += ',';
+// The columns from `first` on: 1 leaves out the views' athlete_id.
+void AppendRow(const Stmt& st, int first, std::string& out) {
+  for (int c = first; c < st.Columns(); ++c) {
+    if (c > first) out += ',';
     switch (st.Type(c)) {
       case SQLITE_NULL:
         break;
@@ -74,17 +78,22 @@ void AppendRow(const Stmt& st, std::string& out) {
   out += "\r\n";
 }
 
+// The charts read the activity_facts of their scope: every row, or one
+// athlete's, as ?9 is 0 or the athlete.
+constexpr const char* kChartScope = "(?9 = 0 OR athlete_id = ?9)";
+
 // The Monday of the newest activity's week, and the Monday `weeks - 1` weeks
 // before it: the charts' span. nullopt when there are no activities.
 struct Span {
   std::string first_monday, last_monday;
 };
-Result<std::optional<Span>> ChartSpan(Cache& cache, int weeks) {
-  Stmt* st = cache.Prepare(
-      "SELECT max(week_start), date(max(week_start), printf('-%d days', 7 * (?1 - 1))) "
-      "FROM activity_facts");
+Result<std::optional<Span>> ChartSpan(Cache& cache, int weeks, int64_t athlete) {
+  Stmt* st =
+      cache.Prepare(std::string("SELECT max(week_start), date(max(week_start), printf('-%d days', 7 * (?1 - 1))) "
+                                "FROM activity_facts WHERE ") +
+                    kChartScope);
   if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
-  st->Bind(1, int64_t{weeks});
+  st->Bind(1, int64_t{weeks}).Bind(9, athlete);
   std::optional<Span> span;
   if (st->Step() && !st->IsNull(0)) span = Span{st->Text(1), st->Text(0)};
   if (auto s = cache.Check(st->rc() == SQLITE_ROW ? SQLITE_OK : st->rc(), "reading the analytics views"); !s.ok())
@@ -93,9 +102,9 @@ Result<std::optional<Span>> ChartSpan(Cache& cache, int weeks) {
   return span;
 }
 
-Result<std::string> WeeklyFile(Cache& cache) {
+Result<std::string> WeeklyFile(Cache& cache, int64_t athlete) {
   constexpr int kWeeks = 52;
-  auto span = ChartSpan(cache, kWeeks);
+  auto span = ChartSpan(cache, kWeeks, athlete);
   if (!span.ok()) return span.status();
   std::vector<WeekBar> bars;
   std::map<std::string, size_t> at;  // week_start -> bar
@@ -114,11 +123,12 @@ Result<std::string> WeeklyFile(Cache& cache) {
     if (auto s = cache.Check(weeks->rc(), "reading the analytics views"); !s.ok()) return s;
     weeks->Reset();
     // weekly_totals' sums, over the span only (start_date_local is indexed).
-    Stmt* st = cache.Prepare(
-        "SELECT week_start, sport_group, total(distance_km) FROM activity_facts "
-        "WHERE start_date_local >= ?1 AND start_date_local < date(?2, '+7 days') GROUP BY week_start, sport_group");
+    Stmt* st =
+        cache.Prepare(std::string("SELECT week_start, sport_group, total(distance_km) FROM activity_facts "
+                                  "WHERE start_date_local >= ?1 AND start_date_local < date(?2, '+7 days') AND ") +
+                      kChartScope + " GROUP BY week_start, sport_group");
     if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
-    st->Bind(1, (*span)->first_monday).Bind(2, (*span)->last_monday);
+    st->Bind(1, (*span)->first_monday).Bind(2, (*span)->last_monday).Bind(9, athlete);
     while (st->Step()) {
       auto bar = at.find(st->Text(0));
       if (bar == at.end()) continue;
@@ -132,9 +142,9 @@ Result<std::string> WeeklyFile(Cache& cache) {
   return WeeklyDistanceSvg(bars);
 }
 
-Result<std::string> CalendarFile(Cache& cache) {
+Result<std::string> CalendarFile(Cache& cache, int64_t athlete) {
   constexpr int kWeeks = 53;
-  auto span = ChartSpan(cache, kWeeks);
+  auto span = ChartSpan(cache, kWeeks, athlete);
   if (!span.ok()) return span.status();
   std::vector<DayCell> days;
   std::map<std::string, size_t> at;
@@ -151,10 +161,11 @@ Result<std::string> CalendarFile(Cache& cache) {
     if (auto s = cache.Check(all->rc(), "reading the analytics views"); !s.ok()) return s;
     all->Reset();
     Stmt* st = cache.Prepare(
-        "SELECT local_date, count(*), total(distance_km), total(moving_time_h) FROM activity_facts "
-        "WHERE start_date_local >= ?1 AND start_date_local < date(?2, '+7 days') GROUP BY local_date");
+        std::string("SELECT local_date, count(*), total(distance_km), total(moving_time_h) FROM activity_facts "
+                    "WHERE start_date_local >= ?1 AND start_date_local < date(?2, '+7 days') AND ") +
+        kChartScope + " GROUP BY local_date");
     if (!st->prepared()) return cache.Check(st->rc(), "reading the analytics views");
-    st->Bind(1, (*span)->first_monday).Bind(2, (*span)->last_monday);
+    st->Bind(1, (*span)->first_monday).Bind(2, (*span)->last_monday).Bind(9, athlete);
     while (st->Step()) {
       auto day = at.find(st->Text(0));
       if (day == at.end()) continue;
@@ -202,18 +213,22 @@ void StatsCsvReader::Restart() {
 Result<bool> StatsCsvReader::Next(std::string& out) {
   if (done_) return false;
   if (!Csv(index_)) return Status::Error(ErrorKind::kCache, "no such stats file");
+  // athlete_id is every view's first column.
+  const int first = scope_.athlete_column ? 0 : 1;
   if (st_ == nullptr) {  // the header: the view's column names
-    st_ = cache_.Prepare(Files()[index_].query);
+    const StatsFile& file = Files()[index_];
+    st_ = cache_.Prepare(scope_.athlete == 0 ? file.query : file.athlete_query);
     if (!st_->prepared()) return cache_.Check(st_->rc(), "reading the analytics views");
-    for (int c = 0; c < st_->Columns(); ++c) {
-      if (c) out += ',';
+    if (scope_.athlete != 0) st_->Bind(1, scope_.athlete);
+    for (int c = first; c < st_->Columns(); ++c) {
+      if (c > first) out += ',';
       out += CsvField(st_->Name(c));
     }
     out += "\r\n";
     return true;
   }
   if (st_->Step()) {
-    AppendRow(*st_, out);
+    AppendRow(*st_, first, out);
     return true;
   }
   done_ = true;
@@ -222,10 +237,10 @@ Result<bool> StatsCsvReader::Next(std::string& out) {
   return false;
 }
 
-Result<std::string> RenderStatsFile(Cache& cache, size_t index) {
-  if (index == kWeeklySvg) return WeeklyFile(cache);
-  if (index == kCalendarSvg) return CalendarFile(cache);
-  StatsCsvReader reader(cache, index);
+Result<std::string> RenderStatsFile(Cache& cache, size_t index, const StatsScope& scope) {
+  if (index == kWeeklySvg) return WeeklyFile(cache, scope.athlete);
+  if (index == kCalendarSvg) return CalendarFile(cache, scope.athlete);
+  StatsCsvReader reader(cache, index, scope);
   std::string out;
   for (;;) {
     auto more = reader.Next(out);
@@ -234,13 +249,13 @@ Result<std::string> RenderStatsFile(Cache& cache, size_t index) {
   }
 }
 
-Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index) {
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& scope) {
   if (!StatsCsvReader::Csv(index)) {
-    auto bytes = RenderStatsFile(cache, index);
+    auto bytes = RenderStatsFile(cache, index, scope);
     if (!bytes.ok()) return bytes.status();
     return bytes->size();
   }
-  StatsCsvReader reader(cache, index);
+  StatsCsvReader reader(cache, index, scope);
   uint64_t size = 0;
   std::string row;
   for (;;) {

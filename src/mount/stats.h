@@ -1,7 +1,9 @@
-// The mount's stats/ folder: every analytics view of the cache as a CSV
-// file, and two SVG charts any browser opens (mount.stravafs(8)).
+// The mount's stats/ folders: every analytics view of the cache as a CSV
+// file, and two SVG charts any browser opens (mount.stravafs(8)), over
+// everyone's activities (the root's stats/) or one athlete's (the stats/ in
+// their folder, with several athletes in the cache): a StatsScope.
 //
-// Charts end at the newest activity in the cache, not at today, so that a
+// Charts end at the newest activity of their scope, not at today, so that a
 // file changes only when the cache does:
 //   weekly_distance.svg  distance per sport group in each of the 52 ISO weeks
 //                        up to the newest activity's week (weekly_totals);
@@ -12,6 +14,7 @@
 #define STRAVAFS_FS_STATS_H_
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,9 +26,22 @@
 namespace stravafs {
 
 struct StatsFile {
-  std::string name;   // in stats/
-  std::string query;  // the CSV's rows, in order; empty for a chart
+  std::string name;           // in stats/
+  std::string query;          // the CSV's rows, in order; empty for a chart
+  std::string athlete_query;  // the same rows of one athlete, bound as ?1
 };
+
+// Whose rows a stats/ file shows, and how. Every analytics view has
+// athlete_id as its first column (stravafs-sqlite(7)); the charts read
+// activity_facts.
+struct StatsScope {
+  int64_t athlete = 0;          // 0: everyone's rows; else that athlete's only
+  bool athlete_column = false;  // whether the CSV keeps the athlete_id column
+  bool operator==(const StatsScope&) const = default;
+};
+// The root's stats/ of one athlete (or none): everyone's rows without the
+// athlete_id column, the bytes of the mount before several athletes.
+inline constexpr StatsScope kSingleLayoutStats{0, false};
 
 // In listing order; a file's index is its place here.
 std::span<const StatsFile> StatsFiles();
@@ -33,7 +49,7 @@ std::optional<size_t> StatsFileIndex(std::string_view name);
 
 // The file's bytes, read from the cache (CSV: a header of the view's column
 // names, then one RFC 4180 row per view row, CRLF line ends).
-Result<std::string> RenderStatsFile(Cache& cache, size_t index);
+Result<std::string> RenderStatsFile(Cache& cache, size_t index, const StatsScope& scope);
 
 // A CSV file of stats/ a row at a time, so that a view over every activity
 // is never held whole: the file's bytes are the concatenation of what Next()
@@ -42,7 +58,7 @@ Result<std::string> RenderStatsFile(Cache& cache, size_t index);
 // consistent file. Charts are not streamed (small): Csv() is false for them.
 class StatsCsvReader {
  public:
-  StatsCsvReader(Cache& cache, size_t index) : cache_(cache), index_(index) {}
+  StatsCsvReader(Cache& cache, size_t index, const StatsScope& scope) : cache_(cache), index_(index), scope_(scope) {}
   static bool Csv(size_t index);
   // Appends the header, then one row per call; false at the end.
   Result<bool> Next(std::string& out);
@@ -52,12 +68,13 @@ class StatsCsvReader {
  private:
   Cache& cache_;
   size_t index_;
+  StatsScope scope_;
   Stmt* st_ = nullptr;  // after the header
   bool done_ = false;
 };
 
 // The size of a stats/ file, counted without holding it.
-Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index);
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& scope);
 
 // The sport groups of activity_facts, in the charts' stacking order.
 inline constexpr std::array<const char*, 4> kSportGroups = {"run", "ride", "swim", "other"};

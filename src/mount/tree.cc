@@ -452,14 +452,14 @@ Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
       if (!years.ok()) return years.status();
       subdirs = static_cast<uint32_t>(years->size()) + 2;  // + by-id and stats
     }
-  } else if (ino != kStatsDirInode) {
+  } else if (ino != kStatsDirInode) {  // the root's stats/ is there in either layout
     auto shown = Shows(athlete);
     if (!shown.ok()) return shown.status();
     if (!*shown) return std::optional<NodeAttr>();
     if (d->kind == InodeKind::kAthleteDir) {
       auto years = Years(athlete);
       if (!years.ok()) return years.status();
-      subdirs = static_cast<uint32_t>(years->size()) + 1;  // + by-id
+      subdirs = static_cast<uint32_t>(years->size()) + 2;  // + by-id and stats
     } else if (d->kind == InodeKind::kYearDir) {
       auto months = Months(d->year(), athlete);
       if (!months.ok()) return months.status();
@@ -472,7 +472,7 @@ Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
       lo = MonthLo(d->year(), d->month());
       hi = MonthHi(d->year(), d->month());
       always = false;
-    } else if (ino != kByIdDirInode && d->kind != InodeKind::kAthleteById) {
+    } else if (ino != kByIdDirInode && d->kind != InodeKind::kAthleteById && d->kind != InodeKind::kAthleteStats) {
       return std::optional<NodeAttr>();
     }
   }
@@ -556,43 +556,60 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
   return std::optional<NodeAttr>(File(ino, *size, n.start, n.rev));
 }
 
+// The athletes are read from the cache, not the memo: the scope must be
+// the one of the snapshot the bytes are read in.
+Result<std::optional<FsTree::StatsNode>> FsTree::Stats(uint64_t ino) {
+  auto d = DecodeInode(ino);
+  if (!d || d->kind != InodeKind::kStatsFile || d->stats_index() >= StatsFiles().size())
+    return std::optional<StatsNode>();
+  auto folders = ReadFolders();
+  if (!folders.ok()) return folders.status();
+  StatsScope scope{d->athlete(), false};
+  if (scope.athlete == 0)  // the root's: everyone's, with whose each row is when there are folders
+    scope.athlete_column = !folders->empty();
+  else if (std::none_of(folders->begin(), folders->end(),
+                        [&](const AthleteFolder& f) { return f.id == scope.athlete; }))
+    return std::optional<StatsNode>();
+  auto seq = LastChange();
+  if (!seq.ok()) return seq.status();
+  const uint64_t version = scope == kSingleLayoutStats
+                               ? static_cast<uint64_t>(*seq)
+                               : VersionOfBytes(std::to_string(*seq) + "/" + std::to_string(scope.athlete) + "/" +
+                                                (scope.athlete_column ? "athlete_id" : ""));
+  return std::optional<StatsNode>(StatsNode{d->stats_index(), scope, version});
+}
+
 // stats/ files are counted to be measured (a view's rows have no stored
 // size), once per change of the cache, in one transaction with their
-// version: the newest fs_changes row, as every write that changes a view
-// logs one (activities, streams, and by trigger analytics_settings and
-// athlete_zones).
+// version (Stats()).
 Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
   if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
   const uint64_t epoch = memo_.epoch();
-  auto d = DecodeInode(ino);
-  if (!d || d->payload >= StatsFiles().size()) return std::optional<NodeAttr>();
+  if (!IsStatsFile(ino)) return std::optional<NodeAttr>();
   if (auto s = BeginSnapshot(); !s.ok()) return s;
   struct End {
     FsTree* t;
     ~End() { t->EndSnapshot(); }
   } end{this};
-  auto version = LastChange();
-  if (!version.ok()) return version.status();
-  auto size = MeasureStatsFile(*cache_, d->payload);
+  auto node = Stats(ino);
+  if (!node.ok()) return node.status();
+  if (!*node) return std::optional<NodeAttr>();
+  auto size = StatsSize(**node);
   if (!size.ok()) return size.status();
-  auto last = LastStart(kAllLo, kAllHi, 0);
+  auto last = LastStart(kAllLo, kAllHi, (*node)->scope.athlete);
   if (!last.ok()) return last.status();
-  NodeAttr a = File(ino, *size, last->value_or(0), static_cast<uint64_t>(*version));
+  NodeAttr a = File(ino, *size, last->value_or(0), (*node)->version);
   memo_.Put(epoch, a);
   return std::optional<NodeAttr>(a);
 }
 
-Result<uint64_t> FsTree::StatsSize(uint64_t ino) {
-  auto d = DecodeInode(ino);
-  if (!d || d->kind != InodeKind::kStatsFile) return Status::Error(ErrorKind::kCache, "no such stats file");
-  return MeasureStatsFile(*cache_, d->payload);
-}
+Result<uint64_t> FsTree::StatsSize(const StatsNode& node) { return MeasureStatsFile(*cache_, node.index, node.scope); }
 
 Result<std::string> FsTree::ReadStats(StatsCursor& c, uint64_t offset, size_t size) {
   // Rows are rendered forward from where the last read ended; a read from
   // before what is kept starts over (a reread, or readahead out of order).
   constexpr uint64_t kKeepBehind = 256 * 1024;
-  if (!c.reader) c.reader = std::make_unique<StatsCsvReader>(*cache_, c.index);
+  if (!c.reader) c.reader = std::make_unique<StatsCsvReader>(*cache_, c.node.index, c.node.scope);
   if (offset < c.pos) {
     c.reader->Restart();
     c.pos = 0;
@@ -665,11 +682,12 @@ Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view
     if (name == "athlete.json") return AthleteAttr(athlete);
     if (name == kCsvName) return CsvAttr(AthleteCsvInode(athlete));
     if (name == "by-id") return FolderAttr(ByIdDirInode(athlete));
+    if (name == "stats") return FolderAttr(StatsDirInode(athlete));
     if (auto y = FourDigits(name)) return FolderAttr(YearDirInode(*y, athlete));
     return std::optional<NodeAttr>();
   }
-  if (parent == kStatsDirInode) {
-    if (auto i = StatsFileIndex(name)) return StatsAttr(StatsFileInode(*i));
+  if (parent == kStatsDirInode || d->kind == InodeKind::kAthleteStats) {
+    if (auto i = StatsFileIndex(name)) return StatsAttr(StatsFileInode(*i, athlete));
     return std::optional<NodeAttr>();
   }
   if (d->kind == InodeKind::kYearDir) {
@@ -717,7 +735,7 @@ Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view
 }
 
 // The entries of the top of `athlete`'s layout (0: the root, one athlete's).
-Result<std::optional<std::vector<DirEntry>>> FsTree::ListTop(int64_t athlete, const NodeAttr& self) {
+Result<std::optional<std::vector<DirEntry>>> FsTree::ListTop(int64_t athlete) {
   std::vector<DirEntry> out;
   auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
     if (!attr.ok()) return attr.status();
@@ -727,8 +745,7 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::ListTop(int64_t athlete, co
   if (auto s = add("athlete.json", AthleteAttr(athlete)); !s.ok()) return s;
   if (auto s = add("activities.csv", CsvAttr(AthleteCsvInode(athlete))); !s.ok()) return s;
   if (auto s = add("by-id", FolderAttr(ByIdDirInode(athlete))); !s.ok()) return s;
-  if (self.ino == kRootInode)
-    if (auto s = add("stats", FolderAttr(kStatsDirInode)); !s.ok()) return s;
+  if (auto s = add("stats", FolderAttr(StatsDirInode(athlete))); !s.ok()) return s;
   auto years = Years(athlete);
   if (!years.ok()) return years.status();
   for (int y : *years)
@@ -745,9 +762,9 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
   if (dir == kRootInode) {
     auto folders = Folders();
     if (!folders.ok()) return folders.status();
-    if (folders->empty()) return ListTop(0, **self);
+    if (folders->empty()) return ListTop(0);
   }
-  if (d->kind == InodeKind::kAthleteDir) return ListTop(athlete, **self);
+  if (d->kind == InodeKind::kAthleteDir) return ListTop(athlete);
   std::vector<DirEntry> out;
   auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
     if (!attr.ok()) return attr.status();
@@ -768,11 +785,11 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     for (const auto& n : *nodes)
       out.push_back(DirEntry{ByIdLinkName(n.id),
                              NodeAttr{ByIdLinkInode(n.id), NodeType::kLink, n.LinkTarget().size(), n.start, 1}});
-  } else if (dir == kStatsDirInode) {
+  } else if (dir == kStatsDirInode || d->kind == InodeKind::kAthleteStats) {
     // Listing stats/ renders none of its files: a view over every activity
     // takes a while to compute, and find or ls (without -l) need no size.
     for (size_t i = 0; i < StatsFiles().size(); ++i)
-      out.push_back(DirEntry{StatsFiles()[i].name, File(StatsFileInode(i), 0, (*self)->mtime, 0), false});
+      out.push_back(DirEntry{StatsFiles()[i].name, File(StatsFileInode(i, athlete), 0, (*self)->mtime, 0), false});
   } else if (d->kind == InodeKind::kYearDir) {
     if (auto s = add("activities.csv", CsvAttr(YearCsvInode(d->year(), athlete))); !s.ok()) return s;
     auto months = Months(d->year(), athlete);
@@ -814,8 +831,10 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   }
   auto d = DecodeInode(ino);
   if (d && d->kind == InodeKind::kStatsFile) {
-    if (d->payload >= StatsFiles().size()) return std::optional<std::string>();
-    auto bytes = RenderStatsFile(*cache_, d->payload);
+    auto node = Stats(ino);
+    if (!node.ok()) return node.status();
+    if (!*node) return std::optional<std::string>();
+    auto bytes = RenderStatsFile(*cache_, (*node)->index, (*node)->scope);
     if (!bytes.ok()) return bytes.status();
     return std::optional<std::string>(std::move(*bytes));
   }
@@ -879,6 +898,14 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
     FsTree* t;
     ~End() { t->EndSnapshot(); }
   } end{this};
+  if (IsStatsFile(ino)) {  // as StatsAttr
+    auto node = Stats(ino);
+    if (!node.ok()) return node.status();
+    if (!*node) return std::optional<Rendered>();
+    auto bytes = RenderStatsFile(*cache_, (*node)->index, (*node)->scope);
+    if (!bytes.ok()) return bytes.status();
+    return std::optional<Rendered>(Rendered{std::move(*bytes), (*node)->version});
+  }
   auto bytes = Render(ino);
   if (!bytes.ok()) return bytes.status();
   if (!*bytes) return std::optional<Rendered>();
@@ -886,11 +913,6 @@ Result<std::optional<FsTree::Rendered>> FsTree::RenderVersion(uint64_t ino) {
   if (IsAthleteJson(ino)) {
     const uint64_t version = VersionOfBytes(**bytes);
     return std::optional<Rendered>(Rendered{std::move(**bytes), version});
-  }
-  if (d && d->kind == InodeKind::kStatsFile) {  // as StatsAttr
-    auto version = LastChange();
-    if (!version.ok()) return version.status();
-    return std::optional<Rendered>(Rendered{std::move(**bytes), static_cast<uint64_t>(*version)});
   }
   auto node = Activity(d->activity_id());  // Render() showed an activity's file
   if (!node.ok()) return node.status();
@@ -1028,11 +1050,20 @@ Result<Invalidation> FsTree::ChangesSince(int64_t since) {
   const bool athletes_changed = before && *before != *folders;
   inv.relaid = athletes_changed && before->empty() != folders->empty();
 
-  // The root's files, every athlete's and every stats/ file follow any change.
-  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode, kStatsDirInode};
+  // The root's files, every athlete's and every stats/ file follow any
+  // change: the root's stats/, each athlete's now, and each one's of
+  // before (a folder that went or was renamed).
+  std::set<uint64_t> inodes = {kRootInode, kRootCsvInode};
   for (int64_t l : layouts)
     inodes.insert({AthleteDirInode(l), AthleteJsonInode(l), AthleteCsvInode(l), ByIdDirInode(l)});
-  for (size_t i = 0; i < StatsFiles().size(); ++i) inodes.insert(StatsFileInode(i));
+  std::set<int64_t> stats_layouts(layouts.begin(), layouts.end());
+  stats_layouts.insert(0);
+  if (before)
+    for (const AthleteFolder& f : *before) stats_layouts.insert(f.id);
+  for (int64_t l : stats_layouts) {
+    inodes.insert(StatsDirInode(l));
+    for (size_t i = 0; i < StatsFiles().size(); ++i) inodes.insert(StatsFileInode(i, l));
+  }
   std::set<std::pair<uint64_t, std::string>> entries;
   auto folder = [&](int64_t layout, int year, int month) {
     inodes.insert({YearDirInode(year, layout), YearCsvInode(year, layout), MonthDirInode(year, month, layout),

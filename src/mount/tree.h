@@ -7,10 +7,11 @@
 //            <base>.fit or <base>.tcx (the original file an import kept)
 //   /stats/<file>
 // With two athletes or more in the cache, the root holds /activities.csv
-// (everyone), /stats and a folder per athlete (AthleteFolderNames), and each
-// athlete's folder holds the layout above but stats/, of their activities.
-// The queries take the athlete whose layout they serve; 0: the root's
-// (everyone's).
+// (everyone), /stats (everyone, with the views' athlete_id column) and a
+// folder per athlete (AthleteFolderNames), and each athlete's folder holds
+// the layout above, stats/ included, of their activities (and their rows of
+// the analytics views, without athlete_id). The queries take the athlete
+// whose layout they serve; 0: the root's (everyone's).
 // Names and inode numbers come from format/names.h, bytes from format/render.h, and
 // every size from the cache's activity_sync columns written at sync time, so
 // a lookup or a listing never renders a file. Rendering happens when a file
@@ -154,18 +155,31 @@ class FsTree {
   Result<std::optional<Rendered>> RenderVersion(uint64_t ino);
   Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
 
+  // What the stats/ file `ino` shows as the cache is now (call it in the
+  // snapshot the file is read in): which file, whose rows, and the version
+  // of its bytes (NodeAttr::version). The version is the change log's
+  // newest row, as every write that changes a view logs one (activities,
+  // streams, athletes, and by trigger analytics_settings and athlete_zones),
+  // mixed with the scope but for the single layout's: the root's files of
+  // one athlete and of several differ at the same point of the log.
+  // nullopt: no such file is shown.
+  struct StatsNode {
+    size_t index = 0;  // in StatsFiles()
+    StatsScope scope;
+    uint64_t version = 0;
+  };
+  Result<std::optional<StatsNode>> Stats(uint64_t ino);
+  Result<uint64_t> StatsSize(const StatsNode& node);
   // A CSV file of stats/ read a row at a time (never held whole), from
   // this tree's connection: keep it in one snapshot (BeginSnapshot) for as
-  // long as the cursor lives. Version and size as the file's attributes
-  // give them: LastChange() and StatsSize() in the same snapshot.
+  // long as the cursor lives, the one `node` was read in.
   struct StatsCursor {
-    size_t index = 0;  // in StatsFiles()
+    StatsNode node;
     uint64_t pos = 0;  // offset of buf's first byte
     std::string buf;
     std::unique_ptr<StatsCsvReader> reader;
   };
   Result<std::string> ReadStats(StatsCursor& c, uint64_t offset, size_t size);
-  Result<uint64_t> StatsSize(uint64_t ino);
   Result<std::string> ReadCsv(const CsvIndex& index, uint64_t offset, size_t size);
 
   // Holds one read transaction from here to EndSnapshot(): every query in
@@ -204,7 +218,7 @@ class FsTree {
   Result<std::optional<int64_t>> LastStart(const std::string& lo, const std::string& hi, int64_t athlete);
   Result<std::optional<std::string>> AthleteJson(int64_t athlete);
   Result<std::vector<ActivityNode>> ActivitiesIn(const std::string& lo, const std::string& hi, int64_t athlete);
-  Result<std::optional<std::vector<DirEntry>>> ListTop(int64_t athlete, const NodeAttr& self);
+  Result<std::optional<std::vector<DirEntry>>> ListTop(int64_t athlete);
 
   std::unique_ptr<Cache> cache_;
   FsMemo& memo_;

@@ -29,17 +29,19 @@ EXT = os.environ.get("STRAVA_EXT", "")
 NO_REFRESH = ["-o", "refresh=0"]
 
 # Each view, and the order its stats/ file lists its rows in (mount/stats.cc).
+# Every view's first column is athlete_id, which the stats/ of one athlete
+# leaves out (mount.stravafs(8)).
 VIEWS = {
-    "activity_facts": "start_date_local, id",
-    "weekly_totals": "week_start, sport_group",
-    "monthly_totals": "year, month, sport_group",
-    "yearly_totals": "year, sport_group",
-    "training_90d": "date",
-    "zone_time": "activity_id",
-    "hr_zones": "zone",
-    "power_zones": "zone",
-    "best_efforts": "start_date, activity_id",
-    "personal_records": "period = 'all' DESC, period, sport_group, effort",
+    "activity_facts": "athlete_id, start_date_local, id",
+    "weekly_totals": "athlete_id, week_start, sport_group",
+    "monthly_totals": "athlete_id, year, month, sport_group",
+    "yearly_totals": "athlete_id, year, sport_group",
+    "training_90d": "athlete_id, date",
+    "zone_time": "athlete_id, activity_id",
+    "hr_zones": "athlete_id, zone",
+    "power_zones": "athlete_id, zone",
+    "best_efforts": "athlete_id, start_date, activity_id",
+    "personal_records": "athlete_id, period = 'all' DESC, period, sport_group, effort",
 }
 
 
@@ -111,8 +113,10 @@ class Analytics(TestCase):
                 self.assertEqual(os.stat(path).st_size, len(data))
                 self.assertTrue(data.endswith(b"\r\n"))
                 table = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-                self.assertEqual(table[0], names)
-                self.assertEqual(table[1:], [[csv_value(v) for v in r] for r in rows])
+                self.assertEqual(names[0], "athlete_id")
+                self.assertEqual({r[0] for r in rows}, {sb.scalar("SELECT id FROM athletes")} if rows else set())
+                self.assertEqual(table[0], names[1:])
+                self.assertEqual(table[1:], [[csv_value(v) for v in r[1:]] for r in rows])
                 ext_names, ext_rows = self.ext_rows(sb, view)
                 self.assertEqual(ext_names, names)
                 key = lambda r: tuple((x is None, str(type(x)), x if x is not None else 0) for x in r)  # noqa: E731
@@ -165,7 +169,7 @@ class Analytics(TestCase):
                     "elapsed_time": 12700, "start_date": parse_iso(newest["start_date"]) + 3600})
         self.assertExit(sb.run("sync"), 0)
         _, rows = self.db_rows(sb, "monthly_totals")
-        want = "".join(",".join(csv_value(v) for v in r) + "\n" for r in rows)
+        want = "".join(",".join(csv_value(v) for v in r[1:]) + "\n" for r in rows)
 
         def current():
             with open(monthly, newline="") as f:
@@ -187,9 +191,11 @@ class Analytics(TestCase):
             self.assertEqual((p.returncode, p.stderr), (0, ""))
 
         def shows(view, rows, what):
+            """stats/VIEW.csv shows `rows` (without athlete_id, the athlete's
+            alone), as the cache's view holds them."""
             names, held = self.db_rows(sb, view)
-            self.assertEqual(held, rows)
-            data = "".join(",".join(csv_value(v) for v in r) + "\r\n" for r in [names] + rows).encode()
+            self.assertEqual([r[1:] for r in held], rows)
+            data = "".join(",".join(csv_value(v) for v in r) + "\r\n" for r in [names[1:]] + rows).encode()
             # First the size the kernel holds, without opening the file: it
             # keeps sizes for a day unless the mount's watcher, which reads
             # fs_changes, tells it the file changed.
@@ -206,7 +212,7 @@ class Analytics(TestCase):
         coggan = [0.0, 0.55, 0.75, 0.9, 1.05, 1.2, 1.5, None]
         shows("power_zones", [(z, coggan[z - 1] * 200, coggan[z] * 200 if coggan[z] else None, 200.0)
                               for z in range(1, 8)], "the FTP")
-        _, rows = self.db_rows(sb, "zone_time")
+        rows = [r[1:] for r in self.db_rows(sb, "zone_time")[1]]
         self.assertTrue(any(r[6] is not None for r in rows))
         shows("zone_time", rows, "power zone seconds")
         self.assertNotEqual(stats("zone_time"), zone_time)
@@ -220,8 +226,8 @@ class Analytics(TestCase):
         shares = [0.0, 0.6, 0.7, 0.8, 0.9, None]
         shows("hr_zones", [(z, shares[z - 1] * 200, shares[z] * 200 if shares[z] else None, "max_heartrate")
                            for z in range(1, 6)], "zones from max_heartrate 200")
-        shows("zone_time", self.db_rows(sb, "zone_time")[1], "the new heart-rate zone seconds")
-        shows("training_90d", self.db_rows(sb, "training_90d")[1], "the new load")
+        for view, what in (("zone_time", "the new heart-rate zone seconds"), ("training_90d", "the new load")):
+            shows(view, [r[1:] for r in self.db_rows(sb, view)[1]], what)
 
     def test_one_statement_reads_one_snapshot_of_several_views(self):
         """stravafs-sqlite(7): "a statement that reads several of them reads

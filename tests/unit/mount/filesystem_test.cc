@@ -29,6 +29,7 @@
 #include "fake_clock.h"
 #include "fake_transport.h"
 #include "format/names.h"
+#include "mount/stats.h"
 #include "upsert_summary.h"
 
 namespace stravafs {
@@ -388,6 +389,53 @@ TEST_CASE("an activities.csv changed since its lookup: ESTALE, then the new rows
   const uint64_t h = f.OpenFile(b.node);
   CHECK(f.ReadAll(h) == now);
   fs.Release(h);
+}
+
+TEST_CASE("stats/ of several athletes: each opens its own rows; the root's is a new version", "[filesystem]") {
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Filesystem& fs = f.Fs();
+  const std::string facts = "activity_facts.csv";
+  const Entry single = f.Look(kStatsDirInode, facts);
+  const uint64_t h0 = f.OpenFile(single.node);
+  const std::string single_bytes = f.ReadAll(h0);
+  fs.Release(h0);
+  CHECK(single_bytes.size() == single.attr.size);
+  CHECK(single_bytes.rfind("id,", 0) == 0);
+
+  // Bo arrives with a run: the root's file the kernel looked up is another
+  // file now (everyone's rows, with athlete_id).
+  REQUIRE(AthleteStore(*f.writer).StoreAthlete({{"id", 9}, {"firstname", "Bo"}, {"resource_state", 3}}).ok());
+  Json run = Activity(11000000009, "2024-05-13T06:30:00Z", "Bo's run");
+  run["athlete"]["id"] = 9;
+  f.Put(run);
+  CHECK(KindOf(fs.Open(single.node, O_RDONLY).status()) == ErrorKind::kStale);
+  const Entry root = f.Look(kStatsDirInode, facts);
+  CHECK(root.node != single.node);
+  const uint64_t h1 = f.OpenFile(root.node);
+  const std::string root_bytes = f.ReadAll(h1);
+  fs.Release(h1);
+  CHECK(root_bytes.size() == root.attr.size);
+  CHECK(root_bytes.rfind("athlete_id,id,", 0) == 0);
+
+  // Each athlete's stats/: Ana's rows are the bytes the root showed of her alone.
+  for (auto [folder, athlete] : {std::pair{"Ana", int64_t{7}}, std::pair{"Bo", int64_t{9}}}) {
+    const Entry stats = f.Look(f.Look(kRootInode, folder).attr.ino, "stats");
+    CHECK(stats.attr.ino == StatsDirInode(athlete));
+    const Entry file = f.Look(stats.attr.ino, facts);
+    CHECK(file.attr.ino == StatsFileInode(*StatsFileIndex(facts), athlete));
+    const uint64_t h = f.OpenFile(file.node);
+    const std::string bytes = f.ReadAll(h);
+    fs.Release(h);
+    CHECK(bytes.size() == file.attr.size);
+    if (athlete == 7) CHECK(bytes == single_bytes);
+    if (athlete == 9) CHECK(bytes.find("Bo's run") != std::string::npos);
+    CHECK(bytes.find(athlete == 7 ? "Bo's run" : "Ride") == std::string::npos);
+    const Entry chart = f.Look(stats.attr.ino, "calendar.svg");  // rendered at the open
+    const uint64_t hc = f.OpenFile(chart.node);
+    CHECK(f.ReadAll(hc).size() == chart.attr.size);
+    fs.Release(hc);
+  }
 }
 
 TEST_CASE("an open keeps reading the version it opened", "[filesystem]") {

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <zlib.h>
@@ -321,13 +322,19 @@ TEST_CASE("stats/ CSV files read a row at a time give the rendered bytes, in any
   REQUIRE(expected.size() > 300000);
   const NodeAttr attr = f.Attr(ino);
   CHECK(attr.size == expected.size());
-  auto size = f.Tree().StatsSize(ino);
-  REQUIRE(size.ok());
-  CHECK(*size == expected.size());
 
   REQUIRE(f.Tree().BeginSnapshot().ok());
+  auto node = f.Tree().Stats(ino);
+  REQUIRE(node.ok());
+  REQUIRE(node->has_value());
+  CHECK((*node)->index == *StatsFileIndex("activity_facts.csv"));
+  CHECK((*node)->scope == kSingleLayoutStats);
+  CHECK((*node)->version == attr.version);
+  auto size = f.Tree().StatsSize(**node);
+  REQUIRE(size.ok());
+  CHECK(*size == expected.size());
   FsTree::StatsCursor c;
-  c.index = *StatsFileIndex("activity_facts.csv");
+  c.node = **node;
   auto read = [&](uint64_t off, size_t len) {
     auto got = f.Tree().ReadStats(c, off, len);
     REQUIRE(got.ok());
@@ -536,8 +543,9 @@ TEST_CASE("several athletes: a folder each at the root, and the switch between l
     CHECK_FALSE(a->has_value());
   }
   const uint64_t ana = AthleteDirInode(7), bo = AthleteDirInode(9);
-  CHECK(f.Names(ana) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "2023", "2024"});
-  CHECK(f.Names(bo) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "2024"});
+  CHECK(f.Names(ana) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
+  CHECK(f.Names(bo) == std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2024"});
+  CHECK(f.Attr(ana).nlink == 2 + 2 + 2);
   CHECK(f.Names(MonthDirInode(2024, 5, 9)) ==
         std::vector<std::string>{"activities.csv", "2024-05-20_0730_Bo's-ride_11000000003.json"});
   CHECK(f.Names(ByIdDirInode(9)) == std::vector<std::string>{"11000000003.json"});
@@ -559,8 +567,9 @@ TEST_CASE("several athletes: a folder each at the root, and the switch between l
   CHECK(lines(f.Bytes(kRootCsvInode)) == 4);
   CHECK(lines(f.Bytes(MonthCsvInode(2024, 5, 7))) == 2);
   // 2 + 1 JSON, athlete.json and activities.csv each, everyone's activities.csv,
-  // Ana's 2 years and months, Bo's 1 and 1, 3 year and 3 month activities.csv, stats/.
-  CHECK(CheckTree(f, kRootInode) == 3 + 2 + 2 + 1 + 3 + 3 + 12);
+  // Ana's 2 years and months, Bo's 1 and 1, 3 year and 3 month activities.csv,
+  // and the three stats/: everyone's, Ana's and Bo's.
+  CHECK(CheckTree(f, kRootInode) == 3 + 2 + 2 + 1 + 3 + 3 + 3 * 12);
 
   // An activity of an athlete the cache does not hold: in everyone's
   // activities.csv only (mount.stravafs(8)).
@@ -593,6 +602,156 @@ TEST_CASE("several athletes: a folder each at the root, and the switch between l
   REQUIRE(quiet.ok());
   CHECK_FALSE(quiet->relaid);
   CHECK(quiet->inodes.empty());
+}
+
+// The CSV lines of a stats/ file, each split into its first field and the
+// rest (an athlete id has no comma or quote).
+std::vector<std::pair<std::string, std::string>> StatsLines(const std::string& csv) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t at = 0; at < csv.size();) {
+    const size_t end = csv.find("\r\n", at);
+    REQUIRE(end != std::string::npos);
+    const std::string line = csv.substr(at, end - at);
+    const size_t comma = line.find(',');
+    REQUIRE(comma != std::string::npos);
+    out.emplace_back(line.substr(0, comma), line.substr(comma + 1));
+    at = end + 2;
+  }
+  return out;
+}
+
+TEST_CASE("several athletes: a stats/ each, and everyone's with athlete_id at the root", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000001, "2024-05-12T06:30:00Z", "Ana's run"));
+  f.Put(Activity(11000000002, "2023-03-01T06:30:00Z", "Ana's old run"));
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000001, StreamsOf(Streams(40, true))).ok());
+  FsTree& t = f.Tree();
+  auto start = t.LastChange();
+  REQUIRE(start.ok());
+  REQUIRE(t.ChangesSince(*start).ok());  // the watcher sees one athlete
+
+  // One athlete: the root's stats/, without athlete_id; no athlete has one.
+  const size_t n = StatsFiles().size();
+  std::vector<std::string> single(n);
+  for (size_t i = 0; i < n; ++i) single[i] = f.Bytes(StatsFileInode(i));
+  const size_t facts = *StatsFileIndex("activity_facts.csv");
+  CHECK(StatsLines(single[facts])[0].first == "id");
+  for (uint64_t none : {StatsDirInode(7), StatsFileInode(facts, 7)}) {
+    auto a = t.GetAttr(none);
+    REQUIRE(a.ok());
+    CHECK_FALSE(a->has_value());
+  }
+
+  // Bo arrives, with a ride in Ana's month and a run of his own.
+  REQUIRE(AthleteStore(*f.writer).StoreAthlete({{"id", 9}, {"firstname", "Bo"}, {"resource_state", 3}}).ok());
+  for (auto [id, start_utc, sport] : {std::tuple{11000000003, "2024-05-20T06:30:00Z", "Ride"},
+                                      std::tuple{11000000004, "2024-06-02T06:30:00Z", "Run"}}) {
+    Json a = Activity(id, start_utc, "Bo's", sport);
+    a["athlete"]["id"] = 9;
+    f.Put(a);
+  }
+  auto inv = t.ChangesSince(*start);
+  REQUIRE(inv.ok());
+  CHECK(inv->relaid);
+  std::set<uint64_t> inodes(inv->inodes.begin(), inv->inodes.end());
+  for (int64_t athlete : {0, 7, 9}) {
+    CHECK(inodes.count(StatsDirInode(athlete)) == 1);
+    for (size_t i = 0; i < n; ++i) CHECK(inodes.count(StatsFileInode(i, athlete)) == 1);
+  }
+  f.memo.Invalidate();  // as the watcher does
+
+  // Each athlete's folder has a stats/ of the same files as the root's.
+  const uint64_t ana_stats = StatsDirInode(7), bo_stats = StatsDirInode(9);
+  CHECK(f.Names(ana_stats) == f.Names(kStatsDirInode));
+  CHECK(f.Names(bo_stats) == f.Names(kStatsDirInode));
+  CHECK(f.Names(bo_stats).size() == n);
+  CHECK(f.Attr(ana_stats).mtime == *ParseIsoUtc("2024-05-12T06:30:00Z"));
+  CHECK(f.Attr(bo_stats).mtime == *ParseIsoUtc("2024-06-02T06:30:00Z"));
+  CHECK(f.Attr(kStatsDirInode).mtime == *ParseIsoUtc("2024-06-02T06:30:00Z"));
+  for (auto [dir, athlete] : {std::pair{ana_stats, int64_t{7}}, std::pair{bo_stats, int64_t{9}}}) {
+    auto l = t.Lookup(AthleteDirInode(athlete), "stats");
+    REQUIRE(l.ok());
+    REQUIRE(l->has_value());
+    CHECK((*l)->ino == dir);
+    auto file = t.Lookup(dir, "calendar.svg");
+    REQUIRE(file.ok());
+    REQUIRE(file->has_value());
+    CHECK((*file)->ino == StatsFileInode(*StatsFileIndex("calendar.svg"), athlete));
+    auto none = t.Lookup(dir, "activities.csv");
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+  }
+
+  // Ana's files are the bytes the root showed of her alone: her rows, her charts.
+  for (size_t i = 0; i < n; ++i) {
+    INFO(StatsFiles()[i].name);
+    CHECK(f.Bytes(StatsFileInode(i, 7)) == single[i]);
+  }
+  // The root's: everyone's rows, athlete_id first; Bo's: only his, without it.
+  const auto everyone = StatsLines(f.Bytes(StatsFileInode(facts)));
+  CHECK(everyone[0] == std::pair<std::string, std::string>{"athlete_id", StatsLines(single[facts])[0].first + "," +
+                                                                             StatsLines(single[facts])[0].second});
+  std::multiset<std::string> whose;
+  for (size_t l = 1; l < everyone.size(); ++l) whose.insert(everyone[l].first);
+  CHECK(whose == std::multiset<std::string>{"7", "7", "9", "9"});
+  const auto bo_facts = StatsLines(f.Bytes(StatsFileInode(facts, 9)));
+  CHECK(bo_facts[0].first == "id");
+  std::set<std::string> bo_ids;
+  for (size_t l = 1; l < bo_facts.size(); ++l) bo_ids.insert(bo_facts[l].first);
+  CHECK(bo_ids == std::set<std::string>{"11000000003", "11000000004"});
+  for (size_t i = 0; i < n; ++i) {  // the root's is another file than before: another version
+    if (!StatsCsvReader::Csv(i)) continue;
+    REQUIRE(t.BeginSnapshot().ok());
+    auto root = t.Stats(StatsFileInode(i));
+    auto last = t.LastChange();
+    t.EndSnapshot();
+    REQUIRE(root.ok());
+    REQUIRE(root->has_value());
+    REQUIRE(last.ok());
+    CHECK((*root)->scope == StatsScope{0, true});
+    CHECK((*root)->version != static_cast<uint64_t>(*last));
+  }
+  // An athlete the cache does not hold has none.
+  for (uint64_t none : {StatsDirInode(55), StatsFileInode(facts, 55)}) {
+    auto a = t.GetAttr(none);
+    REQUIRE(a.ok());
+    CHECK_FALSE(a->has_value());
+  }
+  CHECK(CheckTree(f, kRootInode) > 3 * 12);  // every stats/ file's size is its bytes
+
+  // A change of one athlete's activities: every stats/ is to be forgotten.
+  auto before_edit = t.LastChange();
+  REQUIRE(before_edit.ok());
+  f.Put(Activity(11000000005, "2024-06-03T06:30:00Z", "Ana's new run"));
+  auto edit = t.ChangesSince(*before_edit);
+  REQUIRE(edit.ok());
+  std::set<uint64_t> edited(edit->inodes.begin(), edit->inodes.end());
+  for (int64_t athlete : {0, 7, 9})
+    for (size_t i = 0; i < n; ++i) CHECK(edited.count(StatsFileInode(i, athlete)) == 1);
+
+  // Bo purged: one layout again, and the root's stats/ what it was, his forgotten too.
+  REQUIRE(ActivityStore(*f.writer).DeleteActivity(11000000005).ok());
+  auto before_purge = t.LastChange();
+  REQUIRE(before_purge.ok());
+  REQUIRE(AthleteStore(*f.writer).Purge(9).ok());
+  auto back = t.ChangesSince(*before_purge);
+  REQUIRE(back.ok());
+  CHECK(back->relaid);
+  std::set<uint64_t> back_inodes(back->inodes.begin(), back->inodes.end());
+  CHECK(back_inodes.count(StatsDirInode(9)) == 1);
+  CHECK(back_inodes.count(StatsFileInode(facts, 9)) == 1);
+  CHECK(back_inodes.count(StatsFileInode(facts)) == 1);
+  f.memo.Invalidate();
+  for (size_t i = 0; i < n; ++i) {
+    INFO(StatsFiles()[i].name);
+    CHECK(f.Bytes(StatsFileInode(i)) == single[i]);
+    CHECK(f.Attr(StatsFileInode(i)).size == single[i].size());
+  }
+  for (uint64_t gone : {StatsDirInode(7), StatsFileInode(facts, 9)}) {
+    auto a = t.GetAttr(gone);
+    REQUIRE(a.ok());
+    CHECK_FALSE(a->has_value());
+  }
 }
 
 TEST_CASE("the memo serves until invalidated, and never a value from before", "[fs_tree]") {
