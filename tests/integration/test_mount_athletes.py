@@ -1,12 +1,14 @@
 """The mount of a cache of several athletes (issue 17, mount.stravafs(8)): a
-root of everyone's activities.csv, stats/ and one folder per athlete, each
-with the layout of one athlete over their own activities (athlete.json,
-activities.csv, by-id links that resolve inside the folder, YYYY/MM); the
+root of everyone's activities.csv, stats/ (with the views' athlete_id) and
+one folder per athlete, each with the layout of one athlete over their own
+activities (athlete.json, activities.csv, stats/ of their rows without
+athlete_id, by-id links that resolve inside the folder, YYYY/MM); the
 folder names (the naming rule, "_<id>" for a name two athletes share); the
 live switch from one layout to the other when a second athlete is synced in
 and purged again, with the daemon's notice lines; a folder renamed when
-Strava's name of the athlete changes. Checked through os.* calls and once
-through find(1).
+Strava's name of the athlete changes. Each athlete's stats/ is checked
+against the root's and against totals added up from the emulator's
+activities. Checked through os.* calls and find(1).
 
 Needs $MOUNT_STRAVAFS besides $STRAVAFS and $STRAVA_EMULATOR (meson sets all
 three) and /dev/fuse. By hand:
@@ -17,6 +19,7 @@ three) and /dev/fuse. By hand:
 
 import collections
 import csv
+import datetime
 import json
 import os
 import re
@@ -29,6 +32,9 @@ from harness import MountCase, main, wait_until  # noqa: E402
 NO_REFRESH = ["-o", "refresh=0"]  # no background sync of its own: only what the test syncs shows
 SWITCH = 5  # seconds: "within a few seconds" (the daemon polls the cache every 250 ms)
 SINGLE_TOP = ["activities.csv", "athlete.json", "by-id", "stats"]  # the root of one athlete, years aside
+STATS_FILES = sorted(["activity_facts.csv", "weekly_totals.csv", "monthly_totals.csv", "yearly_totals.csv",
+                      "training_90d.csv", "zone_time.csv", "hr_zones.csv", "power_zones.csv", "best_efforts.csv",
+                      "personal_records.csv", "weekly_distance.svg", "calendar.svg"])
 SEVERAL = "the cache now holds several athletes: the root shows a folder per athlete"
 ONE = "the cache now holds one athlete: the root shows their activities"
 FIRST_ID = 3141592653  # the emulator's default --athlete-id
@@ -63,6 +69,18 @@ def csv_rows(path):
     return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
+def csv_table(path):
+    """Every line of a CSV file, the header first, as lists of fields."""
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
+        return list(csv.reader(f))
+
+
+def calendar_activities(path):
+    """The activities a calendar.svg counts, from its days' tooltips."""
+    with open(path, encoding="utf-8") as f:
+        return sum(int(n) for n in re.findall(r"<title>\d{4}-\d\d-\d\d: (\d+) activit", f.read()))
+
+
 def local_of(a):
     """(YYYY, MM, "YYYY-MM-DD_HHMM") of an emulator activity's local start."""
     s = a["start_date_local"]
@@ -91,7 +109,8 @@ class MountAthletes(MountCase):
         JSON relative to top}."""
         places = {aid: local_of(a) for aid, a in acts.items()}
         years = sorted({y for y, _, _ in places.values()})
-        self.assertEqual(sorted(os.listdir(top)), sorted(["activities.csv", "athlete.json", "by-id"] + years), top)
+        self.assertEqual(sorted(os.listdir(top)), sorted(SINGLE_TOP + years), top)
+        self.assertEqual(sorted(os.listdir(os.path.join(top, "stats"))), STATS_FILES, top)
         with open(os.path.join(top, "athlete.json")) as f:
             self.assertEqual(json.load(f)["id"], athlete, top)
         self.assertEqual(csv_rows(os.path.join(top, "activities.csv"))[0], header)
@@ -131,6 +150,46 @@ class MountAthletes(MountCase):
                 j = json.load(f)
             self.assertEqual((j["id"], j["athlete"]["id"]), (aid, athlete), link)
         return found
+
+    def assertStats(self, m, top, athlete, acts):
+        """`top`/stats holds `athlete`'s analytics over exactly `acts` ({id:
+        summary}): the root's files' names; each CSV their rows of the root's
+        (which has athlete_id first), without athlete_id; yearly_totals.csv
+        their totals per year as the emulator's activities add up; the
+        calendar their activities of its 53 weeks."""
+        root, theirs = os.path.join(m.path, "stats"), os.path.join(top, "stats")
+        self.assertEqual(sorted(os.listdir(theirs)), sorted(os.listdir(root)))
+        for name in STATS_FILES:
+            if not name.endswith(".csv"):
+                continue
+            everyone, table = csv_table(os.path.join(root, name)), csv_table(os.path.join(theirs, name))
+            self.assertEqual(everyone[0][0], "athlete_id", name)
+            self.assertNotIn("athlete_id", table[0], name)
+            self.assertEqual(table, [everyone[0][1:]] + [r[1:] for r in everyone[1:] if r[0] == str(athlete)],
+                             "%s of %d" % (name, athlete))
+            self.assertEqual(os.stat(os.path.join(theirs, name)).st_size, len(read(os.path.join(theirs, name))))
+
+        header, *rows = csv_table(os.path.join(theirs, "yearly_totals.csv"))
+        self.assertEqual(header[:3], ["year", "sport_group", "activities"])
+        got = collections.defaultdict(lambda: [0, 0.0])
+        for r in rows:
+            row = dict(zip(header, r))
+            got[row["year"]][0] += int(row["activities"])
+            got[row["year"]][1] += float(row["distance_km"])
+        want = collections.defaultdict(lambda: [0, 0.0])
+        for a in acts.values():
+            want[local_of(a)[0]][0] += 1
+            want[local_of(a)[0]][1] += a["distance"] / 1000
+        self.assertEqual({y: n for y, (n, _) in got.items()}, {y: n for y, (n, _) in want.items()}, top)
+        for y, (_, km) in want.items():
+            self.assertAlmostEqual(got[y][1], km, places=6, msg="%s %s" % (top, y))
+
+        # The calendar's 53 weeks end on the Sunday of the athlete's newest activity.
+        days = sorted(a["start_date_local"][:10] for a in acts.values())
+        newest = datetime.date.fromisoformat(days[-1])
+        first = newest - datetime.timedelta(days=newest.weekday() + 52 * 7)
+        self.assertEqual(calendar_activities(os.path.join(theirs, "calendar.svg")),
+                         sum(1 for d in days if d >= first.isoformat()), top)
 
     def mounted_root(self, m):
         return sorted(os.listdir(m.path))
@@ -186,17 +245,28 @@ class MountAthletes(MountCase):
         self.assertEqual(header[:2], ["id", "athlete_id"])
         self.assertEqual(sorted((int(r["id"]), int(r["athlete_id"])) for r in rows),
                          sorted((aid, a) for a in athletes for aid in acts[a]))
-        # stats/ over everyone: activity_facts has a row for each activity.
-        self.assertIn("activity_facts.csv", os.listdir(os.path.join(m.path, "stats")))
+        # stats/ over everyone: activity_facts has a row for each activity, with its athlete.
+        self.assertEqual(sorted(os.listdir(os.path.join(m.path, "stats"))), STATS_FILES)
         facts_header, facts = csv_rows(os.path.join(m.path, "stats", "activity_facts.csv"))
-        self.assertIn("id", facts_header)
-        self.assertEqual(sorted(int(r["id"]) for r in facts), sorted(aid for a in athletes for aid in acts[a]))
+        self.assertEqual(facts_header[:2], ["athlete_id", "id"])
+        self.assertEqual(sorted((int(r["id"]), int(r["athlete_id"])) for r in facts),
+                         sorted((aid, a) for a in athletes for aid in acts[a]))
 
         files = {}
         for a in athletes:
             top = os.path.join(m.path, folders[a])
             files[a] = self.assertLayout(top, a, acts[a], header)
-            self.assertFalse(os.path.lexists(os.path.join(top, "stats")))
+            self.assertStats(m, top, a, acts[a])
+
+        # find(1): every stats/ file of the mount, its size what it reads.
+        p = subprocess.run(["find", m.path, "-path", "*/stats/*", "-type", "f", "-printf", "%s %P\\n"],
+                           capture_output=True, timeout=120)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        sizes = {rel: int(size) for size, rel in (line.split(" ", 1) for line in os.fsdecode(p.stdout).splitlines())}
+        self.assertEqual(set(sizes), {os.path.join(top, "stats", name)
+                                      for top in [""] + list(folders.values()) for name in STATS_FILES})
+        for rel, size in sizes.items():
+            self.assertEqual(len(read(os.path.join(m.path, rel))), size, rel)
 
         # find(1): the regular .json files of the whole mount are the three
         # athlete.json and each activity's, in its athlete's folder.
@@ -226,7 +296,8 @@ class MountAthletes(MountCase):
         self.assertEqual(self.mounted_root(m), sorted(SINGLE_TOP + years))
         header = csv_rows(os.path.join(m.path, "activities.csv"))[0]
         single = {rel: read(os.path.join(m.path, rel)) for rel in ["athlete.json", "activities.csv"] +
-                  ["%s/activities.csv" % y for y in years]}
+                  ["%s/activities.csv" % y for y in years] + ["stats/" + name for name in STATS_FILES]}
+        self.assertEqual(csv_table(os.path.join(m.path, "stats", "activity_facts.csv"))[0][0], "id")
         with open(os.path.join(m.path, "athlete.json")) as f:
             self.assertEqual(json.load(f)["id"], ann)
         ann_files = {aid: os.readlink(os.path.join(m.path, "by-id", "%d.json" % aid))[3:] for aid in ann_acts}
@@ -248,9 +319,12 @@ class MountAthletes(MountCase):
         ann_top, bob_top = (os.path.join(m.path, folders[a]) for a in (ann, bob))
         self.assertEqual(self.assertLayout(ann_top, ann, ann_acts, header), ann_files)
         self.assertLayout(bob_top, bob, bob_acts, header)
+        self.assertStats(m, ann_top, ann, ann_acts)
+        self.assertStats(m, bob_top, bob, bob_acts)
         self.assertEqual(sorted(os.listdir(bob_top)),
-                         ["2018", "2019", "2026", "activities.csv", "athlete.json", "by-id"])
-        # Ann's files are the same bytes in her folder as they were at the root.
+                         ["2018", "2019", "2026", "activities.csv", "athlete.json", "by-id", "stats"])
+        # Ann's files are the same bytes in her folder as they were at the
+        # root, her stats/ too (her rows, her charts).
         for rel, data in single.items():
             self.assertEqual(read(os.path.join(ann_top, rel)), data, rel)
         self.assertEqual(self.csv_ids(os.path.join(m.path, "activities.csv")), set(ann_acts) | set(bob_acts))
@@ -258,7 +332,8 @@ class MountAthletes(MountCase):
         self.assertEqual(m.stderr().count(SEVERAL), 1, m.stderr())
         self.assertNotIn(ONE, m.stderr())
 
-        # Bob purged: the root of one athlete again, the same bytes as before.
+        # Bob purged: the root of one athlete again, the same bytes as before,
+        # stats/ without athlete_id.
         self.assertExit(sb.run("auth", "--remove", str(bob), "--purge"), 0,
                         "purged athlete %d from %s: %d activities deleted" % (bob, sb.cache_path, len(bob_acts)))
         self.settle(m, sb, SINGLE_TOP + years, "the root to show the one athlete's activities again")
