@@ -195,6 +195,7 @@ GenParams gen_params(const Config &cfg, int number) {
     gp.seed = mix64(mix64(cfg.seed) + static_cast<uint64_t>(number));
     gp.athlete_id = cfg.athlete_id + number;
     gp.first_id = 11000000000LL + number * 100000000000LL;
+    gp.number = number;
   }
   return gp;
 }
@@ -215,13 +216,13 @@ Emulator::Emulator(const Config &cfg)
       rl_(cfg.limits),
       metrics_(athlete_ids(cfg)),
       header_case_fixed_(cfg.header_case),
-      gear_(std::make_shared<const std::vector<Gear>>(gear_list())),
       zones_(zones_json()) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int k = 0; k <= static_cast<int>(cfg.other_athletes.size()); ++k) {
     const GenParams gp = gen_params(cfg, k);
     stores_.push_back(std::make_unique<ActivityStore>(generate(gp), gp.seed, cfg.hidden_every, cfg.end));
   }
+  set_gear(gear_list());
   gen_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -245,7 +246,7 @@ RenderCtx Emulator::render_ctx(const std::map<std::string, double> *gear_distanc
   // vector it points to alive only while no set_gear() runs, which the unit
   // tests (the only callers of set_gear) guarantee: they are single-threaded.
   std::lock_guard lk(data_mu_);
-  return RenderCtx{athlete_id(athlete), cfg_.samples, gear_distance, gear_.get()};
+  return RenderCtx{athlete_id(athlete), cfg_.samples, gear_distance, &gear_->at(static_cast<size_t>(athlete))};
 }
 
 std::optional<int> Emulator::athlete_number(int64_t id) const {
@@ -276,13 +277,18 @@ std::set<std::string> Emulator::granted(std::set<std::string> asked) const {
 }
 
 void Emulator::set_gear(std::vector<Gear> gear) {
+  std::vector<std::vector<Gear>> each;
+  for (int k = 0; k < athlete_count(); ++k) {
+    each.push_back(gear);
+    for (Gear &g : each.back()) g.id = gear_id_for(g.id, k);
+  }
   std::lock_guard lk(data_mu_);
-  gear_ = std::make_shared<const std::vector<Gear>>(std::move(gear));
+  gear_ = std::make_shared<const std::vector<std::vector<Gear>>>(std::move(each));
 }
 
-std::vector<Gear> Emulator::gear() const {
+std::vector<Gear> Emulator::gear(int athlete) const {
   std::lock_guard lk(data_mu_);
-  return *gear_;
+  return gear_->at(static_cast<size_t>(athlete));
 }
 
 void Emulator::set_zones(ojson zones) {
@@ -551,7 +557,7 @@ void Emulator::h_athlete(const Request &req, Response &res) {
   const int k = token->athlete;
   send(res, 200,
        athlete_json(athlete_id(k), cfg_.end, token->scopes.count("profile:read_all") > 0, store(k).gear_distance(),
-                    render_ctx().gear, k));
+                    render_ctx(nullptr, k).gear, k));
 }
 
 void Emulator::h_zones(const Request &req, Response &res) {
@@ -584,7 +590,7 @@ void Emulator::h_gear(const Request &req, Response &res) {
   auto token = authenticate(req, res);
   if (!token) return;
   const std::string id = req.matches[1];
-  for (const Gear &g : gear()) {
+  for (const Gear &g : gear(token->athlete)) {
     if (g.id != id) continue;
     const auto gd = store(token->athlete).gear_distance();
     auto it = gd.find(g.id);

@@ -165,9 +165,11 @@ class Emulator {
   std::set<std::string> granted(std::set<std::string> asked) const;
 
   // Test hooks (the unit tests' fake). Thread-safe. Every athlete has the
-  // same gear list (the generator's) and zones; distances are its own.
+  // same zones and the same gear list (the generator's), under ids of their
+  // own (gear_id_for); distances are their own. set_gear sets the first
+  // athlete's list, and so every athlete's.
   void set_gear(std::vector<Gear> gear);
-  std::vector<Gear> gear() const;
+  std::vector<Gear> gear(int athlete = 0) const;
   void set_zones(ojson zones);
   // Overrides Config::header_case.
   void set_header_case(int which) { header_case_fixed_ = which; }
@@ -224,8 +226,8 @@ class Emulator {
   std::condition_variable sleep_cv_;
   bool stopping_ = false;  // guarded by sleep_mu_
   mutable std::mutex data_mu_;
-  std::shared_ptr<const std::vector<Gear>> gear_;  // guarded by data_mu_
-  ojson zones_;                                    // guarded by data_mu_
+  std::shared_ptr<const std::vector<std::vector<Gear>>> gear_;  // per athlete; guarded by data_mu_
+  ojson zones_;                                                 // guarded by data_mu_
 };
 
 }  // namespace emu

@@ -970,10 +970,12 @@ constexpr Column kColumns[] = {
     {cMedia, "Media", "Medien"},
 };
 
+// The export names gear, not ids: any athlete's is found by the first's id.
 const Gear *gear_of(const Activity &a) {
   if (!a.gear_id) return nullptr;
+  const std::string id = first_gear_id(*a.gear_id);
   for (const Gear &g : gear_list())
-    if (g.id == *a.gear_id) return &g;
+    if (g.id == id) return &g;
   return nullptr;
 }
 

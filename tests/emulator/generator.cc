@@ -396,6 +396,23 @@ const std::vector<Gear> &gear_list() {
   return g;
 }
 
+std::string gear_id_for(const std::string &first_athletes_id, int number) {
+  if (number == 0) return first_athletes_id;
+  return first_athletes_id.substr(0, 1) +
+         std::to_string(std::stoll(first_athletes_id.substr(1)) + int64_t{number} * 1000000);
+}
+
+std::string first_gear_id(const std::string &id) {
+  if (id.size() < 2 || id.find_first_not_of("0123456789", 1) != std::string::npos || id.size() > 18) return id;
+  return id.substr(0, 1) + std::to_string(std::stoll(id.substr(1)) % 1000000);
+}
+
+std::vector<Gear> gear_list(int number) {
+  std::vector<Gear> out = gear_list();
+  for (Gear &g : out) g.id = gear_id_for(g.id, number);
+  return out;
+}
+
 std::string type_for_sport(const std::string &s) {
   if (s == "TrailRun" || s == "VirtualRun") return "Run";
   if (s == "GravelRide" || s == "MountainBikeRide" || s == "EMountainBikeRide") return "Ride";
@@ -469,6 +486,7 @@ Generated generate(const GenParams &p) {
       if (a.elev_gain == 0 && a.has_gps()) a.elev_gain = 12;
     }
     if (sp == kNoGear) a.gear_id.reset();
+    if (a.gear_id) a.gear_id = gear_id_for(*a.gear_id, p.number);
     fill_place(a, r);
     a.hidden = p.hidden_every > 0 && (i + 1) % p.hidden_every == 0;
     a.seed = mix64(p.seed ^ mix64(static_cast<uint64_t>(a.id)));

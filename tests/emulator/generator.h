@@ -115,6 +115,7 @@ struct GenParams {
   int64_t athlete_id = 3141592653LL;
   int64_t hidden_every = 0;
   int64_t first_id = 11000000000LL;  // ids start at most 1,000,000 above it
+  int number = 0;                    // the athlete's number under the app (0 = the first): their gear ids
 };
 
 struct Generated {
@@ -123,7 +124,14 @@ struct Generated {
   int64_t avg_spacing = 0;
 };
 
+// The first athlete's gear. Every athlete has the same bikes and shoes, but
+// as at Strava, under ids of their own: athlete number k's are the first's
+// moved up by k million (b12345, b1012345, b2012345, ...).
 const std::vector<Gear> &gear_list();
+std::vector<Gear> gear_list(int number);
+std::string gear_id_for(const std::string &first_athletes_id, int number);
+// The first athlete's id of any athlete's gear id.
+std::string first_gear_id(const std::string &id);
 // Deprecated `type` for a sport_type.
 std::string type_for_sport(const std::string &sport_type);
 bool is_foot_sport(const std::string &sport_type);

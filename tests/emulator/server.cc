@@ -182,14 +182,15 @@ void Server::routes() {
     if (!k) return;
     auto acts = std::make_shared<std::vector<Activity>>(emu_.store(*k).all_visible_by_id());
     auto gd = std::make_shared<std::map<std::string, double>>(emu_.store(*k).gear_distance());
+    auto gear = std::make_shared<std::vector<Gear>>(emu_.gear(*k));
     const bool summary = req.get_param_value("form") == "summary";
     auto pos = std::make_shared<size_t>(0);
     const int64_t athlete = emu_.athlete_id(*k);
     const int samples = emu_.config().samples;
     res.status = 200;
     res.set_chunked_content_provider(
-        kJson, [acts, gd, pos, summary, athlete, samples](size_t, httplib::DataSink &sink) {
-          RenderCtx ctx{athlete, samples, gd.get()};
+        kJson, [acts, gd, gear, pos, summary, athlete, samples](size_t, httplib::DataSink &sink) {
+          RenderCtx ctx{athlete, samples, gd.get(), gear.get()};
           std::string chunk = *pos == 0 ? "[" : "";
           const size_t end = std::min(acts->size(), *pos + 64);
           for (; *pos < end; ++*pos) {

@@ -109,6 +109,16 @@ class Athletes(TestCase):
         self.assertEqual({row[0]: row[1] for row in sb.query(
             "SELECT athlete_id, count(*) FROM activities GROUP BY athlete_id")}, {ann: 6, bob: 4})
         self.assertEqual(sb.scalar("SELECT count(*) FROM athletes"), 2)
+        # Each athlete's gear is theirs: Strava's gear ids are global. Every
+        # activity's gear is held, under its own athlete.
+        order = " GROUP BY 1 ORDER BY 1"  # Ann's id is the lower
+        with_gear = sb.query("SELECT athlete_id, count(gear_id), count(gear_id) FROM activities" + order)
+        self.assertTrue(all(n > 0 for _, n, _ in with_gear), with_gear)
+        self.assertEqual(sb.query("SELECT a.athlete_id, count(*), sum(g.athlete_id IS a.athlete_id) FROM activities a "
+                                  "JOIN gear g ON g.id = a.gear_id" + order), with_gear)
+        # The analytics count each athlete's own.
+        self.assertEqual(sb.query("SELECT athlete_id, sum(activities) FROM yearly_totals" + order),
+                         [(ann, 6), (bob, 4)])
         self.assertCacheMatches(sb, emu, athlete=ann)
         self.assertCacheMatches(sb, emu, athlete=bob)
         self.assertEqual([r["this_cache"] for r in sb.run("athletes", "--json").json()], [True, True])

@@ -171,7 +171,18 @@ TEST_CASE("Another athlete's activity answers 404 as an unknown one, on every en
   }
   CheckNotFound(emu.Api(zoe, "/athletes/" + std::to_string(kFirst + 1) + "/stats"));
   CHECK(emu.Api(malik, "/athletes/" + std::to_string(kFirst + 1) + "/stats").status == 200);
-  CHECK(emu.Api(malik, "/gear/b12345").status == 200);
+  // Gear ids are global, as at Strava: each athlete's bikes under ids of their own.
+  CHECK(emu.Api(malik, "/gear/b1012345").status == 200);
+  CHECK(emu.Api(malik, "/gear/b1012345").json()["name"] == emu.Api(zoe, "/gear/b12345").json()["name"]);
+  CheckNotFound(emu.Api(malik, "/gear/b12345"));
+  CheckNotFound(emu.Api(zoe, "/gear/b1012345"));
+  const ojson profile = emu.Api(malik, "/athlete").json();
+  REQUIRE(profile["bikes"].size() == 3);
+  CHECK(profile["bikes"][0]["id"] == "b1012345");
+  for (const int64_t id : emu.Controlled(kFirst + 1)) {
+    const ojson a = emu.Api(malik, "/activities/" + std::to_string(id)).json();
+    if (a["gear_id"].is_string()) CHECK(a["gear_id"].get<std::string>().substr(1, 2) == "10");
+  }
 }
 
 TEST_CASE("Athlete 0 is the same with and without more athletes", "[emulator]") {
