@@ -241,7 +241,29 @@ WHERE bpm IS NOT NULL AND NOT EXISTS (SELECT 1 FROM strava);
 )SQL";
 }
 
-constexpr const char* kZonesFromPower = R"SQL(
+// The zones of a view as columns of one row: <prefix>_z<k>_min and _max
+// for zones 1 to `zones`, from the view's min_<unit> and max_<unit> (open
+// tops as 1e9).
+std::string ZoneColumns(const std::string& prefix, const std::string& unit, int zones) {
+  std::string sql;
+  for (int k = 1; k <= zones; ++k) {
+    const std::string z = std::to_string(k), col = prefix + "_z" + z;
+    sql += "       max(CASE zone WHEN " + z + " THEN min_" + unit + " END) AS " + col + "_min, max(CASE zone WHEN " +
+           z + " THEN coalesce(max_" + unit + ", 1e9) END) AS " + col + "_max" + (k < zones ? ",\n" : "\n");
+  }
+  return sql;
+}
+
+std::string ZoneBoundsV3() {
+  return "-- One row: the zones in force as columns (open tops as 1e9), read once per\n"
+         "-- statement, so zone_time reads only each activity's own histogram rows.\n"
+         "CREATE VIEW zone_bounds AS\nSELECT * FROM\n  (SELECT\n" +
+         ZoneColumns("hr", "bpm", 5) + "   FROM hr_zones),\n  (SELECT\n" + ZoneColumns("power", "w", 7) +
+         "   FROM power_zones);\n\n";
+}
+
+std::string ZonesFromPower() {
+  return R"SQL(
 CREATE VIEW power_zones AS
 WITH ftp(w) AS (SELECT coalesce((SELECT value FROM analytics_settings WHERE key = 'ftp'),
                                 (SELECT ftp FROM athletes WHERE ftp > 0 ORDER BY id LIMIT 1))),
@@ -249,28 +271,8 @@ WITH ftp(w) AS (SELECT coalesce((SELECT value FROM analytics_settings WHERE key 
                                     (5, 1.05, 1.2), (6, 1.2, 1.5), (7, 1.5, NULL))
 SELECT zone, lo * w AS min_w, hi * w AS max_w, w AS ftp_w FROM share, ftp WHERE w > 0;
 
--- One row: the zones in force as columns (open tops as 1e9), read once per
--- statement, so zone_time reads only each activity's own histogram rows.
-CREATE VIEW zone_bounds AS
-SELECT * FROM
-  (SELECT
-       max(CASE zone WHEN 1 THEN min_bpm END) AS hr_z1_min, max(CASE zone WHEN 1 THEN coalesce(max_bpm, 1e9) END) AS hr_z1_max,
-       max(CASE zone WHEN 2 THEN min_bpm END) AS hr_z2_min, max(CASE zone WHEN 2 THEN coalesce(max_bpm, 1e9) END) AS hr_z2_max,
-       max(CASE zone WHEN 3 THEN min_bpm END) AS hr_z3_min, max(CASE zone WHEN 3 THEN coalesce(max_bpm, 1e9) END) AS hr_z3_max,
-       max(CASE zone WHEN 4 THEN min_bpm END) AS hr_z4_min, max(CASE zone WHEN 4 THEN coalesce(max_bpm, 1e9) END) AS hr_z4_max,
-       max(CASE zone WHEN 5 THEN min_bpm END) AS hr_z5_min, max(CASE zone WHEN 5 THEN coalesce(max_bpm, 1e9) END) AS hr_z5_max
-   FROM hr_zones),
-  (SELECT
-       max(CASE zone WHEN 1 THEN min_w END) AS power_z1_min, max(CASE zone WHEN 1 THEN coalesce(max_w, 1e9) END) AS power_z1_max,
-       max(CASE zone WHEN 2 THEN min_w END) AS power_z2_min, max(CASE zone WHEN 2 THEN coalesce(max_w, 1e9) END) AS power_z2_max,
-       max(CASE zone WHEN 3 THEN min_w END) AS power_z3_min, max(CASE zone WHEN 3 THEN coalesce(max_w, 1e9) END) AS power_z3_max,
-       max(CASE zone WHEN 4 THEN min_w END) AS power_z4_min, max(CASE zone WHEN 4 THEN coalesce(max_w, 1e9) END) AS power_z4_max,
-       max(CASE zone WHEN 5 THEN min_w END) AS power_z5_min, max(CASE zone WHEN 5 THEN coalesce(max_w, 1e9) END) AS power_z5_max,
-       max(CASE zone WHEN 6 THEN min_w END) AS power_z6_min, max(CASE zone WHEN 6 THEN coalesce(max_w, 1e9) END) AS power_z6_max,
-       max(CASE zone WHEN 7 THEN min_w END) AS power_z7_min, max(CASE zone WHEN 7 THEN coalesce(max_w, 1e9) END) AS power_z7_max
-   FROM power_zones);
-
-CREATE VIEW zone_time AS
+)SQL" + ZoneBoundsV3() +
+         R"SQL(CREATE VIEW zone_time AS
 SELECT e.activity_id,
        CASE WHEN e.heartrate_s > 0 AND b.hr_z1_min IS NOT NULL THEN
          (SELECT total(seconds) FROM activity_hr_seconds
@@ -310,6 +312,7 @@ SELECT e.activity_id,
           WHERE activity_id = e.activity_id AND watts >= b.power_z7_min AND watts < b.power_z7_max) END AS power_z7_s
 FROM activity_efforts e, zone_bounds b;
 )SQL";
+}
 
 // The end of training_90d: rolling 7, 28 and 90-day sums over `filled` (one
 // row per day, and per athlete from schema v11: `athlete` names its column,
@@ -402,6 +405,17 @@ filled AS (
 )SQL";
 
 // --- schema v4: what personal_records and training_90d read, kept current by triggers ---
+
+// What personal_records ranks over, in schema v4 and v11 alike: kEfforts,
+// and every sport_group activity_facts gives.
+constexpr const char* kRecordKeys = R"SQL(
+efforts(effort) AS (VALUES ('power_15s'), ('power_1min'), ('power_5min'), ('power_10min'), ('power_20min'),
+                           ('time_400m'), ('time_1km'), ('time_5km'), ('time_10km'), ('time_half_marathon'),
+                           ('time_marathon')),
+-- A group missing here would have no records (analytics_test.cc compares
+-- with the v3 ranking).
+sport_groups(sport_group) AS (VALUES ('run'), ('ride'), ('swim'), ('other')),
+)SQL";
 
 // The efforts personal_records ranks: name, unit, best_efforts column, and
 // the sign that makes lower better.
@@ -542,17 +556,26 @@ CREATE TABLE training_day_hr_seconds (
 CREATE INDEX activities_local_date ON activities(date(start_date_local));
 )SQL";
 
-constexpr const char* kV4Views = R"SQL(
+// training_90d's seconds of a calendar day c in each heart-rate zone of
+// zone_bounds b, z1 to z5 (`key`: the athlete's condition, from v11).
+std::string DayZoneSeconds(const std::string& key) {
+  std::string sql;
+  for (int k = 1; k <= 5; ++k) {
+    const std::string z = std::to_string(k);
+    sql += "         (SELECT total(seconds) FROM training_day_hr_seconds\n          WHERE " + key +
+           "day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z" + z + "_min AND bpm < b.hr_z" + z +
+           "_max) AS z" + z + (k < 5 ? ",\n" : "\n");
+  }
+  return sql;
+}
+
+std::string V4ViewsSql() {
+  return R"SQL(
 DROP VIEW personal_records;
 CREATE VIEW personal_records AS
 WITH RECURSIVE
-efforts(effort) AS (VALUES ('power_15s'), ('power_1min'), ('power_5min'), ('power_10min'), ('power_20min'),
-                           ('time_400m'), ('time_1km'), ('time_5km'), ('time_10km'), ('time_half_marathon'),
-                           ('time_marathon')),
--- kEfforts, and every sport_group activity_facts gives: a group missing here
--- would have no records (analytics_test.cc compares with the v3 ranking).
-sport_groups(sport_group) AS (VALUES ('run'), ('ride'), ('swim'), ('other')),
-years(year) AS (
+)SQL" + std::string(kRecordKeys) +
+         R"SQL(years(year) AS (
   SELECT min(year) FROM effort_ranks WHERE year IS NOT NULL
   UNION ALL SELECT year + 1 FROM years WHERE year < (SELECT max(year) FROM effort_ranks)
 ),
@@ -582,17 +605,8 @@ calendar(day) AS (
 zoned AS (
   SELECT c.day, coalesce(d.activities, 0) AS activities, coalesce(d.distance_km, 0.0) AS distance_km,
          coalesce(d.moving_time_h, 0.0) AS moving_time_h,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z1_min AND bpm < b.hr_z1_max) AS z1,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z2_min AND bpm < b.hr_z2_max) AS z2,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z3_min AND bpm < b.hr_z3_max) AS z3,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z4_min AND bpm < b.hr_z4_max) AS z4,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE day = c.day AND b.hr_z1_min IS NOT NULL AND bpm >= b.hr_z5_min AND bpm < b.hr_z5_max) AS z5
-  FROM calendar c CROSS JOIN zone_bounds b LEFT JOIN training_days d ON d.day = c.day
+)SQL" + DayZoneSeconds("") +
+         R"SQL(  FROM calendar c CROSS JOIN zone_bounds b LEFT JOIN training_days d ON d.day = c.day
   WHERE c.day IS NOT NULL
   LIMIT -1 OFFSET 0  -- never flattened into its readers, which would compute each zone's seconds 4 times
 ),
@@ -602,6 +616,7 @@ filled AS (
   FROM zoned
 ),
 )SQL";
+}
 
 std::string TotalsView(const std::string& name, const std::string& keys) {
   return "CREATE VIEW " + name + " AS\nSELECT " + keys + ", sport_group," + kTotals +
@@ -675,7 +690,8 @@ WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2, 3;
 
 // The zones: per athlete, in columns, and what zone_time and training_90d
 // read them through.
-constexpr const char* kV11Zones = R"SQL(
+std::string V11ZonesSql() {
+  return R"SQL(
 -- Whom the analytics show, as the key of the summary tables: every athlete
 -- held and every athlete of an activity, and 0 for activities of no known
 -- athlete. The activities' athletes come one index seek each.
@@ -731,25 +747,17 @@ CREATE VIEW zone_bounds AS
 SELECT w.athlete, h.*, p.* FROM analytics_athletes w
 LEFT JOIN
   (SELECT ifnull(athlete_id, 0) AS hr_athlete,
-       max(CASE zone WHEN 1 THEN min_bpm END) AS hr_z1_min, max(CASE zone WHEN 1 THEN coalesce(max_bpm, 1e9) END) AS hr_z1_max,
-       max(CASE zone WHEN 2 THEN min_bpm END) AS hr_z2_min, max(CASE zone WHEN 2 THEN coalesce(max_bpm, 1e9) END) AS hr_z2_max,
-       max(CASE zone WHEN 3 THEN min_bpm END) AS hr_z3_min, max(CASE zone WHEN 3 THEN coalesce(max_bpm, 1e9) END) AS hr_z3_max,
-       max(CASE zone WHEN 4 THEN min_bpm END) AS hr_z4_min, max(CASE zone WHEN 4 THEN coalesce(max_bpm, 1e9) END) AS hr_z4_max,
-       max(CASE zone WHEN 5 THEN min_bpm END) AS hr_z5_min, max(CASE zone WHEN 5 THEN coalesce(max_bpm, 1e9) END) AS hr_z5_max
-   FROM hr_zones GROUP BY 1) h ON h.hr_athlete = w.athlete
+)SQL" + ZoneColumns("hr", "bpm", 5) +
+         R"SQL(   FROM hr_zones GROUP BY 1) h ON h.hr_athlete = w.athlete
 LEFT JOIN
   (SELECT ifnull(athlete_id, 0) AS power_athlete,
-       max(CASE zone WHEN 1 THEN min_w END) AS power_z1_min, max(CASE zone WHEN 1 THEN coalesce(max_w, 1e9) END) AS power_z1_max,
-       max(CASE zone WHEN 2 THEN min_w END) AS power_z2_min, max(CASE zone WHEN 2 THEN coalesce(max_w, 1e9) END) AS power_z2_max,
-       max(CASE zone WHEN 3 THEN min_w END) AS power_z3_min, max(CASE zone WHEN 3 THEN coalesce(max_w, 1e9) END) AS power_z3_max,
-       max(CASE zone WHEN 4 THEN min_w END) AS power_z4_min, max(CASE zone WHEN 4 THEN coalesce(max_w, 1e9) END) AS power_z4_max,
-       max(CASE zone WHEN 5 THEN min_w END) AS power_z5_min, max(CASE zone WHEN 5 THEN coalesce(max_w, 1e9) END) AS power_z5_max,
-       max(CASE zone WHEN 6 THEN min_w END) AS power_z6_min, max(CASE zone WHEN 6 THEN coalesce(max_w, 1e9) END) AS power_z6_max,
-       max(CASE zone WHEN 7 THEN min_w END) AS power_z7_min, max(CASE zone WHEN 7 THEN coalesce(max_w, 1e9) END) AS power_z7_max
-   FROM power_zones GROUP BY 1) p ON p.power_athlete = w.athlete;
+)SQL" + ZoneColumns("power", "w", 7) +
+         R"SQL(   FROM power_zones GROUP BY 1) p ON p.power_athlete = w.athlete;
 )SQL";
+}
 
-constexpr const char* kV11Efforts = R"SQL(
+std::string V11EffortsSql() {
+  return R"SQL(
 CREATE VIEW best_efforts AS
 SELECT f.athlete_id, e.activity_id, f.name, f.sport_type, f.sport_group, f.start_date, f.local_date, f.year,
        e.power_15s_w, e.power_1min_w, e.power_5min_w, e.power_10min_w, e.power_20min_w,
@@ -758,13 +766,8 @@ FROM activity_efforts e JOIN activity_facts f ON f.id = e.activity_id;
 
 CREATE VIEW personal_records AS
 WITH RECURSIVE
-efforts(effort) AS (VALUES ('power_15s'), ('power_1min'), ('power_5min'), ('power_10min'), ('power_20min'),
-                           ('time_400m'), ('time_1km'), ('time_5km'), ('time_10km'), ('time_half_marathon'),
-                           ('time_marathon')),
--- kEfforts, and every sport_group activity_facts gives: a group missing here
--- would have no records (analytics_test.cc compares with the v3 ranking).
-sport_groups(sport_group) AS (VALUES ('run'), ('ride'), ('swim'), ('other')),
--- The athletes with ranks, one index seek each.
+)SQL" + std::string(kRecordKeys) +
+         R"SQL(-- The athletes with ranks, one index seek each.
 ranked_athletes(athlete) AS (
   SELECT min(athlete_id) FROM effort_ranks
   UNION ALL SELECT (SELECT min(athlete_id) FROM effort_ranks WHERE athlete_id > r.athlete) FROM ranked_athletes r
@@ -810,22 +813,8 @@ calendar(athlete, day, last) AS (
 zoned AS (
   SELECT c.athlete, c.day, coalesce(d.activities, 0) AS activities, coalesce(d.distance_km, 0.0) AS distance_km,
          coalesce(d.moving_time_h, 0.0) AS moving_time_h,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
-            AND bpm >= b.hr_z1_min AND bpm < b.hr_z1_max) AS z1,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
-            AND bpm >= b.hr_z2_min AND bpm < b.hr_z2_max) AS z2,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
-            AND bpm >= b.hr_z3_min AND bpm < b.hr_z3_max) AS z3,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
-            AND bpm >= b.hr_z4_min AND bpm < b.hr_z4_max) AS z4,
-         (SELECT total(seconds) FROM training_day_hr_seconds
-          WHERE athlete_id = c.athlete AND day = c.day AND b.hr_z1_min IS NOT NULL
-            AND bpm >= b.hr_z5_min AND bpm < b.hr_z5_max) AS z5
-  FROM calendar c LEFT JOIN zone_bounds b ON b.athlete = c.athlete
+)SQL" + DayZoneSeconds("athlete_id = c.athlete AND ") +
+         R"SQL(  FROM calendar c LEFT JOIN zone_bounds b ON b.athlete = c.athlete
   LEFT JOIN training_days d ON d.athlete_id = c.athlete AND d.day = c.day
   WHERE c.day IS NOT NULL
   LIMIT -1 OFFSET 0  -- never flattened into its readers, which would compute each zone's seconds 4 times
@@ -836,11 +825,12 @@ filled AS (
   FROM zoned
 ),
 )SQL";
+}
 
 // zone_time of v3 with the athlete: each activity's seconds in the zones of
 // its own athlete.
 std::string ZoneTimeV11() {
-  const std::string v3 = kZonesFromPower;
+  const std::string v3 = ZonesFromPower();
   const size_t at = v3.find("CREATE VIEW zone_time AS");
   std::string sql = v3.substr(at);
   const std::string head = "SELECT e.activity_id,", from = "FROM activity_efforts e, zone_bounds b;";
@@ -925,7 +915,7 @@ WHERE date(a.start_date_local) IS NOT NULL GROUP BY 1, 2;
   // change logs a row too: activity 0, no old place, which stands for no
   // activity and so invalidates only the root's files and stats/.
   for (const char* table : {"analytics_settings", "athlete_zones"}) sql += LoggedChanges(table);
-  return sql + kV4Views + TrainingRolling("");
+  return sql + V4ViewsSql() + TrainingRolling("");
 }
 
 std::string AnalyticsSchemaV9Sql() {
@@ -958,16 +948,16 @@ std::string AnalyticsSchemaV10Sql() { return LoggedChanges("athletes"); }
 
 std::string AnalyticsSchemaV11Sql() {
   std::string sql =
-      std::string(kV11Drops) + kV11Tables + SummaryTriggers(true) + kV11Zones + FactsViewV11() + ZoneTimeV11();
+      std::string(kV11Drops) + kV11Tables + SummaryTriggers(true) + V11ZonesSql() + FactsViewV11() + ZoneTimeV11();
   for (auto [name, keys] : {std::pair{"weekly_totals", "iso_year, iso_week, iso_week_label, week_start"},
                             std::pair{"monthly_totals", "year, month, year_month"}, std::pair{"yearly_totals", "year"}})
     sql += TotalsView(name, std::string("athlete_id, ") + keys);
   // Filled last: effort_ranks' rows come through best_efforts.
-  return sql + kV11Efforts + TrainingRolling("athlete") + kV11Fill + InsertEffortRanks("1", true);
+  return sql + V11EffortsSql() + TrainingRolling("athlete") + kV11Fill + InsertEffortRanks("1", true);
 }
 
 std::string AnalyticsSchemaSql() {
-  return std::string(kTablesAndZones) + HrZonesView("") + kZonesFromPower + kFactsView +
+  return std::string(kTablesAndZones) + HrZonesView("") + ZonesFromPower() + kFactsView +
          TotalsView("weekly_totals", "iso_year, iso_week, iso_week_label, week_start") +
          TotalsView("monthly_totals", "year, month, year_month") + TotalsView("yearly_totals", "year") + kEffortViews +
          TrainingRolling("");

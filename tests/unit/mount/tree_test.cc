@@ -163,6 +163,18 @@ int64_t CheckTree(Fixture& f, uint64_t dir) {
   return files;
 }
 
+// Purges `athlete`, the second of two, and returns what the change log then
+// says: the layout is one athlete's again.
+Invalidation PurgeToOneLayout(Fixture& f, int64_t athlete) {
+  auto before = f.Tree().LastChange();
+  REQUIRE(before.ok());
+  REQUIRE(AthleteStore(*f.writer).Purge(athlete).ok());
+  auto back = f.Tree().ChangesSince(*before);
+  REQUIRE(back.ok());
+  CHECK(back->relaid);
+  return *back;
+}
+
 TEST_CASE("the tree: folders from start_date_local, files per what is held", "[fs_tree]") {
   Fixture f;
   f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
@@ -584,13 +596,8 @@ TEST_CASE("several athletes: a folder each at the root, and the switch between l
   CHECK_FALSE(f.Tree().Lookup(kByIdDirInode, "11000000004.json")->has_value());
 
   // Bo purged: back to one layout, every inode as before.
-  auto before_purge = t.LastChange();
-  REQUIRE(before_purge.ok());
-  REQUIRE(AthleteStore(*f.writer).Purge(9).ok());
-  auto back = t.ChangesSince(*before_purge);
-  REQUIRE(back.ok());
-  CHECK(back->relaid);
-  std::set<std::pair<uint64_t, std::string>> back_entries(back->entries.begin(), back->entries.end());
+  const Invalidation back = PurgeToOneLayout(f, 9);
+  std::set<std::pair<uint64_t, std::string>> back_entries(back.entries.begin(), back.entries.end());
   CHECK(back_entries.count({kRootInode, "Bo"}) == 1);
   CHECK(back_entries.count({ByIdDirInode(9), "11000000003.json"}) == 1);
   f.memo.Invalidate();
@@ -598,7 +605,7 @@ TEST_CASE("several athletes: a folder each at the root, and the switch between l
   CHECK(f.Attr(YearDirInode(2024)).ino == YearDirInode(2024));
 
   // No change of athletes, no switch.
-  auto quiet = t.ChangesSince(back->last_seq);
+  auto quiet = t.ChangesSince(back.last_seq);
   REQUIRE(quiet.ok());
   CHECK_FALSE(quiet->relaid);
   CHECK(quiet->inodes.empty());
@@ -731,13 +738,8 @@ TEST_CASE("several athletes: a stats/ each, and everyone's with athlete_id at th
 
   // Bo purged: one layout again, and the root's stats/ what it was, his forgotten too.
   REQUIRE(ActivityStore(*f.writer).DeleteActivity(11000000005).ok());
-  auto before_purge = t.LastChange();
-  REQUIRE(before_purge.ok());
-  REQUIRE(AthleteStore(*f.writer).Purge(9).ok());
-  auto back = t.ChangesSince(*before_purge);
-  REQUIRE(back.ok());
-  CHECK(back->relaid);
-  std::set<uint64_t> back_inodes(back->inodes.begin(), back->inodes.end());
+  const Invalidation back = PurgeToOneLayout(f, 9);
+  std::set<uint64_t> back_inodes(back.inodes.begin(), back.inodes.end());
   CHECK(back_inodes.count(StatsDirInode(9)) == 1);
   CHECK(back_inodes.count(StatsFileInode(facts, 9)) == 1);
   CHECK(back_inodes.count(StatsFileInode(facts)) == 1);
