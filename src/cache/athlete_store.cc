@@ -103,6 +103,16 @@ Status AthleteStore::StoreGear(const Json& g, int64_t athlete) {
   return cache_.Check(st->rc(), "storing gear");
 }
 
+Result<std::optional<int64_t>> AthleteStore::GearOwner(const std::string& id) {
+  Stmt* st = cache_.Prepare("SELECT athlete_id FROM gear WHERE id = ?1 AND athlete_id IS NOT NULL AND athlete_id != 0");
+  st->Bind(1, id);
+  std::optional<int64_t> owner;
+  if (st->Step()) owner = st->Int(0);
+  if (auto s = cache_.Check(st->rc() == SQLITE_ROW ? SQLITE_OK : st->rc(), "reading gear"); !s.ok()) return s;
+  st->Reset();
+  return owner;
+}
+
 Status AthleteStore::StoreAthleteZones(const Json& zones, int64_t athlete) {
   struct Zone {
     std::string kind;

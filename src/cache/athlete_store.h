@@ -31,6 +31,8 @@ class AthleteStore {
   Status StoreAthlete(const Json& athlete);
   // `athlete`: whose gear it is (0: not known).
   Status StoreGear(const Json& gear, int64_t athlete);
+  // Whose gear of that id the cache holds: nullopt when none, or no athlete's.
+  Result<std::optional<int64_t>> GearOwner(const std::string& id);
   // Replaces `athlete`'s athlete_zones with a GET /athlete/zones reply (checked by
   // api::CheckZones): heart_rate zones as kind 'heartrate', power zones as
   // 'power', numbered from 1; Strava's open top (max -1) as NULL. Writes

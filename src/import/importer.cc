@@ -434,7 +434,17 @@ Status Run::ReadExportCsvs(const std::string& where,
     }
     for (const ExportGear& g : *gear) {
       // Strava's ids are b or g and digits; these can never be one of them.
-      const std::string id = std::string(bikes ? "xb" : "xg") + Hex12(Fingerprint(g.name));
+      // The name makes the id, so importing an export again finds its gear.
+      // A gear of that name another athlete holds (two of a family with a
+      // "Road bike") leaves theirs alone: this athlete's id has their id in
+      // it as well.
+      std::string id = std::string(bikes ? "xb" : "xg") + Hex12(Fingerprint(g.name));
+      if (athlete_id_) {
+        auto owner = AthleteStore(cache_).GearOwner(id);
+        if (!owner.ok()) return owner.status();
+        if (*owner && **owner != *athlete_id_)
+          id = std::string(bikes ? "xb" : "xg") + Hex12(Fingerprint(g.name + "\n" + std::to_string(*athlete_id_)));
+      }
       Json j = Json::object();
       j["id"] = id;
       j["name"] = g.name;

@@ -305,6 +305,11 @@ class Athletes(TestCase):
                          [(ann, "Zoë", "Ångström-O'Brien"), (ann + 1, "Malik", "Haddad")])
         self.assertEqual({row[0]: row[1] for row in sb.query(
             "SELECT athlete_id, count(*) FROM activities GROUP BY 1")}, {ann: 3, ann + 1: 2})
+        # Both have bikes and shoes of the same names: each keeps their own.
+        self.assertEqual(sb.query("SELECT athlete_id, count(*), count(DISTINCT name) FROM gear GROUP BY 1 ORDER BY 1"),
+                         [(ann, 6, 6), (ann + 1, 6, 6)])
+        self.assertEqual(sb.scalar("SELECT count(*) FROM activities a JOIN gear g ON g.id = a.gear_id "
+                                   "WHERE g.athlete_id IS NOT a.athlete_id"), 0)
         self.assertTrue(before < sb.activity_ids())
         self.assertIntegrity(sb)
 

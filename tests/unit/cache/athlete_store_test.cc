@@ -36,6 +36,16 @@ using testing::QueryText;
 using testing::Summary;
 using testing::TempDir;
 
+TEST_CASE("GearOwner: whose gear of an id the cache holds", "[cache]") {
+  TempDir tmp;
+  auto cache = OpenCache(tmp / "cache.db");
+  REQUIRE(AthleteStore(*cache).StoreGear({{"id", "b1"}, {"name", "Trusty"}}, 0).ok());
+  REQUIRE(AthleteStore(*cache).StoreGear({{"id", "g2"}, {"name", "Shoes"}}, 7).ok());
+  CHECK(*AthleteStore(*cache).GearOwner("b1") == std::nullopt);  // stored for no athlete
+  CHECK(*AthleteStore(*cache).GearOwner("g9") == std::nullopt);  // not held
+  CHECK(*AthleteStore(*cache).GearOwner("g2") == 7);
+}
+
 TEST_CASE("Gear, athlete and counts", "[cache]") {
   TempDir tmp;
   auto cache = OpenCache(tmp / "cache.db");
