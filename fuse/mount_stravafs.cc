@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -455,6 +457,15 @@ int Main(int argc, char** argv) {
   Log(LOG_INFO, "mounted %s at %s", config->cache_path.c_str(), mnt.c_str());
   NotifySystemd("READY=1");
 
+  // SIGTERM, SIGINT and SIGHUP end the loop through libfuse's handler, which
+  // must interrupt the thread that waits for the loop's end: this one.
+  // libfuse's workers block them; the watcher and the refresher (and what
+  // they start: curl's resolver) block them too, so a signal never lands
+  // on a thread whose wait it does not end.
+  sigset_t ours, before;
+  sigemptyset(&ours);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&ours, sig);
+  pthread_sigmask(SIG_BLOCK, &ours, &before);
   std::thread watcher, refresher;
   Undo join([&] {
     daemon.stop.Stop();
@@ -468,6 +479,7 @@ int Main(int argc, char** argv) {
   });
   if (refresh.count() > 0)
     refresher = std::thread([&] { mount::RunRefresher(*config, refresh, daemon.stop, LogLine); });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
 
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
