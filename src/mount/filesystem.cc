@@ -284,15 +284,35 @@ struct DirHandle {
   std::optional<std::vector<DirEntry>> entries;
 };
 
+// A read transaction that the opens of activities' files share (see the
+// header): the copies that have not rendered yet hold it.
+struct SharedSnapshot {
+  Connections* pool = nullptr;
+  Taken taken;
+  int64_t begun_ms = 0;
+  std::mutex mu;  // one statement at a time on its connection
+
+  SharedSnapshot() = default;
+  SharedSnapshot(const SharedSnapshot&) = delete;
+  SharedSnapshot& operator=(const SharedSnapshot&) = delete;
+  ~SharedSnapshot() {
+    if (!taken.tree) return;
+    taken.tree->EndSnapshot();
+    pool->Give(std::move(taken));
+  }
+};
+using SnapshotPtr = std::shared_ptr<SharedSnapshot>;
+
 // One version of a file as an open reads it (see the header).
 struct FileCopy {
   Connections* pool = nullptr;
   uint64_t ino = 0;
   uint64_t version = 0;
   uint64_t size = 0;
-  std::mutex mu;      // reads and the first render, for every open sharing the copy
-  std::string bytes;  // rendered (all but the CSV files read a block at a time)
-  Taken snapshot;     // until rendered, or for good for an activities.csv or a stats/ CSV
+  std::mutex mu;        // reads and the first render, for every open sharing the copy
+  std::string bytes;    // rendered (all but the CSV files read a block at a time)
+  Taken snapshot;       // until rendered, or for good for an activities.csv or a stats/ CSV
+  SnapshotPtr shared;   // an activity's file: until rendered
   std::optional<CsvIndex> csv;
   std::optional<FsTree::StatsCursor> stats;
 
@@ -306,14 +326,42 @@ struct FileCopy {
     snapshot.tree->EndSnapshot();
     pool->Give(std::move(snapshot));
   }
-  // An activity's file: its bytes from the snapshot, once. Called under mu.
+  // An activity's file: its bytes, once. Called under mu.
   Status Render() {
-    if (!snapshot.tree || csv || stats) return Status::Ok();
-    auto r = snapshot.tree->Render(ino);
-    EndSnapshot();
-    if (!r.ok()) return r.status();
-    if (*r) bytes = std::move(**r);
+    if (!shared) return Status::Ok();
+    // In a transaction of its own while the cache still holds this version,
+    // so that opens render side by side; else (or if no connection can be
+    // had now) in the shared snapshot.
+    auto own = RenderOwn();
+    if (!own.ok() || !*own) {
+      std::lock_guard lock(shared->mu);
+      own = shared->taken.tree->Render(ino);
+    }
+    shared.reset();
+    if (!own.ok()) return own.status();
+    if (*own) bytes = std::move(**own);
     return Status::Ok();
+  }
+
+ private:
+  // The bytes if the cache holds this version now; nullopt if not.
+  Result<std::optional<std::string>> RenderOwn() {
+    auto t = pool->Take();
+    if (!t.ok()) return t.status();
+    FsTree& tree = *t->tree;
+    Result<std::optional<std::string>> r = std::optional<std::string>();
+    if (auto s = tree.BeginSnapshot(); !s.ok()) {
+      r = s;
+    } else {
+      auto a = tree.GetAttr(ino);
+      if (!a.ok())
+        r = a.status();
+      else if (*a && (*a)->version == version && (*a)->size == size)
+        r = tree.Render(ino);
+      tree.EndSnapshot();
+    }
+    pool->Give(std::move(*t));
+    return r;
   }
 };
 
@@ -386,12 +434,41 @@ class Parking {
 class Filesystem::Impl {
  public:
   Impl(const std::string& path, Clock& clock, Logger log)
-      : path_(path), log_(std::move(log)), connections_(path, memo_), parking_(clock) {}
+      : path_(path), log_(std::move(log)), clock_(clock), connections_(path, memo_), parking_(clock) {}
   ~Impl() {
     // What the kernel left open at unmount, before the connections they hold.
     parking_.Clear();
     files_.Clear();
     dirs_.Clear();
+    RetireSnapshot();
+  }
+
+  // The snapshot the opens of activities' files share: begun afresh when
+  // `fresh`, when there is none, or when it is kWatchInterval old.
+  Result<SnapshotPtr> Snapshot(bool fresh) {
+    const int64_t now = clock_.NowMs();
+    std::lock_guard lock(snapshot_mu_);
+    if (!fresh && current_ && now >= current_->begun_ms && now - current_->begun_ms < kWatchMs) return current_;
+    current_.reset();
+    auto t = connections_.Take();
+    if (!t.ok()) return t.status();
+    auto s = std::make_shared<SharedSnapshot>();
+    s->pool = &connections_;
+    s->begun_ms = now;
+    if (auto begun = t->tree->BeginSnapshot(); !begun.ok()) {
+      connections_.Give(std::move(*t));
+      return begun;
+    }
+    s->taken = std::move(*t);
+    current_ = s;
+    ++snapshots_;
+    return s;
+  }
+  // Opens from here on begin a new snapshot (those that hold one keep it).
+  void RetireSnapshot() {
+    SnapshotPtr old;
+    std::lock_guard lock(snapshot_mu_);
+    old = std::move(current_);
   }
 
   Result<Lease> Borrow() {
@@ -409,6 +486,7 @@ class Filesystem::Impl {
   }
 
   Result<CopyPtr> CopyOf(Lease& t, const NodeAttr& want);
+  Result<CopyPtr> ActivityCopyOf(const NodeAttr& want);
   Result<uint64_t> Open(uint64_t node, int flags);
   void SwitchIfReplaced(Notifier& notifier);
   void ForgetEverything(Notifier& notifier, FsTree& old);
@@ -418,14 +496,20 @@ class Filesystem::Impl {
     if (log_) log_(s, line);
   }
 
+  static constexpr int64_t kWatchMs = std::chrono::milliseconds(kWatchInterval).count();
+
   const std::string path_;
   Logger log_;
+  Clock& clock_;
   FsMemo memo_;
   Connections connections_;
   Nodes nodes_;
   Parking parking_;
   Handles<DirHandle> dirs_;
   Handles<OpenFile> files_;
+  std::mutex snapshot_mu_;
+  SnapshotPtr current_;  // the shared snapshot (Snapshot())
+  size_t snapshots_ = 0;  // begun, under snapshot_mu_
 
   // The watcher's (Poll's) state.
   // Its tree keeps a memo of its own: listing the old file when it was
@@ -533,9 +617,10 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
   return made;
 }
 
-// A new copy of `want`'s file (inode want.ino) as the cache holds it now, at
-// whatever version that is; null if it is gone. `t`'s connection becomes the
-// copy's snapshot where it needs one.
+// A new copy of `want`'s file (inode want.ino: an athlete.json, a stats/ file
+// or an activities.csv) as the cache holds it now, at whatever version that
+// is; null if it is gone. `t`'s connection becomes the copy's snapshot where
+// it needs one.
 Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
   const uint64_t ino = want.ino;
   auto h = std::make_shared<FileCopy>();
@@ -568,21 +653,48 @@ Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
     }
     h->stats.emplace();
     h->stats->node = **node;
-  } else if (FsTree::IsActivitiesCsv(ino)) {
+  } else {
     auto index = snap.IndexCsv(ino);
     if (!index.ok()) return index.status();
     if (!*index) return CopyPtr();
     h->csv = std::move(*index);
     h->version = h->csv->version;
     h->size = h->csv->size;
-  } else {
-    auto a = snap.GetAttr(ino);  // an activity's file: never memoized
-    if (!a.ok()) return a.status();
-    if (!*a || (*a)->type != NodeType::kFile) return CopyPtr();
-    h->version = (*a)->version;
-    h->size = (*a)->size;
   }
   return h;
+}
+
+// A new copy of an activity's file, read in the shared snapshot. One older
+// than the kernel's lookup may not hold `want`'s version yet: then a fresh
+// one, as the cache holds it now.
+Result<CopyPtr> Filesystem::Impl::ActivityCopyOf(const NodeAttr& want) {
+  for (const bool fresh : {false, true}) {
+    auto snap = Snapshot(fresh);
+    if (!snap.ok()) return snap.status();
+    Result<std::optional<NodeAttr>> a = std::optional<NodeAttr>();
+    {
+      std::lock_guard lock((*snap)->mu);
+      FsTree& tree = *(*snap)->taken.tree;
+      auto at = tree.ActivityFileAt(want.ino, want.version);
+      if (!at.ok()) return at.status();
+      if (*at)
+        a = std::optional<NodeAttr>(want);
+      else
+        a = tree.GetAttr(want.ino);  // never memoized
+    }
+    if (!a.ok()) return a.status();
+    const bool found = *a && (*a)->type == NodeType::kFile;
+    if (!fresh && (!found || (*a)->version != want.version || (*a)->size != want.size)) continue;
+    if (!found) return CopyPtr();
+    auto h = std::make_shared<FileCopy>();
+    h->pool = &connections_;
+    h->ino = want.ino;
+    h->version = (*a)->version;
+    h->size = (*a)->size;
+    h->shared = std::move(*snap);
+    return h;
+  }
+  return CopyPtr();  // not reached
 }
 
 Result<uint64_t> Filesystem::Impl::Open(uint64_t node, int flags) {
@@ -592,9 +704,15 @@ Result<uint64_t> Filesystem::Impl::Open(uint64_t node, int flags) {
   if (!want) return NotFound();
   CopyPtr h = parking_.Find(want->ino, want->version);
   if (!h) {
-    auto t = Borrow();
-    if (!t.ok()) return t.status();
-    auto copy = CopyOf(*t, *want);
+    const uint64_t ino = want->ino;
+    Result<CopyPtr> copy = CopyPtr();
+    if (FsTree::IsAthleteJson(ino) || FsTree::IsStatsFile(ino) || FsTree::IsActivitiesCsv(ino)) {
+      auto t = Borrow();
+      if (!t.ok()) return t.status();
+      copy = CopyOf(*t, *want);
+    } else {
+      copy = ActivityCopyOf(*want);
+    }
     if (!copy.ok()) return copy.status();
     if (!*copy) return NotFound();
     h = std::move(*copy);
@@ -718,6 +836,7 @@ void Filesystem::Impl::SwitchIfReplaced(Notifier& notifier) {
 }
 
 bool Filesystem::Impl::Poll(Notifier& notifier) {
+  RetireSnapshot();  // opens read the cache at most one interval old
   if (!watched_) {
     auto started = StartWatching();
     if (!started.ok()) {
@@ -764,6 +883,10 @@ bool Filesystem::Poll(Notifier& notifier) { return impl_->Poll(notifier); }
 
 size_t Filesystem::FileNodes() const { return impl_->nodes_.size(); }
 size_t Filesystem::Parked() const { return impl_->parking_.size(); }
+size_t Filesystem::SharedSnapshots() const {
+  std::lock_guard lock(impl_->snapshot_mu_);
+  return impl_->snapshots_;
+}
 
 // --- StopSignal ------------------------------------------------------------------------
 

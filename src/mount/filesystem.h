@@ -12,13 +12,20 @@
 // kernel forgets every lookup of it, and answers GetAttr with the attributes
 // it was made with.
 //
-// Opens. Every open reads its own copy of the file as the cache held it at
-// that moment: an open reads one whole version however a sync interleaves
-// with it. The copy is a read transaction on a connection of its own
-// (FsTree::BeginSnapshot) that renders what is read: a block of rows at a
-// time for an activities.csv, a row at a time for a stats/ CSV, the whole
-// file at the first read for an activity's file. athlete.json and the charts
-// are rendered at the open.
+// Opens. Every open reads its own copy of one whole version of the file,
+// however a sync interleaves with it: the file as the cache held it at the
+// open, or up to one watch interval before.
+// - An activity's file is looked up at the open in a read transaction that
+//   opens share (FsTree::BeginSnapshot on a pooled connection): begun by the
+//   first open after kWatchInterval, or after the watcher's last poll, and
+//   ended once no copy that has not rendered holds it. So an open whose bytes
+//   the kernel already has (a warm one: no read follows) costs the cache one
+//   indexed row, not a transaction. The copy renders the whole file at its
+//   first read, in a transaction of its own while the cache still holds its
+//   version (so that opens render side by side), else in the shared one.
+// - An activities.csv or a stats/ CSV holds a read transaction of its own and
+//   renders what is read: a block of rows at a time, a row at a time.
+// - athlete.json and the charts are rendered at the open.
 //
 // The node opened says which version the kernel expects: the one it looked
 // the name up as, up to one watch interval before the watcher says a sync
@@ -135,9 +142,11 @@ class Filesystem {
   // cache cannot be watched (logged): stop calling.
   bool Poll(Notifier& notifier);
 
-  // Counts, for tests: file nodes held, and copies parked.
+  // Counts, for tests: file nodes held, copies parked, and the snapshots
+  // that opens shared, begun since Open().
   size_t FileNodes() const;
   size_t Parked() const;
+  size_t SharedSnapshots() const;
 
  private:
   class Impl;

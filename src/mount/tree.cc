@@ -556,6 +556,18 @@ Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {
   return std::optional<NodeAttr>(File(ino, *size, n.start, n.rev));
 }
 
+Result<bool> FsTree::ActivityFileAt(uint64_t ino, uint64_t version) {
+  auto d = DecodeInode(ino);
+  if (!d) return false;
+  Stmt* st = cache_->Prepare("SELECT rev FROM activity_sync WHERE id = ?1");
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading an activity");
+  st->Bind(1, d->activity_id());
+  const bool at = st->Step() && static_cast<uint64_t>(st->Int(0)) == version;
+  if (auto s = cache_->Check(st->rc(), "reading an activity"); !at && !s.ok()) return s;
+  st->Reset();
+  return at;
+}
+
 // The athletes are read from the cache, not the memo: the scope must be
 // the one of the snapshot the bytes are read in.
 Result<std::optional<FsTree::StatsNode>> FsTree::Stats(uint64_t ino) {

@@ -154,6 +154,11 @@ class FsTree {
   };
   Result<std::optional<Rendered>> RenderVersion(uint64_t ino);
   Result<std::optional<CsvIndex>> IndexCsv(uint64_t ino);
+  // Whether the activity's file `ino` is at `version` (NodeAttr::version)
+  // in the cache: one row of activity_sync. Its rev grows with every write
+  // to the activity that changes its files, so the same rev is the same
+  // bytes, and a file at the version it was looked up at is still shown.
+  Result<bool> ActivityFileAt(uint64_t ino, uint64_t version);
 
   // What the stats/ file `ino` shows as the cache is now (call it in the
   // snapshot the file is read in): which file, whose rows, and the version

@@ -38,6 +38,7 @@ namespace {
 using mount::Entry;
 using mount::Filesystem;
 using mount::kParkMs;
+using mount::kWatchInterval;
 using mount::Severity;
 using testing::FakeClock;
 using testing::TempDir;
@@ -352,9 +353,12 @@ TEST_CASE("a file changed since its lookup: ESTALE, then the parked copy's versi
   CheckSameAttr(f.Attr(a.node), a.attr);
   CheckSameAttr(f.Attr(b.node), b.attr);
 
-  // The next park drops the copy parked more than kParkMs ago.
+  // The next park drops the copy parked more than kParkMs ago. (An open
+  // reads the cache at most one watch interval old: until then, the
+  // snapshot c was opened in.)
   ride["distance"] = 99.75;
   f.Put(ride);
+  f.clock.Advance(kWatchInterval.count());
   CHECK(KindOf(fs.Open(c.node, O_RDONLY).status()) == ErrorKind::kStale);
   CHECK(fs.Parked() == 1);
   const Entry d = f.Look(kMay, kRideJson);
@@ -739,6 +743,64 @@ TEST_CASE("a cache replaced under its name is shown once the old one's -wal and 
   CHECK(fs.Poll(n));
   CHECK(n.calls == 0);
   CHECK(f.logged.size() == 2);
+}
+
+TEST_CASE("opens share a snapshot for one watch interval, and each reads its own version", "[filesystem]") {
+  Fixture f;
+  Json ride = Activity(kRide, kRideStart, "Ride");
+  f.Put(ride);
+  Filesystem& fs = f.Fs();
+  const Entry a = f.Look(kMay, kRideJson);
+  const std::string bytes_a = f.Expected(kRideJsonIno);
+
+  // Warm opens (no read follows) within one interval: one transaction.
+  for (int i = 0; i < 5; ++i) fs.Release(f.OpenFile(a.node));
+  CHECK(fs.SharedSnapshots() == 1);
+  const uint64_t h1 = f.OpenFile(a.node);
+  CHECK(fs.SharedSnapshots() == 1);
+
+  // A sync commits. Within the interval, an open of the node the kernel
+  // holds still agrees with the shared snapshot: the version looked up.
+  ride["distance"] = 12345.25;
+  f.Put(ride);
+  const std::string bytes_b = f.Expected(kRideJsonIno);
+  REQUIRE(bytes_b != bytes_a);
+  const uint64_t h2 = f.OpenFile(a.node);
+  CHECK(fs.SharedSnapshots() == 1);
+  // Both render a from the shared snapshot (the cache holds b now).
+  CHECK(f.ReadAll(h1) == bytes_a);
+  CHECK(f.ReadAll(h2) == bytes_a);
+
+  // The new version's node, looked up at once: the shared snapshot does not
+  // hold it, so the open begins a fresh one instead of failing.
+  const Entry b = f.Look(kMay, kRideJson);
+  REQUIRE(b.node != a.node);
+  CHECK(b.attr.size == bytes_b.size());
+  const uint64_t h3 = f.OpenFile(b.node);
+  CHECK(fs.SharedSnapshots() == 2);
+  CHECK(f.ReadAll(h3) == bytes_b);
+  // An open of a now: the shared snapshot holds b, and so does a fresh one
+  // (begun in case the shared one were older than a): ESTALE.
+  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kStale);
+  CHECK(fs.Parked() == 1);
+  CHECK(fs.SharedSnapshots() == 3);
+
+  CHECK(f.ReadAll(h1) == bytes_a);  // rendered already, and kept
+  for (uint64_t h : {h1, h2, h3}) fs.Release(h);
+
+  // Once the copy parked for the retry is gone (opens of b read it until
+  // then) and the interval is over, an open begins a snapshot, the next
+  // shares it, and after the watcher's poll another begins.
+  REQUIRE(kParkMs >= kWatchInterval.count());
+  f.clock.Advance(kParkMs);
+  fs.Release(f.OpenFile(b.node));
+  CHECK(fs.SharedSnapshots() == 4);
+  fs.Release(f.OpenFile(b.node));
+  CHECK(fs.SharedSnapshots() == 4);
+  Recorder n;
+  fs.Poll(n);
+  fs.Release(f.OpenFile(b.node));
+  CHECK(fs.SharedSnapshots() == 5);
 }
 
 }  // namespace

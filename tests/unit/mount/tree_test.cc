@@ -228,6 +228,47 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
   CHECK(f.Bytes(kAthleteJsonInode).find("\"lastname\": \"Bä\\\"r\"") != std::string::npos);
 }
 
+TEST_CASE("an activity's files are at the version they were looked up at until the activity changes", "[fs_tree]") {
+  Fixture f;
+  constexpr int64_t kId = 11000000003;
+  Json a = Activity(kId, "2024-05-12T06:30:00Z", "Evening Ride", "Ride");
+  f.Put(a);
+  const uint64_t json = ActivityFileInode(ActivityFile::kJson, kId);
+  const uint64_t gpx = ActivityFileInode(ActivityFile::kGpx, kId);
+  auto version = [&](uint64_t ino) {
+    auto attr = f.Tree().GetAttr(ino);
+    REQUIRE(attr.ok());
+    REQUIRE(attr->has_value());
+    return (*attr)->version;
+  };
+  auto at = [&](uint64_t ino, uint64_t v) {
+    auto r = f.Tree().ActivityFileAt(ino, v);
+    REQUIRE(r.ok());
+    return *r;
+  };
+  const uint64_t v1 = version(json);
+  CHECK(at(json, v1));
+  CHECK_FALSE(at(json, v1 + 1));
+  // Streams give the activity a .gpx, and every file a new version.
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(kId, StreamsOf(Streams(25, true))).ok());
+  const uint64_t v2 = version(gpx);
+  CHECK(v2 != v1);
+  CHECK(version(json) == v2);
+  CHECK_FALSE(at(json, v1));
+  CHECK(at(json, v2));
+  CHECK(at(gpx, v2));
+  // A rename: new versions again.
+  a["name"] = "Morning Ride";
+  f.Put(a);
+  CHECK_FALSE(at(json, v2));
+  CHECK(at(json, version(json)));
+  // Gone: at no version.
+  const uint64_t v3 = version(json);
+  REQUIRE(ActivityStore(*f.writer).DeleteActivity(kId).ok());
+  CHECK_FALSE(at(json, v3));
+  CHECK_FALSE(at(ActivityFileInode(ActivityFile::kJson, kId + 1), 0));
+}
+
 // gzip(1)'s format, as an export's .fit.gz holds it.
 std::string Gzip(const std::string& data) {
   z_stream z{};
