@@ -309,10 +309,10 @@ struct FileCopy {
   uint64_t ino = 0;
   uint64_t version = 0;
   uint64_t size = 0;
-  std::mutex mu;        // reads and the first render, for every open sharing the copy
-  std::string bytes;    // rendered (all but the CSV files read a block at a time)
-  Taken snapshot;       // until rendered, or for good for an activities.csv or a stats/ CSV
-  SnapshotPtr shared;   // an activity's file: until rendered
+  std::mutex mu;       // reads and the first render, for every open sharing the copy
+  std::string bytes;   // rendered (all but the CSV files read a block at a time)
+  Taken snapshot;      // an activities.csv or a stats/ CSV: its snapshot, for good
+  SnapshotPtr shared;  // an activity's file: until rendered
   std::optional<CsvIndex> csv;
   std::optional<FsTree::StatsCursor> stats;
 
@@ -508,7 +508,7 @@ class Filesystem::Impl {
   Handles<DirHandle> dirs_;
   Handles<OpenFile> files_;
   std::mutex snapshot_mu_;
-  SnapshotPtr current_;  // the shared snapshot (Snapshot())
+  SnapshotPtr current_;   // the shared snapshot (Snapshot())
   size_t snapshots_ = 0;  // begun, under snapshot_mu_
 
   // The watcher's (Poll's) state.

@@ -16,9 +16,9 @@
 // however a sync interleaves with it: the file as the cache held it at the
 // open, or up to one watch interval before.
 // - An activity's file is looked up at the open in a read transaction that
-//   opens share (FsTree::BeginSnapshot on a pooled connection): begun by the
-//   first open after kWatchInterval, or after the watcher's last poll, and
-//   ended once no copy that has not rendered holds it. So an open whose bytes
+//   opens share (FsTree::BeginSnapshot on a pooled connection): begun by an
+//   open once the last one is kWatchInterval old or the watcher has polled
+//   since, and ended once no copy that has not rendered holds it. So an open whose bytes
 //   the kernel already has (a warm one: no read follows) costs the cache one
 //   indexed row, not a transaction. The copy renders the whole file at its
 //   first read, in a transaction of its own while the cache still holds its
@@ -29,17 +29,19 @@
 //
 // The node opened says which version the kernel expects: the one it looked
 // the name up as, up to one watch interval before the watcher says a sync
-// committed. An open whose copy is another version fails with kStale
-// (ESTALE): the kernel looks the name up afresh, finds the new version's node
-// and opens again. The copy is parked for that retry for a second (other
-// opens of its version share it), and the fresh lookup is told the parked
-// copy's version even if another sync has committed in between, so the retry
-// always agrees. A name that went away is kNotFound (ENOENT).
+// committed. An open whose copy is another version (in a fresh transaction,
+// when the shared one disagrees) fails with kStale (ESTALE): the kernel
+// looks the name up afresh, finds the new version's node and opens again.
+// The copy is parked for that retry for a second (other opens of its
+// version share it), and the fresh lookup is told the parked copy's version
+// even if another sync has committed in between, so the retry always
+// agrees. A name that went away is kNotFound (ENOENT).
 //
 // Connections. Requests borrow read-only connections from a pool; an open
-// file keeps one for its snapshot until rendered. After the cache file was
-// replaced (`mv new.db cache.db`) connections to the old file are closed at
-// their next use.
+// activities.csv or stats/ CSV keeps one for its snapshot, and the shared
+// snapshot one while it lasts. After the cache file was replaced (`mv
+// new.db cache.db`) connections to the old file are closed at their next
+// use.
 //
 // Thread safety: every method may be called from any thread, except Poll(),
 // which one thread calls (the watcher). Handles are what OpenDir/Open
