@@ -353,10 +353,10 @@ struct FileCopy {
     if (auto s = tree.BeginSnapshot(); !s.ok()) {
       r = s;
     } else {
-      auto a = tree.GetAttr(ino);
-      if (!a.ok())
-        r = a.status();
-      else if (*a && (*a)->version == version && (*a)->size == size)
+      auto at = tree.ActivityFileAt(ino, version);  // the same check as the open's
+      if (!at.ok())
+        r = at.status();
+      else if (*at)
         r = tree.Render(ino);
       tree.EndSnapshot();
     }

@@ -562,8 +562,11 @@ Result<bool> FsTree::ActivityFileAt(uint64_t ino, uint64_t version) {
   Stmt* st = cache_->Prepare("SELECT rev FROM activity_sync WHERE id = ?1");
   if (!st->prepared()) return cache_->Check(st->rc(), "reading an activity");
   st->Bind(1, d->activity_id());
-  const bool at = st->Step() && static_cast<uint64_t>(st->Int(0)) == version;
-  if (auto s = cache_->Check(st->rc(), "reading an activity"); !at && !s.ok()) return s;
+  if (!st->Step()) {
+    if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok()) return s;
+    return false;  // no such activity
+  }
+  const bool at = static_cast<uint64_t>(st->Int(0)) == version;
   st->Reset();
   return at;
 }
