@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
+#include <list>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -284,6 +287,214 @@ struct DirHandle {
   std::optional<std::vector<DirEntry>> entries;
 };
 
+// Renders activities' files ahead of a reader (see the header), on a thread
+// of its own: after the first read of a file, the same file of the next
+// kPrefetchDepth activities in its folders' order. The bytes wait for their
+// first read, kept by (inode, version): the same version is the same bytes.
+// A reader that finds nothing renders the file itself and claims it
+// meanwhile, so that the two cores never render one file twice.
+class Prefetcher {
+ public:
+  explicit Prefetcher(Connections& pool) : pool_(pool) {}
+  ~Prefetcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  Prefetcher(const Prefetcher&) = delete;
+  Prefetcher& operator=(const Prefetcher&) = delete;
+
+  // What a copy's first read finds: the bytes, or that it renders them
+  // itself (and, when `claimed`, calls Rendered() after).
+  struct Found {
+    std::optional<std::string> bytes;
+    bool claimed = false;
+  };
+  // The bytes of `ino` at `version` if rendered ahead (waiting for a render
+  // under way), taken: the kernel keeps what it reads.
+  Found Take(uint64_t ino, uint64_t version) {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      auto it = Find(ino);
+      if (it != ahead_.end() && it->version != version) {  // of no use to anyone now
+        Drop(it);
+        it = ahead_.end();
+      }
+      if (it == ahead_.end()) {
+        ahead_.push_back(Ahead{ino, version, State::kClaimed, {}});
+        return Found{std::nullopt, true};
+      }
+      if (it->state == State::kClaimed) return Found{};  // another reader renders it
+      if (it->state == State::kRendering) {
+        done_.wait(lock);
+        continue;
+      }
+      bytes_ -= it->bytes.size();
+      Found found{std::move(it->bytes), false};
+      ahead_.erase(it);
+      Read(ino, version);
+      ++hits_;
+      return found;
+    }
+  }
+  // The claimed file was rendered by its reader (or failed to be).
+  void Rendered(uint64_t ino, uint64_t version) {
+    std::lock_guard lock(mu_);
+    if (auto it = Find(ino); it != ahead_.end() && it->version == version && it->state == State::kClaimed) Drop(it);
+    Read(ino, version);
+  }
+
+  // The activity's file `ino` was read: render what follows it. The thread
+  // starts here, at a request: after the daemon forked, and with the signals
+  // that end the daemon blocked, as the requesting worker has them.
+  void After(uint64_t ino) {
+    const auto d = DecodeInode(ino);
+    if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
+               d->kind != InodeKind::kActivityGpx))
+      return;  // an original (.fit, .tcx): no reader goes through those
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      if (std::find(jobs_.begin(), jobs_.end(), ino) != jobs_.end()) return;
+      if (jobs_.size() == kMaxJobs) jobs_.pop_front();  // the reader moved on
+      jobs_.push_back(ino);
+      if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+    }
+    work_.notify_one();
+  }
+
+  // The cache file was replaced: nothing rendered from the old one is used.
+  void Clear() {
+    std::lock_guard lock(mu_);
+    ++epoch_;
+    jobs_.clear();
+    read_.clear();
+    for (auto it = ahead_.begin(); it != ahead_.end();) it = it->state == State::kReady ? Drop(it) : std::next(it);
+  }
+
+  // For tests: waits until nothing is queued or under way; the first reads
+  // served from what was rendered ahead.
+  size_t Idle() {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return jobs_.empty() && !busy_; });
+    return hits_;
+  }
+
+ private:
+  static constexpr size_t kPrefetchDepth = 2;
+  static constexpr size_t kMaxJobs = 8;
+  static constexpr size_t kMaxFiles = 32;               // rendered, not read yet
+  static constexpr size_t kMaxBytes = size_t{4} << 20;  // likewise
+  static constexpr size_t kMaxRead = 64;                // remembered as read
+
+  enum class State { kClaimed, kRendering, kReady };
+  struct Ahead {
+    uint64_t ino;
+    uint64_t version;
+    State state;
+    std::string bytes;  // kReady
+  };
+  using Iter = std::list<Ahead>::iterator;
+
+  Iter Find(uint64_t ino) {
+    return std::find_if(ahead_.begin(), ahead_.end(), [&](const Ahead& a) { return a.ino == ino; });
+  }
+  Iter Drop(Iter it) {
+    bytes_ -= it->bytes.size();
+    return ahead_.erase(it);
+  }
+  // A reader has (ino, version): not to be rendered for it again.
+  void Read(uint64_t ino, uint64_t version) {
+    if (read_.size() == kMaxRead) read_.pop_front();
+    read_.emplace_back(ino, version);
+  }
+  bool WasRead(uint64_t ino, uint64_t version) const {
+    return std::find(read_.begin(), read_.end(), std::pair{ino, version}) != read_.end();
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+      if (stop_) return;
+      const uint64_t ino = jobs_.front();
+      jobs_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      RenderAfter(ino);
+      lock.lock();
+      busy_ = false;
+      done_.notify_all();
+    }
+  }
+
+  // Renders what follows `ino`, in one snapshot, skipping what is rendered,
+  // claimed or read. Errors are left to the reads that will meet them.
+  void RenderAfter(uint64_t ino) {
+    auto t = pool_.Take();
+    if (!t.ok()) return;
+    FsTree& tree = *t->tree;
+    uint64_t epoch;
+    {
+      std::lock_guard lock(mu_);
+      epoch = epoch_;
+    }
+    if (tree.BeginSnapshot().ok()) {
+      auto next = tree.NextActivityFiles(ino, kPrefetchDepth);
+      for (const FsTree::FileVersion& f : next.ok() ? *next : std::vector<FsTree::FileVersion>()) {
+        {
+          std::lock_guard lock(mu_);
+          if (stop_ || epoch != epoch_) break;
+          if (WasRead(f.ino, f.version)) continue;
+          if (auto it = Find(f.ino); it != ahead_.end()) {
+            if (it->version == f.version) continue;
+            Drop(it);
+          }
+          ahead_.push_back(Ahead{f.ino, f.version, State::kRendering, {}});
+        }
+        auto bytes = tree.Render(f.ino);
+        std::lock_guard lock(mu_);
+        done_.notify_all();
+        auto it = Find(f.ino);
+        if (it == ahead_.end() || it->version != f.version || it->state != State::kRendering) continue;
+        if (!bytes.ok() || !*bytes || epoch != epoch_) {
+          Drop(it);
+          continue;
+        }
+        it->bytes = std::move(**bytes);
+        it->state = State::kReady;
+        bytes_ += it->bytes.size();
+        // The oldest first: a reader that skipped them will not come back.
+        while (ahead_.size() > kMaxFiles || bytes_ > kMaxBytes) {
+          auto old =
+              std::find_if(ahead_.begin(), ahead_.end(), [](const Ahead& a) { return a.state == State::kReady; });
+          if (old == ahead_.end()) break;
+          Drop(old);
+        }
+      }
+      tree.EndSnapshot();
+    }
+    pool_.Give(std::move(*t));
+  }
+
+  Connections& pool_;
+  std::mutex mu_;
+  std::condition_variable work_;  // jobs_ or stop_
+  std::condition_variable done_;  // a render ended, or the thread went idle
+  std::deque<uint64_t> jobs_;
+  std::list<Ahead> ahead_;
+  std::deque<std::pair<uint64_t, uint64_t>> read_;  // the last kMaxRead (ino, version) readers had
+  size_t bytes_ = 0;                                // of the kReady ones
+  uint64_t epoch_ = 0;
+  size_t hits_ = 0;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // A read transaction that the opens of activities' files share (see the
 // header): the copies that have not rendered yet hold it.
 struct SharedSnapshot {
@@ -309,10 +520,11 @@ struct FileCopy {
   uint64_t ino = 0;
   uint64_t version = 0;
   uint64_t size = 0;
-  std::mutex mu;       // reads and the first render, for every open sharing the copy
-  std::string bytes;   // rendered (all but the CSV files read a block at a time)
-  Taken snapshot;      // an activities.csv or a stats/ CSV: its snapshot, for good
-  SnapshotPtr shared;  // an activity's file: until rendered
+  std::mutex mu;                // reads and the first render, for every open sharing the copy
+  std::string bytes;            // rendered (all but the CSV files read a block at a time)
+  Taken snapshot;               // an activities.csv or a stats/ CSV: its snapshot, for good
+  SnapshotPtr shared;           // an activity's file: until rendered
+  Prefetcher* ahead = nullptr;  // an activity's file: where it may be rendered ahead
   std::optional<CsvIndex> csv;
   std::optional<FsTree::StatsCursor> stats;
 
@@ -329,6 +541,12 @@ struct FileCopy {
   // An activity's file: its bytes, once. Called under mu.
   Status Render() {
     if (!shared) return Status::Ok();
+    auto found = ahead->Take(ino, version);
+    if (found.bytes) {
+      bytes = std::move(*found.bytes);
+      shared.reset();
+      return Status::Ok();
+    }
     // In a transaction of its own while the cache still holds this version,
     // so that opens render side by side; else (or if no connection can be
     // had now) in the shared snapshot.
@@ -338,6 +556,7 @@ struct FileCopy {
       own = shared->taken.tree->Render(ino);
     }
     shared.reset();
+    if (found.claimed) ahead->Rendered(ino, version);
     if (!own.ok()) return own.status();
     if (*own) bytes = std::move(**own);
     return Status::Ok();
@@ -503,6 +722,7 @@ class Filesystem::Impl {
   Clock& clock_;
   FsMemo memo_;
   Connections connections_;
+  Prefetcher ahead_{connections_};  // stopped before the connections go
   Nodes nodes_;
   Parking parking_;
   Handles<DirHandle> dirs_;
@@ -692,6 +912,7 @@ Result<CopyPtr> Filesystem::Impl::ActivityCopyOf(const NodeAttr& want) {
     h->version = (*a)->version;
     h->size = (*a)->size;
     h->shared = std::move(*snap);
+    h->ahead = &ahead_;
     return h;
   }
   return CopyPtr();  // not reached
@@ -750,6 +971,9 @@ Result<Bytes> Filesystem::Read(uint64_t handle, uint64_t offset, size_t size) {
     std::string_view data = *owned;
     return Bytes{std::move(owned), data};
   }
+  // An activity's file, not rendered yet: a reader may be going through a
+  // folder, so what it reads next is rendered meanwhile.
+  if (h.shared) impl_->ahead_.After(h.ino);
   if (auto s = h.Render(); !s.ok()) return s;
   lock.unlock();  // rendered: the bytes no longer change
   std::string_view data = h.bytes;
@@ -828,6 +1052,7 @@ void Filesystem::Impl::SwitchIfReplaced(Notifier& notifier) {
   });
   if (!next) return once("the cache " + path_ + " was replaced by a file that cannot be shown: " + failed);
   parking_.Clear();
+  ahead_.Clear();
   memo_.Invalidate();
   ForgetEverything(notifier, *watched_->tree);
   watched_ = std::move(next);
@@ -883,6 +1108,7 @@ bool Filesystem::Poll(Notifier& notifier) { return impl_->Poll(notifier); }
 
 size_t Filesystem::FileNodes() const { return impl_->nodes_.size(); }
 size_t Filesystem::Parked() const { return impl_->parking_.size(); }
+size_t Filesystem::Prefetched() { return impl_->ahead_.Idle(); }
 size_t Filesystem::SharedSnapshots() const {
   std::lock_guard lock(impl_->snapshot_mu_);
   return impl_->snapshots_;

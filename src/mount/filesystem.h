@@ -27,6 +27,15 @@
 //   renders what is read: a block of rows at a time, a row at a time.
 // - athlete.json and the charts are rendered at the open.
 //
+// Reading ahead. A first read of an activity's file (a cold one) has a
+// thread render the same file of the next two activities in the folders'
+// order (FsTree::NextActivityFiles), on the other core, while the reader
+// reads this one: grep -r, cat and jq go through a folder in that order. A
+// copy takes those bytes at its first read when they are its version (the
+// same rev, the same bytes); a render under way is waited for. At most 32
+// files or 4 MB wait, the oldest dropped first; nothing is rendered ahead of
+// a warm read.
+//
 // The node opened says which version the kernel expects: the one it looked
 // the name up as, up to one watch interval before the watcher says a sync
 // committed. An open whose copy is another version (in a fresh transaction,
@@ -149,6 +158,8 @@ class Filesystem {
   size_t FileNodes() const;
   size_t Parked() const;
   size_t SharedSnapshots() const;
+  // Waits until nothing is being rendered ahead; the first reads it served.
+  size_t Prefetched();
 
  private:
   class Impl;

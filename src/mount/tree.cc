@@ -571,6 +571,29 @@ Result<bool> FsTree::ActivityFileAt(uint64_t ino, uint64_t version) {
   return at;
 }
 
+Result<std::vector<FsTree::FileVersion>> FsTree::NextActivityFiles(uint64_t ino, size_t n) {
+  std::vector<FileVersion> out;
+  auto d = DecodeInode(ino);
+  if (!d ||
+      (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv && d->kind != InodeKind::kActivityGpx))
+    return out;
+  // One index range (activities_athlete_local) from the activity on.
+  static const std::string sql =
+      std::string(
+          "SELECT a.id, s.rev FROM (SELECT start_date_local AS at, athlete_id AS who FROM activities WHERE id = ?1) o, "
+          "activities a JOIN activity_sync s ON s.id = a.id "
+          "WHERE a.athlete_id IS o.who AND a.start_date_local >= o.at AND (a.start_date_local > o.at OR a.id > ?1) "
+          "AND") +
+      kShown + "ORDER BY a.start_date_local, a.id LIMIT ?2";
+  Stmt* st = cache_->Prepare(sql);
+  if (!st->prepared()) return cache_->Check(st->rc(), "reading the next activities");
+  st->Bind(1, d->activity_id()).Bind(2, static_cast<int64_t>(n));
+  while (st->Step())
+    out.push_back(FileVersion{InodeFor(d->kind, static_cast<uint64_t>(st->Int(0))), static_cast<uint64_t>(st->Int(1))});
+  if (auto s = cache_->Check(st->rc(), "reading the next activities"); !s.ok()) return s;
+  return out;
+}
+
 // The athletes are read from the cache, not the memo: the scope must be
 // the one of the snapshot the bytes are read in.
 Result<std::optional<FsTree::StatsNode>> FsTree::Stats(uint64_t ino) {

@@ -160,6 +160,16 @@ class FsTree {
   // bytes, and a file at the version it was looked up at is still shown.
   Result<bool> ActivityFileAt(uint64_t ino, uint64_t version);
 
+  // What a reader going through the folders reads after the activity's file
+  // `ino` (a .json, .csv or .gpx): the same file of up to `n` activities that
+  // follow it (by start_date_local, then id, among its athlete's), each with
+  // its version. None for any other file.
+  struct FileVersion {
+    uint64_t ino;
+    uint64_t version;
+  };
+  Result<std::vector<FileVersion>> NextActivityFiles(uint64_t ino, size_t n);
+
   // What the stats/ file `ino` shows as the cache is now (call it in the
   // snapshot the file is read in): which file, whose rows, and the version
   // of its bytes (NodeAttr::version). The version is the change log's

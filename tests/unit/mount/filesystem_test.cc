@@ -803,5 +803,60 @@ TEST_CASE("opens share a snapshot for one watch interval, and each reads its own
   CHECK(fs.SharedSnapshots() == 5);
 }
 
+TEST_CASE("a cold read renders the next activities' same file ahead; reads take only their version", "[filesystem]") {
+  Fixture f;
+  std::vector<Json> runs;
+  for (int i = 0; i < 6; ++i) {
+    char start[32];
+    std::snprintf(start, sizeof start, "2024-05-%02dT06:30:00Z", 1 + i);
+    runs.push_back(Activity(12000000000 + i, start, "Run " + std::to_string(i)));
+    f.Put(runs.back());
+  }
+  Filesystem& fs = f.Fs();
+  // The month's .json files in listing order, as a reader goes through them.
+  std::vector<std::pair<std::string, uint64_t>> files;  // name, inode
+  const uint64_t dh = fs.OpenDir(kMay);
+  REQUIRE(fs.ReadDir(dh, kMay, 0, false, [&](const std::string& name, const Entry& e, int64_t) {
+              if (name.ends_with(".json")) files.emplace_back(name, e.attr.ino);
+              return true;
+            }).ok());
+  fs.ReleaseDir(dh);
+  REQUIRE(files.size() == 6);
+  auto read = [&](size_t i) {
+    const uint64_t h = f.OpenFile(f.Look(kMay, files[i].first).node);
+    std::string all = f.ReadAll(h);
+    fs.Release(h);
+    return all;
+  };
+
+  // The first read renders the file itself, and the next two ahead.
+  CHECK(read(0) == f.Expected(files[0].second));
+  CHECK(fs.Prefetched() == 0);
+  // Each next read takes its bytes, and has the one after the next rendered.
+  CHECK(read(1) == f.Expected(files[1].second));
+  CHECK(fs.Prefetched() == 1);
+  CHECK(read(2) == f.Expected(files[2].second));
+  CHECK(fs.Prefetched() == 2);
+  // A warm open (no read) renders nothing ahead; a read out of order does
+  // not take another file's bytes.
+  fs.Release(f.OpenFile(f.Look(kMay, files[2].first).node));
+  CHECK(read(5) == f.Expected(files[5].second));
+  CHECK(fs.Prefetched() == 2);
+
+  // The file 3 was rendered ahead at its first version; a sync writes a
+  // second. Its new node's read gets the new bytes, not the ones ahead.
+  const std::string before = f.Expected(files[3].second);
+  runs[3]["distance"] = 4321.5;
+  f.Put(runs[3]);
+  const std::string after = f.Expected(files[3].second);
+  REQUIRE(after != before);
+  f.clock.Advance(kWatchInterval.count());  // past the shared snapshot
+  CHECK(read(3) == after);
+  CHECK(fs.Prefetched() == 2);
+  // The file 4 is still at the version rendered ahead.
+  CHECK(read(4) == f.Expected(files[4].second));
+  CHECK(fs.Prefetched() == 3);
+}
+
 }  // namespace
 }  // namespace stravafs
