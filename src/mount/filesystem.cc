@@ -288,8 +288,9 @@ struct DirHandle {
 };
 
 // Renders activities' files ahead of a reader (see the header), on a thread
-// of its own: after the first read of a file, the same file of the next
-// kPrefetchDepth activities in its folders' order. The bytes wait for their
+// of its own: after the first read of a file, the files of the next
+// kPrefetchDepth activities in its folders' order, of the kinds read lately
+// (a jq over the .json files wants no .gpx). The bytes wait for their
 // first read, kept by (inode, version): the same version is the same bytes.
 // A reader that finds nothing renders the file itself and claims it
 // meanwhile, so that the two cores never render one file twice.
@@ -358,9 +359,12 @@ class Prefetcher {
     {
       std::lock_guard lock(mu_);
       if (stop_) return;
-      if (std::find(jobs_.begin(), jobs_.end(), ino) != jobs_.end()) return;
+      if (recent_.size() == kRecentKinds) recent_.pop_front();
+      recent_.push_back(d->kind);
+      const int64_t id = d->activity_id();
+      if (std::find(jobs_.begin(), jobs_.end(), id) != jobs_.end()) return;
       if (jobs_.size() == kMaxJobs) jobs_.pop_front();  // the reader moved on
-      jobs_.push_back(ino);
+      jobs_.push_back(id);
       if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
     }
     work_.notify_one();
@@ -372,6 +376,7 @@ class Prefetcher {
     ++epoch_;
     jobs_.clear();
     read_.clear();
+    recent_.clear();
     for (auto it = ahead_.begin(); it != ahead_.end();) it = it->state == State::kReady ? Drop(it) : std::next(it);
   }
 
@@ -389,6 +394,7 @@ class Prefetcher {
   static constexpr size_t kMaxFiles = 32;               // rendered, not read yet
   static constexpr size_t kMaxBytes = size_t{4} << 20;  // likewise
   static constexpr size_t kMaxRead = 64;                // remembered as read
+  static constexpr size_t kRecentKinds = 8;             // what the reader reads: .json, .csv, .gpx
 
   enum class State { kClaimed, kRendering, kReady };
   struct Ahead {
@@ -420,20 +426,21 @@ class Prefetcher {
     for (;;) {
       work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
       if (stop_) return;
-      const uint64_t ino = jobs_.front();
+      const int64_t id = jobs_.front();
       jobs_.pop_front();
       busy_ = true;
       lock.unlock();
-      RenderAfter(ino);
+      RenderAfter(id);
       lock.lock();
       busy_ = false;
       done_.notify_all();
     }
   }
 
-  // Renders what follows `ino`, in one snapshot, skipping what is rendered,
-  // claimed or read. Errors are left to the reads that will meet them.
-  void RenderAfter(uint64_t ino) {
+  // Renders what follows activity `id`, in one snapshot: the kinds of file
+  // read lately, skipping what is rendered, claimed or read. Errors are left
+  // to the reads that will meet them.
+  void RenderAfter(int64_t id) {
     auto t = pool_.Take();
     if (!t.ok()) return;
     FsTree& tree = *t->tree;
@@ -443,30 +450,45 @@ class Prefetcher {
       epoch = epoch_;
     }
     if (tree.BeginSnapshot().ok()) {
-      auto next = tree.NextActivityFiles(ino, kPrefetchDepth);
-      for (const FsTree::FileVersion& f : next.ok() ? *next : std::vector<FsTree::FileVersion>()) {
+      auto next = tree.NextActivities(id, kPrefetchDepth);
+      for (const FsTree::ActivityVersion& a : next.ok() ? *next : std::vector<FsTree::ActivityVersion>()) {
+        FsTree::ActivityKinds kinds;
+        std::vector<uint64_t> inos;  // marked kRendering
         {
           std::lock_guard lock(mu_);
           if (stop_ || epoch != epoch_) break;
-          if (WasRead(f.ino, f.version)) continue;
-          if (auto it = Find(f.ino); it != ahead_.end()) {
-            if (it->version == f.version) continue;
-            Drop(it);
+          for (InodeKind k : {InodeKind::kActivityJson, InodeKind::kActivityCsv, InodeKind::kActivityGpx}) {
+            if (std::find(recent_.begin(), recent_.end(), k) == recent_.end()) continue;
+            const uint64_t ino = InodeFor(k, static_cast<uint64_t>(a.id));
+            if (WasRead(ino, a.version)) continue;
+            if (auto it = Find(ino); it != ahead_.end()) {
+              if (it->version == a.version) continue;
+              Drop(it);
+            }
+            ahead_.push_back(Ahead{ino, a.version, State::kRendering, {}});
+            inos.push_back(ino);
+            kinds = kinds.With(k);
           }
-          ahead_.push_back(Ahead{f.ino, f.version, State::kRendering, {}});
         }
-        auto bytes = tree.Render(f.ino);
+        if (inos.empty()) continue;
+        auto files = tree.RenderActivity(a.id, kinds);
         std::lock_guard lock(mu_);
         done_.notify_all();
-        auto it = Find(f.ino);
-        if (it == ahead_.end() || it->version != f.version || it->state != State::kRendering) continue;
-        if (!bytes.ok() || !*bytes || epoch != epoch_) {
-          Drop(it);
-          continue;
+        for (uint64_t ino : inos) {
+          auto it = Find(ino);
+          if (it == ahead_.end() || it->version != a.version || it->state != State::kRendering) continue;
+          FsTree::RenderedFile* file = nullptr;
+          if (files.ok() && epoch == epoch_)
+            for (FsTree::RenderedFile& f : *files)
+              if (f.ino == ino) file = &f;
+          if (!file) {  // not shown (no GPS, no streams), an error, or of a replaced cache file
+            Drop(it);
+            continue;
+          }
+          it->bytes = std::move(file->bytes);
+          it->state = State::kReady;
+          bytes_ += it->bytes.size();
         }
-        it->bytes = std::move(**bytes);
-        it->state = State::kReady;
-        bytes_ += it->bytes.size();
         // The oldest first: a reader that skipped them will not come back.
         while (ahead_.size() > kMaxFiles || bytes_ > kMaxBytes) {
           auto old =
@@ -484,7 +506,8 @@ class Prefetcher {
   std::mutex mu_;
   std::condition_variable work_;  // jobs_ or stop_
   std::condition_variable done_;  // a render ended, or the thread went idle
-  std::deque<uint64_t> jobs_;
+  std::deque<int64_t> jobs_;      // activities whose files were read
+  std::deque<InodeKind> recent_;  // the kinds of the last kRecentKinds files read
   std::list<Ahead> ahead_;
   std::deque<std::pair<uint64_t, uint64_t>> read_;  // the last kMaxRead (ino, version) readers had
   size_t bytes_ = 0;                                // of the kReady ones

@@ -28,13 +28,14 @@
 // - athlete.json and the charts are rendered at the open.
 //
 // Reading ahead. A first read of an activity's file (a cold one) has a
-// thread render the same file of the next two activities in the folders'
-// order (FsTree::NextActivityFiles), on the other core, while the reader
-// reads this one: grep -r, cat and jq go through a folder in that order. A
-// copy takes those bytes at its first read when they are its version (the
-// same rev, the same bytes); a render under way is waited for. At most 32
-// files or 4 MB wait, the oldest dropped first; nothing is rendered ahead of
-// a warm read.
+// thread render the files of the next two activities in the folders' order
+// (FsTree::NextActivities), on the other core, while the reader reads this
+// one: grep -r, cat and jq go through a folder in that order. Only the kinds
+// (.json, .csv, .gpx) among the last 8 files read are rendered, each
+// activity's together (its samples read once). A copy takes those bytes at
+// its first read when they are its version (the same rev, the same bytes);
+// a render under way is waited for. At most 32 files or 4 MB wait, the
+// oldest dropped first; nothing is rendered ahead of a warm read.
 //
 // The node opened says which version the kernel expects: the one it looked
 // the name up as, up to one watch interval before the watcher says a sync

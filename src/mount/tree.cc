@@ -571,12 +571,7 @@ Result<bool> FsTree::ActivityFileAt(uint64_t ino, uint64_t version) {
   return at;
 }
 
-Result<std::vector<FsTree::FileVersion>> FsTree::NextActivityFiles(uint64_t ino, size_t n) {
-  std::vector<FileVersion> out;
-  auto d = DecodeInode(ino);
-  if (!d ||
-      (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv && d->kind != InodeKind::kActivityGpx))
-    return out;
+Result<std::vector<FsTree::ActivityVersion>> FsTree::NextActivities(int64_t id, size_t n) {
   // One index range (activities_athlete_local) from the activity on.
   static const std::string sql =
       std::string(
@@ -587,9 +582,9 @@ Result<std::vector<FsTree::FileVersion>> FsTree::NextActivityFiles(uint64_t ino,
       kShown + "ORDER BY a.start_date_local, a.id LIMIT ?2";
   Stmt* st = cache_->Prepare(sql);
   if (!st->prepared()) return cache_->Check(st->rc(), "reading the next activities");
-  st->Bind(1, d->activity_id()).Bind(2, static_cast<int64_t>(n));
-  while (st->Step())
-    out.push_back(FileVersion{InodeFor(d->kind, static_cast<uint64_t>(st->Int(0))), static_cast<uint64_t>(st->Int(1))});
+  st->Bind(1, id).Bind(2, static_cast<int64_t>(n));
+  std::vector<ActivityVersion> out;
+  while (st->Step()) out.push_back(ActivityVersion{st->Int(0), static_cast<uint64_t>(st->Int(1))});
   if (auto s = cache_->Check(st->rc(), "reading the next activities"); !s.ok()) return s;
   return out;
 }
@@ -880,24 +875,35 @@ Result<std::optional<std::string>> FsTree::Render(uint64_t ino) {
   if (!d ||
       (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv && d->kind != InodeKind::kActivityGpx))
     return std::optional<std::string>();
-  const int64_t id = d->activity_id();
+  auto files = RenderActivity(d->activity_id(), ActivityKinds{}.With(d->kind));
+  if (!files.ok()) return files.status();
+  if (files->empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(files->front().bytes));
+}
+
+Result<std::vector<FsTree::RenderedFile>> FsTree::RenderActivity(int64_t id, ActivityKinds kinds) {
+  std::vector<RenderedFile> out;
   static const std::string sql = std::string("SELECT a.json FROM activities a WHERE a.id = ?1 AND") + kShown;
   Stmt* st = cache_->Prepare(sql);
   if (!st->prepared()) return cache_->Check(st->rc(), "reading an activity");
   st->Bind(1, id);
   if (!st->Step()) {
     if (auto s = cache_->Check(st->rc(), "reading an activity"); !s.ok()) return s;
-    return std::optional<std::string>();
+    return out;
   }
   std::string text = st->Text(0);
   st->Reset();
-  if (d->kind == InodeKind::kActivityJson) return std::optional<std::string>(RenderJsonText(text));
-  auto samples = ActivityStore(*cache_).LoadSamples(id);
+  if (kinds.Has(InodeKind::kActivityJson))
+    out.push_back(RenderedFile{ActivityFileInode(ActivityFile::kJson, id), RenderJsonText(text)});
+  if (!kinds.Has(InodeKind::kActivityCsv) && !kinds.Has(InodeKind::kActivityGpx)) return out;
+  auto samples = ActivityStore(*cache_).LoadSamples(id);  // once for both
   if (!samples.ok()) return samples.status();
-  if (samples->empty()) return std::optional<std::string>();
-  if (d->kind == InodeKind::kActivityCsv) return std::optional<std::string>(RenderStreamsCsv(*samples));
-  if (!HasGps(*samples)) return std::optional<std::string>();
-  return std::optional<std::string>(RenderGpxText(text, *samples));
+  if (samples->empty()) return out;
+  if (kinds.Has(InodeKind::kActivityCsv))
+    out.push_back(RenderedFile{ActivityFileInode(ActivityFile::kCsv, id), RenderStreamsCsv(*samples)});
+  if (kinds.Has(InodeKind::kActivityGpx) && HasGps(*samples))
+    out.push_back(RenderedFile{ActivityFileInode(ActivityFile::kGpx, id), RenderGpxText(text, *samples)});
+  return out;
 }
 
 // The original file as it came, decompressed when it came gzipped: what the

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "cache/db.h"
+#include "format/names.h"
 #include "mount/stats.h"
 #include "base/status.h"
 
@@ -160,15 +161,36 @@ class FsTree {
   // bytes, and a file at the version it was looked up at is still shown.
   Result<bool> ActivityFileAt(uint64_t ino, uint64_t version);
 
-  // What a reader going through the folders reads after the activity's file
-  // `ino` (a .json, .csv or .gpx): the same file of up to `n` activities that
-  // follow it (by start_date_local, then id, among its athlete's), each with
-  // its version. None for any other file.
-  struct FileVersion {
-    uint64_t ino;
+  // What a reader going through the folders reads after activity `id`: up
+  // to `n` activities that follow it (by start_date_local, then id, among its
+  // athlete's), each with its files' version (NodeAttr::version).
+  struct ActivityVersion {
+    int64_t id;
     uint64_t version;
   };
-  Result<std::vector<FileVersion>> NextActivityFiles(uint64_t ino, size_t n);
+  Result<std::vector<ActivityVersion>> NextActivities(int64_t id, size_t n);
+
+  // Some of the kinds of an activity's rendered files (.json, .csv, .gpx).
+  class ActivityKinds {
+   public:
+    ActivityKinds With(InodeKind k) const {
+      ActivityKinds r = *this;
+      r.bits_ |= Bit(k);
+      return r;
+    }
+    bool Has(InodeKind k) const { return (bits_ & Bit(k)) != 0; }
+
+   private:
+    static unsigned Bit(InodeKind k) { return 1u << static_cast<unsigned>(k); }
+    unsigned bits_ = 0;
+  };
+  // The files of `kinds` that activity `id` shows, as Render() renders each,
+  // reading the activity and its samples once for all of them.
+  struct RenderedFile {
+    uint64_t ino;
+    std::string bytes;
+  };
+  Result<std::vector<RenderedFile>> RenderActivity(int64_t id, ActivityKinds kinds);
 
   // What the stats/ file `ino` shows as the cache is now (call it in the
   // snapshot the file is read in): which file, whose rows, and the version

@@ -228,6 +228,59 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
   CHECK(f.Bytes(kAthleteJsonInode).find("\"lastname\": \"Bä\\\"r\"") != std::string::npos);
 }
 
+TEST_CASE("what a reader reads next: the following activities, and their files rendered together", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
+  f.Put(Activity(11000000002, "2023-12-30T08:00:00Z", "Morning Run"));
+  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, StreamsOf(Streams(40, true))).ok());
+  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000002, StreamsOf(Streams(10, false))).ok());
+  auto version = [&](int64_t id) { return f.Attr(ActivityFileInode(ActivityFile::kJson, id)).version; };
+
+  // In the folders' order (start_date_local), across years, with versions.
+  auto next = f.Tree().NextActivities(11000000002, 5);
+  REQUIRE(next.ok());
+  REQUIRE(next->size() == 2);
+  CHECK((*next)[0].id == 11000000001);
+  CHECK((*next)[0].version == version(11000000001));
+  CHECK((*next)[1].id == 11000000003);
+  CHECK((*next)[1].version == version(11000000003));
+  next = f.Tree().NextActivities(11000000002, 1);
+  REQUIRE(next.ok());
+  CHECK(next->size() == 1);
+  next = f.Tree().NextActivities(11000000003, 2);
+  REQUIRE(next.ok());
+  CHECK(next->empty());
+
+  // Each file as Render() makes it; only those the activity shows.
+  const auto all = FsTree::ActivityKinds()
+                       .With(InodeKind::kActivityJson)
+                       .With(InodeKind::kActivityCsv)
+                       .With(InodeKind::kActivityGpx);
+  auto inos = [](const std::vector<FsTree::RenderedFile>& files) {
+    std::vector<uint64_t> out;
+    for (const auto& file : files) out.push_back(file.ino);
+    return out;
+  };
+  auto ride = f.Tree().RenderActivity(11000000003, all);
+  REQUIRE(ride.ok());
+  CHECK(inos(*ride) == std::vector<uint64_t>{ActivityFileInode(ActivityFile::kJson, 11000000003),
+                                             ActivityFileInode(ActivityFile::kCsv, 11000000003),
+                                             ActivityFileInode(ActivityFile::kGpx, 11000000003)});
+  for (const auto& file : *ride) CHECK(file.bytes == f.Bytes(file.ino));
+  auto no_gps = f.Tree().RenderActivity(11000000002, all);  // no .gpx
+  REQUIRE(no_gps.ok());
+  CHECK(inos(*no_gps) == std::vector<uint64_t>{ActivityFileInode(ActivityFile::kJson, 11000000002),
+                                               ActivityFileInode(ActivityFile::kCsv, 11000000002)});
+  for (const auto& file : *no_gps) CHECK(file.bytes == f.Bytes(file.ino));
+  auto no_streams = f.Tree().RenderActivity(11000000001, FsTree::ActivityKinds().With(InodeKind::kActivityCsv));
+  REQUIRE(no_streams.ok());
+  CHECK(no_streams->empty());
+  auto json_only = f.Tree().RenderActivity(11000000003, FsTree::ActivityKinds().With(InodeKind::kActivityJson));
+  REQUIRE(json_only.ok());
+  CHECK(inos(*json_only) == std::vector<uint64_t>{ActivityFileInode(ActivityFile::kJson, 11000000003)});
+}
+
 TEST_CASE("an activity's files are at the version they were looked up at until the activity changes", "[fs_tree]") {
   Fixture f;
   constexpr int64_t kId = 11000000003;
