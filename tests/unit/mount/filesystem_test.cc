@@ -4,8 +4,9 @@
 // Covers: lookups and their nodes (one per file version, counted and
 // forgotten), opens and reads (the renderers' bytes, at any offset), the
 // ESTALE protocol and the parking of the copy for the retry, an open's
-// snapshot, listings (readdir and readdirplus, a full reply, offsets), what
-// the watcher tells the kernel to forget after a commit, and a cache file
+// snapshot, reading ahead (by version, and never across a replaced cache
+// file), listings (readdir and readdirplus, a full reply, offsets), what the
+// watcher tells the kernel to forget after a commit, and a cache file
 // replaced under its name.
 #include "mount/filesystem.h"
 
@@ -856,6 +857,48 @@ TEST_CASE("a cold read renders the next activities' same file ahead; reads take 
   // The file 4 is still at the version rendered ahead.
   CHECK(read(4) == f.Expected(files[4].second));
   CHECK(fs.Prefetched() == 3);
+}
+
+TEST_CASE("what was rendered ahead from a cache file is not read from the file that replaced it", "[filesystem]") {
+  Fixture f;
+  const std::string first = "2024-05-01_0730_One_12000000001.json", second = "2024-05-02_0730_Two_12000000002.json";
+  f.Put(Activity(12000000001, "2024-05-01T06:30:00Z", "One"));
+  f.Put(Activity(12000000002, "2024-05-02T06:30:00Z", "Two", 1000));
+  Filesystem& fs = f.Fs();
+  Recorder n;
+  REQUIRE(fs.Poll(n));
+  const Entry old_second = f.Look(kMay, second);
+  const uint64_t h = f.OpenFile(f.Look(kMay, first).node);
+  f.ReadAll(h);  // renders the second ahead
+  fs.Release(h);
+  CHECK(fs.Prefetched() == 0);
+
+  // Another cache with the same activities written the same way: the second
+  // at the same version, with other bytes.
+  const std::string other = f.dir / "new.db";
+  {
+    auto c = Cache::Open(other, Cache::Mode::kReadWrite);
+    REQUIRE(c.ok());
+    REQUIRE(AthleteStore(**c).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"resource_state", 3}}).ok());
+    REQUIRE(UpsertSummary(**c, Activity(12000000001, "2024-05-01T06:30:00Z", "One"), 1).ok());
+    REQUIRE(UpsertSummary(**c, Activity(12000000002, "2024-05-02T06:30:00Z", "Two", 2000), 1).ok());
+  }
+  f.writer.reset();
+  REQUIRE(std::rename(other.c_str(), f.path.c_str()) == 0);
+  for (const char* side : {"-wal", "-shm"})
+    REQUIRE(std::rename((f.path + side).c_str(), (f.dir / "old.db" + side).c_str()) == 0);
+  CHECK(fs.Poll(n));
+  REQUIRE(f.logged.size() == 1);
+  CHECK(f.logged[0].second.find("replaced by another file") != std::string::npos);
+
+  const Entry new_second = f.Look(kMay, second);
+  REQUIRE(new_second.attr.version == old_second.attr.version);
+  const std::string expected = f.Expected(ActivityFileInode(ActivityFile::kJson, 12000000002));
+  REQUIRE(expected.find("2000") != std::string::npos);
+  const uint64_t h2 = f.OpenFile(new_second.node);
+  CHECK(f.ReadAll(h2) == expected);
+  fs.Release(h2);
+  CHECK(fs.Prefetched() == 0);
 }
 
 }  // namespace
