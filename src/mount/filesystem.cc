@@ -287,8 +287,8 @@ struct DirHandle {
   std::optional<std::vector<DirEntry>> entries;
 };
 
-// Renders activities' files ahead of a reader (see the header), on a thread
-// of its own: after the first read of a file, the files of the next
+// Renders activities' files ahead of a reader going through a folder (see
+// the header), on a thread of its own: the files of the next
 // kPrefetchDepth activities in its folders' order, of the kinds read lately
 // (a jq over the .json files wants no .gpx). The bytes wait for their
 // first read, kept by (inode, version): the same version is the same bytes.
@@ -348,9 +348,13 @@ class Prefetcher {
     Read(ino, version);
   }
 
-  // The activity's file `ino` was read: render what follows it. The thread
-  // starts here, at a request: after the daemon forked, and with the signals
-  // that end the daemon blocked, as the requesting worker has them.
+  // The activity's file `ino` was read: render what follows it if the
+  // reader goes through a folder (it read what came next after an earlier
+  // read, or another file of the same activity); else only note what comes
+  // next, one index range, so that a reader here and there costs no render.
+  // The thread starts here, at a request: after the daemon forked, and with
+  // the signals that end the daemon blocked, as the requesting worker has
+  // them.
   void After(uint64_t ino) {
     const auto d = DecodeInode(ino);
     if (!d || (d->kind != InodeKind::kActivityJson && d->kind != InodeKind::kActivityCsv &&
@@ -362,9 +366,15 @@ class Prefetcher {
       if (recent_.size() == kRecentKinds) recent_.pop_front();
       recent_.push_back(d->kind);
       const int64_t id = d->activity_id();
-      if (std::find(jobs_.begin(), jobs_.end(), id) != jobs_.end()) return;
+      const bool going_through = id == last_ || std::find(predicted_.begin(), predicted_.end(), id) != predicted_.end();
+      last_ = id;
+      auto job = std::find_if(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.id == id; });
+      if (job != jobs_.end()) {
+        job->render = job->render || going_through;
+        return;
+      }
       if (jobs_.size() == kMaxJobs) jobs_.pop_front();  // the reader moved on
-      jobs_.push_back(id);
+      jobs_.push_back(Job{id, going_through});
       if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
     }
     work_.notify_one();
@@ -377,6 +387,8 @@ class Prefetcher {
     jobs_.clear();
     read_.clear();
     recent_.clear();
+    predicted_.clear();
+    last_ = -1;
     for (auto it = ahead_.begin(); it != ahead_.end();) it = it->state == State::kReady ? Drop(it) : std::next(it);
   }
 
@@ -395,7 +407,14 @@ class Prefetcher {
   static constexpr size_t kMaxBytes = size_t{4} << 20;  // likewise
   static constexpr size_t kMaxRead = 64;                // remembered as read
   static constexpr size_t kRecentKinds = 8;             // what the reader reads: .json, .csv, .gpx
+  static constexpr size_t kMaxPredicted = 16;           // noted as coming next
 
+  // An activity a file of which was read: what follows it is noted, and
+  // rendered if `render`.
+  struct Job {
+    int64_t id;
+    bool render;
+  };
   enum class State { kClaimed, kRendering, kReady };
   struct Ahead {
     uint64_t ino;
@@ -426,21 +445,22 @@ class Prefetcher {
     for (;;) {
       work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
       if (stop_) return;
-      const int64_t id = jobs_.front();
+      const Job job = jobs_.front();
       jobs_.pop_front();
       busy_ = true;
       lock.unlock();
-      RenderAfter(id);
+      RenderAfter(job);
       lock.lock();
       busy_ = false;
       done_.notify_all();
     }
   }
 
-  // Renders what follows activity `id`, in one snapshot: the kinds of file
-  // read lately, skipping what is rendered, claimed or read. Errors are left
-  // to the reads that will meet them.
-  void RenderAfter(int64_t id) {
+  // Notes what follows the job's activity and, if the job says so, renders
+  // it, in one snapshot: the kinds of file read lately, skipping what is
+  // rendered, claimed or read. Errors are left to the reads that will meet
+  // them.
+  void RenderAfter(const Job& job) {
     auto t = pool_.Take();
     if (!t.ok()) return;
     FsTree& tree = *t->tree;
@@ -450,7 +470,15 @@ class Prefetcher {
       epoch = epoch_;
     }
     if (tree.BeginSnapshot().ok()) {
-      auto next = tree.NextActivities(id, kPrefetchDepth);
+      auto next = tree.NextActivities(job.id, kPrefetchDepth);
+      if (next.ok()) {
+        std::lock_guard lock(mu_);
+        for (const FsTree::ActivityVersion& a : *next) {
+          if (predicted_.size() == kMaxPredicted) predicted_.pop_front();
+          predicted_.push_back(a.id);
+        }
+      }
+      if (!job.render) next = std::vector<FsTree::ActivityVersion>();
       for (const FsTree::ActivityVersion& a : next.ok() ? *next : std::vector<FsTree::ActivityVersion>()) {
         FsTree::ActivityKinds kinds;
         std::vector<uint64_t> inos;  // marked kRendering
@@ -506,8 +534,10 @@ class Prefetcher {
   std::mutex mu_;
   std::condition_variable work_;  // jobs_ or stop_
   std::condition_variable done_;  // a render ended, or the thread went idle
-  std::deque<int64_t> jobs_;      // activities whose files were read
-  std::deque<InodeKind> recent_;  // the kinds of the last kRecentKinds files read
+  std::deque<Job> jobs_;
+  std::deque<int64_t> predicted_;  // what came next after the activities read lately
+  int64_t last_ = -1;              // the activity of the last file read
+  std::deque<InodeKind> recent_;   // the kinds of the last kRecentKinds files read
   std::list<Ahead> ahead_;
   std::deque<std::pair<uint64_t, uint64_t>> read_;  // the last kMaxRead (ino, version) readers had
   size_t bytes_ = 0;                                // of the kReady ones

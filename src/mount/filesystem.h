@@ -27,10 +27,12 @@
 //   renders what is read: a block of rows at a time, a row at a time.
 // - athlete.json and the charts are rendered at the open.
 //
-// Reading ahead. A first read of an activity's file (a cold one) has a
-// thread render the files of the next two activities in the folders' order
-// (FsTree::NextActivities), on the other core, while the reader reads this
-// one: grep -r, cat and jq go through a folder in that order. Only the kinds
+// Reading ahead. grep -r, cat and jq go through a folder in its order. A
+// first read of an activity's file (a cold one) has a thread note which
+// activities come next (FsTree::NextActivities); once a first read is of
+// one of those (or of another file of the same activity), it renders the
+// files of the next two, on the other core, while the reader reads this
+// one. A reader here and there costs one index range a file. Only the kinds
 // (.json, .csv, .gpx) among the last 8 files read are rendered, each
 // activity's together (its samples read once). A copy takes those bytes at
 // its first read when they are its version (the same rev, the same bytes);

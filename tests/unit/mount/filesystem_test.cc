@@ -804,7 +804,8 @@ TEST_CASE("opens share a snapshot for one watch interval, and each reads its own
   CHECK(fs.SharedSnapshots() == 5);
 }
 
-TEST_CASE("a cold read renders the next activities' same file ahead; reads take only their version", "[filesystem]") {
+TEST_CASE("a reader going through a folder has the next files rendered ahead; reads take only their version",
+          "[filesystem]") {
   Fixture f;
   std::vector<Json> runs;
   for (int i = 0; i < 6; ++i) {
@@ -830,19 +831,16 @@ TEST_CASE("a cold read renders the next activities' same file ahead; reads take 
     return all;
   };
 
-  // The first read renders the file itself, and the next two ahead.
+  // A first read renders only itself: a reader here and there costs no
+  // render ahead. It notes what comes next (two activities).
   CHECK(read(0) == f.Expected(files[0].second));
   CHECK(fs.Prefetched() == 0);
-  // Each next read takes its bytes, and has the one after the next rendered.
   CHECK(read(1) == f.Expected(files[1].second));
-  CHECK(fs.Prefetched() == 1);
+  CHECK(fs.Prefetched() == 0);
+  // That was what came next: the reader goes through the folder, and the
+  // next two are rendered ahead; each read takes its bytes.
   CHECK(read(2) == f.Expected(files[2].second));
-  CHECK(fs.Prefetched() == 2);
-  // A warm open (no read) renders nothing ahead; a read out of order does
-  // not take another file's bytes.
-  fs.Release(f.OpenFile(f.Look(kMay, files[2].first).node));
-  CHECK(read(5) == f.Expected(files[5].second));
-  CHECK(fs.Prefetched() == 2);
+  CHECK(fs.Prefetched() == 1);
 
   // The file 3 was rendered ahead at its first version; a sync writes a
   // second. Its new node's read gets the new bytes, not the ones ahead.
@@ -853,27 +851,34 @@ TEST_CASE("a cold read renders the next activities' same file ahead; reads take 
   REQUIRE(after != before);
   f.clock.Advance(kWatchInterval.count());  // past the shared snapshot
   CHECK(read(3) == after);
-  CHECK(fs.Prefetched() == 2);
-  // The file 4 is still at the version rendered ahead.
+  CHECK(fs.Prefetched() == 1);
+  // The reader goes on, and the next are rendered ahead at their versions.
   CHECK(read(4) == f.Expected(files[4].second));
+  CHECK(fs.Prefetched() == 2);
+  CHECK(read(5) == f.Expected(files[5].second));
   CHECK(fs.Prefetched() == 3);
 }
 
 TEST_CASE("what was rendered ahead from a cache file is not read from the file that replaced it", "[filesystem]") {
   Fixture f;
-  const std::string first = "2024-05-01_0730_One_12000000001.json", second = "2024-05-02_0730_Two_12000000002.json";
+  const std::vector<std::string> names = {"2024-05-01_0730_One_12000000001.json",
+                                          "2024-05-02_0730_Two_12000000002.json",
+                                          "2024-05-03_0730_Three_12000000003.json"};
   f.Put(Activity(12000000001, "2024-05-01T06:30:00Z", "One"));
-  f.Put(Activity(12000000002, "2024-05-02T06:30:00Z", "Two", 1000));
+  f.Put(Activity(12000000002, "2024-05-02T06:30:00Z", "Two"));
+  f.Put(Activity(12000000003, "2024-05-03T06:30:00Z", "Three", 1000));
   Filesystem& fs = f.Fs();
   Recorder n;
   REQUIRE(fs.Poll(n));
-  const Entry old_second = f.Look(kMay, second);
-  const uint64_t h = f.OpenFile(f.Look(kMay, first).node);
-  f.ReadAll(h);  // renders the second ahead
-  fs.Release(h);
-  CHECK(fs.Prefetched() == 0);
+  const Entry old_third = f.Look(kMay, names[2]);
+  for (size_t i : {0, 1}) {  // going through the folder: the third is rendered ahead
+    const uint64_t h = f.OpenFile(f.Look(kMay, names[i]).node);
+    f.ReadAll(h);
+    fs.Release(h);
+    CHECK(fs.Prefetched() == 0);  // what comes next noted, or rendered
+  }
 
-  // Another cache with the same activities written the same way: the second
+  // Another cache with the same activities written the same way: the third
   // at the same version, with other bytes.
   const std::string other = f.dir / "new.db";
   {
@@ -881,7 +886,8 @@ TEST_CASE("what was rendered ahead from a cache file is not read from the file t
     REQUIRE(c.ok());
     REQUIRE(AthleteStore(**c).StoreAthlete({{"id", 7}, {"firstname", "Ana"}, {"resource_state", 3}}).ok());
     REQUIRE(UpsertSummary(**c, Activity(12000000001, "2024-05-01T06:30:00Z", "One"), 1).ok());
-    REQUIRE(UpsertSummary(**c, Activity(12000000002, "2024-05-02T06:30:00Z", "Two", 2000), 1).ok());
+    REQUIRE(UpsertSummary(**c, Activity(12000000002, "2024-05-02T06:30:00Z", "Two"), 1).ok());
+    REQUIRE(UpsertSummary(**c, Activity(12000000003, "2024-05-03T06:30:00Z", "Three", 2000), 1).ok());
   }
   f.writer.reset();
   REQUIRE(std::rename(other.c_str(), f.path.c_str()) == 0);
@@ -891,11 +897,11 @@ TEST_CASE("what was rendered ahead from a cache file is not read from the file t
   REQUIRE(f.logged.size() == 1);
   CHECK(f.logged[0].second.find("replaced by another file") != std::string::npos);
 
-  const Entry new_second = f.Look(kMay, second);
-  REQUIRE(new_second.attr.version == old_second.attr.version);
-  const std::string expected = f.Expected(ActivityFileInode(ActivityFile::kJson, 12000000002));
+  const Entry new_third = f.Look(kMay, names[2]);
+  REQUIRE(new_third.attr.version == old_third.attr.version);
+  const std::string expected = f.Expected(ActivityFileInode(ActivityFile::kJson, 12000000003));
   REQUIRE(expected.find("2000") != std::string::npos);
-  const uint64_t h2 = f.OpenFile(new_second.node);
+  const uint64_t h2 = f.OpenFile(new_third.node);
   CHECK(f.ReadAll(h2) == expected);
   fs.Release(h2);
   CHECK(fs.Prefetched() == 0);
