@@ -175,13 +175,20 @@ Invalidation PurgeToOneLayout(Fixture& f, int64_t athlete) {
   return *back;
 }
 
-TEST_CASE("the tree: folders from start_date_local, files per what is held", "[fs_tree]") {
-  Fixture f;
+// Three activities across a year's end: 11000000002 (2023-12-30, streams
+// without a position), 11000000001 (2024-01-01 local) and 11000000003
+// (2024-05-12, a ride with GPS streams, named with a newline).
+void PutAcrossYears(Fixture& f) {
   f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
   f.Put(Activity(11000000002, "2023-12-30T08:00:00Z", "Morning Run"));
   f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride/with\nnewline", "Ride"));
   REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, StreamsOf(Streams(40, true))).ok());
   REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000002, StreamsOf(Streams(10, false))).ok());
+}
+
+TEST_CASE("the tree: folders from start_date_local, files per what is held", "[fs_tree]") {
+  Fixture f;
+  PutAcrossYears(f);
 
   CHECK(f.Names(kRootInode) ==
         std::vector<std::string>{"athlete.json", "activities.csv", "by-id", "stats", "2023", "2024"});
@@ -230,11 +237,7 @@ TEST_CASE("file contents are the renderers' bytes", "[fs_tree]") {
 
 TEST_CASE("what a reader reads next: the following activities, and their files rendered together", "[fs_tree]") {
   Fixture f;
-  f.Put(Activity(11000000001, "2023-12-31T23:30:00Z", "Silvesterlauf"));  // local: 2024-01-01 00:30
-  f.Put(Activity(11000000002, "2023-12-30T08:00:00Z", "Morning Run"));
-  f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
-  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000003, StreamsOf(Streams(40, true))).ok());
-  REQUIRE(ActivityStore(*f.writer).StoreStreams(11000000002, StreamsOf(Streams(10, false))).ok());
+  PutAcrossYears(f);
   auto version = [&](int64_t id) { return f.Attr(ActivityFileInode(ActivityFile::kJson, id)).version; };
 
   // In the folders' order (start_date_local), across years, with versions.
