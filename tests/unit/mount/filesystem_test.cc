@@ -4,8 +4,8 @@
 // Covers: lookups and their nodes (one per file version, counted and
 // forgotten), opens and reads (the renderers' bytes, at any offset), the
 // ESTALE protocol and the parking of the copy for the retry, an open's
-// snapshot, reading ahead (by version, and never across a replaced cache
-// file), listings (readdir and readdirplus, a full reply, offsets), what the
+// snapshot, reading ahead (by version, bounded, and never across a replaced
+// cache file), listings (readdir and readdirplus, a full reply, offsets), what the
 // watcher tells the kernel to forget after a commit, and a cache file
 // replaced under its name.
 #include "mount/filesystem.h"
@@ -857,6 +857,42 @@ TEST_CASE("a reader going through a folder has the next files rendered ahead; re
   CHECK(fs.Prefetched() == 2);
   CHECK(read(5) == f.Expected(files[5].second));
   CHECK(fs.Prefetched() == 3);
+}
+
+TEST_CASE("what waits rendered ahead is bounded: the oldest files go first", "[filesystem]") {
+  Fixture f;
+  constexpr int kRuns = 72;
+  for (int i = 0; i < kRuns; ++i) {
+    char start[32];
+    std::snprintf(start, sizeof start, "2024-05-%02dT%02d:00:00Z", 1 + i / 12, 2 * (i % 12));
+    f.Put(Activity(12000000000 + i, start, "Run " + std::to_string(i)));
+  }
+  Filesystem& fs = f.Fs();
+  std::vector<std::string> files;  // the month's .json files in listing order
+  const uint64_t dh = fs.OpenDir(kMay);
+  REQUIRE(fs.ReadDir(dh, kMay, 0, false, [&](const std::string& name, const Entry&, int64_t) {
+              if (name.ends_with(".json")) files.push_back(name);
+              return true;
+            }).ok());
+  fs.ReleaseDir(dh);
+  REQUIRE(files.size() == kRuns);
+  auto read = [&](size_t i) {
+    const uint64_t h = f.OpenFile(f.Look(kMay, files[i]).node);
+    f.ReadAll(h);
+    fs.Release(h);
+    return fs.Prefetched();
+  };
+
+  // Going through, but reading every other file: each read has the next two
+  // rendered, and leaves one of them waiting, unread.
+  CHECK(read(0) == 0);
+  CHECK(read(1) == 0);
+  size_t hits = 0;
+  for (size_t i = 3; i < kRuns - 2; i += 2) CHECK(read(i) == ++hits);
+  REQUIRE(hits > 32);  // more left waiting than the bound
+  // The oldest left were dropped; the newest still wait.
+  CHECK(read(2) == hits);
+  CHECK(read(kRuns - 4) == hits + 1);
 }
 
 TEST_CASE("what was rendered ahead from a cache file is not read from the file that replaced it", "[filesystem]") {
