@@ -899,6 +899,15 @@ Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
   auto h = std::make_shared<FileCopy>();
   h->pool = &connections_;
   h->ino = ino;
+  if (FsTree::IsStatsFile(ino)) {
+    // Counted at its lookup, at the version the kernel holds: not again.
+    if (auto kept = t->TakeMeasured(ino, want.version); kept && kept->size() == want.size) {
+      h->bytes = std::move(*kept);
+      h->version = want.version;
+      h->size = want.size;
+      return h;
+    }
+  }
   const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(DecodeInode(ino)->stats_index());
   if (FsTree::IsAthleteJson(ino) || (FsTree::IsStatsFile(ino) && !stats_csv)) {
     auto r = t->RenderVersion(ino);

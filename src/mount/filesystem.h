@@ -24,7 +24,9 @@
 //   first read, in a transaction of its own while the cache still holds its
 //   version (so that opens render side by side), else in the shared one.
 // - An activities.csv or a stats/ CSV holds a read transaction of its own and
-//   renders what is read: a block of rows at a time, a row at a time.
+//   renders what is read: a block of rows at a time, a row at a time. A stats/
+//   file whose lookup kept the bytes it counted (FsMemo::TakeMeasured) at the
+//   version opened takes them instead, and holds no transaction.
 // - athlete.json and the charts are rendered at the open.
 //
 // Reading ahead. grep -r, cat and jq go through a folder in its order. A

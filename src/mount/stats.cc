@@ -249,11 +249,14 @@ Result<std::string> RenderStatsFile(Cache& cache, size_t index, const StatsScope
   }
 }
 
-Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& scope) {
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& scope, std::string* keep,
+                                  size_t keep_limit) {
   if (!StatsCsvReader::Csv(index)) {
     auto bytes = RenderStatsFile(cache, index, scope);
     if (!bytes.ok()) return bytes.status();
-    return bytes->size();
+    const uint64_t size = bytes->size();
+    if (keep && size <= keep_limit) *keep = std::move(*bytes);
+    return size;
   }
   StatsCsvReader reader(cache, index, scope);
   uint64_t size = 0;
@@ -264,6 +267,13 @@ Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& 
     if (!more.ok()) return more.status();
     if (!*more) return size;
     size += row.size();
+    if (!keep) continue;
+    if (size <= keep_limit) {
+      keep->append(row);
+    } else {
+      std::string().swap(*keep);  // too big to hold: counted only
+      keep = nullptr;
+    }
   }
 }
 

@@ -73,8 +73,11 @@ class StatsCsvReader {
   bool done_ = false;
 };
 
-// The size of a stats/ file, counted without holding it.
-Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& scope);
+// The size of a stats/ file, counted without holding it. With `keep`, its
+// bytes are left there too when they are at most `keep_limit` (else `keep`
+// is left empty), for whoever reads the file next.
+Result<uint64_t> MeasureStatsFile(Cache& cache, size_t index, const StatsScope& scope, std::string* keep = nullptr,
+                                  size_t keep_limit = 0);
 
 // The sport groups of activity_facts, in the charts' stacking order.
 inline constexpr std::array<const char*, 4> kSportGroups = {"run", "ride", "swim", "other"};

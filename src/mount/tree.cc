@@ -191,6 +191,36 @@ void FsMemo::Invalidate() {
   ++epoch_;
   attrs_.clear();
   folders_.reset();
+  measured_.clear();
+  measured_bytes_ = 0;
+}
+
+void FsMemo::PutMeasured(uint64_t epoch, uint64_t ino, uint64_t version, std::string bytes) {
+  if (bytes.size() > kMeasuredFileBytes) return;
+  bytes.shrink_to_fit();  // grown by appending: up to twice its size
+  std::lock_guard lock(mu_);
+  if (epoch != epoch_) return;
+  std::erase_if(measured_, [&](const Measured& m) {
+    if (m.ino != ino) return false;
+    measured_bytes_ -= m.bytes.size();
+    return true;
+  });
+  measured_bytes_ += bytes.size();
+  measured_.push_back(Measured{ino, version, std::move(bytes)});
+  size_t drop = 0;
+  while (measured_bytes_ > kMeasuredBytes) measured_bytes_ -= measured_[drop++].bytes.size();
+  measured_.erase(measured_.begin(), measured_.begin() + static_cast<ptrdiff_t>(drop));
+}
+
+std::optional<std::string> FsMemo::TakeMeasured(uint64_t ino, uint64_t version) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(measured_.begin(), measured_.end(),
+                         [&](const Measured& m) { return m.ino == ino && m.version == version; });
+  if (it == measured_.end()) return std::nullopt;
+  std::string bytes = std::move(it->bytes);
+  measured_bytes_ -= bytes.size();
+  measured_.erase(it);
+  return bytes;
 }
 
 std::optional<std::vector<AthleteFolder>> FsMemo::Folders() const {
@@ -627,16 +657,22 @@ Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
   auto node = Stats(ino);
   if (!node.ok()) return node.status();
   if (!*node) return std::optional<NodeAttr>();
-  auto size = StatsSize(**node);
+  std::string bytes;
+  auto size = MeasureStatsFile(*cache_, (*node)->index, (*node)->scope, &bytes, FsMemo::kMeasuredFileBytes);
   if (!size.ok()) return size.status();
   auto last = LastStart(kAllLo, kAllHi, (*node)->scope.athlete);
   if (!last.ok()) return last.status();
   NodeAttr a = File(ino, *size, last->value_or(0), (*node)->version);
   memo_.Put(epoch, a);
+  if (bytes.size() == *size) memo_.PutMeasured(epoch, ino, a.version, std::move(bytes));
   return std::optional<NodeAttr>(a);
 }
 
 Result<uint64_t> FsTree::StatsSize(const StatsNode& node) { return MeasureStatsFile(*cache_, node.index, node.scope); }
+
+std::optional<std::string> FsTree::TakeMeasured(uint64_t ino, uint64_t version) {
+  return memo_.TakeMeasured(ino, version);
+}
 
 Result<std::string> FsTree::ReadStats(StatsCursor& c, uint64_t offset, size_t size) {
   // Rows are rendered forward from where the last read ended; a read from

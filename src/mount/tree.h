@@ -85,13 +85,27 @@ class FsMemo {
   // The athletes' folders (FsTree::Folders()), likewise.
   std::optional<std::vector<AthleteFolder>> Folders() const;
   void PutFolders(uint64_t epoch, const std::vector<AthleteFolder>& folders);
+  // A stats/ file's bytes, counted to be measured at its lookup, for the
+  // first read of that version to take instead of computing them again.
+  // Files of at most kMeasuredFileBytes are kept, kMeasuredBytes in all, the
+  // oldest dropped first.
+  static constexpr size_t kMeasuredFileBytes = 4 << 20;
+  static constexpr size_t kMeasuredBytes = 8 << 20;
+  void PutMeasured(uint64_t epoch, uint64_t ino, uint64_t version, std::string bytes);
+  std::optional<std::string> TakeMeasured(uint64_t ino, uint64_t version);
   void Invalidate();
 
  private:
+  struct Measured {
+    uint64_t ino, version;
+    std::string bytes;
+  };
   mutable std::mutex mu_;
   uint64_t epoch_ = 0;
   std::unordered_map<uint64_t, NodeAttr> attrs_;
   std::optional<std::vector<AthleteFolder>> folders_;
+  std::vector<Measured> measured_;  // oldest first
+  size_t measured_bytes_ = 0;
 };
 
 // Where the row blocks of one activities.csv start, built at its first read:
@@ -207,6 +221,9 @@ class FsTree {
   };
   Result<std::optional<StatsNode>> Stats(uint64_t ino);
   Result<uint64_t> StatsSize(const StatsNode& node);
+  // The bytes of the stats/ file `ino` at `version`, if its lookup (StatsAttr)
+  // counted them and no read has taken them yet (FsMemo::TakeMeasured).
+  std::optional<std::string> TakeMeasured(uint64_t ino, uint64_t version);
   // A CSV file of stats/ read a row at a time (never held whole), from
   // this tree's connection: keep it in one snapshot (BeginSnapshot) for as
   // long as the cursor lives, the one `node` was read in.

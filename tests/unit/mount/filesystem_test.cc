@@ -443,6 +443,35 @@ TEST_CASE("stats/ of several athletes: each opens its own rows; the root's is a 
   }
 }
 
+TEST_CASE("a stats/ file is computed once for its lookup and its first read", "[filesystem]") {
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Filesystem& fs = f.Fs();
+  for (const std::string name : {"activity_facts.csv", "calendar.svg"}) {
+    INFO(name);
+    const uint64_t ino = StatsFileInode(*StatsFileIndex(name));
+    const std::string before = f.Expected(ino);
+    const Entry e = f.Look(kStatsDirInode, name);  // computed to be measured, the bytes kept
+    REQUIRE(e.attr.size == before.size());
+    // A sync commits before the watcher has looked: the open takes the bytes
+    // its lookup counted, the version the kernel holds, not the cache's now
+    // (which would be ESTALE, as below).
+    Json later = Activity(11000000005 + (name == "calendar.svg"), "2024-05-14T06:30:00Z", "Later " + name);
+    f.Put(later);
+    REQUIRE(f.Expected(ino) != before);
+    const uint64_t h = f.OpenFile(e.node);
+    CHECK(f.ReadAll(h) == before);
+    fs.Release(h);
+    // Taken by that first open: the next one computes the file again.
+    CHECK(KindOf(fs.Open(e.node, O_RDONLY).status()) == ErrorKind::kStale);
+    const Entry now = f.Look(kStatsDirInode, name);
+    CHECK(now.node != e.node);
+    const uint64_t h2 = f.OpenFile(now.node);
+    CHECK(f.ReadAll(h2) == f.Expected(ino));
+    fs.Release(h2);
+  }
+}
+
 TEST_CASE("an open keeps reading the version it opened", "[filesystem]") {
   Fixture f;
   Json ride = Activity(kRide, kRideStart, "Ride");

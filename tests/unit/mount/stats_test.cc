@@ -162,6 +162,15 @@ TEST_CASE("stats files of a scope: everyone's with athlete_id, one athlete's wit
       auto size = MeasureStatsFile(cache, i, scope);
       REQUIRE(size.ok());
       CHECK(*size == bytes->size());
+      // Kept while measured when within the limit, else counted only.
+      std::string kept;
+      REQUIRE(MeasureStatsFile(cache, i, scope, &kept, bytes->size()).ok());
+      CHECK(kept == *bytes);
+      std::string over;
+      auto counted = MeasureStatsFile(cache, i, scope, &over, bytes->size() - 1);
+      REQUIRE(counted.ok());
+      CHECK(*counted == bytes->size());
+      CHECK(over.empty());
       return *bytes;
     };
     const std::string all = render({0, true}), single = render(kSingleLayoutStats), ana = render({kAna, false}),

@@ -416,6 +416,62 @@ TEST_CASE("activities.csv reads at any offset give the same bytes", "[fs_tree]")
   }
 }
 
+TEST_CASE("a stats/ file's lookup keeps its bytes for the first read of that version", "[fs_tree]") {
+  Fixture f;
+  for (int i = 0; i < 40; ++i)
+    f.Put(
+        Activity(14000000000 + i, "2024-03-" + std::to_string(10 + i % 19) + "T07:00:00Z", "Run " + std::to_string(i)));
+  const uint64_t facts = StatsFileInode(*StatsFileIndex("activity_facts.csv"));
+  const uint64_t chart = StatsFileInode(*StatsFileIndex("calendar.svg"));
+  for (uint64_t ino : {facts, chart}) {
+    const NodeAttr attr = f.Attr(ino);  // measured: counted, and kept
+    auto kept = f.Tree().TakeMeasured(ino, attr.version);
+    REQUIRE(kept.has_value());
+    CHECK(*kept == f.Bytes(ino));
+    CHECK(kept->size() == attr.size);
+    CHECK_FALSE(f.Tree().TakeMeasured(ino, attr.version).has_value());  // taken once
+  }
+  // Only the version measured is given, and a change of the cache drops
+  // what was kept with everything else the memo holds.
+  const NodeAttr before = f.Attr(facts);
+  CHECK_FALSE(f.Tree().TakeMeasured(facts, before.version).has_value());  // memoized: not measured again
+  f.memo.Invalidate();
+  const NodeAttr again = f.Attr(facts);
+  CHECK_FALSE(f.Tree().TakeMeasured(facts, again.version + 1).has_value());
+  f.Put(Activity(14000000100, "2024-04-01T07:00:00Z", "Later"));
+  f.memo.Invalidate();
+  CHECK_FALSE(f.Tree().TakeMeasured(facts, again.version).has_value());
+  const NodeAttr after = f.Attr(facts);
+  CHECK(after.version != again.version);
+  auto kept = f.Tree().TakeMeasured(facts, after.version);
+  REQUIRE(kept.has_value());
+  CHECK(*kept == f.Bytes(facts));
+  CHECK(kept->find("Later") != std::string::npos);
+}
+
+TEST_CASE("what the memo keeps of measured stats/ files is bounded, the oldest going first", "[fs_tree]") {
+  FsMemo memo;
+  const uint64_t epoch = memo.epoch();
+  const std::string big(FsMemo::kMeasuredFileBytes, 'x');
+  memo.PutMeasured(epoch, 1, 10, std::string(FsMemo::kMeasuredFileBytes + 1, 'y'));  // too big to keep
+  CHECK_FALSE(memo.TakeMeasured(1, 10).has_value());
+  memo.PutMeasured(epoch, 1, 10, big);
+  memo.PutMeasured(epoch, 2, 20, big);
+  memo.PutMeasured(epoch, 3, 30, "abc");  // over kMeasuredBytes: the first goes
+  CHECK_FALSE(memo.TakeMeasured(1, 10).has_value());
+  CHECK(memo.TakeMeasured(3, 30) == "abc");
+  CHECK(memo.TakeMeasured(2, 20) == big);
+  // A newer measure of a file replaces the older; one computed before a
+  // change is dropped.
+  memo.PutMeasured(epoch, 4, 40, "old");
+  memo.PutMeasured(epoch, 4, 41, "new");
+  CHECK_FALSE(memo.TakeMeasured(4, 40).has_value());
+  CHECK(memo.TakeMeasured(4, 41) == "new");
+  memo.Invalidate();
+  memo.PutMeasured(epoch, 5, 50, "late");
+  CHECK_FALSE(memo.TakeMeasured(5, 50).has_value());
+}
+
 TEST_CASE("stats/ CSV files read a row at a time give the rendered bytes, in any order", "[fs_tree]") {
   Fixture f;
   REQUIRE(f.writer->Begin().ok());
