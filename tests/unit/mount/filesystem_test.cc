@@ -924,6 +924,40 @@ TEST_CASE("what waits rendered ahead is bounded: the oldest files go first", "[f
   CHECK(read(kRuns - 4) == hits + 1);
 }
 
+TEST_CASE("what waits rendered ahead is bounded in bytes too", "[filesystem]") {
+  Fixture f;
+  constexpr int kRuns = 16;  // fewer files than the bound of 32 can leave waiting
+  for (int i = 0; i < kRuns; ++i) {
+    char start[32];
+    std::snprintf(start, sizeof start, "2024-05-%02dT07:00:00Z", 1 + i);
+    Json run = Activity(12100000000 + i, start, "Long " + std::to_string(i));
+    run["description"] = std::string(700 * 1024, static_cast<char>('a' + i));  // a .json of 700 KB
+    f.Put(run);
+  }
+  Filesystem& fs = f.Fs();
+  std::vector<std::string> files;
+  const uint64_t dh = fs.OpenDir(kMay);
+  REQUIRE(fs.ReadDir(dh, kMay, 0, false, [&](const std::string& name, const Entry&, int64_t) {
+              if (name.ends_with(".json")) files.push_back(name);
+              return true;
+            }).ok());
+  fs.ReleaseDir(dh);
+  REQUIRE(files.size() == kRuns);
+  auto read = [&](size_t i) {
+    const uint64_t h = f.OpenFile(f.Look(kMay, files[i]).node);
+    CHECK(f.ReadAll(h).size() > 700 * 1024);
+    fs.Release(h);
+    return fs.Prefetched();
+  };
+  CHECK(read(0) == 0);
+  CHECK(read(1) == 0);
+  size_t hits = 0;
+  for (size_t i = 3; i < kRuns - 2; i += 2) CHECK(read(i) == ++hits);
+  // Eight left waiting, 5.6 MB: over the 4 MB bound, so the oldest went.
+  CHECK(read(2) == hits);
+  CHECK(read(kRuns - 4) == hits + 1);
+}
+
 TEST_CASE("what was rendered ahead from a cache file is not read from the file that replaced it", "[filesystem]") {
   Fixture f;
   const std::vector<std::string> names = {"2024-05-01_0730_One_12000000001.json",
