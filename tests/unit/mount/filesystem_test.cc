@@ -141,6 +141,14 @@ struct Fixture {
       all += part;
     }
   }
+  // The file `name` in `dir` as a reader reads it: looked up, opened, read
+  // to the end and released.
+  std::string ReadName(uint64_t dir, const std::string& name) {
+    const uint64_t h = OpenFile(Look(dir, name).node);
+    std::string all = ReadAll(h);
+    Fs().Release(h);
+    return all;
+  }
   // What the cache holds now for `ino`, read through an FsTree of its own.
   std::string Expected(uint64_t ino) {
     FsMemo memo;
@@ -888,6 +896,18 @@ TEST_CASE("a reader going through a folder has the next files rendered ahead; re
   CHECK(fs.Prefetched() == 3);
 }
 
+// The .json files of May 2024, in listing order.
+std::vector<std::string> MayJsonFiles(Filesystem& fs) {
+  std::vector<std::string> files;
+  const uint64_t dh = fs.OpenDir(kMay);
+  REQUIRE(fs.ReadDir(dh, kMay, 0, false, [&](const std::string& name, const Entry&, int64_t) {
+              if (name.ends_with(".json")) files.push_back(name);
+              return true;
+            }).ok());
+  fs.ReleaseDir(dh);
+  return files;
+}
+
 TEST_CASE("what waits rendered ahead is bounded: the oldest files go first", "[filesystem]") {
   Fixture f;
   constexpr int kRuns = 72;
@@ -897,18 +917,10 @@ TEST_CASE("what waits rendered ahead is bounded: the oldest files go first", "[f
     f.Put(Activity(12000000000 + i, start, "Run " + std::to_string(i)));
   }
   Filesystem& fs = f.Fs();
-  std::vector<std::string> files;  // the month's .json files in listing order
-  const uint64_t dh = fs.OpenDir(kMay);
-  REQUIRE(fs.ReadDir(dh, kMay, 0, false, [&](const std::string& name, const Entry&, int64_t) {
-              if (name.ends_with(".json")) files.push_back(name);
-              return true;
-            }).ok());
-  fs.ReleaseDir(dh);
+  const std::vector<std::string> files = MayJsonFiles(fs);
   REQUIRE(files.size() == kRuns);
   auto read = [&](size_t i) {
-    const uint64_t h = f.OpenFile(f.Look(kMay, files[i]).node);
-    f.ReadAll(h);
-    fs.Release(h);
+    f.ReadName(kMay, files[i]);
     return fs.Prefetched();
   };
 
@@ -935,18 +947,10 @@ TEST_CASE("what waits rendered ahead is bounded in bytes too", "[filesystem]") {
     f.Put(run);
   }
   Filesystem& fs = f.Fs();
-  std::vector<std::string> files;
-  const uint64_t dh = fs.OpenDir(kMay);
-  REQUIRE(fs.ReadDir(dh, kMay, 0, false, [&](const std::string& name, const Entry&, int64_t) {
-              if (name.ends_with(".json")) files.push_back(name);
-              return true;
-            }).ok());
-  fs.ReleaseDir(dh);
+  const std::vector<std::string> files = MayJsonFiles(fs);
   REQUIRE(files.size() == kRuns);
   auto read = [&](size_t i) {
-    const uint64_t h = f.OpenFile(f.Look(kMay, files[i]).node);
-    CHECK(f.ReadAll(h).size() > 700 * 1024);
-    fs.Release(h);
+    CHECK(f.ReadName(kMay, files[i]).size() > 700 * 1024);
     return fs.Prefetched();
   };
   CHECK(read(0) == 0);
