@@ -362,17 +362,23 @@ Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
   return node;
 }
 
-Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi,
-                                                               int64_t athlete) {
+Status FsTree::ForEachActivityIn(const std::string& lo, const std::string& hi, int64_t athlete,
+                                 const std::function<void(const ActivityNode&)>& each) {
   static const ScopedSql sql(std::string(kListedColumns) + "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" +
                              kShown + "ORDER BY a.start_date_local, a.id");
   Stmt* st = sql.Prepare(*cache_, athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "listing activities");
   st->Bind(1, lo).Bind(2, hi);
-  std::vector<ActivityNode> nodes;
   while (st->Step())
-    if (auto n = ReadNode<ActivityNode>(*st)) nodes.push_back(std::move(*n));
-  if (auto s = cache_->Check(st->rc(), "listing activities"); !s.ok()) return s;
+    if (auto n = ReadNode<ActivityNode>(*st)) each(*n);
+  return cache_->Check(st->rc(), "listing activities");
+}
+
+Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi,
+                                                               int64_t athlete) {
+  std::vector<ActivityNode> nodes;
+  if (auto s = ForEachActivityIn(lo, hi, athlete, [&](const ActivityNode& n) { nodes.push_back(n); }); !s.ok())
+    return s;
   return nodes;
 }
 
@@ -848,12 +854,14 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     for (const AthleteFolder& f : *folders)
       if (auto s = add(f.name, FolderAttr(AthleteDirInode(f.id))); !s.ok()) return s;
   } else if (dir == kByIdDirInode || d->kind == InodeKind::kAthleteById) {
-    auto nodes = ActivitiesIn(kAllLo, kAllHi, athlete);
-    if (!nodes.ok()) return nodes.status();
-    out.reserve(nodes->size());
-    for (const auto& n : *nodes)
-      out.push_back(DirEntry{ByIdLinkName(n.id),
-                             NodeAttr{ByIdLinkInode(n.id), NodeType::kLink, n.LinkTarget().size(), n.start, 1}});
+    if (auto s = ForEachActivityIn(kAllLo, kAllHi, athlete,
+                                   [&](const ActivityNode& n) {
+                                     out.push_back(
+                                         DirEntry{ByIdLinkName(n.id), NodeAttr{ByIdLinkInode(n.id), NodeType::kLink,
+                                                                               n.LinkTarget().size(), n.start, 1}});
+                                   });
+        !s.ok())
+      return s;
   } else if (dir == kStatsDirInode || d->kind == InodeKind::kAthleteStats) {
     // Listing stats/ renders none of its files: a view over every activity
     // takes a while to compute, and find or ls (without -l) need no size.
