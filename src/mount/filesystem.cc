@@ -284,7 +284,7 @@ class Handles {
 // A folder's entries, read at the first ReadDir of an open.
 struct DirHandle {
   uint64_t parent = kRootInode;
-  std::optional<std::vector<DirEntry>> entries;
+  std::optional<Listing> entries;
 };
 
 // Renders activities' files ahead of a reader going through a folder (see
@@ -865,6 +865,7 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
     h.entries = std::move(**list);
   }
   std::vector<uint64_t> made;  // file nodes taken by `add`
+  DirEntry scratch;
   const auto total = static_cast<int64_t>(h.entries->size() + 2);
   for (int64_t i = std::max<int64_t>(offset, 0); i < total; ++i) {
     Entry e;
@@ -875,7 +876,7 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
       dots = i == 0 ? "." : "..";
       e.attr = NodeAttr{i == 0 ? dir : h.parent, NodeType::kDir, 0, 0, 2};
     } else {
-      const DirEntry& d = (*h.entries)[static_cast<size_t>(i - 2)];
+      const DirEntry& d = h.entries->At(static_cast<size_t>(i - 2), scratch);
       name = &d.name;
       e.attr = d.attr;
       // Nor for an entry whose size is not known yet: a lookup will measure it.
@@ -1068,7 +1069,7 @@ void Filesystem::Impl::ForgetEverything(Notifier& notifier, FsTree& old) {
     dirs.pop_back();
     auto list = old.List(dir);
     if (list.ok() && *list) {
-      for (const DirEntry& e : **list) {
+      for (const DirEntry& e : (*list)->All()) {
         notifier.ForgetName(dir, e.name);
         if (e.attr.type == NodeType::kDir) dirs.push_back(e.attr.ino);
         if (e.attr.type == NodeType::kLink) notifier.ForgetInode(e.attr.ino);

@@ -810,8 +810,28 @@ Result<std::optional<NodeAttr>> FsTree::Lookup(uint64_t parent, std::string_view
 }
 
 // The entries of the top of `athlete`'s layout (0: the root, one athlete's).
-Result<std::optional<std::vector<DirEntry>>> FsTree::ListTop(int64_t athlete) {
-  std::vector<DirEntry> out;
+const DirEntry& Listing::At(size_t i, DirEntry& scratch) const {
+  if (i < entries_.size()) return entries_[i];
+  const Link& l = links_[i - entries_.size()];
+  scratch.name = ByIdLinkName(l.id);
+  scratch.attr = NodeAttr{ByIdLinkInode(l.id), NodeType::kLink, l.target_size, l.start, 1};
+  scratch.measured = true;
+  return scratch;
+}
+
+std::vector<DirEntry> Listing::All() const {
+  std::vector<DirEntry> all;
+  all.reserve(size());
+  for (size_t i = 0; i < size(); ++i) {
+    DirEntry scratch;
+    all.push_back(At(i, scratch));
+  }
+  return all;
+}
+
+Result<std::optional<Listing>> FsTree::ListTop(int64_t athlete) {
+  Listing listing;
+  std::vector<DirEntry>& out = listing.entries_;
   auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
     if (!attr.ok()) return attr.status();
     if (*attr) out.push_back(DirEntry{std::move(name), **attr});
@@ -825,13 +845,13 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::ListTop(int64_t athlete) {
   if (!years.ok()) return years.status();
   for (int y : *years)
     if (auto s = add(YearFolderName(y), FolderAttr(YearDirInode(y, athlete))); !s.ok()) return s;
-  return std::optional<std::vector<DirEntry>>(std::move(out));
+  return std::optional<Listing>(std::move(listing));
 }
 
-Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
+Result<std::optional<Listing>> FsTree::List(uint64_t dir) {
   auto self = GetAttr(dir);
   if (!self.ok()) return self.status();
-  if (!*self || (*self)->type != NodeType::kDir) return std::optional<std::vector<DirEntry>>();
+  if (!*self || (*self)->type != NodeType::kDir) return std::optional<Listing>();
   auto d = DecodeInode(dir);
   const int64_t athlete = d->athlete();
   if (dir == kRootInode) {
@@ -840,7 +860,8 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
     if (folders->empty()) return ListTop(0);
   }
   if (d->kind == InodeKind::kAthleteDir) return ListTop(athlete);
-  std::vector<DirEntry> out;
+  Listing listing;
+  std::vector<DirEntry>& out = listing.entries_;
   auto add = [&](std::string name, const Result<std::optional<NodeAttr>>& attr) -> Status {
     if (!attr.ok()) return attr.status();
     if (*attr) out.push_back(DirEntry{std::move(name), **attr});
@@ -856,9 +877,7 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
   } else if (dir == kByIdDirInode || d->kind == InodeKind::kAthleteById) {
     if (auto s = ForEachActivityIn(kAllLo, kAllHi, athlete,
                                    [&](const ActivityNode& n) {
-                                     out.push_back(
-                                         DirEntry{ByIdLinkName(n.id), NodeAttr{ByIdLinkInode(n.id), NodeType::kLink,
-                                                                               n.LinkTarget().size(), n.start, 1}});
+                                     listing.links_.push_back(Listing::Link{n.id, n.start, n.LinkTarget().size()});
                                    });
         !s.ok())
       return s;
@@ -887,7 +906,7 @@ Result<std::optional<std::vector<DirEntry>>> FsTree::List(uint64_t dir) {
       }
     }
   }
-  return std::optional<std::vector<DirEntry>>(std::move(out));
+  return std::optional<Listing>(std::move(listing));
 }
 
 Result<std::optional<std::string>> FsTree::ReadLink(uint64_t ino) {

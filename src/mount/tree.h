@@ -75,6 +75,28 @@ struct DirEntry {
   bool measured = true;
 };
 
+// A folder's entries, as FsTree::List gives them. by-id/ has a link for
+// every activity: those are kept as 24 bytes each and made into an entry
+// when asked for, since 100000 whole entries (a name and attributes each)
+// held 11 MB for as long as the listing was open.
+class Listing {
+ public:
+  size_t size() const { return entries_.size() + links_.size(); }
+  // The i-th entry: a reference to the one kept, or `scratch` made into it.
+  const DirEntry& At(size_t i, DirEntry& scratch) const;
+  std::vector<DirEntry> All() const;  // every entry, made (tests, the watcher)
+
+ private:
+  friend class FsTree;
+  struct Link {
+    int64_t id;
+    int64_t start;
+    uint64_t target_size;
+  };
+  std::vector<DirEntry> entries_;
+  std::vector<Link> links_;  // after entries_
+};
+
 // Attributes that cost a scan, kept until Invalidate(). Put() after an
 // Invalidate() that happened since the caller's epoch() is dropped, so a value
 // computed from the old cache never outlives the change.
@@ -149,7 +171,7 @@ class FsTree {
   Result<std::optional<NodeAttr>> Lookup(uint64_t parent, std::string_view name);
   // A folder's entries without "." and ".."; nullopt: no such folder.
   // stats/ files come unmeasured (DirEntry::measured).
-  Result<std::optional<std::vector<DirEntry>>> List(uint64_t dir);
+  Result<std::optional<Listing>> List(uint64_t dir);
   Result<std::optional<std::string>> ReadLink(uint64_t ino);
 
   // activities.csv files are read through an index; every other file is
@@ -277,7 +299,7 @@ class FsTree {
   // by-id/ lists every activity, and 100000 nodes at once were 20 MB.
   Status ForEachActivityIn(const std::string& lo, const std::string& hi, int64_t athlete,
                            const std::function<void(const ActivityNode&)>& each);
-  Result<std::optional<std::vector<DirEntry>>> ListTop(int64_t athlete);
+  Result<std::optional<Listing>> ListTop(int64_t athlete);
 
   std::unique_ptr<Cache> cache_;
   FsMemo& memo_;

@@ -635,6 +635,39 @@ TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem
   CHECK(fs.FileNodes() == 6);
   fs.ReleaseDir(hr);
 
+  // by-id/, a link per activity (kept compact, made into entries as sent),
+  // read in two replies that split it between two links.
+  const uint64_t hb = fs.OpenDir(kByIdDirInode);
+  added.clear();
+  refused.reset();
+  room = 4;
+  REQUIRE(fs.ReadDir(hb, kByIdDirInode, 0, true, add).ok());
+  REQUIRE(added.size() == 4);
+  CHECK(refused->next == 5);
+  room = 100;
+  auto links = fs.ReadDir(hb, kByIdDirInode, refused->next - 1, true, add);
+  REQUIRE(links.ok());
+  CHECK(links->empty());  // links are no file nodes
+  std::vector<std::string> link_names;
+  for (size_t i = 2; i < added.size(); ++i) {
+    const Added& a = added[i];
+    INFO(a.name);
+    link_names.push_back(a.name);
+    const int64_t id = std::stoll(a.name);
+    CHECK(a.next == static_cast<int64_t>(i + 1));
+    CHECK(a.entry.node == ByIdLinkInode(id));
+    CHECK(a.entry.attr.ino == ByIdLinkInode(id));
+    CHECK(a.entry.attr.type == NodeType::kLink);
+    auto target = fs.ReadLink(a.entry.node);
+    REQUIRE(target.ok());
+    CHECK(a.entry.attr.size == target->size());
+    CheckSameAttr(*fs.GetAttr(a.entry.node), a.entry.attr);
+  }
+  CHECK(link_names ==
+        std::vector<std::string>{"11000000001.json", "11000000002.json", "11000000003.json", "11000000004.json"});
+  CHECK(fs.FileNodes() == 6);
+  fs.ReleaseDir(hb);
+
   // A folder that is not there.
   const uint64_t hm = fs.OpenDir(YearDirInode(2030));
   CHECK(KindOf(fs.ReadDir(hm, YearDirInode(2030), 0, true, add).status()) == ErrorKind::kNotFound);

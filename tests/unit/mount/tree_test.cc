@@ -96,7 +96,7 @@ struct Fixture {
     INFO(l.status().message());
     REQUIRE(l.ok());
     REQUIRE(l->has_value());
-    return **l;
+    return (*l)->All();
   }
   std::vector<std::string> Names(uint64_t ino) {
     std::vector<std::string> names;
