@@ -546,6 +546,80 @@ Result<std::optional<FsTree::CsvRange>> FsTree::ShownCsv(uint64_t ino) {
   return *shown ? range : Range();
 }
 
+namespace {
+// What an activities.csv's attributes are made of: its rows' count, their
+// bytes, the newest rev among them, and the start of its last row.
+struct CsvSum {
+  int64_t rows = 0;
+  uint64_t bytes = 0;
+  int64_t max_rev = 0;
+  std::string last_start;  // start_date of the last row in folder order
+
+  void Add(const CsvSum& o) {
+    rows += o.rows;
+    bytes += o.bytes;
+    max_rev = std::max(max_rev, o.max_rev);
+    if (o.rows > 0) last_start = o.last_start;  // o's rows come after ours
+  }
+  NodeAttr Attr(uint64_t ino) const {
+    const int64_t mtime = rows > 0 ? ParseIsoUtc(last_start).value_or(0) : 0;
+    return File(ino, ActivitiesCsvHeader().size() + bytes, mtime, VersionOfCsv(rows, max_rev));
+  }
+};
+}  // namespace
+
+// An activities.csv's attributes: its rows read in folder order and summed
+// a month at a time. Each month's sum goes to the memo on the way, and each
+// year's when the file is everyone's, as their own lookups would have made
+// them: find lists the root first, and then reads no month's rows again.
+Result<std::optional<NodeAttr>> FsTree::CsvAttrByMonth(uint64_t ino, const CsvRange& range, uint64_t epoch) {
+  const auto d = DecodeInode(ino);
+  const bool whole = !(d && (d->kind == InodeKind::kYearCsv || d->kind == InodeKind::kMonthCsv));
+  // The root's range is everyone's; its months are a layout's only when one is shown.
+  auto shown = Shows(range.athlete);
+  if (!shown.ok()) return shown.status();
+  static const ScopedSql sql(std::string("SELECT CAST(substr(a.start_date_local, 1, 4) AS INTEGER), "
+                                         "CAST(substr(a.start_date_local, 6, 2) AS INTEGER), "
+                                         "a.start_date, s.csv_row_size, s.rev "
+                                         "FROM activities a JOIN activity_sync s ON s.id = a.id "
+                                         "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
+                             kShown + "ORDER BY a.start_date_local, a.id");
+  Stmt* st = sql.Prepare(*cache_, range.athlete);
+  if (!st->prepared()) return cache_->Check(st->rc(), "sizing activities.csv");
+  st->Bind(1, range.lo).Bind(2, range.hi);
+  CsvSum total, year, month;
+  int y = 0, m = 0;
+  auto end_month = [&] {
+    if (month.rows == 0) return;
+    if (*shown) memo_.Put(epoch, month.Attr(MonthCsvInode(y, m, range.athlete)));
+    year.Add(month);
+    month = CsvSum();
+  };
+  auto end_year = [&] {
+    end_month();
+    if (year.rows == 0) return;
+    if (*shown && whole) memo_.Put(epoch, year.Attr(YearCsvInode(y, range.athlete)));
+    total.Add(year);
+    year = CsvSum();
+  };
+  while (st->Step()) {
+    const auto row_y = static_cast<int>(st->Int(0)), row_m = static_cast<int>(st->Int(1));  // kShown: valid
+    if (row_y != y) end_year();
+    if (row_m != m || row_y != y) end_month();
+    y = row_y, m = row_m;
+    ++month.rows;
+    month.bytes += st->IsNull(3) ? 0 : static_cast<uint64_t>(st->Int(3));
+    month.max_rev = std::max(month.max_rev, st->Int(4));
+    month.last_start = st->Text(2);
+  }
+  if (auto s = cache_->Check(st->rc(), "sizing activities.csv"); !s.ok()) return s;
+  end_year();
+  if (total.rows == 0 && !range.always) return std::optional<NodeAttr>();
+  const NodeAttr a = total.Attr(ino);
+  memo_.Put(epoch, a);
+  return std::optional<NodeAttr>(a);
+}
+
 Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
   uint64_t epoch = memo_.epoch();
@@ -553,24 +627,7 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
   if (!shown.ok()) return shown.status();
   if (!*shown) return std::optional<NodeAttr>();
   const CsvRange* range = &**shown;
-  static const ScopedSql sql(std::string("SELECT count(*), total(s.csv_row_size), coalesce(max(s.rev), 0) "
-                                         "FROM activities a JOIN activity_sync s ON s.id = a.id "
-                                         "WHERE a.start_date_local >= ?1 AND a.start_date_local < ?2 AND") +
-                             kShown);
-  Stmt* st = sql.Prepare(*cache_, range->athlete);
-  if (!st->prepared()) return cache_->Check(st->rc(), "sizing activities.csv");
-  st->Bind(1, range->lo).Bind(2, range->hi);
-  if (!st->Step()) return cache_->Check(st->rc() == SQLITE_DONE ? SQLITE_CORRUPT : st->rc(), "sizing activities.csv");
-  int64_t rows = st->Int(0);
-  auto bytes = static_cast<uint64_t>(st->Real(1));
-  const int64_t max_rev = st->Int(2);
-  st->Reset();
-  if (rows == 0 && !range->always) return std::optional<NodeAttr>();
-  auto last = LastStart(range->lo, range->hi, range->athlete);
-  if (!last.ok()) return last.status();
-  NodeAttr a = File(ino, ActivitiesCsvHeader().size() + bytes, last->value_or(0), VersionOfCsv(rows, max_rev));
-  memo_.Put(epoch, a);
-  return std::optional<NodeAttr>(a);
+  return CsvAttrByMonth(ino, *range, epoch);
 }
 
 Result<std::optional<NodeAttr>> FsTree::ActivityFileAttr(uint64_t ino) {

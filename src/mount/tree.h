@@ -282,6 +282,7 @@ class FsTree {
   Result<std::optional<NodeAttr>> FolderAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> CsvAttr(uint64_t ino);
   struct CsvRange;  // the rows of one activities.csv
+  Result<std::optional<NodeAttr>> CsvAttrByMonth(uint64_t ino, const CsvRange& range, uint64_t epoch);
   Result<std::optional<CsvRange>> ShownCsv(uint64_t ino);
   Result<std::optional<NodeAttr>> StatsAttr(uint64_t ino);
   Result<std::optional<NodeAttr>> AthleteAttr(int64_t athlete);

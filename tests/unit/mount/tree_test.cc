@@ -65,6 +65,15 @@ Json Streams(int n, bool gps) {
   return s;
 }
 
+void CheckSameAttr(const NodeAttr& a, const NodeAttr& b) {
+  CHECK(a.ino == b.ino);
+  CHECK(a.type == b.type);
+  CHECK(a.size == b.size);
+  CHECK(a.mtime == b.mtime);
+  CHECK(a.nlink == b.nlink);
+  CHECK(a.version == b.version);
+}
+
 struct Fixture {
   TempDir dir;
   std::string path = dir.path() + "/cache.db";
@@ -923,6 +932,74 @@ TEST_CASE("the memo serves until invalidated, and never a value from before", "[
   memo.Invalidate();
   memo.Put(epoch, NodeAttr{kRootCsvInode, NodeType::kFile, 1, 0, 1});
   CHECK_FALSE(memo.Get(kRootCsvInode).has_value());
+}
+
+TEST_CASE("sizing everyone's activities.csv leaves each month's and year's in the memo, as their own", "[fs_tree]") {
+  Fixture f;
+  f.Put(Activity(11000000001, "2023-03-01T06:30:00Z", "March"));
+  f.Put(Activity(11000000002, "2023-03-20T06:30:00Z", "March again, a longer name"));
+  f.Put(Activity(11000000003, "2023-12-31T22:30:00Z", "New year's eve"));  // 2024-01-01 local
+  f.Put(Activity(11000000004, "2024-01-05T06:30:00Z", "January"));
+  f.Put(Activity(11000000005, "2024-05-12T06:30:00Z", "May", "Ride"));
+  f.Put(Activity(11000000006, "2024-05-01T06:30:00Z", "May first"));
+  const std::vector<uint64_t> months = {MonthCsvInode(2023, 3), MonthCsvInode(2024, 1), MonthCsvInode(2024, 5)};
+  const std::vector<uint64_t> years = {YearCsvInode(2023), YearCsvInode(2024)};
+
+  // What each file's own lookup makes, each in a tree with a memo of its own.
+  auto own = [&](uint64_t ino) {
+    FsMemo memo;
+    auto t = FsTree::Open(f.path, memo);
+    REQUIRE(t.ok());
+    auto a = (*t)->GetAttr(ino);
+    REQUIRE(a.ok());
+    REQUIRE(a->has_value());
+    return **a;
+  };
+  const NodeAttr root = f.Attr(kRootCsvInode);
+  CheckSameAttr(root, own(kRootCsvInode));
+  for (uint64_t ino : months) {
+    INFO(ino);
+    auto kept = f.memo.Get(ino);
+    REQUIRE(kept.has_value());
+    CheckSameAttr(*kept, own(ino));
+    CHECK(kept->mtime > 0);
+  }
+  for (uint64_t ino : years) {
+    INFO(ino);
+    auto kept = f.memo.Get(ino);
+    REQUIRE(kept.has_value());
+    CheckSameAttr(*kept, own(ino));
+  }
+  CHECK(f.memo.Get(YearCsvInode(2024)).value().size + f.memo.Get(YearCsvInode(2023)).value().size ==
+        root.size + ActivitiesCsvHeader().size());
+  CHECK_FALSE(f.memo.Get(MonthCsvInode(2024, 2)).has_value());  // no activity, no file
+
+  // A year's leaves its months, not everyone's.
+  f.memo.Invalidate();
+  CheckSameAttr(f.Attr(YearCsvInode(2024)), own(YearCsvInode(2024)));
+  CHECK(f.memo.Get(MonthCsvInode(2024, 5)).has_value());
+  CHECK_FALSE(f.memo.Get(MonthCsvInode(2023, 3)).has_value());
+  CHECK_FALSE(f.memo.Get(kRootCsvInode).has_value());
+
+  // With several athletes the root's file is everyone's, and the folders
+  // are each athlete's: nothing of it is left for them.
+  REQUIRE(AthleteStore(*f.writer).StoreAthlete({{"id", 9}, {"firstname", "Bo"}, {"resource_state", 3}}).ok());
+  Json ride = Activity(11000000007, "2024-05-20T06:30:00Z", "Bo's ride", "Ride");
+  ride["athlete"]["id"] = 9;
+  f.Put(ride);
+  f.memo.Invalidate();
+  CheckSameAttr(f.Attr(kRootCsvInode), own(kRootCsvInode));
+  for (uint64_t ino : {MonthCsvInode(2024, 5), YearCsvInode(2024), MonthCsvInode(2024, 5, 7), YearCsvInode(2024, 7)})
+    CHECK_FALSE(f.memo.Get(ino).has_value());
+  CheckSameAttr(f.Attr(AthleteCsvInode(7)), own(AthleteCsvInode(7)));
+  for (uint64_t ino : {MonthCsvInode(2024, 5, 7), YearCsvInode(2024, 7), MonthCsvInode(2023, 3, 7)}) {
+    INFO(ino);
+    auto kept = f.memo.Get(ino);
+    REQUIRE(kept.has_value());
+    CheckSameAttr(*kept, own(ino));
+  }
+  CHECK_FALSE(f.memo.Get(MonthCsvInode(2024, 5, 9)).has_value());
+  CHECK(own(MonthCsvInode(2024, 5, 9)).size < f.memo.Get(MonthCsvInode(2024, 5, 7))->size);
 }
 
 TEST_CASE("inode numbers are the same from every connection and after reopening", "[fs_tree]") {
