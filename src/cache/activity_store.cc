@@ -146,7 +146,12 @@ Status ActivityStore::WriteStreamSizes(int64_t id, const std::vector<StreamSampl
   if (!samples.empty()) {
     // RenderStreamsCsv is the header and one line per sample: summed, not built.
     int64_t csv = static_cast<int64_t>(StreamsCsvHeader().size());
-    for (const StreamSample& s : samples) csv += static_cast<int64_t>(StreamCsvRow(s).size());
+    std::string line;
+    for (const StreamSample& s : samples) {
+      line.clear();
+      AppendStreamCsvRow(line, s);
+      csv += static_cast<int64_t>(line.size());
+    }
     put->Bind(2, csv);
   }
   if (HasGps(samples)) {

@@ -34,21 +34,23 @@ std::vector<const ActivityColumn*> MakeCsvColumns() {
   return columns;
 }
 
-std::string FormatInt(int64_t value) {
-  std::array<char, 24> buf;
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
-  assert(ec == std::errc());
-  return std::string(buf.data(), end);
-}
-
-// Shortest round-trip text in plain decimal notation, for xsd:decimal.
-std::string FormatDecimal(double value) {
-  if (!std::isfinite(value)) return "";
+// Shortest round-trip text in plain decimal notation, for xsd:decimal,
+// appended to `out` (nothing for NaN and infinities). The per-sample loops
+// append in place: a string per field was most of a file's rendering.
+void AppendDecimal(std::string& out, double value) {
+  if (!std::isfinite(value)) return;
   if (value == 0) value = 0;  // no "-0"
   std::array<char, 512> buf;  // enough for any double in fixed notation
   auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
   assert(ec == std::errc());
-  return std::string(buf.data(), end);
+  out.append(buf.data(), end);
+}
+
+void AppendInt(std::string& out, int64_t value) {
+  std::array<char, 24> buf;
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  assert(ec == std::errc());
+  out.append(buf.data(), end);
 }
 
 // The shortest text that reads back as `value` ("" for NaN and infinities),
@@ -116,8 +118,6 @@ const std::vector<size_t>& CsvColumnIndexes() {
   return indexes;
 }
 
-std::string OptionalNumber(const std::optional<double>& v) { return v ? FormatNumber(*v) : ""; }
-
 bool AllowedInXml(char32_t cp) {
   return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
          (cp >= 0x10000 && cp <= 0x10FFFF);
@@ -130,8 +130,8 @@ const std::string* StringField(const Json& j, const char* key) {
 }
 
 // A whole number for the Garmin extensions' unsigned types, clamped to them.
-std::string WholeNumber(double value, double max) {
-  return FormatInt(static_cast<int64_t>(std::llround(std::clamp(value, 0.0, max))));
+void AppendWholeNumber(std::string& out, double value, double max) {
+  AppendInt(out, static_cast<int64_t>(std::llround(std::clamp(value, 0.0, max))));
 }
 
 bool Usable(const std::optional<double>& v) { return v && std::isfinite(*v); }
@@ -227,19 +227,25 @@ std::string StreamsCsvHeader() {
   return header;
 }
 
-std::string StreamCsvRow(const StreamSample& s) {
-  std::string line = FormatInt(s.seq);
+void AppendStreamCsvRow(std::string& out, const StreamSample& s) {
+  AppendInt(out, s.seq);
+  std::array<char, 32> buf;
   for (const StreamColumn& c : kStreamColumns) {
-    line += ',';
-    line += OptionalNumber(s.*c.member);
+    out += ',';
+    if (const std::optional<double>& v = s.*c.member) out.append(buf.data(), FormatNumberInto(*v, buf.data()));
   }
-  line += kCrlf;
+  out += kCrlf;
+}
+
+std::string StreamCsvRow(const StreamSample& s) {
+  std::string line;
+  AppendStreamCsvRow(line, s);
   return line;
 }
 
 std::string RenderStreamsCsv(std::span<const StreamSample> samples) {
   std::string out = StreamsCsvHeader();
-  for (const auto& s : samples) out += StreamCsvRow(s);
+  for (const auto& s : samples) AppendStreamCsvRow(out, s);
   return out;
 }
 
@@ -311,22 +317,53 @@ std::string RenderGpx(const Json& activity, std::span<const StreamSample> sample
   out += "  <trkseg>\n";
   for (const StreamSample& s : samples) {
     if (!Usable(s.lat) || !Usable(s.lng)) continue;
-    out += "   <trkpt lat=\"" + FormatDecimal(*s.lat) + "\" lon=\"" + FormatDecimal(*s.lng) + "\">\n";
-    if (Usable(s.altitude)) out += "    <ele>" + FormatDecimal(*s.altitude) + "</ele>\n";
+    out += "   <trkpt lat=\"";
+    AppendDecimal(out, *s.lat);
+    out += "\" lon=\"";
+    AppendDecimal(out, *s.lng);
+    out += "\">\n";
+    if (Usable(s.altitude)) {
+      out += "    <ele>";
+      AppendDecimal(out, *s.altitude);
+      out += "</ele>\n";
+    }
     if (has_start && Usable(s.time) && std::fabs(*s.time) < 1e12) {  // 31,000 years: no overflow below
       const int64_t at = start + std::llround(*s.time);
       // Only instants xsd:dateTime writes with four-digit years, as ParseIsoUtc reads them.
-      if (at >= kMinIsoEpoch && at <= kMaxIsoEpoch) out += "    <time>" + FormatIsoUtc(at) + "</time>\n";
+      if (at >= kMinIsoEpoch && at <= kMaxIsoEpoch) {
+        out += "    <time>";
+        out += FormatIsoUtc(at);
+        out += "</time>\n";
+      }
     }
-    std::string tpx;
-    if (Usable(s.temp)) tpx += "      <gpxtpx:atemp>" + FormatDecimal(*s.temp) + "</gpxtpx:atemp>\n";
-    if (Usable(s.heartrate)) tpx += "      <gpxtpx:hr>" + WholeNumber(*s.heartrate, 255) + "</gpxtpx:hr>\n";
-    if (Usable(s.cadence)) tpx += "      <gpxtpx:cad>" + WholeNumber(*s.cadence, 254) + "</gpxtpx:cad>\n";
+    const bool tpx = Usable(s.temp) || Usable(s.heartrate) || Usable(s.cadence);
     const bool power = Usable(s.watts);
-    if (!tpx.empty() || power) {
+    if (tpx || power) {
       out += "    <extensions>\n";
-      if (!tpx.empty()) out += "     <gpxtpx:TrackPointExtension>\n" + tpx + "     </gpxtpx:TrackPointExtension>\n";
-      if (power) out += "     <pwr:PowerInWatts>" + WholeNumber(*s.watts, 65535) + "</pwr:PowerInWatts>\n";
+      if (tpx) {
+        out += "     <gpxtpx:TrackPointExtension>\n";
+        if (Usable(s.temp)) {
+          out += "      <gpxtpx:atemp>";
+          AppendDecimal(out, *s.temp);
+          out += "</gpxtpx:atemp>\n";
+        }
+        if (Usable(s.heartrate)) {
+          out += "      <gpxtpx:hr>";
+          AppendWholeNumber(out, *s.heartrate, 255);
+          out += "</gpxtpx:hr>\n";
+        }
+        if (Usable(s.cadence)) {
+          out += "      <gpxtpx:cad>";
+          AppendWholeNumber(out, *s.cadence, 254);
+          out += "</gpxtpx:cad>\n";
+        }
+        out += "     </gpxtpx:TrackPointExtension>\n";
+      }
+      if (power) {
+        out += "     <pwr:PowerInWatts>";
+        AppendWholeNumber(out, *s.watts, 65535);
+        out += "</pwr:PowerInWatts>\n";
+      }
       out += "    </extensions>\n";
     }
     out += "   </trkpt>\n";

@@ -95,6 +95,7 @@ std::string FormatNumber(double value);
 // The streams header line and one sample's line, CRLF included.
 std::string StreamsCsvHeader();
 std::string StreamCsvRow(const StreamSample& sample);
+void AppendStreamCsvRow(std::string& out, const StreamSample& sample);  // the same line, appended
 // The whole <name>.csv: header and one line per sample, in the order given.
 std::string RenderStreamsCsv(std::span<const StreamSample> samples);
 
