@@ -332,7 +332,9 @@ std::string RenderGpx(const Json& activity, std::span<const StreamSample> sample
       // Only instants xsd:dateTime writes with four-digit years, as ParseIsoUtc reads them.
       if (at >= kMinIsoEpoch && at <= kMaxIsoEpoch) {
         out += "    <time>";
-        out += FormatIsoUtc(at);
+        char text[kIsoUtcLength];
+        FormatIsoUtcInto(at, text);
+        out.append(text, kIsoUtcLength);
         out += "</time>\n";
       }
     }
