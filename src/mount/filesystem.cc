@@ -1069,7 +1069,9 @@ void Filesystem::Impl::ForgetEverything(Notifier& notifier, FsTree& old) {
     dirs.pop_back();
     auto list = old.List(dir);
     if (list.ok() && *list) {
-      for (const DirEntry& e : (*list)->All()) {
+      DirEntry scratch;
+      for (size_t i = 0; i < (*list)->size(); ++i) {
+        const DirEntry& e = (*list)->At(i, scratch);
         notifier.ForgetName(dir, e.name);
         if (e.attr.type == NodeType::kDir) dirs.push_back(e.attr.ino);
         if (e.attr.type == NodeType::kLink) notifier.ForgetInode(e.attr.ino);

@@ -84,7 +84,7 @@ class Listing {
   size_t size() const { return entries_.size() + links_.size(); }
   // The i-th entry: a reference to the one kept, or `scratch` made into it.
   const DirEntry& At(size_t i, DirEntry& scratch) const;
-  std::vector<DirEntry> All() const;  // every entry, made (tests, the watcher)
+  std::vector<DirEntry> All() const;  // every entry, made (for tests)
 
  private:
   friend class FsTree;
