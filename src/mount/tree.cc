@@ -363,21 +363,21 @@ Result<std::optional<FsTree::ActivityNode>> FsTree::Activity(int64_t id) {
 }
 
 Status FsTree::ForEachActivityIn(const std::string& lo, const std::string& hi, int64_t athlete,
-                                 const std::function<void(const ActivityNode&)>& each) {
+                                 const std::function<void(ActivityNode&&)>& each) {
   static const ScopedSql sql(std::string(kListedColumns) + "a.start_date_local >= ?1 AND a.start_date_local < ?2 AND" +
                              kShown + "ORDER BY a.start_date_local, a.id");
   Stmt* st = sql.Prepare(*cache_, athlete);
   if (!st->prepared()) return cache_->Check(st->rc(), "listing activities");
   st->Bind(1, lo).Bind(2, hi);
   while (st->Step())
-    if (auto n = ReadNode<ActivityNode>(*st)) each(*n);
+    if (auto n = ReadNode<ActivityNode>(*st)) each(std::move(*n));
   return cache_->Check(st->rc(), "listing activities");
 }
 
 Result<std::vector<FsTree::ActivityNode>> FsTree::ActivitiesIn(const std::string& lo, const std::string& hi,
                                                                int64_t athlete) {
   std::vector<ActivityNode> nodes;
-  if (auto s = ForEachActivityIn(lo, hi, athlete, [&](const ActivityNode& n) { nodes.push_back(n); }); !s.ok())
+  if (auto s = ForEachActivityIn(lo, hi, athlete, [&](ActivityNode&& n) { nodes.push_back(std::move(n)); }); !s.ok())
     return s;
   return nodes;
 }
@@ -933,7 +933,7 @@ Result<std::optional<Listing>> FsTree::List(uint64_t dir) {
       if (auto s = add(f.name, FolderAttr(AthleteDirInode(f.id))); !s.ok()) return s;
   } else if (dir == kByIdDirInode || d->kind == InodeKind::kAthleteById) {
     if (auto s = ForEachActivityIn(kAllLo, kAllHi, athlete,
-                                   [&](const ActivityNode& n) {
+                                   [&](ActivityNode&& n) {
                                      listing.links_.push_back(Listing::Link{n.id, n.start, n.LinkTarget().size()});
                                    });
         !s.ok())

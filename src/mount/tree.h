@@ -299,7 +299,7 @@ class FsTree {
   // The same activities, each given to `each` as it is read and not kept:
   // by-id/ lists every activity, and 100000 nodes at once were 20 MB.
   Status ForEachActivityIn(const std::string& lo, const std::string& hi, int64_t athlete,
-                           const std::function<void(const ActivityNode&)>& each);
+                           const std::function<void(ActivityNode&&)>& each);
   Result<std::optional<Listing>> ListTop(int64_t athlete);
 
   std::unique_ptr<Cache> cache_;
