@@ -31,6 +31,7 @@
 #include "fake_transport.h"
 #include "format/names.h"
 #include "mount/stats.h"
+#include "same_attr.h"
 #include "upsert_summary.h"
 
 namespace stravafs {
@@ -72,15 +73,6 @@ const uint64_t kMay = MonthDirInode(2024, 5);
 const uint64_t kRideJsonIno = ActivityFileInode(ActivityFile::kJson, kRide);
 
 ErrorKind KindOf(const Status& s) { return s.kind(); }
-
-void CheckSameAttr(const NodeAttr& a, const NodeAttr& b) {
-  CHECK(a.ino == b.ino);
-  CHECK(a.type == b.type);
-  CHECK(a.size == b.size);
-  CHECK(a.mtime == b.mtime);
-  CHECK(a.nlink == b.nlink);
-  CHECK(a.version == b.version);
-}
 
 struct Fixture {
   TempDir dir;

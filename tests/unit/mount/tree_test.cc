@@ -24,6 +24,7 @@
 #include "format/names.h"
 #include "format/render.h"
 #include "fake_transport.h"
+#include "same_attr.h"
 #include "upsert_summary.h"
 #include "streams_of.h"
 
@@ -63,15 +64,6 @@ Json Streams(int n, bool gps) {
   Json s = {{"time", {{"data", time}}}, {"heartrate", {{"data", hr}}}, {"altitude", {{"data", alt}}}};
   if (gps) s["latlng"] = {{"data", latlng}};
   return s;
-}
-
-void CheckSameAttr(const NodeAttr& a, const NodeAttr& b) {
-  CHECK(a.ino == b.ino);
-  CHECK(a.type == b.type);
-  CHECK(a.size == b.size);
-  CHECK(a.mtime == b.mtime);
-  CHECK(a.nlink == b.nlink);
-  CHECK(a.version == b.version);
 }
 
 struct Fixture {
