@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -169,9 +170,22 @@ ColumnValue ReadValue(const Stmt& st, int col) {
 
 // --- FsMemo ------------------------------------------------------------------
 
-uint64_t FsMemo::epoch() const {
+uint64_t FsMemo::epoch(int64_t seq) {
   std::lock_guard lock(mu_);
+  if (seq < seq_) return kStale;
+  if (seq > seq_) {
+    seq_ = seq;
+    Clear();
+  }
   return epoch_;
+}
+
+std::optional<NodeAttr> FsMemo::Get(uint64_t epoch, uint64_t ino) const {
+  std::lock_guard lock(mu_);
+  if (epoch != epoch_) return std::nullopt;
+  auto it = attrs_.find(ino);
+  if (it == attrs_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<NodeAttr> FsMemo::Get(uint64_t ino) const {
@@ -186,11 +200,16 @@ void FsMemo::Put(uint64_t epoch, const NodeAttr& attr) {
   if (epoch == epoch_) attrs_[attr.ino] = attr;
 }
 
-void FsMemo::Invalidate() {
-  std::lock_guard lock(mu_);
+void FsMemo::Clear() {
   ++epoch_;
   attrs_.clear();
   folders_.reset();
+}
+
+void FsMemo::Invalidate() {
+  std::lock_guard lock(mu_);
+  seq_ = std::numeric_limits<int64_t>::min();
+  Clear();
   measured_.clear();
   measured_bytes_ = 0;
 }
@@ -199,7 +218,7 @@ void FsMemo::PutMeasured(uint64_t epoch, uint64_t ino, uint64_t version, std::st
   if (bytes.size() > kMeasuredFileBytes) return;
   bytes.shrink_to_fit();  // grown by appending: up to twice its size
   std::lock_guard lock(mu_);
-  if (epoch != epoch_) return;
+  if (epoch != epoch_ && epoch != kStale) return;  // of a replaced cache file
   std::erase_if(measured_, [&](const Measured& m) {
     if (m.ino != ino) return false;
     measured_bytes_ -= m.bytes.size();
@@ -223,8 +242,9 @@ std::optional<std::string> FsMemo::TakeMeasured(uint64_t ino, uint64_t version) 
   return bytes;
 }
 
-std::optional<std::vector<AthleteFolder>> FsMemo::Folders() const {
+std::optional<std::vector<AthleteFolder>> FsMemo::Folders(uint64_t epoch) const {
   std::lock_guard lock(mu_);
+  if (epoch != epoch_) return std::nullopt;
   return folders_;
 }
 
@@ -300,8 +320,8 @@ Result<std::vector<AthleteFolder>> FsTree::ReadFolders() {
 }
 
 Result<std::vector<AthleteFolder>> FsTree::Folders() {
-  if (auto m = memo_.Folders()) return std::move(*m);
-  const uint64_t epoch = memo_.epoch();
+  const uint64_t epoch = MemoEpoch();
+  if (auto m = memo_.Folders(epoch)) return std::move(*m);
   auto folders = ReadFolders();
   if (folders.ok()) memo_.PutFolders(epoch, *folders);
   return folders;
@@ -453,8 +473,8 @@ Result<std::optional<std::string>> FsTree::AthleteJson(int64_t athlete) {
 
 Result<std::optional<NodeAttr>> FsTree::AthleteAttr(int64_t athlete) {
   const uint64_t ino = AthleteJsonInode(athlete);
-  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
-  uint64_t epoch = memo_.epoch();
+  const uint64_t epoch = MemoEpoch();
+  if (auto m = memo_.Get(epoch, ino)) return std::optional<NodeAttr>(*m);
   auto shown = Shows(athlete);
   if (!shown.ok()) return shown.status();
   if (!*shown) return std::optional<NodeAttr>();
@@ -471,8 +491,8 @@ Result<std::optional<NodeAttr>> FsTree::AthleteAttr(int64_t athlete) {
 
 // Folders: the root, an athlete's, by-id, stats, a year, a month.
 Result<std::optional<NodeAttr>> FsTree::FolderAttr(uint64_t ino) {
-  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
-  uint64_t epoch = memo_.epoch();
+  const uint64_t epoch = MemoEpoch();
+  if (auto m = memo_.Get(epoch, ino)) return std::optional<NodeAttr>(*m);
   auto d = DecodeInode(ino);
   if (!d) return std::optional<NodeAttr>();
   const int64_t athlete = d->athlete();
@@ -621,8 +641,8 @@ Result<std::optional<NodeAttr>> FsTree::CsvAttrByMonth(uint64_t ino, const CsvRa
 }
 
 Result<std::optional<NodeAttr>> FsTree::CsvAttr(uint64_t ino) {
-  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
-  uint64_t epoch = memo_.epoch();
+  const uint64_t epoch = MemoEpoch();
+  if (auto m = memo_.Get(epoch, ino)) return std::optional<NodeAttr>(*m);
   auto shown = ShownCsv(ino);
   if (!shown.ok()) return shown.status();
   if (!*shown) return std::optional<NodeAttr>();
@@ -709,8 +729,8 @@ Result<std::optional<FsTree::StatsNode>> FsTree::Stats(uint64_t ino) {
 // size), once per change of the cache, in one transaction with their
 // version (Stats()).
 Result<std::optional<NodeAttr>> FsTree::StatsAttr(uint64_t ino) {
-  if (auto m = memo_.Get(ino)) return std::optional<NodeAttr>(*m);
-  const uint64_t epoch = memo_.epoch();
+  const uint64_t epoch = MemoEpoch();
+  if (auto m = memo_.Get(epoch, ino)) return std::optional<NodeAttr>(*m);
   if (!IsStatsFile(ino)) return std::optional<NodeAttr>();
   if (auto s = BeginSnapshot(); !s.ok()) return s;
   struct End {
@@ -1173,17 +1193,30 @@ Result<int64_t> FsTree::LastChange() {
   return seq;
 }
 
+uint64_t FsTree::MemoEpoch() {
+  if (snapshots_ > 0) return memo_.epoch(snapshot_seq_);
+  auto seq = LastChange();  // outside a snapshot (tests): the state now
+  return seq.ok() ? memo_.epoch(*seq) : FsMemo::kStale;
+}
+
 Status FsTree::BeginSnapshot() {
-  if (auto s = cache_->Exec("BEGIN"); !s.ok()) return s;
+  if (snapshots_++ > 0) return Status::Ok();  // inside one already: the same
+  if (auto s = cache_->Exec("BEGIN"); !s.ok()) {
+    snapshots_ = 0;
+    return s;
+  }
   // A read transaction starts at its first read, not at BEGIN.
-  if (auto v = LastChange(); !v.ok()) {
+  auto v = LastChange();
+  if (!v.ok()) {
     EndSnapshot();
     return v.status();
   }
+  snapshot_seq_ = *v;
   return Status::Ok();
 }
 
 void FsTree::EndSnapshot() {
+  if (snapshots_ == 0 || --snapshots_ > 0) return;
   // A statement stepped part way (a stats/ cursor left mid-file) would keep
   // the snapshot open past COMMIT, and the pooled connection's next user
   // would read this old cache.

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -97,16 +98,23 @@ class Listing {
   std::vector<Link> links_;  // after entries_
 };
 
-// Attributes that cost a scan, kept until Invalidate(). Put() after an
-// Invalidate() that happened since the caller's epoch() is dropped, so a value
-// computed from the old cache never outlives the change.
+// Attributes that cost a scan, of one state of the cache: the change log's
+// newest row in the snapshot that computed them (FsTree::snapshot_seq), so
+// that a value is only ever read in a snapshot of the cache it was computed
+// in, whichever commits come between. epoch(seq) gives the token a caller
+// at `seq` gets and puts with: a newer state drops what the memo holds, an
+// older one gets kStale, which matches nothing. Invalidate() (the cache file
+// was replaced) drops everything; a Put() with a token from before is
+// dropped too.
 class FsMemo {
  public:
-  uint64_t epoch() const;
-  std::optional<NodeAttr> Get(uint64_t ino) const;
+  static constexpr uint64_t kStale = ~uint64_t{0};
+  uint64_t epoch(int64_t seq);
+  std::optional<NodeAttr> Get(uint64_t epoch, uint64_t ino) const;
+  std::optional<NodeAttr> Get(uint64_t ino) const;  // of the newest state put (tests)
   void Put(uint64_t epoch, const NodeAttr& attr);
   // The athletes' folders (FsTree::Folders()), likewise.
-  std::optional<std::vector<AthleteFolder>> Folders() const;
+  std::optional<std::vector<AthleteFolder>> Folders(uint64_t epoch) const;
   void PutFolders(uint64_t epoch, const std::vector<AthleteFolder>& folders);
   // A stats/ file's bytes, counted to be measured at its lookup, for the
   // first read of that version to take instead of computing them again.
@@ -123,8 +131,11 @@ class FsMemo {
     uint64_t ino, version;
     std::string bytes;
   };
+  void Clear();  // under mu_: the attributes and folders
+
   mutable std::mutex mu_;
   uint64_t epoch_ = 0;
+  int64_t seq_ = std::numeric_limits<int64_t>::min();
   std::unordered_map<uint64_t, NodeAttr> attrs_;
   std::optional<std::vector<AthleteFolder>> folders_;
   std::vector<Measured> measured_;  // oldest first
@@ -263,8 +274,13 @@ class FsTree {
   // between sees the cache as the first one did, whatever syncs commit
   // meanwhile (WAL readers never block the writer). How an open
   // activities.csv keeps reading the rows it was opened with.
+  // Nested calls share the outermost one's transaction.
   Status BeginSnapshot();
   void EndSnapshot();
+  // In a snapshot: the change log's newest row (LastChange()) in it. Two
+  // snapshots with the same one show the same files: every write that
+  // changes what the mount shows logs a row.
+  int64_t snapshot_seq() const { return snapshot_seq_; }
 
   // The newest fs_changes row (0 when none); what changed after `seq`.
   Result<int64_t> LastChange();
@@ -302,9 +318,14 @@ class FsTree {
                            const std::function<void(ActivityNode&&)>& each);
   Result<std::optional<Listing>> ListTop(int64_t athlete);
 
+  // The memo's token for this tree's state: its snapshot's, else now's.
+  uint64_t MemoEpoch();
+
   std::unique_ptr<Cache> cache_;
   FsMemo& memo_;
   std::optional<std::vector<AthleteFolder>> watched_folders_;  // as ChangesSince last saw them
+  int snapshots_ = 0;                                          // BeginSnapshot() calls not ended
+  int64_t snapshot_seq_ = 0;                                   // the outermost one's
 };
 
 }  // namespace stravafs

@@ -452,7 +452,7 @@ TEST_CASE("a stats/ file's lookup keeps its bytes for the first read of that ver
 
 TEST_CASE("what the memo keeps of measured stats/ files is bounded, the oldest going first", "[fs_tree]") {
   FsMemo memo;
-  const uint64_t epoch = memo.epoch();
+  const uint64_t epoch = memo.epoch(1);
   const std::string big(FsMemo::kMeasuredFileBytes, 'x');
   memo.PutMeasured(epoch, 1, 10, std::string(FsMemo::kMeasuredFileBytes + 1, 'y'));  // too big to keep
   CHECK_FALSE(memo.TakeMeasured(1, 10).has_value());
@@ -910,19 +910,33 @@ TEST_CASE("several athletes: a stats/ each, and everyone's with athlete_id at th
   }
 }
 
-TEST_CASE("the memo serves until invalidated, and never a value from before", "[fs_tree]") {
+TEST_CASE("the memo serves the state it was computed in, and never a value of another", "[fs_tree]") {
   Fixture f;
   f.Put(Activity(11000000003, "2024-05-12T06:30:00Z", "Ride", "Ride"));
+  REQUIRE(f.Tree().BeginSnapshot().ok());
   const uint64_t old_size = f.Attr(kRootCsvInode).size;
   f.Put(Activity(11000000004, "2024-05-13T06:30:00Z", "Swim", "Swim"));
-  CHECK(f.Attr(kRootCsvInode).size == old_size);  // memoized until the watcher says so
-  f.memo.Invalidate();
-  CHECK(f.Attr(kRootCsvInode).size > old_size);
+  CHECK(f.Attr(kRootCsvInode).size == old_size);  // the snapshot's state
+  f.Tree().EndSnapshot();
+  CHECK(f.Attr(kRootCsvInode).size > old_size);  // a newer state: not the memo's value
 
+  auto attr = [](uint64_t size) { return NodeAttr{kRootCsvInode, NodeType::kFile, size, 0, 1}; };
   FsMemo memo;
-  const uint64_t epoch = memo.epoch();
-  memo.Invalidate();
-  memo.Put(epoch, NodeAttr{kRootCsvInode, NodeType::kFile, 1, 0, 1});
+  const uint64_t at5 = memo.epoch(5);
+  memo.Put(at5, attr(1));
+  REQUIRE(memo.Get(memo.epoch(5), kRootCsvInode).has_value());
+  CHECK(memo.Get(memo.epoch(5), kRootCsvInode)->size == 1);
+  CHECK(memo.epoch(4) == FsMemo::kStale);  // an older state: matches nothing
+  memo.Put(memo.epoch(4), attr(2));
+  CHECK_FALSE(memo.Get(FsMemo::kStale, kRootCsvInode).has_value());
+  CHECK(memo.Get(at5, kRootCsvInode)->size == 1);
+  const uint64_t at6 = memo.epoch(6);  // a newer one drops what the memo held
+  CHECK_FALSE(memo.Get(at6, kRootCsvInode).has_value());
+  CHECK_FALSE(memo.Get(at5, kRootCsvInode).has_value());
+  memo.Put(at5, attr(3));  // computed at the state before
+  CHECK_FALSE(memo.Get(at6, kRootCsvInode).has_value());
+  memo.Invalidate();  // a replaced cache file: a token from before puts nothing
+  memo.Put(at6, attr(4));
   CHECK_FALSE(memo.Get(kRootCsvInode).has_value());
 }
 
