@@ -111,6 +111,21 @@ Status Cache::Check(int rc, const char* what) const {
 // Why the first read of the cache failed. Only a file SQLite cannot read as
 // a database is called damaged: a busy database or an I/O error is not, and
 // moving the file aside then would do harm (issue 15).
+Result<bool> CheckpointWal(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  int frames = 0, copied = 0;
+  // A connection knows the file is in WAL mode only once it has read it:
+  // before, a checkpoint does nothing and reports no -wal (-1 frames).
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA schema_version", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+  std::string why = rc == SQLITE_OK ? "" : db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  sqlite3_close(db);
+  if (rc == SQLITE_BUSY) return false;  // another checkpoint is under way
+  if (rc != SQLITE_OK) return Status::Error(ErrorKind::kCache, "checkpointing " + path + ": " + why);
+  return frames == copied;
+}
+
 Status Cache::CannotRead(const Stmt& stmt) const {
   const int rc = stmt.rc();
   const int primary = rc & 0xff;

@@ -147,6 +147,14 @@ class Cache {
   Stmt failed_{nullptr};  // what Prepare returns for any statement that failed (none kept in stmts_)
 };
 
+// Copies what the -wal holds into the cache file (a passive checkpoint: it
+// never waits for, nor blocks, a reader or a writer), on a read-write
+// connection of its own that creates and migrates nothing. True when every
+// frame is in the file now, so that a reader that begins next reads the file
+// alone and the next writer can start the -wal over. How the mount, which
+// holds a read transaction at all times, keeps the -wal from growing.
+Result<bool> CheckpointWal(const std::string& path);
+
 // RAII transaction: rolls back unless Commit() succeeded.
 class Transaction {
  public:
