@@ -1,8 +1,8 @@
 // mount.stravafs: the cache as a read-only folder tree (mount.stravafs(8)).
 //
 // libfuse glue only: each handler asks mount::Filesystem (src/mount/
-// filesystem.h: nodes per file version, handles, snapshots, the ESTALE
-// protocol), then replies, through Guard and ErrnoOf. Handlers never touch
+// filesystem.h: nodes per file version, anchors, no-open reads), then
+// replies, through Guard and ErrnoOf. Handlers never touch
 // the network. Two threads run beside the loop:
 //   - the watcher calls Filesystem::Poll every 250 ms and passes on what
 //     the kernel must forget (the notify calls must not come from a handler);
@@ -169,6 +169,8 @@ void OpInit(void*, fuse_conn_info* conn) {
   // A node's bytes never change (a new version is a new node): the kernel
   // need not compare mtimes to guess.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // Opens cost no round trip: OpOpen answers ENOSYS.
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -261,27 +263,20 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   });
 }
 
+// Answered ENOSYS: FUSE's no-open. The kernel then opens and closes files by
+// itself (no OPEN, FLUSH or RELEASE), keeps a node's pages, and READs name
+// the node (filesystem.h).
 void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   Guard(req, [&] {
-    auto handle = Fs(req).Open(node, fi->flags);
-    if (!handle.ok()) return ReplyError(req, handle.status());
-    fi->fh = *handle;
-    fi->keep_cache = 1;  // this node's pages can only be this version's
-    fi->noflush = 1;
-    if (fuse_reply_open(req, fi) != 0) Fs(req).Release(fi->fh);  // interrupted: no release will come
+    auto s = Fs(req).Open(node, fi->flags);
+    if (!s.ok()) return ReplyError(req, s);
+    fuse_reply_err(req, ENOSYS);
   });
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void OpRead(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, fuse_file_info*) {
   Guard(req, [&] {
-    Fs(req).Release(fi->fh);
-    fuse_reply_err(req, 0);
-  });
-}
-
-void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  Guard(req, [&] {
-    auto bytes = Fs(req).Read(fi->fh, static_cast<uint64_t>(off), size);
+    auto bytes = Fs(req).Read(node, static_cast<uint64_t>(off), size);
     if (!bytes.ok()) return ReplyError(req, bytes.status());
     fuse_reply_buf(req, bytes->data.data(), bytes->data.size());  // bytes->owner holds them until sent
   });
@@ -308,7 +303,6 @@ const fuse_lowlevel_ops kOps = [] {
   ops.releasedir = OpReleasedir;
   ops.open = OpOpen;
   ops.read = OpRead;
-  ops.release = OpRelease;
   ops.statfs = OpStatfs;
   return ops;
 }();

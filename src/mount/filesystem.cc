@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <list>
+#include <set>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -119,6 +120,20 @@ class Connections {
     std::lock_guard lock(file_mu_);
     return f(file_);
   }
+  // A connection of the caller's, computing with `memo`, to the file shown.
+  Result<Taken> OpenOwn(FsMemo& memo) {
+    uint64_t generation;
+    {
+      std::lock_guard lock(mu_);
+      generation = generation_;
+    }
+    std::lock_guard lock(file_mu_);
+    if (IdOf(path_) != file_)
+      return Status::Error(ErrorKind::kCache, "the cache " + path_ + " was replaced or removed; see the log");
+    auto t = FsTree::Open(path_, memo);
+    if (!t.ok()) return t.status();
+    return Taken{std::move(*t), generation};
+  }
   // The cache file was replaced: connections to the old one are closed.
   void NextGeneration() {
     std::lock_guard lock(mu_);
@@ -165,6 +180,28 @@ class Lease {
   Taken taken_;
 };
 
+// A read transaction held: the cache as the kernel was last told about it
+// (the current anchor), or as it was before a commit, for the versions the
+// kernel may still read from then (a retired one). See the header.
+struct Anchor {
+  std::unique_ptr<FsMemo> memo;         // its own: never the requests', as its state may be older
+  Taken taken;                          // its own connection, computing with `memo`
+  int64_t seq = 0;                      // the change log's newest row in it
+  std::atomic<int64_t> retired_ms{-1};  // when a newer one took over; -1 while current
+  std::mutex mu;                        // one statement at a time on its connection
+
+  Anchor() = default;
+  Anchor(const Anchor&) = delete;
+  Anchor& operator=(const Anchor&) = delete;
+  ~Anchor() {
+    if (taken.tree) taken.tree->EndSnapshot();
+  }
+};
+using AnchorPtr = std::shared_ptr<Anchor>;
+
+struct FileCopy;
+using CopyPtr = std::shared_ptr<FileCopy>;
+
 // One file node per version of a file the kernel was told about.
 class Nodes {
  public:
@@ -173,11 +210,18 @@ class Nodes {
     uint64_t parent = 0;
     std::string name;
     uint64_t lookups = 0;
+    // Where its version is, when the current anchor no longer holds it.
+    AnchorPtr pinned;
+    // Its bytes as being read; with `kept`, the only place they are left.
+    CopyPtr copy;
+    bool kept = false;
   };
 
   // The node of a file at `a`'s version, made if new, counting one lookup by
-  // the kernel (a lookup reply or a readdirplus entry).
-  uint64_t Lookup(const NodeAttr& a, uint64_t parent, std::string_view name) {
+  // the kernel (a lookup reply or a readdirplus entry). `at`: the anchor `a`
+  // was read at. A retired one (a listing that began before a commit) pins
+  // the node it makes there, and leaves the inode's newest node as it is.
+  uint64_t Lookup(const NodeAttr& a, uint64_t parent, std::string_view name, const AnchorPtr& at) {
     std::lock_guard lock(mu_);
     uint64_t id;
     auto cur = current_.find(a.ino);
@@ -185,8 +229,9 @@ class Nodes {
       id = cur->second;
     } else {
       id = kFileNodeBase + next_++;
-      nodes_.emplace(id, Node{a, parent, std::string(name), 0});
-      current_[a.ino] = id;
+      Node& n = nodes_.emplace(id, Node{a, parent, std::string(name), 0, nullptr, nullptr, false}).first->second;
+      if (at->retired_ms < 0 || cur == current_.end()) current_[a.ino] = id;
+      if (at->retired_ms >= 0) Pin(id, n, at);
     }
     Node& n = nodes_.at(id);
     ++n.lookups;
@@ -195,27 +240,112 @@ class Nodes {
     return id;
   }
 
+  // A node as a read finds it; nullopt if the kernel forgot it.
+  struct View {
+    NodeAttr attr;
+    AnchorPtr pinned;
+    CopyPtr copy;
+  };
+  std::optional<View> Get(uint64_t id) const {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return std::nullopt;
+    return View{it->second.attr, it->second.pinned, it->second.copy};
+  }
   std::optional<NodeAttr> Attr(uint64_t id) const {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(id);
     if (it == nodes_.end()) return std::nullopt;
     return it->second.attr;
   }
+  // The node's copy: `made` unless another read attached one first.
+  CopyPtr Attach(uint64_t id, CopyPtr made) {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end()) return made;  // forgotten meanwhile: the read still gets its bytes
+    if (!it->second.copy) {
+      it->second.copy = std::move(made);
+      copied_.insert(id);
+    }
+    return it->second.copy;
+  }
+  // Drops the node's copy `c` (read whole, or idle), unless kept.
+  void Detach(uint64_t id, const FileCopy* c) {
+    CopyPtr dropped;  // freed unlocked
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end() || it->second.copy.get() != c || it->second.kept) return;
+    dropped = std::move(it->second.copy);
+    copied_.erase(id);
+  }
+  // The nodes holding a copy that may be dropped.
+  std::vector<std::pair<uint64_t, CopyPtr>> Copies() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<uint64_t, CopyPtr>> out;
+    for (uint64_t id : copied_)
+      if (const Node& n = nodes_.at(id); !n.kept) out.emplace_back(id, n.copy);
+    return out;
+  }
+
+  // A commit changed inode `ino` (or, for PinAll, any file): the node the
+  // kernel holds of its version at `at` is read there from now on.
+  void Pin(uint64_t ino, const AnchorPtr& at) {
+    std::lock_guard lock(mu_);
+    if (auto cur = current_.find(ino); cur != current_.end()) Pin(cur->second, nodes_.at(cur->second), at);
+  }
+  void PinAll(const AnchorPtr& at) {
+    std::lock_guard lock(mu_);
+    for (const auto& [ino, id] : current_) Pin(id, nodes_.at(id), at);
+  }
+  // The pinned nodes, with their anchor and copy.
+  std::vector<std::pair<uint64_t, View>> Pinned() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<uint64_t, View>> out;
+    for (uint64_t id : pinned_) {
+      const Node& n = nodes_.at(id);
+      out.emplace_back(id, View{n.attr, n.pinned, n.copy});
+    }
+    return out;
+  }
+  // The pinned node `id`, if still pinned to `at`: read from `copy` (its
+  // version's bytes, whole) from now on, or, with none, from the current
+  // anchor (which holds its version again).
+  void Unpin(uint64_t id, const Anchor* at, CopyPtr copy) {
+    AnchorPtr released;  // freed unlocked: may end a transaction
+    CopyPtr replaced;
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(id);
+    if (it == nodes_.end() || it->second.pinned.get() != at) return;
+    Node& n = it->second;
+    released = std::move(n.pinned);
+    pinned_.erase(id);
+    if (!copy) return;
+    replaced = std::exchange(n.copy, std::move(copy));
+    n.kept = true;
+    ++kept_;
+    copied_.erase(id);
+  }
 
   void Forget(uint64_t id, uint64_t n) {
+    Node gone;  // freed unlocked: its copy and anchor
     std::lock_guard lock(mu_);
     auto it = nodes_.find(id);
     if (it == nodes_.end()) return;
     it->second.lookups -= std::min(n, it->second.lookups);
     if (it->second.lookups > 0) return;
     if (auto cur = current_.find(it->second.attr.ino); cur != current_.end() && cur->second == id) current_.erase(cur);
+    pinned_.erase(id);
+    copied_.erase(id);
+    if (it->second.kept) --kept_;
+    gone = std::move(it->second);
     nodes_.erase(it);
   }
 
-  // After the cache file was replaced: no node is any file's newest, so the
-  // next lookup of every name makes a new node (a version number of the old
-  // file says nothing about the new one). Returns where the kernel found
-  // every node it still holds, to be told to forget the names.
+  // After the cache file was replaced, or the files moved to other folders:
+  // no node is any file's newest, so the next lookup of every name makes a
+  // new node (a version number of the old file says nothing about the new
+  // one). Returns where the kernel found every node it still holds, to be
+  // told to forget the names.
   std::vector<std::pair<uint64_t, std::string>> Retire() {
     std::lock_guard lock(mu_);
     current_.clear();
@@ -239,20 +369,38 @@ class Nodes {
     std::lock_guard lock(mu_);
     return nodes_.size();
   }
+  // Nodes read at a retired anchor; nodes whose copy is all that is left.
+  size_t pinned() const {
+    std::lock_guard lock(mu_);
+    return pinned_.size();
+  }
+  size_t kept() const {
+    std::lock_guard lock(mu_);
+    return kept_;
+  }
 
  private:
   static bool Same(const NodeAttr& a, const NodeAttr& b) {
     return a.version == b.version && a.size == b.size && a.mtime == b.mtime;
   }
+  // Under mu_.
+  void Pin(uint64_t id, Node& n, const AnchorPtr& at) {
+    if (n.pinned || n.kept) return;  // read from an older anchor already, or from its copy
+    n.pinned = at;
+    pinned_.insert(id);
+  }
+
   mutable std::mutex mu_;
   uint64_t next_ = 0;
   std::unordered_map<uint64_t, Node> nodes_;
   std::unordered_map<uint64_t, uint64_t> current_;  // inode number -> its newest node
+  std::set<uint64_t> pinned_;                       // nodes with an anchor
+  std::set<uint64_t> copied_;                       // nodes with a copy not kept
+  size_t kept_ = 0;                                 // nodes with a kept copy
 };
 
-// Handles of open files and folders, owned here (a handle is the address),
-// so that whatever the kernel leaves open at unmount is freed with the
-// Filesystem.
+// Handles of open folders, owned here (a handle is the address), so that
+// whatever the kernel leaves open at unmount is freed with the Filesystem.
 template <typename Handle>
 class Handles {
  public:
@@ -285,6 +433,7 @@ class Handles {
 struct DirHandle {
   uint64_t parent = kRootInode;
   std::optional<Listing> entries;
+  AnchorPtr at;  // where the entries were read
 };
 
 // Renders activities' files ahead of a reader going through a folder (see
@@ -548,218 +697,150 @@ class Prefetcher {
   std::thread thread_;
 };
 
-// A read transaction that the opens of activities' files share (see the
-// header): the copies that have not rendered yet hold it.
-struct SharedSnapshot {
-  Connections* pool = nullptr;
-  Taken taken;
-  int64_t begun_ms = 0;
-  std::mutex mu;  // one statement at a time on its connection
-
-  SharedSnapshot() = default;
-  SharedSnapshot(const SharedSnapshot&) = delete;
-  SharedSnapshot& operator=(const SharedSnapshot&) = delete;
-  ~SharedSnapshot() {
-    if (!taken.tree) return;
-    taken.tree->EndSnapshot();
-    pool->Give(std::move(taken));
-  }
-};
-using SnapshotPtr = std::shared_ptr<SharedSnapshot>;
-
-// One version of a file as an open reads it (see the header).
+// One version of a file as the kernel reads it: a node's bytes, from its
+// first read. Whole (an activity's file, athlete.json, a stats/ file counted
+// at its lookup or with no CSV to stream), or a cursor that renders what is
+// read (an activities.csv a block of rows at a time, a stats/ CSV a row at a
+// time) in a transaction at the node's version: a connection of its own, or
+// the anchor's.
 struct FileCopy {
+  NodeAttr attr;
   Connections* pool = nullptr;
-  uint64_t ino = 0;
-  uint64_t version = 0;
-  uint64_t size = 0;
-  std::mutex mu;                // reads and the first render, for every open sharing the copy
-  std::string bytes;            // rendered (all but the CSV files read a block at a time)
-  Taken snapshot;               // an activities.csv or a stats/ CSV: its snapshot, for good
-  SnapshotPtr shared;           // an activity's file: until rendered
-  Prefetcher* ahead = nullptr;  // an activity's file: where it may be rendered ahead
+  std::mutex mu;  // the first read's filling, and every read of a cursor
+  bool filled = false;
+  std::string bytes;  // whole
+  Taken own;
+  AnchorPtr anchor;  // when not `own`
   std::optional<CsvIndex> csv;
   std::optional<FsTree::StatsCursor> stats;
+  std::atomic<uint64_t> served{0};  // bytes sent, to drop the copy once all were
+  std::atomic<int64_t> used_ms{0};
 
-  FileCopy() = default;
+  FileCopy(const NodeAttr& a, Connections* p, int64_t now) : attr(a), pool(p), used_ms(now) {}
   FileCopy(const FileCopy&) = delete;
   FileCopy& operator=(const FileCopy&) = delete;
-  ~FileCopy() { EndSnapshot(); }
-
-  void EndSnapshot() {
-    if (!snapshot.tree) return;
-    snapshot.tree->EndSnapshot();
-    pool->Give(std::move(snapshot));
-  }
-  // An activity's file: its bytes, once. Called under mu.
-  Status Render() {
-    if (!shared) return Status::Ok();
-    auto found = ahead->Take(ino, version);
-    if (found.bytes) {
-      bytes = std::move(*found.bytes);
-      shared.reset();
-      return Status::Ok();
+  ~FileCopy() {
+    stats.reset();  // its statement, before the transaction ends
+    if (own.tree) {
+      own.tree->EndSnapshot();
+      pool->Give(std::move(own));
     }
-    // In a transaction of its own while the cache still holds this version,
-    // so that opens render side by side; else (or if no connection can be
-    // had now) in the shared snapshot.
-    auto own = RenderOwn();
-    if (!own.ok() || !*own) {
-      std::lock_guard lock(shared->mu);
-      own = shared->taken.tree->Render(ino);
-    }
-    shared.reset();
-    if (found.claimed) ahead->Rendered(ino, version);
-    if (!own.ok()) return own.status();
-    if (*own) bytes = std::move(**own);
-    return Status::Ok();
   }
-
- private:
-  // The bytes if the cache holds this version now; nullopt if not.
-  Result<std::optional<std::string>> RenderOwn() {
-    auto t = pool->Take();
-    if (!t.ok()) return t.status();
-    FsTree& tree = *t->tree;
-    Result<std::optional<std::string>> r = std::optional<std::string>();
-    if (auto s = tree.BeginSnapshot(); !s.ok()) {
-      r = s;
-    } else {
-      auto at = tree.ActivityFileAt(ino, version);  // the same check as the open's
-      if (!at.ok())
-        r = at.status();
-      else if (*at)
-        r = tree.Render(ino);
-      tree.EndSnapshot();
-    }
-    pool->Give(std::move(*t));
-    return r;
-  }
+  bool whole() const { return !csv && !stats; }
 };
 
-using CopyPtr = std::shared_ptr<FileCopy>;
-
-// An open file: the copy it reads (which a parked copy may share).
-struct OpenFile {
-  CopyPtr copy;
-};
-
-// Copies that an open found at another version than the kernel expected,
-// kept kParkMs for the open the kernel retries after ESTALE; several readers
-// may be retrying the same version.
-class Parking {
- public:
-  explicit Parking(Clock& clock) : clock_(clock) {}
-
-  void Park(uint64_t ino, CopyPtr c) {
-    const int64_t now = clock_.NowMs();
-    std::lock_guard lock(mu_);
-    for (auto it = parked_.begin(); it != parked_.end();) {
-      std::erase_if(it->second, [&](const Parked& p) { return !Fresh(p, now); });
-      it = it->second.empty() ? parked_.erase(it) : std::next(it);
-    }
-    parked_[ino].push_back(Parked{std::move(c), now});
+// The bytes of `attr`'s version of a file that is not an activity's, read
+// whole in `tree`'s snapshot; nullopt if the snapshot holds another version
+// or none.
+Result<std::optional<std::string>> WholeAt(FsTree& tree, const NodeAttr& attr) {
+  const uint64_t ino = attr.ino;
+  if (FsTree::IsActivitiesCsv(ino)) {
+    auto index = tree.IndexCsv(ino);
+    if (!index.ok()) return index.status();
+    if (!*index || (*index)->version != attr.version || (*index)->size != attr.size)
+      return std::optional<std::string>();
+    auto bytes = tree.ReadCsv(**index, 0, attr.size);
+    if (!bytes.ok()) return bytes.status();
+    return std::optional<std::string>(std::move(*bytes));
   }
-  // The version and size of the copy last parked for `ino`, if fresh.
-  std::optional<std::pair<uint64_t, uint64_t>> Peek(uint64_t ino) {
-    const int64_t now = clock_.NowMs();
-    std::lock_guard lock(mu_);
-    auto it = parked_.find(ino);
-    if (it == parked_.end() || !Fresh(it->second.back(), now)) return std::nullopt;
-    return std::pair{it->second.back().copy->version, it->second.back().copy->size};
+  if (FsTree::IsAthleteJson(ino) || FsTree::IsStatsFile(ino)) {
+    auto r = tree.RenderVersion(ino);
+    if (!r.ok()) return r.status();
+    if (!*r || (*r)->version != attr.version || (*r)->bytes.size() != attr.size) return std::optional<std::string>();
+    return std::optional<std::string>(std::move((*r)->bytes));
   }
-  // A fresh copy parked for `ino` at `version`.
-  CopyPtr Find(uint64_t ino, uint64_t version) {
-    const int64_t now = clock_.NowMs();
-    std::lock_guard lock(mu_);
-    auto it = parked_.find(ino);
-    if (it == parked_.end()) return nullptr;
-    for (const Parked& p : it->second)
-      if (Fresh(p, now) && p.copy->version == version) return p.copy;
-    return nullptr;
-  }
-  void Clear() {
-    std::lock_guard lock(mu_);
-    parked_.clear();
-  }
-  size_t size() const {
-    std::lock_guard lock(mu_);
-    size_t n = 0;
-    for (const auto& [ino, copies] : parked_) n += copies.size();
-    return n;
-  }
+  auto at = tree.ActivityFileAt(ino, attr.version);
+  if (!at.ok()) return at.status();
+  if (!*at) return std::optional<std::string>();
+  return tree.Render(ino);
+}
 
- private:
-  struct Parked {
-    CopyPtr copy;
-    int64_t at_ms;
-  };
-  static bool Fresh(const Parked& p, int64_t now) { return now - p.at_ms < kParkMs && now >= p.at_ms; }
+// Whether the snapshot holds the file at `attr`'s version.
+Result<bool> HoldsVersion(FsTree& tree, const NodeAttr& attr) {
+  if (!FsTree::IsActivitiesCsv(attr.ino) && !FsTree::IsAthleteJson(attr.ino) && !FsTree::IsStatsFile(attr.ino))
+    return tree.ActivityFileAt(attr.ino, attr.version);
+  auto a = tree.GetAttr(attr.ino);
+  if (!a.ok()) return a.status();
+  return *a && (*a)->version == attr.version && (*a)->size == attr.size;
+}
 
-  Clock& clock_;
-  mutable std::mutex mu_;
-  std::unordered_map<uint64_t, std::vector<Parked>> parked_;  // oldest first
-};
+Status Lost(const NodeAttr& attr) {
+  return Status::Error(ErrorKind::kCache, "inode " + std::to_string(attr.ino) + ": version " +
+                                              std::to_string(attr.version) + " is no longer held (a bug: see the log)");
+}
 
 }  // namespace
 
 class Filesystem::Impl {
  public:
   Impl(const std::string& path, Clock& clock, Logger log)
-      : path_(path), log_(std::move(log)), clock_(clock), connections_(path, memo_), parking_(clock) {}
+      : path_(path), log_(std::move(log)), clock_(clock), connections_(path, memo_) {}
   ~Impl() {
     // What the kernel left open at unmount, before the connections they hold.
-    parking_.Clear();
-    files_.Clear();
     dirs_.Clear();
-    RetireSnapshot();
   }
 
-  // The snapshot the opens of activities' files share: begun afresh when
-  // `fresh`, when there is none, or when it is kWatchInterval old.
-  Result<SnapshotPtr> Snapshot(bool fresh) {
-    const int64_t now = clock_.NowMs();
-    std::lock_guard lock(snapshot_mu_);
-    if (!fresh && current_ && now >= current_->begun_ms && now - current_->begun_ms < kWatchMs) return current_;
-    current_.reset();
-    auto t = connections_.Take();
-    if (!t.ok()) return t.status();
-    auto s = std::make_shared<SharedSnapshot>();
-    s->pool = &connections_;
-    s->begun_ms = now;
-    if (auto begun = t->tree->BeginSnapshot(); !begun.ok()) {
-      connections_.Give(std::move(*t));
-      return begun;
+  // The current anchor, begun at the first call.
+  Result<AnchorPtr> Current() {
+    std::lock_guard lock(anchor_mu_);
+    if (!current_) {
+      auto a = MakeAnchor();
+      if (!a.ok()) return a.status();
+      current_ = std::move(*a);
     }
-    s->taken = std::move(*t);
-    current_ = s;
-    ++snapshots_;
-    return s;
+    return current_;
   }
-  // Opens from here on begin a new snapshot (those that hold one keep it).
-  void RetireSnapshot() {
-    SnapshotPtr old;
-    std::lock_guard lock(snapshot_mu_);
-    old = std::move(current_);
-  }
-
-  Result<Lease> Borrow() {
-    auto t = connections_.Take();
+  Result<AnchorPtr> MakeAnchor() {
+    auto a = std::make_shared<Anchor>();
+    a->memo = std::make_unique<FsMemo>();
+    auto t = connections_.OpenOwn(*a->memo);
     if (!t.ok()) return t.status();
-    return Lease(connections_, std::move(*t));
+    if (auto s = t->tree->BeginSnapshot(); !s.ok()) return s;
+    a->seq = t->tree->snapshot_seq();
+    a->taken = std::move(*t);
+    ++anchors_;
+    return a;
   }
 
-  // A file's attributes going to the kernel as an entry: adjusted to a copy
-  // parked for the name, given the node of its version.
-  Entry EntryFor(NodeAttr a, uint64_t parent, std::string_view name) {
+  // A pooled connection in a transaction at `a`'s state, if `a` is current
+  // and the cache is still there: requests then run side by side.
+  std::optional<Taken> OwnAt(const Anchor& a) {
+    if (a.retired_ms.load() >= 0) return std::nullopt;
+    auto t = connections_.Take();
+    if (!t.ok()) return std::nullopt;
+    if (t->generation == a.taken.generation && t->tree->BeginSnapshot().ok()) {
+      if (t->tree->snapshot_seq() == a.seq) return std::move(*t);
+      t->tree->EndSnapshot();
+    }
+    connections_.Give(std::move(*t));
+    return std::nullopt;
+  }
+  // f(tree) in a transaction at `a`'s state: a pooled connection's, else
+  // the anchor's own (one statement at a time).
+  template <typename F>
+  auto At(const AnchorPtr& a, F&& f) -> decltype(f(std::declval<FsTree&>())) {
+    if (auto own = OwnAt(*a)) {
+      auto r = f(*own->tree);
+      own->tree->EndSnapshot();
+      connections_.Give(std::move(*own));
+      return r;
+    }
+    std::lock_guard lock(a->mu);
+    return f(*a->taken.tree);
+  }
+
+  // A file's attributes going to the kernel as an entry, read at `at`:
+  // given the node of its version.
+  Entry EntryFor(const NodeAttr& a, uint64_t parent, std::string_view name, const AnchorPtr& at) {
     if (a.type != NodeType::kFile) return Entry{a.ino, a};
-    if (auto p = parking_.Peek(a.ino)) std::tie(a.version, a.size) = *p;
-    return Entry{nodes_.Lookup(a, parent, name), a};
+    return Entry{nodes_.Lookup(a, parent, name, at), a};
   }
 
-  Result<CopyPtr> CopyOf(Lease& t, const NodeAttr& want);
-  Result<CopyPtr> ActivityCopyOf(const NodeAttr& want);
-  Result<uint64_t> Open(uint64_t node, int flags);
+  Status Fill(FileCopy& c, const AnchorPtr& at);
+  Result<Bytes> Read(uint64_t node, uint64_t offset, size_t size);
+  Result<bool> Advance(Notifier& notifier, const AnchorPtr& old);
+  void Settle();
+  void Rotate();
   void SwitchIfReplaced(Notifier& notifier);
   void ForgetEverything(Notifier& notifier, FsTree& old);
   bool Poll(Notifier& notifier);
@@ -767,8 +848,12 @@ class Filesystem::Impl {
   void Say(Severity s, const std::string& line) {
     if (log_) log_(s, line);
   }
-
-  static constexpr int64_t kWatchMs = std::chrono::milliseconds(kWatchInterval).count();
+  // Says `line` once until Unsay(): a state that lasts is not logged each poll.
+  void Once(Severity s, const std::string& line) {
+    if (line == said_) return;
+    said_ = line;
+    Say(s, line);
+  }
 
   const std::string path_;
   Logger log_;
@@ -777,12 +862,10 @@ class Filesystem::Impl {
   Connections connections_;
   Prefetcher ahead_{connections_};  // stopped before the connections go
   Nodes nodes_;
-  Parking parking_;
   Handles<DirHandle> dirs_;
-  Handles<OpenFile> files_;
-  std::mutex snapshot_mu_;
-  SnapshotPtr current_;   // the shared snapshot (Snapshot())
-  size_t snapshots_ = 0;  // begun, under snapshot_mu_
+  std::mutex anchor_mu_;
+  AnchorPtr current_;  // under anchor_mu_
+  std::atomic<size_t> anchors_{0};
 
   // The watcher's (Poll's) state.
   // Its tree keeps a memo of its own: listing the old file when it was
@@ -790,12 +873,12 @@ class Filesystem::Impl {
   struct Watched {
     std::unique_ptr<FsMemo> memo;
     std::unique_ptr<FsTree> tree;
-    int64_t seq = 0;
     int64_t version = 0;
   };
   Result<Watched> StartWatching();
   std::optional<Watched> watched_;
-  std::string said_;  // what was last logged about a replaced file, to log each state once
+  bool rotate_ = false;  // the -wal may hold frames a checkpoint would copy
+  std::string said_;     // what was last logged about a lasting state, to log each once
 };
 
 Result<std::unique_ptr<Filesystem>> Filesystem::Open(const std::string& cache_path, Clock& clock, Logger log) {
@@ -812,12 +895,12 @@ Filesystem::~Filesystem() = default;
 bool Filesystem::IsFileNode(uint64_t node) { return node >= kFileNodeBase; }
 
 Result<Entry> Filesystem::Lookup(uint64_t parent, std::string_view name) {
-  auto t = impl_->Borrow();
-  if (!t.ok()) return t.status();
-  auto a = (*t)->Lookup(parent, name);
+  auto at = impl_->Current();
+  if (!at.ok()) return at.status();
+  auto a = impl_->At(*at, [&](FsTree& t) { return t.Lookup(parent, name); });
   if (!a.ok()) return a.status();
   if (!*a) return NotFound();  // not cached: a new activity shows at once
-  return impl_->EntryFor(**a, parent, name);
+  return impl_->EntryFor(**a, parent, name, *at);
 }
 
 void Filesystem::Forget(uint64_t node, uint64_t lookups) {
@@ -830,25 +913,25 @@ Result<NodeAttr> Filesystem::GetAttr(uint64_t node) {
     if (!a) return NotFound();
     return *a;
   }
-  auto t = impl_->Borrow();
-  if (!t.ok()) return t.status();
-  auto a = (*t)->GetAttr(node);
+  auto at = impl_->Current();
+  if (!at.ok()) return at.status();
+  auto a = impl_->At(*at, [&](FsTree& t) { return t.GetAttr(node); });
   if (!a.ok()) return a.status();
   if (!*a) return NotFound();
   return **a;
 }
 
 Result<std::string> Filesystem::ReadLink(uint64_t node) {
-  auto t = impl_->Borrow();
-  if (!t.ok()) return t.status();
-  auto target = (*t)->ReadLink(node);
+  auto at = impl_->Current();
+  if (!at.ok()) return at.status();
+  auto target = impl_->At(*at, [&](FsTree& t) { return t.ReadLink(node); });
   if (!target.ok()) return target.status();
   if (!*target) return NotFound();
   return std::move(**target);
 }
 
 uint64_t Filesystem::OpenDir(uint64_t dir) {
-  return impl_->dirs_.Add(std::make_unique<DirHandle>(DirHandle{ParentOf(dir), std::nullopt}));
+  return impl_->dirs_.Add(std::make_unique<DirHandle>(DirHandle{ParentOf(dir), std::nullopt, nullptr}));
 }
 
 void Filesystem::ReleaseDir(uint64_t handle) { impl_->dirs_.Remove(handle); }
@@ -857,12 +940,13 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
                                                   const AddEntry& add) {
   DirHandle& h = Handles<DirHandle>::Of(handle);
   if (!h.entries || offset == 0) {
-    auto t = impl_->Borrow();
-    if (!t.ok()) return t.status();
-    auto list = (*t)->List(dir);
+    auto at = impl_->Current();
+    if (!at.ok()) return at.status();
+    auto list = impl_->At(*at, [&](FsTree& t) { return t.List(dir); });
     if (!list.ok()) return list.status();
     if (!*list) return NotFound();
     h.entries = std::move(**list);
+    h.at = std::move(*at);
   }
   std::vector<uint64_t> made;  // file nodes taken by `add`
   DirEntry scratch;
@@ -880,7 +964,7 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
       name = &d.name;
       e.attr = d.attr;
       // Nor for an entry whose size is not known yet: a lookup will measure it.
-      if (plus && d.measured) e = impl_->EntryFor(d.attr, dir, d.name);
+      if (plus && d.measured) e = impl_->EntryFor(d.attr, dir, d.name, h.at);
     }
     if (!add(*name, e, i + 1)) {
       Forget(e.node, 1);  // not sent: the kernel did not count it
@@ -891,158 +975,121 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
   return made;
 }
 
-// A new copy of `want`'s file (inode want.ino: an athlete.json, a stats/ file
-// or an activities.csv) as the cache holds it now, at whatever version that
-// is; null if it is gone. `t`'s connection becomes the copy's snapshot where
-// it needs one.
-Result<CopyPtr> Filesystem::Impl::CopyOf(Lease& t, const NodeAttr& want) {
-  const uint64_t ino = want.ino;
-  auto h = std::make_shared<FileCopy>();
-  h->pool = &connections_;
-  h->ino = ino;
-  if (FsTree::IsStatsFile(ino)) {
-    // Counted at its lookup, at the version the kernel holds: not again.
-    if (auto kept = t->TakeMeasured(ino, want.version); kept && kept->size() == want.size) {
-      h->bytes = std::move(*kept);
-      h->version = want.version;
-      h->size = want.size;
-      return h;
-    }
-  }
-  const bool stats_csv = FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(DecodeInode(ino)->stats_index());
-  if (FsTree::IsAthleteJson(ino) || (FsTree::IsStatsFile(ino) && !stats_csv)) {
-    auto r = t->RenderVersion(ino);
-    if (!r.ok()) return r.status();
-    if (!*r) return CopyPtr();
-    h->bytes = std::move((*r)->bytes);
-    h->version = (*r)->version;
-    h->size = h->bytes.size();
-    return h;
-  }
-  h->snapshot = t.Release();
-  FsTree& snap = *h->snapshot.tree;
-  if (auto s = snap.BeginSnapshot(); !s.ok()) return s;
-  if (stats_csv) {
-    auto node = snap.Stats(ino);
-    if (!node.ok()) return node.status();
-    if (!*node) return CopyPtr();
-    h->version = (*node)->version;
-    if (h->version == want.version) {
-      h->size = want.size;  // the same version: the same bytes
-    } else {
-      auto size = snap.StatsSize(**node);
-      if (!size.ok()) return size.status();
-      h->size = *size;
-    }
-    h->stats.emplace();
-    h->stats->node = **node;
-  } else {
-    auto index = snap.IndexCsv(ino);
-    if (!index.ok()) return index.status();
-    if (!*index) return CopyPtr();
-    h->csv = std::move(*index);
-    h->version = h->csv->version;
-    h->size = h->csv->size;
-  }
-  return h;
-}
-
-// A new copy of an activity's file, read in the shared snapshot. One older
-// than the kernel's lookup may not hold `want`'s version yet: then a fresh
-// one, as the cache holds it now.
-Result<CopyPtr> Filesystem::Impl::ActivityCopyOf(const NodeAttr& want) {
-  for (const bool fresh : {false, true}) {
-    auto snap = Snapshot(fresh);
-    if (!snap.ok()) return snap.status();
-    Result<std::optional<NodeAttr>> a = std::optional<NodeAttr>();
-    {
-      std::lock_guard lock((*snap)->mu);
-      FsTree& tree = *(*snap)->taken.tree;
-      auto at = tree.ActivityFileAt(want.ino, want.version);
-      if (!at.ok()) return at.status();
-      if (*at)
-        a = std::optional<NodeAttr>(want);
-      else
-        a = tree.GetAttr(want.ino);  // never memoized
-    }
-    if (!a.ok()) return a.status();
-    const bool found = *a && (*a)->type == NodeType::kFile;
-    if (!fresh && (!found || (*a)->version != want.version || (*a)->size != want.size)) continue;
-    if (!found) return CopyPtr();
-    auto h = std::make_shared<FileCopy>();
-    h->pool = &connections_;
-    h->ino = want.ino;
-    h->version = (*a)->version;
-    h->size = (*a)->size;
-    h->shared = std::move(*snap);
-    h->ahead = &ahead_;
-    return h;
-  }
-  return CopyPtr();  // not reached
-}
-
-Result<uint64_t> Filesystem::Impl::Open(uint64_t node, int flags) {
+Status Filesystem::Open(uint64_t node, int flags) {
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
     return Status::Error(ErrorKind::kReadOnly, "the mount is read-only");
-  auto want = nodes_.Attr(node);
-  if (!want) return NotFound();
-  CopyPtr h = parking_.Find(want->ino, want->version);
-  if (!h) {
-    const uint64_t ino = want->ino;
-    Result<CopyPtr> copy = CopyPtr();
-    if (FsTree::IsAthleteJson(ino) || FsTree::IsStatsFile(ino) || FsTree::IsActivitiesCsv(ino)) {
-      auto t = Borrow();
-      if (!t.ok()) return t.status();
-      copy = CopyOf(*t, *want);
-    } else {
-      copy = ActivityCopyOf(*want);
-    }
-    if (!copy.ok()) return copy.status();
-    if (!*copy) return NotFound();
-    h = std::move(*copy);
-  }
-  if (h->version != want->version || h->size != want->size) {
-    {
-      std::lock_guard lock(h->mu);
-      // An activity's file is parked rendered, holding no connection.
-      if (auto s = h->Render(); !s.ok()) return s;
-    }
-    // The folder sizes we keep may be as old as the kernel's: drop them too.
-    memo_.Invalidate();
-    parking_.Park(want->ino, std::move(h));
-    return Status::Error(ErrorKind::kStale, "the file changed since it was looked up");
-  }
-  return files_.Add(std::make_unique<OpenFile>(OpenFile{std::move(h)}));
+  if (!impl_->nodes_.Attr(node)) return NotFound();
+  return Status::Ok();
 }
 
-Result<uint64_t> Filesystem::Open(uint64_t node, int flags) { return impl_->Open(node, flags); }
+// The copy's bytes or cursor, at its node's version, which `at` holds.
+Status Filesystem::Impl::Fill(FileCopy& c, const AnchorPtr& at) {
+  const NodeAttr& want = c.attr;
+  const uint64_t ino = want.ino;
+  const bool activity = !FsTree::IsActivitiesCsv(ino) && !FsTree::IsAthleteJson(ino) && !FsTree::IsStatsFile(ino);
+  Result<std::optional<std::string>> whole = std::optional<std::string>();
+  if (activity) {
+    // A reader may be going through a folder: what it reads next is
+    // rendered meanwhile, and this file may have been.
+    ahead_.After(ino);
+    auto found = ahead_.Take(ino, want.version);
+    if (found.bytes)
+      whole = std::move(found.bytes);
+    else
+      whole = At(at, [&](FsTree& t) { return WholeAt(t, want); });
+    if (found.claimed) ahead_.Rendered(ino, want.version);
+  } else if (auto kept = FsTree::IsStatsFile(ino) ? memo_.TakeMeasured(ino, want.version) : std::nullopt;
+             kept && kept->size() == want.size) {
+    whole = std::move(kept);  // counted at its lookup, at this version: not again
+  } else if (FsTree::IsActivitiesCsv(ino) ||
+             (FsTree::IsStatsFile(ino) && StatsCsvReader::Csv(DecodeInode(ino)->stats_index()))) {
+    // A cursor, on a connection of its own if one can be had at this state.
+    std::optional<Taken> own = OwnAt(*at);
+    std::unique_lock<std::mutex> anchor_lock;
+    if (!own) {
+      if (!FsTree::IsActivitiesCsv(ino)) {  // a stats/ cursor keeps a statement: not on a shared connection
+        std::lock_guard lock(at->mu);
+        whole = WholeAt(*at->taken.tree, want);
+        if (!whole.ok()) return whole.status();
+        if (!*whole) return Lost(want);
+        c.bytes = std::move(**whole);
+        return Status::Ok();
+      }
+      anchor_lock = std::unique_lock(at->mu);
+    }
+    FsTree& tree = own ? *own->tree : *at->taken.tree;
+    if (FsTree::IsActivitiesCsv(ino)) {
+      auto index = tree.IndexCsv(ino);
+      if (!index.ok()) return index.status();
+      if (!*index || (*index)->version != want.version || (*index)->size != want.size) return Lost(want);
+      c.csv = std::move(*index);
+    } else {
+      auto node = tree.Stats(ino);
+      if (!node.ok()) return node.status();
+      if (!*node || (*node)->version != want.version) return Lost(want);
+      c.stats.emplace();
+      c.stats->node = **node;
+    }
+    if (own)
+      c.own = std::move(*own);
+    else
+      c.anchor = at;
+    return Status::Ok();
+  } else {
+    whole = At(at, [&](FsTree& t) { return WholeAt(t, want); });
+  }
+  if (!whole.ok()) return whole.status();
+  if (!*whole) return Lost(want);
+  c.bytes = std::move(**whole);
+  return Status::Ok();
+}
 
-void Filesystem::Release(uint64_t handle) { impl_->files_.Remove(handle); }
-
-Result<Bytes> Filesystem::Read(uint64_t handle, uint64_t offset, size_t size) {
-  // Our own reference: once the kernel has the reply, the reader may close
-  // the file and its release free the OpenFile while the reply is sent.
-  CopyPtr copy = Handles<OpenFile>::Of(handle).copy;
-  FileCopy& h = *copy;
-  std::unique_lock lock(h.mu);
-  if (h.csv || h.stats) {
-    auto bytes =
-        h.csv ? h.snapshot.tree->ReadCsv(*h.csv, offset, size) : h.snapshot.tree->ReadStats(*h.stats, offset, size);
-    lock.unlock();
+Result<Bytes> Filesystem::Impl::Read(uint64_t node, uint64_t offset, size_t size) {
+  // The anchor first, then the node: a node not pinned when read is at the
+  // anchor current before (a commit pins a node before its anchor retires).
+  auto current = Current();
+  if (!current.ok()) return current.status();
+  auto view = nodes_.Get(node);
+  if (!view) return NotFound();
+  if (offset >= view->attr.size) return Bytes{};  // the kernel knows the size: rare, and nothing to render
+  const AnchorPtr& at = view->pinned ? view->pinned : *current;
+  const int64_t now = clock_.NowMs();
+  CopyPtr copy =
+      view->copy ? view->copy : nodes_.Attach(node, std::make_shared<FileCopy>(view->attr, &connections_, now));
+  FileCopy& c = *copy;
+  c.used_ms = now;
+  std::unique_lock lock(c.mu);
+  if (!c.filled) {
+    if (auto s = Fill(c, at); !s.ok()) {
+      if (s.kind() == ErrorKind::kCache && s.message().find("a bug") != std::string::npos)
+        Say(Severity::kError, "reading " + std::to_string(node) + ": " + s.message());
+      return s;
+    }
+    c.filled = true;
+  }
+  Bytes out;
+  if (c.whole()) {
+    lock.unlock();  // filled: the bytes no longer change
+    std::string_view data = c.bytes;
+    data = offset >= data.size() ? std::string_view() : data.substr(offset, size);
+    out = Bytes{copy, data};
+  } else {
+    std::unique_lock<std::mutex> anchor_lock;
+    if (c.anchor) anchor_lock = std::unique_lock(c.anchor->mu);
+    FsTree& tree = c.anchor ? *c.anchor->taken.tree : *c.own.tree;
+    auto bytes = c.csv ? tree.ReadCsv(*c.csv, offset, size) : tree.ReadStats(*c.stats, offset, size);
     if (!bytes.ok()) return bytes.status();
     auto owned = std::make_shared<std::string>(std::move(*bytes));
     std::string_view data = *owned;
-    return Bytes{std::move(owned), data};
+    out = Bytes{std::move(owned), data};
   }
-  // An activity's file, not rendered yet: a reader may be going through a
-  // folder, so what it reads next is rendered meanwhile.
-  if (h.shared) impl_->ahead_.After(h.ino);
-  if (auto s = h.Render(); !s.ok()) return s;
-  lock.unlock();  // rendered: the bytes no longer change
-  std::string_view data = h.bytes;
-  data = offset >= data.size() ? std::string_view() : data.substr(offset, size);
-  return Bytes{std::move(copy), data};
+  // Read through: the kernel keeps the pages, and a copy holds memory (and
+  // a cursor a transaction). A later read makes another.
+  if (c.served.fetch_add(out.data.size()) + out.data.size() >= c.attr.size) nodes_.Detach(node, &c);
+  return out;
 }
+
+Result<Bytes> Filesystem::Read(uint64_t node, uint64_t offset, size_t size) { return impl_->Read(node, offset, size); }
 
 // --- the watcher ---------------------------------------------------------------------
 
@@ -1050,13 +1097,15 @@ Result<Filesystem::Impl::Watched> Filesystem::Impl::StartWatching() {
   auto memo = std::make_unique<FsMemo>();
   auto tree = FsTree::Open(path_, *memo);
   if (!tree.ok()) return tree.status();
-  auto seq = (*tree)->LastChange();
-  if (!seq.ok()) return seq.status();
   auto version = (*tree)->DataVersion();
   if (!version.ok()) return version.status();
-  if (auto folders = (*tree)->ChangesSince(*seq); !folders.ok())  // sees the athletes' folders of now
-    return folders.status();
-  return Watched{std::move(memo), std::move(*tree), *seq, *version};
+  // In a transaction that ends (a statement left stepped would hold one,
+  // and keep SQLite from starting the -wal over).
+  if (auto s = (*tree)->BeginSnapshot(); !s.ok()) return s;
+  auto folders = (*tree)->ChangesSince((*tree)->snapshot_seq());  // sees the athletes' folders of now
+  (*tree)->EndSnapshot();
+  if (!folders.ok()) return folders.status();
+  return Watched{std::move(memo), std::move(*tree), *version};
 }
 
 // Tells the kernel to forget every name, listing and link of the cache
@@ -1089,18 +1138,16 @@ void Filesystem::Impl::ForgetEverything(Notifier& notifier, FsTree& old) {
 void Filesystem::Impl::SwitchIfReplaced(Notifier& notifier) {
   const std::optional<FileId> now = IdOf(path_);
   if (now == connections_.file()) return;
-  auto once = [&](const std::string& what) {
-    if (what == said_) return;
-    said_ = what;
-    Say(Severity::kWarning, what);
-  };
-  if (!now) return once("the cache " + path_ + " was moved away or removed; still showing the file as it was");
+  if (!now)
+    return Once(Severity::kWarning,
+                "the cache " + path_ + " was moved away or removed; still showing the file as it was");
   for (const char* side : {"-wal", "-shm"}) {
     if (HeldOpen(path_ + side))
-      return once("the cache " + path_ + " was replaced, but the old one's " + path_ + side +
-                  " is still beside it, and SQLite would read it as the new file's: still showing the old "
-                  "cache. Move the old cache's -wal and -shm too, to where its main file went (mv " +
-                  path_ + "-wal " + path_ + "-shm SOMEWHERE/)");
+      return Once(Severity::kWarning,
+                  "the cache " + path_ + " was replaced, but the old one's " + path_ + side +
+                      " is still beside it, and SQLite would read it as the new file's: still showing the old "
+                      "cache. Move the old cache's -wal and -shm too, to where its main file went (mv " +
+                      path_ + "-wal " + path_ + "-shm SOMEWHERE/)");
   }
   std::optional<Watched> next;
   std::string failed;
@@ -1115,8 +1162,22 @@ void Filesystem::Impl::SwitchIfReplaced(Notifier& notifier) {
     next = std::move(*started);
     connections_.NextGeneration();  // every connection to the old file is dropped at its next use
   });
-  if (!next) return once("the cache " + path_ + " was replaced by a file that cannot be shown: " + failed);
-  parking_.Clear();
+  if (!next)
+    return Once(Severity::kWarning, "the cache " + path_ + " was replaced by a file that cannot be shown: " + failed);
+  auto anchor = MakeAnchor();
+  if (!anchor.ok())
+    return Once(Severity::kWarning,
+                "the cache " + path_ + " was replaced by a file that cannot be shown: " + anchor.status().message());
+  // What the kernel holds of the old file is read there until it forgets it.
+  AnchorPtr old;
+  {
+    std::lock_guard lock(anchor_mu_);
+    old = std::exchange(current_, std::move(*anchor));
+  }
+  if (old) {
+    old->retired_ms = clock_.NowMs();
+    nodes_.PinAll(old);
+  }
   ahead_.Clear();
   memo_.Invalidate();
   ForgetEverything(notifier, *watched_->tree);
@@ -1125,59 +1186,164 @@ void Filesystem::Impl::SwitchIfReplaced(Notifier& notifier) {
   Say(Severity::kNotice, "the cache " + path_ + " was replaced by another file; showing that one");
 }
 
+// A commit since `old`: the next anchor, the nodes of the files it changed
+// pinned to `old`, and the kernel told. False if commits kept coming
+// between the watcher's snapshot and the anchor's: the next poll tries again.
+Result<bool> Filesystem::Impl::Advance(Notifier& notifier, const AnchorPtr& old) {
+  FsTree& watcher = *watched_->tree;
+  for (int tries = 0; tries < 3; ++tries) {
+    if (auto s = watcher.BeginSnapshot(); !s.ok()) return s;
+    struct End {
+      FsTree& t;
+      ~End() { t.EndSnapshot(); }
+    } end{watcher};
+    if (watcher.snapshot_seq() == old->seq) return true;  // nothing shown changed (a sync's own bookkeeping)
+    auto next = MakeAnchor();
+    if (!next.ok()) return next.status();
+    if ((*next)->seq != watcher.snapshot_seq()) continue;  // a commit came between the two
+    auto inv = watcher.ChangesSince(old->seq);
+    if (!inv.ok()) return inv.status();
+    // Every node of a file that changed is read at `old` from now on, and
+    // only then do requests read at the next anchor.
+    old->retired_ms = clock_.NowMs();
+    if (inv->relaid || inv->lost_track) {
+      nodes_.PinAll(old);
+    } else {
+      for (uint64_t ino : inv->inodes) nodes_.Pin(ino, old);
+    }
+    {
+      std::lock_guard lock(anchor_mu_);
+      current_ = std::move(*next);
+    }
+    if (inv->relaid)  // every file may be in another folder now
+      for (const auto& [parent, name] : nodes_.Retire()) notifier.ForgetName(parent, name);
+    for (const auto& [parent, name] : inv->entries) notifier.ForgetName(parent, name);
+    for (uint64_t ino : inv->inodes) {
+      // A file: its name, so that the next lookup finds its new version's node
+      // (the old node stays readable for those who have it open).
+      if (auto at = nodes_.NameOf(ino))
+        notifier.ForgetName(at->first, at->second);
+      else
+        notifier.ForgetInode(ino);  // a folder's listing, a link's target
+    }
+    if (inv->lost_track)
+      Say(Severity::kNotice, "the cache's change log was pruned past this mount; folders were refreshed");
+    if (inv->relaid)
+      Say(Severity::kNotice, "the cache now holds " + std::string(inv->several ? "several athletes" : "one athlete") +
+                                 ": the root shows " + (inv->several ? "a folder per athlete" : "their activities"));
+    return true;
+  }
+  return false;
+}
+
+// The nodes pinned kRetainMs ago that the kernel still holds (a reader has
+// the file open): read from the current anchor if it holds their version
+// again, else from a copy of their bytes, so that the old anchor's
+// transaction ends. And copies idle as long are dropped.
+void Filesystem::Impl::Settle() {
+  const int64_t now = clock_.NowMs();
+  auto cur = Current();
+  if (!cur.ok()) return;
+  for (auto& [id, view] : nodes_.Pinned()) {
+    const Anchor& a = *view.pinned;
+    if (now - a.retired_ms < kRetainMs) continue;
+    if (a.taken.generation == (*cur)->taken.generation) {
+      auto same = At(*cur, [&](FsTree& t) { return HoldsVersion(t, view.attr); });
+      if (same.ok() && *same) {
+        nodes_.Unpin(id, &a, nullptr);
+        continue;
+      }
+    }
+    CopyPtr whole;
+    if (view.copy) {
+      std::lock_guard lock(view.copy->mu);
+      if (view.copy->filled && view.copy->whole()) whole = view.copy;
+    }
+    if (!whole) {
+      Result<std::optional<std::string>> bytes = std::optional<std::string>();
+      {
+        std::lock_guard lock(view.pinned->mu);
+        bytes = WholeAt(*view.pinned->taken.tree, view.attr);
+      }
+      if (!bytes.ok() || !*bytes) {
+        Once(Severity::kWarning, "keeping a file's old version for a reader: " +
+                                     (bytes.ok() ? Lost(view.attr).message() : bytes.status().message()));
+        continue;  // tried again at the next poll
+      }
+      whole = std::make_shared<FileCopy>(view.attr, &connections_, now);
+      whole->bytes = std::move(**bytes);
+      whole->filled = true;
+    }
+    nodes_.Unpin(id, &a, std::move(whole));
+  }
+  for (auto& [id, copy] : nodes_.Copies())
+    if (now - copy->used_ms >= kRetainMs) nodes_.Detach(id, copy.get());
+}
+
+// The current anchor's transaction keeps SQLite from starting the -wal over:
+// once commits stop, its frames are copied into the cache file and a new
+// anchor begins, which reads the file alone.
+void Filesystem::Impl::Rotate() {
+  if (!rotate_ || nodes_.pinned() > 0) return;  // a retired anchor still reads an older -wal
+  auto done = CheckpointWal(path_);
+  if (!done.ok()) {
+    rotate_ = false;
+    return Once(Severity::kWarning, "the cache's -wal grows while the mount runs: " + done.status().message());
+  }
+  if (!*done) return;  // another reader is behind: the next poll tries again
+  auto next = MakeAnchor();
+  if (!next.ok()) return;
+  std::lock_guard lock(anchor_mu_);
+  if ((*next)->seq != current_->seq) return;  // a commit came: the next poll advances
+  current_->retired_ms = clock_.NowMs();      // nothing is pinned to it: the same state
+  current_ = std::move(*next);
+  rotate_ = false;
+}
+
 bool Filesystem::Impl::Poll(Notifier& notifier) {
-  RetireSnapshot();  // opens read the cache at most one interval old
   if (!watched_) {
-    auto started = StartWatching();
+    auto cur = Current();
+    auto started = cur.ok() ? StartWatching() : Result<Watched>(cur.status());
     if (!started.ok()) {
       Say(Severity::kError, "not watching the cache: " + started.status().message());
       return false;
     }
     watched_ = std::move(*started);
+    // A commit between the first request's anchor and the watcher's start.
+    auto advanced = Advance(notifier, *cur);
+    if (!advanced.ok() || !*advanced) watched_->version = -1;  // the next poll tries again
     return true;
   }
   SwitchIfReplaced(notifier);
+  Settle();
   Watched& w = *watched_;
   auto v = w.tree->DataVersion();
-  if (!v.ok() || *v == w.version) return true;
-  w.version = *v;
-  auto inv = w.tree->ChangesSince(w.seq);
-  if (!inv.ok()) {
-    Say(Severity::kWarning, "reading the cache's changes: " + inv.status().message());
+  if (!v.ok()) return true;
+  if (*v == w.version) {
+    Rotate();
     return true;
   }
-  // Forget what we computed first, so the kernel's next questions get fresh answers.
-  memo_.Invalidate();
-  w.memo->Invalidate();
-  if (inv->relaid)  // every file may be in another folder now
-    for (const auto& [parent, name] : nodes_.Retire()) notifier.ForgetName(parent, name);
-  for (const auto& [parent, name] : inv->entries) notifier.ForgetName(parent, name);
-  for (uint64_t ino : inv->inodes) {
-    // A file: its name, so that the next lookup finds its new version's node
-    // (the old node's pages stay right for those who have it open).
-    if (auto at = nodes_.NameOf(ino))
-      notifier.ForgetName(at->first, at->second);
-    else
-      notifier.ForgetInode(ino);  // a folder's listing, a link's target
+  rotate_ = true;  // any commit, also one that changed nothing shown, adds frames
+  AnchorPtr old;
+  {
+    std::lock_guard lock(anchor_mu_);
+    old = current_;
   }
-  if (inv->lost_track)
-    Say(Severity::kNotice, "the cache's change log was pruned past this mount; folders were refreshed");
-  if (inv->relaid)
-    Say(Severity::kNotice, "the cache now holds " + std::string(inv->several ? "several athletes" : "one athlete") +
-                               ": the root shows " + (inv->several ? "a folder per athlete" : "their activities"));
-  w.seq = inv->last_seq;
+  auto advanced = Advance(notifier, old);
+  if (!advanced.ok())
+    Say(Severity::kWarning, "reading the cache's changes: " + advanced.status().message());
+  else if (*advanced)
+    w.version = *v;
   return true;
 }
 
 bool Filesystem::Poll(Notifier& notifier) { return impl_->Poll(notifier); }
 
 size_t Filesystem::FileNodes() const { return impl_->nodes_.size(); }
-size_t Filesystem::Parked() const { return impl_->parking_.size(); }
+size_t Filesystem::Pinned() const { return impl_->nodes_.pinned(); }
+size_t Filesystem::Kept() const { return impl_->nodes_.kept(); }
 size_t Filesystem::Prefetched() { return impl_->ahead_.Idle(); }
-size_t Filesystem::SharedSnapshots() const {
-  std::lock_guard lock(impl_->snapshot_mu_);
-  return impl_->snapshots_;
-}
+size_t Filesystem::Anchors() const { return impl_->anchors_; }
 
 // --- StopSignal ------------------------------------------------------------------------
 

@@ -12,22 +12,36 @@
 // kernel forgets every lookup of it, and answers GetAttr with the attributes
 // it was made with.
 //
-// Opens. Every open reads its own copy of one whole version of the file,
-// however a sync interleaves with it: the file as the cache held it at the
-// open, or up to one watch interval before.
-// - An activity's file is looked up at the open in a read transaction that
-//   opens share (FsTree::BeginSnapshot on a pooled connection): begun by an
-//   open once the last one is kWatchInterval old or the watcher has polled
-//   since, and ended once no copy that has not rendered holds it. So an open whose bytes
-//   the kernel already has (a warm one: no read follows) costs the cache one
-//   indexed row, not a transaction. The copy renders the whole file at its
-//   first read, in a transaction of its own while the cache still holds its
-//   version (so that opens render side by side), else in the shared one.
-// - An activities.csv or a stats/ CSV holds a read transaction of its own and
-//   renders what is read: a block of rows at a time, a row at a time. A stats/
-//   file whose lookup kept the bytes it counted (FsMemo::TakeMeasured) at the
-//   version opened takes them instead, and holds no transaction.
-// - athlete.json and the charts are rendered at the open.
+// Opens cost nothing. The first OPEN is answered ENOSYS (FUSE's no-open),
+// after which the kernel opens and closes files by itself, keeping a node's
+// pages, and sends only the READs of what it has not cached, naming the
+// node. So a node's version must stay readable for as long as the kernel
+// holds the node, whatever syncs commit meanwhile.
+// - Anchors. The daemon holds a read transaction at all times, the current
+//   anchor: the cache as the kernel was last told about it. Every version
+//   a lookup or a listing gives the kernel is read there (in a pooled
+//   connection's own transaction while the cache still is at the anchor's
+//   state, so that requests run side by side; else on the anchor's
+//   connection). The change log's newest row names a state
+//   (FsTree::snapshot_seq).
+// - When the watcher sees a commit, it begins the next anchor and retires
+//   the old one. Each node the kernel holds of a file the commit changed is
+//   pinned to the old anchor first and read there from then on; the kernel
+//   is told to forget the names, and forgets a node nobody has open at once.
+//   A node still held kRetainMs later (a reader has the file open) gets a
+//   copy of its version's bytes, kept until the kernel forgets it, and the
+//   old anchor's transaction ends.
+// - A held transaction keeps SQLite from starting the -wal over. Once the
+//   commits stop, the watcher copies the -wal's frames into the cache file
+//   (a passive checkpoint, CheckpointWal) and begins a new anchor on the same
+//   state, which reads the file alone; the next writer starts the -wal over.
+//
+// Reads. A node's first read fills a copy of its version: an activity's file,
+// athlete.json and a stats/ file counted at its lookup whole; an
+// activities.csv (a block of rows at a time) and a stats/ CSV (a row at a
+// time) through a cursor in a transaction at the node's version. A copy is
+// dropped once every byte was read (the kernel keeps the pages) or after
+// kRetainMs without a read.
 //
 // Reading ahead. grep -r, cat and jq go through a folder in its order. A
 // first read of an activity's file (a cold one) has a thread note which
@@ -36,29 +50,18 @@
 // files of the next two, on the other core, while the reader reads this
 // one. A reader here and there costs one index range a file. Only the kinds
 // (.json, .csv, .gpx) among the last 8 files read are rendered, each
-// activity's together (its samples read once). A copy takes those bytes at
-// its first read when they are its version (the same rev, the same bytes);
-// a render under way is waited for. At most 32 files or 4 MB wait, the
-// oldest dropped first; nothing is rendered ahead of a warm read.
+// activity's together (its samples read once). A first read takes those
+// bytes when they are its version (the same rev, the same bytes); a render
+// under way is waited for. At most 32 files or 4 MB wait, the oldest
+// dropped first; nothing is rendered ahead of a warm read.
 //
-// The node opened says which version the kernel expects: the one it looked
-// the name up as, up to one watch interval before the watcher says a sync
-// committed. An open whose copy is another version (in a fresh transaction,
-// when the shared one disagrees) fails with kStale (ESTALE): the kernel
-// looks the name up afresh, finds the new version's node and opens again.
-// The copy is parked for that retry for a second (other opens of its
-// version share it), and the fresh lookup is told the parked copy's version
-// even if another sync has committed in between, so the retry always
-// agrees. A name that went away is kNotFound (ENOENT).
-//
-// Connections. Requests borrow read-only connections from a pool; an open
-// activities.csv or stats/ CSV keeps one for its snapshot, and the shared
-// snapshot one while it lasts. After the cache file was replaced (`mv
+// Connections. Requests borrow read-only connections from a pool; a cursor
+// keeps one for its transaction. After the cache file was replaced (`mv
 // new.db cache.db`) connections to the old file are closed at their next
-// use.
+// use; the nodes the kernel holds of it are read at its last anchor.
 //
 // Thread safety: every method may be called from any thread, except Poll(),
-// which one thread calls (the watcher). Handles are what OpenDir/Open
+// which one thread calls (the watcher). Folder handles are what OpenDir
 // returned and are used until released, as the kernel does.
 #pragma once
 
@@ -82,8 +85,9 @@ namespace stravafs::mount {
 
 // How often the watcher looks for commits and for a replaced cache file.
 inline constexpr auto kWatchInterval = std::chrono::milliseconds(250);
-// How long a copy found at another version stays parked for the retry.
-inline constexpr int64_t kParkMs = 1000;
+// How long a retired anchor waits for the kernel to forget the nodes pinned
+// to it, and how long a copy stays without a read.
+inline constexpr int64_t kRetainMs = 1000;
 
 // What the kernel must forget (fuse_lowlevel_notify_inval_entry / _inode).
 // Called from Poll() only, never from a request.
@@ -107,8 +111,8 @@ struct Entry {
   NodeAttr attr;
 };
 
-// A read's bytes, kept alive by `owner` until the reply is sent (the file may
-// be released meanwhile).
+// A read's bytes, kept alive by `owner` until the reply is sent (the node's
+// copy may be dropped meanwhile).
 struct Bytes {
   std::shared_ptr<const void> owner;
   std::string_view data;
@@ -117,7 +121,7 @@ struct Bytes {
 class Filesystem {
  public:
   // Fails (with the cache's message) unless `cache_path` is a cache that can
-  // be shown now. `clock` times the parking; `log` gets the watcher's lines.
+  // be shown now. `clock` times kRetainMs; `log` gets the watcher's lines.
   // Keeps no connection open until the first request, so a daemon may fork
   // after it (an SQLite connection must not cross a fork).
   static Result<std::unique_ptr<Filesystem>> Open(const std::string& cache_path, Clock& clock, Logger log);
@@ -145,11 +149,12 @@ class Filesystem {
   Result<std::vector<uint64_t>> ReadDir(uint64_t handle, uint64_t dir, int64_t offset, bool plus, const AddEntry& add);
   void ReleaseDir(uint64_t handle);
 
-  // An open file (open(2) flags): kReadOnly for any write, kNotFound, kStale
-  // (look it up again), or the handle.
-  Result<uint64_t> Open(uint64_t node, int flags);
-  Result<Bytes> Read(uint64_t handle, uint64_t offset, size_t size);
-  void Release(uint64_t handle);
+  // An open(2) of a file node, the first the kernel sends: kReadOnly for any
+  // write, kNotFound; Ok, which the adapter answers ENOSYS (no-open: the
+  // kernel opens files by itself from then on).
+  Status Open(uint64_t node, int flags);
+  // The bytes of file node `node` from `offset`: its version's.
+  Result<Bytes> Read(uint64_t node, uint64_t offset, size_t size);
 
   // The watcher's step, every kWatchInterval: switches to a cache file that
   // replaced the one shown, when that is safe, and tells `notifier` what a
@@ -158,11 +163,12 @@ class Filesystem {
   // cache cannot be watched (logged): stop calling.
   bool Poll(Notifier& notifier);
 
-  // Counts, for tests: file nodes held, copies parked, and the snapshots
-  // that opens shared, begun since Open().
+  // Counts, for tests: file nodes held; of those, pinned to a retired
+  // anchor, and read from a copy kept; the anchors begun since Open().
   size_t FileNodes() const;
-  size_t Parked() const;
-  size_t SharedSnapshots() const;
+  size_t Pinned() const;
+  size_t Kept() const;
+  size_t Anchors() const;
   // Waits until nothing is being rendered ahead; the first reads it served.
   size_t Prefetched();
 

@@ -197,12 +197,17 @@ class Analytics(TestCase):
             self.assertEqual([r[1:] for r in held], rows)
             data = "".join(",".join(csv_value(v) for v in r) + "\r\n" for r in [names[1:]] + rows).encode()
             # First the size the kernel holds, without opening the file: it
-            # keeps sizes for a day unless the mount's watcher, which reads
-            # fs_changes, tells it the file changed.
+            # keeps sizes (and bytes) for a day unless the mount's watcher,
+            # which reads fs_changes, tells it the file changed; then the
+            # bytes, which may be of the same size.
             path = os.path.join(m.path, "stats", view + ".csv")
             wait_until(lambda: os.stat(path).st_size == len(data), 3, "the size of stats/%s.csv after %s" % (view, what))
-            with open(path, "rb") as f:
-                self.assertEqual(f.read(), data)
+
+            def read():
+                with open(path, "rb") as f:
+                    return f.read()
+            wait_until(lambda: read() == data, 3, "the bytes of stats/%s.csv after %s" % (view, what))
+            self.assertEqual(read(), data)
 
         # Strava's FTP (250 W), then one set by hand: Coggan's zones from it.
         self.assertEqual(stats("power_zones")[1], ["1", "0", "137.5", "250"])

@@ -803,12 +803,21 @@ class MountVersions(MountCase):
         path = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
         reads = lambda: m.stderr().count("opcode: READ (15)")  # noqa: E731
 
+        requests = lambda: m.stderr().count("opcode: ")  # noqa: E731
+
         old = read(path)
         ino = os.stat(path).st_ino
         n = reads()
         self.assertEqual(read(path), old)
         self.assertEqual(read(path), old)
         self.assertEqual(reads(), n, "a warm read asked the daemon for bytes")
+        # A warm cat (open, read, close, in a process of its own) costs the
+        # daemon no message at all: no OPEN, FLUSH or RELEASE either.
+        n = requests()
+        for _ in range(3):
+            self.assertEqual(subprocess.run(["cat", path], stdout=subprocess.PIPE, check=True).stdout, old)
+        time.sleep(0.3)  # a message sent would be logged by now
+        self.assertEqual(requests(), n, "a warm cat sent the daemon: %s" % m.stderr()[-1500:])
 
         held = open(path, "rb")
         self.addCleanup(held.close)
@@ -829,6 +838,14 @@ class MountVersions(MountCase):
         # The open from before the sync: the old version, whole.
         self.assertEqual(os.fstat(held.fileno()).st_size, len(old))
         self.assertEqual(first + held.read(), old)
+        # Still so once the daemon has let go of the cache as it was (it
+        # keeps a copy for a file held open), with the pages dropped: the
+        # kernel asks the daemon for the old version's bytes again.
+        time.sleep(2.5)
+        n = reads()
+        os.posix_fadvise(held.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        self.assertEqual(os.pread(held.fileno(), len(old) + 10, 0), old)
+        self.assertGreater(reads(), n, "the pages were not dropped: the test tests nothing")
 
         n = reads()
         self.assertEqual(read(path), new)

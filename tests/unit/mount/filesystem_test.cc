@@ -1,11 +1,13 @@
 // Tests for mount/filesystem.cc without a kernel: the calls the FUSE adapter
 // makes, over a real cache written through Cache (as a sync writes it), with
-// a FakeClock for the parking and a recording Notifier for the watcher.
-// Covers: lookups and their nodes (one per file version, counted and
-// forgotten), opens and reads (the renderers' bytes, at any offset), the
-// ESTALE protocol and the parking of the copy for the retry, an open's
-// snapshot, reading ahead (by version, bounded, and never across a replaced
-// cache file), listings (readdir and readdirplus, a full reply, offsets), what the
+// a FakeClock for the retention of old versions and a recording Notifier for
+// the watcher. Covers: lookups and their nodes (one per file version,
+// counted and forgotten), opens (checks only: no-open) and reads of a node
+// (the renderers' bytes, at any offset), the anchor every request reads at
+// until the watcher's poll, the nodes of changed files pinned to the old
+// anchor (their old bytes, whole and unmixed, then a kept copy), reading
+// ahead (by version, bounded, and never across a replaced cache file),
+// listings (readdir and readdirplus, a full reply, offsets), what the
 // watcher tells the kernel to forget after a commit, and a cache file
 // replaced under its name.
 #include "mount/filesystem.h"
@@ -14,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <memory>
@@ -39,8 +42,7 @@ namespace {
 
 using mount::Entry;
 using mount::Filesystem;
-using mount::kParkMs;
-using mount::kWatchInterval;
+using mount::kRetainMs;
 using mount::Severity;
 using testing::FakeClock;
 using testing::TempDir;
@@ -74,6 +76,26 @@ const uint64_t kRideJsonIno = ActivityFileInode(ActivityFile::kJson, kRide);
 
 ErrorKind KindOf(const Status& s) { return s.kind(); }
 
+// What the watcher told the kernel to forget.
+struct Recorder : mount::Notifier {
+  std::set<std::pair<uint64_t, std::string>> names;
+  std::set<uint64_t> inodes;
+  size_t calls = 0;
+  void ForgetName(uint64_t parent, const std::string& name) override {
+    names.emplace(parent, name);
+    ++calls;
+  }
+  void ForgetInode(uint64_t ino) override {
+    inodes.insert(ino);
+    ++calls;
+  }
+  void Clear() {
+    names.clear();
+    inodes.clear();
+    calls = 0;
+  }
+};
+
 struct Fixture {
   TempDir dir;
   std::string path = dir / "cache.db";
@@ -81,6 +103,7 @@ struct Fixture {
   FakeClock clock;
   std::vector<std::pair<Severity, std::string>> logged;
   std::unique_ptr<Filesystem> fs;
+  Recorder watcher;
 
   Fixture() {
     auto c = Cache::Open(path, Cache::Mode::kReadWrite);
@@ -112,35 +135,38 @@ struct Fixture {
     REQUIRE(a.ok());
     return *a;
   }
+  // The open(2) the kernel sends first for a node: only checked (no-open,
+  // no handle); reads name the node. Returns it.
   uint64_t OpenFile(uint64_t node) {
-    auto h = Fs().Open(node, O_RDONLY);
-    INFO(h.status().message());
-    REQUIRE(h.ok());
-    return *h;
+    Status s = Fs().Open(node, O_RDONLY);
+    INFO(s.message());
+    REQUIRE(s.ok());
+    return node;
   }
-  std::string Read(uint64_t handle, uint64_t offset, size_t size) {
-    auto b = Fs().Read(handle, offset, size);
+  std::string Read(uint64_t node, uint64_t offset, size_t size) {
+    auto b = Fs().Read(node, offset, size);
     INFO(b.status().message());
     REQUIRE(b.ok());
     return std::string(b->data);
   }
-  // Every byte an open reads, 4 KiB at a time as cat does.
-  std::string ReadAll(uint64_t handle) {
+  // Every byte of a node, 4 KiB at a time, as the kernel reads a file for
+  // cat: up to the node's size, which it knows (it asks no read past it).
+  // Short if a read comes back empty before the end.
+  std::string ReadAll(uint64_t node) {
+    const uint64_t size = Attr(node).size;
     std::string all;
-    for (;;) {
-      std::string part = Read(handle, all.size(), 4096);
-      if (part.empty()) return all;
+    while (all.size() < size) {
+      std::string part = Read(node, all.size(), 4096);
+      if (part.empty()) break;
       all += part;
     }
-  }
-  // The file `name` in `dir` as a reader reads it: looked up, opened, read
-  // to the end and released.
-  std::string ReadName(uint64_t dir, const std::string& name) {
-    const uint64_t h = OpenFile(Look(dir, name).node);
-    std::string all = ReadAll(h);
-    Fs().Release(h);
     return all;
   }
+  // The file `name` in `dir` as a reader reads it: looked up, opened and
+  // read to the end.
+  std::string ReadName(uint64_t dir, const std::string& name) { return ReadAll(OpenFile(Look(dir, name).node)); }
+  // The watcher's step (the first only starts watching).
+  void Poll() { REQUIRE(Fs().Poll(watcher)); }
   // What the cache holds now for `ino`, read through an FsTree of its own.
   std::string Expected(uint64_t ino) {
     FsMemo memo;
@@ -245,7 +271,7 @@ TEST_CASE("lookups: kinds, sizes and one node per file version, counted", "[file
   CHECK(fs.FileNodes() == 2);
 }
 
-TEST_CASE("opens read the renderers' bytes at any offset, and refuse writes", "[filesystem]") {
+TEST_CASE("reads of a node give the renderers' bytes at any offset; opens refuse writes", "[filesystem]") {
   Fixture f;
   REQUIRE(f.writer->Begin().ok());
   for (int i = 0; i < 100; ++i) {  // an activities.csv of several 4 KiB reads
@@ -263,165 +289,253 @@ TEST_CASE("opens read the renderers' bytes at any offset, and refuse writes", "[
   REQUIRE(json.attr.size == expected.size());
   for (int flags : {O_WRONLY, O_RDWR, O_RDONLY | O_TRUNC, O_WRONLY | O_CREAT}) {
     INFO("flags " << flags);
-    CHECK(KindOf(fs.Open(json.node, flags).status()) == ErrorKind::kReadOnly);
+    CHECK(KindOf(fs.Open(json.node, flags)) == ErrorKind::kReadOnly);
   }
-  const uint64_t h = f.OpenFile(json.node);
-  CHECK(f.Read(h, 10, 20) == expected.substr(10, 20));
-  CHECK(f.Read(h, 0, 4096) == expected);
-  CHECK(f.Read(h, 0, expected.size()) == expected);
-  CHECK(f.Read(h, 1, expected.size() - 2) == expected.substr(1, expected.size() - 2));
-  CHECK(f.Read(h, expected.size() - 5, 100) == expected.substr(expected.size() - 5));
-  CHECK(f.Read(h, expected.size(), 10).empty());
-  CHECK(f.Read(h, expected.size() + 4096, 10).empty());
-  // The bytes outlive the open: the reply may be sent after a release.
-  auto bytes = fs.Read(h, 0, expected.size());
+  CHECK(fs.Open(json.node, O_RDONLY).ok());
+  CHECK(fs.Open(json.node, O_RDONLY | O_NONBLOCK).ok());
+  // Reads name the node (no handle): any offset, any size, any order; a
+  // read through drops the node's copy and the next read renders it again.
+  CHECK(f.Read(json.node, 10, 20) == expected.substr(10, 20));
+  CHECK(f.Read(json.node, 0, 4096) == expected);
+  CHECK(f.Read(json.node, 0, expected.size()) == expected);
+  CHECK(f.Read(json.node, 1, expected.size() - 2) == expected.substr(1, expected.size() - 2));
+  CHECK(f.Read(json.node, expected.size() - 5, 100) == expected.substr(expected.size() - 5));
+  CHECK(f.Read(json.node, expected.size(), 10).empty());
+  CHECK(f.Read(json.node, expected.size() + 4096, 10).empty());
+  CHECK(fs.FileNodes() == 1);
+  // The bytes outlive the copy (dropped: read through) and the node: the
+  // reply may be sent after the kernel forgot it.
+  auto bytes = fs.Read(json.node, 0, expected.size());
   REQUIRE(bytes.ok());
-  fs.Release(h);
+  fs.Forget(json.node, 1);
+  CHECK(fs.FileNodes() == 0);
   CHECK(std::string(bytes->data) == expected);
+  // A node the kernel forgot (or never had) is opened and read no more.
+  CHECK(KindOf(fs.Open(json.node, O_RDONLY)) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Read(json.node, 0, 10).status()) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Open(json.node + 1000, O_RDONLY)) == ErrorKind::kNotFound);
+  CHECK(KindOf(fs.Read(json.node + 1000, 0, 10).status()) == ErrorKind::kNotFound);
 
   const Entry csv = f.Look(kRootInode, "activities.csv");
   const std::string csv_expected = f.Expected(kRootCsvInode);
   REQUIRE(csv_expected.size() > 3 * 4096);
-  const uint64_t ch = f.OpenFile(csv.node);
-  const std::string all = f.ReadAll(ch);
+  f.OpenFile(csv.node);
+  const std::string all = f.ReadAll(csv.node);
   CHECK(all.size() == csv.attr.size);
   CHECK(all == csv_expected);
-  CHECK(f.Read(ch, 5000, 3000) == csv_expected.substr(5000, 3000));
-  CHECK(f.Read(ch, csv_expected.size() - 1, 3000) == csv_expected.substr(csv_expected.size() - 1));
-  CHECK(f.Read(ch, csv_expected.size(), 3000).empty());
-  fs.Release(ch);
+  CHECK(f.Read(csv.node, 5000, 3000) == csv_expected.substr(5000, 3000));
+  CHECK(f.Read(csv.node, 100, 50) == csv_expected.substr(100, 50));  // backwards, in the same copy
+  CHECK(f.Read(csv.node, csv_expected.size() - 1, 3000) == csv_expected.substr(csv_expected.size() - 1));
+  CHECK(f.Read(csv.node, csv_expected.size(), 3000).empty());
+  CHECK(f.ReadAll(csv.node) == csv_expected);  // again from the start
 
   const Entry athlete = f.Look(kRootInode, "athlete.json");
-  const uint64_t ah = f.OpenFile(athlete.node);
-  CHECK(f.ReadAll(ah) == f.Expected(kAthleteJsonInode));
-  fs.Release(ah);
+  CHECK(f.ReadAll(f.OpenFile(athlete.node)) == f.Expected(kAthleteJsonInode));
+  CHECK(fs.FileNodes() == 2);
 }
 
-TEST_CASE("a file changed since its lookup: ESTALE, then the parked copy's version", "[filesystem]") {
+TEST_CASE("a node looked up before a commit reads its version whole, before and after the watcher's poll",
+          "[filesystem]") {
   Fixture f;
   Json ride = Activity(kRide, kRideStart, "Ride");
   f.Put(ride);
   Filesystem& fs = f.Fs();
-
+  f.Poll();  // starts watching
   const Entry a = f.Look(kMay, kRideJson);
-  const std::string bytes_a = f.Expected(kRideJsonIno);
+  const Entry athlete = f.Look(kRootInode, "athlete.json");
+  const std::string bytes_a = f.ReadAll(f.OpenFile(a.node));
+  const std::string athlete_bytes = f.ReadAll(f.OpenFile(athlete.node));
+  REQUIRE(bytes_a == f.Expected(kRideJsonIno));
+  REQUIRE(athlete_bytes == f.Expected(kAthleteJsonInode));
+  REQUIRE(a.attr.size == bytes_a.size());
+
   ride["distance"] = 12345.25;  // same name, other bytes and size
   f.Put(ride);
   const std::string bytes_b = f.Expected(kRideJsonIno);
   REQUIRE(bytes_b.size() != bytes_a.size());
 
-  // The kernel opens the node it looked up: another version now.
-  CHECK(fs.Parked() == 0);
-  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kStale);
-  CHECK(fs.Parked() == 1);
-  // It looks the name up again: the new version's node.
+  // Until the watcher polls, requests see the cache as the kernel was last
+  // told about it: a lookup gives the same node, which reads the old bytes.
+  const Entry a_again = f.Look(kMay, kRideJson);
+  CHECK(a_again.node == a.node);
+  CheckSameAttr(a_again.attr, a.attr);
+  CHECK(f.ReadAll(f.OpenFile(a.node)) == bytes_a);
+  CHECK(fs.FileNodes() == 2);
+  CHECK(fs.Pinned() == 0);
+  CHECK(f.watcher.calls == 0);
+
+  // The watcher polls: the nodes of the files the commit changed (and
+  // athlete.json, which follows any commit) are pinned to the old anchor,
+  // and the kernel is told to forget their names.
+  f.Poll();
+  CHECK(f.watcher.names.count({kMay, kRideJson}) == 1);
+  CHECK(f.watcher.names.count({kRootInode, "athlete.json"}) == 1);
+  CHECK(fs.Pinned() == 2);
+  CHECK(fs.Kept() == 0);
+  // a's copy went when it was read through: rendered again, at the old anchor.
+  CHECK(f.ReadAll(a.node) == bytes_a);
+  CheckSameAttr(f.Attr(a.node), a.attr);
+
+  // The kernel looks the name up again: the new version's node.
   const Entry b = f.Look(kMay, kRideJson);
   CHECK(Filesystem::IsFileNode(b.node));
   CHECK(b.node != a.node);
   CHECK(b.attr.size == bytes_b.size());
   CHECK(b.attr.version != a.attr.version);
   CheckSameAttr(f.Attr(b.node), b.attr);
-  CHECK(fs.FileNodes() == 2);
-  // The old node keeps its attributes while the kernel holds it.
-  CheckSameAttr(f.Attr(a.node), a.attr);
+  CHECK(fs.FileNodes() == 3);
+  CHECK(f.ReadAll(f.OpenFile(b.node)) == bytes_b);
+  CHECK(f.ReadAll(a.node) == bytes_a);
+  CheckSameAttr(f.Attr(a.node), a.attr);  // the old node keeps its attributes while held
+  // athlete.json did not change: its node, with the same bytes.
+  CHECK(f.Look(kRootInode, "athlete.json").node == athlete.node);
+  CHECK(f.ReadAll(athlete.node) == athlete_bytes);
 
-  // Another sync commits before the retry: the lookup is still told the
-  // parked copy's version, and the retry opens that copy.
+  // kRetainMs after the old anchor retired, the next poll settles its
+  // nodes: a, still held, gets a copy of its bytes; athlete.json, whose
+  // version the current anchor holds too, is just unpinned.
+  f.clock.Advance(kRetainMs - 1);
+  f.Poll();
+  CHECK(fs.Pinned() == 2);  // not yet
+  CHECK(fs.Kept() == 0);
+  f.clock.Advance(1);
+  f.Poll();
+  CHECK(fs.Pinned() == 0);
+  CHECK(fs.Kept() == 1);
+  CHECK(fs.FileNodes() == 3);
+  CHECK(f.ReadAll(a.node) == bytes_a);
+  CHECK(f.Read(a.node, 7, 9) == bytes_a.substr(7, 9));
+  CHECK(f.ReadAll(a.node) == bytes_a);  // kept: read through, still there
+  CHECK(f.ReadAll(athlete.node) == athlete_bytes);
+  CHECK(f.ReadAll(b.node) == bytes_b);
+  CHECK(fs.Kept() == 1);
+
+  // Another sync commits. Before the poll, b is what lookups give and reads.
   ride["distance"] = 7.5;
   f.Put(ride);
   const std::string bytes_c = f.Expected(kRideJsonIno);
   REQUIRE(bytes_c.size() != bytes_b.size());
-  const Entry b_again = f.Look(kMay, kRideJson);
-  CHECK(b_again.node == b.node);
-  CheckSameAttr(b_again.attr, b.attr);
-  const uint64_t hb = f.OpenFile(b.node);
-  CHECK(f.ReadAll(hb) == bytes_b);
-  CHECK(fs.FileNodes() == 2);
-
-  // Past the parking time the lookup tells the cache's version.
-  f.clock.Advance(kParkMs + 1);
+  CHECK(f.Look(kMay, kRideJson).node == b.node);
+  CHECK(f.ReadAll(b.node) == bytes_b);
+  f.Poll();
+  CHECK(fs.Pinned() == 2);  // b and athlete.json; a reads its kept copy
+  CHECK(fs.Kept() == 1);
   const Entry c = f.Look(kMay, kRideJson);
   CHECK(c.node != b.node);
   CHECK(c.node != a.node);
   CHECK(c.attr.size == bytes_c.size());
-  const uint64_t hc = f.OpenFile(c.node);
-  CHECK(f.ReadAll(hc) == bytes_c);
-  // The open of b still reads b's version.
-  CHECK(f.ReadAll(hb) == bytes_b);
-  fs.Release(hb);
-  fs.Release(hc);
-  CHECK(fs.FileNodes() == 3);
-  CheckSameAttr(f.Attr(a.node), a.attr);
-  CheckSameAttr(f.Attr(b.node), b.attr);
+  CHECK(f.ReadAll(f.OpenFile(c.node)) == bytes_c);
+  CHECK(f.ReadAll(b.node) == bytes_b);
+  CHECK(f.ReadAll(a.node) == bytes_a);
+  CHECK(fs.FileNodes() == 4);
 
-  // The next park drops the copy parked more than kParkMs ago. (An open
-  // reads the cache at most one watch interval old: until then, the
-  // snapshot c was opened in.)
-  ride["distance"] = 99.75;
-  f.Put(ride);
-  f.clock.Advance(kWatchInterval.count());
-  CHECK(KindOf(fs.Open(c.node, O_RDONLY).status()) == ErrorKind::kStale);
-  CHECK(fs.Parked() == 1);
-  const Entry d = f.Look(kMay, kRideJson);
-  CHECK(d.attr.size == f.Expected(kRideJsonIno).size());
-  const uint64_t hd = f.OpenFile(d.node);
-  CHECK(f.ReadAll(hd) == f.Expected(kRideJsonIno));
-  fs.Release(hd);
-
+  // The kernel forgets a (its kept copy goes) and b (pinned, never kept).
+  fs.Forget(a.node, 2);
+  CHECK(fs.Kept() == 0);
+  fs.Forget(b.node, 2);
+  CHECK(fs.Pinned() == 1);
+  f.clock.Advance(kRetainMs);
+  f.Poll();
+  CHECK(fs.Kept() == 0);
+  CHECK(fs.Pinned() == 0);
+  CHECK(fs.FileNodes() == 2);
+  CHECK(f.ReadAll(c.node) == bytes_c);
   // Forgotten, a node answers no more.
-  fs.Forget(a.node, 1);
-  CHECK(KindOf(fs.GetAttr(a.node).status()) == ErrorKind::kNotFound);
-  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kNotFound);
+  for (uint64_t gone : {a.node, b.node}) {
+    CHECK(KindOf(fs.GetAttr(gone).status()) == ErrorKind::kNotFound);
+    CHECK(KindOf(fs.Open(gone, O_RDONLY)) == ErrorKind::kNotFound);
+    CHECK(KindOf(fs.Read(gone, 0, 10).status()) == ErrorKind::kNotFound);
+  }
+  CHECK(f.logged.empty());
 }
 
-TEST_CASE("an activities.csv changed since its lookup: ESTALE, then the new rows", "[filesystem]") {
+TEST_CASE("an activities.csv node reads its rows as looked up; after the poll a lookup reads the new rows",
+          "[filesystem]") {
   Fixture f;
   f.Put(Activity(kRide, kRideStart, "Ride"));
   Filesystem& fs = f.Fs();
+  f.Poll();
   const uint64_t may_csv = MonthCsvInode(2024, 5);
   const Entry a = f.Look(kMay, "activities.csv");
+  const std::string old = f.Expected(may_csv);
   CHECK(a.attr.ino == may_csv);
-  CHECK(a.attr.size == f.Expected(may_csv).size());
+  REQUIRE(a.attr.size == old.size());
+  const Entry root = f.Look(kRootInode, "activities.csv");
+  const std::string old_root = f.Expected(kRootCsvInode);
+  REQUIRE(root.attr.size == old_root.size());
+  REQUIRE(old.size() > 30);
+  // A reader reads the month's first bytes.
+  CHECK(f.Read(f.OpenFile(a.node), 0, 10) == old.substr(0, 10));
+
+  // A sync adds a row to the month (and to the root's).
   f.Put(Activity(11000000004, "2024-05-13T06:30:00Z", "Later"));
   const std::string now = f.Expected(may_csv);
-  REQUIRE(now.size() > a.attr.size);
+  REQUIRE(now.size() > old.size());
+  REQUIRE(f.Expected(kRootCsvInode).size() > old_root.size());
+  // The reader goes on before the poll, and after it: the rows it began.
+  CHECK(f.Read(a.node, 10, 10) == old.substr(10, 10));
+  CHECK(f.Look(kMay, "activities.csv").node == a.node);
+  f.Poll();
+  CHECK(fs.Pinned() == 2);
+  CHECK(f.Read(a.node, 20, old.size()) == old.substr(20));
+  CHECK(f.Read(a.node, old.size(), 100).empty());
+  // The root's, first read now: its rows as looked up, at the old anchor.
+  CHECK(f.ReadAll(f.OpenFile(root.node)) == old_root);
 
-  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kStale);
-  CHECK(fs.Parked() == 1);
+  // Looked up after the poll: the new rows.
   const Entry b = f.Look(kMay, "activities.csv");
   CHECK(b.node != a.node);
   CHECK(b.attr.size == now.size());
-  const uint64_t h = f.OpenFile(b.node);
-  CHECK(f.ReadAll(h) == now);
-  fs.Release(h);
+  CHECK(f.ReadAll(f.OpenFile(b.node)) == now);
+  const Entry root_now = f.Look(kRootInode, "activities.csv");
+  CHECK(root_now.node != root.node);
+  CHECK(f.ReadAll(root_now.node) == f.Expected(kRootCsvInode));
+  CHECK(fs.FileNodes() == 4);
+
+  // The reader of the root's is done: forgotten, never kept. The month's
+  // is read again, from its start, and still held kRetainMs on: kept, the
+  // old rows whole.
+  fs.Forget(root.node, 1);
+  CHECK(fs.Pinned() == 1);
+  CHECK(f.Read(a.node, 0, 10) == old.substr(0, 10));
+  f.clock.Advance(kRetainMs);
+  f.Poll();
+  CHECK(fs.Pinned() == 0);
+  CHECK(fs.Kept() == 1);
+  CHECK(f.Read(a.node, 10, old.size()) == old.substr(10));
+  CHECK(f.ReadAll(a.node) == old);
+  CHECK(f.ReadAll(b.node) == now);
+  CHECK(fs.FileNodes() == 3);
 }
 
-TEST_CASE("stats/ of several athletes: each opens its own rows; the root's is a new version", "[filesystem]") {
+TEST_CASE("stats/ of several athletes: each reads its own rows; the root's is a new version", "[filesystem]") {
   Fixture f;
   f.Put(Activity(kRide, kRideStart, "Ride"));
   Filesystem& fs = f.Fs();
+  f.Poll();
   const std::string facts = "activity_facts.csv";
   const Entry single = f.Look(kStatsDirInode, facts);
-  const uint64_t h0 = f.OpenFile(single.node);
-  const std::string single_bytes = f.ReadAll(h0);
-  fs.Release(h0);
+  const std::string single_bytes = f.ReadAll(f.OpenFile(single.node));
   CHECK(single_bytes.size() == single.attr.size);
   CHECK(single_bytes.rfind("id,", 0) == 0);
 
   // Bo arrives with a run: the root's file the kernel looked up is another
-  // file now (everyone's rows, with athlete_id).
+  // file now (everyone's rows, with athlete_id). Its node keeps reading the
+  // rows it was looked up with.
   REQUIRE(AthleteStore(*f.writer).StoreAthlete({{"id", 9}, {"firstname", "Bo"}, {"resource_state", 3}}).ok());
   Json run = Activity(11000000009, "2024-05-13T06:30:00Z", "Bo's run");
   run["athlete"]["id"] = 9;
   f.Put(run);
-  CHECK(KindOf(fs.Open(single.node, O_RDONLY).status()) == ErrorKind::kStale);
+  CHECK(f.Look(kStatsDirInode, facts).node == single.node);  // before the poll
+  f.Poll();
+  CHECK(fs.Pinned() == 1);
+  CHECK(f.ReadAll(single.node) == single_bytes);
   const Entry root = f.Look(kStatsDirInode, facts);
   CHECK(root.node != single.node);
-  const uint64_t h1 = f.OpenFile(root.node);
-  const std::string root_bytes = f.ReadAll(h1);
-  fs.Release(h1);
+  const std::string root_bytes = f.ReadAll(f.OpenFile(root.node));
   CHECK(root_bytes.size() == root.attr.size);
   CHECK(root_bytes.rfind("athlete_id,id,", 0) == 0);
+  CHECK(f.ReadAll(single.node) == single_bytes);
 
   // Each athlete's stats/: Ana's rows are the bytes the root showed of her alone.
   for (auto [folder, athlete] : {std::pair{"Ana", int64_t{7}}, std::pair{"Bo", int64_t{9}}}) {
@@ -429,70 +543,102 @@ TEST_CASE("stats/ of several athletes: each opens its own rows; the root's is a 
     CHECK(stats.attr.ino == StatsDirInode(athlete));
     const Entry file = f.Look(stats.attr.ino, facts);
     CHECK(file.attr.ino == StatsFileInode(*StatsFileIndex(facts), athlete));
-    const uint64_t h = f.OpenFile(file.node);
-    const std::string bytes = f.ReadAll(h);
-    fs.Release(h);
+    const std::string bytes = f.ReadAll(f.OpenFile(file.node));
     CHECK(bytes.size() == file.attr.size);
     if (athlete == 7) CHECK(bytes == single_bytes);
     if (athlete == 9) CHECK(bytes.find("Bo's run") != std::string::npos);
     CHECK(bytes.find(athlete == 7 ? "Bo's run" : "Ride") == std::string::npos);
-    const Entry chart = f.Look(stats.attr.ino, "calendar.svg");  // rendered at the open
-    const uint64_t hc = f.OpenFile(chart.node);
-    CHECK(f.ReadAll(hc).size() == chart.attr.size);
-    fs.Release(hc);
+    const Entry chart = f.Look(stats.attr.ino, "calendar.svg");  // rendered at the lookup
+    CHECK(f.ReadAll(f.OpenFile(chart.node)).size() == chart.attr.size);
   }
+
+  // Still held kRetainMs on, the old root file is kept.
+  f.clock.Advance(kRetainMs);
+  f.Poll();
+  CHECK(fs.Pinned() == 0);
+  CHECK(fs.Kept() == 1);
+  CHECK(f.ReadAll(single.node) == single_bytes);
+  CHECK(f.logged.size() == 1);  // the new layout, noted
 }
 
 TEST_CASE("a stats/ file is computed once for its lookup and its first read", "[filesystem]") {
   Fixture f;
   f.Put(Activity(kRide, kRideStart, "Ride"));
   Filesystem& fs = f.Fs();
+  f.Poll();
   for (const std::string name : {"activity_facts.csv", "calendar.svg"}) {
     INFO(name);
     const uint64_t ino = StatsFileInode(*StatsFileIndex(name));
     const std::string before = f.Expected(ino);
     const Entry e = f.Look(kStatsDirInode, name);  // computed to be measured, the bytes kept
     REQUIRE(e.attr.size == before.size());
-    // A sync commits before the watcher has looked: the open takes the bytes
-    // its lookup counted, the version the kernel holds, not the cache's now
-    // (which would be ESTALE, as below).
+    // A sync commits before the watcher has looked: the first read takes
+    // the bytes its lookup counted, the version the kernel holds, not the
+    // cache's now.
     Json later = Activity(11000000005 + (name == "calendar.svg"), "2024-05-14T06:30:00Z", "Later " + name);
     f.Put(later);
-    REQUIRE(f.Expected(ino) != before);
-    const uint64_t h = f.OpenFile(e.node);
-    CHECK(f.ReadAll(h) == before);
-    fs.Release(h);
-    // Taken by that first open: the next one computes the file again.
-    CHECK(KindOf(fs.Open(e.node, O_RDONLY).status()) == ErrorKind::kStale);
+    const std::string after = f.Expected(ino);
+    REQUIRE(after != before);
+    CHECK(f.ReadAll(f.OpenFile(e.node)) == before);
+    // Taken by that first read: the next one computes the file again, at
+    // the version looked up (the node is pinned to it once the watcher saw
+    // the commit).
+    f.Poll();
+    CHECK(fs.Pinned() == 1);
+    CHECK(f.ReadAll(e.node) == before);
     const Entry now = f.Look(kStatsDirInode, name);
     CHECK(now.node != e.node);
-    const uint64_t h2 = f.OpenFile(now.node);
-    CHECK(f.ReadAll(h2) == f.Expected(ino));
-    fs.Release(h2);
+    CHECK(now.attr.size == after.size());
+    CHECK(f.ReadAll(f.OpenFile(now.node)) == after);
+    CHECK(f.ReadAll(e.node) == before);
+    fs.Forget(e.node, 1);
+    fs.Forget(now.node, 1);
+    CHECK(fs.FileNodes() == 0);
   }
 }
 
-TEST_CASE("an open keeps reading the version it opened", "[filesystem]") {
+TEST_CASE("a node keeps reading the version it was looked up at, unmixed, whatever commits come", "[filesystem]") {
   Fixture f;
   Json ride = Activity(kRide, kRideStart, "Ride");
   f.Put(ride);
   Filesystem& fs = f.Fs();
+  f.Poll();
   const std::string json_before = f.Expected(kRideJsonIno);
   const std::string csv_before = f.Expected(kRootCsvInode);
-  const uint64_t hj = f.OpenFile(f.Look(kMay, kRideJson).node);
-  const uint64_t hc = f.OpenFile(f.Look(kRootInode, "activities.csv").node);
+  REQUIRE(json_before.size() > 40);
+  REQUIRE(csv_before.size() > 40);
+  const uint64_t j = f.OpenFile(f.Look(kMay, kRideJson).node);
+  const uint64_t c = f.OpenFile(f.Look(kRootInode, "activities.csv").node);
+  // A reader has read the first bytes of each.
+  CHECK(f.Read(j, 0, 10) == json_before.substr(0, 10));
+  CHECK(f.Read(c, 0, 10) == csv_before.substr(0, 10));
 
-  // A sync commits while both are open, before their first read.
+  // A sync commits in the middle of the reads.
   ride["distance"] = 12345.25;
   f.Put(ride);
   f.Put(Activity(11000000001, "2024-01-02T06:30:00Z", "Earlier"));
   REQUIRE(f.Expected(kRideJsonIno) != json_before);
   REQUIRE(f.Expected(kRootCsvInode) != csv_before);
-
-  CHECK(f.ReadAll(hj) == json_before);
-  CHECK(f.ReadAll(hc) == csv_before);
-  fs.Release(hj);
-  fs.Release(hc);
+  CHECK(f.Read(j, 10, 10) == json_before.substr(10, 10));
+  CHECK(f.Read(c, 10, 10) == csv_before.substr(10, 10));
+  // The watcher polls: the reads go on in the old version.
+  f.Poll();
+  CHECK(fs.Pinned() == 2);
+  CHECK(f.Read(j, 20, 10) == json_before.substr(20, 10));
+  CHECK(f.Read(c, 20, 10) == csv_before.substr(20, 10));
+  // Still held kRetainMs on: a copy of each kept, the rest read from it.
+  f.clock.Advance(kRetainMs);
+  f.Poll();
+  CHECK(fs.Pinned() == 0);
+  CHECK(fs.Kept() == 2);
+  CHECK(f.Read(j, 30, json_before.size()) == json_before.substr(30));
+  CHECK(f.Read(c, 30, csv_before.size()) == csv_before.substr(30));
+  CHECK(f.ReadAll(j) == json_before);
+  CHECK(f.ReadAll(c) == csv_before);
+  // The new versions are what lookups give now.
+  CHECK(f.ReadName(kMay, kRideJson) == f.Expected(kRideJsonIno));
+  CHECK(f.ReadName(kRootInode, "activities.csv") == f.Expected(kRootCsvInode));
+  CHECK(fs.FileNodes() == 4);
 }
 
 TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem]") {
@@ -501,6 +647,7 @@ TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem
   f.Put(Activity(11000000002, "2024-05-02T06:30:00Z", "Two"));
   f.Put(Activity(11000000003, "2024-05-03T06:30:00Z", "Three"));
   Filesystem& fs = f.Fs();
+  f.Poll();
   const std::vector<std::string> files = {"2024-05-01_0730_One_11000000001.json",
                                           "2024-05-02_0730_Two_11000000002.json",
                                           "2024-05-03_0730_Three_11000000003.json"};
@@ -550,8 +697,11 @@ TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem
   if (Filesystem::IsFileNode(refused->entry.node))
     CHECK(KindOf(fs.GetAttr(refused->entry.node).status()) == ErrorKind::kNotFound);
 
-  // A new activity meanwhile: the open listing goes on as it was read.
+  // A new activity meanwhile, seen by the watcher: the open listing goes
+  // on as it was read, at the anchor it was read at.
   f.Put(Activity(11000000004, "2024-05-04T06:30:00Z", "Four"));
+  f.Poll();
+  CHECK(fs.Pinned() == 1);  // the month's activities.csv
   added.clear();
   refused.reset();
   room = 100;
@@ -572,6 +722,8 @@ TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem
   }
   CHECK(*rest == nodes);
   CHECK(fs.FileNodes() == 4);
+  // Made at the retired anchor, its nodes are read there too.
+  CHECK(fs.Pinned() == 4);
   // A lookup of a listed file finds the node readdirplus gave.
   CHECK(f.Look(kMay, files[1]).node == nodes[1]);
   CHECK(fs.FileNodes() == 4);
@@ -666,25 +818,6 @@ TEST_CASE("listings: offsets, a full reply, and readdirplus nodes", "[filesystem
   fs.ReleaseDir(hm);
 }
 
-struct Recorder : mount::Notifier {
-  std::set<std::pair<uint64_t, std::string>> names;
-  std::set<uint64_t> inodes;
-  size_t calls = 0;
-  void ForgetName(uint64_t parent, const std::string& name) override {
-    names.emplace(parent, name);
-    ++calls;
-  }
-  void ForgetInode(uint64_t ino) override {
-    inodes.insert(ino);
-    ++calls;
-  }
-  void Clear() {
-    names.clear();
-    inodes.clear();
-    calls = 0;
-  }
-};
-
 TEST_CASE("the watcher tells the kernel what a commit changed", "[filesystem]") {
   Fixture f;
   Json ride = Activity(kRide, kRideStart, "Ride");
@@ -701,7 +834,9 @@ TEST_CASE("the watcher tells the kernel what a commit changed", "[filesystem]") 
   const uint64_t csv_size = f.Look(kRootInode, "activities.csv").attr.size;
   ride["distance"] = 12345.25;  // changed in place
   f.Put(ride);
+  CHECK(fs.Pinned() == 0);
   CHECK(fs.Poll(n));
+  CHECK(fs.Pinned() == 3);  // the three nodes the kernel holds, read at the old anchor
   // The names of the files the kernel holds a node for (athlete.json after
   // any commit: its row logs no change), and the folders' listings.
   CHECK(n.names == std::set<std::pair<uint64_t, std::string>>{
@@ -748,6 +883,8 @@ TEST_CASE("a cache replaced under its name is shown once the old one's -wal and 
   Recorder n;
   REQUIRE(fs.Poll(n));
   const Entry json = f.Look(kMay, kRideJson);
+  const std::string old_json = f.ReadAll(f.OpenFile(json.node));
+  REQUIRE(old_json == f.Expected(kRideJsonIno));
   CHECK(f.Attr(kMay).type == NodeType::kDir);
 
   // Another cache, written and closed, moved over the one shown.
@@ -797,73 +934,112 @@ TEST_CASE("a cache replaced under its name is shown once the old one's -wal and 
   CHECK(f.Look(kRootInode, "activities.csv").attr.size == f.Expected(kRootCsvInode).size());
   CHECK(f.Look(kRootInode, "2025").node == YearDirInode(2025));
   const Entry fresh = f.Look(MonthDirInode(2025, 3), "2025-03-01_0730_New_11000000009.json");
-  const uint64_t h = f.OpenFile(fresh.node);
-  CHECK(f.ReadAll(h) == f.Expected(ActivityFileInode(ActivityFile::kJson, 11000000009)));
-  fs.Release(h);
-  // The old file's node answers as it was made.
+  CHECK(f.ReadAll(f.OpenFile(fresh.node)) == f.Expected(ActivityFileInode(ActivityFile::kJson, 11000000009)));
+  // The old file's node answers as it was made, and reads the old file's
+  // bytes (at its last anchor).
   CheckSameAttr(f.Attr(json.node), json.attr);
+  CHECK(fs.Pinned() == 1);
+  CHECK(f.ReadAll(json.node) == old_json);
   n.Clear();
   CHECK(fs.Poll(n));
   CHECK(n.calls == 0);
   CHECK(f.logged.size() == 2);
+  // Still held kRetainMs on: a copy kept, the old file's last anchor ended.
+  f.clock.Advance(kRetainMs);
+  CHECK(fs.Poll(n));
+  CHECK(fs.Pinned() == 0);
+  CHECK(fs.Kept() == 1);
+  CHECK(f.ReadAll(json.node) == old_json);
+  CHECK(n.calls == 0);
+  CHECK(f.logged.size() == 2);
 }
 
-TEST_CASE("opens share a snapshot for one watch interval, and each reads its own version", "[filesystem]") {
+TEST_CASE("requests share one anchor until the watcher sees a commit, which begins exactly one more", "[filesystem]") {
   Fixture f;
   Json ride = Activity(kRide, kRideStart, "Ride");
   f.Put(ride);
   Filesystem& fs = f.Fs();
+  CHECK(fs.Anchors() == 0);  // nothing open before the first request (a daemon forks after Open)
   const Entry a = f.Look(kMay, kRideJson);
+  CHECK(fs.Anchors() == 1);
+  f.Poll();  // starts watching, at that anchor
+  CHECK(fs.Anchors() == 1);
   const std::string bytes_a = f.Expected(kRideJsonIno);
 
-  // Warm opens (no read follows) within one interval: one transaction.
-  for (int i = 0; i < 5; ++i) fs.Release(f.OpenFile(a.node));
-  CHECK(fs.SharedSnapshots() == 1);
-  const uint64_t h1 = f.OpenFile(a.node);
-  CHECK(fs.SharedSnapshots() == 1);
+  // Lookups, reads, attributes and listings without a commit: one anchor.
+  for (int i = 0; i < 5; ++i) {
+    CHECK(f.Look(kMay, kRideJson).node == a.node);
+    CHECK(f.ReadAll(f.OpenFile(a.node)) == bytes_a);
+    CHECK(f.Attr(kMay).type == NodeType::kDir);
+    CHECK(fs.ReadLink(ByIdLinkInode(kRide)).ok());
+    const uint64_t dh = fs.OpenDir(kMay);
+    CHECK(fs.ReadDir(dh, kMay, 0, false, [](const std::string&, const Entry&, int64_t) { return true; }).ok());
+    fs.ReleaseDir(dh);
+    f.Poll();
+  }
+  CHECK(fs.Anchors() == 1);
 
-  // A sync commits. Within the interval, an open of the node the kernel
-  // holds still agrees with the shared snapshot: the version looked up.
+  // A sync commits: until the watcher polls, requests still read at the
+  // anchor, and begin none.
   ride["distance"] = 12345.25;
   f.Put(ride);
   const std::string bytes_b = f.Expected(kRideJsonIno);
   REQUIRE(bytes_b != bytes_a);
-  const uint64_t h2 = f.OpenFile(a.node);
-  CHECK(fs.SharedSnapshots() == 1);
-  // Both render a from the shared snapshot (the cache holds b now).
-  CHECK(f.ReadAll(h1) == bytes_a);
-  CHECK(f.ReadAll(h2) == bytes_a);
-
-  // The new version's node, looked up at once: the shared snapshot does not
-  // hold it, so the open begins a fresh one instead of failing.
+  CHECK(f.Look(kMay, kRideJson).node == a.node);
+  CHECK(f.ReadAll(a.node) == bytes_a);
+  CHECK(fs.Anchors() == 1);
+  // The poll begins exactly one.
+  f.Poll();
+  CHECK(fs.Anchors() == 2);
   const Entry b = f.Look(kMay, kRideJson);
   REQUIRE(b.node != a.node);
   CHECK(b.attr.size == bytes_b.size());
-  const uint64_t h3 = f.OpenFile(b.node);
-  CHECK(fs.SharedSnapshots() == 2);
-  CHECK(f.ReadAll(h3) == bytes_b);
-  // An open of a now: the shared snapshot holds b, and so does a fresh one
-  // (begun in case the shared one were older than a): ESTALE.
-  CHECK(KindOf(fs.Open(a.node, O_RDONLY).status()) == ErrorKind::kStale);
-  CHECK(fs.Parked() == 1);
-  CHECK(fs.SharedSnapshots() == 3);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(f.ReadAll(f.OpenFile(b.node)) == bytes_b);
+    CHECK(f.ReadAll(a.node) == bytes_a);
+    CHECK(f.Look(kMay, kRideJson).node == b.node);
+  }
+  CHECK(fs.Anchors() == 2);
+  // No commit, a node still pinned to the old anchor (whose -wal frames
+  // must stay): the polls begin none.
+  f.Poll();
+  f.Poll();
+  CHECK(fs.Anchors() == 2);
+  CHECK(fs.Pinned() == 1);
 
-  CHECK(f.ReadAll(h1) == bytes_a);  // rendered already, and kept
-  for (uint64_t h : {h1, h2, h3}) fs.Release(h);
+  // Once nothing is pinned (the kernel forgot a), the watcher copies the
+  // -wal into the cache file and begins one anchor at the same state, once.
+  fs.Forget(a.node, 7);
+  CHECK(fs.FileNodes() == 1);
+  f.Poll();
+  CHECK(fs.Anchors() == 3);
+  f.Poll();
+  f.Poll();
+  CHECK(fs.Anchors() == 3);
+  CHECK(f.Look(kMay, kRideJson).node == b.node);
+  CHECK(f.ReadAll(b.node) == bytes_b);
+  CHECK(fs.Anchors() == 3);
+  CHECK(f.logged.empty());
+}
 
-  // Once the copy parked for the retry is gone (opens of b read it until
-  // then) and the interval is over, an open begins a snapshot, the next
-  // shares it, and after the watcher's poll another begins.
-  REQUIRE(kParkMs >= kWatchInterval.count());
-  f.clock.Advance(kParkMs);
-  fs.Release(f.OpenFile(b.node));
-  CHECK(fs.SharedSnapshots() == 4);
-  fs.Release(f.OpenFile(b.node));
-  CHECK(fs.SharedSnapshots() == 4);
-  Recorder n;
-  fs.Poll(n);
-  fs.Release(f.OpenFile(b.node));
-  CHECK(fs.SharedSnapshots() == 5);
+TEST_CASE("a commit between the first request and the watcher's first poll is seen", "[filesystem]") {
+  Fixture f;
+  Json ride = Activity(kRide, kRideStart, "Ride");
+  f.Put(ride);
+  Filesystem& fs = f.Fs();
+  // The kernel looks a name up as soon as the mount is there; the watcher
+  // thread may start after that, and after a sync's commit.
+  const Entry a = f.Look(kMay, kRideJson);
+  ride["distance"] = 12345.25;
+  f.Put(ride);
+  const std::string bytes_b = f.Expected(kRideJsonIno);
+  f.Poll();  // starts watching
+  f.Poll();
+  const Entry b = f.Look(kMay, kRideJson);
+  CHECK(b.node != a.node);
+  CHECK(b.attr.size == bytes_b.size());
+  CHECK(f.ReadAll(f.OpenFile(b.node)) == bytes_b);
+  CHECK(fs.FileNodes() == 2);
 }
 
 TEST_CASE("a reader going through a folder has the next files rendered ahead; reads take only their version",
@@ -877,6 +1053,7 @@ TEST_CASE("a reader going through a folder has the next files rendered ahead; re
     f.Put(runs.back());
   }
   Filesystem& fs = f.Fs();
+  f.Poll();
   // The month's .json files in listing order, as a reader goes through them.
   std::vector<std::pair<std::string, uint64_t>> files;  // name, inode
   const uint64_t dh = fs.OpenDir(kMay);
@@ -886,12 +1063,7 @@ TEST_CASE("a reader going through a folder has the next files rendered ahead; re
             }).ok());
   fs.ReleaseDir(dh);
   REQUIRE(files.size() == 6);
-  auto read = [&](size_t i) {
-    const uint64_t h = f.OpenFile(f.Look(kMay, files[i].first).node);
-    std::string all = f.ReadAll(h);
-    fs.Release(h);
-    return all;
-  };
+  auto read = [&](size_t i) { return f.ReadName(kMay, files[i].first); };
 
   // A first read renders only itself: a reader here and there costs no
   // render ahead. It notes what comes next (two activities).
@@ -911,7 +1083,7 @@ TEST_CASE("a reader going through a folder has the next files rendered ahead; re
   f.Put(runs[3]);
   const std::string after = f.Expected(files[3].second);
   REQUIRE(after != before);
-  f.clock.Advance(kWatchInterval.count());  // past the shared snapshot
+  f.Poll();  // the watcher sees it: lookups give the new version
   CHECK(read(3) == after);
   CHECK(fs.Prefetched() == 1);
   // The reader goes on, and the next are rendered ahead at their versions.
@@ -1000,9 +1172,7 @@ TEST_CASE("what was rendered ahead from a cache file is not read from the file t
   REQUIRE(fs.Poll(n));
   const Entry old_third = f.Look(kMay, names[2]);
   for (size_t i : {0, 1}) {  // going through the folder: the third is rendered ahead
-    const uint64_t h = f.OpenFile(f.Look(kMay, names[i]).node);
-    f.ReadAll(h);
-    fs.Release(h);
+    f.ReadName(kMay, names[i]);
     CHECK(fs.Prefetched() == 0);  // what comes next noted, or rendered
   }
 
@@ -1029,10 +1199,49 @@ TEST_CASE("what was rendered ahead from a cache file is not read from the file t
   REQUIRE(new_third.attr.version == old_third.attr.version);
   const std::string expected = f.Expected(ActivityFileInode(ActivityFile::kJson, 12000000003));
   REQUIRE(expected.find("2000") != std::string::npos);
-  const uint64_t h2 = f.OpenFile(new_third.node);
-  CHECK(f.ReadAll(h2) == expected);
-  fs.Release(h2);
+  CHECK(f.ReadAll(f.OpenFile(new_third.node)) == expected);
   CHECK(fs.Prefetched() == 0);
+}
+
+TEST_CASE("the mount's read transaction lets the -wal start over once commits stop", "[filesystem]") {
+  // The anchor is a read transaction held at all times; SQLite starts the
+  // -wal over only when no reader is inside it. The watcher copies the
+  // frames into the file once commits stop and begins its transaction anew
+  // (reading the file alone), so a mount that runs for months over daily
+  // syncs keeps the -wal at one sync's size.
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Recorder rec;
+  REQUIRE(f.Fs().Poll(rec));  // the first poll: starts watching
+  (void)f.Look(kMay, kRideJson);
+  const std::string wal = f.path + "-wal";
+  auto wal_size = [&] { return std::filesystem::file_size(wal); };
+  auto sync = [&](int round) {  // a sync's worth of commits: 40 activities, a transaction each
+    for (int i = 0; i < 40; ++i)
+      f.Put(Activity(12000000000 + round * 100 + i, "2024-05-" + std::to_string(10 + i % 18) + "T06:30:00Z",
+                     "Round " + std::to_string(round) + " " + std::string(300, 'x')));
+  };
+  const size_t anchors = f.Fs().Anchors();
+  sync(0);
+  REQUIRE(f.Fs().Poll(rec));  // the commits: a new anchor
+  CHECK(f.Fs().Anchors() == anchors + 1);
+  REQUIRE(f.Fs().Poll(rec));  // none since: the -wal copied, the anchor begun anew
+  CHECK(f.Fs().Anchors() == anchors + 2);
+  const auto first = wal_size();
+  REQUIRE(first > 0);
+  for (int round = 1; round <= 4; ++round) {
+    sync(round);
+    REQUIRE(f.Fs().Poll(rec));
+    REQUIRE(f.Fs().Poll(rec));
+    (void)f.Look(kMay, kRideJson);  // requests meanwhile
+    INFO("round " << round);
+    CHECK(wal_size() < first * 3 / 2);  // started over: not grown by each sync (5x by the last)
+  }
+  // Nothing to copy after a poll without commits: no new anchor either.
+  const size_t settled = f.Fs().Anchors();
+  REQUIRE(f.Fs().Poll(rec));
+  REQUIRE(f.Fs().Poll(rec));
+  CHECK(f.Fs().Anchors() == settled);
 }
 
 }  // namespace
