@@ -156,6 +156,9 @@ fuse_entry_param EntryOf(const mount::Entry& entry) {
 
 // --- handlers ----------------------------------------------------------------------
 
+// Whether the kernel opens files by itself when OPEN is answered ENOSYS.
+std::atomic<bool> g_no_open{false};
+
 void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   // Always: in libfuse's default (auto) mode the kernel lists some folders
@@ -170,7 +173,10 @@ void OpInit(void*, fuse_conn_info* conn) {
   // need not compare mtimes to guess.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   // Opens cost no round trip: OpOpen answers ENOSYS.
-  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+    conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+    g_no_open = true;
+  }
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -265,12 +271,17 @@ void OpReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 // Answered ENOSYS: FUSE's no-open. The kernel then opens and closes files by
 // itself (no OPEN, FLUSH or RELEASE), keeps a node's pages, and READs name
-// the node (filesystem.h).
+// the node (filesystem.h). A kernel without it gets an open that holds
+// nothing: READs name the node all the same.
 void OpOpen(fuse_req_t req, fuse_ino_t node, fuse_file_info* fi) {
   Guard(req, [&] {
     auto s = Fs(req).Open(node, fi->flags);
     if (!s.ok()) return ReplyError(req, s);
-    fuse_reply_err(req, ENOSYS);
+    if (g_no_open) return (void)fuse_reply_err(req, ENOSYS);
+    fi->fh = 0;
+    fi->keep_cache = 1;  // this node's pages can only be this version's
+    fi->noflush = 1;
+    fuse_reply_open(req, fi);
   });
 }
 

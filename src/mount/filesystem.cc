@@ -759,6 +759,11 @@ Result<std::optional<std::string>> WholeAt(FsTree& tree, const NodeAttr& attr) {
 Result<bool> HoldsVersion(FsTree& tree, const NodeAttr& attr) {
   if (!FsTree::IsActivitiesCsv(attr.ino) && !FsTree::IsAthleteJson(attr.ino) && !FsTree::IsStatsFile(attr.ino))
     return tree.ActivityFileAt(attr.ino, attr.version);
+  if (FsTree::IsStatsFile(attr.ino)) {  // its version without computing it
+    auto node = tree.Stats(attr.ino);
+    if (!node.ok()) return node.status();
+    return *node && (*node)->version == attr.version;
+  }
   auto a = tree.GetAttr(attr.ino);
   if (!a.ok()) return a.status();
   return *a && (*a)->version == attr.version && (*a)->size == attr.size;
