@@ -769,9 +769,10 @@ Result<bool> HoldsVersion(FsTree& tree, const NodeAttr& attr) {
   return *a && (*a)->version == attr.version && (*a)->size == attr.size;
 }
 
+// What a read gets when the version of its node is nowhere (a bug).
 Status Lost(const NodeAttr& attr) {
   return Status::Error(ErrorKind::kCache, "inode " + std::to_string(attr.ino) + ": version " +
-                                              std::to_string(attr.version) + " is no longer held (a bug: see the log)");
+                                              std::to_string(attr.version) + " is no longer held");
 }
 
 }  // namespace
@@ -1066,8 +1067,7 @@ Result<Bytes> Filesystem::Impl::Read(uint64_t node, uint64_t offset, size_t size
   std::unique_lock lock(c.mu);
   if (!c.filled) {
     if (auto s = Fill(c, at); !s.ok()) {
-      if (s.kind() == ErrorKind::kCache && s.message().find("a bug") != std::string::npos)
-        Say(Severity::kError, "reading " + std::to_string(node) + ": " + s.message());
+      Say(Severity::kError, "reading a file: " + s.message());
       return s;
     }
     c.filled = true;
