@@ -14,8 +14,9 @@ Pass, all of:
   "the next run resumes"), never a crash or another status;
 - after the faults stop, one more sync makes the cache, the mount and the
   extension equal to the emulator;
-- the daemon's RSS and open file count stay flat (the last third of the run
-  against the middle third).
+- the daemon's RSS and open file count, and the cache's -wal (which the
+  mount's held read transaction must still let SQLite start over), stay flat
+  (the last third of the run against the middle third).
 
 Run by tests/soak/run, which sets the binaries' paths (STRAVAFS,
 STRAVA_EMULATOR, MOUNT_STRAVAFS, STRAVA_EXT).
@@ -276,7 +277,11 @@ class Soak:
             except (OSError, IndexError):
                 self.fail("the daemon (pid %d) is gone" % pid)
                 return
-            self.samples.append((time.monotonic() - self.t0, rss, fds))
+            try:
+                wal = os.path.getsize(self.box.cache_path + "-wal") // 1024
+            except OSError:
+                wal = 0
+            self.samples.append((time.monotonic() - self.t0, rss, fds, wal))
             time.sleep(5)
 
     # ---- the end: equal to the emulator
@@ -332,7 +337,12 @@ class Soak:
             self.fail("daemon RSS grew: %d kB in the middle third, %d kB in the last" % (rss_mid, rss_last))
         if fd_last > fd_mid + 2:
             self.fail("daemon open files grew: %d in the middle third, %d in the last" % (fd_mid, fd_last))
-        return rss_mid, rss_last, fd_mid, fd_last
+        # The mount holds a read transaction at all times; it must still let
+        # SQLite start the -wal over, or the -wal grows by every sync.
+        wal_mid, wal_last = max(s[3] for s in mid), max(s[3] for s in last)
+        if wal_last > max(wal_mid * 3 // 2, wal_mid + 16384):
+            self.fail("the cache's -wal grew: %d kB in the middle third, %d kB in the last" % (wal_mid, wal_last))
+        return rss_mid, rss_last, fd_mid, fd_last, wal_mid, wal_last
 
     def guarded(self, target, *args):
         """A thread that dies fails the soak: it would otherwise stop testing in silence."""
@@ -393,7 +403,8 @@ def main():
               "listing and opening (renamed or deleted)" % (s["files_read"], s["bytes_read"] / 1e6, s["tool_runs"],
                                                            s["sql_queries"], s["vanished"]))
         if figures:
-            print("  daemon: RSS %d -> %d kB (max of the middle third -> last third), open files %d -> %d" % figures)
+            print("  daemon: RSS %d -> %d kB (max of the middle third -> last third), open files %d -> %d; "
+                  "the cache's -wal %d -> %d kB" % figures)
         for f in soak.failures:
             print("FAIL " + f)
         print("soak: %s" % ("PASS" if not soak.failures else "FAIL (%d failures)" % len(soak.failures)))
