@@ -433,7 +433,11 @@ class Handles {
 struct DirHandle {
   uint64_t parent = kRootInode;
   std::optional<Listing> entries;
-  AnchorPtr at;  // where the entries were read
+  // Where the entries were read, until it retires: a folder held open must
+  // not hold an old transaction (which would keep the -wal from starting
+  // over), so entries sent after come without a node (the kernel looks them
+  // up).
+  AnchorPtr at;
 };
 
 // Renders activities' files ahead of a reader going through a folder (see
@@ -710,7 +714,8 @@ struct FileCopy {
   bool filled = false;
   std::string bytes;  // whole
   Taken own;
-  AnchorPtr anchor;  // when not `own`
+  AnchorPtr anchor;                     // when not `own`
+  std::atomic<int64_t> cursor_seq{-1};  // a cursor's state (Anchor::seq); -1 if whole
   std::optional<CsvIndex> csv;
   std::optional<FsTree::StatsCursor> stats;
   std::atomic<uint64_t> served{0};  // bytes sent, to drop the copy once all were
@@ -954,6 +959,7 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
     h.entries = std::move(**list);
     h.at = std::move(*at);
   }
+  if (h.at && h.at->retired_ms >= 0) h.at.reset();
   std::vector<uint64_t> made;  // file nodes taken by `add`
   DirEntry scratch;
   const auto total = static_cast<int64_t>(h.entries->size() + 2);
@@ -969,8 +975,9 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
       const DirEntry& d = h.entries->At(static_cast<size_t>(i - 2), scratch);
       name = &d.name;
       e.attr = d.attr;
-      // Nor for an entry whose size is not known yet: a lookup will measure it.
-      if (plus && d.measured) e = impl_->EntryFor(d.attr, dir, d.name, h.at);
+      // Nor for an entry whose size is not known yet (a lookup will measure
+      // it), or read at an anchor that retired since.
+      if (plus && d.measured && h.at) e = impl_->EntryFor(d.attr, dir, d.name, h.at);
     }
     if (!add(*name, e, i + 1)) {
       Forget(e.node, 1);  // not sent: the kernel did not count it
@@ -1040,6 +1047,7 @@ Status Filesystem::Impl::Fill(FileCopy& c, const AnchorPtr& at) {
       c.own = std::move(*own);
     else
       c.anchor = at;
+    c.cursor_seq = at->seq;
     return Status::Ok();
   } else {
     whole = At(at, [&](FsTree& t) { return WholeAt(t, want); });
@@ -1281,8 +1289,12 @@ void Filesystem::Impl::Settle() {
     }
     nodes_.Unpin(id, &a, std::move(whole));
   }
+  // A cursor at an older state holds its transaction: the next read makes
+  // one at the current anchor, which holds the same version (the node is
+  // not pinned).
   for (auto& [id, copy] : nodes_.Copies())
-    if (now - copy->used_ms >= kRetainMs) nodes_.Detach(id, copy.get());
+    if (const int64_t seq = copy->cursor_seq; now - copy->used_ms >= kRetainMs || (seq >= 0 && seq != (*cur)->seq))
+      nodes_.Detach(id, copy.get());
 }
 
 // The current anchor's transaction keeps SQLite from starting the -wal over:
