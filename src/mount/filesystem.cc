@@ -859,7 +859,8 @@ class Filesystem::Impl {
   void Say(Severity s, const std::string& line) {
     if (log_) log_(s, line);
   }
-  // Says `line` once until Unsay(): a state that lasts is not logged each poll.
+  // Says `line` unless it was the last said this way (said_ is cleared when
+  // another cache file is shown): a state that lasts is not logged each poll.
   void Once(Severity s, const std::string& line) {
     if (line == said_) return;
     said_ = line;
