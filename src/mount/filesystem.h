@@ -40,8 +40,12 @@
 // athlete.json and a stats/ file counted at its lookup whole; an
 // activities.csv (a block of rows at a time) and a stats/ CSV (a row at a
 // time) through a cursor in a transaction at the node's version. A copy is
-// dropped once every byte was read (the kernel keeps the pages) or after
-// kRetainMs without a read.
+// dropped once every byte was read (the kernel keeps the pages), after
+// kRetainMs without a read, or (a cursor) once a commit has made its state
+// an old one: the next read makes another at the current anchor. Likewise a
+// listing read at an anchor that has since retired gives its remaining
+// entries without a node (the kernel looks them up): a folder or a file
+// held open never holds an old transaction for long.
 //
 // Reading ahead. grep -r, cat and jq go through a folder in its order. A
 // first read of an activity's file (a cold one) has a thread note which
