@@ -108,9 +108,6 @@ Status Cache::Check(int rc, const char* what) const {
   return Status::Error(ErrorKind::kCache, msg);
 }
 
-// Why the first read of the cache failed. Only a file SQLite cannot read as
-// a database is called damaged: a busy database or an I/O error is not, and
-// moving the file aside then would do harm (issue 15).
 Result<bool> CheckpointWal(const std::string& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
@@ -126,6 +123,9 @@ Result<bool> CheckpointWal(const std::string& path) {
   return frames == copied;
 }
 
+// Why the first read of the cache failed. Only a file SQLite cannot read as
+// a database is called damaged: a busy database or an I/O error is not, and
+// moving the file aside then would do harm (issue 15).
 Status Cache::CannotRead(const Stmt& stmt) const {
   const int rc = stmt.rc();
   const int primary = rc & 0xff;
