@@ -788,11 +788,12 @@ class MountVersions(MountCase):
 
     def test_each_version_is_cached_whole_and_never_mixed_with_another(self):
         # mount.stravafs(8), FRESHNESS: a version's bytes stay in the page
-        # cache (a second read asks the daemon for no bytes), a sync's new
-        # version is never read from the old one's pages even at the same
-        # size, and a file opened before the sync goes on reading, and
-        # fstat-ing, the version it opened. -d logs every request the kernel
-        # sends, so reads are counted there.
+        # cache (a second read asks the daemon for no bytes, a warm open for
+        # nothing at all), a sync's new version is never read from the old
+        # one's pages even at the same size, and a file opened before the
+        # sync goes on reading, and fstat-ing, the version it opened, also
+        # from the daemon once its pages are gone. -d logs every request the
+        # kernel sends, so requests are counted there.
         emu = self.emulator(6, seed=321, args=("--samples", "10"))
         sb = self.sandbox(emu)
         sb.authorize()
@@ -802,7 +803,6 @@ class MountVersions(MountCase):
         link = os.path.join(m.path, "by-id", "%d.json" % act["id"])
         path = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
         reads = lambda: m.stderr().count("opcode: READ (15)")  # noqa: E731
-
         requests = lambda: m.stderr().count("opcode: ")  # noqa: E731
 
         old = read(path)
