@@ -734,9 +734,14 @@ struct FileCopy {
   bool whole() const { return !csv && !stats; }
 };
 
-// The bytes of `attr`'s version of a file that is not an activity's, read
-// whole in `tree`'s snapshot; nullopt if the snapshot holds another version
-// or none.
+// Whether `ino` is one of an activity's files (.json, .csv, .gpx, an
+// original), whose version is its activity_sync.rev.
+bool IsActivityFile(uint64_t ino) {
+  return !FsTree::IsActivitiesCsv(ino) && !FsTree::IsAthleteJson(ino) && !FsTree::IsStatsFile(ino);
+}
+
+// The bytes of `attr`'s version of any file, read whole in `tree`'s
+// snapshot; nullopt if the snapshot holds another version or none.
 Result<std::optional<std::string>> WholeAt(FsTree& tree, const NodeAttr& attr) {
   const uint64_t ino = attr.ino;
   if (FsTree::IsActivitiesCsv(ino)) {
@@ -762,8 +767,7 @@ Result<std::optional<std::string>> WholeAt(FsTree& tree, const NodeAttr& attr) {
 
 // Whether the snapshot holds the file at `attr`'s version.
 Result<bool> HoldsVersion(FsTree& tree, const NodeAttr& attr) {
-  if (!FsTree::IsActivitiesCsv(attr.ino) && !FsTree::IsAthleteJson(attr.ino) && !FsTree::IsStatsFile(attr.ino))
-    return tree.ActivityFileAt(attr.ino, attr.version);
+  if (IsActivityFile(attr.ino)) return tree.ActivityFileAt(attr.ino, attr.version);
   if (FsTree::IsStatsFile(attr.ino)) {  // its version without computing it
     auto node = tree.Stats(attr.ino);
     if (!node.ok()) return node.status();
@@ -1000,9 +1004,8 @@ Status Filesystem::Open(uint64_t node, int flags) {
 Status Filesystem::Impl::Fill(FileCopy& c, const AnchorPtr& at) {
   const NodeAttr& want = c.attr;
   const uint64_t ino = want.ino;
-  const bool activity = !FsTree::IsActivitiesCsv(ino) && !FsTree::IsAthleteJson(ino) && !FsTree::IsStatsFile(ino);
   Result<std::optional<std::string>> whole = std::optional<std::string>();
-  if (activity) {
+  if (IsActivityFile(ino)) {
     // A reader may be going through a folder: what it reads next is
     // rendered meanwhile, and this file may have been.
     ahead_.After(ino);
