@@ -2,10 +2,10 @@
 # Mount benchmark: find, grep -r, jq over every JSON and cat of every file on
 # the mounted cache (mount.stravafs) against the very same tree copied to
 # local disk in the same run, cold (caches dropped, fresh mount) and warm
-# (best of 3). Then the daemon's peak RSS after find + cat of every file over a
-# larger cache of summaries. Not pass/fail: it reports ratios next to the
-# goals (warm <= 1.2x, first run <= 3x, RSS <= 64 MB). Needs root (it writes
-# /proc/sys/vm/drop_caches) and /dev/fuse. Usage:
+# (each best of 3). Then the daemon's peak RSS after find + cat of every file
+# over a larger cache of summaries. Not pass/fail: it reports ratios next to
+# issue 16's goals (warm <= 1.1x, first run <= 1.5x, RSS <= 64 MB). Needs
+# root (it writes /proc/sys/vm/drop_caches) and /dev/fuse. Usage:
 #   tests/bench/mount_bench.sh [BUILD_DIR] [N] [N_RSS]
 #   (defaults: build, 20000 activities with details and streams, 100000 summaries)
 set -euo pipefail
@@ -84,14 +84,24 @@ bytes_m=$(find "$dir/mnt" -type f -printf '%s\n' | awk '{ s += $1 } END { print 
 bytes_l=$(find "$LOCAL" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 unmount
 
-# --- 2. each workload: cold on both, then warm (best of 3) on both -----------
+# --- 2. each workload: cold on both, then warm on both; best of 3 each -------
+# A cold run is a first run on a fresh mount with the page cache dropped. Its
+# time is mostly the disk's, which varies on a shared host, so each cold run
+# is also best of 3, local and mount taking turns (all three go to stderr).
 declare -A COLD_L COLD_M WARM_L WARM_M
 for w in "${WORKLOADS[@]}"; do
-  drop_caches
-  COLD_L[$w]=$(timed "w_$w" "$LOCAL")
-  drop_caches
-  mount_cache "$dir/stravafs.conf" "$dir/mnt"
-  COLD_M[$w]=$(timed "w_$w" "$dir/mnt")
+  cold_l=() cold_m=()
+  for _ in 1 2 3; do
+    drop_caches
+    cold_l+=("$(timed "w_$w" "$LOCAL")")
+    drop_caches
+    mount_cache "$dir/stravafs.conf" "$dir/mnt"
+    cold_m+=("$(timed "w_$w" "$dir/mnt")")
+    [ ${#cold_m[@]} = 3 ] || unmount
+  done
+  echo "cold ${LABEL[$w]}: local ${cold_l[*]} s, mount ${cold_m[*]} s" >&2
+  COLD_L[$w]=$(printf '%s\n' "${cold_l[@]}" | sort -n | head -1)
+  COLD_M[$w]=$(printf '%s\n' "${cold_m[@]}" | sort -n | head -1)
   WARM_L[$w]=$(best_of_3 "w_$w" "$LOCAL")
   WARM_M[$w]=$(best_of_3 "w_$w" "$dir/mnt")
   hwm_full=$(awk '/^VmHWM/ { print $2 }' "/proc/$MNT_PID/status")
@@ -119,7 +129,7 @@ printf 'tree: %d entries, %d bytes in files on the mount; local copy: %d entries
   "$entries_m" "$bytes_m" "$entries_l" "$bytes_l" "$([ "$entries_m/$bytes_m" = "$entries_l/$bytes_l" ] || echo '  (DIFFER)')"
 printf '%-30s %9s %9s %8s  %s\n' "workload" "local" "mount" "ratio" "goal"
 for phase in cold warm; do
-  if [ $phase = cold ]; then title="first run (cold, fresh mount)" limit=3; else title="warm (best of 3)" limit=1.2; fi
+  if [ $phase = cold ]; then title="first run (cold, fresh mount; best of 3)" limit=1.5; else title="warm (best of 3)" limit=1.1; fi
   echo "$title"
   for w in "${WORKLOADS[@]}"; do
     if [ $phase = cold ]; then l=${COLD_L[$w]} m=${COLD_M[$w]}; else l=${WARM_L[$w]} m=${WARM_M[$w]}; fi
