@@ -1201,7 +1201,12 @@ uint64_t FsTree::MemoEpoch() {
 
 Status FsTree::BeginSnapshot() {
   if (snapshots_++ > 0) return Status::Ok();  // inside one already: the same
-  if (auto s = cache_->Exec("BEGIN"); !s.ok()) {
+  // BEGIN and COMMIT kept prepared: nearly every request takes a snapshot
+  // (parsed each time by sqlite3_exec, they were 1.7% of the daemon's CPU
+  // in a cold `cat` of every file).
+  Stmt* begin = cache_->Prepare("BEGIN");
+  begin->Step();
+  if (auto s = cache_->Check(begin->rc(), "beginning a read"); !s.ok()) {
     snapshots_ = 0;
     return s;
   }
@@ -1221,7 +1226,7 @@ void FsTree::EndSnapshot() {
   // the snapshot open past COMMIT, and the pooled connection's next user
   // would read this old cache.
   cache_->ResetStatements();
-  (void)cache_->Exec("COMMIT");
+  cache_->Prepare("COMMIT")->Step();
 }
 
 Result<int64_t> FsTree::DataVersion() {
