@@ -433,10 +433,10 @@ class Handles {
 struct DirHandle {
   uint64_t parent = kRootInode;
   std::optional<Listing> entries;
-  // Where the entries were read, until it retires: a folder held open must
-  // not hold an old transaction (which would keep the -wal from starting
-  // over), so entries sent after come without a node (the kernel looks them
-  // up).
+  // Where the entries were read, until it retires or the listing was read
+  // to its end: a folder held open must not hold an old transaction (which
+  // would keep the -wal from starting over), so entries sent after come
+  // without a node (the kernel looks them up).
   AnchorPtr at;
 };
 
@@ -986,10 +986,14 @@ Result<std::vector<uint64_t>> Filesystem::ReadDir(uint64_t handle, uint64_t dir,
     }
     if (!add(*name, e, i + 1)) {
       Forget(e.node, 1);  // not sent: the kernel did not count it
-      break;
+      return made;
     }
     if (IsFileNode(e.node)) made.push_back(e.node);
   }
+  // Listed to its end: a folder kept open after (a file manager's window)
+  // must not keep the state it was read at, whose transaction would keep the
+  // -wal from starting over. Entries asked for again come without a node.
+  h.at.reset();
   return made;
 }
 

@@ -43,9 +43,10 @@
 // dropped once every byte was read (the kernel keeps the pages), after
 // kRetainMs without a read, or (a cursor) once a commit has made its state
 // an old one: the next read makes another at the current anchor. Likewise a
-// listing read at an anchor that has since retired gives its remaining
-// entries without a node (the kernel looks them up): a folder or a file
-// held open never holds an old transaction for long.
+// listing lets go of its anchor once read to its end, and one read part way
+// at an anchor that has since retired gives its remaining entries without a
+// node (the kernel looks them up): a folder or a file held open never holds
+// an old transaction for long.
 //
 // Reading ahead. grep -r, cat and jq go through a folder in its order. A
 // first read of an activity's file (a cold one) has a thread note which

@@ -1248,6 +1248,42 @@ TEST_CASE("the mount's read transaction lets the -wal start over once commits st
   CHECK(f.Fs().Anchors() == settled);
 }
 
+TEST_CASE("a folder listed to its end and held open lets the -wal start over", "[filesystem]") {
+  // A program that lists a folder and keeps it open (a file manager's
+  // window) sends no RELEASEDIR until it closes it: the listing must not
+  // keep the state it was read at.
+  Fixture f;
+  f.Put(Activity(kRide, kRideStart, "Ride"));
+  Recorder rec;
+  REQUIRE(f.Fs().Poll(rec));
+  Filesystem& fs = f.Fs();
+  const uint64_t h = fs.OpenDir(kMay);
+  size_t listed = 0;
+  const Filesystem::AddEntry add = [&](const std::string&, const Entry&, int64_t) { return ++listed, true; };
+  auto made = fs.ReadDir(h, kMay, 0, true, add);
+  REQUIRE(made.ok());
+  REQUIRE(listed == 4);  // ".", "..", activities.csv, the ride's .json
+  for (uint64_t node : *made) fs.Forget(node, 1);
+  const std::string wal = f.path + "-wal";
+  auto sync = [&](int round) {
+    for (int i = 0; i < 40; ++i)
+      f.Put(Activity(12000000000 + round * 100 + i, "2024-06-" + std::to_string(10 + i % 18) + "T06:30:00Z",
+                     "Round " + std::to_string(round) + " " + std::string(300, 'x')));
+    REQUIRE(fs.Poll(rec));  // the commits: a new anchor
+    REQUIRE(fs.Poll(rec));  // none since: the -wal copied, the anchor begun anew
+  };
+  sync(0);
+  const auto first = std::filesystem::file_size(wal);
+  REQUIRE(first > 0);
+  for (int round = 1; round <= 4; ++round) {
+    sync(round);
+    INFO("round " << round);
+    CHECK(std::filesystem::file_size(wal) < first * 3 / 2);  // 5x by the last if the listing held its state
+  }
+  fs.ReleaseDir(h);
+  CHECK(f.logged.empty());
+}
+
 TEST_CASE("a reader part way through an activities.csv lets the -wal start over after a commit", "[filesystem]") {
   // No release says when a reader is done: a cursor at the state before a
   // commit (its version unchanged) is dropped at the next poll, and the
