@@ -1207,6 +1207,14 @@ TEST_CASE("what was rendered ahead from a cache file is not read from the file t
   CHECK(fs.Prefetched() == 0);
 }
 
+// A sync's worth of commits: 40 activities in the month `month` ("2024-05"),
+// a transaction each, of `round`'s ids.
+void PutSyncRound(Fixture& f, int round, const std::string& month) {
+  for (int i = 0; i < 40; ++i)
+    f.Put(Activity(12000000000 + round * 100 + i, month + "-" + std::to_string(10 + i % 18) + "T06:30:00Z",
+                   "Round " + std::to_string(round) + " " + std::string(300, 'x')));
+}
+
 TEST_CASE("the mount's read transaction lets the -wal start over once commits stop", "[filesystem]") {
   // The anchor is a read transaction held at all times; SQLite starts the
   // -wal over only when no reader is inside it. The watcher copies the
@@ -1220,11 +1228,7 @@ TEST_CASE("the mount's read transaction lets the -wal start over once commits st
   (void)f.Look(kMay, kRideJson);
   const std::string wal = f.path + "-wal";
   auto wal_size = [&] { return std::filesystem::file_size(wal); };
-  auto sync = [&](int round) {  // a sync's worth of commits: 40 activities, a transaction each
-    for (int i = 0; i < 40; ++i)
-      f.Put(Activity(12000000000 + round * 100 + i, "2024-05-" + std::to_string(10 + i % 18) + "T06:30:00Z",
-                     "Round " + std::to_string(round) + " " + std::string(300, 'x')));
-  };
+  auto sync = [&](int round) { PutSyncRound(f, round, "2024-05"); };
   const size_t anchors = f.Fs().Anchors();
   sync(0);
   REQUIRE(f.Fs().Poll(rec));  // the commits: a new anchor
@@ -1266,11 +1270,9 @@ TEST_CASE("a folder listed to its end and held open lets the -wal start over", "
   for (uint64_t node : *made) fs.Forget(node, 1);
   const std::string wal = f.path + "-wal";
   auto sync = [&](int round) {
-    for (int i = 0; i < 40; ++i)
-      f.Put(Activity(12000000000 + round * 100 + i, "2024-06-" + std::to_string(10 + i % 18) + "T06:30:00Z",
-                     "Round " + std::to_string(round) + " " + std::string(300, 'x')));
-    REQUIRE(fs.Poll(rec));  // the commits: a new anchor
-    REQUIRE(fs.Poll(rec));  // none since: the -wal copied, the anchor begun anew
+    PutSyncRound(f, round, "2024-06");  // not the folder held open
+    REQUIRE(fs.Poll(rec));              // the commits: a new anchor
+    REQUIRE(fs.Poll(rec));              // none since: the -wal copied, the anchor begun anew
   };
   sync(0);
   const auto first = std::filesystem::file_size(wal);
